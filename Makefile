@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench browser-deps clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m web
+
+# Debian's chromium drives the browser tests; as root we install it, otherwise the
+# browser tests skip loudly (and .ci/run turns that skip into a failure).
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "WARNING: could not install chromium; browser tests will be skipped"; \
+	else echo "WARNING: /usr/bin/chromium missing and not root; browser tests will be skipped"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot web storage tests bench
+	$(BIN)/mypy bot storage web
+
+test: $(STAMP) browser-deps lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

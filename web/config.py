@@ -1,0 +1,100 @@
+"""Settings of CONTRACT.md section 2, read once from a mapping into a frozen Config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("var")
+    faq_dir: Path = Path("faq_data")
+    public_url: str = "http://127.0.0.1:8080"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    # "starttls", "tls" (implicit, usually port 465) or "none"
+    smtp_security: str = "none"
+    mail_from: str = "noreply@localhost"
+    mail_max_attempts: int = 8
+    # None: generated once and kept in data_dir (see web/secret.py)
+    secret_key: str | None = None
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    create_per_ip_per_minute: int = 30
+    session_idle_minutes: int = 30
+    ticket_token_hours: int = 24
+    faq_reload_seconds: float = 2.0
+
+    @property
+    def own_origin(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The server's own origins plus the university pages that embed the widget."""
+        own = {self.own_origin, f"http://{self.host}:{self.port}"}
+        if self.host in ("127.0.0.1", "localhost"):
+            own |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
+        return sorted(own | set(self.allowed_origins))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Config:
+        host = environ.get("HELPDESK_HOST", "").strip() or "127.0.0.1"
+        port = _int(environ, "HELPDESK_PORT", 8080, minimum=0)
+        security = environ.get("HELPDESK_SMTP_SECURITY", "").strip().lower() or "none"
+        if security not in ("none", "starttls", "tls"):
+            raise ConfigError("HELPDESK_SMTP_SECURITY must be none, starttls or tls")
+        origins = tuple(
+            o.strip().rstrip("/")
+            for o in environ.get("HELPDESK_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()
+        )
+        if "null" in origins or "*" in origins:
+            # A wildcard or the "null" origin would let any page drive the widget's API
+            # with the student's credentials (ASVS 14.5.3).
+            raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
+        return cls(
+            host=host,
+            port=port,
+            data_dir=Path(environ.get("HELPDESK_DATA_DIR", "").strip() or "var"),
+            faq_dir=Path(environ.get("HELPDESK_FAQ_DIR", "").strip() or "faq_data"),
+            public_url=(
+                environ.get("HELPDESK_PUBLIC_URL", "").strip().rstrip("/")
+                or f"http://{host}:{port}"
+            ),
+            smtp_host=environ.get("HELPDESK_SMTP_HOST", "").strip() or None,
+            smtp_port=_int(environ, "HELPDESK_SMTP_PORT", 25, minimum=1),
+            smtp_user=environ.get("HELPDESK_SMTP_USER", "").strip() or None,
+            smtp_password=environ.get("HELPDESK_SMTP_PASSWORD") or None,
+            smtp_security=security,
+            mail_from=environ.get("HELPDESK_MAIL_FROM", "").strip() or "noreply@localhost",
+            mail_max_attempts=_int(environ, "HELPDESK_MAIL_MAX_ATTEMPTS", 8, minimum=1),
+            secret_key=environ.get("HELPDESK_SECRET_KEY") or None,
+            allowed_origins=origins,
+            create_per_ip_per_minute=_int(environ, "HELPDESK_CREATE_PER_IP_PER_MINUTE", 30),
+            session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
+        )
