@@ -1,0 +1,189 @@
+"""The records the stores keep. Plain dataclasses that round-trip through JSON dicts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+TicketStatus = Literal["open", "awaiting_user", "closed"]
+TICKET_STATUSES: tuple[TicketStatus, ...] = ("open", "awaiting_user", "closed")
+Author = Literal["student", "operator", "system"]
+Role = Literal["operator", "editor", "admin"]
+ROLES: tuple[Role, ...] = ("operator", "editor", "admin")
+MailState = Literal["queued", "sent", "parked"]
+
+
+def utcnow() -> str:
+    """Timestamps are ISO 8601 strings in UTC, so they sort as text and survive JSON."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Attachment:
+    id: str  # random, also the file's name on disk; never the uploaded name
+    filename: str  # the uploaded name, cleaned, for display and Content-Disposition only
+    size: int
+    content_type: str  # detected from the content: application/pdf, image/png, image/jpeg
+
+
+@dataclass
+class Message:
+    id: str
+    author: Author
+    name: str  # display name: the student's name, the operator's display name, "" for system
+    body: str
+    at: str = field(default_factory=utcnow)
+    internal: bool = False  # an operator's note, never shown to the student
+    username: str | None = None  # the operator's username, for operator messages
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass
+class StatusChange:
+    status: TicketStatus
+    by: str  # operator username, "student" or "system"
+    at: str = field(default_factory=utcnow)
+
+
+@dataclass
+class OutboxMail:
+    """A notification waiting to be sent. It lives inside its ticket's record, so that the
+    event and its mail are written in one atomic step."""
+
+    id: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    kind: str  # opened | reply | awaiting_user | closed
+    created_at: str = field(default_factory=utcnow)
+    state: MailState = "queued"
+    attempts: int = 0
+    next_try_at: str = field(default_factory=utcnow)
+    last_error: str | None = None
+    sent_at: str | None = None
+
+
+@dataclass
+class Ticket:
+    number: str  # six digits, zero-padded
+    email: str  # normalised: lower case
+    name: str  # "Cognome Nome" as the student typed it
+    phone: str  # E.164
+    topic: str
+    subtopic: str
+    lang: str = "it"
+    status: TicketStatus = "open"
+    operator: str | None = None  # username of the operator handling it
+    created_at: str = field(default_factory=utcnow)
+    updated_at: str = field(default_factory=utcnow)
+    messages: list[Message] = field(default_factory=list)
+    history: list[StatusChange] = field(default_factory=list)
+    conversation_id: str | None = None  # the chat that led to the ticket
+    references: str | None = None  # number of the closed ticket this one follows up
+    outbox: list[OutboxMail] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ticket:
+        data = dict(data)
+        data["messages"] = [
+            Message(**{**m, "attachments": [Attachment(**a) for a in m.get("attachments", [])]})
+            for m in data.get("messages", [])
+        ]
+        data["history"] = [StatusChange(**h) for h in data.get("history", [])]
+        data["outbox"] = [OutboxMail(**o) for o in data.get("outbox", [])]
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    """What the in-memory index keeps of each ticket: enough for the queue and the limits."""
+
+    number: str
+    status: TicketStatus
+    topic: str
+    subtopic: str
+    name: str
+    email: str
+    operator: str | None
+    created_at: str
+    updated_at: str
+    # the last message's author, so the queue can show "waiting for us" vs "waiting for them"
+    last_author: Author | None = None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketSummary:
+        public = [m for m in ticket.messages if not m.internal]
+        return cls(
+            number=ticket.number,
+            status=ticket.status,
+            topic=ticket.topic,
+            subtopic=ticket.subtopic,
+            name=ticket.name,
+            email=ticket.email,
+            operator=ticket.operator,
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+            last_author=public[-1].author if public else None,
+        )
+
+
+@dataclass
+class Conversation:
+    id: str
+    step: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    lang: str = "it"
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = field(default_factory=utcnow)
+    updated_at: str = field(default_factory=utcnow)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conversation:
+        return cls(**data)
+
+
+@dataclass
+class Operator:
+    username: str
+    name: str  # display name, the only one students see
+    role: Role
+    password_hash: str  # argon2
+    active: bool = True
+    created_at: str = field(default_factory=utcnow)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Operator:
+        return cls(**data)
+
+
+@dataclass
+class AuditEntry:
+    actor: str  # operator username, "student" or "system"
+    action: str  # e.g. ticket.created, ticket.status, ticket.assigned, operator.added
+    target: str  # ticket number or username
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: str = field(default_factory=utcnow)
+
+
+@dataclass
+class FaqEvent:
+    """A suggestion shown, a FAQ that solved a question, or a question with no match: the
+    editors' report reads these."""
+
+    kind: Literal["suggested", "solved", "no_match", "not_solved"]
+    query: str
+    lang: str
+    faq_ids: list[str] = field(default_factory=list)
+    conversation_id: str | None = None
+    at: str = field(default_factory=utcnow)
