@@ -1,0 +1,31 @@
+"""`python -m web check-data`: verify a whole data folder without changing anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .concurrency import Gate
+from .journal import AuditLog, FaqEventLog
+from .layout import Layout
+from .scan import scan_folder
+
+
+def check_data(data_dir: Path) -> list[str]:
+    """Every problem in the folder, one line each ("path: what is wrong"); [] when healthy.
+
+    Read-only and lock-free, so it also runs beside a live server: every file is replaced
+    atomically, so a reader sees either the old version or the new one. Temporary files and a
+    torn last journal line are not problems (the owner removes them at its next start)."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        return [f"{data_dir}: no such folder"]
+    layout = Layout(data_dir)
+    gate = Gate()
+    problems, missing = scan_folder(
+        layout,
+        index=None,
+        audit=AuditLog(layout.audit, gate).journal,
+        faq_events=FaqEventLog(layout.faq_events, gate).journal,
+        repair=False,
+    )
+    return [f"{path}: {reason}" for path, reason in problems + missing]

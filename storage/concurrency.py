@@ -1,0 +1,81 @@
+"""How async callers share the files: one writer per file, blocking work off the event loop,
+and no write abandoned half way by a cancelled caller."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
+
+from .errors import StorageError
+
+T = TypeVar("T")
+
+
+class KeyedLock:
+    """An asyncio.Lock per key (a file), forgotten when nobody holds or awaits it, so tens of
+    thousands of tickets do not leave tens of thousands of locks behind."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+async def finish(work: Awaitable[T]) -> T:
+    """Await work to its end even if the caller is cancelled meanwhile, then re-raise the
+    cancellation. A thread writing a file cannot be stopped: if the caller let go of the file's
+    lock before the thread finished, the next writer could read the old file and its write
+    could land before this one, losing it; and a write that reached the disk must be indexed."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller's cancellation is what they asked to see
+        raise
+
+
+class Gate:
+    """Counts the writes in flight so that close() can wait for them and refuse new ones: the
+    process lock must outlive the last write."""
+
+    def __init__(self) -> None:
+        self._active = 0
+        self._idle = asyncio.Event()
+        self.closed = False
+
+    @contextlib.asynccontextmanager
+    async def enter(self) -> AsyncIterator[None]:
+        if self.closed:
+            raise StorageError("the storage is closed")
+        self._active += 1
+        try:
+            yield
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+
+    async def close(self) -> None:
+        self.closed = True
+        while self._active:
+            self._idle.clear()
+            await self._idle.wait()

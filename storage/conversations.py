@@ -1,0 +1,97 @@
+"""Chat conversations (step, slots, transcript): one TinyDB file each, keyed by an id the
+widget keeps, so a reload or a server restart resumes the same conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+from .concurrency import Gate, KeyedLock, finish
+from .errors import DamagedFile
+from .files import ensure_dir, is_temp
+from .layout import Layout, valid_conversation_id
+from .models import Conversation, utcnow
+from .tinyfile import RecordFile
+
+TABLE = "conversation"
+SHARD = re.compile(r"[0-9a-f]{2}")
+
+Problems = list[tuple[Path, str]]
+
+
+def read_conversation(path: Path, conversation_id: str) -> Conversation | None:
+    data = RecordFile(path, TABLE).load()
+    if data is None:
+        return None
+    try:
+        conversation = Conversation.from_dict(data)
+    except (TypeError, ValueError) as e:
+        raise DamagedFile(path, f"not a valid conversation record ({e})") from None
+    if conversation.id != conversation_id:
+        raise DamagedFile(path, f"holds conversation {conversation.id!r}, not {conversation_id}")
+    return conversation
+
+
+def scan_conversations(layout: Layout, problems: Problems) -> int:
+    """Read every conversation file; add a line to problems for each bad one. Never writes.
+    Returns how many are healthy."""
+    healthy = 0
+    if not layout.conversations.is_dir():
+        return healthy
+    for shard in sorted(os.scandir(layout.conversations), key=lambda e: e.name):
+        if is_temp(shard.name):
+            continue
+        if not (shard.is_dir(follow_symlinks=False) and SHARD.fullmatch(shard.name)):
+            problems.append((Path(shard.path), "unexpected entry in the conversations folder"))
+            continue
+        for entry in sorted(os.scandir(shard.path), key=lambda e: e.name):
+            path = Path(entry.path)
+            if is_temp(entry.name):
+                continue
+            conversation_id = entry.name.removesuffix(".json")
+            if not (entry.name.endswith(".json") and valid_conversation_id(conversation_id)):
+                problems.append((path, "not a conversation file name"))
+                continue
+            if layout.conversation(conversation_id) != path:
+                problems.append((path, "conversation in the wrong shard"))
+                continue
+            try:
+                read_conversation(path, conversation_id)
+                healthy += 1
+            except DamagedFile as e:
+                problems.append((e.path, e.reason))
+            except OSError as e:
+                problems.append((path, f"cannot be read ({e.strerror})"))
+    return healthy
+
+
+class ConversationStore:
+    def __init__(self, layout: Layout, gate: Gate) -> None:
+        self._layout = layout
+        self._gate = gate
+        self._locks = KeyedLock()
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        """None for an unknown id, and for a malformed one (it could not have been ours)."""
+        if not valid_conversation_id(conversation_id):
+            return None
+        path = self._layout.conversation(conversation_id)
+        return await asyncio.to_thread(read_conversation, path, conversation_id)
+
+    async def save(self, conversation: Conversation) -> None:
+        """Create or replace, atomically; stamps updated_at. ValueError for a malformed id,
+        which must never become part of a path."""
+        if not valid_conversation_id(conversation.id):
+            raise ValueError(f"malformed conversation id {conversation.id!r}")
+        async with self._gate.enter(), self._locks.hold(conversation.id):
+            conversation.updated_at = utcnow()
+            path = self._layout.conversation(conversation.id)
+            # Serialised here, on the loop: the caller may change the object once we return.
+            await finish(asyncio.to_thread(_write_file, path, conversation.to_dict()))
+
+
+def _write_file(path: Path, record: dict[str, object]) -> None:
+    ensure_dir(path.parent)
+    RecordFile(path, TABLE).save(record)

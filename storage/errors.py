@@ -1,0 +1,56 @@
+"""What can go wrong in storage, readable at a glance. The web layer turns these into pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+# Beyond this many paths the message would drown the first one, which is usually the cause.
+_LISTED = 20
+
+
+class StorageError(Exception):
+    """Base of every storage failure."""
+
+
+class DataFolderBusy(StorageError):
+    """Another process owns the data folder: two writers would lose each other's changes."""
+
+    def __init__(self, data_dir: Path, owner: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.owner = owner
+        held = f" (held by process {owner})" if owner else ""
+        super().__init__(
+            f"The data folder {data_dir} is already in use by another helpdesk process{held}. "
+            "Stop that process first, or point HELPDESK_DATA_DIR at another folder."
+        )
+
+
+class DamagedFile(StorageError):
+    """A file that cannot be read as what it should be. The server refuses to start over it:
+    starting empty or rewriting it would destroy what may still be recovered by hand."""
+
+    def __init__(self, path: Path, reason: str, more: Sequence[tuple[Path, str]] = ()) -> None:
+        self.path = path
+        self.reason = reason
+        self.problems: list[tuple[Path, str]] = [(path, reason), *more]
+        lines = [f"  {p}: {r}" for p, r in self.problems[:_LISTED]]
+        if len(self.problems) > _LISTED:
+            lines.append(f"  ... and {len(self.problems) - _LISTED} more")
+        super().__init__(
+            f"Damaged data file {path}: {reason}\n"
+            f"{len(self.problems)} damaged file(s) in all; nothing was changed. "
+            "Restore them from a backup or repair them by hand, then start again:\n"
+            + "\n".join(lines)
+        )
+
+    @classmethod
+    def of(cls, problems: Sequence[tuple[Path, str]]) -> DamagedFile:
+        first, *more = problems
+        return cls(first[0], first[1], more)
+
+
+class TicketNotFound(StorageError):
+    def __init__(self, number: str) -> None:
+        self.number = number
+        super().__init__(f"no ticket {number}")

@@ -1,0 +1,178 @@
+"""Append-only logs (the audit trail, the FAQ events): JSON lines in one file per UTC day.
+
+An append is one write of one whole line, then fsync, then the caller is told. A crash can
+therefore only tear the last line of a file, and a torn line was never acknowledged: the owner
+cuts it at start. A bad line anywhere else is damage, reported like a damaged ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from .concurrency import Gate, finish
+from .errors import DamagedFile
+from .files import FILE_MODE, fsync_dir, is_temp, write_all
+from .models import AuditEntry, FaqEvent
+
+log = logging.getLogger(__name__)
+E = TypeVar("E")
+DAY_FILE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\.jsonl")
+Problems = list[tuple[Path, str]]
+
+
+def read_day(path: Path, decode: Callable[[dict[str, Any]], E], *, repair: bool) -> list[E]:
+    """The entries of one day file. repair: cut a torn last line (the owner only, at start);
+    otherwise it is ignored, as a reader that does not own the folder may see an append in
+    flight."""
+    raw = path.read_bytes()
+    end = raw.rfind(b"\n") + 1
+    if end < len(raw) and repair:
+        torn = len(raw) - end
+        log.warning("%s: cutting a torn last line of %d bytes (never acknowledged)", path, torn)
+        with open(path, "r+b") as f:
+            f.truncate(end)
+            f.flush()
+            os.fsync(f.fileno())
+    entries: list[E] = []
+    for n, line in enumerate(raw[:end].splitlines(), start=1):
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            entries.append(decode(data))
+        except (ValueError, TypeError) as e:
+            raise DamagedFile(path, f"line {n} is not a valid entry ({e})") from None
+    return entries
+
+
+def _append(path: Path, line: bytes) -> None:
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            write_all(fd, line)
+            os.fsync(fd)
+        except BaseException:
+            # A line half written by a failed write (disk full) would sit in the middle of the
+            # file once the next append succeeds, and read as damage: take it back.
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(path.parent)
+
+
+class Journal(Generic[E]):
+    def __init__(
+        self,
+        folder: Path,
+        gate: Gate,
+        decode: Callable[[dict[str, Any]], E],
+        encode: Callable[[E], dict[str, Any]],
+        memory: int,
+    ) -> None:
+        self.folder = folder
+        self._gate = gate
+        self._decode = decode
+        self._encode = encode
+        self._lock = asyncio.Lock()
+        # The latest entries, for the console; older ones stay in their day files.
+        self._recent: deque[E] = deque(maxlen=memory)
+
+    def files(self, problems: Problems) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        days: list[Path] = []
+        for entry in os.scandir(self.folder):
+            if is_temp(entry.name):
+                continue
+            if DAY_FILE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                days.append(Path(entry.path))
+            else:
+                problems.append((Path(entry.path), "not a day file (expected YYYY-MM-DD.jsonl)"))
+        return sorted(days)
+
+    def load(self, problems: Problems, *, repair: bool) -> None:
+        """Read and verify every day file, keeping the latest entries in memory."""
+        for path in self.files(problems):
+            try:
+                self._recent.extend(read_day(path, self._decode, repair=repair))
+            except DamagedFile as e:
+                problems.append((e.path, e.reason))
+            except OSError as e:
+                problems.append((path, f"cannot be read ({e.strerror})"))
+
+    async def append(self, entry: E) -> None:
+        line = json.dumps(self._encode(entry), ensure_ascii=False).encode() + b"\n"
+        path = self.folder / f"{datetime.now(UTC):%Y-%m-%d}.jsonl"
+        async with self._gate.enter(), self._lock:
+            await finish(asyncio.to_thread(_append, path, line))
+            self._recent.append(entry)
+
+    def latest(self, limit: int) -> list[E]:
+        """Newest first."""
+        out: list[E] = []
+        for entry in reversed(self._recent):
+            if len(out) >= limit:
+                break
+            out.append(entry)
+        return out
+
+    def newest(self) -> Iterator[E]:
+        return reversed(self._recent)
+
+
+class AuditLog:
+    """Who changed what: every operator action and every ticket event."""
+
+    MEMORY = 10_000
+
+    def __init__(self, folder: Path, gate: Gate) -> None:
+        self.journal: Journal[AuditEntry] = Journal(
+            folder, gate, lambda d: AuditEntry(**d), asdict, self.MEMORY
+        )
+
+    async def append(self, entry: AuditEntry) -> None:
+        await self.journal.append(entry)
+
+    def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
+        """Newest first, from the latest MEMORY entries."""
+        if target is None:
+            return self.journal.latest(limit)
+        out: list[AuditEntry] = []
+        for entry in self.journal.newest():
+            if len(out) >= limit:
+                break
+            if entry.target == target:
+                out.append(entry)
+        return out
+
+
+class FaqEventLog:
+    """What the FAQ suggested and whether it helped: the editors' report reads these."""
+
+    MEMORY = 20_000
+
+    def __init__(self, folder: Path, gate: Gate) -> None:
+        self.journal: Journal[FaqEvent] = Journal(
+            folder, gate, lambda d: FaqEvent(**d), asdict, self.MEMORY
+        )
+
+    async def append(self, event: FaqEvent) -> None:
+        await self.journal.append(event)
+
+    def recent(self, limit: int = 1000) -> list[FaqEvent]:
+        """Newest first, from the latest MEMORY events."""
+        return self.journal.latest(limit)

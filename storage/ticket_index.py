@@ -1,0 +1,161 @@
+"""What the server keeps in memory about every ticket: the queue, search, limits and pending
+mail are answered from here without touching the disk. Pure data, no I/O.
+
+Memory per ticket is bounded: a frozen summary, a capped lower-case search text, and the mail
+still waiting to go out (sent mail is not kept).
+"""
+
+from __future__ import annotations
+
+import bisect
+import sys
+from dataclasses import replace
+
+from .models import OutboxMail, Ticket, TicketSummary
+
+# Enough for the request, the names and the latest exchanges of a long thread; 20,000 tickets
+# then cost at most ~40 MB of search text, usually far less.
+SEARCH_CHARS = 2000
+FIRST_MESSAGE_CHARS = 800
+
+
+def search_text(ticket: Ticket) -> str:
+    """Lower-cased number, email, name and message bodies (internal notes too: operators search
+    them), capped: the first message, then as many of the latest ones as fit."""
+    head = f"{ticket.number}\n{ticket.email}\n{ticket.name}\n".lower()
+    bodies = [m.body.lower() for m in ticket.messages]
+    if not bodies:
+        return head
+    first, rest = bodies[0][:FIRST_MESSAGE_CHARS], bodies[1:]
+    budget = SEARCH_CHARS - len(head) - len(first)
+    tail: list[str] = []
+    for body in reversed(rest):
+        if budget <= 0:
+            break
+        tail.append(body[:budget])
+        budget -= len(body) + 1
+    return "\n".join([head + first, *reversed(tail)])
+
+
+def _interned(ticket: Ticket) -> TicketSummary:
+    # Status, topic, subtopic and operator repeat across thousands of tickets: share one copy.
+    s = TicketSummary.of(ticket)
+    return replace(
+        s,
+        status=sys.intern(s.status),  # type: ignore[arg-type]
+        topic=sys.intern(s.topic),
+        subtopic=sys.intern(s.subtopic),
+        operator=sys.intern(s.operator) if s.operator is not None else None,
+    )
+
+
+class TicketIndex:
+    def __init__(self) -> None:
+        self._summaries: dict[str, TicketSummary] = {}
+        self._text: dict[str, str] = {}
+        self._by_email: dict[str, set[str]] = {}
+        self._pending_mail: dict[str, list[OutboxMail]] = {}
+        # (created_at, number) ascending: newest last, so a new ticket is an append.
+        self._order: list[tuple[str, str]] = []
+        # Numbers drawn for tickets being written right now: used, though not yet on disk.
+        self._reserved: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+    # numbers
+
+    def is_used(self, number: str) -> bool:
+        return number in self._summaries or number in self._reserved
+
+    def reserve(self, number: str) -> None:
+        self._reserved.add(number)
+
+    def release(self, number: str) -> None:
+        self._reserved.discard(number)
+
+    def used_count(self) -> int:
+        return len(self._summaries) + len(self._reserved)
+
+    # writing
+
+    def put(self, ticket: Ticket, *, bulk: bool = False) -> None:
+        """Add a ticket or refresh it after a change. bulk: loading at start, sort() follows."""
+        number = ticket.number
+        old = self._summaries.get(number)
+        summary = _interned(ticket)
+        if old is not None:
+            if old.created_at != summary.created_at:
+                self._order.remove((old.created_at, number))
+                bisect.insort(self._order, (summary.created_at, number))
+            if old.email != summary.email:
+                self._by_email.get(old.email.lower(), set()).discard(number)
+        elif bulk or not self._order or self._order[-1] < (summary.created_at, number):
+            self._order.append((summary.created_at, number))
+        else:
+            bisect.insort(self._order, (summary.created_at, number))
+        self._summaries[number] = summary
+        self._by_email.setdefault(summary.email.lower(), set()).add(number)
+        self._text[number] = search_text(ticket)
+        pending = [replace(m) for m in ticket.outbox if m.state != "sent"]
+        if pending:
+            self._pending_mail[number] = pending
+        else:
+            self._pending_mail.pop(number, None)
+
+    def sort(self) -> None:
+        """Once, after the bulk puts of the start."""
+        self._order.sort()
+
+    # reading
+
+    def summary(self, number: str) -> TicketSummary | None:
+        return self._summaries.get(number)
+
+    def summaries(self) -> list[TicketSummary]:
+        return [self._summaries[n] for _, n in reversed(self._order)]
+
+    def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
+        needle = text.strip().lower()
+        if not needle or limit <= 0:
+            return []
+        found: list[TicketSummary] = []
+        for _, number in reversed(self._order):
+            if needle in self._text[number]:
+                found.append(self._summaries[number])
+                if len(found) >= limit:
+                    break
+        return found
+
+    def created_since(self, email: str, since: str) -> int:
+        numbers = self._by_email.get(email.strip().lower(), ())
+        return sum(1 for n in numbers if self._summaries[n].created_at >= since)
+
+    def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
+        due = [
+            (number, replace(mail))
+            for number, mails in self._pending_mail.items()
+            for mail in mails
+            if mail.state == "queued" and mail.next_try_at <= now
+        ]
+        due.sort(key=lambda item: (item[1].next_try_at, item[1].created_at))
+        return due
+
+    def next_mail_time(self) -> str | None:
+        times = [
+            mail.next_try_at
+            for mails in self._pending_mail.values()
+            for mail in mails
+            if mail.state == "queued"
+        ]
+        return min(times, default=None)
+
+    def parked_mail(self) -> list[tuple[str, OutboxMail]]:
+        parked = [
+            (number, replace(mail))
+            for number, mails in self._pending_mail.items()
+            for mail in mails
+            if mail.state == "parked"
+        ]
+        parked.sort(key=lambda item: item[1].created_at)
+        return parked

@@ -1,0 +1,117 @@
+"""TinyDB over many small files: each record is a TinyDB database of its own, written through a
+storage that replaces the file atomically.
+
+TinyDB rewrites its whole file on every write, so the cost of a write is the size of the file:
+one record per file keeps that cost flat however many records exist. The files stay ordinary
+TinyDB databases (`TinyDB(path).table("ticket").get(doc_id=1)` reads one by hand).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage as TinyStorage
+from tinydb.table import Document
+
+from .errors import DamagedFile
+from .files import atomic_write
+
+Tables = dict[str, dict[str, Any]]
+
+
+def encode(data: object) -> bytes:
+    # Compact and UTF-8 as written: Italian names keep their accents and files stay small.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_tables(raw: bytes, path: Path) -> Tables:
+    """The content of a TinyDB file, or DamagedFile saying precisely what is wrong with it.
+    An empty file is damage too: our writer never leaves one, so it did not come from us."""
+    if not raw.strip():
+        raise DamagedFile(path, "empty file")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise DamagedFile(path, "not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        where = f"line {e.lineno} column {e.colno}"
+        raise DamagedFile(path, f"not valid JSON ({e.msg}, {where})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(table, dict) and all(isinstance(doc, dict) for doc in table.values())
+        for table in data.values()
+    ):
+        raise DamagedFile(path, "not a TinyDB database (expected {table: {id: document}})")
+    return data
+
+
+class AtomicJSONStorage(TinyStorage):
+    """A TinyDB storage that never leaves a half-written file and never reads damage as empty.
+
+    Unlike TinyDB's JSONStorage it keeps no file open and does not create the file on open:
+    opening a database to read must not leave an empty file behind.
+    """
+
+    def __init__(self, path: str | Path, exclusive: bool = False) -> None:
+        self.path = Path(path)
+        self.exclusive = exclusive
+
+    def read(self) -> Tables | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return decode_tables(raw, self.path)
+
+    def write(self, data: Tables) -> None:
+        atomic_write(self.path, encode(data), exclusive=self.exclusive)
+
+
+DOC_ID = 1
+
+
+class RecordFile:
+    """One record alone in a TinyDB file, as document 1 of a named table."""
+
+    def __init__(self, path: Path, table: str) -> None:
+        self.path = path
+        self.table = table
+
+    def _db(self, *, exclusive: bool = False) -> TinyDB:
+        return TinyDB(self.path, storage=AtomicJSONStorage, exclusive=exclusive)
+
+    def load(self) -> dict[str, Any] | None:
+        """The record, None when the file does not exist; DamagedFile when it cannot be read."""
+        with self._db() as db:
+            doc = db.table(self.table).get(doc_id=DOC_ID)
+        if doc is None:
+            if self.path.exists():
+                raise DamagedFile(self.path, f"no {self.table} record in the file")
+            return None
+        return dict(doc)
+
+    def create(self, record: dict[str, Any]) -> None:
+        """Write a new file; FileExistsError if one is already there (never replaced)."""
+        with self._db(exclusive=True) as db:
+            db.table(self.table).insert(Document(record, doc_id=DOC_ID))
+
+    def replace(self, record: dict[str, Any]) -> None:
+        """Replace the record of an existing file (whole, not merged: a dropped field goes)."""
+
+        def swap(doc: MutableMapping[str, Any]) -> None:
+            doc.clear()
+            doc.update(record)
+
+        with self._db() as db:
+            if not db.table(self.table).update(swap, doc_ids=[DOC_ID]):
+                raise DamagedFile(self.path, f"no {self.table} record to replace")
+
+    def save(self, record: dict[str, Any]) -> None:
+        """Create or replace. Callers serialise writes to one file, so the check cannot race."""
+        if self.path.exists():
+            self.replace(record)
+        else:
+            self.create(record)
