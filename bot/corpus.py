@@ -1,0 +1,345 @@
+"""The FAQ corpus that content editors write (CONTRACT.md section 6): reading and checking it.
+
+Checking collects every problem instead of stopping at the first, because an editor fixes a
+file in one pass; each problem names the file, the FAQ and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+LANGS = ("it", "en")
+ID_PATTERN = re.compile(r"[a-z0-9-]+")
+
+
+def _in(texts: Mapping[str, str], lang: str) -> str:
+    return texts.get(lang) or texts.get("it") or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True)
+class Subtopic:
+    id: str
+    label: Mapping[str, str]
+
+    def label_in(self, lang: str) -> str:
+        return _in(self.label, lang)
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    label: Mapping[str, str]
+    subtopics: tuple[Subtopic, ...]
+
+    def label_in(self, lang: str) -> str:
+        return _in(self.label, lang)
+
+    def subtopic(self, subtopic_id: str) -> Subtopic | None:
+        return next((s for s in self.subtopics if s.id == subtopic_id), None)
+
+
+@dataclass(frozen=True)
+class Link:
+    label: Mapping[str, str]
+    url: str
+
+    def label_in(self, lang: str) -> str:
+        return _in(self.label, lang)
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: str
+    topic: str
+    subtopic: str
+    question: Mapping[str, str]
+    answer: Mapping[str, str]
+    variants: Mapping[str, tuple[str, ...]]
+    keywords: tuple[str, ...]
+    links: tuple[Link, ...]
+    source: str  # the file it came from, for editors' messages
+
+    def question_in(self, lang: str) -> str:
+        return _in(self.question, lang)
+
+    def answer_in(self, lang: str) -> str:
+        return _in(self.answer, lang)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    topics: tuple[Topic, ...]
+    faqs: tuple[Faq, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    item: str  # the FAQ or topic id, "-" when the problem is with the whole file
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.item}: {self.field}: {self.message}"
+
+
+class CorpusError(ValueError):
+    """An invalid corpus; str() lists every problem, one a line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, file: str, item: str, field: str, message: str) -> None:
+        self.problems.append(Problem(file, item, field, message))
+
+    def texts(
+        self, file: str, item: str, field: str, value: Any, *, required: bool
+    ) -> dict[str, str]:
+        """A {lang: text} mapping; Italian is always required, English never is."""
+        if value is None:
+            if required:
+                self.add(file, item, field, "missing")
+            return {}
+        if not isinstance(value, dict):
+            self.add(file, item, field, 'must be an object like {"it": "...", "en": "..."}')
+            return {}
+        out: dict[str, str] = {}
+        for lang, text in value.items():
+            if lang not in LANGS:
+                self.add(file, item, f"{field}.{lang}", "unknown language (use it or en)")
+            elif not isinstance(text, str) or not text.strip():
+                self.add(file, item, f"{field}.{lang}", "empty text")
+            else:
+                out[lang] = text.strip()
+        if required and "it" not in out and f"{field}.it" not in {p.field for p in self.problems}:
+            self.add(file, item, f"{field}.it", "missing (the Italian text is required)")
+        return out
+
+    def strings(self, file: str, item: str, field: str, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.add(file, item, field, "must be a list of texts")
+            return ()
+        if any(not v.strip() for v in value):
+            self.add(file, item, field, "empty text in the list")
+        return tuple(v.strip() for v in value if v.strip())
+
+
+def _load_json(path: Path, root: Path, checker: _Checker) -> Any:
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        checker.add(name, "-", "-", "file missing")
+    except UnicodeDecodeError:
+        checker.add(name, "-", "-", "not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        checker.add(
+            name, "-", "-", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        )
+    return None
+
+
+def _read_topics(root: Path, checker: _Checker) -> tuple[Topic, ...]:
+    data = _load_json(root / "topics.json", root, checker)
+    if data is None:
+        return ()
+    if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
+        checker.add("topics.json", "-", "topics", 'must be a list under the key "topics"')
+        return ()
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(data["topics"], 1):
+        if not isinstance(raw, dict):
+            checker.add("topics.json", f"#{position}", "-", "must be an object")
+            continue
+        tid = raw.get("id")
+        item = tid if isinstance(tid, str) else f"#{position}"
+        if not isinstance(tid, str) or not ID_PATTERN.fullmatch(tid):
+            checker.add("topics.json", item, "id", "missing or not made of a-z, 0-9 and -")
+            continue
+        if tid in seen:
+            checker.add("topics.json", tid, "id", "duplicate topic id")
+        seen.add(tid)
+        label = checker.texts("topics.json", tid, "label", raw.get("label"), required=True)
+        subtopics: list[Subtopic] = []
+        sub_seen: set[str] = set()
+        raw_subs = raw.get("subtopics", [])
+        if not isinstance(raw_subs, list) or not raw_subs:
+            checker.add("topics.json", tid, "subtopics", "must be a non-empty list")
+            raw_subs = []
+        for sub in raw_subs:
+            sid = sub.get("id") if isinstance(sub, dict) else None
+            if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
+                checker.add(
+                    "topics.json", tid, "subtopics.id", "missing or not made of a-z, 0-9 and -"
+                )
+                continue
+            if sid in sub_seen:
+                checker.add("topics.json", tid, f"subtopics.{sid}", "duplicate subtopic id")
+            sub_seen.add(sid)
+            sub_label = checker.texts(
+                "topics.json", tid, f"subtopics.{sid}.label", sub.get("label"), required=True
+            )
+            subtopics.append(Subtopic(sid, sub_label))
+        topics.append(Topic(tid, label, tuple(subtopics)))
+    return tuple(topics)
+
+
+def _valid_url(url: Any) -> bool:
+    if not isinstance(url, str) or any(c.isspace() for c in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("https", "http") and "." in parts.netloc
+
+
+def _read_faq(
+    raw: Any, position: int, name: str, topics: Mapping[str, Topic], checker: _Checker
+) -> Faq | None:
+    if not isinstance(raw, dict):
+        checker.add(name, f"#{position}", "-", "must be an object")
+        return None
+    fid = raw.get("id")
+    item = fid if isinstance(fid, str) and fid else f"#{position}"
+    if not isinstance(fid, str) or not ID_PATTERN.fullmatch(fid):
+        checker.add(name, item, "id", "missing or not made of a-z, 0-9 and -")
+    before = len(checker.problems)
+    topic_id, subtopic_id = raw.get("topic"), raw.get("subtopic")
+    topic = topics.get(topic_id) if isinstance(topic_id, str) else None
+    if topic_id is None:
+        checker.add(name, item, "topic", "missing")
+    elif topic is None:
+        checker.add(name, item, "topic", f"unknown topic {topic_id!r} (see topics.json)")
+    if subtopic_id is None:
+        checker.add(name, item, "subtopic", "missing")
+    elif topic is not None and (
+        not isinstance(subtopic_id, str) or topic.subtopic(subtopic_id) is None
+    ):
+        checker.add(
+            name, item, "subtopic", f"unknown subtopic {subtopic_id!r} of topic {topic_id!r}"
+        )
+    question = checker.texts(name, item, "question", raw.get("question"), required=True)
+    answer = checker.texts(name, item, "answer", raw.get("answer"), required=True)
+    variants: dict[str, tuple[str, ...]] = {}
+    raw_variants = raw.get("variants")
+    if raw_variants is not None and not isinstance(raw_variants, dict):
+        checker.add(name, item, "variants", 'must be an object like {"it": ["..."], "en": ["..."]}')
+    elif raw_variants:
+        for lang, texts in raw_variants.items():
+            if lang not in LANGS:
+                checker.add(name, item, f"variants.{lang}", "unknown language (use it or en)")
+                continue
+            variants[lang] = checker.strings(name, item, f"variants.{lang}", texts)
+    keywords = checker.strings(name, item, "keywords", raw.get("keywords"))
+    links: list[Link] = []
+    raw_links = raw.get("links")
+    if raw_links is not None and not isinstance(raw_links, list):
+        checker.add(name, item, "links", "must be a list")
+        raw_links = []
+    for n, link in enumerate(raw_links or [], 1):
+        if not isinstance(link, dict):
+            checker.add(name, item, f"links.{n}", "must be an object with label and url")
+            continue
+        if not _valid_url(link.get("url")):
+            checker.add(
+                name, item, f"links.{n}.url", f"not a valid web address: {link.get('url')!r}"
+            )
+        label = checker.texts(name, item, f"links.{n}.label", link.get("label"), required=True)
+        links.append(Link(label, str(link.get("url", ""))))
+    unknown = set(raw) - {
+        "id",
+        "topic",
+        "subtopic",
+        "question",
+        "answer",
+        "variants",
+        "keywords",
+        "links",
+    }
+    for key in sorted(unknown):
+        checker.add(name, item, key, "unknown field (check the spelling)")
+    if len(checker.problems) > before or not isinstance(fid, str):
+        return None
+    return Faq(
+        id=fid,
+        topic=str(topic_id),
+        subtopic=str(subtopic_id),
+        question=question,
+        answer=answer,
+        variants=variants,
+        keywords=keywords,
+        links=tuple(links),
+        source=name,
+    )
+
+
+def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
+    """Read a corpus folder; return what could be read and every problem found."""
+    checker = _Checker()
+    topics = _read_topics(root, checker)
+    by_id = {t.id: t for t in topics}
+    faqs: list[Faq] = []
+    seen: dict[str, str] = {}
+    faq_dir = root / "faq"
+    files = sorted(faq_dir.glob("*.json")) if faq_dir.is_dir() else []
+    if not files:
+        checker.add("faq/", "-", "-", "no *.json files: the FAQ folder is missing or empty")
+    for path in files:
+        name = str(path.relative_to(root))
+        data = _load_json(path, root, checker)
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("faqs"), list):
+            checker.add(name, "-", "faqs", 'must be a list under the key "faqs"')
+            continue
+        for position, raw in enumerate(data["faqs"], 1):
+            fid = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(fid, str) and fid in seen:
+                checker.add(name, fid, "id", f"duplicate id, also in {seen[fid]}")
+                continue
+            if isinstance(fid, str):
+                seen[fid] = name
+            faq = _read_faq(raw, position, name, by_id, checker)
+            if faq is not None:
+                faqs.append(faq)
+    return Corpus(topics, tuple(faqs)), checker.problems
+
+
+def load_corpus(root: Path) -> Corpus:
+    corpus, problems = check_corpus(root)
+    if problems:
+        raise CorpusError(problems)
+    return corpus
+
+
+def load_synonyms(root: Path) -> list[list[str]]:
+    """Groups of words that mean the same thing to students (faq_data/synonyms.json).
+    Optional: a corpus without the file simply has no synonyms."""
+    path = root / "synonyms.json"
+    if not path.exists():
+        return []
+    checker = _Checker()
+    data = _load_json(path, root, checker)
+    if checker.problems:
+        raise CorpusError(checker.problems)
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list) or not all(
+        isinstance(g, list) and all(isinstance(w, str) and w.strip() for w in g) for g in groups
+    ):
+        raise CorpusError(
+            [Problem("synonyms.json", "-", "groups", "must be a list of lists of words")]
+        )
+    return [[w.strip() for w in g] for g in groups]
