@@ -1,0 +1,1491 @@
+/*!
+ * Università degli Studi di Perugia, enrolment help desk: the embeddable chat widget.
+ *
+ *   <script src="https://HOST/widget.js" defer></script>
+ *
+ * Options, as data-* attributes of that script tag:
+ *   data-lang="en"        start in English (the student's own switch, once used, wins)
+ *   data-open="true"      open the panel at once
+ *   data-mode="page" data-target="#selector"
+ *                         render the panel inline inside that element: no launcher
+ *   data-view="ticket"    (page mode) open on the ticket look-up instead of the chat
+ *
+ * Speaks docs/protocol.md (Socket.IO namespace /chat) and the HTTP API of CONTRACT.md section 4.
+ * Plain ES2019, no build step. The DOM is built with textContent only: nothing that comes from
+ * the server or the student is ever parsed as HTML.
+ */
+(() => {
+  "use strict";
+
+  // Safe to load twice: the first copy owns the page, any later copy stops here.
+  const HOST_ID = "unipg-helpdesk-widget";
+  if (window.unipgHelpdesk || document.getElementById(HOST_ID)) return;
+  const api = (window.unipgHelpdesk = { version: 1 });
+
+  /* ----- the texts the widget itself shows (everything the bot says comes translated) ----- */
+
+  const STRINGS = {
+    it: {
+      launcher: "Assistenza immatricolazioni",
+      title: "Assistenza immatricolazioni",
+      subtitle: "Università degli Studi di Perugia",
+      langSwitch: "EN",
+      langSwitchLabel: "Switch to English",
+      langSwitchLang: "en",
+      restart: "Ricomincia",
+      restartAsk: "Ricominciare da capo? Le risposte date finora andranno perse.",
+      restartYes: "Sì, ricomincia",
+      restartNo: "Annulla",
+      close: "Chiudi",
+      log: "Conversazione",
+      options: "Risposte rapide",
+      you: "Tu:",
+      inputLabel: "Scrivi un messaggio",
+      placeholder: "Scrivi qui…",
+      send: "Invia",
+      chooseFile: "Scegli un file",
+      fileHint: "PDF, PNG o JPEG, al massimo 2 MB",
+      uploading: "caricamento {pct}%",
+      fileTooBig: "Il file è troppo grande: il massimo è 2 MB.",
+      fileWrongType: "Puoi allegare solo file PDF, PNG o JPEG.",
+      offline: "Connessione persa, riprovo…",
+      botTyping: "L'assistente sta scrivendo…",
+      operatorTyping: "L'operatore sta scrivendo…",
+      copy: "Copia",
+      copyLabel: "Copia il numero del ticket",
+      copied: "Copiato!",
+      copyManual: "Copia non riuscita: il numero è selezionato, copialo a mano.",
+      ticketNumber: "Numero del ticket",
+      statusLink: "Verifica lo stato",
+      openTicket: "Apri il ticket",
+      newTab: "(si apre in una nuova scheda)",
+      networkError: "Impossibile contattare il servizio. Controlla la connessione e riprova.",
+      genericError: "Qualcosa è andato storto. Riprova.",
+      lookupTitle: "Verifica lo stato di un ticket",
+      lookupIntro: "Inserisci l'email indicata nella richiesta e il numero del ticket che hai ricevuto.",
+      email: "Email",
+      number: "Numero del ticket",
+      numberHint: "es. 000412",
+      lookup: "Cerca il ticket",
+      lookupMissing: "Inserisci l'email e il numero del ticket.",
+      backToChat: "Torna alla chat",
+      otherTicket: "Cerca un altro ticket",
+      ticket: "Ticket",
+      st_open: "Aperto",
+      st_open_help: "Abbiamo ricevuto la richiesta: un operatore ti risponderà qui e via email.",
+      st_awaiting_user: "In attesa di risposta utente",
+      st_awaiting_user_help: "L'operatore ti ha chiesto altre informazioni: rispondi qui sotto.",
+      st_closed: "Chiuso",
+      st_closed_help: "La richiesta è stata risolta. Se ti serve altro, apri un nuovo ticket.",
+      operator: "Ti sta aiutando: {name}",
+      noOperator: "Nessun operatore ha ancora preso in carico la richiesta.",
+      messages: "Messaggi",
+      author_student: "Tu",
+      author_operator: "Operatore",
+      author_system: "Helpdesk",
+      download: "Scarica",
+      downloadError: "Impossibile scaricare il file. Riprova.",
+      replyLabel: "La tua risposta",
+      attach: "Allega un file",
+      removeFile: "Togli l'allegato {name}",
+      sendReply: "Invia la risposta",
+      sending: "Invio in corso…",
+      sent: "Messaggio inviato.",
+      emptyReply: "Scrivi un messaggio o allega un file.",
+      closedNote: "Questo ticket è chiuso e non accetta nuovi messaggi.",
+      newTicket: "Apri un nuovo ticket",
+      sessionExpired: "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero.",
+    },
+    en: {
+      launcher: "Enrolment help desk",
+      title: "Enrolment help desk",
+      subtitle: "University of Perugia",
+      langSwitch: "IT",
+      langSwitchLabel: "Passa all'italiano",
+      langSwitchLang: "it",
+      restart: "Start over",
+      restartAsk: "Start over? The answers you gave so far will be lost.",
+      restartYes: "Yes, start over",
+      restartNo: "Cancel",
+      close: "Close",
+      log: "Conversation",
+      options: "Quick replies",
+      you: "You:",
+      inputLabel: "Write a message",
+      placeholder: "Write here…",
+      send: "Send",
+      chooseFile: "Choose a file",
+      fileHint: "PDF, PNG or JPEG, 2 MB at most",
+      uploading: "uploading {pct}%",
+      fileTooBig: "The file is too large: 2 MB at most.",
+      fileWrongType: "Only PDF, PNG or JPEG files can be attached.",
+      offline: "Connection lost, retrying…",
+      botTyping: "The assistant is typing…",
+      operatorTyping: "The operator is typing…",
+      copy: "Copy",
+      copyLabel: "Copy the ticket number",
+      copied: "Copied!",
+      copyManual: "Could not copy: the number is selected, copy it by hand.",
+      ticketNumber: "Ticket number",
+      statusLink: "Check its status",
+      openTicket: "Open the ticket",
+      newTab: "(opens in a new tab)",
+      networkError: "The service cannot be reached. Check your connection and try again.",
+      genericError: "Something went wrong. Please try again.",
+      lookupTitle: "Check the status of a ticket",
+      lookupIntro: "Enter the email you gave in your request and the ticket number you received.",
+      email: "Email",
+      number: "Ticket number",
+      numberHint: "e.g. 000412",
+      lookup: "Find the ticket",
+      lookupMissing: "Enter the email and the ticket number.",
+      backToChat: "Back to the chat",
+      otherTicket: "Find another ticket",
+      ticket: "Ticket",
+      st_open: "Open",
+      st_open_help: "We have your request: an operator will answer here and by email.",
+      st_awaiting_user: "Waiting for your reply",
+      st_awaiting_user_help: "The operator asked you for more information: reply below.",
+      st_closed: "Closed",
+      st_closed_help: "The request has been resolved. If you need anything else, open a new ticket.",
+      operator: "Handled by: {name}",
+      noOperator: "No operator has taken the request yet.",
+      messages: "Messages",
+      author_student: "You",
+      author_operator: "Operator",
+      author_system: "Help desk",
+      download: "Download",
+      downloadError: "The file could not be downloaded. Please try again.",
+      replyLabel: "Your reply",
+      attach: "Attach a file",
+      removeFile: "Remove the attachment {name}",
+      sendReply: "Send the reply",
+      sending: "Sending…",
+      sent: "Message sent.",
+      emptyReply: "Write a message or attach a file.",
+      closedNote: "This ticket is closed and takes no new messages.",
+      newTicket: "Open a new ticket",
+      sessionExpired: "The ticket could not be opened: look it up again with email and number.",
+    },
+  };
+
+  /* ----- where we come from, and our options ----- */
+
+  const script =
+    document.currentScript ||
+    Array.from(document.querySelectorAll("script[src]")).find((s) => /\/widget\.js([?#].*)?$/.test(s.src));
+  const ORIGIN = script ? new URL(script.src, location.href).origin : location.origin;
+  const STATIC = ORIGIN + "/static/";
+  const opt = script ? script.dataset : {};
+
+  const K_CONV = "unipg-helpdesk:conversation";
+  const K_TICKET = "unipg-helpdesk:ticket";
+  const K_LANG = "unipg-helpdesk:lang";
+  const MAX_FILE = 2 * 1024 * 1024;
+  const FILE_TYPES = ["application/pdf", "image/png", "image/jpeg"];
+  const ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg";
+
+  // Storage can be missing or throw (private mode, blocked cookies): the widget then keeps
+  // things in memory for the life of the page.
+  const storage = (area) => ({
+    get(k) {
+      try {
+        return window[area].getItem(k);
+      } catch (e) {
+        return null;
+      }
+    },
+    set(k, v) {
+      try {
+        if (v == null) window[area].removeItem(k);
+        else window[area].setItem(k, v);
+      } catch (e) {
+        /* private mode: memory only */
+      }
+    },
+  });
+  const local = storage("localStorage");
+  const session = storage("sessionStorage");
+
+  const pickLang = (...c) => c.map((l) => (l || "").slice(0, 2).toLowerCase()).find((l) => l in STRINGS) || "it";
+
+  const S = {
+    lang: pickLang(local.get(K_LANG), opt.lang, document.documentElement.lang),
+    page: false, // inline in a page element, no launcher
+    open: false,
+    view: "chat", // chat | lookup | ticket
+    socket: null,
+    loading: false,
+    connected: false,
+    chatStarted: false,
+    busy: false, // waiting for the bot's answer to our last action
+    conversationId: local.get(K_CONV),
+    prompt: null,
+    renderedIds: [],
+    lastSent: null,
+    followUp: null,
+    ticket: readTicket(), // {number, token, active}
+    ticketBody: null,
+    msgCount: 0,
+    replyFile: null,
+    typingSent: 0,
+  };
+
+  function readTicket() {
+    try {
+      const t = JSON.parse(session.get(K_TICKET));
+      return t && t.number && t.token ? t : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  const saveTicket = () => session.set(K_TICKET, S.ticket ? JSON.stringify(S.ticket) : null);
+
+  function T(key, vars) {
+    let s = STRINGS[S.lang][key];
+    if (s == null) s = STRINGS.it[key];
+    if (s == null) return "";
+    return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] == null ? "" : String(vars[k]))) : s;
+  }
+
+  /* ----- tiny DOM helpers: textContent and attributes only ----- */
+
+  function h(tag, props, ...kids) {
+    const e = document.createElement(tag);
+    for (const k in props || {}) {
+      const v = props[k];
+      if (v == null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.slice(0, 2) === "on") e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of kids.flat(2)) if (c != null && c !== false) e.append(c); // strings become text nodes
+    return e;
+  }
+
+  const ICONS = {
+    chat: "M4 5h16v11H9l-5 4z",
+    close: "M6 6l12 12M18 6L6 18",
+    restart: "M4 12a8 8 0 1 0 2.5-5.8M4 4v5h5",
+    send: "M4 12l16-8-6 16-3-6.5zM11 13.5L20 4",
+    clip: "M20 11l-8 8a5 5 0 0 1-7-7l8.5-8.5a3.5 3.5 0 0 1 5 5L10 17a2 2 0 0 1-3-3l7.5-7.5",
+    back: "M15 5l-7 7 7 7",
+    copy: "M9 9h11v11H9zM5 15H4V4h11v1",
+  };
+  function icon(name) {
+    const NS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(NS, "svg");
+    const p = document.createElementNS(NS, "path");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "uh-icon");
+    p.setAttribute("d", ICONS[name]);
+    svg.append(p);
+    return svg;
+  }
+
+  // Elements whose text follows the language switch: [element, key, attribute or null].
+  const bound = [];
+  function tr(el, key, attr) {
+    bound.push([el, key, attr]);
+    if (attr) el.setAttribute(attr, T(key));
+    else el.textContent = T(key);
+    return el;
+  }
+
+  // aria-disabled rather than disabled: a focused button keeps its focus while we wait.
+  function setEnabled(el, on) {
+    el.setAttribute("aria-disabled", on ? "false" : "true");
+  }
+  const enabled = (el) => el.getAttribute("aria-disabled") !== "true";
+
+  function safeUrl(u) {
+    try {
+      const x = new URL(u, ORIGIN);
+      return /^(https?|mailto|tel):$/.test(x.protocol) ? x.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  function link(url, label, cls) {
+    const href = safeUrl(url);
+    if (!href) return h("span", { class: cls, text: label || url });
+    return h(
+      "a",
+      { href, class: cls, target: "_blank", rel: "noopener noreferrer" },
+      label || href,
+      h("span", { class: "uh-sr", text: " " + T("newTab") })
+    );
+  }
+
+  const locale = () => (S.lang === "en" ? "en-GB" : "it-IT");
+  function fmtSize(n) {
+    const nf = new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 });
+    return n >= 1048576 ? nf.format(n / 1048576) + " MB" : nf.format(Math.max(1, Math.round((n || 0) / 1024))) + " KB";
+  }
+  function fmtDate(at) {
+    try {
+      const d = new Date(at);
+      const o = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+      if (d.getFullYear() !== new Date().getFullYear()) o.year = "numeric";
+      return new Intl.DateTimeFormat(locale(), o).format(d);
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function checkFile(f) {
+    if (f.size > MAX_FILE) return "fileTooBig";
+    const okType = FILE_TYPES.indexOf(f.type) >= 0 || (!f.type && /\.(pdf|png|jpe?g)$/i.test(f.name));
+    return okType ? null : "fileWrongType";
+  }
+
+  /* ----- HTTP: XHR, for upload progress and blobs; errors as {status, message} ----- */
+
+  function http(method, path, o) {
+    o = o || {};
+    return new Promise((resolve, reject) => {
+      const x = new XMLHttpRequest();
+      const parse = (t) => {
+        try {
+          return JSON.parse(t);
+        } catch (e) {
+          return null;
+        }
+      };
+      const fail = (data) =>
+        reject({
+          status: x.status,
+          message: (data && data.error && data.error.message) || T(x.status ? "genericError" : "networkError"),
+        });
+      x.open(method, ORIGIN + path);
+      x.timeout = 60000;
+      x.setRequestHeader("Accept-Language", S.lang); // the API answers errors in this language
+      if (o.token) x.setRequestHeader("Authorization", "Bearer " + o.token);
+      if (o.blob) x.responseType = "blob";
+      let body = o.form || null;
+      if (o.json) {
+        x.setRequestHeader("Content-Type", "application/json");
+        body = JSON.stringify(o.json);
+      }
+      if (o.progress)
+        x.upload.onprogress = (e) => e.lengthComputable && o.progress(Math.round((100 * e.loaded) / e.total));
+      x.onload = () => {
+        if (x.status >= 200 && x.status < 300) resolve(o.blob ? x.response : parse(x.responseText));
+        else if (o.blob && x.response && x.response.text) x.response.text().then((t) => fail(parse(t)), () => fail(null));
+        else fail(parse(o.blob ? "" : x.responseText));
+      };
+      x.onerror = x.ontimeout = () => reject({ status: 0, message: T("networkError") });
+      x.send(body);
+    });
+  }
+
+  /* ----- the socket: loaded and opened only when the panel is first used ----- */
+
+  function loadIo() {
+    if (typeof window.io === "function" && window.io.protocol >= 5) return Promise.resolve(window.io);
+    return new Promise((resolve, reject) => {
+      // Our copy must not replace the page's own `io` (it may be an older major version),
+      // and a page with an AMD loader would swallow the UMD bundle: hide it meanwhile.
+      const had = "io" in window;
+      const prev = window.io;
+      const amd = typeof window.define === "function" && window.define.amd;
+      if (amd) window.define.amd = undefined;
+      const done = () => {
+        const io = window.io;
+        if (had) window.io = prev;
+        else delete window.io;
+        if (amd) window.define.amd = amd;
+        return io;
+      };
+      const s = document.createElement("script");
+      s.src = STATIC + "vendor/socket.io.min.js";
+      s.async = true;
+      s.onload = () => {
+        const io = done();
+        if (typeof io === "function") resolve(io);
+        else reject(new Error("no io"));
+      };
+      s.onerror = () => reject(done());
+      document.head.appendChild(s);
+    });
+  }
+
+  function connect() {
+    if (S.socket || S.loading) return;
+    S.loading = true;
+    loadIo().then(
+      (io) => {
+        const socket = (S.socket = io(ORIGIN + "/chat", { path: "/socket.io", reconnectionDelayMax: 10000 }));
+        socket.on("connect", onConnect);
+        socket.on("disconnect", (reason) => {
+          setOnline(false);
+          // the server hung up on us on purpose: Socket.IO does not retry by itself then
+          if (reason === "io server disconnect") setTimeout(() => socket.connect(), 3000);
+        });
+        socket.on("connect_error", () => setOnline(false));
+        socket.on("state", onState);
+        socket.on("bot", onBot);
+        socket.on("typing", (p) => showTyping(!!(p && p.on)));
+        socket.on("error", onServerError);
+        socket.on("ticket", onTicket);
+        socket.on("operator_typing", onOperatorTyping);
+      },
+      () => {
+        S.loading = false;
+        setOnline(false);
+        setTimeout(connect, 5000);
+      }
+    );
+  }
+
+  const emit = (event, payload) => S.socket && S.connected && (S.socket.emit(event, payload), true);
+
+  function onConnect() {
+    setOnline(true);
+    if (S.chatStarted) sendHello();
+    if (S.view === "ticket" && S.ticket) {
+      emit("watch_ticket", { token: S.ticket.token });
+      refreshTicket(); // anything that happened while we were away
+    }
+  }
+
+  function sendHello() {
+    setBusy(true);
+    emit("hello", { conversation_id: S.conversationId || null, lang: S.lang });
+  }
+
+  function startChat() {
+    if (S.chatStarted) return;
+    S.chatStarted = true;
+    if (S.connected) sendHello();
+    else {
+      setBusy(true);
+      connect();
+    }
+  }
+
+  /* ----- the UI ----- */
+
+  const ui = {};
+
+  function build() {
+    const wrap = (ui.wrap = h("div", { class: "uh-root" + (S.page ? " uh-page" : ""), lang: S.lang, hidden: true }));
+    wrap.addEventListener("keydown", onKeydown);
+
+    if (!S.page) {
+      ui.launcher = h(
+        "button",
+        { type: "button", class: "uh-launcher", "aria-expanded": "false", "aria-controls": "uh-panel", onclick: toggle },
+        icon("chat"),
+        icon("close"),
+        tr(h("span", { class: "uh-launcher-text" }), "launcher")
+      );
+      wrap.append(ui.launcher);
+    }
+
+    // header
+    ui.title = tr(h("h2", { id: "uh-title", class: "uh-title", tabindex: "-1" }), "title");
+    ui.langBtn = h("button", { type: "button", class: "uh-hbtn uh-lang", onclick: switchLang });
+    ui.restartBtn = h("button", { type: "button", class: "uh-hbtn", onclick: askRestart }, icon("restart"));
+    tr(ui.restartBtn, "restart", "aria-label");
+    tr(ui.restartBtn, "restart", "title");
+    const header = h(
+      "div",
+      { class: "uh-header" },
+      h("div", { class: "uh-titles" }, ui.title, tr(h("p", { class: "uh-subtitle" }), "subtitle")),
+      ui.langBtn,
+      ui.restartBtn
+    );
+    if (!S.page) {
+      ui.closeBtn = h("button", { type: "button", class: "uh-hbtn", onclick: close }, icon("close"));
+      tr(ui.closeBtn, "close", "aria-label");
+      tr(ui.closeBtn, "close", "title");
+      header.append(ui.closeBtn);
+    }
+
+    ui.offline = tr(h("div", { class: "uh-offline", role: "status", hidden: true }), "offline");
+    ui.srStatus = h("div", { class: "uh-sr", role: "status" });
+
+    ui.confirm = h(
+      "div",
+      { class: "uh-confirm", hidden: true },
+      tr(h("p", { id: "uh-confirm-text" }), "restartAsk"),
+      h(
+        "div",
+        { class: "uh-row" },
+        tr(h("button", { type: "button", class: "uh-btn uh-primary", onclick: doRestart }), "restartYes"),
+        tr(h("button", { type: "button", class: "uh-btn", onclick: cancelRestart }), "restartNo")
+      )
+    );
+
+    ui.panel = h(
+      "section",
+      {
+        id: "uh-panel",
+        class: "uh-panel",
+        role: S.page ? "region" : "dialog",
+        "aria-labelledby": "uh-title",
+        hidden: !S.page,
+      },
+      header,
+      ui.offline,
+      ui.confirm,
+      buildChat(),
+      buildLookup(),
+      buildTicket(),
+      ui.srStatus
+    );
+    wrap.append(ui.panel);
+    applyLang();
+    return wrap;
+  }
+
+  function buildChat() {
+    ui.log = tr(h("div", { class: "uh-log", role: "log", "aria-live": "polite", tabindex: "0" }), "log", "aria-label");
+    ui.typing = h(
+      "div",
+      { class: "uh-typing", hidden: true },
+      h("span", { class: "uh-dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")),
+      tr(h("span"), "botTyping")
+    );
+    ui.options = tr(h("div", { class: "uh-options", role: "group", hidden: true }), "options", "aria-label");
+    ui.alert = h("p", { class: "uh-alert", role: "alert" });
+
+    ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "1", maxlength: "4000", enterkeyhint: "send" });
+    ui.text.addEventListener("input", () => grow(ui.text));
+    ui.text.addEventListener("keydown", (e) => {
+      // Enter sends; Shift+Enter (and Enter on touch keyboards) starts a new line
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !matchMedia("(pointer: coarse)").matches) {
+        e.preventDefault();
+        submitText();
+      }
+    });
+    ui.input = h("input", { id: "uh-input", class: "uh-field", type: "text", maxlength: "4000", enterkeyhint: "send" });
+    ui.fieldLabel = tr(h("label", { class: "uh-sr", for: "uh-text" }), "inputLabel");
+    ui.file = h("input", { type: "file", accept: ACCEPT, class: "uh-sr", tabindex: "-1", "aria-hidden": "true" });
+    ui.file.addEventListener("change", () => {
+      const f = ui.file.files && ui.file.files[0];
+      ui.file.value = "";
+      if (f) uploadChatFile(f);
+    });
+    ui.fileBtn = h(
+      "button",
+      { type: "button", class: "uh-btn uh-primary uh-filebtn", onclick: () => enabled(ui.fileBtn) && ui.file.click() },
+      icon("clip"),
+      tr(h("span"), "chooseFile")
+    );
+    ui.fileHint = tr(h("p", { class: "uh-hint" }), "fileHint");
+    ui.send = h("button", { type: "submit", class: "uh-send" }, icon("send"));
+    tr(ui.send, "send", "aria-label");
+    tr(ui.send, "send", "title");
+    ui.form = h(
+      "form",
+      { class: "uh-inputrow", novalidate: true, hidden: true },
+      ui.fieldLabel,
+      ui.text,
+      ui.input,
+      h("div", { class: "uh-filebox" }, ui.fileBtn, ui.fileHint),
+      ui.file,
+      ui.send
+    );
+    ui.form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      submitText();
+    });
+    return (ui.chat = h("div", { class: "uh-view uh-chat" }, ui.log, ui.typing, ui.alert, ui.options, ui.form));
+  }
+
+  function buildLookup() {
+    ui.lkEmail = h("input", {
+      id: "uh-lk-email",
+      class: "uh-field",
+      type: "email",
+      autocomplete: "email",
+      autocapitalize: "off",
+      spellcheck: "false",
+      required: true,
+    });
+    const fromQuery = new URLSearchParams(location.search).get("number");
+    ui.lkNumber = tr(
+      h("input", {
+        id: "uh-lk-number",
+        class: "uh-field uh-mono",
+        type: "text",
+        inputmode: "numeric",
+        autocomplete: "off",
+        maxlength: "12",
+        required: true,
+      }),
+      "numberHint",
+      "placeholder"
+    );
+    if (S.page && fromQuery) ui.lkNumber.value = fromQuery.slice(0, 12);
+    ui.lkAlert = h("p", { class: "uh-alert", role: "alert" });
+    ui.lkSubmit = tr(h("button", { type: "submit", class: "uh-btn uh-primary uh-wide" }), "lookup");
+    ui.lkBack = h("button", { type: "button", class: "uh-link uh-back", onclick: () => showView("chat", true) }, icon("back"));
+    ui.lkBack.append(tr(h("span"), "backToChat"));
+    ui.lkTitle = tr(h("h3", { class: "uh-h", tabindex: "-1" }), "lookupTitle");
+    const form = h(
+      "form",
+      { class: "uh-form", novalidate: true },
+      ui.lkTitle,
+      tr(h("p", { class: "uh-muted" }), "lookupIntro"),
+      tr(h("label", { for: "uh-lk-email" }), "email"),
+      ui.lkEmail,
+      tr(h("label", { for: "uh-lk-number" }), "number"),
+      ui.lkNumber,
+      ui.lkAlert,
+      ui.lkSubmit
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      lookup();
+    });
+    return (ui.lookup = h("div", { class: "uh-view uh-scroll", hidden: true }, ui.lkBack, form));
+  }
+
+  function buildTicket() {
+    ui.tkBack = h("button", { type: "button", class: "uh-link uh-back", onclick: leaveTicket }, icon("back"), h("span"));
+    ui.tkHeading = h("h3", { class: "uh-h uh-tk-heading", tabindex: "-1" });
+    ui.tkBadge = h("span", { class: "uh-badge" });
+    ui.tkHelp = h("p", { class: "uh-muted" });
+    ui.tkOperator = h("p", { class: "uh-operator" });
+    ui.tkCard = h(
+      "div",
+      { class: "uh-card uh-tk-card" },
+      ui.tkHeading,
+      h("p", { class: "uh-tk-status", role: "status" }, ui.tkBadge),
+      ui.tkHelp,
+      ui.tkOperator
+    );
+    ui.thread = h("div", { class: "uh-thread", role: "log", "aria-live": "polite" });
+    tr(ui.thread, "messages", "aria-label");
+    ui.opTyping = h(
+      "div",
+      { class: "uh-typing", hidden: true },
+      h("span", { class: "uh-dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")),
+      tr(h("span"), "operatorTyping")
+    );
+    ui.tkAlert = h("p", { class: "uh-alert", role: "alert" });
+    ui.tkStatus = h("p", { class: "uh-ok", role: "status" });
+
+    ui.reply = h("textarea", { id: "uh-reply", class: "uh-field", rows: "3", maxlength: "4000" });
+    ui.reply.addEventListener("input", () => {
+      ui.tkStatus.textContent = "";
+      studentTyping();
+    });
+    ui.rFile = h("input", { type: "file", accept: ACCEPT, class: "uh-sr", tabindex: "-1", "aria-hidden": "true" });
+    ui.rFile.addEventListener("change", () => {
+      const f = ui.rFile.files && ui.rFile.files[0];
+      ui.rFile.value = "";
+      if (!f) return;
+      const err = checkFile(f);
+      ui.tkAlert.textContent = err ? T(err) : "";
+      if (!err) setReplyFile(f);
+    });
+    ui.rChip = h("div", { class: "uh-chip", hidden: true });
+    ui.rAttach = h("button", { type: "button", class: "uh-btn", onclick: () => ui.rFile.click() }, icon("clip"));
+    ui.rAttach.append(tr(h("span"), "attach"));
+    ui.rSend = tr(h("button", { type: "submit", class: "uh-btn uh-primary" }), "sendReply");
+    ui.replyForm = h(
+      "form",
+      { class: "uh-form uh-replyform", novalidate: true },
+      tr(h("label", { for: "uh-reply" }), "replyLabel"),
+      ui.reply,
+      ui.rChip,
+      h("div", { class: "uh-row" }, ui.rAttach, ui.rFile, ui.rSend),
+      tr(h("p", { class: "uh-hint" }), "fileHint")
+    );
+    ui.replyForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      sendReply();
+    });
+    ui.closedText = h("p");
+    ui.closedBox = h(
+      "div",
+      { class: "uh-closed", hidden: true },
+      ui.closedText,
+      tr(h("button", { type: "button", class: "uh-btn uh-primary", onclick: () => newTicket() }), "newTicket")
+    );
+    return (ui.ticket = h(
+      "div",
+      { class: "uh-view uh-scroll", hidden: true },
+      ui.tkBack,
+      ui.tkCard,
+      tr(h("h4", { class: "uh-h4" }), "messages"),
+      ui.thread,
+      ui.opTyping,
+      ui.tkAlert,
+      ui.tkStatus,
+      ui.closedBox,
+      ui.replyForm
+    ));
+  }
+
+  function grow(ta) {
+    ta.style.height = "auto";
+    ta.style.height = Math.min(ta.scrollHeight + 2, 140) + "px";
+  }
+
+  function applyLang() {
+    ui.wrap.lang = S.lang;
+    for (const [el, key, attr] of bound) {
+      if (attr) el.setAttribute(attr, T(key));
+      else el.textContent = T(key);
+    }
+    ui.langBtn.textContent = T("langSwitch");
+    ui.langBtn.setAttribute("aria-label", T("langSwitchLabel"));
+    ui.langBtn.setAttribute("lang", T("langSwitchLang"));
+    ui.tkBack.lastChild.textContent = T(S.page ? "otherTicket" : "backToChat");
+    ui.lkBack.hidden = S.page;
+    applyPrompt();
+  }
+
+  function switchLang() {
+    S.lang = S.lang === "it" ? "en" : "it";
+    local.set(K_LANG, S.lang);
+    applyLang();
+    if (S.ticketBody) renderTicket(S.ticketBody, true);
+    // the server answers with `state`, whose prompt is now in the new language
+    if (S.chatStarted && S.connected) sendHello();
+  }
+
+  /* ----- open, close, keyboard ----- */
+
+  function open() {
+    if (S.page) return;
+    S.open = true;
+    ui.panel.hidden = false;
+    ui.wrap.classList.add("uh-is-open");
+    ui.launcher.setAttribute("aria-expanded", "true");
+    activate();
+    ui.log.scrollTop = ui.log.scrollHeight;
+    if (!S.prompt) S.wantFocus = true; // the first prompt is still on its way: focus it when it comes
+    focusFirst();
+  }
+
+  function close() {
+    if (S.page || !S.open) return;
+    S.open = false;
+    ui.panel.hidden = true;
+    ui.wrap.classList.remove("uh-is-open");
+    ui.launcher.setAttribute("aria-expanded", "false");
+    ui.launcher.focus();
+  }
+
+  const toggle = () => (S.open ? close() : open());
+
+  function onKeydown(e) {
+    if (e.key !== "Escape") return;
+    if (!ui.confirm.hidden) {
+      e.stopPropagation();
+      cancelRestart();
+    } else if (S.open) {
+      e.stopPropagation();
+      close();
+    }
+  }
+
+  function visible(el) {
+    return el && !el.hidden && el.getClientRects().length > 0;
+  }
+
+  function focusFirst() {
+    let target;
+    if (S.view === "chat") {
+      target = [ui.text, ui.input, ui.fileBtn, ui.options.querySelector("button")].find(visible);
+    } else if (S.view === "lookup") {
+      target = ui.lkEmail.value ? ui.lkNumber : ui.lkEmail;
+    } else {
+      target = ui.tkHeading;
+    }
+    (target || ui.title).focus();
+  }
+
+  // Which view the panel shows: the chat, the look-up form, or a ticket.
+  function showView(v, moveFocus) {
+    S.view = v;
+    ui.chat.hidden = v !== "chat";
+    ui.lookup.hidden = v !== "lookup";
+    ui.ticket.hidden = v !== "ticket";
+    ui.restartBtn.hidden = v !== "chat";
+    ui.confirm.hidden = true;
+    // inline on a page, the look-up and the ticket grow with their content and the page scrolls
+    ui.panel.classList.toggle("uh-fit", S.page && v !== "chat");
+    if (S.ticket) {
+      S.ticket.active = v === "ticket";
+      saveTicket();
+    }
+    if (v === "chat" && (S.open || S.page)) startChat();
+    if (moveFocus) focusFirst();
+  }
+
+  // The panel is being shown: make sure the current view has what it needs.
+  function activate() {
+    connect();
+    if (S.view === "chat") startChat();
+    else if (S.view === "ticket" && S.ticket && !S.ticketBody) openTicket(S.ticket, false);
+  }
+
+  /* ----- chat: entries, prompt, actions ----- */
+
+  function onState(p) {
+    if (!p) return;
+    if (p.conversation_id) {
+      S.conversationId = p.conversation_id;
+      local.set(K_CONV, p.conversation_id);
+    }
+    setBusy(false);
+    showTyping(false);
+    renderTranscript(p.transcript || []);
+    renderPrompt(p.prompt);
+    if (S.followUp) {
+      const follow = S.followUp.token;
+      S.followUp = null;
+      restartWith(follow);
+    }
+  }
+
+  function onBot(p) {
+    if (!p) return;
+    setBusy(false);
+    showTyping(false);
+    appendEntries(p.entries || [], true);
+    renderPrompt(p.prompt);
+  }
+
+  function onServerError(p) {
+    setBusy(false);
+    showTyping(false);
+    const msg = (p && p.message) || T("genericError");
+    if (S.view === "ticket") {
+      ui.tkAlert.textContent = msg;
+      return;
+    }
+    // the server refused what we sent: give the text back so nothing typed is lost
+    removePending();
+    if (S.lastSent && S.lastSent.text) {
+      const f = activeField();
+      if (f && !f.value) f.value = S.lastSent.text;
+    }
+    ui.alert.textContent = msg;
+    applyPrompt();
+  }
+
+  const entryId = (e, i) => (e.id != null ? String(e.id) : "#" + i);
+
+  function renderTranscript(entries) {
+    const ids = entries.map(entryId);
+    const have = S.renderedIds;
+    removePending();
+    if (have.length && have.length <= ids.length && have.every((id, i) => id === ids[i])) {
+      appendEntries(entries.slice(have.length), false); // a resume: only what is new
+    } else {
+      // a fresh start: rebuild quietly rather than read the whole transcript out again
+      ui.log.setAttribute("aria-busy", "true");
+      ui.log.textContent = "";
+      S.renderedIds = [];
+      appendEntries(entries, false);
+      ui.log.removeAttribute("aria-busy");
+      ui.log.scrollTop = ui.log.scrollHeight;
+    }
+  }
+
+  function appendEntries(entries, live) {
+    if (!entries.length) return;
+    // our optimistic bubble is replaced by the server's own record of what the student did
+    if (entries.some((e) => e.from === "student")) removePending();
+    else ui.log.querySelectorAll(".uh-pending").forEach((n) => n.classList.remove("uh-pending"));
+    let first = null;
+    for (const e of entries) {
+      const node = renderEntry(e);
+      ui.log.append(node);
+      S.renderedIds.push(entryId(e, S.renderedIds.length));
+      first = first || node;
+      if (live && e.kind === "ticket_view" && e.data && e.data.token) openTicket(e.data, true);
+    }
+    scrollTo(first);
+  }
+
+  // Show the start of a long answer rather than its end; short ones simply scroll to the bottom.
+  function scrollTo(node) {
+    if (node) ui.log.scrollTop = node.offsetTop - 8;
+  }
+
+  function bubble(text, cls) {
+    return h("p", { class: "uh-bubble" + (cls ? " " + cls : ""), text });
+  }
+
+  function renderEntry(e) {
+    const d = e.data || {};
+    const mine = e.from === "student";
+    const box = h("div", { class: "uh-entry uh-" + (mine ? "student" : "bot") + " uh-k-" + (e.kind || "text") });
+    if (mine) box.append(h("span", { class: "uh-sr", text: T("you") + " " }));
+    switch (e.kind) {
+      case "faq": {
+        if (e.text) box.append(bubble(e.text));
+        const links = (d.links || []).filter((l) => l && l.url);
+        box.append(
+          h(
+            "article",
+            { class: "uh-card uh-faq" },
+            h("h3", { class: "uh-faq-q", text: d.question || "" }),
+            h("p", { class: "uh-faq-a", text: d.answer || "" }),
+            links.length ? h("ul", { class: "uh-links" }, links.map((l) => h("li", null, link(l.url, l.label)))) : null
+          )
+        );
+        break;
+      }
+      case "summary":
+        if (e.text) box.append(bubble(e.text));
+        box.append(
+          h(
+            "dl",
+            { class: "uh-card uh-summary" },
+            (d.fields || []).map((f) => h("div", null, h("dt", { text: f.label || f.key }), h("dd", { text: f.value == null ? "" : String(f.value) })))
+          )
+        );
+        break;
+      case "ticket":
+        box.append(ticketCard(e.text, d));
+        break;
+      case "attachment":
+        box.append(h("p", { class: "uh-bubble uh-att" }, icon("clip"), h("span", { text: d.filename || "" }), d.size ? h("span", { class: "uh-size", text: " · " + fmtSize(d.size) }) : null));
+        break;
+      case "ticket_view":
+        if (e.text) box.append(bubble(e.text));
+        if (d.token && d.number)
+          box.append(h("button", { type: "button", class: "uh-btn", onclick: () => openTicket(d, true) }, T("openTicket") + " " + d.number));
+        break;
+      default:
+        box.append(bubble(e.text || ""));
+    }
+    return box;
+  }
+
+  function ticketCard(text, d) {
+    const num = h("p", { class: "uh-tk-num", text: d.number || "" });
+    const copyBtn = h("button", { type: "button", class: "uh-btn", "aria-label": T("copyLabel") }, icon("copy"), h("span", { text: T("copy") }));
+    copyBtn.addEventListener("click", () => copy(d.number || "", copyBtn, num));
+    return h(
+      "div",
+      { class: "uh-card uh-tk-entry" },
+      text ? h("p", { class: "uh-tk-text", text }) : null,
+      h("p", { class: "uh-tk-label", text: T("ticketNumber") }),
+      num,
+      h(
+        "div",
+        { class: "uh-row" },
+        copyBtn,
+        d.token ? h("button", { type: "button", class: "uh-btn", onclick: () => openTicket(d, true) }, T("openTicket")) : null,
+        d.status_url ? link(d.status_url, T("statusLink"), "uh-btn uh-btnlink") : null
+      )
+    );
+  }
+
+  async function copy(text, btn, numEl) {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch (e) {
+      // older browsers, or a page that is not served over https
+      const ta = h("textarea", { class: "uh-sr", readonly: true });
+      ta.value = text;
+      ui.wrap.append(ta);
+      ta.select();
+      try {
+        ok = document.execCommand("copy");
+      } catch (e2) {
+        ok = false;
+      }
+      ta.remove();
+      btn.focus();
+    }
+    if (ok) {
+      btn.lastChild.textContent = T("copied");
+      announce(T("copied"));
+      setTimeout(() => (btn.lastChild.textContent = T("copy")), 2000);
+    } else {
+      window.getSelection().selectAllChildren(numEl);
+      announce(T("copyManual"));
+    }
+  }
+
+  function announce(text) {
+    ui.srStatus.textContent = "";
+    setTimeout(() => (ui.srStatus.textContent = text), 50);
+  }
+
+  // What the student did, shown at once; the server's own entry replaces it when it answers.
+  function addPending(text, fileName) {
+    const node = h("div", { class: "uh-entry uh-student uh-pending" }, h("span", { class: "uh-sr", text: T("you") + " " }));
+    if (fileName) {
+      node.append(h("p", { class: "uh-bubble uh-att" }, icon("clip"), h("span", { text: fileName }), h("span", { class: "uh-size" })));
+    } else node.append(bubble(text));
+    ui.log.append(node);
+    ui.log.scrollTop = ui.log.scrollHeight;
+    return node;
+  }
+  const removePending = () => ui.log.querySelectorAll(".uh-pending").forEach((n) => n.remove());
+
+  function activeField() {
+    const kind = S.prompt && S.prompt.input;
+    return kind === "text" ? ui.text : kind === "email" || kind === "tel" || kind === "name" ? ui.input : null;
+  }
+
+  function renderPrompt(p) {
+    S.prompt = p || { options: [], input: null, placeholder: "" };
+    ui.options.textContent = "";
+    for (const o of S.prompt.options || []) {
+      const b = h("button", { type: "button", class: "uh-option" }, o.label || o.id);
+      b.addEventListener("click", () => choose(o));
+      ui.options.append(b);
+    }
+    ui.options.hidden = !ui.options.childElementCount;
+    ui.alert.textContent = "";
+    applyPrompt();
+
+    // A step that refused the value comes back with the same prompt: give the text back to fix.
+    const f = activeField();
+    const last = S.lastSent;
+    S.lastSent = null;
+    if (f && last && last.input === S.prompt.input && last.placeholder === S.prompt.placeholder && !f.value) {
+      f.value = last.text;
+      if (f === ui.text) grow(ui.text);
+      if (S.wantFocus) {
+        f.focus();
+        f.select();
+        S.wantFocus = false;
+      }
+    }
+    // after the student acted, focus follows the conversation: to the new input or first option
+    if (S.wantFocus && (S.open || S.page) && S.view === "chat") focusFirst();
+    S.wantFocus = false;
+  }
+
+  // Shape the input row after the prompt (also after a language switch or going offline).
+  function applyPrompt() {
+    if (!ui.form) return;
+    const p = S.prompt || {};
+    const kind = p.input || null;
+    const typed = kind === "email" || kind === "tel" || kind === "name";
+    ui.form.hidden = !kind;
+    ui.text.hidden = kind !== "text";
+    ui.input.hidden = !typed;
+    ui.fileBtn.parentNode.hidden = kind !== "file";
+    ui.send.hidden = kind === "file";
+    const field = kind === "text" ? ui.text : ui.input;
+    ui.fieldLabel.setAttribute("for", field.id);
+    field.placeholder = p.placeholder || T("placeholder");
+    if (typed) {
+      ui.input.type = kind === "name" ? "text" : kind;
+      ui.input.autocomplete = kind;
+      ui.input.setAttribute("inputmode", kind === "name" ? "text" : kind);
+      ui.input.setAttribute("autocapitalize", kind === "name" ? "words" : "off");
+      ui.input.spellcheck = kind === "name";
+    }
+    const on = S.connected && !S.busy && !S.uploading;
+    [ui.send, ui.fileBtn].concat(Array.from(ui.options.children)).forEach((b) => setEnabled(b, on));
+  }
+
+  function setBusy(on) {
+    S.busy = on;
+    clearTimeout(S.busyTimer);
+    // never leave the student stuck if an answer is lost: give the controls back after a while
+    if (on) S.busyTimer = setTimeout(() => (setBusy(false), showTyping(false)), 20000);
+    applyPrompt();
+  }
+
+  function setOnline(on) {
+    S.connected = on;
+    ui.offline.hidden = on; // only failures call us with false: no banner while first connecting
+    if (!on) showTyping(false);
+    applyPrompt();
+  }
+
+  function showTyping(on) {
+    ui.typing.hidden = !on;
+    if (on) ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function ready() {
+    return S.connected && !S.busy && !S.uploading && S.conversationId;
+  }
+
+  function choose(o) {
+    if (!ready()) return;
+    S.wantFocus = true;
+    addPending(o.label || o.id);
+    emit("choose", { conversation_id: S.conversationId, option: o.id });
+    setBusy(true);
+    showTyping(true);
+  }
+
+  function submitText() {
+    const f = activeField();
+    if (!f || !ready()) return;
+    const text = f.value.trim().slice(0, 4000);
+    if (!text) return;
+    S.wantFocus = true;
+    S.lastSent = { text, input: S.prompt.input, placeholder: S.prompt.placeholder };
+    addPending(text);
+    emit("say", { conversation_id: S.conversationId, text });
+    f.value = "";
+    if (f === ui.text) grow(ui.text);
+    setBusy(true);
+    showTyping(true);
+  }
+
+  async function uploadChatFile(f) {
+    if (!ready()) return;
+    const err = checkFile(f);
+    if (err) {
+      ui.alert.textContent = T(err);
+      return;
+    }
+    ui.alert.textContent = "";
+    const node = addPending(null, f.name);
+    const pct = node.querySelector(".uh-size");
+    const fd = new FormData();
+    fd.append("attachment", f, f.name);
+    S.uploading = true;
+    applyPrompt();
+    try {
+      const res = await http("POST", "/api/chat/" + encodeURIComponent(S.conversationId) + "/attachments", {
+        form: fd,
+        progress: (n) => (pct.textContent = " · " + T("uploading", { pct: n })),
+      });
+      pct.textContent = " · " + fmtSize(res && res.size ? res.size : f.size);
+      S.uploading = false;
+      S.wantFocus = true;
+      if (!emit("attach", { conversation_id: S.conversationId, attachment_id: res.id })) throw { message: T("offline") };
+      setBusy(true);
+      showTyping(true);
+    } catch (e) {
+      S.uploading = false;
+      node.remove();
+      ui.alert.textContent = e.message || T("genericError");
+      applyPrompt();
+    }
+  }
+
+  function askRestart() {
+    ui.confirm.hidden = false;
+    ui.confirm.querySelector("button").focus();
+  }
+  function cancelRestart() {
+    ui.confirm.hidden = true;
+    ui.restartBtn.focus();
+  }
+  function doRestart() {
+    ui.confirm.hidden = true;
+    if (!S.connected || !S.conversationId) {
+      ui.restartBtn.focus();
+      return;
+    }
+    restartWith(null);
+  }
+
+  // Start over; `follow` is the token of a closed ticket the new one should refer to.
+  function restartWith(follow) {
+    ui.log.textContent = "";
+    S.renderedIds = [];
+    S.wantFocus = true;
+    renderPrompt(null);
+    S.wantFocus = true;
+    const payload = { conversation_id: S.conversationId };
+    if (follow) payload.follow_up = follow;
+    emit("restart", payload);
+    setBusy(true);
+    showTyping(true);
+    ui.title.focus();
+  }
+
+  /* ----- tickets: look-up, view, reply, live updates ----- */
+
+  async function lookup() {
+    const email = ui.lkEmail.value.trim();
+    const number = ui.lkNumber.value.trim();
+    if (!email || !number) {
+      ui.lkAlert.textContent = T("lookupMissing");
+      (email ? ui.lkNumber : ui.lkEmail).focus();
+      return;
+    }
+    if (!enabled(ui.lkSubmit)) return;
+    setEnabled(ui.lkSubmit, false);
+    ui.lkAlert.textContent = "";
+    try {
+      const res = await http("POST", "/api/tickets/lookup", { json: { email, number } });
+      ui.lkNumber.value = "";
+      openTicket(res, true);
+    } catch (e) {
+      ui.lkAlert.textContent = e.message;
+    } finally {
+      setEnabled(ui.lkSubmit, true);
+    }
+  }
+
+  function openTicket(t, moveFocus) {
+    const changed = !S.ticket || S.ticket.number !== t.number || S.ticket.token !== t.token;
+    S.ticket = { number: String(t.number), token: t.token, active: true };
+    if (changed) {
+      S.ticketBody = null;
+      S.msgCount = 0;
+      ui.thread.textContent = "";
+      setTkHeading(S.ticket.number);
+      setReplyFile(null);
+      ui.reply.value = "";
+    }
+    ui.tkAlert.textContent = "";
+    ui.tkStatus.textContent = "";
+    showView("ticket", moveFocus);
+    connect();
+    emit("watch_ticket", { token: S.ticket.token });
+    refreshTicket();
+  }
+
+  function setTkHeading(number) {
+    ui.tkHeading.textContent = "";
+    ui.tkHeading.append(h("span", { class: "uh-tk-label", text: T("ticket") }), h("span", { class: "uh-tk-num", text: number }));
+  }
+
+  async function refreshTicket() {
+    const t = S.ticket;
+    if (!t) return;
+    try {
+      renderTicket(await http("GET", "/api/tickets/" + encodeURIComponent(t.number), { token: t.token }));
+    } catch (e) {
+      if (S.ticket !== t) return;
+      if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      else ui.tkAlert.textContent = e.message;
+    }
+  }
+
+  function forgetTicket(message) {
+    S.ticket = null;
+    S.ticketBody = null;
+    saveTicket();
+    showView("lookup", true);
+    ui.lkAlert.textContent = message || "";
+  }
+
+  function leaveTicket() {
+    if (S.page) {
+      stopTyping();
+      forgetTicket("");
+    } else showView("chat", true);
+  }
+
+  function onTicket(b) {
+    if (b && S.ticket && String(b.number) === S.ticket.number) renderTicket(b);
+  }
+
+  function renderTicket(b, full) {
+    if (!b || !S.ticket || String(b.number) !== S.ticket.number) return;
+    S.ticketBody = b;
+    setTkHeading(b.number);
+    ui.tkBadge.textContent = T("st_" + b.status) || b.status_label || b.status;
+    ui.tkBadge.className = "uh-badge uh-st-" + b.status;
+    ui.tkHelp.textContent = T("st_" + b.status + "_help");
+    ui.tkOperator.textContent = b.operator && b.operator.name ? T("operator", { name: b.operator.name }) : T("noOperator");
+
+    const msgs = b.messages || [];
+    if (full || msgs.length < S.msgCount) {
+      ui.thread.setAttribute("aria-busy", "true");
+      ui.thread.textContent = "";
+      S.msgCount = 0;
+    }
+    const fresh = msgs.slice(S.msgCount);
+    fresh.forEach((m) => ui.thread.append(renderMessage(m)));
+    S.msgCount = msgs.length;
+    ui.thread.removeAttribute("aria-busy");
+    if (fresh.some((m) => m.author === "operator")) ui.opTyping.hidden = true;
+
+    const closed = b.status === "closed";
+    ui.replyForm.hidden = closed;
+    ui.closedBox.hidden = !closed;
+    if (closed) ui.closedText.textContent = T("closedNote");
+  }
+
+  function renderMessage(m) {
+    const author = m.author === "student" || m.author === "system" ? m.author : "operator";
+    const who = author === "operator" ? m.name || T("author_operator") : T("author_" + author);
+    const files = m.attachments || [];
+    return h(
+      "div",
+      { class: "uh-msg uh-msg-" + author },
+      h("p", { class: "uh-meta" }, h("span", { class: "uh-who", text: who }), m.at ? " · " + fmtDate(m.at) : ""),
+      m.body ? h("p", { class: "uh-body", text: m.body }) : null,
+      files.length
+        ? h(
+            "ul",
+            { class: "uh-files" },
+            files.map((a) =>
+              h(
+                "li",
+                null,
+                h(
+                  "button",
+                  { type: "button", class: "uh-file", onclick: () => download(a) },
+                  icon("clip"),
+                  h("span", { class: "uh-sr", text: T("download") + " " }),
+                  h("span", { class: "uh-fname", text: a.filename || "file" }),
+                  h("span", { class: "uh-size", text: " · " + fmtSize(a.size) })
+                )
+              )
+            )
+          )
+        : null
+    );
+  }
+
+  // A plain link cannot carry the bearer token: fetch the file, then save the blob.
+  async function download(a) {
+    const t = S.ticket;
+    if (!t) return;
+    ui.tkAlert.textContent = "";
+    try {
+      const blob = await http("GET", "/api/tickets/" + encodeURIComponent(t.number) + "/attachments/" + encodeURIComponent(a.id), {
+        token: t.token,
+        blob: true,
+      });
+      const url = URL.createObjectURL(blob);
+      const save = h("a", { href: url, download: a.filename || "allegato", hidden: true });
+      ui.wrap.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (e) {
+      ui.tkAlert.textContent = e.status ? e.message : T("downloadError");
+    }
+  }
+
+  function setReplyFile(f) {
+    S.replyFile = f;
+    ui.rChip.textContent = "";
+    ui.rChip.hidden = !f;
+    if (!f) return;
+    const rm = h("button", { type: "button", class: "uh-chip-x", "aria-label": T("removeFile", { name: f.name }) }, icon("close"));
+    rm.addEventListener("click", () => {
+      setReplyFile(null);
+      ui.rAttach.focus();
+    });
+    ui.rChip.append(icon("clip"), h("span", { class: "uh-fname", text: f.name }), h("span", { class: "uh-size", text: " · " + fmtSize(f.size) }), rm);
+  }
+
+  async function sendReply() {
+    const t = S.ticket;
+    if (!t || !enabled(ui.rSend)) return;
+    const body = ui.reply.value.trim();
+    const f = S.replyFile;
+    ui.tkAlert.textContent = "";
+    ui.tkStatus.textContent = "";
+    if (!body && !f) {
+      ui.tkAlert.textContent = T("emptyReply");
+      ui.reply.focus();
+      return;
+    }
+    const o = { token: t.token };
+    if (f) {
+      o.form = new FormData();
+      o.form.append("body", body);
+      o.form.append("attachment", f, f.name);
+      o.progress = (n) => (ui.tkStatus.textContent = T("uploading", { pct: n }));
+    } else o.json = { body };
+    setEnabled(ui.rSend, false);
+    ui.tkStatus.textContent = T("sending");
+    stopTyping();
+    try {
+      await http("POST", "/api/tickets/" + encodeURIComponent(t.number) + "/messages", o);
+      ui.reply.value = "";
+      setReplyFile(null);
+      ui.tkStatus.textContent = T("sent");
+      await refreshTicket();
+    } catch (e) {
+      ui.tkStatus.textContent = "";
+      if (e.status === 409) {
+        // closed meanwhile: keep the text, say why, and offer a new ticket
+        ui.closedBox.hidden = false;
+        ui.closedText.textContent = e.message;
+        ui.replyForm.hidden = true;
+        ui.closedBox.querySelector("button").focus();
+      } else if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      else ui.tkAlert.textContent = e.message;
+    } finally {
+      setEnabled(ui.rSend, true);
+    }
+  }
+
+  // student_typing, at most one "true" every 3 s, and "false" after 4 s of quiet.
+  function studentTyping() {
+    if (!S.ticket || !S.connected) return;
+    const now = Date.now();
+    if (now - S.typingSent > 3000 && emit("student_typing", { token: S.ticket.token, typing: true })) S.typingSent = now;
+    clearTimeout(S.typingIdle);
+    S.typingIdle = setTimeout(stopTyping, 4000);
+  }
+  function stopTyping() {
+    clearTimeout(S.typingIdle);
+    if (S.typingSent && S.ticket) emit("student_typing", { token: S.ticket.token, typing: false });
+    S.typingSent = 0;
+  }
+
+  function onOperatorTyping(p) {
+    if (!p || !S.ticket || String(p.number) !== S.ticket.number) return;
+    ui.opTyping.hidden = !p.typing;
+    clearTimeout(S.opTypingTimer);
+    // a lost "stopped typing" must not leave the indicator on forever
+    if (p.typing) S.opTypingTimer = setTimeout(() => (ui.opTyping.hidden = true), 10000);
+  }
+
+  // "Apri un nuovo ticket" from a closed one: back to the chat, starting over with a reference.
+  function newTicket() {
+    const follow = S.ticket ? S.ticket.token : null;
+    showView("chat", true);
+    if (S.chatStarted && S.connected && S.conversationId) restartWith(follow);
+    else {
+      S.followUp = { token: follow }; // sent once `state` has told us our conversation id
+      startChat();
+    }
+  }
+
+  /* ----- mount ----- */
+
+  function mount() {
+    let target = null;
+    if (opt.mode === "page" && opt.target) {
+      try {
+        target = document.querySelector(opt.target);
+      } catch (e) {
+        target = null;
+      }
+    }
+    S.page = !!target;
+    const host = h("div", { id: HOST_ID });
+    const root = host.attachShadow({ mode: "open" });
+    const css = h("link", { rel: "stylesheet", href: STATIC + "widget.css" });
+    const wrap = build();
+    // stay invisible until our stylesheet is in, so the page never flashes unstyled controls
+    const reveal = () => (wrap.hidden = false);
+    css.addEventListener("load", reveal);
+    css.addEventListener("error", reveal);
+    root.append(css, wrap);
+    (target || document.body).appendChild(host);
+
+    const tk = S.ticket;
+    if (S.page && opt.view === "ticket") showView(tk ? "ticket" : "lookup");
+    else showView(tk && tk.active ? "ticket" : "chat");
+    if (S.page) activate();
+    else if (opt.open === "true") open();
+
+    api.open = open;
+    api.close = close;
+  }
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
