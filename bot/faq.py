@@ -61,6 +61,8 @@ BM25_B = 0.5
 # A misspelt word counts when it is this similar (0..100) to a word of the corpus.
 FUZZY_CUTOFF = 80
 FUZZY_MIN_LENGTH = 4
+# The IDF of a word found in a single FAQ, whatever the corpus size (see _LangIndex).
+IDF_REFERENCE = 4.4
 QUESTION_COVERAGE_WEIGHT = 3.0
 QUERY_COVERAGE_WEIGHT = 1.0
 UNKNOWN_WORD_WEIGHT = 0.8
@@ -114,8 +116,14 @@ class _LangIndex:
                 seen.update(counter)
             doc_freq.update(seen)
         n = max(len(self.docs), 1)
-        self.idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in doc_freq.items()}
-        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        # IDF grows with the corpus; rescaled so that a word found in one FAQ weighs the same
+        # in a corpus of 20 FAQs and of 2,000, and one threshold fits both.
+        self.max_idf = IDF_REFERENCE
+        top = math.log(1 + (n + 0.5) / 0.5)
+        self.idf = {
+            t: IDF_REFERENCE / top * math.log(1 + (n - df + 0.5) / (df + 0.5))
+            for t, df in doc_freq.items()
+        }
         self.avg_length = {
             f: (sum(d.length[f] for d in self.docs) / n) or 1.0 for f in FIELD_WEIGHTS
         }
