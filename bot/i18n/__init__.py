@@ -1,0 +1,51 @@
+"""The texts the help desk says, in Italian and English, by key (it.json, en.json).
+
+A missing English text falls back to Italian, a missing key to the key itself, so a gap shows
+up as a visible key rather than an exception in front of a student.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LANGS = ("it", "en")
+DEFAULT_LANG = "it"
+
+
+def _load(lang: str) -> dict[str, str]:
+    data = json.loads((Path(__file__).parent / f"{lang}.json").read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in data.items()}
+
+
+_CATALOGS: dict[str, dict[str, str]] = {lang: _load(lang) for lang in LANGS}
+
+
+class _Params(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        # A placeholder nobody filled stays visible instead of raising KeyError.
+        return "{" + key + "}"
+
+
+def t(key: str, lang: str, **params: object) -> str:
+    """The text of `key` in `lang`, with its {placeholders} filled from `params`."""
+    text = _CATALOGS.get(lang, {}).get(key) or _CATALOGS[DEFAULT_LANG].get(key)
+    if text is None:
+        return key
+    return text.format_map(_Params(params))
+
+
+def has(key: str) -> bool:
+    return key in _CATALOGS[DEFAULT_LANG]
+
+
+def catalog(lang: str, prefix: str = "") -> dict[str, str]:
+    """Every text whose key starts with `prefix`, Italian filling English gaps (for pages)."""
+    merged = {**_CATALOGS[DEFAULT_LANG], **_CATALOGS.get(lang, {})}
+    return {k: v for k, v in merged.items() if k.startswith(prefix)}
+
+
+def normalise_lang(lang: str | None) -> str:
+    """One of LANGS: 'en', 'en-GB', 'EN' -> 'en'; anything else -> 'it'."""
+    code = (lang or "").strip().lower()[:2]
+    return code if code in LANGS else DEFAULT_LANG
