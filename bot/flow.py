@@ -1,0 +1,193 @@
+"""The guided flow as data: one row per step, run by `bot.engine.step`.
+
+A step that fills a slot is named after it, and so are its texts (Rasa forms): the step
+`email` fills the slot `email`, says `ask_email`, validates with `validate_email` and answers a
+bad value with `wrong_email.<reason>`. A failed validation keeps the step.
+
+The ticket is a form: after each answer the engine asks the first slot of TICKET_FORM that is
+not filled with a valid value, so prefilled slots (a follow-up of a closed ticket) are skipped
+and a correction made from the summary comes straight back to the summary.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.validate import (
+    Result,
+    validate_email,
+    validate_message,
+    validate_name,
+    validate_number,
+    validate_phone,
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    ask: str | None = None  # i18n key said on entering the step
+    slot: str | None = None  # the slot the step fills
+    input: str | None = None  # the text box the widget shows: text | email | tel | name | file
+    placeholder: str | None = None  # i18n key
+    options: tuple[str, ...] = ()  # fixed option ids, labelled by option.<id>
+    choices: str | None = None  # options drawn from data: "topics" | "subtopics" | "fields"
+    on: Mapping[str, str] = field(default_factory=dict)  # option id -> action
+    # what typed text means: "value" (validate into the slot), "question" (search the FAQ),
+    # "attachment" (only yes/no words make sense); None: use the buttons
+    text: str | None = None
+    yes: str | None = None  # action for "sì", "ok"...
+    no: str | None = None  # action for "no", "niente"...
+    form: str | None = None  # "ticket" | "lookup": the form a value step belongs to
+    waiting: bool = False  # waiting for an effect's result from the web layer
+
+
+FLOW: dict[str, Step] = {
+    "welcome": Step(
+        ask="ask_welcome", input="text", placeholder="placeholder.welcome",
+        options=("new_ticket", "have_ticket"),
+        on={"new_ticket": "new_ticket", "have_ticket": "have_ticket"},
+        text="question",
+    ),
+    "topic": Step(
+        ask="ask_topic", slot="topic", choices="topics", input="text",
+        placeholder="placeholder.topic", text="question", form="ticket",
+    ),
+    "subtopic": Step(
+        ask="ask_subtopic", slot="subtopic", choices="subtopics", options=("back",),
+        on={"back": "back_to_topic"}, input="text", placeholder="placeholder.topic",
+        text="question", form="ticket",
+    ),
+    "message": Step(
+        ask="ask_message", slot="message", input="text", placeholder="placeholder.message",
+        text="value", form="ticket",
+    ),
+    "suggest": Step(
+        ask="ask_solved", options=("solved", "not_solved"),
+        on={"solved": "solved", "not_solved": "not_solved"}, input="text",
+        placeholder="placeholder.suggest", text="question", yes="solved", no="not_solved",
+    ),
+    "email": Step(
+        ask="ask_email", slot="email", input="email", placeholder="placeholder.email",
+        text="value", form="ticket",
+    ),
+    "name": Step(
+        ask="ask_name", slot="name", input="name", placeholder="placeholder.name",
+        text="value", form="ticket",
+    ),
+    "phone": Step(
+        ask="ask_phone", slot="phone", input="tel", placeholder="placeholder.phone",
+        text="value", form="ticket",
+    ),
+    "attachment": Step(
+        ask="ask_attachment", slot="attachment", input="file", options=("skip_attachment",),
+        on={"skip_attachment": "skip_attachment"}, text="attachment", no="skip_attachment",
+        form="ticket",
+    ),
+    "summary": Step(
+        ask="summary.intro", options=("confirm", "correct"),
+        on={"confirm": "confirm", "correct": "correct"}, yes="confirm", no="correct",
+    ),
+    "correct": Step(
+        ask="ask_correct", choices="fields", options=("back_to_summary",),
+        on={"back_to_summary": "summary"}, no="summary",
+    ),
+    "creating_ticket": Step(waiting=True),
+    "lookup_email": Step(
+        ask="ask_lookup_email", slot="email", input="email", placeholder="placeholder.email",
+        text="value", form="lookup",
+    ),
+    "lookup_number": Step(
+        ask="ask_lookup_number", slot="number", input="text", placeholder="placeholder.number",
+        options=("change_email",), on={"change_email": "change_email"}, text="value",
+        form="lookup",
+    ),
+    "looking_up": Step(waiting=True),
+    "done": Step(
+        ask="ask_done", input="text", placeholder="placeholder.welcome",
+        options=("new_ticket", "have_ticket"),
+        on={"new_ticket": "new_ticket", "have_ticket": "have_ticket"},
+        text="question",
+    ),
+}
+
+# The ticket's slots in the order they are asked. "suggest" is not a slot: it stands for
+# "the request has been searched in the FAQ" (slot `searched`).
+TICKET_FORM = ("topic", "subtopic", "message", "suggest", "email", "name", "phone", "attachment")
+LOOKUP_FORM = ("lookup_email", "lookup_number")
+# Fields the student can correct from the summary, in the order the summary shows them.
+SUMMARY_FIELDS = ("email", "name", "phone", "topic", "subtopic", "message", "attachment")
+# Slots that outlive a finished ticket or lookup, so a second request needs no retyping.
+CONTACT_SLOTS = ("email", "name", "phone")
+# Slots a follow-up conversation may start with (web layer, closed ticket).
+PREFILL_SLOTS = ("email", "name", "phone", "references")
+
+VALIDATORS: dict[str, Callable[[str], Result]] = {
+    "email": validate_email,
+    "name": validate_name,
+    "phone": validate_phone,
+    "message": validate_message,
+    "number": validate_number,
+}
+
+# What students type instead of pressing a button, compared after folding (lower case, no
+# accents or punctuation). EXACT words must be the whole message; PHRASES may appear inside a
+# short message (at most PHRASE_MAX_WORDS words), so a long question that mentions an
+# operator is still searched as a question.
+EXACT: dict[str, frozenset[str]] = {
+    "restart": frozenset({
+        "ricomincia", "ricominciamo", "ricominciare", "ricomincia da capo", "da capo",
+        "restart", "start over", "start again", "reset",
+    }),
+    "yes": frozenset({
+        "si", "s", "ok", "okay", "certo", "va bene", "perfetto", "risolto", "ho risolto",
+        "si grazie", "si ho risolto", "yes", "y", "yep", "sure", "solved", "yes thanks",
+    }),
+    "no": frozenset({
+        "no", "n", "nope", "no grazie", "non ho risolto", "non risolto", "niente", "nessuno",
+        "nessun allegato", "salta", "skip", "no thanks", "not solved", "none", "nothing",
+    }),
+    "greeting": frozenset({
+        "ciao", "salve", "buongiorno", "buonasera", "hey", "hello", "hi", "good morning",
+        "good evening",
+    }),
+    "thanks": frozenset({"grazie", "grazie mille", "thanks", "thank you", "thx"}),
+}
+PHRASES: dict[str, tuple[str, ...]] = {
+    "operator": (
+        "operatore", "operatrice", "persona reale", "essere umano", "umano", "operator",
+        "human", "real person", "agent",
+    ),
+    "have_ticket": (
+        "ho gia un ticket", "ho gia aperto un ticket", "gia aperto un ticket", "stato del ticket",
+        "stato ticket", "stato della richiesta", "verifica ticket", "mio ticket",
+        "already have a ticket", "already opened a ticket", "my ticket", "ticket status",
+        "status of my ticket", "check my ticket",
+    ),
+}
+PHRASE_MAX_WORDS = 8
+# A bare ticket number typed at the welcome ("000412", "#412 ") means "find my ticket".
+TICKET_NUMBER = re.compile(r"#?\s*\d{6}")
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, punctuation as spaces: how typed commands are compared."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
+
+
+def intent(text: str) -> str | None:
+    """The command a short typed message stands for, if any."""
+    folded = fold(text)
+    for name, words in EXACT.items():
+        if folded in words:
+            return name
+    if len(folded.split()) <= PHRASE_MAX_WORDS:
+        padded = f" {folded} "
+        for name, phrases in PHRASES.items():
+            if any(f" {p} " in padded for p in phrases):
+                return name
+    return None
