@@ -139,6 +139,9 @@ class Conversation:
     slots: dict[str, Any] = field(default_factory=dict)
     lang: str = "it"
     transcript: list[dict[str, Any]] = field(default_factory=list)
+    # attachments uploaded in this chat (id, filename, size, content_type): only these may
+    # join its ticket
+    uploads: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=utcnow)
     updated_at: str = field(default_factory=utcnow)
 

@@ -1,0 +1,119 @@
+"""Shared fixtures: the real server on a loopback port, with its own data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from web.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ_DIR = ROOT / "faq_data"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_config(data_dir: Path, **overrides: object) -> Config:
+    port = free_port()
+    base = Config(
+        host="127.0.0.1",
+        port=port,
+        data_dir=data_dir,
+        faq_dir=FAQ_DIR,
+        public_url=f"http://127.0.0.1:{port}",
+        secret_key="test-secret",
+        faq_reload_seconds=0.2,
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@dataclass
+class Server:
+    config: Config
+    app: web.Application
+    runner: web.AppRunner
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.config.port}"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(config: Config) -> Server:
+    from web.app import create_app  # imported here so that bot/ and storage/ tests need no web
+
+    app = create_app(config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", config.port).start()
+    return Server(config, app, runner)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def faq_dir(tmp_path: Path) -> Path:
+    """A private copy of the corpus, for tests that edit it."""
+    target = tmp_path / "faq_data"
+    shutil.copytree(FAQ_DIR, target)
+    return target
+
+
+@pytest.fixture
+async def server(data_dir: Path) -> AsyncIterator[Server]:
+    running = await start_server(make_config(data_dir))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def http(server: Server) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=server.url) as session:
+        yield session
+
+
+def require_browser() -> None:
+    """Browser tests skip loudly without Debian's chromium; CI (HELPDESK_REQUIRE_BROWSER=1)
+    turns that skip into a failure, so a missing install step cannot pass unnoticed."""
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing: BROWSER TESTS NOT RUN (apt-get install chromium)"
+    if os.environ.get("HELPDESK_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def chromium_path() -> Iterator[str]:
+    require_browser()
+    yield str(CHROMIUM)

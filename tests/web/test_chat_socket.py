@@ -1,0 +1,346 @@
+"""The /chat namespace with a real python-socketio client against the server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+
+from storage import Operator
+from tests.conftest import Server, make_config, start_server
+from web.desk import Desk
+from web.services import SERVICES
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+class Student:
+    """A chat client that remembers what the server said, event by event."""
+
+    def __init__(self, server: Server, *, origin: str | None = None) -> None:
+        self.server = server
+        self.origin = origin or server.url
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.conversation_id: str | None = None
+        self.prompt: dict[str, Any] = {}
+        self.transcript: list[dict[str, Any]] = []
+        for name in ("state", "bot", "error", "ticket", "operator_typing"):
+            self.client.on(name, self._recorder(name), namespace="/chat")
+
+    def _recorder(self, name: str) -> Any:
+        async def record(data: Any) -> None:
+            await self.events.put((name, data))
+
+        return record
+
+    async def connect(self) -> None:
+        await self.client.connect(
+            self.server.url,
+            namespaces=["/chat"],
+            transports=["websocket"],
+            headers={"Origin": self.origin},
+        )
+
+    async def next(self, *names: str, wait: float = 5) -> tuple[str, Any]:
+        while True:
+            name, data = await asyncio.wait_for(self.events.get(), wait)
+            if not names or name in names:
+                return name, data
+
+    async def hello(self, conversation_id: str | None = None, lang: str = "it") -> dict[str, Any]:
+        await self.client.emit(
+            "hello", {"conversation_id": conversation_id, "lang": lang}, namespace="/chat"
+        )
+        _, state = await self.next("state")
+        self.conversation_id = state["conversation_id"]
+        self.prompt = state["prompt"]
+        self.transcript = list(state["transcript"])
+        return dict(state)
+
+    async def _send(self, event: str, **payload: Any) -> list[dict[str, Any]]:
+        await self.client.emit(
+            event, {"conversation_id": self.conversation_id, **payload}, namespace="/chat"
+        )
+        name, data = await self.next("bot", "error")
+        assert name == "bot", data
+        self.prompt = data["prompt"]
+        self.transcript += data["entries"]
+        return list(data["entries"])
+
+    async def choose(self, option: str) -> list[dict[str, Any]]:
+        assert option in self.options(), (option, self.options())
+        return await self._send("choose", option=option)
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        return await self._send("say", text=text)
+
+    async def attach(self, attachment_id: str) -> list[dict[str, Any]]:
+        return await self._send("attach", attachment_id=attachment_id)
+
+    def options(self) -> list[str]:
+        return [o["id"] for o in self.prompt["options"]]
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+        # A refused connection leaves the engine.io client's HTTP session open.
+        http = getattr(self.client.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
+
+
+def bot_texts(entries: list[dict[str, Any]]) -> str:
+    return "\n".join(e["text"] for e in entries if e["from"] == "bot")
+
+
+async def to_contact_data(student: Student) -> None:
+    """Welcome -> new ticket -> topic -> subtopic -> a question no FAQ answers -> email."""
+    await student.choose("new_ticket")
+    await student.choose("immatricolazioni")
+    await student.choose("procedura-online")
+    entries = await student.say(
+        "Il mio cane ha mangiato il foglio con il PIN della smart card della segreteria"
+    )
+    if "not_solved" in student.options():
+        entries = await student.choose("not_solved")
+    assert student.prompt["input"] == "email", bot_texts(entries)
+
+
+async def test_a_student_opens_a_ticket_over_the_socket(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    state = await student.hello()
+    assert state["transcript"], "the welcome is part of the transcript"
+    assert {"new_ticket", "have_ticket"} <= set(student.options())
+    await to_contact_data(student)
+    wrong = await student.say("mario.rossi@")
+    assert student.prompt["input"] == "email" and "@" in bot_texts(wrong)
+    await student.say("mario.rossi@example.com")
+    await student.say("Rossi Mario")
+    fixed = await student.say("075 5852192")
+    assert student.prompt["input"] == "tel" and "fisso" in bot_texts(fixed).lower()
+    await student.say("333 1234567")
+    assert student.prompt["input"] == "file"
+    summary = await student.choose("skip_attachment")
+    assert any(e["kind"] == "summary" for e in summary)
+    done = await student.choose("confirm")
+    [ticket_entry] = [e for e in done if e["kind"] == "ticket"]
+    number = ticket_entry["data"]["number"]
+    assert len(number) == 6 and ticket_entry["data"]["status_url"].endswith(f"number={number}")
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None
+    assert ticket.email == "mario.rossi@example.com" and ticket.phone == "+393331234567"
+    assert ticket.conversation_id == student.conversation_id
+    assert ticket.topic == "immatricolazioni" and ticket.subtopic == "procedura-online"
+    await student.close()
+
+
+async def test_a_faq_answers_the_student(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    entries = await student.say("Ho dimenticato la password del portale studenti")
+    faqs = [e for e in entries if e["kind"] == "faq"]
+    assert faqs and faqs[0]["data"]["answer"]
+    assert "solved" in student.options()
+    await student.choose("solved")
+    events = server.app[SERVICES].storage.faq_events.recent()
+    assert {e.kind for e in events} >= {"suggested", "solved"}
+    await student.close()
+
+
+async def test_reconnect_mid_flow_resumes_the_same_step(server: Server) -> None:
+    first = Student(server)
+    await first.connect()
+    await first.hello()
+    await to_contact_data(first)
+    await first.say("mario.rossi@example.com")
+    transcript, prompt = first.transcript, first.prompt
+    await first.close()
+    again = Student(server)
+    await again.connect()
+    state = await again.hello(first.conversation_id)
+    assert state["conversation_id"] == first.conversation_id
+    assert state["transcript"] == transcript
+    assert state["prompt"] == prompt and prompt["input"] == "name"
+    await again.say("Rossi Mario")
+    assert again.prompt["input"] == "tel"
+    await again.close()
+
+
+async def test_server_restart_mid_flow_resumes(data_dir: Path) -> None:
+    config = make_config(data_dir)
+    server = await start_server(config)
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await to_contact_data(student)
+    await student.close()
+    await server.stop()
+    restarted = await start_server(config)
+    try:
+        again = Student(restarted)
+        await again.connect()
+        state = await again.hello(student.conversation_id)
+        assert state["conversation_id"] == student.conversation_id
+        assert again.prompt["input"] == "email"
+        await again.close()
+    finally:
+        await restarted.stop()
+
+
+async def test_a_socket_cannot_drive_someone_elses_conversation(server: Server) -> None:
+    owner, intruder = Student(server), Student(server)
+    await owner.connect()
+    await intruder.connect()
+    await owner.hello()
+    await intruder.hello()
+    await intruder.client.emit(
+        "choose",
+        {"conversation_id": owner.conversation_id, "option": "new_ticket"},
+        namespace="/chat",
+    )
+    name, _ = await intruder.next("bot", "error")
+    assert name == "error"
+    await owner.close()
+    await intruder.close()
+
+
+async def test_unknown_conversation_id_starts_a_new_one(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    state = await student.hello("not-a-real-conversation-id-123")
+    assert state["conversation_id"] != "not-a-real-conversation-id-123"
+    await student.close()
+
+
+async def test_cross_site_pages_cannot_open_a_socket(server: Server) -> None:
+    student = Student(server, origin="https://evil.example.com")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await student.connect()
+    await student.close()
+
+
+async def test_allowed_university_origin_may_embed(data_dir: Path) -> None:
+    server = await start_server(make_config(data_dir, allowed_origins=("https://www.unipg.it",)))
+    try:
+        student = Student(server, origin="https://www.unipg.it")
+        await student.connect()
+        await student.hello()
+        await student.close()
+    finally:
+        await server.stop()
+
+
+async def upload(
+    server: Server, conversation_id: str, name: str, content: bytes
+) -> aiohttp.ClientResponse:
+    data = aiohttp.FormData()
+    data.add_field("attachment", io.BytesIO(content), filename=name, content_type="image/png")
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(
+            f"{server.url}/api/chat/{conversation_id}/attachments", data=data
+        )
+        await response.read()
+        return response
+
+
+async def test_attachment_travels_over_http_then_joins_the_ticket(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await to_contact_data(student)
+    await student.say("mario.rossi@example.com")
+    await student.say("Rossi Mario")
+    await student.say("3331234567")
+    assert student.conversation_id
+    refused = await upload(server, student.conversation_id, "x.png", b"<html></html>")
+    assert refused.status == 415
+    unknown = await upload(server, "a" * 22, "x.png", PNG)
+    assert unknown.status == 404
+    response = await upload(server, student.conversation_id, "schermata.png", PNG)
+    assert response.status == 201
+    attachment_id = (await response.json())["id"]
+    entries = await student.attach(attachment_id)
+    assert any(e["kind"] == "attachment" for e in entries)
+    done = await student.choose("confirm")
+    number = next(e for e in done if e["kind"] == "ticket")["data"]["number"]
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None
+    assert [a.id for a in ticket.messages[0].attachments] == [attachment_id]
+    await student.close()
+
+
+async def test_an_attachment_of_another_chat_is_refused(server: Server) -> None:
+    owner, other = Student(server), Student(server)
+    await owner.connect()
+    await other.connect()
+    await owner.hello()
+    await other.hello()
+    assert owner.conversation_id
+    response = await upload(server, owner.conversation_id, "a.png", PNG)
+    attachment_id = (await response.json())["id"]
+    await other.client.emit(
+        "attach",
+        {"conversation_id": other.conversation_id, "attachment_id": attachment_id},
+        namespace="/chat",
+    )
+    name, _ = await other.next("bot", "error")
+    assert name == "error"
+    await owner.close()
+    await other.close()
+
+
+async def open_by_api(server: Server, email: str) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{server.url}/api/tickets",
+            json={
+                "email": email,
+                "name": "Verdi Anna",
+                "phone": "3471234567",
+                "topic": "immatricolazioni",
+                "subtopic": "scadenze",
+                "message": "Posso ancora immatricolarmi dopo la scadenza di ottobre?",
+            },
+        ) as response,
+    ):
+        assert response.status == 201
+        return dict(await response.json())
+
+
+async def test_live_ticket_room_per_token_and_no_leaks(server: Server) -> None:
+    one = await open_by_api(server, "uno@example.com")
+    two = await open_by_api(server, "due@example.com")
+    a, b = Student(server), Student(server)
+    await a.connect()
+    await b.connect()
+    await a.client.emit("watch_ticket", {"token": one["token"]}, namespace="/chat")
+    await b.client.emit("watch_ticket", {"token": two["token"]}, namespace="/chat")
+    assert (await a.next("ticket"))[1]["number"] == one["number"]
+    assert (await b.next("ticket"))[1]["number"] == two["number"]
+    anna = Operator(username="anna", name="Anna Bianchi", role="operator", password_hash="x")
+    await server.app[SERVICES].storage.operators.put(anna)
+    desk = Desk(server.app[SERVICES])
+    await desk.operator_reply(one["number"], anna, "Sì, entro gennaio senza mora.", internal=False)
+    _, live = await a.next("ticket")
+    assert live["operator"] == {"name": "Anna Bianchi"}
+    assert live["messages"][-1]["body"] == "Sì, entro gennaio senza mora."
+    await desk.operator_reply(one["number"], anna, "nota: controllare il bando", internal=True)
+    await desk.set_status(one["number"], "awaiting_user", anna)
+    _, live = await a.next("ticket")
+    assert live["status"] == "awaiting_user"
+    assert all("nota" not in m["body"] for m in live["messages"])
+    with pytest.raises(asyncio.TimeoutError):
+        await b.next("ticket", wait=0.5)
+    # A forged token joins nothing.
+    await b.client.emit("watch_ticket", {"token": "000001.99999999999.forged"}, namespace="/chat")
+    assert (await b.next("error", "ticket"))[0] == "error"
+    await a.close()
+    await b.close()

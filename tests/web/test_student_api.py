@@ -1,0 +1,365 @@
+"""The student HTTP API of CONTRACT.md section 4, against the real server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from storage import Operator
+from tests.conftest import Server, make_config, start_server
+from web.desk import Desk
+from web.services import SERVICES
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+VALID = {
+    "email": "Mario.Rossi@Example.com",
+    "name": "Rossi Mario",
+    "phone": "+39 333 123 4567",
+    "topic": "immatricolazioni",
+    "subtopic": "tasse-pagamenti",
+    "message": "Ho pagato la prima rata ma il portale non la registra ancora.",
+}
+
+
+def form(
+    fields: dict[str, str], attachment: tuple[str, bytes, str] | None = None
+) -> aiohttp.FormData:
+    data = aiohttp.FormData()
+    for key, value in fields.items():
+        data.add_field(key, value)
+    if attachment:
+        name, content, ctype = attachment
+        data.add_field("attachment", io.BytesIO(content), filename=name, content_type=ctype)
+    return data
+
+
+async def create(http: aiohttp.ClientSession, **changes: str) -> dict[str, Any]:
+    async with http.post("/api/tickets", json={**VALID, **changes}) as response:
+        assert response.status == 201, await response.text()
+        return dict(await response.json())
+
+
+def attachment_files(server: Server) -> list[Path]:
+    folder = server.config.data_dir / "attachments"
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+async def operator(server: Server, username: str = "anna", name: str = "Anna Bianchi") -> Operator:
+    account = Operator(username=username, name=name, role="operator", password_hash="x")
+    await server.app[SERVICES].storage.operators.put(account)
+    return account
+
+
+async def test_healthz(http: aiohttp.ClientSession) -> None:
+    async with http.get("/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok"}
+
+
+async def test_open_a_ticket_with_json(http: aiohttp.ClientSession) -> None:
+    created = await create(http)
+    assert created["status"] == "open"
+    assert len(created["number"]) == 6 and created["number"].isdigit()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    async with http.get(f"/api/tickets/{created['number']}", headers=headers) as response:
+        assert response.status == 200
+        ticket = await response.json()
+    assert ticket["status_label"] == "Aperto"
+    assert ticket["operator"] is None
+    assert ticket["topic"] == "immatricolazioni" and ticket["subtopic"] == "tasse-pagamenti"
+    [message] = ticket["messages"]
+    assert message["author"] == "student" and message["body"] == VALID["message"]
+
+
+async def test_open_a_ticket_with_an_attachment_and_download_it(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    async with http.post(
+        "/api/tickets", data=form(VALID, ("schermata.png", PNG, "image/png"))
+    ) as response:
+        assert response.status == 201, await response.text()
+        created = await response.json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    async with http.get(f"/api/tickets/{created['number']}", headers=headers) as response:
+        [attachment] = (await response.json())["messages"][0]["attachments"]
+    assert attachment["filename"] == "schermata.png" and attachment["size"] == len(PNG)
+    url = f"/api/tickets/{created['number']}/attachments/{attachment['id']}"
+    async with http.get(url, headers=headers) as response:
+        assert response.status == 200
+        assert await response.read() == PNG
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+    # No token, or another ticket's token: the file does not exist for them.
+    async with http.get(url) as response:
+        assert response.status == 404
+    other = await create(http, email="altro@example.com")
+    async with http.get(url, headers={"Authorization": f"Bearer {other['token']}"}) as response:
+        assert response.status == 404
+    # Stored under a random name, never the uploaded one.
+    assert [p.name for p in attachment_files(server)] == [attachment["id"]]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "mario.rossi@", "dopo la @"),
+        ("phone", "075 585 1", "numero"),
+        ("phone", "075 5852192", "fisso"),
+        ("name", "Mario", "cognome"),
+        ("message", "aiuto", "caratteri"),
+        ("subtopic", "inesistente", ""),
+    ],
+)
+async def test_each_invalid_field_is_named_in_italian(
+    http: aiohttp.ClientSession, field: str, value: str, message: str
+) -> None:
+    async with http.post("/api/tickets", json={**VALID, field: value}) as response:
+        assert response.status == 422
+        body = await response.json()
+    error = body["error"]
+    assert error["code"] == "validation_failed"
+    assert list(error["fields"]) == [field]
+    assert message.lower() in error["fields"][field].lower()
+
+
+async def test_errors_in_english_on_request(http: aiohttp.ClientSession) -> None:
+    async with http.post(
+        "/api/tickets", json={**VALID, "email": "no"}, headers={"Accept-Language": "en-GB,en;q=0.9"}
+    ) as response:
+        body = await response.json()
+    assert response.status == 422
+    assert "address" in body["error"]["fields"]["email"].lower()
+    assert body["error"]["message"] != ""
+    async with http.post("/api/tickets", json={**VALID, "email": "no"}) as response:
+        italian = await response.json()
+    assert italian["error"]["fields"]["email"] != body["error"]["fields"]["email"]
+
+
+async def test_malformed_json(http: aiohttp.ClientSession) -> None:
+    async with http.post(
+        "/api/tickets", data=b"{not json", headers={"Content-Type": "application/json"}
+    ) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "bad_request"
+
+
+async def test_attachment_over_2_mib_is_refused_and_leaves_nothing(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    big = PDF + b"0" * (2 * 1024 * 1024)
+    async with http.post(
+        "/api/tickets", data=form(VALID, ("big.pdf", big, "application/pdf"))
+    ) as response:
+        assert response.status == 413
+        assert "2 MB" in (await response.json())["error"]["message"]
+    assert attachment_files(server) == []
+    async with http.get("/api/console/tickets") as response:
+        pass  # whatever the console says, no ticket may have been opened:
+    assert server.app[SERVICES].storage.tickets.summaries() == []
+
+
+async def test_exactly_2_mib_is_accepted(http: aiohttp.ClientSession) -> None:
+    exact = PDF + b"0" * (2 * 1024 * 1024 - len(PDF))
+    async with http.post(
+        "/api/tickets", data=form(VALID, ("a.pdf", exact, "application/pdf"))
+    ) as response:
+        assert response.status == 201, await response.text()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("foto.png", b"<html><script>alert(1)</script></html>"),  # HTML named like an image
+        ("doc.pdf", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>"),
+        ("archivio.zip", b"PK\x03\x04" + b"\x00" * 40),
+    ],
+)
+async def test_type_is_recognised_by_content_not_name(
+    http: aiohttp.ClientSession, server: Server, name: str, content: bytes
+) -> None:
+    async with http.post(
+        "/api/tickets", data=form(VALID, (name, content, "image/png"))
+    ) as response:
+        assert response.status == 415
+        assert "PDF, PNG o JPEG" in (await response.json())["error"]["message"]
+    assert attachment_files(server) == []
+
+
+async def test_a_refused_form_does_not_keep_its_valid_attachment(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    async with http.post(
+        "/api/tickets", data=form({**VALID, "phone": "12"}, ("a.png", PNG, "image/png"))
+    ) as response:
+        assert response.status == 422
+    assert attachment_files(server) == []
+
+
+async def test_creation_limit_per_address(data_dir: Path) -> None:
+    server = await start_server(make_config(data_dir, create_per_ip_per_minute=2))
+    try:
+        async with aiohttp.ClientSession(base_url=server.url) as http:
+            await create(http, email="a@example.com")
+            await create(http, email="b@example.com")
+            async with http.post(
+                "/api/tickets", json={**VALID, "email": "c@example.com"}
+            ) as response:
+                assert response.status == 429
+                assert int(response.headers["Retry-After"]) > 0
+                assert "riprova" in (await response.json())["error"]["message"]
+    finally:
+        await server.stop()
+
+
+async def test_creation_limit_per_email_holds_across_addresses(http: aiohttp.ClientSession) -> None:
+    statuses = []
+    for _ in range(6):
+        async with http.post("/api/tickets", json=VALID) as response:
+            statuses.append(response.status)
+    assert statuses == [201] * 5 + [429]
+
+
+@pytest.mark.parametrize("typed", ["{n}", "#{n}", "  {n}  ", "{short}", "# {short}"])
+async def test_lookup_accepts_the_number_as_students_type_it(
+    http: aiohttp.ClientSession, typed: str
+) -> None:
+    created = await create(http)
+    number = created["number"]
+    text = typed.format(n=number, short=number.lstrip("0") or "0")
+    async with http.post(
+        "/api/tickets/lookup", json={"email": "  MARIO.ROSSI@example.COM ", "number": text}
+    ) as response:
+        assert response.status == 200, await response.text()
+        found = await response.json()
+    assert found["number"] == number
+    async with http.get(
+        f"/api/tickets/{number}", headers={"Authorization": f"Bearer {found['token']}"}
+    ) as response:
+        assert response.status == 200
+
+
+async def test_lookup_failures_look_alike_and_are_throttled(http: aiohttp.ClientSession) -> None:
+    created = await create(http)
+    async with http.post(
+        "/api/tickets/lookup", json={"email": "someone@else.it", "number": created["number"]}
+    ) as response:
+        wrong_email = (response.status, await response.json())
+    other = "000000" if created["number"] != "000000" else "000001"
+    async with http.post(
+        "/api/tickets/lookup", json={"email": VALID["email"], "number": other}
+    ) as response:
+        wrong_number = (response.status, await response.json())
+    assert wrong_email == wrong_number
+    assert wrong_email[0] == 404
+    statuses = []
+    for n in range(12):
+        async with http.post(
+            "/api/tickets/lookup", json={"email": VALID["email"], "number": f"{n:06d}"}
+        ) as response:
+            statuses.append(response.status)
+    assert statuses[-1] == 429
+    async with http.post(
+        "/api/tickets/lookup", json={"email": VALID["email"], "number": created["number"]}
+    ) as response:
+        # Even the right pair waits: the throttle must not tell the attacker which one is right.
+        assert response.status == 429
+        assert "Retry-After" in response.headers
+
+
+async def test_tokens_open_only_their_ticket(http: aiohttp.ClientSession) -> None:
+    first = await create(http, email="uno@example.com")
+    second = await create(http, email="due@example.com")
+    for token in (second["token"], "forged.123.abc", first["token"] + "x", ""):
+        async with http.get(
+            f"/api/tickets/{first['number']}", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            assert response.status == 401
+        async with http.post(
+            f"/api/tickets/{first['number']}/messages",
+            json={"body": "Un messaggio di prova abbastanza lungo."},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response:
+            assert response.status == 401
+
+
+async def test_expired_token_is_refused(http: aiohttp.ClientSession, server: Server) -> None:
+    created = await create(http)
+    signer = server.app[SERVICES].signer
+    old = signer.issue(created["number"], now=0)
+    async with http.get(
+        f"/api/tickets/{created['number']}", headers={"Authorization": f"Bearer {old}"}
+    ) as response:
+        assert response.status == 401
+
+
+async def test_reply_reopens_an_awaiting_ticket_and_closed_ones_refuse(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    created = await create(http)
+    number, headers = created["number"], {"Authorization": f"Bearer {created['token']}"}
+    anna = await operator(server)
+    desk = Desk(server.app[SERVICES])
+    await desk.operator_reply(number, anna, "Mi mandi la ricevuta di pagamento?", internal=False)
+    await desk.operator_reply(number, anna, "nota interna: verificare con la banca", internal=True)
+    await desk.set_status(number, "awaiting_user", anna)
+    async with http.get(f"/api/tickets/{number}", headers=headers) as response:
+        ticket = await response.json()
+    assert ticket["status"] == "awaiting_user"
+    assert ticket["status_label"] == "In attesa di risposta utente"
+    assert ticket["operator"] == {"name": "Anna Bianchi"}
+    bodies = [m["body"] for m in ticket["messages"]]
+    assert "nota interna: verificare con la banca" not in bodies
+    assert all("internal" not in m and "username" not in m for m in ticket["messages"])
+    async with http.post(
+        f"/api/tickets/{number}/messages",
+        data=form(
+            {"body": "Ecco la ricevuta del pagamento."}, ("ricevuta.pdf", PDF, "application/pdf")
+        ),
+        headers=headers,
+    ) as response:
+        assert response.status == 201, await response.text()
+    async with http.get(f"/api/tickets/{number}", headers=headers) as response:
+        ticket = await response.json()
+    assert ticket["status"] == "open"
+    assert ticket["messages"][-1]["attachments"][0]["filename"] == "ricevuta.pdf"
+    await desk.set_status(number, "closed", anna)
+    async with http.post(
+        f"/api/tickets/{number}/messages",
+        json={"body": "Un'altra domanda ancora."},
+        headers=headers,
+    ) as response:
+        assert response.status == 409
+        assert "nuovo ticket" in (await response.json())["error"]["message"]
+
+
+async def test_a_follow_up_references_the_closed_ticket(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    old = await create(http)
+    created = await create(http, references=f"#{old['number']}")
+    ticket = await server.app[SERVICES].storage.tickets.get(created["number"])
+    assert ticket is not None and ticket.references == old["number"]
+    # Someone else's ticket cannot be referenced.
+    async with http.post(
+        "/api/tickets", json={**VALID, "email": "x@example.com", "references": old["number"]}
+    ) as response:
+        assert response.status == 422
+
+
+async def test_concurrent_creations_get_distinct_numbers(data_dir: Path) -> None:
+    server = await start_server(make_config(data_dir, create_per_ip_per_minute=0))
+    try:
+        async with aiohttp.ClientSession(base_url=server.url) as http:
+            results = await asyncio.gather(
+                *(create(http, email=f"s{i}@example.com") for i in range(40))
+            )
+        assert len({r["number"] for r in results}) == 40
+    finally:
+        await server.stop()

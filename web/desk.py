@@ -1,0 +1,326 @@
+"""What happens to a ticket, whoever does it: open, reply, change status, assign.
+
+Every change is one `tickets.update` (the event, its status history and its notification mail
+are written together), followed by an audit entry and the live broadcast: the student's room
+gets the ticket as the student sees it, the operators get the queue line and the message.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.i18n import t
+from storage import (
+    Attachment,
+    AuditEntry,
+    Message,
+    Operator,
+    StatusChange,
+    Ticket,
+    TicketNotFound,
+    TicketSummary,
+    utcnow,
+)
+from storage.models import TicketStatus
+from web import notify
+from web.errors import ApiError
+from web.services import Services
+
+STUDENT_ROOM = "ticket:{number}"
+OPERATORS_ROOM = "operators"
+CONSOLE_TICKET_ROOM = "console-ticket:{number}"
+# A check run inside a ticket's update, under its lock: raising ApiError refuses the change.
+Guard = Callable[[Ticket], None]
+
+
+def new_id() -> str:
+    return secrets.token_hex(8)
+
+
+def attachment_view(attachment: Attachment) -> dict[str, Any]:
+    return {"id": attachment.id, "filename": attachment.filename, "size": attachment.size}
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "author": message.author,
+        "name": message.name,
+        "body": message.body,
+        "at": message.at,
+        "internal": message.internal,
+        "attachments": [attachment_view(a) for a in message.attachments],
+    }
+
+
+def summary_view(summary: TicketSummary, operator_names: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "number": summary.number,
+        "status": summary.status,
+        "topic": summary.topic,
+        "subtopic": summary.subtopic,
+        "name": summary.name,
+        "email": summary.email,
+        "operator": (
+            {
+                "username": summary.operator,
+                "name": operator_names.get(summary.operator, summary.operator),
+            }
+            if summary.operator
+            else None
+        ),
+        "created_at": summary.created_at,
+        "updated_at": summary.updated_at,
+        "last_author": summary.last_author,
+    }
+
+
+class Desk:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.storage = services.storage
+
+    # --- views ----------------------------------------------------------------------------
+
+    async def operator_names(self) -> dict[str, str]:
+        return {o.username: o.name for o in await self.storage.operators.list()}
+
+    async def student_view(self, ticket: Ticket, lang: str) -> dict[str, Any]:
+        """The ticket as CONTRACT.md section 4 shows it to the student: never an internal note,
+        and the operator by display name only."""
+        operator = None
+        if ticket.operator:
+            account = await self.storage.operators.get(ticket.operator)
+            operator = {"name": account.name if account else ""}
+        faq = self.services.faq.index
+        topic = faq.topic(ticket.topic)
+        subtopic = topic.subtopic(ticket.subtopic) if topic else None
+        return {
+            "number": ticket.number,
+            "status": ticket.status,
+            "status_label": t(f"status.{ticket.status}", lang),
+            "status_help": t(f"status_help.{ticket.status}", lang),
+            "topic": ticket.topic,
+            "topic_label": topic.label_in(lang) if topic else ticket.topic,
+            "subtopic": ticket.subtopic,
+            "subtopic_label": subtopic.label_in(lang) if subtopic else ticket.subtopic,
+            "operator": operator,
+            "created_at": ticket.created_at,
+            "references": ticket.references,
+            "messages": [
+                {k: v for k, v in message_view(m).items() if k != "internal"}
+                for m in ticket.messages
+                if not m.internal
+            ],
+        }
+
+    # --- changes --------------------------------------------------------------------------
+
+    async def open(
+        self,
+        fields: Mapping[str, str],
+        attachment: Attachment | None,
+        *,
+        conversation_id: str | None = None,
+        references: str | None = None,
+    ) -> Ticket:
+        """A new ticket from validated fields, its first message, and the "opened" mail."""
+
+        def build(number: str) -> Ticket:
+            ticket = Ticket(
+                number=number,
+                email=fields["email"],
+                name=fields["name"],
+                phone=fields["phone"],
+                topic=fields["topic"],
+                subtopic=fields["subtopic"],
+                lang=fields.get("lang", "it"),
+                conversation_id=conversation_id,
+                references=references,
+            )
+            ticket.messages.append(
+                Message(
+                    id=new_id(),
+                    author="student",
+                    name=ticket.name,
+                    body=fields["message"],
+                    attachments=[attachment] if attachment else [],
+                )
+            )
+            ticket.history.append(StatusChange(status="open", by="student"))
+            notify.queue(ticket, "opened", public_url=self.services.config.public_url)
+            return ticket
+
+        ticket = await self.storage.tickets.create(build)
+        await self._after(ticket, "created", actor="student", action="ticket.created")
+        return ticket
+
+    async def _update(self, number: str, change: Any) -> Ticket:
+        try:
+            ticket, _ = await self.storage.tickets.update(number, change)
+        except TicketNotFound:
+            raise ApiError(404, "not_found") from None
+        return ticket
+
+    async def student_reply(self, number: str, body: str, attachment: Attachment | None) -> Ticket:
+        message = Message(
+            id=new_id(),
+            author="student",
+            name="",
+            body=body,
+            attachments=[attachment] if attachment else [],
+        )
+
+        def change(ticket: Ticket) -> None:
+            if ticket.status == "closed":
+                raise ApiError(409, "ticket_closed")
+            message.name = ticket.name
+            ticket.messages.append(message)
+            # The operator asked for something and the student answered: the ball is ours again.
+            if ticket.status == "awaiting_user":
+                ticket.status = "open"
+                ticket.history.append(StatusChange(status="open", by="student"))
+
+        ticket = await self._update(number, change)
+        await self._after(
+            ticket, "message", actor="student", action="ticket.student_message", message=message
+        )
+        return ticket
+
+    async def operator_reply(
+        self,
+        number: str,
+        operator: Operator,
+        body: str,
+        *,
+        internal: bool,
+        guard: Guard | None = None,
+        mail: bool = True,
+    ) -> Ticket:
+        """guard: checked under the ticket's lock before anything changes (the console refuses
+        there a reply to a colleague's ticket, or one that crossed a colleague's answer).
+        mail: False when the student is reading the ticket live and needs no notification."""
+        message = Message(
+            id=new_id(),
+            author="operator",
+            name=operator.name,
+            body=body,
+            internal=internal,
+            username=operator.username,
+        )
+
+        def change(ticket: Ticket) -> None:
+            if guard is not None:
+                guard(ticket)
+            ticket.messages.append(message)
+            if not internal:
+                # Answering a ticket nobody holds takes it: the student sees who helps them.
+                if ticket.operator is None:
+                    ticket.operator = operator.username
+                if mail:
+                    notify.queue(
+                        ticket, "reply", public_url=self.services.config.public_url, message=message
+                    )
+
+        ticket = await self._update(number, change)
+        await self._after(
+            ticket,
+            "message",
+            actor=operator.username,
+            action="ticket.note" if internal else "ticket.reply",
+            message=message,
+        )
+        return ticket
+
+    async def set_status(
+        self, number: str, status: TicketStatus, operator: Operator, *, guard: Guard | None = None
+    ) -> Ticket:
+        def change(ticket: Ticket) -> bool:
+            if guard is not None:
+                guard(ticket)
+            if ticket.status == status:
+                return False
+            ticket.status = status
+            ticket.history.append(StatusChange(status=status, by=operator.username))
+            if ticket.operator is None:
+                ticket.operator = operator.username
+            if status in ("awaiting_user", "closed"):
+                notify.queue(ticket, status, public_url=self.services.config.public_url)
+            return True
+
+        ticket = await self._update(number, change)
+        await self._after(
+            ticket,
+            "status",
+            actor=operator.username,
+            action="ticket.status",
+            detail={"status": status},
+        )
+        return ticket
+
+    async def assign(
+        self, number: str, username: str, by: Operator, *, guard: Guard | None = None
+    ) -> Ticket:
+        target = await self.storage.operators.get(username)
+        if target is None or not target.active:
+            raise ApiError(422, "validation_failed", fields={"username": "error.unknown_operator"})
+
+        def change(ticket: Ticket) -> None:
+            if guard is not None:
+                guard(ticket)
+            ticket.operator = username
+
+        ticket = await self._update(number, change)
+        await self._after(
+            ticket,
+            "assigned",
+            actor=by.username,
+            action="ticket.assigned",
+            detail={"operator": username},
+        )
+        return ticket
+
+    # --- after every change ---------------------------------------------------------------
+
+    async def _after(
+        self,
+        ticket: Ticket,
+        reason: str,
+        *,
+        actor: str,
+        action: str,
+        message: Message | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.services.wake_mail()
+        await self.storage.audit.append(
+            AuditEntry(actor=actor, action=action, target=ticket.number, detail=detail or {})
+        )
+        await self.broadcast(ticket, reason, message, actor=actor)
+
+    async def broadcast(
+        self, ticket: Ticket, reason: str, message: Message | None = None, *, actor: str = ""
+    ) -> None:
+        sio = self.services.sio
+        if message is None or not message.internal:
+            view = await self.student_view(ticket, ticket.lang)
+            await sio.emit(
+                "ticket", view, room=STUDENT_ROOM.format(number=ticket.number), namespace="/chat"
+            )
+        summary = self.storage.tickets.summary(ticket.number) or TicketSummary.of(ticket)
+        names = await self.operator_names()
+        await sio.emit(
+            "queue",
+            {"ticket": summary_view(summary, names), "reason": reason, "by": actor, "at": utcnow()},
+            room=OPERATORS_ROOM,
+            namespace="/console",
+        )
+        if message is not None:
+            await sio.emit(
+                "ticket_message",
+                {"number": ticket.number, "message": message_view(message)},
+                room=CONSOLE_TICKET_ROOM.format(number=ticket.number),
+                namespace="/console",
+            )

@@ -1,0 +1,74 @@
+"""Domain errors that the HTTP layer turns into CONTRACT.md section 4's error shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from bot.i18n import normalise_lang, t
+
+
+class ApiError(Exception):
+    """An error a user can cause; `key` is an i18n key under `error.`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+        params: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.fields = dict(fields or {})  # field -> i18n key
+        self.params = dict(params or {})
+        self.headers = dict(headers or {})
+
+
+def rate_limited(retry_after: float) -> ApiError:
+    seconds = max(1, round(retry_after))
+    if seconds >= 120:
+        return ApiError(
+            429,
+            "rate_limited",
+            params={"minutes": -(-seconds // 60)},
+            headers={"Retry-After": str(seconds)},
+        )
+    return ApiError(
+        429,
+        "rate_limited_seconds",
+        params={"seconds": seconds},
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def request_lang(request: web.Request) -> str:
+    """Italian unless the client asks for English first (Accept-Language or ?lang=en)."""
+    explicit = request.query.get("lang")
+    if explicit:
+        return normalise_lang(explicit)
+    header = request.headers.get("Accept-Language", "")
+    first = header.split(",")[0].split(";")[0]
+    return normalise_lang(first)
+
+
+def error_response(error: ApiError, lang: str) -> web.Response:
+    body: dict[str, object] = {
+        "code": error.code,
+        "message": t(f"error.{error.code}", lang, **error.params),
+    }
+    if error.fields:
+        body["fields"] = {name: t(key, lang) for name, key in error.fields.items()}
+    code = "rate_limited" if error.code == "rate_limited_seconds" else error.code
+    body["code"] = code
+    return web.Response(
+        status=error.status,
+        text=json.dumps({"error": body}, ensure_ascii=False),
+        content_type="application/json",
+        headers=error.headers,
+    )

@@ -1,0 +1,79 @@
+"""What the handlers share, built once by create_app and reached through one typed app key."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import socketio
+from aiohttp import web
+
+from storage import Operator, Storage
+from web.config import Config
+from web.faqs import LiveFaq
+from web.limits import RateLimiter
+from web.tokens import TokenSigner
+
+
+@dataclass
+class Limits:
+    create_per_ip: RateLimiter
+    # A campus network shares addresses, so the main creation limit keys on the email.
+    create_per_email: RateLimiter
+    lookup_failures_per_ip: RateLimiter
+    lookup_failures_per_number: RateLimiter
+    lookup_failures_per_email: RateLimiter
+    login_failures_per_ip: RateLimiter
+    login_failures_per_user: RateLimiter
+    student_messages_per_ticket: RateLimiter
+    uploads_per_conversation: RateLimiter
+
+    @classmethod
+    def from_config(cls, config: Config) -> Limits:
+        return cls(
+            create_per_ip=RateLimiter(config.create_per_ip_per_minute, 60),
+            create_per_email=RateLimiter(5, 3600),
+            lookup_failures_per_ip=RateLimiter(20, 900),
+            lookup_failures_per_number=RateLimiter(10, 900),
+            lookup_failures_per_email=RateLimiter(10, 900),
+            login_failures_per_ip=RateLimiter(20, 900),
+            login_failures_per_user=RateLimiter(5, 900),
+            student_messages_per_ticket=RateLimiter(30, 600),
+            uploads_per_conversation=RateLimiter(10, 600),
+        )
+
+
+async def _nobody(_request: web.Request) -> Operator | None:
+    return None
+
+
+@dataclass
+class Services:
+    config: Config
+    storage: Storage
+    faq: LiveFaq
+    sio: socketio.AsyncServer
+    signer: TokenSigner
+    secret: bytes
+    limits: Limits
+    # The mail worker's wake-up, set when it starts: a queued mail goes out at once.
+    wake_mail: Callable[[], None] = field(default=lambda: None)
+    # The operator signed in on this request, if any; set by the console's session module.
+    operator_of: Callable[[web.Request], Awaitable[Operator | None]] = field(default=_nobody)
+    _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+
+    def conversation_lock(self, conversation_id: str) -> asyncio.Lock:
+        """One writer per conversation: Socket.IO runs a client's events concurrently, and an
+        upload may land while the chat is stepping."""
+        lock = self._conversation_locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._conversation_locks[conversation_id] = lock
+        return lock
+
+
+SERVICES = web.AppKey("services", Services)

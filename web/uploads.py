@@ -1,0 +1,91 @@
+"""Receiving one attachment from a multipart body: streamed, capped, typed by content.
+
+The cap is counted here while streaming (aiohttp's client_max_size is only a backstop, see
+shared/research/reliability-security.md section 4), the type comes from the file's first
+bytes, never from its name or the client's Content-Type, and a rejected upload leaves no file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import filetype
+from aiohttp import BodyPartReader, MultipartReader
+
+from storage import Attachment, AttachmentStore
+from web.config import MAX_ATTACHMENT_BYTES
+from web.errors import ApiError
+
+ALLOWED_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+MAX_FIELD_BYTES = 64 * 1024
+CHUNK = 64 * 1024
+
+
+def clean_filename(name: str | None, extension: str) -> str:
+    """A display name safe in a header and a file dialog; the extension always matches the
+    detected type, so "photo.jpg.html" cannot come back as HTML."""
+    base = unicodedata.normalize("NFKC", name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    base = re.sub(r"[^\w .()-]+", "_", base).strip(" ._") or "allegato"
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return stem[:80] + extension
+
+
+@dataclass
+class Form:
+    fields: dict[str, str]
+    attachment: Attachment | None
+
+
+async def read_form(
+    reader: MultipartReader, attachments: AttachmentStore, *, field_names: set[str]
+) -> Form:
+    """Text fields (each capped) and at most one `attachment` part, stored on success."""
+    fields: dict[str, str] = {}
+    attachment: Attachment | None = None
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise ApiError(400, "bad_request")
+            if part.name == "attachment":
+                if attachment is not None:
+                    raise ApiError(400, "bad_request")
+                if part.filename is None and part.at_eof():
+                    continue
+                attachment = await _receive(part, attachments)
+            elif part.name in field_names:
+                data = await part.read_chunk(MAX_FIELD_BYTES + 1)
+                if len(data) > MAX_FIELD_BYTES:
+                    raise ApiError(413, "too_large")
+                fields[part.name] = data.decode("utf-8", errors="replace")
+                await part.release()
+            else:
+                await part.release()
+    except BaseException:
+        if attachment is not None:
+            await attachments.delete(attachment.id)
+        raise
+    return Form(fields, attachment)
+
+
+async def _receive(part: BodyPartReader, attachments: AttachmentStore) -> Attachment | None:
+    async with attachments.receive() as upload:
+        while chunk := await part.read_chunk(CHUNK):
+            if upload.size + len(chunk) > MAX_ATTACHMENT_BYTES:
+                raise ApiError(413, "too_large")
+            await upload.write(chunk)
+        if upload.size == 0:
+            return None  # an empty file input: no attachment, as if none was chosen
+        kind = filetype.guess(upload.head)
+        mime = kind.mime if kind is not None else None
+        if mime not in ALLOWED_TYPES:
+            raise ApiError(415, "unsupported_type")
+        size = upload.size
+        attachment_id = await upload.commit()
+    return Attachment(
+        id=attachment_id,
+        filename=clean_filename(part.filename, ALLOWED_TYPES[mime]),
+        size=size,
+        content_type=mime,
+    )
