@@ -1,0 +1,160 @@
+"""What each notification says: composed from the templates, in the student's language."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import Message, OutboxMail, Ticket
+from web import notify
+
+PUBLIC_URL = "https://helpdesk.unipg.test/"
+LINK = "https://helpdesk.unipg.test/ticket?number=000412"
+NAME = "Rossi <script>alert(1)</script> Mario"
+
+NOTICE = {"it": "Non rispondere a questa email", "en": "Do not reply to this email"}
+SUBJECTS = {
+    ("it", "opened"): "[Ticket 000412] Richiesta ricevuta",
+    ("it", "reply"): "[Ticket 000412] Nuova risposta dall'assistenza",
+    ("it", "awaiting_user"): "[Ticket 000412] Ci servono altre informazioni",
+    ("it", "closed"): "[Ticket 000412] Ticket chiuso",
+    ("en", "opened"): "[Ticket 000412] Request received",
+    ("en", "reply"): "[Ticket 000412] New reply from the help desk",
+    ("en", "awaiting_user"): "[Ticket 000412] We need more information from you",
+    ("en", "closed"): "[Ticket 000412] Ticket closed",
+}
+# What each kind must tell the student, beyond the number and the link.
+SAYS = {
+    ("it", "opened"): ["Conserva questo numero, compresi gli zeri (0)", "Riepilogo", "Aperto",
+                       "Non riesco a pagare la prima rata"],
+    ("it", "reply"): ["Anna Bianchi ha risposto", "Carica la ricevuta"],
+    ("it", "awaiting_user"): ["l'operatore ha bisogno di ulteriori informazioni",
+                              "In attesa di risposta utente"],
+    ("it", "closed"): ["è stato chiuso", "Chiuso"],
+    ("en", "opened"): ["Keep this number, including the zeros (0)", "Summary", "Open",
+                       "Non riesco a pagare la prima rata"],
+    ("en", "reply"): ["Anna Bianchi has replied", "Carica la ricevuta"],
+    ("en", "awaiting_user"): ["the operator needs more information", "Awaiting your reply"],
+    ("en", "closed"): ["has been closed", "Closed"],
+}
+
+
+def make_ticket(lang: str = "it", status: str = "open") -> Ticket:
+    ticket = Ticket(
+        number="000412",
+        email="mario.rossi@example.org",
+        name=NAME,
+        phone="+393331234567",
+        topic="immatricolazioni",
+        subtopic="tasse-pagamenti",
+        lang=lang,
+        status=status,  # type: ignore[arg-type]
+    )
+    ticket.messages.append(
+        Message(id="m1", author="student", name=NAME,
+                body="Non riesco a pagare la prima rata.\nIl sito dice <errore> & basta.")
+    )
+    return ticket
+
+
+def reply() -> Message:
+    return Message(id="m2", author="operator", name="Anna Bianchi", username="abianchi",
+                   body="Carica la ricevuta qui.\n<b>Grazie</b>")
+
+
+def compose(kind: str, lang: str) -> OutboxMail:
+    ticket = make_ticket(lang, status=kind if kind in ("awaiting_user", "closed") else "open")
+    return notify.compose(kind, ticket, public_url=PUBLIC_URL,
+                          message=reply() if kind == "reply" else None)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+@pytest.mark.parametrize("kind", notify.KINDS)
+def test_each_mail_has_the_number_the_link_and_the_notice_first(kind: str, lang: str) -> None:
+    mail = compose(kind, lang)
+    assert mail.kind == kind
+    assert mail.to == "mario.rossi@example.org"
+    assert mail.subject == SUBJECTS[lang, kind]
+    assert mail.state == "queued" and mail.attempts == 0
+    for body in (mail.text, mail.html):
+        assert "000412" in body
+        assert LINK in body
+        for words in SAYS[lang, kind]:
+            assert words in body
+    # The notice comes before anything else the mail says.
+    assert mail.text.lstrip().startswith(f"*** {NOTICE[lang]}")
+    assert mail.html.index(NOTICE[lang]) < mail.html.index("<p>")
+    assert f'<html lang="{lang}">' in mail.html
+
+
+@pytest.mark.parametrize("kind", notify.KINDS)
+def test_the_email_is_never_in_the_link_nor_the_body(kind: str) -> None:
+    # The student types it at /ticket: a forwarded mail must not hand over both credentials.
+    mail = compose(kind, "it")
+    for body in (mail.text, mail.html):
+        assert "example.org" not in body
+
+
+def test_html_escapes_what_students_and_operators_wrote() -> None:
+    opened, answered = compose("opened", "it"), compose("reply", "it")
+    for mail in (opened, answered):
+        assert "<script>" not in mail.html
+        assert "Rossi &lt;script&gt;alert(1)&lt;/script&gt; Mario" in mail.html
+        # The plain-text part is not HTML: it shows what was typed, as typed.
+        assert NAME in mail.text
+    assert "Il sito dice &lt;errore&gt; &amp; basta." in opened.html
+    assert "<b>Grazie</b>" not in answered.html
+    # Line breaks survive in HTML as <br>, the only markup added to a message.
+    assert "Carica la ricevuta qui.<br>\n&lt;b&gt;Grazie&lt;/b&gt;" in answered.html
+
+
+def test_an_internal_note_is_never_mailed() -> None:
+    ticket = make_ticket()
+    note = Message(id="n1", author="operator", name="Anna Bianchi", body="student seems confused",
+                   internal=True)
+    notify.queue(ticket, "reply", public_url=PUBLIC_URL, message=note)
+    assert ticket.outbox == []
+    with pytest.raises(ValueError, match="internal"):
+        notify.compose("reply", ticket, public_url=PUBLIC_URL, message=note)
+
+
+def test_queue_appends_to_the_ticket_outbox() -> None:
+    ticket = make_ticket()
+    notify.queue(ticket, "opened", public_url=PUBLIC_URL)
+    notify.queue(ticket, "reply", public_url=PUBLIC_URL, message=reply())
+    assert [m.kind for m in ticket.outbox] == ["opened", "reply"]
+    assert len({m.id for m in ticket.outbox}) == 2
+
+
+def test_the_status_announced_is_the_kind_even_if_queued_before_the_change() -> None:
+    ticket = make_ticket(status="open")
+    mail = notify.compose("closed", ticket, public_url=PUBLIC_URL)
+    assert "Chiuso" in mail.text and "Aperto" not in mail.text
+
+
+def test_topic_label_replaces_the_ids() -> None:
+    ticket = make_ticket()
+    plain = notify.compose("opened", ticket, public_url=PUBLIC_URL)
+    assert "immatricolazioni / tasse-pagamenti" in plain.text
+    labelled = notify.compose("opened", ticket, public_url=PUBLIC_URL,
+                              topic_label="Immatricolazioni – Tasse, ISEE, pagoPA ed esoneri")
+    assert "Argomento: Immatricolazioni – Tasse, ISEE, pagoPA ed esoneri" in labelled.text
+
+
+def test_a_long_request_is_shortened_in_the_summary() -> None:
+    ticket = make_ticket()
+    ticket.messages[0].body = "parola " * 500
+    mail = notify.compose("opened", ticket, public_url=PUBLIC_URL)
+    assert "…" in mail.text
+    assert len(mail.text) < 2500
+
+
+def test_an_unknown_language_falls_back_to_italian() -> None:
+    mail = notify.compose("opened", make_ticket(lang="de"), public_url=PUBLIC_URL)
+    assert mail.subject == "[Ticket 000412] Richiesta ricevuta"
+
+
+def test_wrong_calls_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown mail kind"):
+        notify.compose("deleted", make_ticket(), public_url=PUBLIC_URL)
+    with pytest.raises(ValueError, match="needs the operator's message"):
+        notify.compose("reply", make_ticket(), public_url=PUBLIC_URL)

@@ -1,0 +1,135 @@
+"""The notification mails students receive: what they say, composed from templates, no I/O
+beyond reading the templates.
+
+Notifications only tell the student that something happened; the conversation itself lives in
+the help desk. So every mail says at the top not to reply and gives the link to /ticket (the
+student types email and number there: neither is put in the link, which mail scanners and
+forwarded messages would otherwise spread).
+
+`queue` is meant to run inside a `storage.tickets.update(number, change)` (or `create`)
+callback: the event and the mail announcing it are then written in one atomic step.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from typing import Final, Literal, get_args
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from storage import Message, OutboxMail, Ticket
+
+MailKind = Literal["opened", "reply", "awaiting_user", "closed"]
+KINDS: Final[tuple[MailKind, ...]] = get_args(MailKind)
+LANGS: Final = ("it", "en")  # Italian first: any other language falls back to it
+
+# The request quoted in the "opened" mail: enough to recognise it, not a copy of an essay.
+SUMMARY_CHARS = 600
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _nl2br(text: str) -> Markup:
+    """Line breaks of a plain-text body kept in HTML, everything else escaped."""
+    return Markup("<br>\n").join(escape(line) for line in text.splitlines())
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        # Autoescape on for .html: names and messages come from students and operators
+        # (a raw Environment defaults to off; see research/reliability-security.md §5).
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["nl2br"] = _nl2br
+    return env
+
+
+_env = _environment()
+
+
+def ticket_link(public_url: str, number: str) -> str:
+    return f"{public_url.rstrip('/')}/ticket?{urlencode({'number': number})}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def _one_line(text: str) -> str:
+    # A header is one line: a template's line breaks must not become a folded (or injected)
+    # header.
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def compose(
+    kind: str,
+    ticket: Ticket,
+    *,
+    public_url: str,
+    message: Message | None = None,
+    topic_label: str | None = None,
+) -> OutboxMail:
+    """The mail announcing `kind` for this ticket, in the student's language.
+
+    message: the operator's reply (required for "reply"; never an internal note).
+    topic_label: "Topic – Subtopic" as the student saw them; the ids are shown otherwise.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown mail kind {kind!r}")
+    if kind == "reply" and message is None:
+        raise ValueError("a reply mail needs the operator's message")
+    if message is not None and message.internal:
+        # An internal note is for operators only: it never leaves the console.
+        raise ValueError("an internal note is never mailed to the student")
+    lang = ticket.lang if ticket.lang in LANGS else LANGS[0]
+    first = next((m for m in ticket.messages if m.author == "student"), None)
+    context = {
+        "kind": kind,
+        "lang": lang,
+        "number": ticket.number,
+        "name": ticket.name,
+        # The status the mail announces, even if the caller queues it before setting it.
+        "status": kind if kind in ("awaiting_user", "closed") else ticket.status,
+        "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
+        "request": _shorten(first.body, SUMMARY_CHARS) if first else "",
+        "link": ticket_link(public_url, ticket.number),
+        "message": message,
+    }
+    subject = _one_line(_env.get_template("mail/subject.txt").render(context))
+    context["subject"] = subject
+    return OutboxMail(
+        id=secrets.token_hex(8),
+        to=ticket.email,
+        subject=subject,
+        text=_env.get_template(f"mail/{kind}.txt").render(context),
+        html=_env.get_template(f"mail/{kind}.html").render(context),
+        kind=kind,
+    )
+
+
+def queue(
+    ticket: Ticket,
+    kind: str,
+    *,
+    public_url: str,
+    message: Message | None = None,
+    topic_label: str | None = None,
+) -> None:
+    """Add the mail announcing `kind` to the ticket's outbox. Call it inside the
+    `tickets.update` (or `create`) callback that records the event, then wake the worker.
+    An internal note queues nothing."""
+    if message is not None and message.internal:
+        return
+    ticket.outbox.append(
+        compose(kind, ticket, public_url=public_url, message=message, topic_label=topic_label)
+    )
