@@ -1,0 +1,373 @@
+"""The outbox worker: sends the notification mails queued in the tickets' outboxes.
+
+The queue is durable because it lives in storage (Ticket.outbox, written with the event it
+announces); this worker only reads it from memory (`tickets.due_mail`), sends, and writes back
+what happened. With HELPDESK_SMTP_HOST it speaks SMTP through aiosmtplib; without, it writes
+each mail as an .eml file to DATA_DIR/outbox/ (the embedded default, and what developers read).
+
+Delivery is at-least-once: a mail is marked sent only after the server accepted it, so a crash
+in between sends it again at the next start (with the same Message-ID, which most mailboxes
+fold into one). The other order could lose a mail; a duplicate notification is the lesser harm.
+
+What a failure means depends on who failed:
+- the server cannot be reached, or refuses us (connection, TLS, login, sender): an outage, not
+  the mail's fault. The whole queue waits, tried again with growing back-off, never more than
+  60 s apart (CONTRACT.md section 2), however long the outage lasts. These tries do not count
+  against the mail: an outage never parks mail.
+- the server refuses this mail (recipient or content), or sending it fails unexpectedly: it is
+  tried again with growing back-off and parked after `mail_max_attempts` such tries, where the
+  console shows it (`storage.tickets.parked_mail()`; `OutboxWorker.requeue` tries it again).
+- the mail can never be sent (addressed to our own sender, which would start a mail loop): it is
+  parked at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+
+import aiosmtplib
+
+from storage import OutboxMail, Storage, StorageError, Ticket, TicketNotFound, utcnow
+from storage.files import atomic_write, ensure_dir, sweep_temp
+from web.config import Config
+
+log = logging.getLogger(__name__)
+
+MAX_GAP = 60.0  # seconds between two tries of a mail, at most (CONTRACT.md section 2)
+SEND_TIMEOUT = 10.0  # per SMTP operation: a stuck server must not hold the queue for long
+IDLE_POLL = 30.0  # look at the queue now and then even without a wake()
+STOP_GRACE = 5.0  # stop() lets a send in progress finish (and be recorded) for this long
+ERROR_CHARS = 500
+
+Backoff = Callable[[int], float]
+
+# The server answered about this very mail: another mail may well go through.
+REFUSED = (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused,
+           aiosmtplib.SMTPDataError)
+# The server (or the outbox folder) is unreachable, or refuses us whatever we send: connection,
+# timeout, TLS (ssl.SSLError is an OSError), greeting, login, sender.
+UNREACHABLE = (OSError, aiosmtplib.SMTPException)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the attempts-th failed try: 2, 4, 8, 16, 32, then 60, each less
+    up to 20% at random so that mails failing together do not come back in lockstep."""
+    return min(MAX_GAP, 2.0 ** attempts) * random.uniform(0.8, 1.0)
+
+
+def _address(value: str) -> str:
+    return parseaddr(value)[1].strip().lower()
+
+
+def _later(seconds: float) -> str:
+    # The same shape as storage.utcnow(), so that the queue's text comparisons hold.
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+
+def _describe(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".strip()
+    return text[:ERROR_CHARS]
+
+
+def build_message(number: str, mail: OutboxMail, config: Config) -> EmailMessage:
+    """The mail as it goes out: plain text with an HTML alternative, marked as automatic so
+    that autoresponders (out-of-office, vacation) do not answer it, replies pointed at the
+    no-reply sender."""
+    sender = _address(config.mail_from)
+    domain = sender.rpartition("@")[2] or "localhost"
+    message = EmailMessage()
+    message["From"] = config.mail_from
+    message["To"] = mail.to
+    message["Reply-To"] = config.mail_from
+    message["Subject"] = mail.subject
+    # Both fixed by the mail, not by the try: a mail sent twice (see at-least-once above) is
+    # the same message, and mailboxes that deduplicate by Message-ID show it once.
+    message["Date"] = format_datetime(datetime.fromisoformat(mail.created_at).astimezone(UTC))
+    message["Message-ID"] = f"<ticket-{number}.{mail.id}@{domain}>"
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834
+    message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
+def eml_name(number: str, mail: OutboxMail) -> str:
+    """created_at first, so that a listing of the folder is in the order mail was queued."""
+    at = datetime.fromisoformat(mail.created_at).astimezone(UTC)
+    stamp = at.strftime("%Y%m%dT%H%M%S") + f"{at.microsecond // 1000:03d}Z"
+    # The id comes from our own records, but it reaches a path: letters and digits only.
+    mail_id = re.sub(r"[^A-Za-z0-9]", "", mail.id) or "mail"
+    return f"{stamp}-{number}-{mail_id}.eml"
+
+
+class OutboxWorker:
+    """One background task that sends due mail, then sleeps until the next mail is due or
+    wake() is called. Start it after opening storage, stop it before closing storage."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        config: Config,
+        *,
+        backoff: Backoff = backoff,
+        timeout: float = SEND_TIMEOUT,
+    ) -> None:
+        self._storage = storage
+        self._config = config
+        self._backoff = backoff
+        self._timeout = timeout
+        self._sender = _address(config.mail_from)
+        self._outbox = storage.layout.root / "outbox"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        # While the server is unreachable the whole queue waits until this loop time.
+        self._outages = 0
+        self._paused_until = 0.0
+        self.server_problem: str | None = None  # the outage in progress, for the console
+
+    @property
+    def outbox_dir(self) -> Path | None:
+        """Where mail goes without an SMTP server; None when one is configured."""
+        return None if self._config.smtp_host else self._outbox
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        cfg = self._config
+        if cfg.smtp_host:
+            if cfg.smtp_user and cfg.smtp_security == "none":
+                log.warning("outbox: SMTP login without TLS sends the password in clear; "
+                            "set HELPDESK_SMTP_SECURITY=starttls or tls")
+            log.info("outbox: mail goes to %s:%d (%s)", cfg.smtp_host, cfg.smtp_port,
+                     cfg.smtp_security)
+        else:
+            await asyncio.to_thread(self._prepare_outbox)
+            log.info("outbox: no SMTP server set, mail is written to %s", self._outbox)
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-worker")
+
+    def _prepare_outbox(self) -> None:
+        ensure_dir(self._outbox)
+        # Half-written files from a crash: we own the data folder (storage holds its lock).
+        sweep_temp([self._outbox])
+
+    async def stop(self) -> None:
+        """Let a send in progress finish and be recorded (a few seconds at most), then end.
+        Idempotent."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=STOP_GRACE)
+        if not done:
+            # Cut off mid-send: that mail is still queued and goes again at the next start.
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def wake(self) -> None:
+        """Mail was queued: send it now rather than at the next poll."""
+        self._wake.set()
+
+    async def requeue(self, number: str, mail_id: str) -> bool:
+        """An admin's "try again" for a parked mail, with a fresh set of tries. False when there
+        is no such parked mail."""
+
+        def change(ticket: Ticket) -> bool:
+            for mail in ticket.outbox:
+                if mail.id == mail_id and mail.state == "parked":
+                    mail.state = "queued"
+                    mail.attempts = 0
+                    mail.next_try_at = utcnow()
+                    return True
+            return False
+
+        try:
+            _, found = await self._storage.tickets.update(number, change)
+        except TicketNotFound:
+            return False
+        if found:
+            self.wake()
+        return found
+
+    # the loop
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()  # before reading the queue: a wake() during the pass counts
+            try:
+                await self._send_due()
+                delay = self._sleep_time()
+            except Exception:
+                # Never end the worker: the mail stays queued and the next pass tries again.
+                log.exception("outbox: unexpected failure; trying again shortly")
+                delay = self._delay(1)
+                self._pause(delay)
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _send_due(self) -> None:
+        for number, mail in self._storage.tickets.due_mail(utcnow()):
+            if self._stopping or self._paused():
+                return
+            await self._deliver(number, mail)
+
+    def _sleep_time(self) -> float:
+        delay = IDLE_POLL
+        due = self._storage.tickets.next_mail_time()
+        if due is not None:
+            until = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
+            delay = min(delay, until)
+        delay = max(delay, self._paused_until - asyncio.get_running_loop().time())
+        return max(0.0, delay)
+
+    def _delay(self, attempts: int) -> float:
+        return max(0.0, min(MAX_GAP, self._backoff(attempts)))
+
+    def _pause(self, seconds: float) -> None:
+        self._paused_until = asyncio.get_running_loop().time() + seconds
+
+    def _paused(self) -> bool:
+        return asyncio.get_running_loop().time() < self._paused_until
+
+    # one mail
+
+    async def _deliver(self, number: str, mail: OutboxMail) -> None:
+        if _address(mail.to) == self._sender:
+            # A ticket opened with our own address would mail itself, and an autoresponder on
+            # that mailbox could answer in a loop (osTicket's mail-loop DoS).
+            await self._park(number, mail, "the recipient is the help desk's own sender "
+                             "address (HELPDESK_MAIL_FROM): not sent, to avoid a mail loop")
+            return
+        try:
+            message = build_message(number, mail, self._config)
+        except (ValueError, TypeError) as e:  # e.g. a header that cannot be encoded
+            await self._park(number, mail, f"cannot be built: {_describe(e)}")
+            return
+        try:
+            await self._transmit(number, mail, message)
+        except REFUSED as e:
+            self._server_ok()
+            await self._refused(number, mail, _describe(e))
+        except UNREACHABLE as e:
+            await self._unreachable(number, mail, _describe(e))
+        except Exception as e:
+            log.exception("outbox: mail %s of ticket %s failed unexpectedly", mail.id, number)
+            await self._refused(number, mail, _describe(e))
+        else:
+            self._server_ok()
+            # The mail has left. If the process dies before this write lands, the mail is
+            # sent again at the next start: at-least-once, never lost.
+            sent_at = utcnow()
+
+            def sent(m: OutboxMail) -> None:
+                m.state = "sent"
+                m.sent_at = sent_at
+
+            await self._record(number, mail.id, sent)
+            log.info("outbox: %s mail %s of ticket %s sent", mail.kind, mail.id, number)
+
+    async def _transmit(self, number: str, mail: OutboxMail, message: EmailMessage) -> None:
+        cfg = self._config
+        if not cfg.smtp_host:
+            await asyncio.to_thread(atomic_write, self._outbox / eml_name(number, mail),
+                                    message.as_bytes())
+            return
+        await aiosmtplib.send(
+            message,
+            sender=self._sender,
+            recipients=[mail.to],
+            hostname=cfg.smtp_host,
+            port=cfg.smtp_port,
+            username=cfg.smtp_user,
+            password=cfg.smtp_password,
+            use_tls=cfg.smtp_security == "tls",
+            # "none" means plain: no opportunistic upgrade that could fail on a local relay's
+            # self-signed certificate.
+            start_tls=cfg.smtp_security == "starttls",
+            timeout=self._timeout,
+        )
+
+    def _server_ok(self) -> None:
+        if self._outages:
+            log.info("outbox: the mail server answers again")
+        self._outages = 0
+        self.server_problem = None
+
+    async def _unreachable(self, number: str, mail: OutboxMail, error: str) -> None:
+        self._outages += 1
+        wait = self._delay(self._outages)
+        self._pause(wait)
+        self.server_problem = error
+        log.warning("outbox: cannot deliver (%s); the queue waits %.1f s", error, wait)
+        next_try = _later(wait)
+
+        def failed(m: OutboxMail) -> None:
+            # Not counted among its tries: after an outage of any length each mail still has
+            # all of them. last_error shows the console why it waits.
+            m.last_error = error
+            m.next_try_at = next_try
+
+        await self._record(number, mail.id, failed)
+
+    async def _refused(self, number: str, mail: OutboxMail, error: str) -> None:
+        limit = self._config.mail_max_attempts
+        delay = self._delay
+
+        def failed(m: OutboxMail) -> None:
+            m.attempts += 1
+            m.last_error = error
+            if m.attempts >= limit:
+                m.state = "parked"
+            else:
+                m.next_try_at = _later(delay(m.attempts))
+
+        stored = await self._record(number, mail.id, failed)
+        if stored is not None and stored.state == "parked":
+            log.error("outbox: mail %s of ticket %s parked after %d tries: %s",
+                      mail.id, number, stored.attempts, error)
+        else:
+            log.warning("outbox: mail %s of ticket %s refused: %s", mail.id, number, error)
+
+    async def _park(self, number: str, mail: OutboxMail, error: str) -> None:
+        def parked(m: OutboxMail) -> None:
+            m.state = "parked"
+            m.last_error = error
+
+        await self._record(number, mail.id, parked)
+        log.error("outbox: mail %s of ticket %s parked: %s", mail.id, number, error)
+
+    async def _record(
+        self, number: str, mail_id: str, change: Callable[[OutboxMail], None]
+    ) -> OutboxMail | None:
+        """Apply change to the stored mail, in the ticket's own update (never over a change
+        the web layer makes to the same ticket meanwhile)."""
+
+        def update(ticket: Ticket) -> OutboxMail | None:
+            for m in ticket.outbox:
+                if m.id == mail_id:
+                    change(m)
+                    return m
+            return None
+
+        try:
+            _, stored = await self._storage.tickets.update(number, update)
+        except StorageError as e:
+            # Closed storage or a vanished ticket: pause rather than spin on the same mail.
+            log.error("outbox: cannot record mail %s of ticket %s: %s", mail_id, number, e)
+            self._pause(self._delay(1))
+            return None
+        return stored
