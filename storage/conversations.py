@@ -11,9 +11,9 @@ from pathlib import Path
 from .concurrency import Gate, KeyedLock, finish
 from .errors import DamagedFile
 from .files import ensure_dir, is_temp
-from .layout import Layout, valid_conversation_id
+from .layout import Layout, conversation_shard, valid_conversation_id
 from .models import Conversation, utcnow
-from .tinyfile import RecordFile
+from .tinyfile import RecordFile, read_record
 
 TABLE = "conversation"
 SHARD = re.compile(r"[0-9a-f]{2}")
@@ -21,16 +21,16 @@ SHARD = re.compile(r"[0-9a-f]{2}")
 Problems = list[tuple[Path, str]]
 
 
-def read_conversation(path: Path, conversation_id: str) -> Conversation | None:
-    data = RecordFile(path, TABLE).load()
+def read_conversation(path: str | Path, conversation_id: str) -> Conversation | None:
+    data = read_record(path, TABLE)
     if data is None:
         return None
     try:
         conversation = Conversation.from_dict(data)
     except (TypeError, ValueError) as e:
-        raise DamagedFile(path, f"not a valid conversation record ({e})") from None
+        raise DamagedFile(Path(path), f"not a valid conversation record ({e})") from None
     if conversation.id != conversation_id:
-        raise DamagedFile(path, f"holds conversation {conversation.id!r}, not {conversation_id}")
+        raise DamagedFile(Path(path), f"holds conversation {conversation.id!r}")
     return conversation
 
 
@@ -47,23 +47,22 @@ def scan_conversations(layout: Layout, problems: Problems) -> int:
             problems.append((Path(shard.path), "unexpected entry in the conversations folder"))
             continue
         for entry in sorted(os.scandir(shard.path), key=lambda e: e.name):
-            path = Path(entry.path)
             if is_temp(entry.name):
                 continue
             conversation_id = entry.name.removesuffix(".json")
             if not (entry.name.endswith(".json") and valid_conversation_id(conversation_id)):
-                problems.append((path, "not a conversation file name"))
+                problems.append((Path(entry.path), "not a conversation file name"))
                 continue
-            if layout.conversation(conversation_id) != path:
-                problems.append((path, "conversation in the wrong shard"))
+            if conversation_shard(conversation_id) != shard.name:
+                problems.append((Path(entry.path), "conversation in the wrong shard"))
                 continue
             try:
-                read_conversation(path, conversation_id)
+                read_conversation(entry.path, conversation_id)
                 healthy += 1
             except DamagedFile as e:
                 problems.append((e.path, e.reason))
             except OSError as e:
-                problems.append((path, f"cannot be read ({e.strerror})"))
+                problems.append((Path(entry.path), f"cannot be read ({e.strerror})"))
     return healthy
 
 

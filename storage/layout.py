@@ -31,6 +31,12 @@ def valid_attachment_id(attachment_id: str) -> bool:
     return ATTACHMENT_ID.fullmatch(attachment_id) is not None
 
 
+def conversation_shard(conversation_id: str) -> str:
+    # Not the id's first letters: ids may differ only in letter case, which case-insensitive
+    # file systems (a developer's Mac) fold. A hash spreads them over 256 shards.
+    return hashlib.blake2b(conversation_id.encode(), digest_size=1).hexdigest()
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every kind of record in a folder of its own; the many-file kinds split into shard folders
@@ -74,10 +80,7 @@ class Layout:
         return self.tickets / number[:2] / f"{number}.json"
 
     def conversation(self, conversation_id: str) -> Path:
-        # Ids may differ only in letter case, which case-insensitive file systems (a developer's
-        # Mac) would fold; a hash picks the shard, the id itself stays the file name.
-        shard = hashlib.blake2b(conversation_id.encode(), digest_size=1).hexdigest()
-        return self.conversations / shard / f"{conversation_id}.json"
+        return self.conversations / conversation_shard(conversation_id) / f"{conversation_id}.json"
 
     def attachment(self, attachment_id: str) -> Path:
         return self.attachments / attachment_id[:2] / attachment_id

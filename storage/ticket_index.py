@@ -14,27 +14,30 @@ from dataclasses import replace
 from .models import OutboxMail, Ticket, TicketSummary
 
 # Enough for the request, the names and the latest exchanges of a long thread; 20,000 tickets
-# then cost at most ~40 MB of search text, usually far less.
-SEARCH_CHARS = 2000
+# then cost at most 40 MB of search text, usually far less.
+SEARCH_BYTES = 2000
 FIRST_MESSAGE_CHARS = 800
 
 
-def search_text(ticket: Ticket) -> str:
+def search_text(ticket: Ticket) -> bytes:
     """Lower-cased number, email, name and message bodies (internal notes too: operators search
-    them), capped: the first message, then as many of the latest ones as fit."""
-    head = f"{ticket.number}\n{ticket.email}\n{ticket.name}\n".lower()
-    bodies = [m.body.lower() for m in ticket.messages]
+    them), capped: the first message, then as many of the latest ones as fit.
+
+    UTF-8 bytes rather than str: one emoji would make Python store a whole str at four bytes a
+    character. Substring search is the same on UTF-8 bytes, whose characters never overlap."""
+    head = f"{ticket.number}\n{ticket.email}\n{ticket.name}\n".lower().encode()
+    bodies = [m.body.lower().encode() for m in ticket.messages]
     if not bodies:
-        return head
+        return head[:SEARCH_BYTES]
     first, rest = bodies[0][:FIRST_MESSAGE_CHARS], bodies[1:]
-    budget = SEARCH_CHARS - len(head) - len(first)
-    tail: list[str] = []
+    budget = SEARCH_BYTES - len(head) - len(first)
+    tail: list[bytes] = []
     for body in reversed(rest):
         if budget <= 0:
             break
         tail.append(body[:budget])
         budget -= len(body) + 1
-    return "\n".join([head + first, *reversed(tail)])
+    return b"\n".join([head + first, *reversed(tail)])[:SEARCH_BYTES]
 
 
 def _interned(ticket: Ticket) -> TicketSummary:
@@ -49,11 +52,16 @@ def _interned(ticket: Ticket) -> TicketSummary:
     )
 
 
+def _email_key(email: str) -> str:
+    key = email.strip().lower()
+    return email if key == email else key  # the summary's own string when already normal
+
+
 class TicketIndex:
     def __init__(self) -> None:
         self._summaries: dict[str, TicketSummary] = {}
-        self._text: dict[str, str] = {}
-        self._by_email: dict[str, set[str]] = {}
+        self._text: dict[str, bytes] = {}
+        self._by_email: dict[str, list[str]] = {}
         self._pending_mail: dict[str, list[OutboxMail]] = {}
         # (created_at, number) ascending: newest last, so a new ticket is an append.
         self._order: list[tuple[str, str]] = []
@@ -89,19 +97,26 @@ class TicketIndex:
                 self._order.remove((old.created_at, number))
                 bisect.insort(self._order, (summary.created_at, number))
             if old.email != summary.email:
-                self._by_email.get(old.email.lower(), set()).discard(number)
+                self._forget_email(old.email, number)
         elif bulk or not self._order or self._order[-1] < (summary.created_at, number):
             self._order.append((summary.created_at, number))
         else:
             bisect.insort(self._order, (summary.created_at, number))
         self._summaries[number] = summary
-        self._by_email.setdefault(summary.email.lower(), set()).add(number)
+        numbers = self._by_email.setdefault(_email_key(summary.email), [])
+        if number not in numbers:
+            numbers.append(number)
         self._text[number] = search_text(ticket)
         pending = [replace(m) for m in ticket.outbox if m.state != "sent"]
         if pending:
             self._pending_mail[number] = pending
         else:
             self._pending_mail.pop(number, None)
+
+    def _forget_email(self, email: str, number: str) -> None:
+        numbers = self._by_email.get(_email_key(email), [])
+        if number in numbers:
+            numbers.remove(number)
 
     def sort(self) -> None:
         """Once, after the bulk puts of the start."""
@@ -116,7 +131,7 @@ class TicketIndex:
         return [self._summaries[n] for _, n in reversed(self._order)]
 
     def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
-        needle = text.strip().lower()
+        needle = text.strip().lower().encode()
         if not needle or limit <= 0:
             return []
         found: list[TicketSummary] = []
@@ -128,7 +143,7 @@ class TicketIndex:
         return found
 
     def created_since(self, email: str, since: str) -> int:
-        numbers = self._by_email.get(email.strip().lower(), ())
+        numbers = self._by_email.get(_email_key(email), ())
         return sum(1 for n in numbers if self._summaries[n].created_at >= since)
 
     def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:

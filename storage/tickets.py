@@ -21,7 +21,7 @@ from .files import ensure_dir, is_temp
 from .layout import Layout, valid_number
 from .models import TICKET_STATUSES, OutboxMail, Ticket, TicketSummary, utcnow
 from .ticket_index import TicketIndex
-from .tinyfile import RecordFile
+from .tinyfile import RecordFile, read_record
 
 T = TypeVar("T")
 TABLE = "ticket"
@@ -34,18 +34,18 @@ SHARD = re.compile(r"[0-9]{2}")
 Problems = list[tuple[Path, str]]
 
 
-def read_ticket(path: Path, number: str) -> Ticket:
-    data = RecordFile(path, TABLE).load()
+def read_ticket(path: str | Path, number: str) -> Ticket:
+    data = read_record(path, TABLE)
     if data is None:
-        raise DamagedFile(path, "the ticket file is missing")
+        raise DamagedFile(Path(path), "the ticket file is missing")
     try:
         ticket = Ticket.from_dict(data)
     except (TypeError, ValueError, AttributeError, KeyError) as e:
-        raise DamagedFile(path, f"not a valid ticket record ({e})") from None
+        raise DamagedFile(Path(path), f"not a valid ticket record ({e})") from None
     if ticket.number != number:
-        raise DamagedFile(path, f"holds ticket {ticket.number!r}, not {number}")
+        raise DamagedFile(Path(path), f"holds ticket {ticket.number!r}, not {number}")
     if ticket.status not in TICKET_STATUSES:
-        raise DamagedFile(path, f"unknown status {ticket.status!r}")
+        raise DamagedFile(Path(path), f"unknown status {ticket.status!r}")
     return ticket
 
 
@@ -62,23 +62,23 @@ def scan_tickets(
         if not (shard.is_dir(follow_symlinks=False) and SHARD.fullmatch(shard.name)):
             problems.append((Path(shard.path), "unexpected entry in the tickets folder"))
             continue
+        # Plain strings, not Path objects, in this loop: it runs once per ticket at every start.
         for entry in sorted(os.scandir(shard.path), key=lambda e: e.name):
-            path = Path(entry.path)
             if is_temp(entry.name):
                 continue
             number = entry.name.removesuffix(".json")
             if not (entry.name.endswith(".json") and valid_number(number)):
-                problems.append((path, "not a ticket file name (expected NNNNNN.json)"))
+                problems.append((Path(entry.path), "not a ticket file name (expected NNNNNN.json)"))
                 continue
             if number[:2] != shard.name:
-                problems.append((path, f"ticket in the wrong shard (expected {number[:2]}/)"))
+                problems.append((Path(entry.path), f"ticket in the wrong shard ({number[:2]}/)"))
                 continue
             try:
-                seen(read_ticket(path, number))
+                seen(read_ticket(entry.path, number))
             except DamagedFile as e:
                 problems.append((e.path, e.reason))
             except OSError as e:
-                problems.append((path, f"cannot be read ({e.strerror})"))
+                problems.append((Path(entry.path), f"cannot be read ({e.strerror})"))
 
 
 class TicketStore:

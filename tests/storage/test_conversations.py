@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import pytest
+
+from storage import Conversation, Storage
+
+
+async def test_a_conversation_reads_back_after_a_restart(storage: Storage) -> None:
+    conversation = Conversation(
+        id=secrets.token_urlsafe(16),
+        step="describe",
+        slots={"topic": "immatricolazioni", "subtopic": "scadenze"},
+        transcript=[{"from": "bot", "key": "ask_question"}],
+    )
+    before = conversation.updated_at
+    await asyncio.sleep(0.002)
+    await storage.conversations.save(conversation)
+    assert conversation.updated_at > before
+    assert await storage.conversations.get(conversation.id) == conversation
+    root = storage.layout.root
+    await storage.close()
+    async with await Storage.open(root) as again:
+        assert await again.conversations.get(conversation.id) == conversation
+
+
+async def test_unknown_and_malformed_ids(storage: Storage) -> None:
+    assert await storage.conversations.get(secrets.token_urlsafe(16)) is None
+    for bad in ("../../../etc/passwd", "short", "a" * 65, "x" * 20 + "/", ""):
+        assert await storage.conversations.get(bad) is None
+        with pytest.raises(ValueError):
+            await storage.conversations.save(Conversation(id=bad, step="start"))
+
+
+async def test_concurrent_saves_of_one_conversation_land_in_order(storage: Storage) -> None:
+    conversation_id = secrets.token_urlsafe(16)
+    await asyncio.gather(
+        *(
+            storage.conversations.save(Conversation(id=conversation_id, step=f"s{i}"))
+            for i in range(30)
+        )
+    )
+    stored = await storage.conversations.get(conversation_id)
+    assert stored is not None and stored.step == "s29"

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storage import AuditEntry, DamagedFile, FaqEvent, Storage
+
+
+async def test_audit_entries_read_back_newest_first_and_by_target(data_dir: Path) -> None:
+    async with await Storage.open(data_dir) as storage:
+        for i in range(5):
+            entry = AuditEntry(actor="op", action="ticket.status", target=f"{i % 2}")
+            await storage.audit.append(entry)
+        await storage.faq_events.append(FaqEvent(kind="no_match", query="tasse isee", lang="it"))
+    async with await Storage.open(data_dir) as storage:
+        assert [e.target for e in storage.audit.recent()] == ["0", "1", "0", "1", "0"]
+        assert len(storage.audit.recent(target="1")) == 2
+        assert len(storage.audit.recent(limit=2)) == 2
+        assert storage.faq_events.recent()[0].query == "tasse isee"
+
+
+def day_file(data_dir: Path) -> Path:
+    return data_dir / "audit" / f"{datetime.now(UTC):%Y-%m-%d}.jsonl"
+
+
+async def test_a_torn_last_line_is_cut_at_start(data_dir: Path) -> None:
+    async with await Storage.open(data_dir) as storage:
+        await storage.audit.append(AuditEntry(actor="op", action="a", target="1"))
+    path = day_file(data_dir)
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'{"actor": "op", "act')  # a crash in the middle of an append
+    async with await Storage.open(data_dir) as storage:
+        assert path.read_bytes() == whole
+        await storage.audit.append(AuditEntry(actor="op", action="b", target="2"))
+        assert [e.action for e in storage.audit.recent()] == ["b", "a"]
+
+
+async def test_a_bad_line_before_the_last_is_damage(data_dir: Path) -> None:
+    async with await Storage.open(data_dir) as storage:
+        await storage.audit.append(AuditEntry(actor="op", action="a", target="1"))
+    path = day_file(data_dir)
+    content = b"not json\n" + path.read_bytes()
+    path.write_bytes(content)
+    with pytest.raises(DamagedFile) as refused:
+        await Storage.open(data_dir)
+    assert refused.value.path == path and "line 1" in refused.value.reason
+    assert path.read_bytes() == content
+
+
+async def test_a_long_day_is_read_whole_and_damage_located_by_line(data_dir: Path) -> None:
+    async with await Storage.open(data_dir) as storage:
+        await storage.audit.append(AuditEntry(actor="op", action="first", target="1"))
+    path = day_file(data_dir)
+    line = path.read_bytes()
+    path.write_bytes(line * 4500)
+    async with await Storage.open(data_dir) as storage:
+        assert len(storage.audit.recent(limit=100_000)) == 4500
+    lines = path.read_bytes().split(b"\n")
+    lines[4321] = b'{"actor": "op"}'
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DamagedFile) as refused:
+        await Storage.open(data_dir)
+    assert "line 4322 " in refused.value.reason
