@@ -210,7 +210,9 @@
   const pickLang = (...c) => c.map((l) => (l || "").slice(0, 2).toLowerCase()).find((l) => l in STRINGS) || "it";
 
   const S = {
-    lang: pickLang(local.get(K_LANG), opt.lang, document.documentElement.lang),
+    // the page's explicit language, else the student's last choice; once a conversation
+    // answers, its language wins (what the bot says and the widget's labels stay one language)
+    lang: pickLang(opt.lang, local.get(K_LANG), document.documentElement.lang),
     page: false, // inline in a page element, no launcher
     open: false,
     view: "chat", // chat | lookup | ticket
@@ -447,14 +449,16 @@
     setOnline(true);
     if (S.chatStarted) sendHello();
     if (S.view === "ticket" && S.ticket) {
-      emit("watch_ticket", { token: S.ticket.token });
+      emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
       refreshTicket(); // anything that happened while we were away
     }
   }
 
   function sendHello() {
     setBusy(true);
-    emit("hello", { conversation_id: S.conversationId || null, lang: S.lang });
+    const payload = { conversation_id: S.conversationId || null, lang: S.lang };
+    if (S.followUp) payload.follow_up = S.followUp; // a new conversation that follows a closed ticket
+    emit("hello", payload);
   }
 
   function startChat() {
@@ -554,7 +558,7 @@
     ui.options = tr(h("div", { class: "uh-options", role: "group", hidden: true }), "options", "aria-label");
     ui.alert = h("p", { class: "uh-alert", role: "alert" });
 
-    ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "1", maxlength: "4000", enterkeyhint: "send" });
+    ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "2", maxlength: "4000", enterkeyhint: "send" });
     ui.text.addEventListener("input", () => grow(ui.text));
     ui.text.addEventListener("keydown", (e) => {
       // Enter sends; Shift+Enter (and Enter on touch keyboards) starts a new line
@@ -608,7 +612,7 @@
       spellcheck: "false",
       required: true,
     });
-    const fromQuery = new URLSearchParams(location.search).get("number");
+    const fromQuery = S.number || new URLSearchParams(location.search).get("number");
     ui.lkNumber = tr(
       h("input", {
         id: "uh-lk-number",
@@ -622,17 +626,17 @@
       "numberHint",
       "placeholder"
     );
-    if (S.page && fromQuery) ui.lkNumber.value = fromQuery.slice(0, 12);
+    if (S.page && fromQuery) ui.lkNumber.value = String(fromQuery).slice(0, 12);
     ui.lkAlert = h("p", { class: "uh-alert", role: "alert" });
     ui.lkSubmit = tr(h("button", { type: "submit", class: "uh-btn uh-primary uh-wide" }), "lookup");
     ui.lkBack = h("button", { type: "button", class: "uh-link uh-back", onclick: () => showView("chat", true) }, icon("back"));
     ui.lkBack.append(tr(h("span"), "backToChat"));
-    ui.lkTitle = tr(h("h3", { class: "uh-h", tabindex: "-1" }), "lookupTitle");
+    ui.lkTitle = tr(h("h3", { class: "uh-h uh-lk-head", tabindex: "-1" }), "lookupTitle");
     const form = h(
       "form",
       { class: "uh-form", novalidate: true },
       ui.lkTitle,
-      tr(h("p", { class: "uh-muted" }), "lookupIntro"),
+      tr(h("p", { class: "uh-muted uh-lk-head" }), "lookupIntro"),
       tr(h("label", { for: "uh-lk-email" }), "email"),
       ui.lkEmail,
       tr(h("label", { for: "uh-lk-number" }), "number"),
@@ -726,8 +730,8 @@
   }
 
   function grow(ta) {
-    ta.style.height = "auto";
-    ta.style.height = Math.min(ta.scrollHeight + 2, 140) + "px";
+    ta.style.height = "";
+    if (ta.value) ta.style.height = Math.min(ta.scrollHeight + 4, 140) + "px";
   }
 
   function applyLang() {
@@ -744,13 +748,23 @@
     applyPrompt();
   }
 
-  function switchLang() {
-    S.lang = S.lang === "it" ? "en" : "it";
-    local.set(K_LANG, S.lang);
+  function setLang(lang) {
+    if (lang === S.lang || !(lang in STRINGS)) return;
+    S.lang = lang;
     applyLang();
     if (S.ticketBody) renderTicket(S.ticketBody, true);
-    // the server answers with `state`, whose prompt is now in the new language
-    if (S.chatStarted && S.connected) sendHello();
+  }
+
+  function switchLang() {
+    setLang(S.lang === "it" ? "en" : "it");
+    local.set(K_LANG, S.lang);
+    // the dialogue switches language at any step on this option, and answers in it
+    if (S.chatStarted && S.conversationId && ready()) {
+      emit("choose", { conversation_id: S.conversationId, option: "lang:" + S.lang });
+      setBusy(true);
+      showTyping(true);
+    }
+    if (S.view === "ticket" && S.ticket) emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
   }
 
   /* ----- open, close, keyboard ----- */
@@ -838,22 +852,23 @@
       S.conversationId = p.conversation_id;
       local.set(K_CONV, p.conversation_id);
     }
+    if (p.lang) setLang(p.lang);
     setBusy(false);
     showTyping(false);
     renderTranscript(p.transcript || []);
     renderPrompt(p.prompt);
-    if (S.followUp) {
-      const follow = S.followUp.token;
-      S.followUp = null;
-      restartWith(follow);
-    }
+    S.followUp = null;
   }
 
   function onBot(p) {
     if (!p) return;
+    // a `lang:` choice (ours, or typed) switched the conversation: the prompt tells us which
     setBusy(false);
     showTyping(false);
     appendEntries(p.entries || [], true);
+    // a new step starts with empty fields (a refused value is given back by renderPrompt);
+    // `state` does not do this, so a reconnect never wipes what the student was typing
+    ui.text.value = ui.input.value = "";
     renderPrompt(p.prompt);
   }
 
@@ -1119,6 +1134,11 @@
   function choose(o) {
     if (!ready()) return;
     S.wantFocus = true;
+    // the dialogue's own language buttons ("lang:en") switch our labels as well
+    if (/^lang:/.test(o.id)) {
+      setLang(o.id.slice(5));
+      local.set(K_LANG, S.lang);
+    }
     addPending(o.label || o.id);
     emit("choose", { conversation_id: S.conversationId, option: o.id });
     setBusy(true);
@@ -1187,22 +1207,11 @@
       ui.restartBtn.focus();
       return;
     }
-    restartWith(null);
-  }
-
-  // Start over; `follow` is the token of a closed ticket the new one should refer to.
-  function restartWith(follow) {
-    ui.log.textContent = "";
-    S.renderedIds = [];
+    // the transcript stays (the server keeps it too); the dialogue starts again below it
     S.wantFocus = true;
-    renderPrompt(null);
-    S.wantFocus = true;
-    const payload = { conversation_id: S.conversationId };
-    if (follow) payload.follow_up = follow;
-    emit("restart", payload);
+    emit("restart", { conversation_id: S.conversationId });
     setBusy(true);
     showTyping(true);
-    ui.title.focus();
   }
 
   /* ----- tickets: look-up, view, reply, live updates ----- */
@@ -1244,7 +1253,7 @@
     ui.tkStatus.textContent = "";
     showView("ticket", moveFocus);
     connect();
-    emit("watch_ticket", { token: S.ticket.token });
+    emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
     refreshTicket();
   }
 
@@ -1442,15 +1451,19 @@
     if (p.typing) S.opTypingTimer = setTimeout(() => (ui.opTyping.hidden = true), 10000);
   }
 
-  // "Apri un nuovo ticket" from a closed one: back to the chat, starting over with a reference.
+  // "Apri un nuovo ticket" from a closed one: a new conversation that refers to it (the server
+  // fills in email, name, phone and the reference from the ticket the token opens).
   function newTicket() {
-    const follow = S.ticket ? S.ticket.token : null;
+    S.followUp = S.ticket ? S.ticket.token : null;
+    S.conversationId = null;
+    local.set(K_CONV, null);
+    S.renderedIds = [];
+    ui.log.textContent = "";
+    renderPrompt(null);
+    S.wantFocus = true;
     showView("chat", true);
-    if (S.chatStarted && S.connected && S.conversationId) restartWith(follow);
-    else {
-      S.followUp = { token: follow }; // sent once `state` has told us our conversation id
-      startChat();
-    }
+    if (S.chatStarted && S.connected) sendHello();
+    else startChat();
   }
 
   /* ----- mount ----- */
@@ -1465,7 +1478,8 @@
       }
     }
     S.page = !!target;
-    const host = h("div", { id: HOST_ID });
+    S.number = target && target.dataset.number; // /ticket?number=… prefills the look-up
+    const host = h("div", { id: HOST_ID, class: S.page ? "uh-page-host" : null });
     const root = host.attachShadow({ mode: "open" });
     const css = h("link", { rel: "stylesheet", href: STATIC + "widget.css" });
     const wrap = build();
