@@ -10,6 +10,7 @@ disk. A crash leaves either the old file or the new one, plus at worst a tempora
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ TEMP_PREFIX = ".tmp-"
 # Personal data of students: readable by the service account only.
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
 
 
 def is_temp(name: str) -> bool:
@@ -83,14 +85,28 @@ def publish(tmp: Path, target: Path, *, exclusive: bool = False) -> None:
     """
     try:
         if exclusive:
-            os.link(tmp, target)
-            tmp.unlink()
+            _link_or_replace(tmp, target)
         else:
             os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(target.parent)
+
+
+def _link_or_replace(tmp: Path, target: Path) -> None:
+    try:
+        os.link(tmp, target)
+    except OSError as e:
+        if e.errno not in _NO_HARD_LINKS:
+            raise
+        # Some mounted shares have no hard links. The owner of the folder serialises writes
+        # to one file, so check-then-rename cannot race there.
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(target)) from None
+        os.replace(tmp, target)
+    else:
+        tmp.unlink()
 
 
 def atomic_write(target: Path, data: bytes, *, exclusive: bool = False) -> None:

@@ -217,3 +217,20 @@ async def test_each_ticket_file_is_a_plain_tinydb_database(storage: Storage) -> 
     assert json.loads(path.read_bytes())["ticket"]["1"]["number"] == created.number
     with TinyDB(path, storage=AtomicJSONStorage) as db:
         assert db.table("ticket").get(doc_id=1)["email"] == created.email
+
+
+async def test_creation_works_where_hard_links_are_missing(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    def no_links(*args: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    created = await storage.tickets.create(build())
+    assert await storage.tickets.get(created.number) == created
+    storage.tickets._index._summaries.pop(created.number)  # noqa: SLF001
+    with pytest.raises(FileExistsError):
+        await storage.tickets._write(created, new=True)  # noqa: SLF001
