@@ -11,7 +11,7 @@ from types import TracebackType
 from .attachments import AttachmentStore
 from .concurrency import Gate
 from .conversations import ConversationStore
-from .errors import DamagedFile
+from .errors import DamagedFile, StorageError
 from .files import ensure_dir, sweep_temp
 from .folderlock import FolderLock
 from .journal import AuditLog, FaqEventLog
@@ -47,7 +47,13 @@ class Storage:
         (listing every bad file) if anything cannot be read: the server must not start over
         damage, as its first write could destroy what is still recoverable."""
         storage = cls(Path(data_dir))
-        await asyncio.to_thread(storage._open)
+        try:
+            await asyncio.to_thread(storage._open)
+        except OSError as e:
+            # A folder we may not create or read: say which, instead of a bare traceback.
+            where = e.filename or data_dir
+            message = f"cannot use the data folder {data_dir}: {where}: {e.strerror}"
+            raise StorageError(message) from e
         return storage
 
     def _open(self) -> None:

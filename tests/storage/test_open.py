@@ -116,3 +116,11 @@ async def test_a_record_with_the_wrong_shape_is_damage(data_dir: Path) -> None:
     with pytest.raises(DamagedFile) as refused:
         await Storage.open(data_dir)
     assert refused.value.path == path and "not a valid ticket" in refused.value.reason
+
+
+async def test_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError) as refused:
+        await Storage.open(blocker / "data")
+    assert str(blocker / "data") in str(refused.value)
