@@ -810,7 +810,12 @@
   function focusFirst() {
     let target;
     if (S.view === "chat") {
-      target = [ui.text, ui.input, ui.fileBtn, ui.options.querySelector("button")].find(visible);
+      const first = ui.options.querySelector("button");
+      const fields = [ui.text, ui.input, ui.fileBtn];
+      // on a touch screen a focused text box opens the keyboard over what the bot just said:
+      // there, a quick reply comes first when the step offers one
+      const order = matchMedia("(pointer: coarse)").matches ? [first].concat(fields) : fields.concat(first);
+      target = order.find(visible);
     } else if (S.view === "lookup") {
       target = ui.lkEmail.value ? ui.lkNumber : ui.lkEmail;
     } else {
@@ -857,6 +862,7 @@
     showTyping(false);
     renderTranscript(p.transcript || []);
     renderPrompt(p.prompt);
+    ui.log.scrollTop = ui.log.scrollHeight;
     S.followUp = null;
   }
 
@@ -865,11 +871,12 @@
     // a `lang:` choice (ours, or typed) switched the conversation: the prompt tells us which
     setBusy(false);
     showTyping(false);
-    appendEntries(p.entries || [], true);
+    const first = appendEntries(p.entries || [], true);
     // a new step starts with empty fields (a refused value is given back by renderPrompt);
     // `state` does not do this, so a reconnect never wipes what the student was typing
     ui.text.value = ui.input.value = "";
     renderPrompt(p.prompt);
+    scrollTo(first); // after the prompt: its options may have taken room from the log
   }
 
   function onServerError(p) {
@@ -910,7 +917,7 @@
   }
 
   function appendEntries(entries, live) {
-    if (!entries.length) return;
+    if (!entries.length) return null;
     // our optimistic bubble is replaced by the server's own record of what the student did
     if (entries.some((e) => e.from === "student")) removePending();
     else ui.log.querySelectorAll(".uh-pending").forEach((n) => n.classList.remove("uh-pending"));
@@ -923,6 +930,7 @@
       if (live && e.kind === "ticket_view" && e.data && e.data.token) openTicket(e.data, true);
     }
     scrollTo(first);
+    return first;
   }
 
   // Show the start of a long answer rather than its end; short ones simply scroll to the bottom.
@@ -941,7 +949,7 @@
     if (mine) box.append(h("span", { class: "uh-sr", text: T("you") + " " }));
     switch (e.kind) {
       case "faq": {
-        if (e.text) box.append(bubble(e.text));
+        if (e.text && e.text !== d.question) box.append(bubble(e.text));
         const links = (d.links || []).filter((l) => l && l.url);
         box.append(
           h(
@@ -1090,6 +1098,8 @@
     const typed = kind === "email" || kind === "tel" || kind === "name";
     ui.form.hidden = !kind;
     ui.text.hidden = kind !== "text";
+    // room for a long question, unless quick replies share the space (phones are short)
+    ui.text.rows = ui.options.childElementCount ? 1 : 2;
     ui.input.hidden = !typed;
     ui.fileBtn.parentNode.hidden = kind !== "file";
     ui.send.hidden = kind === "file";
