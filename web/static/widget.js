@@ -456,6 +456,8 @@
 
   function sendHello() {
     setBusy(true);
+    if (!S.renderedIds.length) showTyping(true); // an empty panel must not look dead
+
     const payload = { conversation_id: S.conversationId || null, lang: S.lang };
     if (S.followUp) payload.follow_up = S.followUp; // a new conversation that follows a closed ticket
     emit("hello", payload);
@@ -775,6 +777,7 @@
     ui.panel.hidden = false;
     ui.wrap.classList.add("uh-is-open");
     ui.launcher.setAttribute("aria-expanded", "true");
+    ui.panel.setAttribute("aria-modal", fullScreen() ? "true" : "false");
     activate();
     ui.log.scrollTop = ui.log.scrollHeight;
     if (!S.prompt) S.wantFocus = true; // the first prompt is still on its way: focus it when it comes
@@ -792,7 +795,28 @@
 
   const toggle = () => (S.open ? close() : open());
 
+  // Under 480 px the panel covers the page: it is modal there, and Tab stays inside it.
+  const fullScreen = () => !S.page && S.open && matchMedia("(max-width: 480px)").matches;
+
+  function trapTab(e) {
+    const all = Array.from(ui.panel.querySelectorAll("button, a[href], input, textarea, [tabindex='0']")).filter(
+      (el) => visible(el) && el.tabIndex >= 0
+    );
+    if (!all.length) return;
+    const active = ui.wrap.getRootNode().activeElement;
+    const first = all[0];
+    const last = all[all.length - 1];
+    if (e.shiftKey && (active === first || !ui.panel.contains(active))) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && active === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  }
+
   function onKeydown(e) {
+    if (e.key === "Tab" && fullScreen()) trapTab(e);
     if (e.key !== "Escape") return;
     if (!ui.confirm.hidden) {
       e.stopPropagation();
