@@ -19,32 +19,34 @@ def serve(config: Config) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    problems = check_data(config.data_dir) if config.data_dir.exists() else []
-    if problems:
-        print(
-            "The data folder has damaged files; the server will not start over them:",
-            file=sys.stderr,
-        )
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
-        print("Run `python -m web check-data` after restoring them from a backup.", file=sys.stderr)
-        return 2
-    demo = ensure_demo_operator(OperatorStore(config.data_dir))
     base = f"http://{config.host}:{config.port}"
-    print(f"Student page:     {base}/")
-    print(f"Operator console: {base}/console")
-    if demo is not None:
-        print(f"Demo operator (first start only): username {demo[0]}, password {demo[1]}")
-    if config.smtp_host is None:
-        print(
-            f"Mail: no SMTP server set (HELPDESK_SMTP_HOST); mails are written to "
-            f"{config.data_dir / 'outbox'}/*.eml"
-        )
-    else:
-        print(f"Mail: SMTP {config.smtp_host}:{config.smtp_port}")
+
+    def announce(_default_message: str) -> None:
+        # Called by run_app once the server listens, so a refused start prints no URLs.
+        print(f"Student page:     {base}/")
+        print(f"Operator console: {base}/console")
+        demo = ensure_demo_operator(OperatorStore(config.data_dir))
+        if demo is not None:
+            print(f"Demo operator (shown on first start only): {demo[0]} / password {demo[1]}")
+        if config.smtp_host is None:
+            print(
+                "Mail: no SMTP server set (HELPDESK_SMTP_HOST), so mails are written to "
+                f"{config.data_dir / 'outbox'}/*.eml"
+            )
+        else:
+            print(f"Mail: SMTP {config.smtp_host}:{config.smtp_port} ({config.smtp_security})")
+        print("Press Ctrl+C to stop.", flush=True)
+
     try:
-        web.run_app(create_app(config), host=config.host, port=config.port, print=None)
-    except (DataFolderBusy, DamagedFile, StorageError) as exc:
+        web.run_app(create_app(config), host=config.host, port=config.port, print=announce)
+    except DamagedFile as exc:
+        # Storage.open verified every file; it never starts over a damaged one.
+        print(f"error: {exc}", file=sys.stderr)
+        print(
+            "Restore the files from a backup, then run `python -m web check-data`.", file=sys.stderr
+        )
+        return 2
+    except (DataFolderBusy, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.i18n import t
 from storage import Storage
 from web import chat, console, pages, student
+from web.assets import Assets
 from web.config import MAX_ATTACHMENT_BYTES, Config
 from web.errors import ApiError, error_response, request_lang
 from web.faqs import LiveFaq
@@ -24,7 +25,6 @@ from web.tokens import TokenSigner
 
 log = logging.getLogger("helpdesk")
 HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
 # 2 MiB of attachment plus the form's other fields and multipart framing; the upload code
 # counts the attachment itself and stops at exactly 2 MiB.
 CLIENT_MAX_SIZE = MAX_ATTACHMENT_BYTES + 256 * 1024
@@ -103,13 +103,6 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def widget_js(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(
-        STATIC / "widget.js",
-        headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"},
-    )
-
-
 def create_app(config: Config, *, storage: Storage | None = None) -> web.Application:
     """The whole service. Storage is opened at startup (or given, for tests that share one)."""
     app = web.Application(
@@ -164,11 +157,11 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/widget.js", widget_js)
+    assets = Assets()
+    app.router.add_get("/widget.js", assets.widget)
+    app.router.add_get("/static/{path:.+}", assets.static)
     app.router.add_routes(pages.routes)
     app.router.add_routes(student.routes)
     app.router.add_routes(chat.routes)
     app.router.add_routes(console.routes)
-    # Only the widget's own assets: attachments are never under a static route.
-    app.router.add_static("/static/", STATIC, follow_symlinks=False, append_version=False)
     return app

@@ -82,7 +82,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         if isinstance(requested, str) and CONVERSATION_ID.fullmatch(requested):
             conversation = await storage.conversations.get(requested)
         if conversation is None:
-            outcome = engine.start(lang, self.services.faq.index)
+            outcome = engine.start(
+                lang, self.services.faq.index, await self._follow_up(data.get("follow_up"))
+            )
             conversation = Conversation(
                 id=secrets.token_urlsafe(16),
                 step=outcome.state.step,
@@ -106,6 +108,20 @@ class ChatNamespace(socketio.AsyncNamespace):
             },
             to=sid,
         )
+
+    async def _follow_up(self, token: Any) -> dict[str, str] | None:
+        """The contact data of a closed ticket whose token the student holds: its follow-up
+        starts with them filled in and refers to it."""
+        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        ticket = await self.services.storage.tickets.get(number) if number else None
+        if ticket is None or ticket.status != "closed":
+            return None
+        return {
+            "email": ticket.email,
+            "name": ticket.name,
+            "phone": ticket.phone,
+            "references": ticket.number,
+        }
 
     async def on_choose(self, sid: str, data: Any) -> None:
         option = data.get("option") if isinstance(data, dict) else None
@@ -193,6 +209,11 @@ class ChatNamespace(socketio.AsyncNamespace):
         if event.kind == "text":
             return _entry("student", "text", event.value)
         if event.kind == "choose":
+            if event.value.startswith("lang:"):
+                # the widget's language switch works at any step, not only where offered
+                return _entry(
+                    "student", "text", t(f"option.{event.value.replace(':', '.')}", state.lang)
+                )
             prompt = engine.prompt_for(state, self.services.faq.index)
             label = next((o.label for o in prompt.options if o.id == event.value), event.value)
             return _entry("student", "text", label)
@@ -210,6 +231,8 @@ class ChatNamespace(socketio.AsyncNamespace):
     def _reply_entry(self, reply: engine.Reply) -> dict[str, Any]:
         data = dict(reply.data)
         if reply.kind == "ticket":
+            # lets the widget follow the new ticket live at once, without a look-up
+            data["token"] = self.services.signer.issue(str(data.get("number", "")))
             data["status_url"] = (
                 f"{self.services.config.public_url}/ticket?number={data.get('number', '')}"
             )

@@ -344,3 +344,61 @@ async def test_live_ticket_room_per_token_and_no_leaks(server: Server) -> None:
     assert (await b.next("error", "ticket"))[0] == "error"
     await a.close()
     await b.close()
+
+
+async def test_follow_up_of_a_closed_ticket_starts_prefilled(server: Server) -> None:
+    old = await open_by_api(server, "verdi@example.com")
+    anna = Operator(username="anna", name="Anna Bianchi", role="operator", password_hash="x")
+    await server.app[SERVICES].storage.operators.put(anna)
+    await Desk(server.app[SERVICES]).set_status(old["number"], "closed", anna)
+    student = Student(server)
+    await student.connect()
+    await student.client.emit(
+        "hello",
+        {"conversation_id": None, "lang": "it", "follow_up": old["token"]},
+        namespace="/chat",
+    )
+    _, state = await student.next("state")
+    assert old["number"] in bot_texts(state["transcript"])
+    student.conversation_id = state["conversation_id"]
+    student.prompt = state["prompt"]
+    await student.choose("immatricolazioni")
+    await student.choose("scadenze")
+    await student.say("Il ticket precedente non ha risolto il problema del pagamento della mora")
+    if "not_solved" in student.options():
+        await student.choose("not_solved")
+    # email, name and phone were taken from the closed ticket: straight to the attachment
+    assert student.prompt["input"] == "file"
+    await student.choose("skip_attachment")
+    done = await student.choose("confirm")
+    number = next(e for e in done if e["kind"] == "ticket")["data"]["number"]
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None and ticket.references == old["number"]
+    assert ticket.email == "verdi@example.com"
+    await student.close()
+
+
+async def test_an_open_ticket_token_is_no_follow_up(server: Server) -> None:
+    old = await open_by_api(server, "verdi@example.com")
+    student = Student(server)
+    await student.connect()
+    await student.client.emit(
+        "hello",
+        {"conversation_id": None, "lang": "it", "follow_up": old["token"]},
+        namespace="/chat",
+    )
+    _, state = await student.next("state")
+    assert old["number"] not in bot_texts(state["transcript"])
+    await student.close()
+
+
+async def test_language_switch_at_any_step(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await to_contact_data(student)
+    entries = await student._send("choose", option="lang:en")
+    assert entries[0]["from"] == "student" and entries[0]["text"] != "lang:en"
+    assert student.prompt["input"] == "email"
+    assert "email" in bot_texts(entries).lower()
+    await student.close()
