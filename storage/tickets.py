@@ -121,10 +121,13 @@ class TicketStore:
             return None
         return await asyncio.to_thread(read_ticket, self._layout.ticket(number), number)
 
-    async def update(self, number: str, change: Callable[[Ticket], T]) -> tuple[Ticket, T]:
+    async def update(
+        self, number: str, change: Callable[[Ticket], T], *, touch: bool = True
+    ) -> tuple[Ticket, T]:
         """Load, change (which mutates the ticket and may return a value), stamp updated_at,
         write, reindex. One update of a ticket at a time, so none loses another's change; if
-        change raises, nothing is written."""
+        change raises, nothing is written. `touch=False` keeps updated_at for bookkeeping that
+        is no news to anyone (a mail marked sent), so the queue's order stays the students'."""
         async with self._gate.enter(), self._locks.hold(number):
             if not valid_number(number) or self._index.summary(number) is None:
                 raise TicketNotFound(number)
@@ -132,7 +135,8 @@ class TicketStore:
             result = change(ticket)
             if ticket.number != number:
                 raise ValueError("a ticket's number cannot change")
-            ticket.updated_at = utcnow()
+            if touch:
+                ticket.updated_at = utcnow()
             await finish(self._write(ticket, new=False))
             return ticket, result
 

@@ -194,7 +194,7 @@ class OutboxWorker:
             return False
 
         try:
-            _, found = await self._storage.tickets.update(number, change)
+            _, found = await self._storage.tickets.update(number, change, touch=False)
         except TicketNotFound:
             return False
         if found:
@@ -364,7 +364,7 @@ class OutboxWorker:
             return None
 
         try:
-            _, stored = await self._storage.tickets.update(number, update)
+            _, stored = await self._storage.tickets.update(number, update, touch=False)
         except StorageError as e:
             # Closed storage or a vanished ticket: pause rather than spin on the same mail.
             log.error("outbox: cannot record mail %s of ticket %s: %s", mail_id, number, e)

@@ -234,3 +234,19 @@ async def test_creation_works_where_hard_links_are_missing(
     storage.tickets._index._summaries.pop(created.number)  # noqa: SLF001
     with pytest.raises(FileExistsError):
         await storage.tickets._write(created, new=True)  # noqa: SLF001
+
+
+async def test_bookkeeping_updates_keep_updated_at(storage: Storage) -> None:
+    ticket = await storage.tickets.create(build())
+    before = ticket.updated_at
+
+    def note_mail(t: Ticket) -> None:
+        t.outbox.append(
+            OutboxMail(id="m1", to=t.email, subject="s", text="t", html="h", kind="opened")
+        )
+
+    await asyncio.sleep(0.01)
+    kept, _ = await storage.tickets.update(ticket.number, note_mail, touch=False)
+    assert kept.updated_at == before
+    touched, _ = await storage.tickets.update(ticket.number, note_mail)
+    assert touched.updated_at > before
