@@ -1,0 +1,112 @@
+"""The operators' console in headless Chromium, against the real server: sign in, see a
+colleague on the same ticket, take the ticket, reply, and the student's page shows the reply
+live with the operator's display name."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import CHROMIUM_ARGS, Server
+from tests.web.conftest import LAURA, MARCO, Account, create_account, open_ticket
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def browser(chromium_path: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def page_of(browser: Browser, width: int = 1280, height: int = 860) -> Page:
+    context = await browser.new_context(viewport={"width": width, "height": height}, locale="it-IT")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+async def sign_in(page: Page, server: Server, account: Account) -> None:
+    await page.goto(f"{server.url}/console")
+    await page.get_by_label("Nome utente").fill(account.username)
+    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_role("button", name="Accedi").click()
+    await expect(page.get_by_role("button", name="Esci")).to_be_visible()
+
+
+async def test_an_operator_takes_a_ticket_and_replies_and_the_student_sees_it(
+    server: Server, browser: Browser
+) -> None:
+    for account in (LAURA, MARCO):
+        await asyncio.to_thread(create_account, server, account)
+    ticket = await open_ticket(
+        server,
+        name="Esposito Chiara",
+        message="Ho pagato la prima rata ma sul portale risulta ancora da pagare.",
+    )
+
+    # the student follows the ticket on the /ticket page
+    student = await page_of(browser, 900, 900)
+    await student.goto(f"{server.url}/ticket?number={ticket.number}")
+    await student.locator("#uh-lk-email").fill(ticket.email)
+    await student.get_by_role("button", name="Cerca il ticket").click()
+    thread = student.locator(".uh-thread")
+    await expect(thread).to_contain_text("Ho pagato la prima rata")
+
+    # Laura signs in and finds it in the queue, among what needs her
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    item = laura.locator(".c-item", has_text=ticket.number)
+    await expect(item).to_contain_text("Esposito Chiara")
+    await expect(item).to_contain_text("Da assegnare")
+    await item.click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {ticket.number}")).to_be_visible()
+    await expect(laura.locator(".c-thread")).to_contain_text("Ho pagato la prima rata")
+    await expect(laura.locator(".c-composer")).to_contain_text("Lo studente è collegato")
+
+    # Marco opens the same ticket: Laura is warned
+    marco = await page_of(browser)
+    await sign_in(marco, server, MARCO)
+    await marco.locator(".c-item", has_text=ticket.number).click()
+    await expect(laura.locator(".c-warnings")).to_contain_text("Anche Marco Verdi sta guardando")
+    await expect(marco.locator(".c-warnings")).to_contain_text("Anche Laura Bianchi sta guardando")
+
+    # Laura takes it; Marco's console shows who holds it now
+    await laura.get_by_role("button", name="Prendi in carico").click()
+    await expect(laura.locator(".c-holder-line")).to_contain_text("te (Laura Bianchi)")
+    await expect(marco.locator(".c-warnings")).to_contain_text("in carico a Laura Bianchi")
+
+    # she writes; Marco sees her writing, then her reply; the student sees it at once
+    reply = "Buongiorno, il pagamento risulta registrato: il portale si aggiorna entro 48 ore."
+    await laura.get_by_label("Risposta allo studente").fill(reply)
+    await expect(marco.locator(".c-warnings")).to_contain_text("Laura Bianchi sta scrivendo")
+    await expect(student.get_by_text("L'operatore sta scrivendo")).to_be_visible()
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-thread")).to_contain_text(reply)
+    await expect(laura.locator(".c-toasts")).to_contain_text("lo studente l'ha ricevuta in chat")
+    await expect(thread).to_contain_text(reply)
+    await expect(thread).to_contain_text("Laura Bianchi")
+    await expect(thread).not_to_contain_text("lbianchi")
+    await expect(marco.locator(".c-thread")).to_contain_text(reply)
+
+    # an internal note stays among the operators
+    await laura.get_by_role("button", name="Nota interna").click()
+    await laura.get_by_label("Nota interna per i colleghi").fill("Verificato su Esse3.")
+    await laura.get_by_role("button", name="Salva nota").click()
+    await expect(marco.locator(".c-msg-note")).to_contain_text("Verificato su Esse3.")
+    await asyncio.sleep(0.3)
+    await expect(thread).not_to_contain_text("Verificato su Esse3.")
+
+    for page in (student, laura, marco):
+        assert page.errors == [], page.errors  # type: ignore[attr-defined]
