@@ -67,6 +67,25 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._environ.pop(sid, None)
+        # The operators who have the student's tickets open see them leave (the console also
+        # mails a reply from then on instead of counting on the live view).
+        try:
+            tickets = (await self.get_session(sid)).get("tickets", [])
+        except KeyError:
+            return
+        manager = self.server.manager
+        for number in tickets:
+            room = STUDENT_ROOM.format(number=number)
+            if not any(
+                other != sid and manager.is_connected(other, "/chat")
+                for other, _ in manager.get_participants("/chat", room)
+            ):
+                await self.emit(
+                    "student_online",
+                    {"number": number, "online": False},
+                    room=f"console-ticket:{number}",
+                    namespace="/console",
+                )
 
     async def _error(self, sid: str, code: str, lang: str) -> None:
         await self.emit("error", {"code": code, "message": t(f"error.{code}", lang)}, to=sid)
