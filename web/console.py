@@ -184,7 +184,10 @@ class ConsoleNamespace(socketio.AsyncNamespace):
 
     def student_online(self, number: str) -> bool:
         room = STUDENT_ROOM.format(number=number)
-        return any(True for _ in self.server.manager.get_participants("/chat", room))
+        manager = self.server.manager
+        return any(
+            manager.is_connected(sid, "/chat") for sid, _ in manager.get_participants("/chat", room)
+        )
 
     async def _presence(self) -> None:
         await self.emit("presence", {"operators": self.online()}, room=OPERATORS_ROOM)

@@ -259,6 +259,14 @@ async def test_two_operators_and_a_student_on_one_ticket(
         "mverdi" not in str(data) and "lbianchi" not in str(data) for _, data in student.seen
     )
 
+    # the student closes the page: the operators see it, and the next reply goes by mail
+    await student.close()
+    assert await a.next("student_online") == {"number": number, "online": False}
+    status, body = await marco.post(
+        f"/api/console/tickets/{number}/messages", {"body": "Per completezza, le scrivo ancora."}
+    )
+    assert status == 201 and body["mailed"] is True
+
     # Marco leaves the ticket, then the console: Laura sees both
     await b.emit("close_ticket", {"number": number})
     assert names(await a.next("viewers", where=lambda p: len(p["operators"]) == 1)) == [
