@@ -5,27 +5,14 @@ live with the operator's display name."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import CHROMIUM_ARGS, Server
+from tests.conftest import Server
 from tests.web.conftest import LAURA, MARCO, Account, create_account, open_ticket
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser(chromium_path: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def page_of(browser: Browser, width: int = 1280, height: int = 860) -> Page:

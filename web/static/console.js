@@ -143,7 +143,8 @@
       canned: "Risposte pronte (FAQ)",
       cannedLabel: "Cerca nelle FAQ",
       cannedPlaceholder: "es. ISEE, seconda rata",
-      cannedHint: "FAQ di questo argomento, nella lingua dello studente:",
+      cannedHint: "Le FAQ più vicine alla domanda dello studente, nella sua lingua:",
+      alreadyProposed: "già proposta dall'assistente",
       cannedNone: "Nessuna FAQ trovata.",
       insert: "Inserisci",
       insertLabel: "Inserisci nella risposta: {question}",
@@ -318,7 +319,8 @@
       canned: "Ready answers (FAQ)",
       cannedLabel: "Search the FAQ",
       cannedPlaceholder: "e.g. ISEE, second instalment",
-      cannedHint: "FAQs on this subject, in the student's language:",
+      cannedHint: "The FAQs closest to the student's question, in their language:",
+      alreadyProposed: "already suggested by the assistant",
       cannedNone: "No FAQ found.",
       insert: "Insert",
       insertLabel: "Insert into the reply: {question}",
@@ -1083,12 +1085,12 @@
       const names = others.map((o) => o.name).join(", ");
       items.push(h("p", { class: "c-warn", text: T(others.length > 1 ? "viewersWarnMany" : "viewersWarn", { names }) }));
     }
-    if (heldByOther(t)) {
-      items.push(h("p", { class: "c-warn" }, T("heldWarn", { name: t.operator.name }), " ",
-        h("button", { type: "button", class: "c-btn c-small-btn", onclick: () => assign(""), text: T("take") })));
-    }
+    // Why the send button is off; the button to take it over is in the header.
+    if (heldByOther(t)) items.push(h("p", { class: "c-warn", text: T("heldWarn", { name: t.operator.name }) }));
     if (S.studentTyping) items.push(h("p", { class: "c-info c-typing", text: T("studentTyping") }));
+    const atEnd = threadAtEnd();
     clear(ui.warnings).append(...items);
+    if (atEnd) scrollThreadToEnd();
     renderComposerHint();
   }
 
@@ -1118,13 +1120,22 @@
   function renderThread() {
     clear(ui.thread);
     for (const m of S.current.messages) ui.thread.append(messageItem(m));
-    ui.thread.scrollTop = ui.thread.scrollHeight;
+    scrollThreadToEnd();
+  }
+
+  const threadAtEnd = () => !ui.thread || ui.thread.scrollHeight - ui.thread.scrollTop - ui.thread.clientHeight < 120;
+  // After layout: the composer and the warnings change the thread's height once they render.
+  function scrollThreadToEnd() {
+    requestAnimationFrame(() => {
+      if (!ui.thread) return;
+      ui.thread.scrollTop = ui.thread.scrollHeight;
+    });
   }
 
   function appendMessage(m) {
-    const nearBottom = ui.thread.scrollHeight - ui.thread.scrollTop - ui.thread.clientHeight < 120;
+    const nearBottom = threadAtEnd();
     ui.thread.append(messageItem(m));
-    if (nearBottom) ui.thread.scrollTop = ui.thread.scrollHeight;
+    if (nearBottom) scrollThreadToEnd();
   }
 
   /* the composer: reply or internal note */
@@ -1349,16 +1360,22 @@
     const t = S.current;
     if (!t) return;
     const params = new URLSearchParams({ lang: t.lang, topic: t.topic, subtopic: t.subtopic });
-    const q = ui.cannedInput.value.trim();
+    const typed = ui.cannedInput.value.trim();
+    // Before the operator types anything: the FAQs closest to what the student asked.
+    const first = t.messages.find((m) => m.author === "student");
+    const q = typed || (first ? first.body.slice(0, 300) : "");
     if (q) params.set("q", q);
     const res = await api("GET", "/api/console/faq?" + params.toString());
     if (!res.ok || S.current !== t) return;
+    const proposed = new Set(((t.conversation && t.conversation.faqs) || []).map((f) => f.id));
     clear(ui.cannedList);
-    if (!q && res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted c-small", text: T("cannedHint") }));
+    if (!typed && res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted c-small", text: T("cannedHint") }));
     if (!res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted", text: T("cannedNone") }));
     for (const f of res.data.faqs) {
       ui.cannedList.append(h("li", { class: "c-canned" },
-        h("details", {}, h("summary", { text: f.question }), h("p", { class: "c-canned-answer", text: f.answer })),
+        h("details", {},
+          h("summary", {}, f.question, proposed.has(f.id) ? h("span", { class: "c-tag", text: T("alreadyProposed") }) : null),
+          h("p", { class: "c-canned-answer", text: f.answer })),
         h("button", { type: "button", class: "c-btn c-small-btn", "aria-label": T("insertLabel", { question: f.question }), onclick: () => insertAnswer(f), text: T("insert") })));
     }
   }
@@ -1434,7 +1451,9 @@
         h("td", { text: o.active ? T("active") : T("inactive") }),
         h("td", { class: "c-row-actions" },
           h("button", { type: "button", class: "c-btn", onclick: () => update({ name: name.value, role: role.value }), text: T("save") }),
-          h("button", { type: "button", class: "c-btn", onclick: () => update({ active: !o.active }), text: o.active ? T("deactivate") : T("activate") }),
+          // An admin cannot lock themselves out (the server says so too): no button for it.
+          o.username === S.me.username ? null
+            : h("button", { type: "button", class: "c-btn", onclick: () => update({ active: !o.active }), text: o.active ? T("deactivate") : T("activate") }),
           h("span", { class: "c-pw" }, pw, h("button", { type: "button", class: "c-btn", onclick: () => pw.value && update({ password: pw.value }), text: T("setPassword") })),
           error),
       );
