@@ -58,9 +58,13 @@ def normalise_username(raw: str) -> str:
     return raw.strip().lower()
 
 
+# Words the queue filter gives a meaning to (assigned=me, none, all).
+RESERVED = frozenset({"me", "none", "all"})
+
+
 def check_username(raw: str) -> str:
     username = normalise_username(raw)
-    if not USERNAME.fullmatch(username):
+    if not USERNAME.fullmatch(username) or username in RESERVED:
         raise AccountError("username", "console.account.bad_username")
     return username
 

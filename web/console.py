@@ -64,6 +64,7 @@ from web.student import client_ip
 log = logging.getLogger("helpdesk.console")
 NAMESPACE = "/console"
 CSRF_HEADER = "X-CSRF-Token"
+BACKGROUND_HEADER = "X-Console-Background"
 REPLY_MAX = 8000
 QUEUE_LIMIT = 200
 QUEUE_LIMIT_MAX = 1000
@@ -127,7 +128,10 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         return Caller(operator, session)
 
     async def caller(self, request: web.Request) -> Caller | None:
-        return await self.session_operator(request.cookies.get(COOKIE))
+        # A refresh the page makes by itself (the queue reloaded after a push) is not the
+        # operator at work: it must not keep an unattended console signed in.
+        background = request.method == "GET" and request.headers.get(BACKGROUND_HEADER) == "1"
+        return await self.session_operator(request.cookies.get(COOKIE), touch=not background)
 
     async def operator_of(self, request: web.Request) -> Operator | None:
         found = await self.caller(request)

@@ -274,6 +274,27 @@ async def test_activity_keeps_a_session_alive(server: Server, signed_in: Factory
     assert (await console.get("/api/console/tickets"))[0] == 200
 
 
+async def test_a_refresh_the_page_makes_by_itself_is_not_activity(
+    server: Server, signed_in: Factory
+) -> None:
+    sessions = console_state(server).sessions
+    console = await signed_in(LAURA)
+    session = sessions.get(console.session_id)
+    assert session is not None
+    session.last_seen -= 60
+    idle_since = session.last_seen
+    async with console.http.get(
+        "/api/console/tickets", headers={"X-Console-Background": "1"}
+    ) as response:
+        assert response.status == 200
+    assert session.last_seen == idle_since  # the queue reloaded after a push: still idle
+    session.last_seen -= sessions.idle
+    async with console.http.get(
+        "/api/console/tickets", headers={"X-Console-Background": "1"}
+    ) as response:
+        assert response.status == 401  # and the idle limit holds for it too
+
+
 async def test_a_new_password_ends_the_sessions_opened_with_the_old_one(
     server: Server, signed_in: Factory
 ) -> None:
@@ -902,6 +923,9 @@ async def test_an_admin_adds_an_operator_who_can_sign_in_at_once(
             "role",
         ),
         ({"name": "Giorgio Ferri", "password": "password-lunga"}, "username"),
+        # words the queue filter uses
+        ({"username": "me", "name": "Giorgio Ferri", "password": "password-lunga"}, "username"),
+        ({"username": "None", "name": "Giorgio Ferri", "password": "password-lunga"}, "username"),
     ],
 )
 async def test_a_new_account_breaking_a_rule_is_refused_with_the_rule(

@@ -477,8 +477,11 @@
 
   /* ----- talking to the server ----- */
 
-  async function api(method, path, body) {
+  // background: a refresh the page makes by itself, which must not count as the operator's
+  // activity (the session's idle clock keeps running).
+  async function api(method, path, body, background) {
     const headers = { Accept: "application/json", "Accept-Language": lang };
+    if (background) headers["X-Console-Background"] = "1";
     if (method !== "GET") {
       headers["Content-Type"] = "application/json";
       if (S.me) headers["X-CSRF-Token"] = S.me.csrf_token;
@@ -699,7 +702,7 @@
     socket.on("connect", () => {
       setLive(true);
       if (S.current) socket.emit("open_ticket", { number: S.current.number });
-      loadQueue();
+      loadQueue(true);
     });
     socket.on("disconnect", () => setLive(false));
     socket.on("connect_error", async (err) => {
@@ -788,7 +791,7 @@
     updateTitle();
     scheduleQueue();
     if (S.current && S.current.number === t.number && (p.reason === "status" || p.reason === "assigned") && !byMe) {
-      reloadTicket();
+      reloadTicket(true);
     }
   }
 
@@ -868,10 +871,10 @@
 
   function scheduleQueue() {
     clearTimeout(S.queueTimer);
-    S.queueTimer = setTimeout(loadQueue, 300);
+    S.queueTimer = setTimeout(() => loadQueue(true), 300);
   }
 
-  async function loadQueue() {
+  async function loadQueue(background) {
     if (!S.me || !ui.list) return;
     const f = S.filters;
     const params = new URLSearchParams({ assigned: f.assigned, sort: f.sort });
@@ -883,7 +886,7 @@
       params.set("subtopic", subtopic);
     }
     if (f.q && f.sort === "oldest") params.set("sort", "newest");
-    const res = await api("GET", "/api/console/tickets?" + params.toString());
+    const res = await api("GET", "/api/console/tickets?" + params.toString(), undefined, background === true);
     if (!res.ok) {
       if (res.status !== 401) ui.queueInfo.textContent = errorText(res.error);
       return;
@@ -985,9 +988,9 @@
     S.current = null;
   }
 
-  async function reloadTicket() {
+  async function reloadTicket(background) {
     if (!S.current) return;
-    const res = await api("GET", "/api/console/tickets/" + S.current.number);
+    const res = await api("GET", "/api/console/tickets/" + S.current.number, undefined, background === true);
     if (!res.ok) return;
     S.current = res.data;
     S.studentOnline = !!res.data.student_online;
