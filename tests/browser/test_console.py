@@ -5,6 +5,7 @@ live with the operator's display name."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -94,6 +95,18 @@ async def test_an_operator_takes_a_ticket_and_replies_and_the_student_sees_it(
     await expect(marco.locator(".c-msg-note")).to_contain_text("Verificato su Esse3.")
     await asyncio.sleep(0.3)
     await expect(thread).not_to_contain_text("Verificato su Esse3.")
+
+    # the student answers from the widget: it appears in Laura's open ticket at once
+    await student.locator("#uh-reply").fill("Grazie, allora aspetto due giorni.")
+    await student.get_by_role("button", name="Invia la risposta").click()
+    await expect(laura.locator(".c-thread")).to_contain_text("Grazie, allora aspetto due giorni.")
+
+    # a new ticket arrives while Laura works: badge and window title tell her
+    fresh = await open_ticket(server, name="Russo Paolo")
+    await expect(laura.locator(".c-item", has_text=fresh.number)).to_contain_text("Nuovo")
+    await expect(laura).to_have_title(re.compile(r"^\(1\) Console operatori"))
+    await laura.locator(".c-item", has_text=fresh.number).click()
+    await expect(laura).to_have_title(re.compile(r"^Console operatori"))
 
     for page in (student, laura, marco):
         assert page.errors == [], page.errors  # type: ignore[attr-defined]

@@ -1093,3 +1093,16 @@ async def test_an_account_added_while_the_server_runs_signs_in_at_once(
         assert status == 200 and body["name"] == "Franca Barbieri" and body["role"] == "operator"
     finally:
         await console.close()
+
+
+def test_every_error_the_console_can_give_has_its_italian_and_english_text() -> None:
+    from bot.i18n import has, t
+
+    source = "".join((ROOT / "web" / name).read_text() for name in ("console.py", "accounts.py"))
+    codes = set(re.findall(r'ApiError\(\s*\d{3},\s*"([a-z_]+)"', source))
+    keys = set(re.findall(r'"((?:console\.(?:field|account|cli)|error)\.[a-z_]+)"', source))
+    assert {"held_by_other", "reply_conflict", "csrf", "login_failed"} <= codes
+    assert {"console.field.body_empty", "console.account.short_password"} <= keys
+    for key in {f"error.{code}" for code in codes} | keys:
+        assert has(key), key
+        assert t(key, "it") != key and t(key, "en") != key, key
