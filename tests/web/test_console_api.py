@@ -1106,3 +1106,16 @@ def test_every_error_the_console_can_give_has_its_italian_and_english_text() -> 
     for key in {f"error.{code}" for code in codes} | keys:
         assert has(key), key
         assert t(key, "it") != key and t(key, "en") != key, key
+
+
+def test_the_console_page_says_everything_in_italian_and_in_english() -> None:
+    script = (ROOT / "web" / "static" / "console.js").read_text(encoding="utf-8")
+    texts = script[script.index("const TEXTS = {") : script.index("const STATUS = {")]
+    italian = texts[texts.index("    it: {") : texts.index("    en: {")]
+    english = texts[texts.index("    en: {") :]
+    keys_it = re.findall(r"^ {6}(\w+):", italian, re.M)
+    keys_en = re.findall(r"^ {6}(\w+):", english, re.M)
+    assert len(keys_it) > 100 and len(set(keys_it)) == len(keys_it)
+    assert sorted(keys_it) == sorted(keys_en)
+    used = set(re.findall(r'\bT\("(\w+)"', script))
+    assert used <= set(keys_it), used - set(keys_it)

@@ -1044,10 +1044,11 @@
       onclick: () => assign(""),
       text: t.operator ? T("takeOver", { name: t.operator.name }) : T("take"),
     });
-    const colleagues = S.team.filter((o) => o.active && o.username !== (t.operator && t.operator.username));
-    const select = h("select", { id: "c-transfer", "aria-label": T("transferTo") },
+    const colleagues = S.team.filter((o) => o.active && o.username !== S.me.username && o.username !== (t.operator && t.operator.username));
+    const online = new Set(S.online.map((o) => o.username));
+    const select = h("select", { id: "c-transfer" },
       h("option", { value: "", text: T("chooseColleague") }),
-      colleagues.map((o) => h("option", { value: o.username, text: o.name + (o.online ? " · " + T("isOnline") : "") })));
+      colleagues.map((o) => h("option", { value: o.username, text: o.name + (online.has(o.username) ? " · " + T("isOnline") : "") })));
     const transfer = h("form", { class: "c-transfer", onsubmit: (ev) => { ev.preventDefault(); if (select.value) assign(select.value); } },
       h("label", { for: "c-transfer", class: "c-label", text: T("transferTo") }), select,
       h("button", { type: "submit", class: "c-btn", text: T("transfer") }));
