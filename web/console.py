@@ -164,7 +164,8 @@ class ConsoleNamespace(socketio.AsyncNamespace):
                 await self._close_sockets(session, "expired")
 
     async def close(self) -> None:
-        if self._sweeper is not None:
+        """Stop the sweeper (create_app may call it at shutdown; the last disconnect does)."""
+        if self._sweeper is not None and self._sweeper is not asyncio.current_task():
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
@@ -233,6 +234,8 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         for number in list(user.tickets):
             await self._leave(sid, user, number, left=True)
         await self._presence()
+        if not self._users:
+            await self.close()  # nobody to watch over; the next connection starts it again
 
     async def _user(self, sid: str) -> SocketUser | None:
         """The socket's operator while their session lives; a dead session closes it."""
