@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from bot.i18n import t
-from storage import Operator, OperatorStore
+from storage import Operator, OperatorStore, StorageError
 from storage.models import ROLES, Role
 from web.config import Config, ConfigError
 
@@ -230,6 +230,10 @@ def add_operator_command(
         operator, created = add_operator(data_dir, args.username, args.name, args.role, password)
     except AccountError as error:
         print(f"{error.field}: {error.message('it')}", file=err)
+        return 1
+    except (StorageError, OSError) as error:
+        # A damaged operators.json or an unwritable folder: say which, no traceback.
+        print(f"error: {error}", file=err)
         return 1
     key = "console.cli.created" if created else "console.cli.updated"
     print(t(key, "it", username=operator.username, name=operator.name, role=operator.role,

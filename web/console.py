@@ -185,7 +185,7 @@ class ConsoleNamespace(socketio.AsyncNamespace):
             user = self._users.get(sid)
             if user is not None:
                 seen.setdefault(user.username, user.name)
-        return [{"username": u, "name": n} for u, n in sorted(seen.items())]
+        return [{"username": u, "name": n} for u, n in sorted(seen.items(), key=lambda x: x[1])]
 
     def student_online(self, number: str) -> bool:
         room = STUDENT_ROOM.format(number=number)

@@ -1119,3 +1119,13 @@ def test_the_console_page_says_everything_in_italian_and_in_english() -> None:
     assert sorted(keys_it) == sorted(keys_en)
     used = set(re.findall(r'\bT\("(\w+)"', script))
     assert used <= set(keys_it), used - set(keys_it)
+
+
+def test_the_command_reports_a_damaged_accounts_file_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "operators.json").write_text("{not json")
+    code, out, err = run_cli(
+        ["nuovo", "--name", "Nuovo Utente", "--password-stdin"], tmp_path, "password-lunga\n"
+    )
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and "operators.json" in err
+    assert "Traceback" not in err
