@@ -1,0 +1,103 @@
+"""The widget on someone else's page: one script tag on a department's site, another origin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import DESKTOP, HEIGHT, PHONE, HostSite, NewPage
+from tests.browser.widget import HOST_ID, Chat, press
+from tests.conftest import Server
+
+pytestmark = pytest.mark.browser
+
+# What the student sees of the widget, as numbers and colours: equal on a hostile page.
+LOOKS = """() => {
+  const root = document.getElementById("unipg-helpdesk-widget").shadowRoot;
+  const look = (sel) => {
+    const el = root.querySelector(sel);
+    const s = getComputedStyle(el);
+    const r = el.getBoundingClientRect();
+    return [sel, s.color, s.fontSize, s.fontFamily, s.fontWeight, s.lineHeight, s.letterSpacing,
+            s.textTransform, s.backgroundColor, s.display, Math.round(r.width),
+            Math.round(r.height)];
+  };
+  return [".uh-launcher", ".uh-launcher-text", ".uh-panel", ".uh-title", ".uh-log .uh-bubble",
+          ".uh-option", ".uh-field:not([hidden])", ".uh-send"].map(look);
+}"""
+
+
+async def open_embedded(page: Page, url: str) -> Chat:
+    await page.goto(url)
+    chat = Chat(page)
+    await expect(chat.launcher).to_be_visible()
+    await chat.open()
+    return chat
+
+
+async def test_the_script_tag_adds_one_launcher_that_opens_and_closes(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.goto(host_site.page("twice"))
+    chat = Chat(page)
+    await expect(chat.launcher).to_be_visible()
+    assert await page.locator(f"#{HOST_ID}").count() == 1
+    assert await chat.launcher.count() == 1
+    await expect(chat.launcher).to_have_attribute("aria-expanded", "false")
+    await expect(chat.panel).to_be_hidden()
+
+    await chat.open()
+    await expect(chat.panel).to_be_visible()
+    await expect(chat.panel).to_have_attribute("role", "dialog")
+    await chat.expect_said("Scrivimi la tua domanda")
+    # a panel beside the page on a desktop, not over all of it
+    box = await chat.panel.bounding_box()
+    assert box is not None and box["width"] < DESKTOP / 2
+
+    await page.keyboard.press("Escape")
+    await expect(chat.launcher).to_have_attribute("aria-expanded", "false")
+    await expect(chat.panel).to_be_hidden()
+    assert (await chat.focused()).startswith("button.uh-launcher")
+    # the second copy stopped at once: it loaded no second Socket.IO client either
+    assert await page.locator("script[src$='socket.io.min.js']").count() == 1
+
+
+async def test_the_host_pages_css_does_not_change_the_widget(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    looks: dict[str, list[Any]] = {}
+    for name in ("plain", "hostile"):
+        page = await new_page()
+        await open_embedded(page, host_site.page(name))
+        looks[name] = await page.evaluate(LOOKS)
+        if name == "hostile":
+            # the page's own rules did apply to the page itself
+            heading = await page.locator("h1").evaluate("(h) => getComputedStyle(h).fontSize")
+            assert heading == "40px"
+    assert looks["hostile"] == looks["plain"]
+    assert looks["plain"][0][1] != "rgb(255, 0, 0)"
+
+
+async def test_under_480_px_the_panel_is_full_screen_and_modal(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    page = await new_page(PHONE)
+    chat = await open_embedded(page, host_site.page())
+    box = await chat.panel.bounding_box()
+    assert box == {"x": 0, "y": 0, "width": PHONE, "height": HEIGHT[PHONE]}
+    await expect(chat.panel).to_have_attribute("aria-modal", "true")
+    # the launcher is not left floating over the conversation
+    await expect(chat.launcher).to_be_hidden()
+    # Tab stays inside the panel: round and round its controls, never out onto the page
+    seen = set()
+    for _ in range(15):
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.id") == HOST_ID
+        seen.add(await chat.focused())
+    assert any("Chiudi" in f for f in seen) and any("Apri un nuovo ticket" in f for f in seen)
+    await press(page, page.locator(".uh-header").get_by_role("button", name="Chiudi"))
+    await expect(chat.launcher).to_be_visible()
+    await expect(chat.launcher).to_have_attribute("aria-expanded", "false")

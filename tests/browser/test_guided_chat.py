@@ -1,0 +1,213 @@
+"""The guided chat as students meet it: on a department's page and on our own, on a desktop and a
+phone, with the mouse and with the keyboard only; every answer comes from the real server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import FilePayload, Page, Request, expect
+
+from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
+from tests.browser.widget import PNG, Chat, press
+from tests.conftest import Server
+from web.services import SERVICES
+
+pytestmark = pytest.mark.browser
+
+TYPO_EMAIL = "gmail.con o gmail.it invece di gmail.com"
+WRONG_TYPE = "Puoi allegare solo file PDF, PNG o JPEG."
+TOO_BIG = "Il file è troppo grande: il massimo è 2 MB."
+
+
+def uploads_of(page: Page) -> list[str]:
+    seen: list[str] = []
+
+    def record(request: Request) -> None:
+        if "/attachments" in request.url:
+            seen.append(request.url)
+
+    page.on("request", record)
+    return seen
+
+
+async def attach(page: Page, name: str, mime: str, content: bytes) -> None:
+    """The student presses "Scegli un file" and picks a file in the browser's own dialog."""
+    async with page.expect_file_chooser() as chooser:
+        await press(page, page.locator(".uh-filebtn"))
+    picked = FilePayload(name=name, mimeType=mime, buffer=content)
+    await (await chooser.value).set_files(files=[picked])
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
+async def test_a_student_clicks_through_to_a_ticket_number(
+    server: Server, host_site: HostSite, new_page: NewPage, width: int
+) -> None:
+    phone = width == PHONE
+    page = await new_page(width, permissions=["clipboard-read", "clipboard-write"])
+    uploads = uploads_of(page)
+    await page.goto(host_site.page())
+    chat = Chat(page)
+    await chat.open()
+    await chat.to_contact_data()
+
+    # a mistyped domain is refused with what is wrong, and the text comes back to be fixed
+    await chat.say("mario.rossi@gmail.con", field="email")
+    await chat.expect_said(TYPO_EMAIL)
+    await expect(chat.field).to_have_attribute("type", "email")
+    await expect(chat.field).to_have_value("mario.rossi@gmail.con")
+    await chat.say("mario.rossi@gmail.com", field="email")
+    await chat.say("Rossi Mario", field="text")
+    await chat.say("333 1234567", field="tel")
+
+    await expect(chat.option("Continua senza allegato")).to_be_visible()
+    if phone:
+        await chat.choose("Continua senza allegato")
+    else:
+        # refused in the browser, before anything is uploaded, and the step goes on working
+        await attach(page, "tesi.docx", "application/msword", b"PK\x03\x04" + b"\x00" * 200)
+        await expect(chat.alert).to_have_text(WRONG_TYPE)
+        await attach(page, "scansione.pdf", "application/pdf", b"%PDF" + b"0" * (2 * 1024 * 1024))
+        await expect(chat.alert).to_have_text(TOO_BIG)
+        assert uploads == []
+        await attach(page, "ricevuta.png", "image/png", PNG)
+        await chat.settled()
+        assert len(uploads) == 1
+        await expect(page.locator(".uh-log .uh-k-attachment")).to_contain_text("ricevuta.png")
+        await expect(chat.alert).to_have_text("")
+
+    summary = page.locator(".uh-summary").last
+    await expect(summary).to_contain_text("mario.rossi@gmail.com")
+    await expect(summary).to_contain_text("Rossi Mario")
+    await chat.choose("Invia la richiesta")
+
+    card = page.locator(".uh-tk-entry").last
+    number = page.locator(".uh-tk-entry .uh-tk-num").last
+    await expect(number).to_have_text(re.compile(r"^\d{6}$"))
+    shown = await number.inner_text()
+    ticket = await server.app[SERVICES].storage.tickets.get(shown)
+    assert ticket is not None
+    assert (ticket.email, ticket.name, ticket.phone) == (
+        "mario.rossi@gmail.com",
+        "Rossi Mario",
+        "+393331234567",
+    )
+    assert len(ticket.messages[0].attachments) == (0 if phone else 1)
+
+    # shown large, at least twice the size of the text around it, and copied with one button
+    sizes = await card.evaluate(
+        """(card) => [card.querySelector(".uh-tk-num"), card.querySelector(".uh-tk-text")]
+            .map((el) => parseFloat(getComputedStyle(el).fontSize))"""
+    )
+    assert sizes[0] >= 2 * sizes[1], sizes
+    copy = card.get_by_role("button", name="Copia il numero del ticket")
+    await press(page, copy)
+    await expect(copy).to_have_text("Copiato!")
+    assert await page.evaluate("navigator.clipboard.readText()") == shown
+
+
+async def test_a_faq_answers_the_student_on_the_landing_page(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    # inline in the page: no launcher, the conversation is already there
+    await expect(page.locator("#chat-mount #unipg-helpdesk-widget")).to_have_count(1)
+    await expect(chat.launcher).to_have_count(0)
+    await expect(chat.panel).to_have_attribute("role", "region")
+    await chat.settled()
+    await chat.expect_said("Scrivimi la tua domanda")
+
+    await chat.say("Ho dimenticato la password del portale studenti")
+    faq = page.locator(".uh-log .uh-faq").first
+    await expect(faq.locator(".uh-faq-q")).to_contain_text(re.compile("password", re.I))
+    await expect(faq.locator(".uh-faq-a")).not_to_be_empty()
+    await chat.choose("Sì, ho risolto")
+    await chat.expect_said("Se hai un'altra domanda")
+    kinds = {e.kind for e in server.app[SERVICES].storage.faq_events.recent()}
+    assert {"suggested", "solved"} <= kinds
+
+
+async def tab_to(chat: Chat, name: str, *, back: bool = False, limit: int = 20) -> None:
+    """Presses Tab (or Shift+Tab) until the focus is on the control named `name`."""
+    key = "Shift+Tab" if back else "Tab"
+    seen = []
+    for _ in range(limit):
+        await chat.page.keyboard.press(key)
+        focused = await chat.focused()
+        seen.append(focused)
+        if focused.split("|", 1)[1] == name:
+            return
+    raise AssertionError(f"{name!r} never got the focus with {key}: {seen}")
+
+
+async def press_key(chat: Chat, key: str) -> None:
+    await chat.page.keyboard.press(key)
+    await chat.settled()
+
+
+async def type_in(chat: Chat, text: str) -> None:
+    """Types where the focus already is, then Enter: the widget put the focus there."""
+    assert (await chat.focused()).startswith(("textarea.uh-field", "input.uh-field"))
+    await chat.page.keyboard.type(text)
+    await press_key(chat, "Enter")
+
+
+async def test_a_student_uses_only_the_keyboard(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    page = await new_page(permissions=["clipboard-read", "clipboard-write"])
+    await page.goto(host_site.page())
+    chat = Chat(page)
+    await tab_to(chat, "Assistenza immatricolazioni")
+    await press_key(chat, "Enter")
+    await expect(chat.launcher).to_have_attribute("aria-expanded", "true")
+
+    await tab_to(chat, "Apri un nuovo ticket", back=True)
+    await press_key(chat, "Enter")
+    await tab_to(chat, "Immatricolazioni", back=True)
+    await press_key(chat, "Space")
+    await tab_to(chat, "Procedura online e domanda", back=True)
+    await press_key(chat, "Enter")
+    await type_in(chat, "Il mio cane ha mangiato il foglio con il PIN della smart card")
+    if await chat.option("No, ho ancora bisogno di aiuto").count():
+        await tab_to(chat, "No, ho ancora bisogno di aiuto", back=True)
+        await press_key(chat, "Enter")
+    await type_in(chat, "anna.verdi@libero.it")
+    await type_in(chat, "Verdi Anna")
+    await type_in(chat, "3471234567")
+    await tab_to(chat, "Continua senza allegato", back=True)
+    await press_key(chat, "Enter")
+    # the summary asks for a choice only: the focus is on its first button
+    assert (await chat.focused()).endswith("|Invia la richiesta")
+    await press_key(chat, "Enter")
+
+    number = await page.locator(".uh-tk-entry .uh-tk-num").last.inner_text()
+    assert await server.app[SERVICES].storage.tickets.get(number) is not None
+    await tab_to(chat, "Copia il numero del ticket", back=True, limit=40)
+    await press_key(chat, "Enter")
+    assert await page.evaluate("navigator.clipboard.readText()") == number
+
+    await press_key(chat, "Escape")
+    await expect(chat.launcher).to_have_attribute("aria-expanded", "false")
+    assert (await chat.focused()).startswith("button.uh-launcher")
+
+
+async def test_a_reload_mid_flow_resumes_at_the_same_step(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.to_contact_data()
+    await chat.say("mario.rossi@gmail.com", field="email")
+    await expect(chat.field).to_have_attribute("autocomplete", "name")
+    before = await page.locator(".uh-log .uh-entry").all_inner_texts()
+
+    await page.reload()
+    await chat.settled()
+    assert await page.locator(".uh-log .uh-entry").all_inner_texts() == before
+    await expect(chat.field).to_have_attribute("autocomplete", "name")
+    await chat.say("Rossi Mario")
+    await expect(chat.field).to_have_attribute("type", "tel")

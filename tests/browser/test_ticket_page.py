@@ -1,0 +1,164 @@
+"""Students come back: /ticket finds a ticket by email and number, shows its thread, follows it
+live while an operator answers, and takes the student's reply."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from storage import Operator, Ticket
+from tests.browser.conftest import DESKTOP, PHONE, NewPage
+from tests.browser.widget import Chat, press
+from tests.conftest import Server
+from web.desk import STUDENT_ROOM, Desk
+from web.services import SERVICES
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "anna.verdi@libero.it"
+QUESTION = "Ho pagato la prima rata con pagoPA ma nel portale risulta ancora non pagata."
+LOOKUP_FAILED = "L'email o il numero del ticket non corrispondono: controlla entrambi e riprova."
+ANNA = Operator(username="abianchi", name="Anna Bianchi", role="operator", password_hash="x")
+
+
+async def open_ticket(server: Server) -> Ticket:
+    """A ticket opened the way the chat opens one, with a number that starts with zeros (one in
+    ten does), so that the student can leave them out."""
+    desk = Desk(server.app[SERVICES])
+    fields = {
+        "email": EMAIL,
+        "name": "Verdi Anna",
+        "phone": "+393471234567",
+        "topic": "immatricolazioni",
+        "subtopic": "tasse-pagamenti",
+        "message": QUESTION,
+    }
+    for _ in range(300):
+        ticket = await desk.open(fields, None)
+        if ticket.number.startswith("0"):
+            return ticket
+    raise AssertionError("no ticket number with a leading zero in 300 draws")
+
+
+def unused_number(server: Server) -> str:
+    used = {s.number for s in server.app[SERVICES].storage.tickets.summaries()}
+    return next(n for n in (f"{i:06d}" for i in range(999_999, 0, -1)) if n not in used)
+
+
+class TicketPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.email = page.locator("#uh-lk-email")
+        self.number = page.locator("#uh-lk-number")
+        self.lookup_alert = page.locator(".uh-form .uh-alert")
+        self.badge = page.locator(".uh-badge")
+        self.thread = page.locator(".uh-thread")
+        self.reply = page.locator("#uh-reply")
+        self.status = page.locator(".uh-ok")
+        self.closed = page.locator(".uh-closed")
+
+    async def look_up(self, email: str, number: str) -> None:
+        for box, text in ((self.email, email), (self.number, number)):
+            await press(self.page, box)
+            await box.press("ControlOrMeta+a")
+            await box.press_sequentially(text)
+        await press(self.page, self.page.get_by_role("button", name="Cerca il ticket", exact=True))
+
+    async def send_reply(self, text: str) -> None:
+        await press(self.page, self.reply)
+        await self.reply.press_sequentially(text)
+        await press(
+            self.page, self.page.get_by_role("button", name="Invia la risposta", exact=True)
+        )
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
+async def test_a_student_follows_the_ticket_live_and_replies(
+    server: Server, new_page: NewPage, width: int
+) -> None:
+    ticket = await open_ticket(server)
+    number = ticket.number
+    services = server.app[SERVICES]
+    page = await new_page(width)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+
+    # a wrong number and a wrong email get one and the same answer
+    await tp.look_up(EMAIL, unused_number(server))
+    await expect(tp.lookup_alert).to_have_text(LOOKUP_FAILED)
+    await tp.look_up("anna.verde@libero.it", number)
+    await expect(tp.lookup_alert).to_have_text(LOOKUP_FAILED)
+
+    # typed as students write it: with "#" and without the leading zeros
+    await tp.look_up(EMAIL, "#" + number.lstrip("0"))
+    await expect(tp.badge).to_have_text("Aperto")
+    await expect(page.locator(".uh-tk-heading")).to_contain_text(number)
+    await expect(tp.thread.locator(".uh-msg-student")).to_contain_text(QUESTION)
+    await page.evaluate("window.stillTheSamePage = true")
+
+    # the operator answers: it appears without a reload
+    await services.storage.operators.put(ANNA)
+    answer = "Buongiorno, può indicarci il codice IUV riportato sulla ricevuta?"
+    await Desk(services).operator_reply(number, ANNA, answer, internal=False)
+    await expect(tp.thread.locator(".uh-msg-operator")).to_contain_text(answer)
+    await expect(page.locator(".uh-operator")).to_have_text("Ti sta aiutando: Anna Bianchi")
+    await services.sio.emit(
+        "operator_typing",
+        {"number": number, "typing": True, "name": ANNA.name},
+        room=STUDENT_ROOM.format(number=number),
+        namespace="/chat",
+    )
+    await expect(page.get_by_text("L'operatore sta scrivendo…")).to_be_visible()
+    assert await page.evaluate("window.stillTheSamePage") is True
+
+    # the student replies from the page, and the reply is stored
+    reply = "Il codice IUV è RF12345678901234567890."
+    await tp.send_reply(reply)
+    await expect(tp.status).to_have_text("Messaggio inviato.")
+    await expect(tp.thread.locator(".uh-msg-student").last).to_contain_text(reply)
+    await expect(tp.reply).to_have_value("")
+    stored = await services.storage.tickets.get(number)
+    assert stored is not None
+    assert (stored.messages[-1].author, stored.messages[-1].body) == ("student", reply)
+
+    # closed by the operator: the page says so at once and takes no more replies
+    await Desk(services).set_status(number, "closed", ANNA)
+    await expect(tp.badge).to_have_text("Chiuso")
+    await expect(tp.closed).to_contain_text("Questo ticket è chiuso e non accetta nuovi messaggi.")
+    await expect(tp.reply).to_be_hidden()
+    await expect(tp.closed.get_by_role("button", name="Apri un nuovo ticket")).to_be_visible()
+
+
+async def test_a_closed_ticket_refuses_a_reply_and_offers_a_new_ticket(
+    server: Server, new_page: NewPage
+) -> None:
+    ticket = await open_ticket(server)
+    services = server.app[SERVICES]
+    page = await new_page(PHONE)
+    await page.goto(f"{server.url}/ticket?number={ticket.number}")
+    tp = TicketPage(page)
+    await expect(tp.number).to_have_value(ticket.number)  # the link in the mail fills it in
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+
+    # closed while the student was typing, with no live update to warn the page
+    def close(t: Ticket) -> None:
+        t.status = "closed"
+
+    await services.storage.tickets.update(ticket.number, close)
+    await tp.send_reply("Grazie, ma ho ancora un dubbio sulla seconda rata.")
+    await expect(tp.closed).to_contain_text(
+        "Questo ticket è chiuso e non accetta nuovi messaggi: se ti serve ancora aiuto, "
+        "apri un nuovo ticket collegato a questo."
+    )
+    new_ticket = tp.closed.get_by_role("button", name="Apri un nuovo ticket")
+    await expect(new_ticket).to_be_focused()
+    stored = await services.storage.tickets.get(ticket.number)
+    assert stored is not None and len(stored.messages) == 1
+
+    # the new ticket starts in the chat, referring to the closed one
+    await press(page, new_ticket)
+    chat = Chat(page)
+    await chat.settled()
+    await expect(chat.log).to_contain_text(f"Il ticket {ticket.number} è chiuso")
+    await expect(chat.option("Immatricolazioni")).to_be_visible()
