@@ -56,7 +56,7 @@ from web.desk import (
     message_view,
     summary_view,
 )
-from web.errors import ApiError, rate_limited, request_lang
+from web.errors import ApiError, json_object, rate_limited, request_lang
 from web.services import SERVICES, Services
 from web.sessions import COOKIE, Session, SessionStore
 from web.student import client_ip
@@ -359,18 +359,6 @@ async def require(
     if found.operator.role not in set(roles):
         raise ApiError(403, "forbidden")
     return console, found
-
-
-async def json_object(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise ApiError(400, "bad_request")
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "bad_request") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_request")
-    return data
 
 
 def path_number(request: web.Request) -> str:

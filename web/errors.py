@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -45,6 +46,20 @@ def rate_limited(retry_after: float) -> ApiError:
         params={"seconds": seconds},
         headers={"Retry-After": str(seconds)},
     )
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """A JSON object body. Only application/json: a cross-site HTML form cannot send it,
+    which keeps forged form posts out of the API."""
+    if request.content_type != "application/json":
+        raise ApiError(400, "bad_request")
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "bad_request") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request")
+    return data
 
 
 def request_lang(request: web.Request) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -10,7 +9,7 @@ from aiohttp import web
 from bot.validate import Valid, validate_message, validate_number, validate_ticket
 from storage import Attachment, Ticket
 from web.desk import Desk
-from web.errors import ApiError, rate_limited, request_lang
+from web.errors import ApiError, json_object, rate_limited, request_lang
 from web.services import SERVICES, Services
 from web.uploads import read_form
 
@@ -33,13 +32,7 @@ async def read_body(
             await request.multipart(), services.storage.attachments, field_names=fields
         )
         return dict(form.fields), form.attachment
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "bad_request") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_request")
-    return data, None
+    return await json_object(request), None
 
 
 async def discard(services: Services, attachment: Attachment | None) -> None:
