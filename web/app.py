@@ -160,6 +160,8 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
     assets = Assets()
     app.router.add_get("/widget.js", assets.widget)
     app.router.add_get("/static/{path:.+}", assets.static)
+    # Browsers ask for /favicon.ico whatever the page links; answer with our icon.
+    app.router.add_get("/favicon.ico", assets.favicon)
     app.router.add_routes(pages.routes)
     app.router.add_routes(student.routes)
     app.router.add_routes(chat.routes)

@@ -70,3 +70,6 @@ class Assets:
 
     async def widget(self, request: web.Request) -> web.StreamResponse:
         return self.respond(request, "widget.js")
+
+    async def favicon(self, request: web.Request) -> web.StreamResponse:
+        return self.respond(request, "favicon.svg")

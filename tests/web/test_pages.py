@@ -122,3 +122,9 @@ async def test_edited_faq_goes_live_and_a_broken_edit_keeps_the_old(
         assert live.index.get("nuova-001") is not None
     finally:
         await server.stop()
+
+
+async def test_favicon(http: aiohttp.ClientSession) -> None:
+    async with http.get("/favicon.ico") as response:
+        assert response.status == 200
+        assert response.content_type == "image/svg+xml"
