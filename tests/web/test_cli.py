@@ -1,0 +1,89 @@
+"""python -m web: the commands an administrator runs, as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, Server, free_port
+from web.services import SERVICES
+
+VALID = {
+    "email": "mario.rossi@example.com",
+    "name": "Rossi Mario",
+    "phone": "3331234567",
+    "topic": "immatricolazioni",
+    "subtopic": "scadenze",
+    "message": "Posso ancora immatricolarmi dopo la scadenza?",
+}
+
+
+def run_web(*args: str, data_dir: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HELPDESK_DATA_DIR": str(data_dir),
+        "HELPDESK_PORT": str(free_port()),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "web", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+async def damage_one_ticket(server: Server) -> Path:
+    desk_fields = {**VALID, "lang": "it"}
+    from web.desk import Desk
+
+    ticket = await Desk(server.app[SERVICES]).open(desk_fields, None)
+    await server.stop()
+    [path] = list((server.config.data_dir / "tickets").rglob(f"{ticket.number}.json"))
+    path.write_text('{"_default": {"1": {"number": "' + ticket.number + '", "ema')
+    return path
+
+
+async def test_check_data_on_a_healthy_folder(server: Server) -> None:
+    await server.stop()
+    result = await asyncio.to_thread(run_web, "check-data", data_dir=server.config.data_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith(": ok")
+
+
+async def test_a_damaged_file_is_reported_and_never_overwritten(server: Server) -> None:
+    path = await damage_one_ticket(server)
+    damaged = path.read_bytes()
+    check = await asyncio.to_thread(run_web, "check-data", data_dir=server.config.data_dir)
+    assert check.returncode == 1
+    assert str(path.name) in check.stdout
+    serve = await asyncio.to_thread(run_web, data_dir=server.config.data_dir)
+    assert serve.returncode == 2
+    assert path.name in serve.stderr and "Student page" not in serve.stdout
+    assert path.read_bytes() == damaged
+
+
+async def test_a_second_server_on_the_same_folder_is_refused(server: Server) -> None:
+    result = await asyncio.to_thread(run_web, data_dir=server.config.data_dir)
+    assert result.returncode == 2
+    assert str(server.config.data_dir) in result.stderr
+    # the running server is untouched
+    assert server.app[SERVICES].storage.tickets.summaries() == []
+
+
+def test_a_bad_setting_is_named(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "web", "check-data"],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "HELPDESK_PORT": "ottanta"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "HELPDESK_PORT" in result.stderr
