@@ -203,7 +203,8 @@ def _valid_url(url: Any) -> bool:
     if not isinstance(url, str) or any(c.isspace() for c in url):
         return False
     parts = urlsplit(url)
-    return parts.scheme in ("https", "http") and "." in parts.netloc
+    # https only: a link students follow from the university's help desk must not downgrade
+    return parts.scheme == "https" and "." in parts.netloc
 
 
 def _read_faq(
@@ -255,7 +256,7 @@ def _read_faq(
             continue
         if not _valid_url(link.get("url")):
             checker.add(
-                name, item, f"links.{n}.url", f"not a valid web address: {link.get('url')!r}"
+                name, item, f"links.{n}.url", f"not a valid https address: {link.get('url')!r}"
             )
         label = checker.texts(name, item, f"links.{n}.label", link.get("label"), required=True)
         links.append(Link(label, str(link.get("url", ""))))

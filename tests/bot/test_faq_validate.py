@@ -76,7 +76,11 @@ def test_the_shipped_corpus_is_valid() -> None:
         (changed(subtopic="borse"), "faq/one.json: tasse-001: subtopic: unknown subtopic 'borse'"),
         (
             changed(links=[{"label": {"it": "x"}, "url": "www.unipg.it"}]),
-            "faq/one.json: tasse-001: links.1.url: not a valid web address",
+            "faq/one.json: tasse-001: links.1.url: not a valid https address",
+        ),
+        (
+            changed(links=[{"label": {"it": "x"}, "url": "http://www.unipg.it"}]),
+            "faq/one.json: tasse-001: links.1.url: not a valid https address",
         ),
         (changed(id="Tasse 1"), "faq/one.json: Tasse 1: id: missing or not made of a-z"),
         (changed(keywords="rata"), "faq/one.json: tasse-001: keywords: must be a list of texts"),
