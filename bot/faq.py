@@ -63,7 +63,7 @@ FUZZY_CUTOFF = 80
 FUZZY_MIN_LENGTH = 4
 # The IDF of a word found in a single FAQ, whatever the corpus size (see _LangIndex).
 IDF_REFERENCE = 4.4
-QUESTION_COVERAGE_WEIGHT = 3.0
+QUESTION_COVERAGE_WEIGHT = 4.0
 QUERY_COVERAGE_WEIGHT = 1.0
 UNKNOWN_WORD_WEIGHT = 0.8
 FULL_COVERAGE_BONUS = 2.0
@@ -73,7 +73,7 @@ TOPIC_BONUS = 0.3
 SUBTOPIC_BONUS = 0.5
 # Below this score a match is not worth showing: measured on the DEV set of shared/faq-eval
 # (make bench), where it keeps about 85% of out-of-scope questions without a suggestion.
-THRESHOLD = 41.0
+THRESHOLD = 41.8
 NEIGHBOUR_THRESHOLD = 30.0
 
 

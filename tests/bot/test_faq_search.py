@@ -190,6 +190,6 @@ def test_dev_set_floor() -> None:
     engine, ranking = ours(FaqIndex(load_corpus(DEV / "corpus"), load_synonyms(ROOT / "faq_data")))
     report = evaluate(engine, ranking, load_queries(DEV / "queries.jsonl"))
     row = report.total.row()
-    assert row["hit@3"] >= 0.62
+    assert row["hit@3"] >= 0.64
     assert row["hit@3 no thr"] >= 0.85
     assert row["abstain"] >= 0.80
