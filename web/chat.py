@@ -67,25 +67,30 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._environ.pop(sid, None)
-        # The operators who have the student's tickets open see them leave (the console also
-        # mails a reply from then on instead of counting on the live view).
         try:
             tickets = (await self.get_session(sid)).get("tickets", [])
         except KeyError:
             return
-        manager = self.server.manager
         for number in tickets:
-            room = STUDENT_ROOM.format(number=number)
-            if not any(
-                other != sid and manager.is_connected(other, "/chat")
-                for other, _ in manager.get_participants("/chat", room)
-            ):
-                await self.emit(
-                    "student_online",
-                    {"number": number, "online": False},
-                    room=f"console-ticket:{number}",
-                    namespace="/console",
-                )
+            await self._left_ticket(sid, number)
+
+    async def _left_ticket(self, sid: str, number: str) -> None:
+        """The operators who have the ticket open see the student leave it (and the console
+        mails its next reply instead of counting on the live view), unless another tab of
+        the student still shows it."""
+        manager = self.server.manager
+        room = STUDENT_ROOM.format(number=number)
+        if any(
+            other != sid and manager.is_connected(other, "/chat")
+            for other, _ in manager.get_participants("/chat", room)
+        ):
+            return
+        await self.emit(
+            "student_online",
+            {"number": number, "online": False},
+            room=f"console-ticket:{number}",
+            namespace="/console",
+        )
 
     async def _error(self, sid: str, code: str, lang: str) -> None:
         await self.emit("error", {"code": code, "message": t(f"error.{code}", lang)}, to=sid)
@@ -353,6 +358,18 @@ class ChatNamespace(socketio.AsyncNamespace):
             room=f"console-ticket:{ticket.number}",
             namespace="/console",
         )
+
+    async def on_unwatch_ticket(self, sid: str, data: Any) -> None:
+        """The student turned from the ticket to the chat: a reply now goes by mail too."""
+        token = data.get("token") if isinstance(data, dict) else None
+        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        session = await self.get_session(sid)
+        if number is None or number not in session.get("tickets", []):
+            return
+        session["tickets"] = [n for n in session["tickets"] if n != number]
+        await self.save_session(sid, session)
+        await self.leave_room(sid, STUDENT_ROOM.format(number=number))
+        await self._left_ticket(sid, number)
 
     async def on_student_typing(self, sid: str, data: Any) -> None:
         token = data.get("token") if isinstance(data, dict) else None

@@ -402,3 +402,31 @@ async def test_language_switch_at_any_step(server: Server) -> None:
     assert student.prompt["input"] == "email"
     assert "email" in bot_texts(entries).lower()
     await student.close()
+
+
+async def test_a_student_who_turns_away_from_the_ticket_is_no_longer_online(
+    server: Server,
+) -> None:
+    from web.console import console_of
+
+    created = await open_by_api(server, "uno@example.com")
+    student = Student(server)
+    await student.connect()
+    await student.client.emit("watch_ticket", {"token": created["token"]}, namespace="/chat")
+    await student.next("ticket")
+    console = console_of(server.app[SERVICES])
+    assert console.student_online(created["number"])
+    await student.client.emit("unwatch_ticket", {"token": created["token"]}, namespace="/chat")
+    for _ in range(50):
+        if not console.student_online(created["number"]):
+            break
+        await asyncio.sleep(0.02)
+    assert not console.student_online(created["number"])
+    anna = Operator(username="anna", name="Anna Bianchi", role="operator", password_hash="x")
+    await server.app[SERVICES].storage.operators.put(anna)
+    await Desk(server.app[SERVICES]).operator_reply(
+        created["number"], anna, "Ciao!", internal=False
+    )
+    with pytest.raises(asyncio.TimeoutError):
+        await student.next("ticket", wait=0.4)
+    await student.close()

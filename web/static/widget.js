@@ -850,6 +850,9 @@
 
   // Which view the panel shows: the chat, the look-up form, or a ticket.
   function showView(v, moveFocus) {
+    // Leaving the ticket: the office must not count on the student seeing replies live
+    // any more, so the next one goes by mail too.
+    if (S.view === "ticket" && v !== "ticket" && S.ticket) emit("unwatch_ticket", { token: S.ticket.token });
     S.view = v;
     ui.chat.hidden = v !== "chat";
     ui.lookup.hidden = v !== "lookup";
