@@ -233,6 +233,16 @@ class FaqIndex:
     def get(self, faq_id: str) -> Faq | None:
         return self._by_id.get(faq_id)
 
+    def labels(self, topic_id: str, subtopic_id: str, lang: str) -> tuple[str, str]:
+        """The topic's and subtopic's labels in `lang`; an id the corpus no longer has (an
+        old ticket after an edit) shows as itself."""
+        topic = self._topics.get(topic_id)
+        subtopic = topic.subtopic(subtopic_id) if topic else None
+        return (
+            topic.label_in(lang) if topic else topic_id,
+            subtopic.label_in(lang) if subtopic else subtopic_id,
+        )
+
     def search(
         self,
         query: str,

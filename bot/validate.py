@@ -184,13 +184,28 @@ def validate_name(text: str) -> Result:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+def _clean_text(text: str) -> str:
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
 def validate_message(text: str) -> Result:
-    """The request: 10..4000 characters once trimmed; line breaks kept."""
-    message = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    """The request that opens a ticket: 10..4000 characters once trimmed; line breaks kept."""
+    message = _clean_text(text)
     if not message:
         return Invalid("wrong_message.empty")
     if len(message) < MESSAGE_MIN:
         return Invalid("wrong_message.too_short")
+    if len(message) > MESSAGE_MAX:
+        return Invalid("wrong_message.too_long")
+    return Valid(message)
+
+
+def validate_reply(text: str, *, has_attachment: bool = False) -> Result:
+    """A message in an open ticket, from a student or an operator: anything from "ok grazie"
+    up to 4000 characters; it may be empty when a file carries it."""
+    message = _clean_text(text)
+    if not message and not has_attachment:
+        return Invalid("wrong_message.empty")
     if len(message) > MESSAGE_MAX:
         return Invalid("wrong_message.too_long")
     return Valid(message)

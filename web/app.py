@@ -127,30 +127,27 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         own_storage = storage is None
         store = storage or await Storage.open(config.data_dir)
+        secret = load_or_create_secret(config.data_dir, config.secret_key)
         services = Services(
             config=config,
             storage=store,
             faq=LiveFaq(config.faq_dir, config.faq_reload_seconds),
             sio=sio,
-            signer=TokenSigner(
-                load_or_create_secret(config.data_dir, config.secret_key),
-                config.ticket_token_hours * 3600,
-            ),
-            secret=load_or_create_secret(config.data_dir, config.secret_key),
+            signer=TokenSigner(secret, config.ticket_token_hours * 3600),
             limits=Limits.from_config(config),
         )
         app[SERVICES] = services
         sio.register_namespace(chat.ChatNamespace(services))
         sio.register_namespace(console.ConsoleNamespace(services))
         console.install(services)
-        worker = OutboxWorker(store, config)
-        services.wake_mail = worker.wake
+        services.mail = OutboxWorker(store, config)
         services.faq.start()
-        await worker.start()
+        await services.mail.start()
         try:
             yield
         finally:
-            await worker.stop()
+            await console.console_of(services).close()
+            await services.mail.stop()
             await services.faq.stop()
             if own_storage:
                 await store.close()

@@ -164,7 +164,7 @@ class ConsoleNamespace(socketio.AsyncNamespace):
                 await self._close_sockets(session, "expired")
 
     async def close(self) -> None:
-        """Stop the sweeper (create_app may call it at shutdown; the last disconnect does)."""
+        """Stop the sweeper (at shutdown; the last disconnect stops it too)."""
         if self._sweeper is not None and self._sweeper is not asyncio.current_task():
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -14,6 +14,7 @@ from storage import Operator, Storage
 from web.config import Config
 from web.faqs import LiveFaq
 from web.limits import RateLimiter
+from web.mail import OutboxWorker
 from web.tokens import TokenSigner
 
 
@@ -56,15 +57,19 @@ class Services:
     faq: LiveFaq
     sio: socketio.AsyncServer
     signer: TokenSigner
-    secret: bytes
     limits: Limits
-    # The mail worker's wake-up, set when it starts: a queued mail goes out at once.
-    wake_mail: Callable[[], None] = field(default=lambda: None)
+    # The outbox worker, set when it starts (the console retries parked mail through it).
+    mail: OutboxWorker | None = None
     # The operator signed in on this request, if any; set by the console's session module.
     operator_of: Callable[[web.Request], Awaitable[Operator | None]] = field(default=_nobody)
     _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
+
+    def wake_mail(self) -> None:
+        """A mail was queued: send it now rather than at the worker's next look."""
+        if self.mail is not None:
+            self.mail.wake()
 
     def conversation_lock(self, conversation_id: str) -> asyncio.Lock:
         """One writer per conversation: Socket.IO runs a client's events concurrently, and an
