@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.validate import Valid, validate_message, validate_number, validate_ticket
+from bot.validate import Valid, validate_number, validate_reply, validate_ticket
 from storage import Attachment, Ticket
 from web.desk import Desk
 from web.errors import ApiError, json_object, rate_limited, request_lang
@@ -115,7 +115,8 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
 @routes.post("/api/tickets/lookup")
 async def lookup_ticket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    data, _ = await read_body(request, services, set())
+    # JSON only: a look-up has nothing to upload, and a multipart one could leave files behind
+    data = await json_object(request)
     email, number = data.get("email"), data.get("number")
     if not isinstance(email, str) or not isinstance(number, str | int):
         raise ApiError(404, "lookup_failed")
@@ -153,7 +154,7 @@ async def post_message(request: web.Request) -> web.Response:
     number = bearer_ticket(request, services)
     data, attachment = await read_body(request, services, {"body"})
     try:
-        body = validate_message(str(data.get("body") or ""))
+        body = validate_reply(str(data.get("body") or ""), has_attachment=attachment is not None)
         if not isinstance(body, Valid):
             raise ApiError(422, "validation_failed", fields={"body": body.key})
         limiter = services.limits.student_messages_per_ticket

@@ -55,11 +55,7 @@ async def read_form(
                     continue
                 attachment = await _receive(part, attachments)
             elif part.name in field_names:
-                data = await part.read_chunk(MAX_FIELD_BYTES + 1)
-                if len(data) > MAX_FIELD_BYTES:
-                    raise ApiError(413, "too_large")
-                fields[part.name] = data.decode("utf-8", errors="replace")
-                await part.release()
+                fields[part.name] = await _read_field(part)
             else:
                 await part.release()
     except BaseException:
@@ -67,6 +63,17 @@ async def read_form(
             await attachments.delete(attachment.id)
         raise
     return Form(fields, attachment)
+
+
+async def _read_field(part: BodyPartReader) -> str:
+    """A text field, whole: read_chunk returns what has arrived so far, so a long message
+    split across network packets must be read until its end (or cut, silently)."""
+    data = bytearray()
+    while chunk := await part.read_chunk(CHUNK):
+        data += chunk
+        if len(data) > MAX_FIELD_BYTES:
+            raise ApiError(413, "too_large")
+    return data.decode("utf-8", errors="replace")
 
 
 async def _receive(part: BodyPartReader, attachments: AttachmentStore) -> Attachment | None:

@@ -363,3 +363,67 @@ async def test_concurrent_creations_get_distinct_numbers(data_dir: Path) -> None
         assert len({r["number"] for r in results}) == 40
     finally:
         await server.stop()
+
+
+async def test_a_long_multipart_message_arriving_in_pieces_is_kept_whole(server: Server) -> None:
+    """A phone on a slow network delivers a form in several packets: nothing may be cut."""
+    message = "Ho pagato la prima rata ma il portale non la registra. " * 60
+    boundary = "----helpdesk-test"
+    parts = []
+    # the message first, as a form may order it: its end arrives in a later packet
+    for key, value in sorted(
+        {**VALID, "message": message}.items(), key=lambda kv: kv[0] != "message"
+    ):
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+        )
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    head = (
+        f"POST /api/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.config.port)
+    cut = body.index(b"registra", len(body) // 2) - 1500
+    writer.write(head + body[:cut])
+    await writer.drain()
+    await asyncio.sleep(0.3)
+    writer.write(body[cut:])
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+    [summary] = server.app[SERVICES].storage.tickets.summaries()
+    ticket = await server.app[SERVICES].storage.tickets.get(summary.number)
+    assert ticket is not None and ticket.messages[0].body == message.strip()
+
+
+async def test_lookup_takes_json_only_and_keeps_no_file(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    async with http.post(
+        "/api/tickets/lookup",
+        data=form({"email": "a@example.com", "number": "000001"}, ("a.png", PNG, "image/png")),
+    ) as response:
+        assert response.status == 400
+    assert attachment_files(server) == []
+
+
+async def test_short_replies_and_file_only_replies(http: aiohttp.ClientSession) -> None:
+    created = await create(http)
+    number, headers = created["number"], {"Authorization": f"Bearer {created['token']}"}
+    async with http.post(
+        f"/api/tickets/{number}/messages", json={"body": "ok grazie"}, headers=headers
+    ) as response:
+        assert response.status == 201, await response.text()
+    async with http.post(
+        f"/api/tickets/{number}/messages",
+        data=form({"body": ""}, ("ricevuta.pdf", PDF, "application/pdf")),
+        headers=headers,
+    ) as response:
+        assert response.status == 201, await response.text()
+    async with http.post(
+        f"/api/tickets/{number}/messages", json={"body": "   "}, headers=headers
+    ) as response:
+        assert response.status == 422
