@@ -30,6 +30,11 @@ class Limits:
     login_failures_per_user: RateLimiter
     student_messages_per_ticket: RateLimiter
     uploads_per_conversation: RateLimiter
+    # Unauthenticated chats cost disk: new conversations and uploads per address, and the
+    # events of one conversation (each one is a FAQ search and a durable write).
+    conversations_per_ip: RateLimiter
+    uploads_per_ip: RateLimiter
+    chat_events_per_conversation: RateLimiter
 
     @classmethod
     def from_config(cls, config: Config) -> Limits:
@@ -43,6 +48,9 @@ class Limits:
             login_failures_per_user=RateLimiter(5, 900),
             student_messages_per_ticket=RateLimiter(30, 600),
             uploads_per_conversation=RateLimiter(10, 600),
+            conversations_per_ip=RateLimiter(60, 3600),
+            uploads_per_ip=RateLimiter(20, 3600),
+            chat_events_per_conversation=RateLimiter(40, 60),
         )
 
 
