@@ -57,7 +57,8 @@ from web.desk import (
     summary_view,
 )
 from web.errors import ApiError, json_object, rate_limited, request_lang
-from web.services import SERVICES, Services
+from web.limits import RateLimiter
+from web.services import SERVICES, Limits, Services
 from web.sessions import COOKIE, Session, SessionStore
 from web.student import client_ip
 
@@ -395,6 +396,48 @@ def json_response(data: Any, status: int = 200) -> web.StreamResponse:
 # --- sign-in --------------------------------------------------------------------------------
 
 
+@dataclass
+class LoginAttempt:
+    """One try at a password, counted against three limits: per address, per username from
+    that address (strict), per username from anywhere (a high ceiling). The strict one is
+    keyed on the address too, so that whoever knows an operator's username cannot lock the
+    operator out by guessing from elsewhere."""
+
+    taken: list[tuple[RateLimiter, str]]
+    limits: Limits
+    user_address: str
+
+    @classmethod
+    def take(cls, limits: Limits, username: str, ip: str) -> LoginAttempt:
+        """Count the attempt, or raise 429 (counting nothing) if any limit is reached."""
+        user_address = f"{username}\n{ip}"  # no address holds a line break
+        counters = [
+            (limits.login_failures_per_ip, ip),
+            (limits.login_failures_per_user_address, user_address),
+            (limits.login_failures_per_user, username),
+        ]
+        taken: list[tuple[RateLimiter, str]] = []
+        wait = 0.0
+        for limiter, key in counters:  # no await in here: nothing runs in between
+            refused = limiter.take(key)
+            if refused:
+                wait = max(wait, refused)
+            else:
+                taken.append((limiter, key))
+        if wait:
+            for limiter, key in taken:
+                limiter.refund(key)
+            raise rate_limited(wait)
+        return cls(taken, limits, user_address)
+
+    def succeeded(self) -> None:
+        """The right password: this try was no guess, and the typos this operator made from
+        this address before are forgiven."""
+        for limiter, key in self.taken:
+            limiter.refund(key)
+        self.limits.login_failures_per_user_address.reset(self.user_address)
+
+
 @routes.post("/api/console/login")
 async def login(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
@@ -414,10 +457,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = normalise_username(raw_user)[:64]
     ip = client_ip(request)
     limits = services.limits
-    wait = max(limits.login_failures_per_ip.retry_after(ip),
-               limits.login_failures_per_user.retry_after(username))
-    if wait:
-        raise rate_limited(wait)
+    # Counted before the password check and given back if it succeeds: a burst of concurrent
+    # guesses must not all pass a check made before any of them was counted.
+    attempt = LoginAttempt.take(limits, username, ip)
     operator = (
         await services.storage.operators.get(username) if USERNAME.fullmatch(username) else None
     )
@@ -426,14 +468,12 @@ async def login(request: web.Request) -> web.StreamResponse:
         verify_password, operator.password_hash if operator else None, password
     )
     if not ok or operator is None:
-        limits.login_failures_per_ip.hit(ip)
-        limits.login_failures_per_user.hit(username)
         log.info("console login failed for %r from %s", username, ip)
         raise ApiError(401, "login_failed")
+    attempt.succeeded()
     if not operator.active:
         # Only someone who knows the password learns that the account is disabled.
         raise ApiError(403, "account_disabled")
-    limits.login_failures_per_user.reset(username)
     if needs_rehash(operator.password_hash):
         operator = replace(operator, password_hash=await asyncio.to_thread(hash_password, password))
         await services.storage.operators.put(operator)

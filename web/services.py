@@ -27,6 +27,10 @@ class Limits:
     lookup_failures_per_number: RateLimiter
     lookup_failures_per_email: RateLimiter
     login_failures_per_ip: RateLimiter
+    # Strict, but only for one username from one address: someone guessing an operator's
+    # password from elsewhere cannot lock that operator out of their own desk...
+    login_failures_per_user_address: RateLimiter
+    # ...while guesses spread over many addresses still meet a ceiling per username.
     login_failures_per_user: RateLimiter
     student_messages_per_ticket: RateLimiter
     uploads_per_conversation: RateLimiter
@@ -45,7 +49,8 @@ class Limits:
             lookup_failures_per_number=RateLimiter(10, 900),
             lookup_failures_per_email=RateLimiter(10, 900),
             login_failures_per_ip=RateLimiter(20, 900),
-            login_failures_per_user=RateLimiter(5, 900),
+            login_failures_per_user_address=RateLimiter(5, 900),
+            login_failures_per_user=RateLimiter(50, 900),
             student_messages_per_ticket=RateLimiter(30, 600),
             uploads_per_conversation=RateLimiter(10, 600),
             conversations_per_ip=RateLimiter(60, 3600),

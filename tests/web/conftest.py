@@ -47,14 +47,18 @@ def create_account(server: Server, account: Account) -> Operator:
 
 
 class Console:
-    """One operator's browser, as far as HTTP goes: a cookie jar and the CSRF token."""
+    """One operator's browser, as far as HTTP goes: a cookie jar and the CSRF token.
+    source: the loopback address it connects from (127.0.0.2, ...), to be another machine."""
 
-    def __init__(self, server: Server, lang: str | None = None) -> None:
+    def __init__(self, server: Server, lang: str | None = None, *, source: str | None = None
+                 ) -> None:
         self.server = server
         headers = {"Accept-Language": lang} if lang else {}
+        connector = aiohttp.TCPConnector(local_addr=(source, 0) if source else None)
         # unsafe: keep cookies from 127.0.0.1 (an IP, which aiohttp otherwise ignores)
         self.http = aiohttp.ClientSession(
-            base_url=server.url, cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers
+            base_url=server.url, cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers,
+            connector=connector,
         )
         self.csrf = ""
         self.me: dict[str, Any] = {}

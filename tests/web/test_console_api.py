@@ -180,6 +180,58 @@ async def test_failed_logins_are_throttled_per_address(
         await console.close()
 
 
+async def test_a_burst_of_concurrent_guesses_gets_no_more_password_checks_than_the_limit(
+    server: Server, team: dict[str, Account]
+) -> None:
+    # Checking the limit, awaiting argon2, then counting let every request of a burst through.
+    console = Console(server)
+    try:
+        answers = await asyncio.gather(
+            *(console.login(LAURA, f"tentativo-{i:02d}") for i in range(30))
+        )
+    finally:
+        await console.close()
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [401] * 5 + [429] * 25
+
+
+async def test_guesses_from_one_address_do_not_lock_the_operator_out(
+    server: Server, team: dict[str, Account]
+) -> None:
+    attacker = Console(server, source="127.0.0.1")
+    laura = Console(server, source="127.0.0.2")
+    try:
+        answers = await asyncio.gather(
+            *(attacker.login(LAURA, f"tentativo-{i:02d}") for i in range(12))
+        )
+        assert sorted(status for status, _ in answers) == [401] * 5 + [429] * 7
+        assert (await attacker.login(LAURA))[0] == 429  # this address is done for a while
+        assert (await laura.login(LAURA))[0] == 200  # Laura, at her own desk, is not
+    finally:
+        await attacker.close()
+        await laura.close()
+
+
+async def test_guesses_from_many_addresses_meet_a_ceiling_per_username(
+    server: Server, team: dict[str, Account]
+) -> None:
+    # Ten addresses, five guesses each: the strict limit per address never trips, the
+    # ceiling per username does, and it holds for every address, Laura's too.
+    guessers = [Console(server, source=f"127.0.0.{n}") for n in range(2, 12)]
+    laura = Console(server, source="127.0.0.20")
+    try:
+        for guesser in guessers:
+            answers = await asyncio.gather(
+                *(guesser.login(LAURA, f"tentativo-{i}") for i in range(5))
+            )
+            assert [status for status, _ in answers] == [401] * 5
+        assert (await laura.login(LAURA))[0] == 429
+        assert (await laura.login(MARCO))[0] == 200  # the ceiling is Laura's only
+    finally:
+        for console in [*guessers, laura]:
+            await console.close()
+
+
 async def test_a_successful_login_forgives_earlier_typos(
     server: Server, team: dict[str, Account]
 ) -> None:
