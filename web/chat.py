@@ -21,15 +21,17 @@ from bot import engine
 from bot.i18n import normalise_lang, t
 from bot.validate import validate_ticket
 from storage import Attachment, Conversation, FaqEvent, utcnow
-from web.desk import STUDENT_ROOM, Desk
-from web.errors import ApiError, rate_limited
+from web import clients, notify
+from web.desk import CONSOLE_TICKET_ROOM, STUDENT_ROOM, Desk
+from web.errors import ApiError
 from web.services import SERVICES, Services
-from web.student import check_creation_limits, count_creation, lookup
+from web.student import client_ip, creation_limits, lookup, refund_all, take_all
 from web.uploads import read_form
 
 log = logging.getLogger("helpdesk.chat")
 CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_TEXT = 4000
+TRANSCRIPT_MAX = 300
 CONVERSATION_ROOM = "conversation:{id}"
 routes = web.RouteTableDef()
 
@@ -62,8 +64,14 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         # Anyone may chat; what a socket may see is decided per event (its conversation id,
         # a valid ticket token). Only the peer address is kept, for the creation limit.
-        self._environ[sid] = {"ip": environ.get("REMOTE_ADDR") or _peer(environ)}
-        await self.save_session(sid, {"conversation_id": None, "tickets": []})
+        request = environ.get("aiohttp.request")
+        ip = (
+            clients.client_ip(request, self.services.config.trusted_proxies)
+            if request is not None
+            else str(environ.get("REMOTE_ADDR") or "unknown")
+        )
+        self._environ[sid] = {"ip": ip}
+        await self.save_session(sid, {"conversation_id": None, "tickets": [], "lang": "it"})
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._environ.pop(sid, None)
@@ -88,12 +96,20 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.emit(
             "student_online",
             {"number": number, "online": False},
-            room=f"console-ticket:{number}",
+            room=CONSOLE_TICKET_ROOM.format(number=number),
             namespace="/console",
         )
 
-    async def _error(self, sid: str, code: str, lang: str) -> None:
-        await self.emit("error", {"code": code, "message": t(f"error.{code}", lang)}, to=sid)
+    async def _error(self, sid: str, code: str, **params: object) -> None:
+        """An error in the language the student chats in."""
+        try:
+            lang = (await self.get_session(sid)).get("lang", "it")
+        except KeyError:
+            lang = "it"
+        code_key = "rate_limited_seconds" if code == "rate_limited" else code
+        await self.emit(
+            "error", {"code": code, "message": t(f"error.{code_key}", lang, **params)}, to=sid
+        )
 
     # --- the conversation ------------------------------------------------------------------
 
@@ -106,6 +122,11 @@ class ChatNamespace(socketio.AsyncNamespace):
         if isinstance(requested, str) and CONVERSATION_ID.fullmatch(requested):
             conversation = await storage.conversations.get(requested)
         if conversation is None:
+            # New conversations cost disk: a script must not open them by the thousand.
+            wait = self.services.limits.conversations_per_ip.take(self._ip(sid))
+            if wait:
+                await self._error(sid, "rate_limited", seconds=max(1, round(wait)))
+                return
             outcome = engine.start(
                 lang, self.services.faq.index, await self._follow_up(data.get("follow_up"))
             )
@@ -118,7 +139,12 @@ class ChatNamespace(socketio.AsyncNamespace):
             conversation.transcript = [self._reply_entry(r) for r in outcome.replies]
             await storage.conversations.save(conversation)
         await self.save_session(
-            sid, {**await self.get_session(sid), "conversation_id": conversation.id}
+            sid,
+            {
+                **await self.get_session(sid),
+                "conversation_id": conversation.id,
+                "lang": conversation.lang,
+            },
         )
         await self.enter_room(sid, CONVERSATION_ROOM.format(id=conversation.id))
         state = engine.State(conversation.step, conversation.slots, conversation.lang)
@@ -150,14 +176,14 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def on_choose(self, sid: str, data: Any) -> None:
         option = data.get("option") if isinstance(data, dict) else None
         if not isinstance(option, str) or len(option) > 200:
-            await self._error(sid, "bad_request", "it")
+            await self._error(sid, "bad_request")
             return
         await self._handle(sid, data, engine.Event("choose", option))
 
     async def on_say(self, sid: str, data: Any) -> None:
         text = data.get("text") if isinstance(data, dict) else None
         if not isinstance(text, str) or not text.strip():
-            await self._error(sid, "bad_request", "it")
+            await self._error(sid, "bad_request")
             return
         await self._handle(sid, data, engine.Event("text", text[:MAX_TEXT]))
 
@@ -173,7 +199,11 @@ class ChatNamespace(socketio.AsyncNamespace):
         session = await self.get_session(sid)
         # A socket speaks only for the conversation it said hello to.
         if not conversation_id or conversation_id != session.get("conversation_id"):
-            await self._error(sid, "not_found", "it")
+            await self._error(sid, "not_found")
+            return
+        wait = self.services.limits.chat_events_per_conversation.take(conversation_id)
+        if wait:
+            await self._error(sid, "rate_limited", seconds=max(1, round(wait)))
             return
         room = CONVERSATION_ROOM.format(id=conversation_id)
         await self.emit("typing", {"on": True}, room=room)
@@ -196,14 +226,14 @@ class ChatNamespace(socketio.AsyncNamespace):
         faq = self.services.faq.index
         conversation = await storage.conversations.get(conversation_id)
         if conversation is None:
-            await self._error(sid, "not_found", "it")
+            await self._error(sid, "not_found")
             return None, {}
         state = engine.State(conversation.step, conversation.slots, conversation.lang)
         entries = [self._student_entry(conversation, state, event)]
         if event.kind == "attachment":
             upload = next((u for u in conversation.uploads if u["id"] == event.value), None)
             if upload is None:
-                await self._error(sid, "not_found", conversation.lang)
+                await self._error(sid, "not_found")
                 return None, {}
             event = engine.Event(
                 "attachment", upload["id"], {k: upload[k] for k in ("id", "filename", "size")}
@@ -223,8 +253,16 @@ class ChatNamespace(socketio.AsyncNamespace):
         conversation.step = outcome.state.step
         conversation.slots = dict(outcome.state.slots)
         conversation.lang = outcome.state.lang
-        conversation.transcript += [e for e in entries if e is not None]
+        # The newest entries are what a reload shows; an endless chat must not grow its file
+        # (and every later write) without bound.
+        conversation.transcript = [
+            *conversation.transcript,
+            *(e for e in entries if e is not None),
+        ][-TRANSCRIPT_MAX:]
         await storage.conversations.save(conversation)
+        session = await self.get_session(sid)
+        if session.get("lang") != conversation.lang:
+            await self.save_session(sid, {**session, "lang": conversation.lang})
         return [e for e in entries if e is not None], prompt_view(outcome.prompt)
 
     def _student_entry(
@@ -257,8 +295,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         if reply.kind == "ticket":
             # lets the widget follow the new ticket live at once, without a look-up
             data["token"] = self.services.signer.issue(str(data.get("number", "")))
-            data["status_url"] = (
-                f"{self.services.config.public_url}/ticket?number={data.get('number', '')}"
+            data["status_url"] = notify.ticket_link(
+                self.services.config.public_url, str(data.get("number", ""))
             )
         return _entry("bot", reply.kind, reply.text, data)
 
@@ -303,36 +341,48 @@ class ChatNamespace(socketio.AsyncNamespace):
             k: str(data[k]) for k in ("email", "name", "phone", "topic", "subtopic", "message")
         }
         fields["lang"] = str(data.get("lang") or conversation.lang)
-        ip = self._ip(sid)
-        try:
-            check_creation_limits(services, ip, fields["email"])
-        except ApiError as error:
-            retry = int(error.headers.get("Retry-After", "60"))
-            return engine.Event(
-                "ticket_failed", data={"reason": "rate_limited", "retry_after": retry}
-            )
-        attachment = None
-        upload = next(
-            (u for u in conversation.uploads if u["id"] == data.get("attachment_id")), None
-        )
-        if upload is not None:
-            attachment = Attachment(**upload)
         # The engine validated every field, but the HTTP API's rules are the law: a field the
         # two disagree on goes back to the student instead of into a broken ticket.
         clean, errors = validate_ticket({**fields, "references": ""}, services.faq.index)
         if errors:
             return engine.Event("ticket_failed", data={"reason": "invalid", "fields": errors})
-        count_creation(services, ip, fields["email"])
-        references = data.get("references") or None
+        limits = creation_limits(services, self._ip(sid), clean["email"])
         try:
+            take_all(limits)
+        except ApiError as error:
+            retry = int(error.headers.get("Retry-After", "60"))
+            return engine.Event(
+                "ticket_failed", data={"reason": "rate_limited", "retry_after": retry}
+            )
+        upload = next(
+            (u for u in conversation.uploads if u["id"] == data.get("attachment_id")), None
+        )
+        attachment = Attachment(**upload) if upload is not None else None
+        try:
+            references = self._own_ticket(data.get("references"), clean["email"])
             ticket = await Desk(services).open(
                 clean, attachment, conversation_id=conversation.id, references=references
             )
         except Exception:
-            # The student keeps every answer and can confirm again.
+            # Nothing was opened: the attempt does not count, and the student keeps every
+            # answer and can confirm again.
+            refund_all(limits)
             log.exception("could not open a ticket for conversation %s", conversation.id)
             return engine.Event("ticket_failed", data={"reason": "error"})
+        # Files uploaded in this chat but not sent with the ticket would stay on disk forever.
+        for unused in conversation.uploads:
+            if attachment is None or unused["id"] != attachment.id:
+                await services.storage.attachments.delete(unused["id"])
+        conversation.uploads = []
         return engine.Event("ticket_created", ticket.number)
+
+    def _own_ticket(self, number: Any, email: str) -> str | None:
+        """A follow-up links its closed ticket only when both belong to the same email (the
+        student may have changed the address at the summary)."""
+        if not isinstance(number, str) or not number:
+            return None
+        old = self.services.storage.tickets.summary(number)
+        return number if old is not None and old.email == email else None
 
     def _ip(self, sid: str) -> str:
         return str(self._environ.get(sid, {}).get("ip") or "unknown")
@@ -344,10 +394,12 @@ class ChatNamespace(socketio.AsyncNamespace):
         number = self.services.signer.verify(token) if isinstance(token, str) else None
         lang = normalise_lang(data.get("lang") if isinstance(data, dict) else None)
         ticket = await self.services.storage.tickets.get(number) if number else None
-        if ticket is None:
-            await self._error(sid, "unauthorized", lang)
-            return
         session = await self.get_session(sid)
+        session["lang"] = lang  # the ticket page may never say hello
+        await self.save_session(sid, session)
+        if ticket is None:
+            await self._error(sid, "unauthorized")
+            return
         session["tickets"] = sorted({*session.get("tickets", []), ticket.number})
         await self.save_session(sid, session)
         await self.enter_room(sid, STUDENT_ROOM.format(number=ticket.number))
@@ -355,7 +407,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.emit(
             "student_online",
             {"number": ticket.number, "online": True},
-            room=f"console-ticket:{ticket.number}",
+            room=CONSOLE_TICKET_ROOM.format(number=ticket.number),
             namespace="/console",
         )
 
@@ -379,7 +431,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.emit(
             "student_typing",
             {"number": number, "typing": bool(data.get("typing"))},
-            room=f"console-ticket:{number}",
+            room=CONSOLE_TICKET_ROOM.format(number=number),
             namespace="/console",
         )
 
@@ -399,19 +451,25 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found")
     if await services.storage.conversations.get(conversation_id) is None:
         raise ApiError(404, "not_found")
-    limiter = services.limits.uploads_per_conversation
-    wait = limiter.retry_after(conversation_id)
-    if wait:
-        raise rate_limited(wait)
     if request.content_type != "multipart/form-data":
         raise ApiError(400, "bad_request")
-    form = await read_form(
-        await request.multipart(), services.storage.attachments, field_names=set()
-    )
+    # Counted up front, per chat and per address: anonymous uploads must not fill the disk.
+    limits = [
+        (services.limits.uploads_per_conversation, conversation_id),
+        (services.limits.uploads_per_ip, client_ip(request)),
+    ]
+    take_all(limits)
+    try:
+        form = await read_form(
+            await request.multipart(), services.storage.attachments, field_names=set()
+        )
+    except ApiError:
+        refund_all(limits)  # a refused file took no space
+        raise
     attachment = form.attachment
     if attachment is None:
+        refund_all(limits)
         raise ApiError(400, "bad_request")
-    limiter.hit(conversation_id)
     async with services.conversation_lock(conversation_id):
         conversation = await services.storage.conversations.get(conversation_id)
         if conversation is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ class Config:
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     create_per_ip_per_minute: int = 30
+    # The university's reverse proxies: behind them the peer is always the proxy, so the
+    # student's address is read from X-Forwarded-For (only when the peer is one of these).
+    trusted_proxies: tuple[str, ...] = ()
     session_idle_minutes: int = 30
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
@@ -77,7 +81,18 @@ class Config:
             # A wildcard or the "null" origin would let any page drive the widget's API
             # with the student's credentials (ASVS 14.5.3).
             raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
+        proxies = tuple(
+            p.strip() for p in environ.get("HELPDESK_TRUSTED_PROXIES", "").split(",") if p.strip()
+        )
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"HELPDESK_TRUSTED_PROXIES: {proxy!r} is not an address or network"
+                ) from None
         return cls(
+            trusted_proxies=proxies,
             host=host,
             port=port,
             data_dir=Path(environ.get("HELPDESK_DATA_DIR", "").strip() or "var"),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
 from bot.validate import Valid, validate_number, validate_reply, validate_ticket
 from storage import Attachment, Ticket
+from web import clients
 from web.desk import Desk
 from web.errors import ApiError, json_object, rate_limited, request_lang
+from web.limits import RateLimiter
 from web.services import SERVICES, Services
 from web.uploads import read_form
 
@@ -18,9 +21,7 @@ routes = web.RouteTableDef()
 
 
 def client_ip(request: web.Request) -> str:
-    # Behind the university's proxy, the proxy's address would be everyone's: the deployment
-    # sets the proxy to overwrite X-Forwarded-For and aiohttp's remote is then the proxy's.
-    return request.remote or "unknown"
+    return clients.client_ip(request, request.app[SERVICES].config.trusted_proxies)
 
 
 async def read_body(
@@ -41,17 +42,25 @@ async def discard(services: Services, attachment: Attachment | None) -> None:
         await services.storage.attachments.delete(attachment.id)
 
 
-def check_creation_limits(services: Services, ip: str, email: str) -> None:
-    limits = services.limits
-    for limiter, key in ((limits.create_per_ip, ip), (limits.create_per_email, email)):
-        wait = limiter.retry_after(key)
+def take_all(pairs: Sequence[tuple[RateLimiter, str]]) -> None:
+    """Count an attempt under every limit, or under none and raise 429 with the longest wait."""
+    taken: list[tuple[RateLimiter, str]] = []
+    for limiter, key in pairs:
+        wait = limiter.take(key)
         if wait:
-            raise rate_limited(wait)
+            refund_all(taken)
+            raise rate_limited(max([wait, *(limiter.retry_after(key) for limiter, key in pairs)]))
+        taken.append((limiter, key))
 
 
-def count_creation(services: Services, ip: str, email: str) -> None:
-    services.limits.create_per_ip.hit(ip)
-    services.limits.create_per_email.hit(email)
+def refund_all(pairs: Sequence[tuple[RateLimiter, str]]) -> None:
+    for limiter, key in pairs:
+        limiter.refund(key)
+
+
+def creation_limits(services: Services, ip: str, email: str) -> list[tuple[RateLimiter, str]]:
+    limits = services.limits
+    return [(limits.create_per_ip, ip), (limits.create_per_email, clients.email_key(email))]
 
 
 @routes.post("/api/tickets")
@@ -62,11 +71,14 @@ async def create_ticket(request: web.Request) -> web.Response:
         fields, errors = validate_ticket(data, services.faq.index)
         if errors:
             raise ApiError(422, "validation_failed", fields=errors)
-        ip = client_ip(request)
-        check_creation_limits(services, ip, fields["email"])
-        references = await _references(services, data.get("references"), fields["email"])
-        count_creation(services, ip, fields["email"])
-        ticket = await Desk(services).open(fields, attachment, references=references)
+        limits = creation_limits(services, client_ip(request), fields["email"])
+        take_all(limits)
+        try:
+            references = await _references(services, data.get("references"), fields["email"])
+            ticket = await Desk(services).open(fields, attachment, references=references)
+        except BaseException:
+            refund_all(limits)  # nothing was opened: the attempt does not count
+            raise
     except BaseException:
         await discard(services, attachment)
         raise
@@ -91,24 +103,26 @@ async def _references(services: Services, raw: object, email: str) -> str | None
 
 async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket:
     """Email + number, the student's only credential. Wrong email and wrong number get one
-    and the same answer; failures are throttled per address, per number and per email, so
-    that guessing numbers for one email takes years, not minutes."""
+    and the same answer, in the same time (both are checked in memory); failures are
+    throttled per address, per number and per email, so that guessing numbers for one email
+    takes years, not minutes. Each attempt counts before it is checked, and a success gives
+    it back, so a burst of concurrent guesses cannot slip past the limit."""
     limits = services.limits
     clean = validate_number(number)
-    norm_email = email.strip().lower()
-    keys = (
+    wanted = email.strip().lower()
+    pairs = [
         (limits.lookup_failures_per_ip, ip),
         (limits.lookup_failures_per_number, clean.value if isinstance(clean, Valid) else number),
-        (limits.lookup_failures_per_email, norm_email),
-    )
-    wait = max(limiter.retry_after(key) for limiter, key in keys)
-    if wait:
-        raise rate_limited(wait)
-    ticket = await services.storage.tickets.get(clean.value) if isinstance(clean, Valid) else None
-    if ticket is None or ticket.email != norm_email:
-        for limiter, key in keys:
-            limiter.hit(key)
+        (limits.lookup_failures_per_email, clients.email_key(wanted)),
+    ]
+    take_all(pairs)
+    summary = services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
+    ticket = None
+    if summary is not None and summary.email == wanted:
+        ticket = await services.storage.tickets.get(summary.number)
+    if ticket is None:
         raise ApiError(404, "lookup_failed")
+    refund_all(pairs)
     return ticket
 
 

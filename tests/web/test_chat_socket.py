@@ -14,6 +14,7 @@ import socketio
 from storage import Operator
 from tests.conftest import Server, make_config, start_server
 from web.desk import Desk
+from web.limits import RateLimiter
 from web.services import SERVICES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -429,4 +430,101 @@ async def test_a_student_who_turns_away_from_the_ticket_is_no_longer_online(
     )
     with pytest.raises(asyncio.TimeoutError):
         await student.next("ticket", wait=0.4)
+    await student.close()
+
+
+async def test_new_conversations_per_address_are_limited(server: Server) -> None:
+    server.app[SERVICES].limits.conversations_per_ip = RateLimiter(2, 3600)
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await student.hello()
+    await student.client.emit("hello", {"conversation_id": None, "lang": "en"}, namespace="/chat")
+    name, error = await student.next("state", "error")
+    assert name == "error" and error["code"] == "rate_limited"
+    # an existing conversation still resumes
+    state = await student.hello(student.conversation_id)
+    assert state["conversation_id"] == student.conversation_id
+    await student.close()
+
+
+async def test_a_flood_of_events_is_refused_in_the_students_language(server: Server) -> None:
+    server.app[SERVICES].limits.chat_events_per_conversation = RateLimiter(3, 60)
+    student = Student(server)
+    await student.connect()
+    await student.hello(lang="en")
+    for _ in range(3):
+        await student.say("hello there, I need some help please")
+    await student.client.emit(
+        "say", {"conversation_id": student.conversation_id, "text": "again"}, namespace="/chat"
+    )
+    name, error = await student.next("bot", "error")
+    assert name == "error" and error["code"] == "rate_limited"
+    assert "seconds" in error["message"]
+    await student.close()
+
+
+async def test_the_stored_transcript_is_bounded(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import web.chat
+
+    monkeypatch.setattr(web.chat, "TRANSCRIPT_MAX", 6)
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    for _ in range(4):
+        await student._send("restart")
+    assert student.conversation_id
+    stored = await server.app[SERVICES].storage.conversations.get(student.conversation_id)
+    assert stored is not None and len(stored.transcript) == 6
+    await student.close()
+
+
+async def test_uploads_left_unused_are_deleted_with_the_ticket(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await to_contact_data(student)
+    await student.say("mario.rossi@example.com")
+    await student.say("Rossi Mario")
+    await student.say("3331234567")
+    assert student.conversation_id
+    first = await (await upload(server, student.conversation_id, "a.png", PNG)).json()
+    second = await (await upload(server, student.conversation_id, "b.png", PNG)).json()
+    await student.attach(second["id"])
+    await student.choose("confirm")
+    files = server.app[SERVICES].storage.attachments
+    assert files.path(first["id"]) is None
+    assert files.path(second["id"]) is not None
+    await student.close()
+
+
+async def test_a_follow_up_keeps_its_link_only_for_the_same_email(server: Server) -> None:
+    old = await open_by_api(server, "verdi@example.com")
+    anna = Operator(username="anna", name="Anna Bianchi", role="operator", password_hash="x")
+    await server.app[SERVICES].storage.operators.put(anna)
+    await Desk(server.app[SERVICES]).set_status(old["number"], "closed", anna)
+    student = Student(server)
+    await student.connect()
+    await student.client.emit(
+        "hello",
+        {"conversation_id": None, "lang": "it", "follow_up": old["token"]},
+        namespace="/chat",
+    )
+    _, state = await student.next("state")
+    student.conversation_id, student.prompt = state["conversation_id"], state["prompt"]
+    await student.choose("immatricolazioni")
+    await student.choose("scadenze")
+    await student.say("Il ticket precedente non ha risolto il problema del pagamento della mora")
+    if "not_solved" in student.options():
+        await student.choose("not_solved")
+    await student.choose("skip_attachment")
+    await student.choose("correct")
+    await student.choose("edit:email")
+    await student.say("altra.persona@example.com")
+    done = await student.choose("confirm")
+    number = next(e for e in done if e["kind"] == "ticket")["data"]["number"]
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None and ticket.references is None
     await student.close()

@@ -427,3 +427,42 @@ async def test_short_replies_and_file_only_replies(http: aiohttp.ClientSession) 
         f"/api/tickets/{number}/messages", json={"body": "   "}, headers=headers
     ) as response:
         assert response.status == 422
+
+
+async def test_plus_addresses_share_one_creation_limit(http: aiohttp.ClientSession) -> None:
+    statuses = []
+    for n in range(6):
+        async with http.post(
+            "/api/tickets", json={**VALID, "email": f"mario.rossi+{n}@example.com"}
+        ) as response:
+            statuses.append(response.status)
+    assert statuses == [201] * 5 + [429]
+
+
+async def test_a_burst_of_concurrent_guesses_cannot_pass_the_limit(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    created = await create(http)
+
+    async def guess(n: int) -> int:
+        async with http.post(
+            "/api/tickets/lookup",
+            json={"email": f"intruso{n}@example.com", "number": created["number"]},
+        ) as response:
+            return response.status
+
+    statuses = await asyncio.gather(*(guess(n) for n in range(60)))
+    limit = server.app[SERVICES].limits.lookup_failures_per_number.limit
+    assert statuses.count(404) <= limit
+    assert statuses.count(429) == 60 - statuses.count(404)
+
+
+async def test_a_successful_lookup_is_not_counted_as_a_failure(
+    http: aiohttp.ClientSession,
+) -> None:
+    created = await create(http)
+    for _ in range(25):
+        async with http.post(
+            "/api/tickets/lookup", json={"email": VALID["email"], "number": created["number"]}
+        ) as response:
+            assert response.status == 200

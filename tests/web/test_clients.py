@@ -1,0 +1,53 @@
+"""Who is asking: addresses behind the university's proxies, and one key per mailbox."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from web.clients import client_ip, email_key
+from web.config import Config, ConfigError
+
+
+def request(peer: str, forwarded: str | None = None) -> web.Request:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    req = make_mocked_request("GET", "/", headers=headers)
+    # the peer as the socket reports it
+    req._transport_peername = (peer, 12345)  # type: ignore[attr-defined]
+    return req
+
+
+def test_without_trusted_proxies_the_peer_is_the_client() -> None:
+    assert client_ip(request("10.0.0.5", "1.2.3.4"), ()) == "10.0.0.5"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts() -> None:
+    proxies = ("10.0.0.0/24",)
+    assert client_ip(request("10.0.0.5", "151.1.2.3"), proxies) == "151.1.2.3"
+    # what the client wrote further left is not believed
+    spoofed = request("10.0.0.5", "6.6.6.6, 151.1.2.3, 10.0.0.7")
+    assert client_ip(spoofed, proxies) == "151.1.2.3"
+    # a peer that is not our proxy cannot pretend to forward
+    assert client_ip(request("151.9.9.9", "1.1.1.1"), proxies) == "151.9.9.9"
+
+
+def test_a_bad_proxy_setting_is_named() -> None:
+    with pytest.raises(ConfigError, match="HELPDESK_TRUSTED_PROXIES"):
+        Config.from_env({"HELPDESK_TRUSTED_PROXIES": "10.0.0.0/24, proxy.unipg.it"})
+    assert Config.from_env({"HELPDESK_TRUSTED_PROXIES": "10.0.0.1"}).trusted_proxies == (
+        "10.0.0.1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "key"),
+    [
+        ("Mario.Rossi+unipg@Example.com", "mario.rossi@example.com"),
+        ("mario.rossi+1@gmail.com", "mariorossi@gmail.com"),
+        ("m.a.r.i.o@googlemail.com", "mario@googlemail.com"),
+        ("studente@studenti.unipg.it", "studente@studenti.unipg.it"),
+    ],
+)
+def test_one_key_per_mailbox(email: str, key: str) -> None:
+    assert email_key(email) == key

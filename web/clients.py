@@ -1,0 +1,49 @@
+"""Who is asking: the student's address and the key their email is limited under."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from functools import lru_cache
+
+from aiohttp import web
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def _trusted(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_ip(request: web.BaseRequest, trusted_proxies: tuple[str, ...]) -> str:
+    """The peer's address; behind a trusted proxy, the right-most address of X-Forwarded-For
+    that is not one of our proxies (what a client writes further left is not to be believed).
+    Without this, every student behind the university's proxy would share one limit."""
+    peer = request.remote or "unknown"
+    networks = _networks(trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop
+    return peer
+
+
+def email_key(email: str) -> str:
+    """One mailbox, one key: "mario+1@x.it" and "mario+2@x.it" reach the same student, so
+    the per-email limits must not count them apart (nor Gmail's ignored dots)."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
