@@ -15,6 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.i18n import t
+from bot.validate import MESSAGE_MAX
 from storage import Conversation, OperatorStore
 from tests.conftest import ROOT, Server, make_config, start_server
 from tests.web.conftest import (
@@ -714,6 +716,29 @@ async def test_a_bad_reply_is_refused_with_the_field_named(
     assert got == status
     assert list(answer["error"]["fields"]) == [field]
     assert answer["error"]["fields"][field]
+
+
+async def test_a_reply_follows_the_students_rule_in_the_consoles_words(
+    server: Server, signed_in: Factory
+) -> None:
+    # One rule for a message in a ticket, whoever writes it (bot.validate.validate_reply);
+    # the operator reads it in the console's wording.
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    url = f"/api/console/tickets/{ticket.number}/messages"
+    status, answer = await laura.post(url, {"body": "x" * (MESSAGE_MAX + 1)})
+    assert status == 422
+    assert answer["error"]["fields"] == {"body": t("console.field.body_long", "it")}
+    assert f"{MESSAGE_MAX}" in answer["error"]["fields"]["body"]
+    status, answer = await laura.post(url, {"body": " \x00\x0b\r\n\t"})
+    assert status == 422
+    assert answer["error"]["fields"] == {"body": "Scrivi il testo del messaggio."}
+    body = " Gentile studente,\r\nla rata\x07 è pagata.\x0c "
+    status, answer = await laura.post(url, {"body": body})
+    assert status == 201
+    assert answer["message"]["body"] == "Gentile studente,\nla rata è pagata."
+    status, _ = await laura.post(url, {"body": "x" * MESSAGE_MAX})
+    assert status == 201
 
 
 async def test_requests_that_are_not_json_objects_are_400(
