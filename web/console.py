@@ -623,12 +623,11 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
 
 
 def _labels(services: Services, ticket: Ticket, lang: str) -> dict[str, str]:
-    topic = services.faq.index.topic(ticket.topic)
-    subtopic = topic.subtopic(ticket.subtopic) if topic else None
+    topic, subtopic = services.faq.index.labels(ticket.topic, ticket.subtopic, lang)
     return {
         "status_label": t(f"status.{ticket.status}", lang),
-        "topic_label": topic.label_in(lang) if topic else ticket.topic,
-        "subtopic_label": subtopic.label_in(lang) if subtopic else ticket.subtopic,
+        "topic_label": topic,
+        "subtopic_label": subtopic,
     }
 
 

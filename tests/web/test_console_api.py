@@ -17,7 +17,7 @@ import pytest
 
 from bot.i18n import t
 from bot.validate import MESSAGE_MAX
-from storage import Conversation, OperatorStore
+from storage import Conversation, OperatorStore, Ticket
 from tests.conftest import ROOT, Server, make_config, start_server
 from tests.web.conftest import (
     ANNA,
@@ -659,6 +659,25 @@ async def test_a_ticket_shows_the_student_the_chat_that_led_to_it_and_everything
     for bad in ("1234567", "abc", "999999"):
         status, body = await laura.get(f"/api/console/tickets/{bad}")
         assert status == 404 and body["error"]["code"] == "not_found"
+
+
+async def test_a_ticket_names_its_topic_in_the_operators_language_or_by_id_if_gone(
+    server: Server, signed_in: Factory
+) -> None:
+    services = server.app[SERVICES]
+    ticket = await open_ticket(server)
+    topic, subtopic = services.faq.index.labels("immatricolazioni", "tasse-pagamenti", "en")
+    laura = await signed_in(LAURA, lang="en")
+    _, view = await laura.get(f"/api/console/tickets/{ticket.number}")
+    assert (view["topic_label"], view["subtopic_label"]) == (topic, subtopic)
+    assert view["status_label"] == "Open"
+
+    def moved(t: Ticket) -> None:  # an old ticket whose subtopic the editors removed
+        t.subtopic = "argomento-rimosso"
+
+    await services.storage.tickets.update(ticket.number, moved)
+    _, view = await laura.get(f"/api/console/tickets/{ticket.number}")
+    assert (view["topic_label"], view["subtopic_label"]) == (topic, "argomento-rimosso")
 
 
 async def test_a_reply_reaches_the_student_with_the_display_name_only_and_a_note_never(
