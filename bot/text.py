@@ -64,6 +64,7 @@ ABBREVIATIONS: dict[str, str] = {
     "thx": "thanks",
 }
 
+
 def _stop_words(lang: str) -> frozenset[str]:
     """Words that carry no topic (bot/data/stopwords-*.txt). Question words stay out of the
     lists where they change the intent ("quando" for deadlines, "quanto" for amounts)."""
@@ -77,7 +78,7 @@ _STEMMERS = {"it": "italian", "en": "english"}
 
 
 def fold(text: str) -> str:
-    """Lower case without accents; apostrophes and punctuation become spaces."""
+    """Lower case without accents (punctuation stays: `words` splits on it)."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -99,10 +100,8 @@ def _stemmer(lang: str) -> Any:
 
 
 def content_words(text: str, lang: str) -> list[str]:
-    """Folded words that carry meaning: stop words (of both languages: students mix them) out."""
+    """Folded words that carry meaning, stop words out. An English message drops Italian stop
+    words too (students in the English chat mix the two); an Italian one only Italian ones,
+    since English function words rarely appear in it and some ("test") are Italian content."""
     stop = STOP_WORDS["it"] | STOP_WORDS["en"] if lang == "en" else STOP_WORDS["it"]
     return [w for w in words(text) if w not in stop and (len(w) > 1 or w.isdigit())]
-
-
-def stems(text: str, lang: str) -> list[str]:
-    return [stem(w, lang) for w in content_words(text, lang)]

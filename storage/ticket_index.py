@@ -82,9 +82,6 @@ class TicketIndex:
     def release(self, number: str) -> None:
         self._reserved.discard(number)
 
-    def used_count(self) -> int:
-        return len(self._summaries) + len(self._reserved)
-
     # writing
 
     def put(self, ticket: Ticket, *, bulk: bool = False) -> None:
@@ -142,9 +139,12 @@ class TicketIndex:
                     break
         return found
 
-    def created_since(self, email: str, since: str) -> int:
+    def of_email(self, email: str) -> list[TicketSummary]:
+        """The tickets one student opened, newest first (the console shows them together)."""
         numbers = self._by_email.get(_email_key(email), ())
-        return sum(1 for n in numbers if self._summaries[n].created_at >= since)
+        return sorted(
+            (self._summaries[n] for n in numbers), key=lambda s: s.created_at, reverse=True
+        )
 
     def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
         due = [

@@ -158,8 +158,8 @@ class TicketStore:
     def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
         return self._index.search(text, limit)
 
-    def created_since(self, email: str, since: str) -> int:
-        return self._index.created_since(email, since)
+    def of_email(self, email: str) -> list[TicketSummary]:
+        return self._index.of_email(email)
 
     def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
         return self._index.due_mail(now)

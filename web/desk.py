@@ -94,18 +94,18 @@ class Desk:
         if ticket.operator:
             account = await self.storage.operators.get(ticket.operator)
             operator = {"name": account.name if account else ""}
-        faq = self.services.faq.index
-        topic = faq.topic(ticket.topic)
-        subtopic = topic.subtopic(ticket.subtopic) if topic else None
+        topic_label, subtopic_label = self.services.faq.index.labels(
+            ticket.topic, ticket.subtopic, lang
+        )
         return {
             "number": ticket.number,
             "status": ticket.status,
             "status_label": t(f"status.{ticket.status}", lang),
             "status_help": t(f"status_help.{ticket.status}", lang),
             "topic": ticket.topic,
-            "topic_label": topic.label_in(lang) if topic else ticket.topic,
+            "topic_label": topic_label,
             "subtopic": ticket.subtopic,
-            "subtopic_label": subtopic.label_in(lang) if subtopic else ticket.subtopic,
+            "subtopic_label": subtopic_label,
             "operator": operator,
             "created_at": ticket.created_at,
             "references": ticket.references,
@@ -117,6 +117,18 @@ class Desk:
         }
 
     # --- changes --------------------------------------------------------------------------
+
+    def _queue_mail(self, ticket: Ticket, kind: str, message: Message | None = None) -> None:
+        """The notification of this change, queued in the same write (call it inside the
+        update), with the topic as the student chose it, in their language."""
+        labels = self.services.faq.index.labels(ticket.topic, ticket.subtopic, ticket.lang)
+        notify.queue(
+            ticket,
+            kind,
+            public_url=self.services.config.public_url,
+            message=message,
+            topic_label=" – ".join(labels),
+        )
 
     async def open(
         self,
@@ -150,7 +162,7 @@ class Desk:
                 )
             )
             ticket.history.append(StatusChange(status="open", by="student"))
-            notify.queue(ticket, "opened", public_url=self.services.config.public_url)
+            self._queue_mail(ticket, "opened")
             return ticket
 
         ticket = await self.storage.tickets.create(build)
@@ -220,9 +232,7 @@ class Desk:
                 if ticket.operator is None:
                     ticket.operator = operator.username
                 if mail:
-                    notify.queue(
-                        ticket, "reply", public_url=self.services.config.public_url, message=message
-                    )
+                    self._queue_mail(ticket, "reply", message)
 
         ticket = await self._update(number, change)
         await self._after(
@@ -247,7 +257,7 @@ class Desk:
             if ticket.operator is None:
                 ticket.operator = operator.username
             if status in ("awaiting_user", "closed"):
-                notify.queue(ticket, status, public_url=self.services.config.public_url)
+                self._queue_mail(ticket, status)
             return True
 
         ticket = await self._update(number, change)

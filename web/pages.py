@@ -8,7 +8,6 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.faq import Faq, FaqIndex
-from web.errors import request_lang
 from web.services import SERVICES
 
 routes = web.RouteTableDef()
@@ -89,6 +88,5 @@ async def faq_page(request: web.Request) -> dict[str, Any]:
         sections=sections,
         topics=[{"id": t.id, "label": t.label_in(lang)} for t in index.topics],
         selected=selected,
-        request_lang=request_lang(request),
     )
     return context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -201,12 +202,18 @@ async def serve_attachment(
         raise ApiError(404, "not_found")
     # Always a download with its detected type and nosniff: an upload never renders on our
     # origin (the SVG/HTML lessons of osTicket and FreeScout).
-    quoted = attachment.filename.replace('"', "")
+    # RFC 6266: an ASCII name for old clients, the real (accented) one for the rest
+    fallback = (
+        attachment.filename.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
+    )
+    encoded = urllib.parse.quote(attachment.filename, safe="")
     return web.FileResponse(
         path,
         headers={
             "Content-Type": attachment.content_type,
-            "Content-Disposition": f'attachment; filename="{quoted}"',
+            "Content-Disposition": (
+                f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+            ),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
             "Cache-Control": "private, no-store",

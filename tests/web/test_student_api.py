@@ -466,3 +466,33 @@ async def test_a_successful_lookup_is_not_counted_as_a_failure(
             "/api/tickets/lookup", json={"email": VALID["email"], "number": created["number"]}
         ) as response:
             assert response.status == 200
+
+
+async def test_the_opened_mail_names_the_topic_as_the_student_chose_it(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    created = await create(http)
+    ticket = await server.app[SERVICES].storage.tickets.get(created["number"])
+    assert ticket is not None
+    topic, subtopic = server.app[SERVICES].faq.index.labels(ticket.topic, ticket.subtopic, "it")
+    [mail] = ticket.outbox
+    assert f"{topic} – {subtopic}" in mail.text
+    assert "tasse-pagamenti" not in mail.text
+
+
+async def test_accented_file_names_survive_the_download(http: aiohttp.ClientSession) -> None:
+    # as a browser sends it: the UTF-8 name as it is, not percent-encoded
+    data = aiohttp.FormData(quote_fields=False)
+    for key, value in VALID.items():
+        data.add_field(key, value)
+    data.add_field("attachment", io.BytesIO(PNG), filename="ricevuta_città.png")
+    async with http.post("/api/tickets", data=data) as response:
+        created = await response.json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    async with http.get(f"/api/tickets/{created['number']}", headers=headers) as response:
+        [attachment] = (await response.json())["messages"][0]["attachments"]
+    url = f"/api/tickets/{created['number']}/attachments/{attachment['id']}"
+    async with http.get(url, headers=headers) as response:
+        disposition = response.headers["Content-Disposition"]
+    assert disposition.isascii()
+    assert "filename*=UTF-8''ricevuta_citt%C3%A0.png" in disposition
