@@ -10,13 +10,15 @@ in between sends it again at the next start (with the same Message-ID, which mos
 fold into one). The other order could lose a mail; a duplicate notification is the lesser harm.
 
 What a failure means depends on who failed:
-- the server cannot be reached, or refuses us (connection, TLS, login, sender): an outage, not
-  the mail's fault. The whole queue waits, tried again with growing back-off, never more than
+- the server cannot be reached, refuses us (connection, TLS, login, sender), or answers "try
+  later" (any 4xx, e.g. greylisting's 450 to RCPT, which lasts minutes): an outage, not the
+  mail's fault. The whole queue waits, tried again with growing back-off, never more than
   60 s apart (CONTRACT.md section 2), however long the outage lasts. These tries do not count
   against the mail: an outage never parks mail.
-- the server refuses this mail (recipient or content), or sending it fails unexpectedly: it is
-  tried again with growing back-off and parked after `mail_max_attempts` such tries, where the
-  console shows it (`storage.tickets.parked_mail()`; `OutboxWorker.requeue` tries it again).
+- the server refuses this mail for good (a 5xx to its recipient or content), or sending it
+  fails unexpectedly: it is tried again with growing back-off and parked after
+  `mail_max_attempts` such tries, where the console shows it (`storage.tickets.parked_mail()`;
+  `OutboxWorker.requeue` tries it again).
 - the mail can never be sent (addressed to our own sender, which would start a mail loop): it is
   parked at once.
 """
@@ -50,7 +52,8 @@ ERROR_CHARS = 500
 
 Backoff = Callable[[int], float]
 
-# The server answered about this very mail: another mail may well go through.
+# The server answered about this very mail: another mail may well go through. Only its 5xx
+# answers are refusals; a 4xx (aiosmtplib raises the same classes) means "later" (_temporary).
 REFUSED = (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused,
            aiosmtplib.SMTPDataError)
 # The server (or the outbox folder) is unreachable, or refuses us whatever we send: connection,
@@ -73,8 +76,29 @@ def _later(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
+def _answers(error: BaseException) -> list[tuple[int, str]]:
+    """The SMTP server's answers (code, text) that the error carries; [] for no answer (a
+    connection, TLS or file error)."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return [(r.code, r.message) for r in error.recipients]
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return [(error.code, error.message)]
+    return []
+
+
+def _temporary(error: BaseException) -> bool:
+    """The server said "not now" (4xx): greylisting, a full disk, a rate limit."""
+    answers = _answers(error)
+    return bool(answers) and all(400 <= code < 500 for code, _ in answers)
+
+
 def _describe(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".strip()
+    """The server's own words when it answered ("450 4.2.0 Greylisted ..."), else the error."""
+    answers = _answers(error)
+    if answers:
+        text = "; ".join(f"{code} {message}".strip() for code, message in answers)
+    else:
+        text = f"{type(error).__name__}: {error}".strip()
     return text[:ERROR_CHARS]
 
 
@@ -259,14 +283,8 @@ class OutboxWorker:
             return
         try:
             await self._transmit(number, mail, message)
-        except REFUSED as e:
-            self._server_ok()
-            await self._refused(number, mail, _describe(e))
-        except UNREACHABLE as e:
-            await self._unreachable(number, mail, _describe(e))
         except Exception as e:
-            log.exception("outbox: mail %s of ticket %s failed unexpectedly", mail.id, number)
-            await self._refused(number, mail, _describe(e))
+            await self._failed(number, mail, e)
         else:
             self._server_ok()
             # The mail has left. If the process dies before this write lands, the mail is
@@ -300,6 +318,17 @@ class OutboxWorker:
             start_tls=cfg.smtp_security == "starttls",
             timeout=self._timeout,
         )
+
+    async def _failed(self, number: str, mail: OutboxMail, error: Exception) -> None:
+        if isinstance(error, REFUSED) and not _temporary(error):
+            self._server_ok()
+            await self._refused(number, mail, _describe(error))
+        elif isinstance(error, UNREACHABLE):  # a 4xx too: the server says "later"
+            await self._unreachable(number, mail, _describe(error))
+        else:
+            log.error("outbox: mail %s of ticket %s failed unexpectedly", mail.id, number,
+                      exc_info=error)
+            await self._refused(number, mail, _describe(error))
 
     def _server_ok(self) -> None:
         if self._outages:

@@ -38,11 +38,16 @@ def fast(attempts: int) -> float:
 
 
 class Inbox:
-    """An aiosmtpd handler: keeps what it accepts, refuses the addresses in `refuse`."""
+    """An aiosmtpd handler: keeps what it accepts, refuses the addresses in `refuse`, and
+    answers "try later" (4xx) to the next `defer_rcpt[address]` RCPTs of an address (greylisting)
+    and to the next `defer_data` DATAs."""
 
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
         self.refuse: set[str] = set()
+        self.defer_rcpt: dict[str, int] = {}
+        self.defer_data = 0
+        self.deferred = 0  # 4xx answers given
         self.secure: list[tuple[bool, bool]] = []  # per mail: (over TLS, logged in)
 
     async def handle_RCPT(
@@ -51,10 +56,18 @@ class Inbox:
     ) -> str:
         if address.lower() in self.refuse:
             return "550 5.1.1 No such mailbox"
+        if self.defer_rcpt.get(address.lower(), 0) > 0:
+            self.defer_rcpt[address.lower()] -= 1
+            self.deferred += 1
+            return "450 4.2.0 Greylisted, please try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.defer_data > 0:
+            self.defer_data -= 1
+            self.deferred += 1
+            return "452 4.3.1 Insufficient system storage"
         self.envelopes.append(envelope)
         over_tls = server.transport is not None and (
             server.transport.get_extra_info("ssl_object") is not None)
@@ -389,6 +402,36 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     unknown = next(n for n in ("000000", "000001") if storage.tickets.summary(n) is None)
     assert not await worker.requeue(unknown, parked.id)
     await worker.stop()
+
+
+@pytest.mark.parametrize("stage", ["RCPT", "DATA"])
+async def test_a_try_later_answer_waits_like_an_outage_and_never_parks_the_mail(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    stage: str,
+) -> None:
+    # Greylisting answers 450 for minutes: more 4xx answers than mail_max_attempts, and the
+    # mail must still go once the server takes it. Only a 5xx refusal counts against a mail.
+    address = "greylisted@example.org"
+    if stage == "RCPT":
+        smtp.inbox.defer_rcpt[address] = 5
+    else:
+        smtp.inbox.defer_data = 5
+    worker = await start_worker(storage, config_for(tmp_path, smtp, mail_max_attempts=2),
+                                workers)
+    ticket = await open_ticket(storage, email_address=address)
+    worker.wake()
+    await eventually(lambda: len(smtp.inbox.envelopes) == 1)
+    await worker.stop()
+
+    assert smtp.inbox.deferred == 5
+    assert smtp.inbox.envelopes[0].rcpt_tos == [address]
+    stored = await storage.tickets.get(ticket.number)
+    assert stored is not None
+    [mail] = stored.outbox
+    assert (mail.state, mail.attempts) == ("sent", 0)
+    assert mail.last_error is not None and mail.last_error.startswith("45")
+    assert storage.tickets.parked_mail() == []
+    assert worker.server_problem is None
 
 
 async def test_a_mail_to_our_own_address_is_parked_not_sent(
