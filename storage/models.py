@@ -12,6 +12,9 @@ Author = Literal["student", "operator", "system"]
 Role = Literal["operator", "editor", "admin"]
 ROLES: tuple[Role, ...] = ("operator", "editor", "admin")
 MailState = Literal["queued", "sent", "parked"]
+# refused: the server's 5xx, every try; failed: an unexpected error, every try; own_address:
+# addressed to our own sender (a mail loop); unbuildable: a header that cannot be encoded
+ParkReason = Literal["refused", "failed", "own_address", "unbuildable"]
 
 
 def utcnow() -> str:
@@ -63,6 +66,8 @@ class OutboxMail:
     next_try_at: str = field(default_factory=utcnow)
     last_error: str | None = None
     sent_at: str | None = None
+    # why it was parked, for the console to say in the reader's language (last_error: details)
+    reason: ParkReason | None = None
 
 
 @dataclass

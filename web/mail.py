@@ -40,6 +40,7 @@ import aiosmtplib
 
 from storage import OutboxMail, Storage, StorageError, Ticket, TicketNotFound, utcnow
 from storage.files import atomic_write, ensure_dir, sweep_temp
+from storage.models import ParkReason
 from web.config import Config
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,14 @@ Backoff = Callable[[int], float]
 # answers are refusals; a 4xx (aiosmtplib raises the same classes) means "later" (_temporary).
 REFUSED = (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused,
            aiosmtplib.SMTPDataError)
+# For the log (the console translates `reason` itself).
+PARKED_AT_ONCE: dict[ParkReason, str] = {
+    "own_address": "the recipient is the help desk's own sender address (HELPDESK_MAIL_FROM): "
+                   "not sent, to avoid a mail loop",
+    "unbuildable": "the mail cannot be built",
+    "refused": "refused",
+    "failed": "failed",
+}
 # The server (or the outbox folder) is unreachable, or refuses us whatever we send: connection,
 # timeout, TLS (ssl.SSLError is an OSError), greeting, login, sender.
 UNREACHABLE = (OSError, aiosmtplib.SMTPException)
@@ -213,6 +222,7 @@ class OutboxWorker:
                 if mail.id == mail_id and mail.state == "parked":
                     mail.state = "queued"
                     mail.attempts = 0
+                    mail.reason = None
                     mail.next_try_at = utcnow()
                     return True
             return False
@@ -273,13 +283,12 @@ class OutboxWorker:
         if _address(mail.to) == self._sender:
             # A ticket opened with our own address would mail itself, and an autoresponder on
             # that mailbox could answer in a loop (osTicket's mail-loop DoS).
-            await self._park(number, mail, "the recipient is the help desk's own sender "
-                             "address (HELPDESK_MAIL_FROM): not sent, to avoid a mail loop")
+            await self._park(number, mail, "own_address", None)
             return
         try:
             message = build_message(number, mail, self._config)
         except (ValueError, TypeError) as e:  # e.g. a header that cannot be encoded
-            await self._park(number, mail, f"cannot be built: {_describe(e)}")
+            await self._park(number, mail, "unbuildable", _describe(e))
             return
         try:
             await self._transmit(number, mail, message)
@@ -322,13 +331,13 @@ class OutboxWorker:
     async def _failed(self, number: str, mail: OutboxMail, error: Exception) -> None:
         if isinstance(error, REFUSED) and not _temporary(error):
             self._server_ok()
-            await self._refused(number, mail, _describe(error))
+            await self._refused(number, mail, _describe(error), "refused")
         elif isinstance(error, UNREACHABLE):  # a 4xx too: the server says "later"
             await self._unreachable(number, mail, _describe(error))
         else:
             log.error("outbox: mail %s of ticket %s failed unexpectedly", mail.id, number,
                       exc_info=error)
-            await self._refused(number, mail, _describe(error))
+            await self._refused(number, mail, _describe(error), "failed")
 
     def _server_ok(self) -> None:
         if self._outages:
@@ -352,7 +361,9 @@ class OutboxWorker:
 
         await self._record(number, mail.id, failed)
 
-    async def _refused(self, number: str, mail: OutboxMail, error: str) -> None:
+    async def _refused(
+        self, number: str, mail: OutboxMail, error: str, reason: ParkReason
+    ) -> None:
         limit = self._config.mail_max_attempts
         delay = self._delay
 
@@ -361,6 +372,7 @@ class OutboxWorker:
             m.last_error = error
             if m.attempts >= limit:
                 m.state = "parked"
+                m.reason = reason
             else:
                 m.next_try_at = _later(delay(m.attempts))
 
@@ -371,13 +383,20 @@ class OutboxWorker:
         else:
             log.warning("outbox: mail %s of ticket %s refused: %s", mail.id, number, error)
 
-    async def _park(self, number: str, mail: OutboxMail, error: str) -> None:
+    async def _park(
+        self, number: str, mail: OutboxMail, reason: ParkReason, error: str | None
+    ) -> None:
+        """Parked at once: no try could ever send this mail. The console says why in the
+        admin's language (reason); error is the detail, if there is one."""
+
         def parked(m: OutboxMail) -> None:
             m.state = "parked"
+            m.reason = reason
             m.last_error = error
 
         await self._record(number, mail.id, parked)
-        log.error("outbox: mail %s of ticket %s parked: %s", mail.id, number, error)
+        log.error("outbox: mail %s of ticket %s parked: %s%s", mail.id, number,
+                  PARKED_AT_ONCE[reason], f" ({error})" if error else "")
 
     async def _record(
         self, number: str, mail_id: str, change: Callable[[OutboxMail], None]

@@ -387,7 +387,8 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     [(number, parked)] = storage.tickets.parked_mail()
     assert number == bad.number
     assert parked.state == "parked" and parked.attempts == 3
-    assert parked.last_error is not None and "No such mailbox" in parked.last_error
+    assert parked.reason == "refused"  # the console says it in the admin's language
+    assert parked.last_error == "550 5.1.1 No such mailbox"  # the server's words, as detail
     # The refusal was about that mail only: the other one went.
     assert smtp.inbox.envelopes[0].rcpt_tos == [good.email]
     assert len(smtp.inbox.envelopes) == 1
@@ -398,6 +399,9 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     assert await worker.requeue(bad.number, parked.id)
     await eventually(lambda: len(smtp.inbox.envelopes) == 2)
     assert storage.tickets.parked_mail() == []
+    stored = await storage.tickets.get(bad.number)
+    assert stored is not None and (stored.outbox[0].state, stored.outbox[0].reason) == (
+        "sent", None)
     assert not await worker.requeue(bad.number, parked.id)  # nothing parked any more
     unknown = next(n for n in ("000000", "000001") if storage.tickets.summary(n) is None)
     assert not await worker.requeue(unknown, parked.id)
@@ -446,8 +450,45 @@ async def test_a_mail_to_our_own_address_is_parked_not_sent(
     await worker.stop()
     [(number, parked)] = storage.tickets.parked_mail()
     assert number == loop_ticket.number
-    assert parked.last_error is not None and "mail loop" in parked.last_error
+    assert (parked.reason, parked.attempts, parked.last_error) == ("own_address", 0, None)
     assert SENDER not in smtp.inbox.envelopes[0].rcpt_tos
+
+
+async def test_a_mail_that_cannot_be_built_is_parked_at_once_with_the_error(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+) -> None:
+    ticket = await open_ticket(storage)
+
+    def broken_subject(t: Ticket) -> None:
+        t.outbox[0].subject = "Richiesta\nBcc: everyone@example.org"  # a header injection
+
+    await storage.tickets.update(ticket.number, broken_subject)
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
+    await eventually(lambda: len(storage.tickets.parked_mail()) == 1)
+    await worker.stop()
+    [(_, parked)] = storage.tickets.parked_mail()
+    assert (parked.reason, parked.attempts) == ("unbuildable", 0)
+    assert parked.last_error is not None and parked.last_error.startswith("ValueError")
+    assert smtp.inbox.envelopes == []
+
+
+async def test_an_unexpected_failure_counts_and_parks_as_failed(
+    storage: Storage, tmp_path: Path, workers: list[OutboxWorker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def send(message: EmailMessage, **options: Any) -> None:
+        raise RuntimeError("something nobody expected")
+
+    monkeypatch.setattr(aiosmtplib, "send", send)
+    config = config_for(tmp_path, SmtpServer(2525), smtp_host="smtp.unipg.test")
+    worker = await start_worker(storage, config, workers)
+    await open_ticket(storage)
+    worker.wake()
+    await eventually(lambda: len(storage.tickets.parked_mail()) == 1)
+    await worker.stop()
+    [(_, parked)] = storage.tickets.parked_mail()
+    assert (parked.reason, parked.attempts) == ("failed", 3)
+    assert parked.last_error == "RuntimeError: something nobody expected"
 
 
 # --- without an SMTP server -----------------------------------------------------------------
