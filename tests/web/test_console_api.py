@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import re
+import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -385,6 +386,7 @@ CONSOLE_POSTS = [
         {"username": "nuovo", "name": "Nuovo Operatore", "password": "password-lunga-1"},
     ),
     ("/api/console/operators/mverdi", {"active": False}),
+    ("/api/console/mail/parked/{number}/m1/retry", {}),
 ]
 
 
@@ -1073,34 +1075,106 @@ async def test_an_admin_changes_roles_and_passwords_but_cannot_lock_themselves_o
     assert status == 404
 
 
-async def test_parked_mail_is_listed_for_admins(server: Server, signed_in: Factory) -> None:
-    ticket = await open_ticket(server)
+async def park_the_opening_mail(server: Server, number: str) -> str:
+    """Let the outbox worker send the ticket's first mail, then pretend the server refused it
+    every time; the mail's id."""
     storage = server.app[SERVICES].storage
-    for _ in range(100):  # let the outbox worker finish with it, then pretend it failed
-        stored = await storage.tickets.get(ticket.number)
+    for _ in range(100):
+        stored = await storage.tickets.get(number)
         if stored is not None and stored.outbox[0].state == "sent":
             break
         await asyncio.sleep(0.05)
 
-    def park(t: object) -> None:
-        mail = t.outbox[0]  # type: ignore[attr-defined]
-        mail.state, mail.attempts, mail.last_error = "parked", 8, "550 mailbox unavailable"
+    def park(t: Ticket) -> None:
+        mail = t.outbox[0]
+        mail.state, mail.attempts, mail.reason = "parked", 8, "refused"
+        mail.last_error = "550 5.1.1 mailbox unavailable"
 
-    await storage.tickets.update(ticket.number, park)
+    parked, _ = await storage.tickets.update(number, park)
+    return parked.outbox[0].id
+
+
+async def test_parked_mail_is_listed_for_admins(server: Server, signed_in: Factory) -> None:
+    ticket = await open_ticket(server)
+    mail_id = await park_the_opening_mail(server, ticket.number)
     anna = await signed_in(ANNA)
     status, body = await anna.get("/api/console/mail/parked")
     assert status == 200
-    assert body["mail"] == [
-        {
-            "number": ticket.number,
-            "to": ticket.email,
-            "subject": body["mail"][0]["subject"],
-            "kind": "opened",
-            "attempts": 8,
-            "last_error": "550 mailbox unavailable",
-            "created_at": body["mail"][0]["created_at"],
-        }
-    ]
+    assert body == {
+        "mail": [
+            {
+                "number": ticket.number,
+                "id": mail_id,
+                "to": ticket.email,
+                "subject": body["mail"][0]["subject"],
+                "kind": "opened",
+                "attempts": 8,
+                "reason": "refused",
+                "last_error": "550 5.1.1 mailbox unavailable",
+                "created_at": body["mail"][0]["created_at"],
+            }
+        ],
+        "server_problem": None,
+    }
+
+
+async def test_an_admin_sends_a_parked_mail_again(server: Server, signed_in: Factory) -> None:
+    ticket = await open_ticket(server)
+    mail_id = await park_the_opening_mail(server, ticket.number)
+    storage = server.app[SERVICES].storage
+    outbox = server.config.data_dir / "outbox"
+    written = len(list(outbox.glob("*.eml")))
+    anna, laura = await signed_in(ANNA), await signed_in(LAURA)
+    retry = f"/api/console/mail/parked/{ticket.number}/{mail_id}/retry"
+
+    assert (await laura.post(retry))[0] == 403
+    unknown = next(n for n in ("000000", "000001") if storage.tickets.summary(n) is None)
+    for path in (
+        f"/api/console/mail/parked/{ticket.number}/nessuna/retry",
+        f"/api/console/mail/parked/{unknown}/{mail_id}/retry",
+        f"/api/console/mail/parked/abc/{mail_id}/retry",
+    ):
+        status, body = await anna.post(path)
+        assert status == 404 and body["error"]["code"] == "not_found", path
+
+    status, body = await anna.post(retry.replace(ticket.number, str(int(ticket.number))))
+    assert status == 200
+    assert body == {"number": ticket.number, "id": mail_id, "state": "queued"}
+    for _ in range(100):  # the worker sends it again, at once
+        if len(list(outbox.glob("*.eml"))) > written:
+            break
+        await asyncio.sleep(0.05)
+    stored = await storage.tickets.get(ticket.number)
+    assert stored is not None
+    assert (stored.outbox[0].state, stored.outbox[0].reason) == ("sent", None)
+    assert (await anna.get("/api/console/mail/parked"))[1]["mail"] == []
+    # Sent is no longer parked: a second click finds nothing to retry.
+    assert (await anna.post(retry))[0] == 404
+    [entry] = [e for e in storage.audit.recent(target=ticket.number) if e.action == "mail.retried"]
+    assert (entry.actor, entry.detail) == ("aneri", {"mail_id": mail_id})
+
+
+async def test_the_parked_list_says_when_the_mail_server_is_down(data_dir: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    config = replace(make_config(data_dir), smtp_host="127.0.0.1", smtp_port=closed)
+    server = await start_server(config)
+    anna = Console(server)
+    try:
+        create_account(server, ANNA)
+        assert (await anna.login(ANNA))[0] == 200
+        await open_ticket(server)
+        for _ in range(100):
+            status, body = await anna.get("/api/console/mail/parked")
+            if body["server_problem"]:
+                break
+            await asyncio.sleep(0.05)
+        assert status == 200 and body["mail"] == []
+        assert "SMTPConnect" in body["server_problem"]
+    finally:
+        await anna.close()
+        await server.stop()
 
 
 # --- python -m web add-operator -------------------------------------------------------------

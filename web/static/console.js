@@ -172,12 +172,22 @@
       added: "Account {username} creato.",
       updated: "Account {username} aggiornato.",
       parkedTitle: "Posta non recapitata",
-      parkedIntro: "Notifiche che il server di posta ha rifiutato dopo tutti i tentativi: contatta questi studenti in altro modo.",
+      parkedIntro: "Notifiche che non è stato possibile recapitare: contatta questi studenti in altro modo, oppure riprova l'invio dopo averne risolto la causa.",
       parkedNone: "Nessuna email in sospeso.",
       to: "Destinatario",
       subject: "Oggetto",
       attempts: "Tentativi",
-      lastError: "Ultimo errore",
+      reason: "Motivo",
+      reasonRefused: "Il server di posta l'ha rifiutata a ogni tentativo.",
+      reasonFailed: "L'invio non è riuscito per un errore imprevisto a ogni tentativo.",
+      reasonOwnAddress: "Il destinatario è l'indirizzo mittente dell'assistenza: non inviata, per evitare un ciclo di email.",
+      reasonUnbuildable: "Il messaggio non può essere composto (intestazione non valida).",
+      reasonUnknown: "Non recapitata.",
+      detail: "Dettaglio: {detail}",
+      serverProblem: "Il server di posta non risponde o chiede di riprovare più tardi: tutte le email in coda aspettano e partiranno appena risponde. Dettaglio: {detail}",
+      retry: "Riprova",
+      retryTo: "Riprova l'invio a {to}",
+      retried: "Email a {to} rimessa in coda: partirà a breve.",
       createdAt: "Creata il",
       close_: "Chiudi",
       sessionNote: "Per sicurezza la sessione scade dopo {n} minuti di inattività.",
@@ -348,12 +358,22 @@
       added: "Account {username} created.",
       updated: "Account {username} updated.",
       parkedTitle: "Undelivered mail",
-      parkedIntro: "Notifications the mail server refused after every retry: reach these students another way.",
+      parkedIntro: "Notifications that could not be delivered: reach these students another way, or retry once the cause is fixed.",
       parkedNone: "No mail waiting.",
       to: "To",
       subject: "Subject",
       attempts: "Attempts",
-      lastError: "Last error",
+      reason: "Reason",
+      reasonRefused: "The mail server refused it at every try.",
+      reasonFailed: "Sending failed with an unexpected error at every try.",
+      reasonOwnAddress: "The recipient is the help desk's own sender address: not sent, to avoid a mail loop.",
+      reasonUnbuildable: "The message cannot be built (invalid header).",
+      reasonUnknown: "Not delivered.",
+      detail: "Detail: {detail}",
+      serverProblem: "The mail server is not answering or asks to try later: all queued mail waits and goes out as soon as it answers. Detail: {detail}",
+      retry: "Retry",
+      retryTo: "Retry sending to {to}",
+      retried: "Mail to {to} queued again: it goes out shortly.",
       createdAt: "Created on",
       close_: "Close",
       sessionNote: "For security the session ends after {n} minutes without activity.",
@@ -1502,23 +1522,51 @@
     );
   }
 
-  async function renderParked(box) {
+  // The server stores why a mail was parked as a code; the admin reads it in their language,
+  // with the server's own answer (English, technical) as the detail.
+  const PARK_REASONS = { refused: "reasonRefused", failed: "reasonFailed", own_address: "reasonOwnAddress", unbuildable: "reasonUnbuildable" };
+  const parkReason = (m) => T(PARK_REASONS[m.reason] || "reasonUnknown");
+
+  async function renderParked(box, notice) {
     const res = await api("GET", "/api/console/mail/parked");
-    clear(box).append(h("h2", { text: T("parkedTitle") }), h("p", { class: "c-muted", text: T("parkedIntro") }));
+    const status = h("p", { role: "status", class: "c-ok" });
+    clear(box).append(h("h2", { text: T("parkedTitle") }), h("p", { class: "c-muted", text: T("parkedIntro") }), status);
+    if (notice) status.textContent = notice; // once on the page, so that it is announced
     if (!res.ok) {
       box.append(h("p", { class: "c-error", role: "alert", text: errorText(res.error) }));
       return;
+    }
+    if (res.data.server_problem) {
+      box.append(h("p", { class: "c-warn", text: T("serverProblem", { detail: res.data.server_problem }) }));
     }
     if (!res.data.mail.length) {
       box.append(h("p", { text: T("parkedNone") }));
       return;
     }
-    box.append(h("div", { class: "c-table-wrap" }, h("table", { class: "c-table" },
-      h("thead", {}, h("tr", {}, [T("ticket"), T("to"), T("subject"), T("attempts"), T("lastError"), T("createdAt")].map((x) => h("th", { scope: "col", text: x })))),
-      h("tbody", {}, res.data.mail.map((m) => h("tr", {},
+    const rows = res.data.mail.map((m) => {
+      const error = h("p", { class: "c-error", role: "alert" });
+      const retry = h("button", { type: "button", class: "c-btn", "aria-label": T("retryTo", { to: m.to }), text: T("retry"), onclick: async () => {
+        retry.disabled = true;
+        error.textContent = "";
+        const done = await api("POST", "/api/console/mail/parked/" + encodeURIComponent(m.number) + "/" + encodeURIComponent(m.id) + "/retry", {});
+        if (!done.ok) {
+          retry.disabled = false;
+          error.textContent = errorText(done.error);
+          return;
+        }
+        await renderParked(box, T("retried", { to: m.to }));
+      } });
+      return h("tr", {},
         h("td", {}, h("button", { type: "button", class: "c-linklike", onclick: () => { showView("queue"); openTicket(m.number); }, text: "#" + m.number })),
         h("td", { text: m.to }), h("td", { text: m.subject }), h("td", { text: String(m.attempts) }),
-        h("td", { text: m.last_error || "" }), h("td", { text: fmtDate(m.created_at) })))))));
+        h("td", {}, h("span", { text: parkReason(m) }),
+          m.last_error ? h("span", { class: "c-muted c-small" }, h("br", {}), T("detail", { detail: m.last_error })) : null),
+        h("td", { text: fmtDate(m.created_at) }),
+        h("td", {}, h("div", { class: "c-row-actions" }, retry), error));
+    });
+    box.append(h("div", { class: "c-table-wrap" }, h("table", { class: "c-table" },
+      h("thead", {}, h("tr", {}, [T("ticket"), T("to"), T("subject"), T("attempts"), T("reason"), T("createdAt"), T("actions")].map((x) => h("th", { scope: "col", text: x })))),
+      h("tbody", {}, rows))));
   }
 
   /* ----- start ----- */
