@@ -652,8 +652,8 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
             }
     others = [
         {"number": s.number, "status": s.status, "created_at": s.created_at}
-        for s in services.storage.tickets.summaries()
-        if s.email == ticket.email and s.number != ticket.number
+        for s in services.storage.tickets.of_email(ticket.email)
+        if s.number != ticket.number
     ]
     return {
         "number": ticket.number,
