@@ -7,7 +7,7 @@ Who may do what, in one place:
 - the socket needs the same cookie and the CSRF token in its `auth` dict, or it is refused;
 - a student's ticket token opens nothing here: it is never read by this module;
 - operators, editors and admins all work tickets; only admins manage accounts and see mail
-  that could not be delivered.
+  that could not be delivered; editors and admins read the FAQ report.
 
 Two operators must never answer one student twice, so a public reply and a status change are
 refused (409) on a ticket a colleague holds (take it first, on purpose), and a reply is refused
@@ -22,7 +22,8 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import aiohttp_jinja2
@@ -55,6 +56,7 @@ from web.desk import (
     summary_view,
 )
 from web.errors import ApiError, json_object, rate_limited, request_lang
+from web.faq_report import build_report
 from web.limits import RateLimiter
 from web.services import SERVICES, Limits, Services
 from web.sessions import COOKIE, Session, SessionStore
@@ -829,6 +831,35 @@ async def search_faq(request: web.Request) -> web.StreamResponse:
         }
         for f in faqs
     ]})
+
+
+# --- the editors' report ---------------------------------------------------------------------
+
+
+REPORT_DAYS = 30
+REPORT_DAYS_MAX = 365
+
+
+@routes.get("/api/console/faq-report")
+async def faq_report(request: web.Request) -> web.StreamResponse:
+    """What students asked that no FAQ answered, and which FAQs helped or did not, over the last
+    `days` days: for the editors who write faq_data/ (web/faq_report.py counts)."""
+    console, _ = await require(request, csrf=False, roles=("editor", "admin"))
+    try:
+        days = int(request.query.get("days", REPORT_DAYS))
+        if not 1 <= days <= REPORT_DAYS_MAX:
+            raise ValueError
+    except ValueError:
+        raise ApiError(422, "validation_failed", fields={"days": "console.field.days"}) from None
+    journal = console.services.storage.faq_events
+    # The log keeps its latest MEMORY events in memory; a fuller list would mean the report
+    # starts later than asked, which the answer says (window.covered_from).
+    events = journal.recent(journal.MEMORY)
+    report = build_report(
+        events, console.services.faq.index, request_lang(request), days, datetime.now(UTC),
+        every_event=len(events) < journal.MEMORY,
+    )
+    return json_response(asdict(report))
 
 
 # --- the team -------------------------------------------------------------------------------

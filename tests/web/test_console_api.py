@@ -11,6 +11,7 @@ import re
 import socket
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +19,7 @@ import pytest
 
 from bot.i18n import t
 from bot.validate import MESSAGE_MAX
-from storage import Conversation, OperatorStore, Ticket
+from storage import Conversation, FaqEvent, OperatorStore, Ticket
 from tests.conftest import ROOT, Server, make_config, start_server
 from tests.web.conftest import (
     ANNA,
@@ -375,6 +376,7 @@ CONSOLE_GETS = [
     "/api/console/faq?q=isee",
     "/api/console/operators",
     "/api/console/mail/parked",
+    "/api/console/faq-report",
 ]
 CONSOLE_POSTS = [
     ("/api/console/logout", {}),
@@ -1175,6 +1177,77 @@ async def test_the_parked_list_says_when_the_mail_server_is_down(data_dir: Path)
     finally:
         await anna.close()
         await server.stop()
+
+
+# --- the editors' FAQ report ----------------------------------------------------------------
+
+
+async def test_the_faq_report_is_for_editors_and_admins(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    status, body = await laura.get("/api/console/faq-report")
+    assert status == 403
+    assert body["error"] == {
+        "code": "forbidden", "message": "Non hai il permesso di fare questa operazione."
+    }
+    english = await signed_in(MARCO, "en")
+    status, body = await english.get("/api/console/faq-report", days="7")
+    assert status == 403 and body["error"]["message"] == "You don't have permission to do this."
+    for account in (ELENA, ANNA):
+        console = await signed_in(account)
+        status, body = await console.get("/api/console/faq-report")
+        assert status == 200, account
+        assert body["window"]["days"] == 30
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.url}/api/console/faq-report") as response,
+    ):
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "unauthorized"
+
+
+async def test_the_faq_report_counts_what_the_chat_recorded(
+    server: Server, signed_in: Factory
+) -> None:
+    log = server.app[SERVICES].storage.faq_events
+    old = (datetime.now(UTC) - timedelta(days=10)).isoformat(timespec="milliseconds")
+    for event in (
+        FaqEvent(kind="no_match", query="Orari della biblioteca?", lang="it"),
+        FaqEvent(kind="no_match", query="orari della BIBLIOTECA", lang="it"),
+        FaqEvent(kind="no_match", query="Parcheggio per le bici", lang="it", at=old),
+        *[FaqEvent(kind="suggested", query="numero programmato", lang="it",
+                   faq_ids=["accesso-001"]) for _ in range(3)],
+        FaqEvent(kind="not_solved", query="numero programmato", lang="it",
+                 faq_ids=["accesso-001"]),
+        FaqEvent(kind="solved", query="numero programmato", lang="it", faq_ids=["accesso-001"]),
+    ):
+        await log.append(event)
+    elena = await signed_in(ELENA, "en")
+    status, week = await elena.get("/api/console/faq-report", days="7")
+    assert status == 200
+    assert week["totals"] == {"questions": 5, "solved": 1, "not_solved": 1, "no_match": 2}
+    [library] = week["unanswered"]
+    assert library["text"] == "orari della biblioteca" and library["count"] == 2
+    assert library["example"] == "orari della BIBLIOTECA" and library["lang"] == "it"
+    question = "Which courses have limited access (numero programmato)?"
+    assert week["not_helpful"] == [{
+        "id": "accesso-001", "question": question, "exists": True,
+        "suggested": 3, "not_solved": 1, "ratio": 0.333,
+    }]
+    assert week["helpful"] == [
+        {"id": "accesso-001", "question": question, "exists": True, "solved": 1}
+    ]
+    assert week["window"]["covered_from"] == week["window"]["since"]
+    status, month = await elena.get("/api/console/faq-report", days="30", lang="it")
+    assert [u["text"] for u in month["unanswered"]] == [
+        "orari della biblioteca", "parcheggio per le bici"
+    ]
+    assert month["helpful"][0]["question"] == "Quali corsi sono a numero programmato?"
+    for days in ("0", "366", "sette", "7.5"):
+        status, body = await elena.get("/api/console/faq-report", days=days)
+        assert status == 422, days
+        assert body["error"]["fields"] == {"days": "Must be a whole number of days from 1 to 365."}
 
 
 # --- python -m web add-operator -------------------------------------------------------------
