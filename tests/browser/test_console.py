@@ -1,6 +1,6 @@
 """The operators' console in headless Chromium, against the real server: sign in, see a
 colleague on the same ticket, take the ticket, reply, and the student's page shows the reply
-live with the operator's display name."""
+live with the operator's display name; an editor reads what students asked in the chat."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser.conftest import NewPage
+from tests.browser.widget import Chat
 from tests.conftest import Server
-from tests.web.conftest import LAURA, MARCO, Account, create_account, open_ticket
+from tests.web.conftest import ELENA, LAURA, MARCO, Account, create_account, open_ticket
 
 pytestmark = pytest.mark.browser
 
@@ -110,3 +112,59 @@ async def test_an_operator_takes_a_ticket_and_replies_and_the_student_sees_it(
 
     for page in (student, laura, marco):
         assert page.errors == [], page.errors  # type: ignore[attr-defined]
+
+
+async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
+    server: Server, new_page: NewPage
+) -> None:
+    for account in (ELENA, LAURA):
+        await asyncio.to_thread(create_account, server, account)
+    question = "Dove posso parcheggiare la bicicletta vicino alla biblioteca?"
+
+    # a student asks something no FAQ answers, in the chat on the landing page
+    student = await new_page()
+    await student.goto(server.url + "/")
+    chat = Chat(student)
+    await chat.settled()
+    await chat.say(question)
+    await expect(chat.log).to_contain_text("Non ho trovato nelle FAQ una risposta adatta")
+
+    # an operator has no report
+    laura = await new_page()
+    await sign_in(laura, server, LAURA)
+    await expect(laura.get_by_role("button", name="Operatori")).to_have_count(0)
+    await expect(laura.get_by_role("button", name="Report FAQ")).to_have_count(0)
+
+    # the editor opens it and finds the question, as the student typed it
+    elena = await new_page()
+    await sign_in(elena, server, ELENA)
+    await elena.get_by_role("button", name="Report FAQ").click()
+    await expect(elena.get_by_role("heading", name="Report FAQ")).to_be_visible()
+    await expect(elena.locator(".c-admin")).to_contain_text("faq_data/README.md")
+    month = elena.get_by_role("button", name="30 giorni")
+    await expect(month).to_have_attribute("aria-pressed", "true")
+    totals = elena.locator(".c-totals")
+    await expect(totals.locator(".c-total", has_text="Domande fatte")).to_contain_text("1")
+    await expect(totals.locator(".c-total", has_text="Senza una FAQ adatta")).to_contain_text("1")
+    unanswered = elena.get_by_role("table", name="Domande senza risposta")
+    row = unanswered.get_by_role("row", name=question)
+    await expect(row).to_be_visible()
+    await expect(row.get_by_role("cell").first).to_have_text("1")
+    await expect(row).to_contain_text("italiano")
+    await expect(unanswered.get_by_role("columnheader")).to_have_text(
+        ["Domanda (come l'ha scritta lo studente)", "Volte", "Ultima volta", "Lingua"]
+    )
+    await expect(elena.locator(".c-report")).to_contain_text(
+        "Nessuna FAQ ha risolto una domanda in questo periodo."
+    )
+
+    # a shorter period still holds it; the choice shows as pressed
+    week = elena.get_by_role("button", name="7 giorni")
+    await week.click()
+    await expect(week).to_have_attribute("aria-pressed", "true")
+    await expect(month).to_have_attribute("aria-pressed", "false")
+    await expect(unanswered.get_by_role("row", name=question)).to_be_visible()
+
+    # and back to the queue
+    await elena.get_by_role("button", name="Torna alla coda").click()
+    await expect(elena.get_by_role("heading", name="Coda dei ticket")).to_be_visible()

@@ -1,4 +1,4 @@
-/* The operators' console: sign in, the live queue, one ticket at a time, the team.
+/* The operators' console: sign in, the live queue, one ticket at a time, the team, the FAQ report.
  *
  * Plain JavaScript, no build step. Every piece of data reaches the page through textContent
  * (h() below), never innerHTML: names and messages come from students. The session cookie is
@@ -188,6 +188,36 @@
       retry: "Riprova",
       retryTo: "Riprova l'invio a {to}",
       retried: "Email a {to} rimessa in coda: partirà a breve.",
+      report: "Report FAQ",
+      reportTitle: "Report FAQ",
+      reportHelp: "Queste domande vengono dagli studenti nella chat: scrivi o migliora le FAQ in faq_data/ (vedi faq_data/README.md).",
+      reportPeriod: "Periodo",
+      reportDays: "{n} giorni",
+      reportWindow: "Dal {since} al {until}.",
+      reportPartial: "Il server conserva solo gli eventi più recenti: questo report parte dal {from}.",
+      totalQuestions: "Domande fatte",
+      totalSolved: "Risolte da una FAQ",
+      totalEscalated: "Non risolte (chiesto un operatore)",
+      totalNoMatch: "Senza una FAQ adatta",
+      unansweredTitle: "Domande senza risposta",
+      unansweredIntro: "Domande a cui nessuna FAQ corrispondeva, dalle più frequenti: sono le prossime FAQ da scrivere.",
+      unansweredNone: "Nessuna domanda senza risposta in questo periodo.",
+      unansweredMore: "Sono mostrate le {shown} più frequenti su {total}.",
+      askedQuestion: "Domanda (come l'ha scritta lo studente)",
+      times: "Volte",
+      lastAsked: "Ultima volta",
+      notHelpfulTitle: "FAQ che non hanno aiutato",
+      notHelpfulIntro: "FAQ proposte almeno 3 volte, dopo le quali lo studente ha risposto di non aver risolto: rileggi la risposta, o controlla le varianti se la FAQ compare per domande che non c'entrano.",
+      notHelpfulNone: "Nessuna FAQ proposta almeno 3 volte è stata respinta in questo periodo.",
+      faqQuestion: "FAQ",
+      suggestedCount: "Proposta",
+      notSolvedCount: "Non risolto",
+      notSolvedShare: "% non risolto",
+      helpfulTitle: "FAQ che hanno risolto",
+      helpfulNone: "Nessuna FAQ ha risolto una domanda in questo periodo.",
+      solvedCount: "Risolto",
+      faqRemoved: "non esiste più",
+      reportTogether: "Quando l'assistente propone più FAQ insieme, la risposta dello studente conta per ciascuna.",
       createdAt: "Creata il",
       close_: "Chiudi",
       sessionNote: "Per sicurezza la sessione scade dopo {n} minuti di inattività.",
@@ -374,6 +404,36 @@
       retry: "Retry",
       retryTo: "Retry sending to {to}",
       retried: "Mail to {to} queued again: it goes out shortly.",
+      report: "FAQ report",
+      reportTitle: "FAQ report",
+      reportHelp: "These questions came from students in the chat: write or improve FAQs in faq_data/ (see faq_data/README.md).",
+      reportPeriod: "Period",
+      reportDays: "{n} days",
+      reportWindow: "From {since} to {until}.",
+      reportPartial: "The server keeps only the most recent events: this report starts on {from}.",
+      totalQuestions: "Questions asked",
+      totalSolved: "Solved by a FAQ",
+      totalEscalated: "Not solved (asked for an operator)",
+      totalNoMatch: "No fitting FAQ",
+      unansweredTitle: "Unanswered questions",
+      unansweredIntro: "Questions no FAQ matched, most frequent first: these are the next FAQs to write.",
+      unansweredNone: "No unanswered questions in this period.",
+      unansweredMore: "Showing the {shown} most frequent of {total}.",
+      askedQuestion: "Question (as the student wrote it)",
+      times: "Times",
+      lastAsked: "Last asked",
+      notHelpfulTitle: "FAQs that did not help",
+      notHelpfulIntro: "FAQs suggested at least 3 times after which the student said it was not solved: read the answer again, or check the variants if the FAQ shows up for unrelated questions.",
+      notHelpfulNone: "No FAQ suggested at least 3 times was turned down in this period.",
+      faqQuestion: "FAQ",
+      suggestedCount: "Suggested",
+      notSolvedCount: "Not solved",
+      notSolvedShare: "% not solved",
+      helpfulTitle: "FAQs that solved questions",
+      helpfulNone: "No FAQ solved a question in this period.",
+      solvedCount: "Solved",
+      faqRemoved: "no longer exists",
+      reportTogether: "When the assistant suggests several FAQs together, the student's answer counts for each of them.",
       createdAt: "Created on",
       close_: "Close",
       sessionNote: "For security the session ends after {n} minutes without activity.",
@@ -444,6 +504,7 @@
     activeSent: 0,
     queueTimer: null,
     view: "queue",
+    reportDays: 30,
   };
   const ui = {};
 
@@ -660,12 +721,17 @@
       ? [h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("team"), text: T("team") }),
          h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("parked"), text: T("parked") })]
       : [];
+    // The FAQ report is the editors' (and admins'); the server refuses it to operators too.
+    const reportButton = S.me.role === "editor" || S.me.role === "admin"
+      ? h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("report"), text: T("report") })
+      : null;
     const header = h("header", { class: "c-top" },
       h("a", { class: "c-skip", href: "#c-ticket", text: T("skip") }),
       h("div", { class: "c-brand" }, h("span", { class: "c-uni", text: T("desk") }), h("strong", { text: T("appTitle") })),
       h("div", { class: "c-team-online" }, ui.live, h("span", { class: "c-online-label", text: T("online") + ":" }), ui.online),
       h("nav", { class: "c-actions", "aria-label": T("appTitle") },
         ui.soundBtn,
+        reportButton,
         adminButtons,
         h("a", { class: "c-btn c-ghost", href: "/console?lang=" + T("langSwitchLang"), lang: T("langSwitchLang"), text: T("langSwitch") }),
         h("span", { class: "c-me" }, h("strong", { text: S.me.name }), " · ", roleLabel(S.me.role)),
@@ -1446,6 +1512,7 @@
     const box = h("div", { class: "c-admin-body" });
     clear(ui.adminPane).append(close, box);
     if (which === "team") await renderTeam(box);
+    else if (which === "report") await renderReport(box);
     else await renderParked(box);
   }
 
@@ -1567,6 +1634,96 @@
     box.append(h("div", { class: "c-table-wrap" }, h("table", { class: "c-table" },
       h("thead", {}, h("tr", {}, [T("ticket"), T("to"), T("subject"), T("attempts"), T("reason"), T("createdAt"), T("actions")].map((x) => h("th", { scope: "col", text: x })))),
       h("tbody", {}, rows))));
+  }
+
+  /* ----- the editors' FAQ report ----- */
+
+  const REPORT_PERIODS = [7, 30, 90];
+  const pctFmt = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+  const dayFmt = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
+  const fmtDay = (iso) => dayFmt.format(new Date(iso));
+
+  function renderReport(box) {
+    const body = h("div", { class: "c-report" });
+    const periods = REPORT_PERIODS.map((n) => h("button", {
+      type: "button", class: "c-btn", "aria-pressed": String(n === S.reportDays), text: T("reportDays", { n }),
+      onclick: () => {
+        S.reportDays = n;
+        for (const [i, b] of periods.entries()) b.setAttribute("aria-pressed", String(REPORT_PERIODS[i] === n));
+        loadReport(body);
+      },
+    }));
+    clear(box).append(
+      h("h2", { text: T("reportTitle") }),
+      h("p", { class: "c-muted", text: T("reportHelp") }),
+      h("div", { class: "c-period", role: "group", "aria-label": T("reportPeriod") },
+        h("span", { class: "c-label", "aria-hidden": "true", text: T("reportPeriod") }), periods),
+      body,
+    );
+    return loadReport(body);
+  }
+
+  async function loadReport(body) {
+    const days = S.reportDays;
+    clear(body).append(h("p", { class: "c-muted", role: "status", text: T("loading") }));
+    const res = await api("GET", "/api/console/faq-report?days=" + days);
+    if (days !== S.reportDays) return; // another period was chosen meanwhile
+    if (!res.ok) {
+      clear(body).append(h("p", { class: "c-error", role: "alert", text: errorText(res.error) }));
+      return;
+    }
+    const r = res.data;
+    const w = r.window;
+    // The id is how an editor finds the FAQ in faq_data/; a deleted FAQ has nothing else.
+    const faqCell = (f) => h("th", { scope: "row" },
+      f.exists ? [h("span", { text: f.question }), h("br", {})] : null,
+      h("code", { class: "c-muted c-small", text: f.id }),
+      f.exists ? null : h("span", { class: "c-tag", text: T("faqRemoved") }));
+    const table = (id, heads, rows) => h("div", { class: "c-table-wrap" },
+      h("table", { class: "c-table", "aria-labelledby": id },
+        h("thead", {}, h("tr", {}, heads.map(([x, num]) => h("th", { scope: "col", class: num ? "c-num-col" : null, text: x })))),
+        h("tbody", {}, rows)));
+    const section = (id, title, intro, rows, heads, none, extra) => h("section", { class: "c-report-part", "aria-labelledby": id },
+      h("h3", { id, text: title }),
+      intro ? h("p", { class: "c-muted", text: intro }) : null,
+      rows.length ? table(id, heads, rows) : h("p", { text: none }),
+      extra || null);
+
+    const unanswered = r.unanswered.map((u) => h("tr", {},
+      h("th", { scope: "row", class: "c-quote", text: u.example }),
+      h("td", { class: "c-num-col", text: String(u.count) }),
+      h("td", {}, h("time", { datetime: u.last_asked, text: fmtDate(u.last_asked) })),
+      h("td", { text: u.lang === "en" ? T("langEn") : T("langIt") })));
+    const notHelpful = r.not_helpful.map((f) => h("tr", {},
+      faqCell(f),
+      h("td", { class: "c-num-col", text: String(f.suggested) }),
+      h("td", { class: "c-num-col", text: String(f.not_solved) }),
+      h("td", { class: "c-num-col", text: pctFmt.format(f.ratio) })));
+    const helpful = r.helpful.map((f) => h("tr", {},
+      faqCell(f),
+      h("td", { class: "c-num-col", text: String(f.solved) })));
+    const total = (label, n) => h("div", { class: "c-total" }, h("dt", { text: label }), h("dd", { text: String(n) }));
+
+    clear(body).append(
+      h("p", { class: "c-muted c-small" },
+        T("reportWindow", { since: fmtDay(w.since), until: fmtDay(w.until) }),
+        w.covered_from !== w.since ? h("span", { class: "c-warn-inline", text: " " + T("reportPartial", { from: fmtDate(w.covered_from) }) }) : null),
+      h("dl", { class: "c-totals" },
+        total(T("totalQuestions"), r.totals.questions),
+        total(T("totalSolved"), r.totals.solved),
+        total(T("totalEscalated"), r.totals.not_solved),
+        total(T("totalNoMatch"), r.totals.no_match)),
+      section("c-r-unanswered", T("unansweredTitle"), T("unansweredIntro"), unanswered,
+        [[T("askedQuestion")], [T("times"), true], [T("lastAsked")], [T("language")]], T("unansweredNone"),
+        r.unanswered_groups > r.unanswered.length
+          ? h("p", { class: "c-muted c-small", text: T("unansweredMore", { shown: r.unanswered.length, total: r.unanswered_groups }) })
+          : null),
+      section("c-r-not-helpful", T("notHelpfulTitle"), T("notHelpfulIntro"), notHelpful,
+        [[T("faqQuestion")], [T("suggestedCount"), true], [T("notSolvedCount"), true], [T("notSolvedShare"), true]], T("notHelpfulNone")),
+      section("c-r-helpful", T("helpfulTitle"), null, helpful,
+        [[T("faqQuestion")], [T("solvedCount"), true]], T("helpfulNone")),
+      h("p", { class: "c-muted c-small", text: T("reportTogether") }),
+    );
   }
 
   /* ----- start ----- */
