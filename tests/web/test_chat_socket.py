@@ -347,7 +347,8 @@ async def test_live_ticket_room_per_token_and_no_leaks(server: Server) -> None:
     await b.close()
 
 
-async def test_follow_up_of_a_closed_ticket_starts_prefilled(server: Server) -> None:
+async def follow_up_of_a_closed_ticket(server: Server) -> tuple[dict[str, Any], Student]:
+    """A closed ticket, and a student whose follow-up chat has reached the contact data."""
     old = await open_by_api(server, "verdi@example.com")
     anna = Operator(username="anna", name="Anna Bianchi", role="operator", password_hash="x")
     await server.app[SERVICES].storage.operators.put(anna)
@@ -368,6 +369,11 @@ async def test_follow_up_of_a_closed_ticket_starts_prefilled(server: Server) -> 
     await student.say("Il ticket precedente non ha risolto il problema del pagamento della mora")
     if "not_solved" in student.options():
         await student.choose("not_solved")
+    return old, student
+
+
+async def test_follow_up_of_a_closed_ticket_starts_prefilled(server: Server) -> None:
+    old, student = await follow_up_of_a_closed_ticket(server)
     # email, name and phone were taken from the closed ticket: straight to the attachment
     assert student.prompt["input"] == "file"
     await student.choose("skip_attachment")
@@ -501,24 +507,7 @@ async def test_uploads_left_unused_are_deleted_with_the_ticket(server: Server) -
 
 
 async def test_a_follow_up_keeps_its_link_only_for_the_same_email(server: Server) -> None:
-    old = await open_by_api(server, "verdi@example.com")
-    anna = Operator(username="anna", name="Anna Bianchi", role="operator", password_hash="x")
-    await server.app[SERVICES].storage.operators.put(anna)
-    await Desk(server.app[SERVICES]).set_status(old["number"], "closed", anna)
-    student = Student(server)
-    await student.connect()
-    await student.client.emit(
-        "hello",
-        {"conversation_id": None, "lang": "it", "follow_up": old["token"]},
-        namespace="/chat",
-    )
-    _, state = await student.next("state")
-    student.conversation_id, student.prompt = state["conversation_id"], state["prompt"]
-    await student.choose("immatricolazioni")
-    await student.choose("scadenze")
-    await student.say("Il ticket precedente non ha risolto il problema del pagamento della mora")
-    if "not_solved" in student.options():
-        await student.choose("not_solved")
+    _, student = await follow_up_of_a_closed_ticket(server)
     await student.choose("skip_attachment")
     await student.choose("correct")
     await student.choose("edit:email")
