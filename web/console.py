@@ -197,8 +197,11 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         await self.emit("presence", {"operators": self.online()}, room=OPERATORS_ROOM)
 
     async def _send_viewers(self, number: str) -> None:
-        await self.emit("viewers", {"number": number, "operators": self.viewers(number)},
-                        room=CONSOLE_TICKET_ROOM.format(number=number))
+        await self.emit(
+            "viewers",
+            {"number": number, "operators": self.viewers(number)},
+            room=CONSOLE_TICKET_ROOM.format(number=number),
+        )
 
     # --- the socket -------------------------------------------------------------------------
 
@@ -216,8 +219,9 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         if not found.session.csrf_ok(token):
             raise socketio.exceptions.ConnectionRefusedError("csrf")
         lang = normalise_lang(auth.get("lang") if isinstance(auth, dict) else None)
-        self._users[sid] = SocketUser(found.operator.username, found.operator.name,
-                                      found.session.id, lang)
+        self._users[sid] = SocketUser(
+            found.operator.username, found.operator.name, found.session.id, lang
+        )
         found.session.sids.add(sid)
         await self.enter_room(sid, OPERATORS_ROOM)
         self._start_sweeper()
@@ -266,8 +270,9 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         self._viewers.setdefault(number, set()).add(sid)
         await self.enter_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
         await self._send_viewers(number)
-        await self.emit("student_online", {"number": number, "online": self.student_online(number)},
-                        to=sid)
+        await self.emit(
+            "student_online", {"number": number, "online": self.student_online(number)}, to=sid
+        )
 
     async def on_close_ticket(self, sid: str, data: Any = None) -> None:
         user = self._users.get(sid)
@@ -297,8 +302,9 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         if number is None or number not in user.tickets:
             return
         typing = bool(data.get("typing"))
-        await self._relay_typing(sid, user, number, typing=typing,
-                                 internal=bool(data.get("internal")))
+        await self._relay_typing(
+            sid, user, number, typing=typing, internal=bool(data.get("internal"))
+        )
 
     async def _relay_typing(
         self, sid: str, user: SocketUser, number: str, *, typing: bool, internal: bool
@@ -308,13 +314,20 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         else:
             user.typing.discard(number)
         payload = {"number": number, "typing": typing, "name": user.name}
-        await self.emit("operator_typing", {**payload, "username": user.username,
-                                            "internal": internal},
-                        room=CONSOLE_TICKET_ROOM.format(number=number), skip_sid=sid)
+        await self.emit(
+            "operator_typing",
+            {**payload, "username": user.username, "internal": internal},
+            room=CONSOLE_TICKET_ROOM.format(number=number),
+            skip_sid=sid,
+        )
         # The student sees the display name only, and nothing while a note is being written.
         if not internal or not typing:
-            await self.server.emit("operator_typing", payload,
-                                   room=STUDENT_ROOM.format(number=number), namespace="/chat")
+            await self.server.emit(
+                "operator_typing",
+                payload,
+                room=STUDENT_ROOM.format(number=number),
+                namespace="/chat",
+            )
 
 
 def console_of(services: Services) -> ConsoleNamespace:
@@ -387,8 +400,9 @@ def no_store(response: web.StreamResponse) -> web.StreamResponse:
 
 
 def json_response(data: Any, status: int = 200) -> web.StreamResponse:
-    return no_store(web.json_response(data, status=status,
-                                      dumps=lambda d: json.dumps(d, ensure_ascii=False)))
+    return no_store(
+        web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+    )
 
 
 # --- sign-in --------------------------------------------------------------------------------
@@ -447,9 +461,11 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise ApiError(403, "forbidden")
     data = await json_object(request)
     raw_user, password = data.get("username"), data.get("password")
-    missing = {name: "console.field.required" for name, value in
-               (("username", raw_user), ("password", password))
-               if not isinstance(value, str) or not value}
+    missing = {
+        name: "console.field.required"
+        for name, value in (("username", raw_user), ("password", password))
+        if not isinstance(value, str) or not value
+    }
     if missing or not isinstance(raw_user, str) or not isinstance(password, str):
         raise ApiError(422, "validation_failed", fields=missing)
     username = normalise_username(raw_user)[:64]
@@ -481,13 +497,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         await console.end_session(old, "replaced")
     session = console.sessions.create(operator.username, operator.password_hash)
     await audit(request, operator.username, "operator.login", operator.username, ip=ip)
-    response = json_response({
-        "username": operator.username,
-        "name": operator.name,
-        "role": operator.role,
-        "csrf_token": session.csrf_token,
-        "idle_minutes": services.config.session_idle_minutes,
-    })
+    response = json_response(
+        {
+            "username": operator.username,
+            "name": operator.name,
+            "role": operator.role,
+            "csrf_token": session.csrf_token,
+            "idle_minutes": services.config.session_idle_minutes,
+        }
+    )
     response.set_cookie(
         COOKIE, session.id, path="/", httponly=True, samesite="Lax", secure=console.secure_cookie
     )
@@ -507,12 +525,14 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/console/me")
 async def me(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=False)
-    return json_response({
-        **person(caller.operator),
-        "role": caller.operator.role,
-        "csrf_token": caller.session.csrf_token,
-        "idle_minutes": console.services.config.session_idle_minutes,
-    })
+    return json_response(
+        {
+            **person(caller.operator),
+            "role": caller.operator.role,
+            "csrf_token": caller.session.csrf_token,
+            "idle_minutes": console.services.config.session_idle_minutes,
+        }
+    )
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -528,12 +548,18 @@ async def console_page(request: web.Request) -> web.StreamResponse:
         "lang": lang,
         "statuses": list(TICKET_STATUSES),
         "topics": [
-            {"id": topic.id, "label": topic.label_in(lang),
-             "subtopics": [{"id": s.id, "label": s.label_in(lang)} for s in topic.subtopics]}
+            {
+                "id": topic.id,
+                "label": topic.label_in(lang),
+                "subtopics": [{"id": s.id, "label": s.label_in(lang)} for s in topic.subtopics],
+            }
             for topic in index.topics
         ],
-        "me": None if found is None else {
-            **person(found.operator), "role": found.operator.role,
+        "me": None
+        if found is None
+        else {
+            **person(found.operator),
+            "role": found.operator.role,
             "csrf_token": found.session.csrf_token,
         },
         "idle_minutes": services.config.session_idle_minutes,
@@ -593,9 +619,11 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
         raise ApiError(422, "validation_failed", fields=fields)
     query = q.get("q", "").strip()[:200]
     topic, subtopic = q.get("topic", ""), q.get("subtopic", "")
-    holders = None if not assigned or "all" in assigned else {
-        {"me": caller.operator.username, "none": ""}.get(a, a) for a in assigned
-    }
+    holders = (
+        None
+        if not assigned or "all" in assigned
+        else {{"me": caller.operator.username, "none": ""}.get(a, a) for a in assigned}
+    )
 
     def keep(s: TicketSummary) -> bool:
         return (
@@ -604,8 +632,11 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
             and (holders is None or (s.operator or "") in holders)
         )
 
-    pool = [s for s in (_search(services, query) if query else services.storage.tickets.summaries())
-            if keep(s)]
+    pool = [
+        s
+        for s in (_search(services, query) if query else services.storage.tickets.summaries())
+        if keep(s)
+    ]
     counts = dict.fromkeys(TICKET_STATUSES, 0)
     for s in pool:
         counts[s.status] += 1
@@ -614,11 +645,13 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
     if not (query and sort == "newest"):  # a search keeps the exact number first
         chosen.sort(key=key, reverse=reverse)
     names = await console.desk.operator_names()
-    return json_response({
-        "tickets": [summary_view(s, names) for s in chosen[:limit]],
-        "total": len(chosen),
-        "counts": counts,
-    })
+    return json_response(
+        {
+            "tickets": [summary_view(s, names) for s in chosen[:limit]],
+            "total": len(chosen),
+            "counts": counts,
+        }
+    )
 
 
 # --- one ticket -----------------------------------------------------------------------------
@@ -646,8 +679,10 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
                 # What the assistant proposed before the student asked for a person: these
                 # did not answer the question, so the reply should not repeat them.
                 "faqs": [
-                    {"id": e["data"].get("id"),
-                     "question": e["data"].get("question", e.get("text"))}
+                    {
+                        "id": e["data"].get("id"),
+                        "question": e["data"].get("question", e.get("text")),
+                    }
                     for e in found.transcript
                     if e.get("kind") == "faq" and isinstance(e.get("data"), dict)
                 ],
@@ -672,7 +707,8 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
         "references": ticket.references,
         "operator": (
             {"username": ticket.operator, "name": names.get(ticket.operator, ticket.operator)}
-            if ticket.operator else None
+            if ticket.operator
+            else None
         ),
         "messages": [console_message(m) for m in ticket.messages],
         "history": [
@@ -703,9 +739,9 @@ def console_message(message: Message) -> dict[str, Any]:
 def holder_guard(caller: Caller, names: dict[str, str], *, force: bool = False) -> Guard:
     def guard(ticket: Ticket) -> None:
         if ticket.operator not in (None, caller.operator.username) and not force:
-            raise ApiError(409, "held_by_other", params={
-                "name": names.get(ticket.operator, ticket.operator)
-            })
+            raise ApiError(
+                409, "held_by_other", params={"name": names.get(ticket.operator, ticket.operator)}
+            )
 
     return guard
 
@@ -720,9 +756,12 @@ def reply_guard(caller: Caller, names: dict[str, str], after: str | None) -> Gua
         ids = [m.id for m in ticket.messages]
         if after not in ids:
             raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
-        for message in ticket.messages[ids.index(after) + 1:]:
-            if (message.author == "operator" and not message.internal
-                    and message.username != caller.operator.username):
+        for message in ticket.messages[ids.index(after) + 1 :]:
+            if (
+                message.author == "operator"
+                and not message.internal
+                and message.username != caller.operator.username
+            ):
                 raise ApiError(409, "reply_conflict", params={"name": message.name})
 
     return guard
@@ -761,11 +800,14 @@ async def post_message(request: web.Request) -> web.StreamResponse:
     ticket = await console.desk.operator_reply(
         number, caller.operator, body, internal=internal, guard=guard, mail=mail
     )
-    return json_response({
-        "message": console_message(ticket.messages[-1]),
-        "ticket": summary_view(TicketSummary.of(ticket), names),
-        "mailed": mail,
-    }, status=201)
+    return json_response(
+        {
+            "message": console_message(ticket.messages[-1]),
+            "ticket": summary_view(TicketSummary.of(ticket), names),
+            "mailed": mail,
+        },
+        status=201,
+    )
 
 
 @routes.post("/api/console/tickets/{number}/status")
@@ -779,7 +821,9 @@ async def post_status(request: web.Request) -> web.StreamResponse:
     force = flag(data, "force")
     names = await console.desk.operator_names()
     ticket = await console.desk.set_status(
-        number, cast(TicketStatus, status), caller.operator,
+        number,
+        cast(TicketStatus, status),
+        caller.operator,
         guard=holder_guard(caller, names, force=force),
     )
     return json_response({"ticket": summary_view(TicketSummary.of(ticket), names)})
@@ -816,21 +860,28 @@ async def search_faq(request: web.Request) -> web.StreamResponse:
     topic = request.query.get("topic") or None
     subtopic = request.query.get("subtopic") or None
     if query:
-        faqs = [f for m in index.search_ranked(query, lang, topic, subtopic)[:FAQ_RESULTS]
-                if (f := index.get(m.id)) is not None]
+        faqs = [
+            f
+            for m in index.search_ranked(query, lang, topic, subtopic)[:FAQ_RESULTS]
+            if (f := index.get(m.id)) is not None
+        ]
     elif subtopic:
         faqs = [f for f in index.faqs if f.subtopic == subtopic and (not topic or f.topic == topic)]
     else:
         faqs = []
-    return json_response({"faqs": [
+    return json_response(
         {
-            "id": f.id,
-            "question": f.question_in(lang),
-            "answer": f.answer_in(lang),
-            "links": [{"label": link.label_in(lang), "url": link.url} for link in f.links],
+            "faqs": [
+                {
+                    "id": f.id,
+                    "question": f.question_in(lang),
+                    "answer": f.answer_in(lang),
+                    "links": [{"label": link.label_in(lang), "url": link.url} for link in f.links],
+                }
+                for f in faqs
+            ]
         }
-        for f in faqs
-    ]})
+    )
 
 
 # --- the editors' report ---------------------------------------------------------------------
@@ -856,7 +907,11 @@ async def faq_report(request: web.Request) -> web.StreamResponse:
     # starts later than asked, which the answer says (window.covered_from).
     events = journal.recent(journal.MEMORY)
     report = build_report(
-        events, console.services.faq.index, request_lang(request), days, datetime.now(UTC),
+        events,
+        console.services.faq.index,
+        request_lang(request),
+        days,
+        datetime.now(UTC),
         every_event=len(events) < journal.MEMORY,
     )
     return json_response(asdict(report))
@@ -898,8 +953,11 @@ async def add_operator(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True, roles=("admin",))
     data = await json_object(request)
     values = {k: data.get(k) for k in ("username", "name", "role", "password")}
-    missing = {k: "console.field.required" for k, v in values.items()
-               if k != "role" and (not isinstance(v, str) or not v)}
+    missing = {
+        k: "console.field.required"
+        for k, v in values.items()
+        if k != "role" and (not isinstance(v, str) or not v)
+    }
     if values["role"] is not None and not isinstance(values["role"], str):
         missing["role"] = "console.account.bad_role"
     if missing:
@@ -910,14 +968,18 @@ async def add_operator(request: web.Request) -> web.StreamResponse:
         raise ApiError(409, "username_taken")
     try:
         operator = await asyncio.to_thread(
-            build_operator, username, str(values["name"]),
-            str(values["role"] or "operator"), str(values["password"]),
+            build_operator,
+            username,
+            str(values["name"]),
+            str(values["role"] or "operator"),
+            str(values["password"]),
         )
     except AccountError as error:
         raise account_error(error) from None
     await store.put(operator)
-    await audit(request, caller.operator.username, "operator.added", operator.username,
-                role=operator.role)
+    await audit(
+        request, caller.operator.username, "operator.added", operator.username, role=operator.role
+    )
     return json_response({"operator": account_view(operator, set())}, status=201)
 
 
@@ -957,8 +1019,9 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
     )
     if updated.password_hash != operator.password_hash:
         changes.append("password")
-    await audit(request, caller.operator.username, "operator.updated", updated.username,
-                changes=changes)
+    await audit(
+        request, caller.operator.username, "operator.updated", updated.username, changes=changes
+    )
     online = {o["username"] for o in console.online()}
     return json_response({"operator": account_view(updated, online)})
 
@@ -970,24 +1033,26 @@ async def parked_mail(request: web.Request) -> web.StreamResponse:
     code the page words in the admin's language; `last_error` the server's own text."""
     console, _ = await require(request, csrf=False, roles=("admin",))
     worker = console.services.mail
-    return json_response({
-        "mail": [
-            {
-                "number": number,
-                "id": mail.id,
-                "to": mail.to,
-                "subject": mail.subject,
-                "kind": mail.kind,
-                "attempts": mail.attempts,
-                "reason": mail.reason,
-                "last_error": mail.last_error,
-                "created_at": mail.created_at,
-            }
-            for number, mail in console.services.storage.tickets.parked_mail()
-        ],
-        # An outage in progress (the whole queue waits): retrying now would not help.
-        "server_problem": worker.server_problem if worker else None,
-    })
+    return json_response(
+        {
+            "mail": [
+                {
+                    "number": number,
+                    "id": mail.id,
+                    "to": mail.to,
+                    "subject": mail.subject,
+                    "kind": mail.kind,
+                    "attempts": mail.attempts,
+                    "reason": mail.reason,
+                    "last_error": mail.last_error,
+                    "created_at": mail.created_at,
+                }
+                for number, mail in console.services.storage.tickets.parked_mail()
+            ],
+            # An outage in progress (the whole queue waits): retrying now would not help.
+            "server_problem": worker.server_problem if worker else None,
+        }
+    )
 
 
 @routes.post("/api/console/mail/parked/{number}/{mail_id}/retry")

@@ -55,12 +55,15 @@ Backoff = Callable[[int], float]
 
 # The server answered about this very mail: another mail may well go through. Only its 5xx
 # answers are refusals; a 4xx (aiosmtplib raises the same classes) means "later" (_temporary).
-REFUSED = (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused,
-           aiosmtplib.SMTPDataError)
+REFUSED = (
+    aiosmtplib.SMTPRecipientsRefused,
+    aiosmtplib.SMTPRecipientRefused,
+    aiosmtplib.SMTPDataError,
+)
 # For the log (the console translates `reason` itself).
 PARKED_AT_ONCE: dict[ParkReason, str] = {
     "own_address": "the recipient is the help desk's own sender address (HELPDESK_MAIL_FROM): "
-                   "not sent, to avoid a mail loop",
+    "not sent, to avoid a mail loop",
     "unbuildable": "the mail cannot be built",
     "refused": "refused",
     "failed": "failed",
@@ -73,7 +76,7 @@ UNREACHABLE = (OSError, aiosmtplib.SMTPException)
 def backoff(attempts: int) -> float:
     """Seconds to wait after the attempts-th failed try: 2, 4, 8, 16, 32, then 60, each less
     up to 20% at random so that mails failing together do not come back in lockstep."""
-    return min(MAX_GAP, 2.0 ** attempts) * random.uniform(0.8, 1.0)
+    return min(MAX_GAP, 2.0**attempts) * random.uniform(0.8, 1.0)
 
 
 def _address(value: str) -> str:
@@ -179,10 +182,13 @@ class OutboxWorker:
         cfg = self._config
         if cfg.smtp_host:
             if cfg.smtp_user and cfg.smtp_security == "none":
-                log.warning("outbox: SMTP login without TLS sends the password in clear; "
-                            "set HELPDESK_SMTP_SECURITY=starttls or tls")
-            log.info("outbox: mail goes to %s:%d (%s)", cfg.smtp_host, cfg.smtp_port,
-                     cfg.smtp_security)
+                log.warning(
+                    "outbox: SMTP login without TLS sends the password in clear; "
+                    "set HELPDESK_SMTP_SECURITY=starttls or tls"
+                )
+            log.info(
+                "outbox: mail goes to %s:%d (%s)", cfg.smtp_host, cfg.smtp_port, cfg.smtp_security
+            )
         else:
             await asyncio.to_thread(self._prepare_outbox)
             log.info("outbox: no SMTP server set, mail is written to %s", self._outbox)
@@ -310,8 +316,9 @@ class OutboxWorker:
     async def _transmit(self, number: str, mail: OutboxMail, message: EmailMessage) -> None:
         cfg = self._config
         if not cfg.smtp_host:
-            await asyncio.to_thread(atomic_write, self._outbox / eml_name(number, mail),
-                                    message.as_bytes())
+            await asyncio.to_thread(
+                atomic_write, self._outbox / eml_name(number, mail), message.as_bytes()
+            )
             return
         await aiosmtplib.send(
             message,
@@ -335,8 +342,9 @@ class OutboxWorker:
         elif isinstance(error, UNREACHABLE):  # a 4xx too: the server says "later"
             await self._unreachable(number, mail, _describe(error))
         else:
-            log.error("outbox: mail %s of ticket %s failed unexpectedly", mail.id, number,
-                      exc_info=error)
+            log.error(
+                "outbox: mail %s of ticket %s failed unexpectedly", mail.id, number, exc_info=error
+            )
             await self._refused(number, mail, _describe(error), "failed")
 
     def _server_ok(self) -> None:
@@ -361,9 +369,7 @@ class OutboxWorker:
 
         await self._record(number, mail.id, failed)
 
-    async def _refused(
-        self, number: str, mail: OutboxMail, error: str, reason: ParkReason
-    ) -> None:
+    async def _refused(self, number: str, mail: OutboxMail, error: str, reason: ParkReason) -> None:
         limit = self._config.mail_max_attempts
         delay = self._delay
 
@@ -378,8 +384,13 @@ class OutboxWorker:
 
         stored = await self._record(number, mail.id, failed)
         if stored is not None and stored.state == "parked":
-            log.error("outbox: mail %s of ticket %s parked after %d tries: %s",
-                      mail.id, number, stored.attempts, error)
+            log.error(
+                "outbox: mail %s of ticket %s parked after %d tries: %s",
+                mail.id,
+                number,
+                stored.attempts,
+                error,
+            )
         else:
             log.warning("outbox: mail %s of ticket %s refused: %s", mail.id, number, error)
 
@@ -395,8 +406,13 @@ class OutboxWorker:
             m.last_error = error
 
         await self._record(number, mail.id, parked)
-        log.error("outbox: mail %s of ticket %s parked: %s%s", mail.id, number,
-                  PARKED_AT_ONCE[reason], f" ({error})" if error else "")
+        log.error(
+            "outbox: mail %s of ticket %s parked: %s%s",
+            mail.id,
+            number,
+            PARKED_AT_ONCE[reason],
+            f" ({error})" if error else "",
+        )
 
     async def _record(
         self, number: str, mail_id: str, change: Callable[[OutboxMail], None]

@@ -1182,14 +1182,13 @@ async def test_the_parked_list_says_when_the_mail_server_is_down(data_dir: Path)
 # --- the editors' FAQ report ----------------------------------------------------------------
 
 
-async def test_the_faq_report_is_for_editors_and_admins(
-    server: Server, signed_in: Factory
-) -> None:
+async def test_the_faq_report_is_for_editors_and_admins(server: Server, signed_in: Factory) -> None:
     laura = await signed_in(LAURA)
     status, body = await laura.get("/api/console/faq-report")
     assert status == 403
     assert body["error"] == {
-        "code": "forbidden", "message": "Non hai il permesso di fare questa operazione."
+        "code": "forbidden",
+        "message": "Non hai il permesso di fare questa operazione.",
     }
     english = await signed_in(MARCO, "en")
     status, body = await english.get("/api/console/faq-report", days="7")
@@ -1216,10 +1215,13 @@ async def test_the_faq_report_counts_what_the_chat_recorded(
         FaqEvent(kind="no_match", query="Orari della biblioteca?", lang="it"),
         FaqEvent(kind="no_match", query="orari della BIBLIOTECA", lang="it"),
         FaqEvent(kind="no_match", query="Parcheggio per le bici", lang="it", at=old),
-        *[FaqEvent(kind="suggested", query="numero programmato", lang="it",
-                   faq_ids=["accesso-001"]) for _ in range(3)],
-        FaqEvent(kind="not_solved", query="numero programmato", lang="it",
-                 faq_ids=["accesso-001"]),
+        *[
+            FaqEvent(
+                kind="suggested", query="numero programmato", lang="it", faq_ids=["accesso-001"]
+            )
+            for _ in range(3)
+        ],
+        FaqEvent(kind="not_solved", query="numero programmato", lang="it", faq_ids=["accesso-001"]),
         FaqEvent(kind="solved", query="numero programmato", lang="it", faq_ids=["accesso-001"]),
     ):
         await log.append(event)
@@ -1231,17 +1233,24 @@ async def test_the_faq_report_counts_what_the_chat_recorded(
     assert library["text"] == "orari della biblioteca" and library["count"] == 2
     assert library["example"] == "orari della BIBLIOTECA" and library["lang"] == "it"
     question = "Which courses have limited access (numero programmato)?"
-    assert week["not_helpful"] == [{
-        "id": "accesso-001", "question": question, "exists": True,
-        "suggested": 3, "not_solved": 1, "ratio": 0.333,
-    }]
+    assert week["not_helpful"] == [
+        {
+            "id": "accesso-001",
+            "question": question,
+            "exists": True,
+            "suggested": 3,
+            "not_solved": 1,
+            "ratio": 0.333,
+        }
+    ]
     assert week["helpful"] == [
         {"id": "accesso-001", "question": question, "exists": True, "solved": 1}
     ]
     assert week["window"]["covered_from"] == week["window"]["since"]
     status, month = await elena.get("/api/console/faq-report", days="30", lang="it")
     assert [u["text"] for u in month["unanswered"]] == [
-        "orari della biblioteca", "parcheggio per le bici"
+        "orari della biblioteca",
+        "parcheggio per le bici",
     ]
     assert month["helpful"][0]["question"] == "Quali corsi sono a numero programmato?"
     for days in ("0", "366", "sette", "7.5"):

@@ -51,7 +51,11 @@ class Inbox:
         self.secure: list[tuple[bool, bool]] = []  # per mail: (over TLS, logged in)
 
     async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         if address.lower() in self.refuse:
@@ -70,7 +74,8 @@ class Inbox:
             return "452 4.3.1 Insufficient system storage"
         self.envelopes.append(envelope)
         over_tls = server.transport is not None and (
-            server.transport.get_extra_info("ssl_object") is not None)
+            server.transport.get_extra_info("ssl_object") is not None
+        )
         self.secure.append((over_tls, bool(session.authenticated)))
         return "250 Message accepted for delivery"
 
@@ -98,8 +103,9 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     async def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
-                                      **self._options)
+        self._controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, **self._options
+        )
         await asyncio.to_thread(self._controller.start)
 
     async def stop(self) -> None:
@@ -170,16 +176,32 @@ async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
 
 
 async def open_ticket(
-    storage: Storage, *, email_address: str | None = None, name: str = "Rossi Mario",
+    storage: Storage,
+    *,
+    email_address: str | None = None,
+    name: str = "Rossi Mario",
     lang: str = "it",
 ) -> Ticket:
     address = email_address or f"student-{secrets.token_hex(4)}@example.org"
 
     def build(number: str) -> Ticket:
-        ticket = Ticket(number=number, email=address, name=name, phone="+393331234567",
-                        topic="immatricolazioni", subtopic="tasse-pagamenti", lang=lang)
-        ticket.messages.append(Message(id=secrets.token_hex(8), author="student", name=name,
-                                       body="Non riesco a pagare la prima rata."))
+        ticket = Ticket(
+            number=number,
+            email=address,
+            name=name,
+            phone="+393331234567",
+            topic="immatricolazioni",
+            subtopic="tasse-pagamenti",
+            lang=lang,
+        )
+        ticket.messages.append(
+            Message(
+                id=secrets.token_hex(8),
+                author="student",
+                name=name,
+                body="Non riesco a pagare la prima rata.",
+            )
+        )
         notify.queue(ticket, "opened", public_url=PUBLIC_URL)
         return ticket
 
@@ -205,25 +227,49 @@ async def all_mail(storage: Storage) -> list[OutboxMail]:
 @pytest.mark.parametrize(
     ("lang", "notice", "expected"),
     [
-        ("it", "Non rispondere a questa email",
-         ["Richiesta ricevuta", "Nuova risposta dall'assistenza", "Ci servono altre informazioni",
-          "Ticket chiuso"]),
-        ("en", "Do not reply to this email",
-         ["Request received", "New reply from the help desk", "We need more information from you",
-          "Ticket closed"]),
+        (
+            "it",
+            "Non rispondere a questa email",
+            [
+                "Richiesta ricevuta",
+                "Nuova risposta dall'assistenza",
+                "Ci servono altre informazioni",
+                "Ticket chiuso",
+            ],
+        ),
+        (
+            "en",
+            "Do not reply to this email",
+            [
+                "Request received",
+                "New reply from the help desk",
+                "We need more information from you",
+                "Ticket closed",
+            ],
+        ),
     ],
 )
 async def test_each_event_sends_its_mail_with_headers_and_both_alternatives(
-    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
-    lang: str, notice: str, expected: list[str],
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    lang: str,
+    notice: str,
+    expected: list[str],
 ) -> None:
     config = config_for(tmp_path, smtp)
-    ticket = await open_ticket(storage, email_address="mario.rossi@example.org",
-                               name="Rossi <script>x</script> Mario", lang=lang)
+    ticket = await open_ticket(
+        storage,
+        email_address="mario.rossi@example.org",
+        name="Rossi <script>x</script> Mario",
+        lang=lang,
+    )
     number = ticket.number
     answer = Message(id="r1", author="operator", name="Anna Bianchi", body="Carica la ricevuta.")
-    note = Message(id="n1", author="operator", name="Anna Bianchi", body="nota interna",
-                   internal=True)
+    note = Message(
+        id="n1", author="operator", name="Anna Bianchi", body="nota interna", internal=True
+    )
 
     def operator_answers(t: Ticket) -> None:
         t.messages += [note, answer]
@@ -275,13 +321,20 @@ async def test_each_event_sends_its_mail_with_headers_and_both_alternatives(
     stored = await storage.tickets.get(number)
     assert stored is not None
     assert [(m.kind, m.state) for m in stored.outbox] == [
-        ("opened", "sent"), ("reply", "sent"), ("awaiting_user", "sent"), ("closed", "sent")]
+        ("opened", "sent"),
+        ("reply", "sent"),
+        ("awaiting_user", "sent"),
+        ("closed", "sent"),
+    ]
     assert all(m.sent_at is not None for m in stored.outbox)
     assert storage.tickets.due_mail(LATER) == []
 
 
 async def test_a_mail_queued_while_running_goes_out_at_once_on_wake(
-    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
     await asyncio.sleep(0.1)  # the worker is asleep: nothing due, next poll in 30 s
@@ -303,11 +356,13 @@ def test_the_real_backoff_grows_and_never_exceeds_60_seconds() -> None:
 
 
 async def test_an_smtp_outage_delays_mail_and_loses_none(
-    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     # Two tries only: an outage must not park mail however many tries it costs.
-    worker = await start_worker(storage, config_for(tmp_path, smtp, mail_max_attempts=2),
-                                workers)
+    worker = await start_worker(storage, config_for(tmp_path, smtp, mail_max_attempts=2), workers)
     await open_ticket(storage)
     worker.wake()
     await eventually(lambda: len(smtp.inbox.envelopes) == 1)
@@ -340,7 +395,9 @@ async def test_an_smtp_outage_delays_mail_and_loses_none(
 
 
 async def test_mail_still_queued_is_sent_after_a_restart(
-    smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     data = tmp_path / "data"
     config = config_for(tmp_path, smtp)
@@ -374,11 +431,13 @@ async def test_mail_still_queued_is_sent_after_a_restart(
 
 
 async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
-    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     smtp.inbox.refuse.add("nobody@example.org")
-    worker = await start_worker(storage, config_for(tmp_path, smtp, mail_max_attempts=3),
-                                workers)
+    worker = await start_worker(storage, config_for(tmp_path, smtp, mail_max_attempts=3), workers)
     bad = await open_ticket(storage, email_address="nobody@example.org")
     good = await open_ticket(storage)
     worker.wake()
@@ -401,7 +460,9 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     assert storage.tickets.parked_mail() == []
     stored = await storage.tickets.get(bad.number)
     assert stored is not None and (stored.outbox[0].state, stored.outbox[0].reason) == (
-        "sent", None)
+        "sent",
+        None,
+    )
     assert not await worker.requeue(bad.number, parked.id)  # nothing parked any more
     unknown = next(n for n in ("000000", "000001") if storage.tickets.summary(n) is None)
     assert not await worker.requeue(unknown, parked.id)
@@ -410,7 +471,10 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
 
 @pytest.mark.parametrize("stage", ["RCPT", "DATA"])
 async def test_a_try_later_answer_waits_like_an_outage_and_never_parks_the_mail(
-    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
     stage: str,
 ) -> None:
     # Greylisting answers 450 for minutes: more 4xx answers than mail_max_attempts, and the
@@ -420,8 +484,7 @@ async def test_a_try_later_answer_waits_like_an_outage_and_never_parks_the_mail(
         smtp.inbox.defer_rcpt[address] = 5
     else:
         smtp.inbox.defer_data = 5
-    worker = await start_worker(storage, config_for(tmp_path, smtp, mail_max_attempts=2),
-                                workers)
+    worker = await start_worker(storage, config_for(tmp_path, smtp, mail_max_attempts=2), workers)
     ticket = await open_ticket(storage, email_address=address)
     worker.wake()
     await eventually(lambda: len(smtp.inbox.envelopes) == 1)
@@ -439,14 +502,18 @@ async def test_a_try_later_answer_waits_like_an_outage_and_never_parks_the_mail(
 
 
 async def test_a_mail_to_our_own_address_is_parked_not_sent(
-    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
     loop_ticket = await open_ticket(storage, email_address=SENDER.upper())
     await open_ticket(storage)
     worker.wake()
-    await eventually(lambda: len(smtp.inbox.envelopes) == 1 and
-                     len(storage.tickets.parked_mail()) == 1)
+    await eventually(
+        lambda: len(smtp.inbox.envelopes) == 1 and len(storage.tickets.parked_mail()) == 1
+    )
     await worker.stop()
     [(number, parked)] = storage.tickets.parked_mail()
     assert number == loop_ticket.number
@@ -455,7 +522,10 @@ async def test_a_mail_to_our_own_address_is_parked_not_sent(
 
 
 async def test_a_mail_that_cannot_be_built_is_parked_at_once_with_the_error(
-    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     ticket = await open_ticket(storage)
 
@@ -473,7 +543,9 @@ async def test_a_mail_that_cannot_be_built_is_parked_at_once_with_the_error(
 
 
 async def test_an_unexpected_failure_counts_and_parks_as_failed(
-    storage: Storage, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def send(message: EmailMessage, **options: Any) -> None:
@@ -495,7 +567,9 @@ async def test_an_unexpected_failure_counts_and_parks_as_failed(
 
 
 async def test_without_smtp_each_mail_becomes_an_eml_file(
-    storage: Storage, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     config = config_for(tmp_path, None)
     worker = await start_worker(storage, config, workers)
@@ -522,7 +596,9 @@ async def test_without_smtp_each_mail_becomes_an_eml_file(
 
 
 async def test_a_restart_before_the_sent_mark_rewrites_the_same_file(
-    storage: Storage, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     # At-least-once: a mail written but not yet marked sent is written again, over itself.
     ticket = await open_ticket(storage)
@@ -542,7 +618,9 @@ async def test_a_restart_before_the_sent_mark_rewrites_the_same_file(
 
 
 async def test_stop_is_prompt_and_idempotent(
-    storage: Storage, tmp_path: Path, workers: list[OutboxWorker],
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
 ) -> None:
     worker = await start_worker(storage, config_for(tmp_path, None), workers)
     started = time.monotonic()
@@ -563,24 +641,48 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
 
-def login(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-          auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (
-        auth_data.login, auth_data.password) == (b"helpdesk", b"s3cret")
+def login(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"helpdesk",
+        b"s3cret",
+    )
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
 
 
 async def test_implicit_tls_and_login_follow_the_settings(
-    storage: Storage, tmp_path: Path, workers: list[OutboxWorker],
-    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cert, key = certificate
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client verifies the server, as always
@@ -588,12 +690,14 @@ async def test_implicit_tls_and_login_follow_the_settings(
     context.load_cert_chain(cert, key)
     # aiosmtpd offers AUTH on an implicit-TLS port only with auth_require_tls off (it looks
     # for STARTTLS); the connection is TLS all the same, as the handler checks.
-    server = SmtpServer(free_port(), ssl_context=context, authenticator=login,
-                        auth_require_tls=False)
+    server = SmtpServer(
+        free_port(), ssl_context=context, authenticator=login, auth_require_tls=False
+    )
     await server.start()
     try:
-        config = config_for(tmp_path, server, smtp_security="tls", smtp_user="helpdesk",
-                            smtp_password="wrong")
+        config = config_for(
+            tmp_path, server, smtp_security="tls", smtp_user="helpdesk", smtp_password="wrong"
+        )
         worker = await start_worker(storage, config, workers)
         await open_ticket(storage)
         worker.wake()
@@ -615,8 +719,13 @@ async def test_implicit_tls_and_login_follow_the_settings(
     [("none", False, False), ("starttls", False, True), ("tls", True, False)],
 )
 async def test_the_settings_reach_the_smtp_client(
-    storage: Storage, tmp_path: Path, workers: list[OutboxWorker],
-    monkeypatch: pytest.MonkeyPatch, security: str, use_tls: bool, start_tls: bool,
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    monkeypatch: pytest.MonkeyPatch,
+    security: str,
+    use_tls: bool,
+    start_tls: bool,
 ) -> None:
     # STARTTLS against aiosmtpd 1.4.6 hangs on Python 3.11 (its sslproto use predates the
     # 3.11 rewrite; see bebleo/smtpdfix#227), so this checks what we ask of aiosmtplib.
@@ -626,15 +735,27 @@ async def test_the_settings_reach_the_smtp_client(
         calls.append(options)
 
     monkeypatch.setattr(aiosmtplib, "send", send)
-    config = config_for(tmp_path, SmtpServer(2525), smtp_host="smtp.unipg.test",
-                        smtp_security=security, smtp_user="helpdesk", smtp_password="s3cret")
+    config = config_for(
+        tmp_path,
+        SmtpServer(2525),
+        smtp_host="smtp.unipg.test",
+        smtp_security=security,
+        smtp_user="helpdesk",
+        smtp_password="s3cret",
+    )
     worker = await start_worker(storage, config, workers)
     ticket = await open_ticket(storage)
     worker.wake()
     await eventually(lambda: len(calls) == 1)
     await worker.stop()
     assert calls[0] == {
-        "sender": SENDER, "recipients": [ticket.email], "hostname": "smtp.unipg.test",
-        "port": 2525, "username": "helpdesk", "password": "s3cret", "use_tls": use_tls,
-        "start_tls": start_tls, "timeout": 2.0,
+        "sender": SENDER,
+        "recipients": [ticket.email],
+        "hostname": "smtp.unipg.test",
+        "port": 2525,
+        "username": "helpdesk",
+        "password": "s3cret",
+        "use_tls": use_tls,
+        "start_tls": start_tls,
+        "timeout": 2.0,
     }
