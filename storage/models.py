@@ -14,7 +14,7 @@ ROLES: tuple[Role, ...] = ("operator", "editor", "admin")
 MailState = Literal["queued", "sent", "parked"]
 # refused: the server's 5xx, every try; failed: an unexpected error, every try; own_address:
 # addressed to our own sender (a mail loop); unbuildable: a header that cannot be encoded
-ParkReason = Literal["refused", "failed", "own_address", "unbuildable"]
+ParkReason = Literal["refused", "failed", "own_address", "unbuildable", "deferred"]
 
 
 def utcnow() -> str:

@@ -46,6 +46,9 @@ from web.config import Config
 log = logging.getLogger(__name__)
 
 MAX_GAP = 60.0  # seconds between two tries of a mail, at most (CONTRACT.md section 2)
+# A mailbox that keeps answering "later" (full, greylisted for ever) is given up after this,
+# and the admin sees the mail parked.
+DEFER_LIMIT = timedelta(hours=72)
 SEND_TIMEOUT = 10.0  # per SMTP operation: a stuck server must not hold the queue for long
 IDLE_POLL = 30.0  # look at the queue now and then even without a wake()
 STOP_GRACE = 5.0  # stop() lets a send in progress finish (and be recorded) for this long
@@ -336,10 +339,14 @@ class OutboxWorker:
         )
 
     async def _failed(self, number: str, mail: OutboxMail, error: Exception) -> None:
-        if isinstance(error, REFUSED) and not _temporary(error):
+        if isinstance(error, REFUSED):
+            # The server works; it is this mail (this mailbox) it refuses, now or for good.
             self._server_ok()
-            await self._refused(number, mail, _describe(error), "refused")
-        elif isinstance(error, UNREACHABLE):  # a 4xx too: the server says "later"
+            if _temporary(error):
+                await self._deferred(number, mail, _describe(error))
+            else:
+                await self._refused(number, mail, _describe(error), "refused")
+        elif isinstance(error, UNREACHABLE):  # the server cannot be used: the queue waits
             await self._unreachable(number, mail, _describe(error))
         else:
             log.error(
@@ -368,6 +375,30 @@ class OutboxWorker:
             m.next_try_at = next_try
 
         await self._record(number, mail.id, failed)
+
+    async def _deferred(self, number: str, mail: OutboxMail, error: str) -> None:
+        """A 4xx for this mail only (greylisting, a full mailbox): this mail tries again a
+        minute later without holding up the others and without spending its tries, until
+        it is DEFER_LIMIT old."""
+        too_old = datetime.fromisoformat(mail.created_at) < datetime.now(UTC) - DEFER_LIMIT
+        next_try = _later(self._delay(99))  # the longest gap: a minute, as CONTRACT allows
+
+        def deferred(m: OutboxMail) -> None:
+            m.last_error = error
+            if too_old:
+                m.state = "parked"
+                m.reason = "deferred"
+            else:
+                m.next_try_at = next_try
+
+        await self._record(number, mail.id, deferred)
+        if too_old:
+            log.error(
+                "outbox: mail %s of ticket %s parked, deferred for too long: %s",
+                mail.id,
+                number,
+                error,
+            )
 
     async def _refused(self, number: str, mail: OutboxMail, error: str, reason: ParkReason) -> None:
         limit = self._config.mail_max_attempts

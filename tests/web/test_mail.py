@@ -470,7 +470,7 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
 
 
 @pytest.mark.parametrize("stage", ["RCPT", "DATA"])
-async def test_a_try_later_answer_waits_like_an_outage_and_never_parks_the_mail(
+async def test_a_try_later_answer_waits_and_never_parks_the_mail(
     storage: Storage,
     smtp: SmtpServer,
     tmp_path: Path,
@@ -499,6 +499,43 @@ async def test_a_try_later_answer_waits_like_an_outage_and_never_parks_the_mail(
     assert mail.last_error is not None and mail.last_error.startswith("45")
     assert storage.tickets.parked_mail() == []
     assert worker.server_problem is None
+
+
+async def test_mailboxes_that_say_later_do_not_hold_up_the_others(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker]
+) -> None:
+    # Six full mailboxes answer 452 for ever; a seventh student must still get their mail.
+    for n in range(6):
+        smtp.inbox.defer_rcpt[f"full{n}@example.org"] = 10_000
+        await open_ticket(storage, email_address=f"full{n}@example.org")
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
+    good = await open_ticket(storage, email_address="ok@example.org")
+    worker.wake()
+    await eventually(lambda: len(smtp.inbox.envelopes) == 1)
+    assert smtp.inbox.envelopes[0].rcpt_tos == ["ok@example.org"]
+    assert worker.server_problem is None  # the server works: nothing to warn the admin about
+    await worker.stop()
+    stored = await storage.tickets.get(good.number)
+    assert stored is not None and stored.outbox[0].state == "sent"
+
+
+async def test_a_mail_deferred_for_days_is_parked_for_the_admin(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker]
+) -> None:
+    smtp.inbox.defer_rcpt["full@example.org"] = 10_000
+    ticket = await open_ticket(storage, email_address="full@example.org")
+
+    def three_days_ago(t: Ticket) -> None:
+        t.outbox[0].created_at = "2026-01-01T00:00:00.000+00:00"
+
+    await storage.tickets.update(ticket.number, three_days_ago)
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
+    worker.wake()
+    await eventually(lambda: storage.tickets.parked_mail() != [])
+    await worker.stop()
+    [(number, mail)] = storage.tickets.parked_mail()
+    assert number == ticket.number and mail.reason == "deferred"
+    assert mail.last_error is not None and mail.last_error.startswith("45")
 
 
 async def test_a_mail_to_our_own_address_is_parked_not_sent(

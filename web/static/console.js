@@ -179,6 +179,7 @@
       attempts: "Tentativi",
       reason: "Motivo",
       reasonRefused: "Il server di posta l'ha rifiutata a ogni tentativo.",
+      reasonDeferred: "La casella del destinatario ha risposto «riprova più tardi» per 72 ore.",
       reasonFailed: "L'invio non è riuscito per un errore imprevisto a ogni tentativo.",
       reasonOwnAddress: "Il destinatario è l'indirizzo mittente dell'assistenza: non inviata, per evitare un ciclo di email.",
       reasonUnbuildable: "Il messaggio non può essere composto (intestazione non valida).",
@@ -395,6 +396,7 @@
       attempts: "Attempts",
       reason: "Reason",
       reasonRefused: "The mail server refused it at every try.",
+      reasonDeferred: "The recipient's mailbox answered \"try later\" for 72 hours.",
       reasonFailed: "Sending failed with an unexpected error at every try.",
       reasonOwnAddress: "The recipient is the help desk's own sender address: not sent, to avoid a mail loop.",
       reasonUnbuildable: "The message cannot be built (invalid header).",
@@ -1591,7 +1593,7 @@
 
   // The server stores why a mail was parked as a code; the admin reads it in their language,
   // with the server's own answer (English, technical) as the detail.
-  const PARK_REASONS = { refused: "reasonRefused", failed: "reasonFailed", own_address: "reasonOwnAddress", unbuildable: "reasonUnbuildable" };
+  const PARK_REASONS = { refused: "reasonRefused", failed: "reasonFailed", own_address: "reasonOwnAddress", unbuildable: "reasonUnbuildable", deferred: "reasonDeferred" };
   const parkReason = (m) => T(PARK_REASONS[m.reason] || "reasonUnknown");
 
   async function renderParked(box, notice) {
