@@ -8,6 +8,7 @@ events concurrently: a per-conversation lock makes load -> step -> save one step
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -23,7 +24,7 @@ from bot.validate import validate_ticket
 from storage import Attachment, Conversation, FaqEvent, utcnow
 from web import clients, notify
 from web.desk import CONSOLE_TICKET_ROOM, STUDENT_ROOM, Desk
-from web.errors import ApiError
+from web.errors import ApiError, rate_limited
 from web.services import SERVICES, Services
 from web.student import client_ip, creation_limits, lookup, refund_all, take_all
 from web.uploads import read_form
@@ -100,16 +101,22 @@ class ChatNamespace(socketio.AsyncNamespace):
             namespace="/console",
         )
 
-    async def _error(self, sid: str, code: str, **params: object) -> None:
-        """An error in the language the student chats in."""
+    async def _lang(self, sid: str) -> str:
+        """The language the student chats in (a socket that already left: Italian)."""
         try:
-            lang = (await self.get_session(sid)).get("lang", "it")
+            return str((await self.get_session(sid)).get("lang", "it"))
         except KeyError:
-            lang = "it"
-        code_key = "rate_limited_seconds" if code == "rate_limited" else code
-        await self.emit(
-            "error", {"code": code, "message": t(f"error.{code_key}", lang, **params)}, to=sid
-        )
+            return "it"
+
+    async def _error(self, sid: str, code: str) -> None:
+        message = t(f"error.{code}", await self._lang(sid))
+        await self.emit("error", {"code": code, "message": message}, to=sid)
+
+    async def _limited(self, sid: str, wait: float, lang: str | None = None) -> None:
+        """A limit reached: the wait in minutes or seconds, as the HTTP API says it."""
+        error = rate_limited(wait)
+        message = t(f"error.{error.code}", lang or await self._lang(sid), **error.params)
+        await self.emit("error", {"code": "rate_limited", "message": message}, to=sid)
 
     # --- the conversation ------------------------------------------------------------------
 
@@ -125,7 +132,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             # New conversations cost disk: a script must not open them by the thousand.
             wait = self.services.limits.conversations_per_ip.take(self._ip(sid))
             if wait:
-                await self._error(sid, "rate_limited", seconds=max(1, round(wait)))
+                await self._limited(sid, wait, lang)
                 return
             outcome = engine.start(
                 lang, self.services.faq.index, await self._follow_up(data.get("follow_up"))
@@ -203,7 +210,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             return
         wait = self.services.limits.chat_events_per_conversation.take(conversation_id)
         if wait:
-            await self._error(sid, "rate_limited", seconds=max(1, round(wait)))
+            await self._limited(sid, wait)
             return
         room = CONVERSATION_ROOM.format(id=conversation_id)
         await self.emit("typing", {"on": True}, room=room)
@@ -260,9 +267,11 @@ class ChatNamespace(socketio.AsyncNamespace):
             *(e for e in entries if e is not None),
         ][-TRANSCRIPT_MAX:]
         await storage.conversations.save(conversation)
-        session = await self.get_session(sid)
-        if session.get("lang") != conversation.lang:
-            await self.save_session(sid, {**session, "lang": conversation.lang})
+        # The step is saved: the room must hear of it even if this socket just left.
+        with contextlib.suppress(KeyError):
+            session = await self.get_session(sid)
+            if session.get("lang") != conversation.lang:
+                await self.save_session(sid, {**session, "lang": conversation.lang})
         return [e for e in entries if e is not None], prompt_view(outcome.prompt)
 
     def _student_entry(
@@ -459,13 +468,10 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
         (services.limits.uploads_per_ip, client_ip(request)),
     ]
     take_all(limits)
-    try:
-        form = await read_form(
-            await request.multipart(), services.storage.attachments, field_names=set()
-        )
-    except ApiError:
-        refund_all(limits)  # a refused file took no space
-        raise
+    # A refused file (too big, wrong type) still cost a write and a delete: it counts.
+    form = await read_form(
+        await request.multipart(), services.storage.attachments, field_names=set()
+    )
     attachment = form.attachment
     if attachment is None:
         refund_all(limits)

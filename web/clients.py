@@ -32,7 +32,10 @@ def client_ip(request: web.BaseRequest, trusted_proxies: tuple[str, ...]) -> str
     networks = _networks(trusted_proxies)
     if not networks or not _trusted(peer, networks):
         return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    # Every X-Forwarded-For line, in order: a proxy may add its own line after the one the
+    # client wrote, and the first line alone would be the client's invention.
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
     for hop in reversed(hops):
         if not _trusted(hop, networks):
             return hop

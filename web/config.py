@@ -46,6 +46,10 @@ class Config:
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     create_per_ip_per_minute: int = 30
+    # A class behind one school or library address opens many chats at once: generous
+    # defaults, and 0 turns either off.
+    chats_per_ip_per_hour: int = 600
+    uploads_per_ip_per_hour: int = 100
     # The university's reverse proxies: behind them the peer is always the proxy, so the
     # student's address is read from X-Forwarded-For (only when the peer is one of these).
     trusted_proxies: tuple[str, ...] = ()
@@ -111,5 +115,7 @@ class Config:
             secret_key=environ.get("HELPDESK_SECRET_KEY") or None,
             allowed_origins=origins,
             create_per_ip_per_minute=_int(environ, "HELPDESK_CREATE_PER_IP_PER_MINUTE", 30),
+            chats_per_ip_per_hour=_int(environ, "HELPDESK_CHATS_PER_IP_PER_HOUR", 600),
+            uploads_per_ip_per_hour=_int(environ, "HELPDESK_UPLOADS_PER_IP_PER_HOUR", 100),
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
         )

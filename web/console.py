@@ -413,7 +413,8 @@ class LoginAttempt:
     """One try at a password, counted against three limits: per address, per username from
     that address (strict), per username from anywhere (a high ceiling). The strict one is
     keyed on the address too, so that whoever knows an operator's username cannot lock the
-    operator out by guessing from elsewhere."""
+    operator out by guessing from elsewhere; and the ceiling does not apply where the
+    operator signed in during the last 30 days, so a distributed guesser cannot either."""
 
     taken: list[tuple[RateLimiter, str]]
     limits: Limits
@@ -426,8 +427,9 @@ class LoginAttempt:
         counters = [
             (limits.login_failures_per_ip, ip),
             (limits.login_failures_per_user_address, user_address),
-            (limits.login_failures_per_user, username),
         ]
+        if not limits.trusted_logins.has(user_address):
+            counters.append((limits.login_failures_per_user, username))
         taken: list[tuple[RateLimiter, str]] = []
         wait = 0.0
         for limiter, key in counters:  # no await in here: nothing runs in between
@@ -448,6 +450,7 @@ class LoginAttempt:
         for limiter, key in self.taken:
             limiter.refund(key)
         self.limits.login_failures_per_user_address.reset(self.user_address)
+        self.limits.trusted_logins.add(self.user_address)
 
 
 @routes.post("/api/console/login")

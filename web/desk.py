@@ -7,6 +7,7 @@ gets the ticket as the student sees it, the operators get the queue line and the
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +29,7 @@ from web import notify
 from web.errors import ApiError
 from web.services import Services
 
+log = logging.getLogger("helpdesk.desk")
 STUDENT_ROOM = "ticket:{number}"
 OPERATORS_ROOM = "operators"
 CONSOLE_TICKET_ROOM = "console-ticket:{number}"
@@ -304,11 +306,18 @@ class Desk:
         message: Message | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        # The change is written: whatever fails from here on must not make the caller believe
+        # it was not (a student would confirm again and open the ticket twice).
         self.services.wake_mail()
-        await self.storage.audit.append(
-            AuditEntry(actor=actor, action=action, target=ticket.number, detail=detail or {})
-        )
-        await self.broadcast(ticket, reason, message, actor=actor)
+        try:
+            await self.storage.audit.append(
+                AuditEntry(actor=actor, action=action, target=ticket.number, detail=detail or {})
+            )
+            await self.broadcast(ticket, reason, message, actor=actor)
+        except Exception:
+            log.exception(
+                "ticket %s: %s was saved, but its audit or broadcast failed", ticket.number, action
+            )
 
     async def broadcast(
         self, ticket: Ticket, reason: str, message: Message | None = None, *, actor: str = ""

@@ -80,3 +80,23 @@ class RateLimiter:
 
     def reset(self, key: str) -> None:
         self._hits.pop(key, None)
+
+
+class RecentKeys:
+    """Keys seen in the last `window_seconds` (e.g. where an operator signed in from)."""
+
+    def __init__(self, window_seconds: float) -> None:
+        self.window = window_seconds
+        self._seen: dict[str, float] = {}
+
+    def add(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._seen[key] = now
+        if len(self._seen) % SWEEP_EVERY == 0:
+            for old in [k for k, at in self._seen.items() if at <= now - self.window]:
+                del self._seen[old]
+
+    def has(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        at = self._seen.get(key)
+        return at is not None and at > now - self.window

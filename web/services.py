@@ -13,7 +13,7 @@ from aiohttp import web
 from storage import Operator, Storage
 from web.config import Config
 from web.faqs import LiveFaq
-from web.limits import RateLimiter
+from web.limits import RateLimiter, RecentKeys
 from web.mail import OutboxWorker
 from web.tokens import TokenSigner
 
@@ -32,6 +32,9 @@ class Limits:
     login_failures_per_user_address: RateLimiter
     # ...while guesses spread over many addresses still meet a ceiling per username.
     login_failures_per_user: RateLimiter
+    # (username, address) pairs that signed in lately: the per-username ceiling, there
+    # against guessing from many addresses, never locks an operator out of their own desk
+    trusted_logins: RecentKeys
     student_messages_per_ticket: RateLimiter
     uploads_per_conversation: RateLimiter
     # Unauthenticated chats cost disk: new conversations and uploads per address, and the
@@ -51,10 +54,11 @@ class Limits:
             login_failures_per_ip=RateLimiter(20, 900),
             login_failures_per_user_address=RateLimiter(5, 900),
             login_failures_per_user=RateLimiter(50, 900),
+            trusted_logins=RecentKeys(30 * 24 * 3600),
             student_messages_per_ticket=RateLimiter(30, 600),
             uploads_per_conversation=RateLimiter(10, 600),
-            conversations_per_ip=RateLimiter(60, 3600),
-            uploads_per_ip=RateLimiter(20, 3600),
+            conversations_per_ip=RateLimiter(config.chats_per_ip_per_hour, 3600),
+            uploads_per_ip=RateLimiter(config.uploads_per_ip_per_hour, 3600),
             chat_events_per_conversation=RateLimiter(40, 60),
         )
 

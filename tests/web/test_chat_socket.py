@@ -448,6 +448,7 @@ async def test_new_conversations_per_address_are_limited(server: Server) -> None
     await student.client.emit("hello", {"conversation_id": None, "lang": "en"}, namespace="/chat")
     name, error = await student.next("state", "error")
     assert name == "error" and error["code"] == "rate_limited"
+    assert "min" in error["message"] and "Too many" in error["message"]  # hello's language
     # an existing conversation still resumes
     state = await student.hello(student.conversation_id)
     assert state["conversation_id"] == student.conversation_id
@@ -517,3 +518,16 @@ async def test_a_follow_up_keeps_its_link_only_for_the_same_email(server: Server
     ticket = await server.app[SERVICES].storage.tickets.get(number)
     assert ticket is not None and ticket.references is None
     await student.close()
+
+
+async def test_the_per_address_chat_limits_can_be_turned_off(data_dir: Path) -> None:
+    """A school behind one address: the office can lift the limits (0 = off)."""
+    config = make_config(data_dir, chats_per_ip_per_hour=0, uploads_per_ip_per_hour=0)
+    server = await start_server(config)
+    try:
+        limits = server.app[SERVICES].limits
+        for _ in range(1000):
+            assert limits.conversations_per_ip.take("10.0.0.1") == 0
+            assert limits.uploads_per_ip.take("10.0.0.1") == 0
+    finally:
+        await server.stop()

@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict
 
 from web.clients import client_ip, email_key
 from web.config import Config, ConfigError
 
 
-def request(peer: str, forwarded: str | None = None) -> web.Request:
-    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+def request(peer: str, *forwarded: str) -> web.Request:
+    headers = CIMultiDict(("X-Forwarded-For", line) for line in forwarded)
     req = make_mocked_request("GET", "/", headers=headers)
     # the peer as the socket reports it
-    req._transport_peername = (peer, 12345)  # type: ignore[attr-defined]
+    req._transport_peername = (peer, 12345)
     return req
 
 
@@ -28,8 +29,19 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts() -> None:
     # what the client wrote further left is not believed
     spoofed = request("10.0.0.5", "6.6.6.6, 151.1.2.3, 10.0.0.7")
     assert client_ip(spoofed, proxies) == "151.1.2.3"
+    # a proxy that adds its own line after the client's: the last line is the truth
+    two_lines = request("10.0.0.5", "6.6.6.6", "203.0.113.7")
+    assert client_ip(two_lines, proxies) == "203.0.113.7"
     # a peer that is not our proxy cannot pretend to forward
     assert client_ip(request("151.9.9.9", "1.1.1.1"), proxies) == "151.9.9.9"
+
+
+def test_chat_limits_per_address_are_settings() -> None:
+    config = Config.from_env(
+        {"HELPDESK_CHATS_PER_IP_PER_HOUR": "0", "HELPDESK_UPLOADS_PER_IP_PER_HOUR": "500"}
+    )
+    assert (config.chats_per_ip_per_hour, config.uploads_per_ip_per_hour) == (0, 500)
+    assert Config.from_env({}).chats_per_ip_per_hour == 600
 
 
 def test_a_bad_proxy_setting_is_named() -> None:
