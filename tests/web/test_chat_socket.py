@@ -112,6 +112,15 @@ async def to_contact_data(student: Student) -> None:
     assert student.prompt["input"] == "email", bot_texts(entries)
 
 
+async def to_attachment_step(student: Student) -> None:
+    """On to the contact data, given right the first time: the widget now offers a file."""
+    await to_contact_data(student)
+    await student.say("mario.rossi@example.com")
+    await student.say("Rossi Mario")
+    await student.say("3331234567")
+    assert student.prompt["input"] == "file"
+
+
 async def test_a_student_opens_a_ticket_over_the_socket(server: Server) -> None:
     student = Student(server)
     await student.connect()
@@ -255,10 +264,7 @@ async def test_attachment_travels_over_http_then_joins_the_ticket(server: Server
     student = Student(server)
     await student.connect()
     await student.hello()
-    await to_contact_data(student)
-    await student.say("mario.rossi@example.com")
-    await student.say("Rossi Mario")
-    await student.say("3331234567")
+    await to_attachment_step(student)
     assert student.conversation_id
     refused = await upload(server, student.conversation_id, "x.png", b"<html></html>")
     assert refused.status == 415
@@ -492,10 +498,7 @@ async def test_uploads_left_unused_are_deleted_with_the_ticket(server: Server) -
     student = Student(server)
     await student.connect()
     await student.hello()
-    await to_contact_data(student)
-    await student.say("mario.rossi@example.com")
-    await student.say("Rossi Mario")
-    await student.say("3331234567")
+    await to_attachment_step(student)
     assert student.conversation_id
     first = await (await upload(server, student.conversation_id, "a.png", PNG)).json()
     second = await (await upload(server, student.conversation_id, "b.png", PNG)).json()
