@@ -19,7 +19,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot import text
-from bot.corpus import Corpus, Faq, load_corpus, load_synonyms
+from bot.corpus import Corpus, Faq, load_corpus
 from bot.faq import FaqIndex
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "faq-eval" / "dev"
@@ -230,8 +230,9 @@ def ours(index: FaqIndex) -> tuple[Engine, Engine]:
 def quality(dev: Path = DEV) -> dict[str, Report]:
     corpus = load_corpus(dev / "corpus")
     queries = load_queries(dev / "queries.jsonl")
-    # The DEV corpus comes without synonyms: it is searched with the ones our editors keep.
-    index = FaqIndex(corpus, load_synonyms(Path(__file__).resolve().parent.parent / "faq_data"))
+    # Loaded as an outside evaluation does: the corpus folder alone, with the engine's own
+    # general synonyms and nothing of our faq_data.
+    index = FaqIndex.from_directory(dev / "corpus")
     engines = {
         "ours": ours(index),
         "rapidfuzz WRatio (tuned thr)": tuned(fuzz_baseline(corpus, fuzz.WRatio), queries),

@@ -2,7 +2,8 @@
 
 How a match is scored, in short:
 1. Query and FAQ texts are normalised to stems (bot.text), and words that mean the same thing
-   to students are folded onto one token (faq_data/synonyms.json).
+   to students are folded onto one token: the general groups shipped with the engine
+   (bot/data/synonyms.json) and the corpus's own (faq_data/synonyms.json for ours).
 2. A word the corpus does not know is looked up among the corpus's words with rapidfuzz, so
    typos ("iscrizone", "graduatorai") still count, in proportion to their similarity.
 3. Each FAQ gets a BM25 score over three fields (question and variants, keywords, answer),
@@ -52,6 +53,9 @@ __all__ = [
     "Topic",
     "validate_directory",
 ]
+
+# Words that mean the same to students whatever the corpus: shipped with the engine.
+GENERAL_SYNONYMS = load_synonyms(Path(__file__).with_name("data"))
 
 # Field weights: a question or variant states the intent; keywords name it; the answer
 # mentions many things beside it.
@@ -223,9 +227,10 @@ class FaqIndex:
 
     @classmethod
     def from_directory(cls, path: Path | str) -> FaqIndex:
-        """Load a corpus folder; raises CorpusError listing every problem."""
+        """Load a corpus folder; raises CorpusError listing every problem. The engine's general
+        synonyms come first, the corpus's own after them."""
         root = Path(path)
-        return cls(load_corpus(root), load_synonyms(root))
+        return cls(load_corpus(root), [*GENERAL_SYNONYMS, *load_synonyms(root)])
 
     def topic(self, topic_id: str) -> Topic | None:
         return self._topics.get(topic_id)
