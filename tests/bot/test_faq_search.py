@@ -193,3 +193,12 @@ def test_dev_set_floor() -> None:
     assert row["hit@3"] >= 0.64
     assert row["hit@3 no thr"] >= 0.85
     assert row["abstain"] >= 0.80
+
+
+def test_a_corpus_without_its_own_synonyms_still_gets_the_general_ones(tmp_path: Path) -> None:
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "topics.json").write_text(json.dumps(CORPUS))
+    (tmp_path / "faq" / "all.json").write_text(json.dumps({"faqs": FAQS}))
+    index = FaqIndex.from_directory(tmp_path)
+    assert top(index, "dove vedo la classifica del test") == "test-001"
+    assert top(index, "voglio mollare gli studi") == "rin-001"
