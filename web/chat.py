@@ -445,12 +445,6 @@ class ChatNamespace(socketio.AsyncNamespace):
         )
 
 
-def _peer(environ: dict[str, Any]) -> str:
-    request = environ.get("aiohttp.request")
-    remote = getattr(request, "remote", None)
-    return str(remote or "unknown")
-
-
 @routes.post("/api/chat/{conversation_id}/attachments")
 async def upload_chat_attachment(request: web.Request) -> web.Response:
     """Attachments come over HTTP, never in a socket event (Engine.IO's buffer is 1 MB)."""

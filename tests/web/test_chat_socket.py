@@ -95,6 +95,15 @@ class Student:
             await http.close()
 
 
+async def chatting(server: Server, count: int) -> list[Student]:
+    """Students connected and greeted, each in a conversation of their own."""
+    students = [Student(server) for _ in range(count)]
+    for student in students:
+        await student.connect()
+        await student.hello()
+    return students
+
+
 def bot_texts(entries: list[dict[str, Any]]) -> str:
     return "\n".join(e["text"] for e in entries if e["from"] == "bot")
 
@@ -205,11 +214,7 @@ async def test_server_restart_mid_flow_resumes(data_dir: Path) -> None:
 
 
 async def test_a_socket_cannot_drive_someone_elses_conversation(server: Server) -> None:
-    owner, intruder = Student(server), Student(server)
-    await owner.connect()
-    await intruder.connect()
-    await owner.hello()
-    await intruder.hello()
+    owner, intruder = await chatting(server, 2)
     await intruder.client.emit(
         "choose",
         {"conversation_id": owner.conversation_id, "option": "new_ticket"},
@@ -284,11 +289,7 @@ async def test_attachment_travels_over_http_then_joins_the_ticket(server: Server
 
 
 async def test_an_attachment_of_another_chat_is_refused(server: Server) -> None:
-    owner, other = Student(server), Student(server)
-    await owner.connect()
-    await other.connect()
-    await owner.hello()
-    await other.hello()
+    owner, other = await chatting(server, 2)
     assert owner.conversation_id
     response = await upload(server, owner.conversation_id, "a.png", PNG)
     attachment_id = (await response.json())["id"]
