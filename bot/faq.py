@@ -77,7 +77,7 @@ TOPIC_BONUS = 0.3
 SUBTOPIC_BONUS = 0.5
 # Below this score a match is not worth showing: measured on the DEV set of shared/faq-eval
 # (make bench), where it keeps about 85% of out-of-scope questions without a suggestion.
-THRESHOLD = 41.8
+THRESHOLD = 44.0
 NEIGHBOUR_THRESHOLD = 30.0
 
 
@@ -104,7 +104,7 @@ class _LangIndex:
         self.synonyms, self.phrases = synonyms
         self.docs: list[_Doc] = []
         self.words: dict[str, str] = {}  # folded word -> its token, for fuzzy look-up
-        doc_freq: Counter[str] = Counter()
+        doc_freq: dict[str, float] = {}
         for faq in faqs:
             question_texts = [faq.question_in(lang), *faq.variants.get(lang, ())]
             if lang != "it" and lang not in faq.question:
@@ -116,10 +116,15 @@ class _LangIndex:
                 "answer": self._count([faq.answer_in(lang)]),
             }
             self.docs.append(_Doc(faq, fields, {k: sum(v.values()) for k, v in fields.items()}))
-            seen: set[str] = set()
-            for counter in fields.values():
-                seen.update(counter)
-            doc_freq.update(seen)
+            # A FAQ counts towards a word's document frequency as much as its field that
+            # uses the word says about its intent: "immatricolazione" in every answer of an
+            # enrolment corpus is still informative in a question, where fewer FAQs use it.
+            said: dict[str, float] = {}
+            for name, counter in fields.items():
+                for token in counter:
+                    said[token] = max(said.get(token, 0.0), FIELD_WEIGHTS[name])
+            for token, weight in said.items():
+                doc_freq[token] = doc_freq.get(token, 0.0) + weight
         n = max(len(self.docs), 1)
         # IDF grows with the corpus; rescaled so that a word found in one FAQ weighs the same
         # in a corpus of 20 FAQs and of 2,000, and one threshold fits both.
@@ -132,7 +137,9 @@ class _LangIndex:
         self.avg_length = {
             f: (sum(d.length[f] for d in self.docs) / n) or 1.0 for f in FIELD_WEIGHTS
         }
-        self.word_list = list(self.words)
+        # The words of synonym phrases count as known words too ("codce" -> "codice").
+        self.phrase_words = {w for phrase in self.phrases for w in phrase.split()}
+        self.word_list = sorted({w for w in self.words if " " not in w} | self.phrase_words)
 
     def _token(self, word: str, lang: str | None = None) -> str:
         stemmed = text.stem(word, lang or self.lang)
@@ -149,34 +156,57 @@ class _LangIndex:
 
     def _tokens(self, item: str, lang: str | None = None) -> list[tuple[str, str]]:
         """(folded word, token) pairs; a synonym phrase ("posto letto") becomes one token."""
+        return [
+            (word, token)
+            for word, token, _ in self._group(text.content_words(item, lang or self.lang), lang)
+        ]
+
+    def _group(
+        self, found: Sequence[str], lang: str | None = None, weights: Sequence[float] = ()
+    ) -> list[tuple[str, str, float]]:
+        """(word or phrase, token, weight) for content words, a synonym phrase of two or
+        three words taken as one token, whose weight is its weakest word's."""
         lang = lang or self.lang
-        found = text.content_words(item, lang)
-        out: list[tuple[str, str]] = []
+        weights = weights or [1.0] * len(found)
+        out: list[tuple[str, str, float]] = []
         i = 0
         while i < len(found):
             for size in (3, 2):
                 phrase = " ".join(found[i : i + size])
                 if len(found) - i >= size and phrase in self.phrases:
-                    out.append((phrase, self.phrases[phrase]))
+                    out.append((phrase, self.phrases[phrase], min(weights[i : i + size])))
                     i += size
                     break
             else:
-                out.append((found[i], self._token(found[i], lang)))
+                out.append((found[i], self._token(found[i], lang), weights[i]))
                 i += 1
         return out
 
     def query_tokens(self, query: str) -> dict[str, float]:
         """Each query token with its weight: 1 for a known word, the similarity for a
-        corrected typo; unknown words map to themselves and match nothing."""
-        tokens: dict[str, float] = {}
-        for word, token in self._tokens(query):
+        corrected typo; unknown words map to themselves and match nothing. Typos are
+        corrected before phrases are read, so "codce fiscale" is still the phrase."""
+        found: list[str] = []
+        similarity: list[float] = []
+        corrected: dict[str, str | None] = {}  # a typo's correction -> its token in the corpus
+        for word in text.content_words(query, self.lang):
             weight = 1.0
-            if token not in self.idf and len(word) >= FUZZY_MIN_LENGTH:
-                found = process.extractOne(
+            if (
+                self._token(word) not in self.idf
+                and word not in self.phrase_words
+                and len(word) >= FUZZY_MIN_LENGTH
+            ):
+                match = process.extractOne(
                     word, self.word_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
                 )
-                if found is not None:
-                    token, weight = self.words[found[0]], found[1] / 100
+                if match is not None:
+                    word, weight = match[0], match[1] / 100
+                    corrected[word] = self.words.get(word)
+            found.append(word)
+            similarity.append(weight)
+        tokens: dict[str, float] = {}
+        for word, token, weight in self._group(found, weights=similarity):
+            token = corrected.get(word) or token
             tokens[token] = max(tokens.get(token, 0.0), weight)
         return tokens
 

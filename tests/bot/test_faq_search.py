@@ -202,3 +202,10 @@ def test_a_corpus_without_its_own_synonyms_still_gets_the_general_ones(tmp_path:
     index = FaqIndex.from_directory(tmp_path)
     assert top(index, "dove vedo la classifica del test") == "test-001"
     assert top(index, "voglio mollare gli studi") == "rin-001"
+
+
+def test_a_typo_inside_a_synonym_phrase_still_reads_the_phrase(index: FaqIndex) -> None:
+    exact = index.search_ranked("quando chiedo il permesso di soggiorno")
+    typo = index.search_ranked("quando chiedo il permesso di sogiorno")
+    assert exact and typo and typo[0].id == exact[0].id == "int-001"
+    assert typo[0].score >= 0.85 * exact[0].score
