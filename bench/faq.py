@@ -22,7 +22,8 @@ from bot import text
 from bot.corpus import Corpus, Faq, load_corpus
 from bot.faq import FaqIndex
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "faq-eval" / "dev"
+OWN = Path(__file__).resolve().parent.parent
+DEV = OWN.parent / "shared" / "faq-eval" / "dev"
 
 Engine = Callable[[str, str], list[str]]  # (query, lang) -> up to 3 FAQ ids, [] = abstain
 
@@ -227,12 +228,14 @@ def ours(index: FaqIndex) -> tuple[Engine, Engine]:
     return thr, rank
 
 
-def quality(dev: Path = DEV) -> dict[str, Report]:
-    corpus = load_corpus(dev / "corpus")
-    queries = load_queries(dev / "queries.jsonl")
+def quality(
+    corpus_dir: Path = DEV / "corpus", queries_file: Path = DEV / "queries.jsonl"
+) -> dict[str, Report]:
+    corpus = load_corpus(corpus_dir)
+    queries = load_queries(queries_file)
     # Loaded as an outside evaluation does: the corpus folder alone, with the engine's own
-    # general synonyms and nothing of our faq_data.
-    index = FaqIndex.from_directory(dev / "corpus")
+    # general synonyms and whatever synonyms.json the folder has.
+    index = FaqIndex.from_directory(corpus_dir)
     engines = {
         "ours": ours(index),
         "rapidfuzz WRatio (tuned thr)": tuned(fuzz_baseline(corpus, fuzz.WRatio), queries),
@@ -264,10 +267,30 @@ def print_quality(reports: dict[str, Report]) -> None:
 
 
 def run() -> list[tuple[str, str]]:
+    print("DEV set of shared/faq-eval (tuned on):")
     reports = quality()
     print_quality(reports)
+    # Queries on our own corpus, written by someone who had not seen the engine, and never
+    # tuned on: a check that what DEV taught generalises.
+    print("\nheld-out queries on faq_data (bench/own_queries.jsonl, never tuned on):")
+    held_out = quality(OWN / "faq_data", OWN / "bench" / "own_queries.jsonl")
+    print_quality(held_out)
     corpus = load_corpus(DEV / "corpus")
-    return timing(load_queries(), big_corpus(corpus))
+    return [
+        *(
+            (f"faq {label}: hit@1 / hit@3 / abstain (BM25 hit@3 / abstain)", _figures(r))
+            for label, r in (("DEV", reports), ("held-out", held_out))
+        ),
+        *timing(load_queries(), big_corpus(corpus)),
+    ]
+
+
+def _figures(reports: dict[str, Report]) -> str:
+    ours, bm25 = reports["ours"].total.row(), reports["BM25 (tuned thr)"].total.row()
+    return (
+        f"{ours['hit@1']:.3f} / {ours['hit@3']:.3f} / {ours['abstain']:.3f} "
+        f"({bm25['hit@3']:.3f} / {bm25['abstain']:.3f})"
+    )
 
 
 if __name__ == "__main__":
