@@ -343,4 +343,24 @@ def load_synonyms(root: Path) -> list[list[str]]:
         raise CorpusError(
             [Problem("synonyms.json", "-", "groups", "must be a list of lists of words")]
         )
+    problems = [
+        Problem("synonyms.json", "-", "groups", f"{entry!r}: unknown language, use it: or en:")
+        for group in groups
+        for entry in group
+        if _LANGUAGE_TAG.match(entry.strip()) and split_language(entry.strip())[0] is None
+    ]
+    if problems:
+        raise CorpusError(problems)
     return [[w.strip() for w in g] for g in groups]
+
+
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2}):\s*(.+)$")
+
+
+def split_language(entry: str) -> tuple[str | None, str]:
+    """("en", "fine") for an entry that applies to one language only, (None, entry) for one
+    that applies to both."""
+    tagged = _LANGUAGE_TAG.match(entry)
+    if tagged and tagged.group(1) in LANGS:
+        return tagged.group(1), tagged.group(2)
+    return None, entry

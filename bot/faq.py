@@ -39,6 +39,7 @@ from bot.corpus import (
     check_corpus,
     load_corpus,
     load_synonyms,
+    split_language,
 )
 
 __all__ = [
@@ -326,11 +327,16 @@ def _synonym_map(
     groups: Sequence[Sequence[str]], lang: str
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Every word of a group points at the group's token (its first entry, stemmed), and so
-    does every phrase of two or three content words, matched as a whole."""
+    does every phrase of two or three content words, matched as a whole. An entry written
+    "en:fine" counts in English only: in Italian "fine" is the end, not a penalty."""
     words: dict[str, str] = {}
     phrases: dict[str, str] = {}
     for group in groups:
-        entries = [text.content_words(entry, lang) for entry in group]
+        entries = [
+            text.content_words(entry, lang)
+            for entry_lang, entry in map(split_language, group)
+            if entry_lang in (None, lang)
+        ]
         entries = [e for e in entries if e]
         if not entries:
             continue

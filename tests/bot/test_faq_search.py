@@ -209,3 +209,32 @@ def test_a_typo_inside_a_synonym_phrase_still_reads_the_phrase(index: FaqIndex) 
     typo = index.search_ranked("quando chiedo il permesso di sogiorno")
     assert exact and typo and typo[0].id == exact[0].id == "int-001"
     assert typo[0].score >= 0.85 * exact[0].score
+
+
+def test_a_synonym_tagged_with_a_language_counts_in_that_language_only(tmp_path: Path) -> None:
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "topics.json").write_text(json.dumps(CORPUS))
+    faqs = [
+        {
+            "id": "tasse-001",
+            "topic": "immatricolazioni",
+            "subtopic": "tasse",
+            "question": {"it": "Quanto è la mora?", "en": "How much is the penalty?"},
+            "answer": {"it": "La mora dipende dai giorni di ritardo."},
+        },
+        {
+            "id": "test-001",
+            "topic": "immatricolazioni",
+            "subtopic": "test",
+            "question": {"it": "Quando esce la graduatoria a fine test?"},
+            "answer": {"it": "Alla fine di settembre."},
+        },
+    ]
+    (tmp_path / "faq" / "all.json").write_text(json.dumps({"faqs": faqs}))
+    (tmp_path / "synonyms.json").write_text(
+        json.dumps({"groups": [["mora", "penalty", "en:fine"]]})
+    )
+    index = FaqIndex.from_directory(tmp_path)
+    assert index.search_ranked("is there a fine", lang="en")[0].id == "tasse-001"
+    # in Italian "fine" is the end, and nothing about a penalty
+    assert [m.id for m in index.search_ranked("fine del test", lang="it")] == ["test-001"]

@@ -141,3 +141,11 @@ def test_cli_search_prints_scores(tmp_path: Path) -> None:
     assert "tasse-001" in found.stdout
     nothing = run_cli("search", "--data", str(corpus(tmp_path, GOOD)), "ciao")
     assert "no FAQ is relevant enough" in nothing.stdout
+
+
+def test_a_synonym_tagged_with_an_unknown_language_is_named(tmp_path: Path) -> None:
+    root = corpus(tmp_path, GOOD)
+    (root / "synonyms.json").write_text(json.dumps({"groups": [["mora", "en:fine", "fr:amende"]]}))
+    assert problems(root) == [
+        "synonyms.json: -: groups: 'fr:amende': unknown language, use it: or en:"
+    ]
