@@ -238,3 +238,22 @@ def test_a_synonym_tagged_with_a_language_counts_in_that_language_only(tmp_path:
     assert index.search_ranked("is there a fine", lang="en")[0].id == "tasse-001"
     # in Italian "fine" is the end, and nothing about a penalty
     assert [m.id for m in index.search_ranked("fine del test", lang="it")] == ["test-001"]
+
+
+def test_a_phrase_in_a_faq_still_says_its_own_words(tmp_path: Path) -> None:
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "topics.json").write_text(json.dumps(CORPUS))
+    faqs = [
+        {
+            "id": "mail-001",
+            "topic": "immatricolazioni",
+            "subtopic": "tasse",
+            "question": {"it": "Come attivo la posta elettronica istituzionale?"},
+            "answer": {"it": "Dal portale, dopo l'immatricolazione."},
+        },
+        FAQS[0],
+    ]
+    (tmp_path / "faq" / "all.json").write_text(json.dumps({"faqs": faqs}))
+    # "posta elettronica" is a phrase of the general synonyms, read as one token
+    index = FaqIndex.from_directory(tmp_path)
+    assert [m.id for m in index.search_ranked("dove leggo la posta?")] == ["mail-001"]
