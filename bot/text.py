@@ -77,10 +77,16 @@ STOP_WORDS: dict[str, frozenset[str]] = {lang: _stop_words(lang) for lang in ("i
 _STEMMERS = {"it": "italian", "en": "english"}
 
 
+# The combining diacritical marks that NFKD splits off accented letters.
+_ACCENTS = re.compile("[\u0300-\u036f]")
+
+
 def fold(text: str) -> str:
     """Lower case without accents (punctuation stays: `words` splits on it)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    lowered = text.lower()
+    if lowered.isascii():  # most messages: nothing to decompose
+        return lowered
+    return _ACCENTS.sub("", unicodedata.normalize("NFKD", lowered))
 
 
 def words(text: str) -> list[str]:
