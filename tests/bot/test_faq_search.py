@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,13 +100,19 @@ FAQS = [
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> FaqIndex:
-    root = tmp_path_factory.mktemp("corpus")
+    synonyms = [["graduatoria", "classifica"], ["tasse", "contributi"]]
+    return index_of(tmp_path_factory.mktemp("corpus"), FAQS, synonyms)
+
+
+def index_of(
+    root: Path, faqs: list[dict[str, Any]], synonyms: list[list[str]] | None = None
+) -> FaqIndex:
+    """A corpus folder with these FAQs (and synonyms.json when given), loaded."""
     (root / "faq").mkdir()
     (root / "topics.json").write_text(json.dumps(CORPUS))
-    (root / "faq" / "all.json").write_text(json.dumps({"faqs": FAQS}))
-    (root / "synonyms.json").write_text(
-        json.dumps({"groups": [["graduatoria", "classifica"], ["tasse", "contributi"]]})
-    )
+    (root / "faq" / "all.json").write_text(json.dumps({"faqs": faqs}))
+    if synonyms is not None:
+        (root / "synonyms.json").write_text(json.dumps({"groups": synonyms}))
     return FaqIndex.from_directory(root)
 
 
@@ -215,10 +222,7 @@ def test_search_quality_floor(
 
 
 def test_a_corpus_without_its_own_synonyms_still_gets_the_general_ones(tmp_path: Path) -> None:
-    (tmp_path / "faq").mkdir()
-    (tmp_path / "topics.json").write_text(json.dumps(CORPUS))
-    (tmp_path / "faq" / "all.json").write_text(json.dumps({"faqs": FAQS}))
-    index = FaqIndex.from_directory(tmp_path)
+    index = index_of(tmp_path, FAQS)
     assert top(index, "dove vedo la classifica del test") == "test-001"
     assert top(index, "voglio mollare gli studi") == "rin-001"
 
@@ -231,8 +235,6 @@ def test_a_typo_inside_a_synonym_phrase_still_reads_the_phrase(index: FaqIndex) 
 
 
 def test_a_synonym_tagged_with_a_language_counts_in_that_language_only(tmp_path: Path) -> None:
-    (tmp_path / "faq").mkdir()
-    (tmp_path / "topics.json").write_text(json.dumps(CORPUS))
     faqs = [
         {
             "id": "tasse-001",
@@ -249,19 +251,13 @@ def test_a_synonym_tagged_with_a_language_counts_in_that_language_only(tmp_path:
             "answer": {"it": "Alla fine di settembre."},
         },
     ]
-    (tmp_path / "faq" / "all.json").write_text(json.dumps({"faqs": faqs}))
-    (tmp_path / "synonyms.json").write_text(
-        json.dumps({"groups": [["mora", "penalty", "en:fine"]]})
-    )
-    index = FaqIndex.from_directory(tmp_path)
+    index = index_of(tmp_path, faqs, [["mora", "penalty", "en:fine"]])
     assert index.search_ranked("is there a fine", lang="en")[0].id == "tasse-001"
     # in Italian "fine" is the end, and nothing about a penalty
     assert [m.id for m in index.search_ranked("fine del test", lang="it")] == ["test-001"]
 
 
 def test_a_phrase_in_a_faq_still_says_its_own_words(tmp_path: Path) -> None:
-    (tmp_path / "faq").mkdir()
-    (tmp_path / "topics.json").write_text(json.dumps(CORPUS))
     faqs = [
         {
             "id": "mail-001",
@@ -272,7 +268,6 @@ def test_a_phrase_in_a_faq_still_says_its_own_words(tmp_path: Path) -> None:
         },
         FAQS[0],
     ]
-    (tmp_path / "faq" / "all.json").write_text(json.dumps({"faqs": faqs}))
     # "posta elettronica" is a phrase of the general synonyms, read as one token
-    index = FaqIndex.from_directory(tmp_path)
+    index = index_of(tmp_path, faqs)
     assert [m.id for m in index.search_ranked("dove leggo la posta?")] == ["mail-001"]
