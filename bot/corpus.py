@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 LANGS = ("it", "en")
+# A synonym that applies to one language only: "en:fine".
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2}):\s*(.+)$")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 
 
@@ -343,18 +345,16 @@ def load_synonyms(root: Path) -> list[list[str]]:
         raise CorpusError(
             [Problem("synonyms.json", "-", "groups", "must be a list of lists of words")]
         )
+    cleaned = [[w.strip() for w in g] for g in groups]
     problems = [
         Problem("synonyms.json", "-", "groups", f"{entry!r}: unknown language, use it: or en:")
-        for group in groups
+        for group in cleaned
         for entry in group
-        if _LANGUAGE_TAG.match(entry.strip()) and split_language(entry.strip())[0] is None
+        if (tagged := _LANGUAGE_TAG.match(entry)) and tagged.group(1) not in LANGS
     ]
     if problems:
         raise CorpusError(problems)
-    return [[w.strip() for w in g] for g in groups]
-
-
-_LANGUAGE_TAG = re.compile(r"^([a-z]{2}):\s*(.+)$")
+    return cleaned
 
 
 def split_language(entry: str) -> tuple[str | None, str]:
