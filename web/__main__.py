@@ -13,7 +13,7 @@ from web.config import Config, ConfigError
 
 
 def serve(config: Config) -> int:
-    from web.accounts import ensure_demo_operator
+    from web.desk.accounts import ensure_demo_operator
     from web.app import create_app
 
     logging.basicConfig(
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         return serve(config)
     if command == "add-operator":
-        from web.accounts import add_operator_command
+        from web.desk.accounts import add_operator_command
 
         return add_operator_command(argv[1:], config.data_dir)
     if command == "check-data":

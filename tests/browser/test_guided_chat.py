@@ -11,7 +11,7 @@ from playwright.async_api import FilePayload, Page, Request, expect
 from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
 from tests.browser.widget import PNG, Chat, press
 from tests.conftest import Server
-from web.services import SERVICES
+from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
 

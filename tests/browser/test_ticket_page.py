@@ -10,8 +10,9 @@ from storage import Operator, Ticket
 from tests.browser.conftest import DESKTOP, PHONE, NewPage
 from tests.browser.widget import Chat, press
 from tests.conftest import Server
-from web.desk import STUDENT_ROOM, Desk
-from web.services import SERVICES
+from web.desk.live import STUDENT_ROOM
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
 
@@ -102,7 +103,7 @@ async def test_a_student_follows_the_ticket_live_and_replies(
     await Desk(services).operator_reply(number, ANNA, answer, internal=False)
     await expect(tp.thread.locator(".uh-msg-operator")).to_contain_text(answer)
     await expect(page.locator(".uh-operator")).to_have_text("Ti sta aiutando: Anna Bianchi")
-    await services.sio.emit(
+    await services.live.emit(
         "operator_typing",
         {"number": number, "typing": True, "name": ANNA.name},
         room=STUDENT_ROOM.format(number=number),

@@ -16,10 +16,10 @@ from yarl import URL
 
 from storage import Operator
 from tests.conftest import Server
-from web.accounts import add_operator, hash_password
-from web.console import ConsoleNamespace, console_of
-from web.services import SERVICES
-from web.sessions import COOKIE
+from web.console.namespace import ConsoleNamespace, console_of
+from web.desk.accounts import add_operator, hash_password
+from web.desk.sessions import COOKIE
+from web.http.keys import SERVICES
 
 PASSWORD = "una-password-lunga"
 
@@ -229,7 +229,7 @@ async def open_ticket(server: Server, **fields: str) -> Opened:
 
 
 def console_state(server: Server) -> ConsoleNamespace:
-    return console_of(server.app[SERVICES])
+    return console_of(server.app)
 
 
 Factory = Callable[..., Coroutine[Any, Any, Console]]

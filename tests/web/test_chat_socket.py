@@ -13,9 +13,9 @@ import socketio
 
 from storage import Operator
 from tests.conftest import Server, make_config, start_server
-from web.desk import Desk
-from web.limits import RateLimiter
-from web.services import SERVICES
+from web.desk.limits import RateLimiter
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
@@ -421,14 +421,14 @@ async def test_language_switch_at_any_step(server: Server) -> None:
 async def test_a_student_who_turns_away_from_the_ticket_is_no_longer_online(
     server: Server,
 ) -> None:
-    from web.console import console_of
+    from web.console.namespace import console_of
 
     created = await open_by_api(server, "uno@example.com")
     student = Student(server)
     await student.connect()
     await student.client.emit("watch_ticket", {"token": created["token"]}, namespace="/chat")
     await student.next("ticket")
-    console = console_of(server.app[SERVICES])
+    console = console_of(server.app)
     assert console.student_online(created["number"])
     await student.client.emit("unwatch_ticket", {"token": created["token"]}, namespace="/chat")
     for _ in range(50):
@@ -481,9 +481,9 @@ async def test_a_flood_of_events_is_refused_in_the_students_language(server: Ser
 async def test_the_stored_transcript_is_bounded(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import web.chat
+    import web.desk.conversations
 
-    monkeypatch.setattr(web.chat, "TRANSCRIPT_MAX", 6)
+    monkeypatch.setattr(web.desk.conversations, "TRANSCRIPT_MAX", 6)
     student = Student(server)
     await student.connect()
     await student.hello()

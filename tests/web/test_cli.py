@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, Server, free_port
-from web.services import SERVICES
+from web.http.keys import SERVICES
 
 VALID = {
     "email": "mario.rossi@example.com",
@@ -40,7 +40,7 @@ def run_web(*args: str, data_dir: Path, timeout: float = 30) -> subprocess.Compl
 
 async def damage_one_ticket(server: Server) -> Path:
     desk_fields = {**VALID, "lang": "it"}
-    from web.desk import Desk
+    from web.desk.tickets import Desk
 
     ticket = await Desk(server.app[SERVICES]).open(desk_fields, None)
     await server.stop()

@@ -7,8 +7,9 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 
-from web.clients import client_ip, email_key
 from web.config import Config, ConfigError
+from web.desk.limits import email_key
+from web.http.clients import client_ip
 
 
 def request(peer: str, *forwarded: str) -> web.Request:

@@ -34,10 +34,10 @@ from tests.web.conftest import (
     create_account,
     open_ticket,
 )
-from web.accounts import add_operator_command, verify_password
-from web.desk import Desk
-from web.services import SERVICES
-from web.sessions import ABSOLUTE_SECONDS, COOKIE
+from web.desk.accounts import add_operator_command, verify_password
+from web.desk.sessions import ABSOLUTE_SECONDS, COOKIE
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
@@ -1353,7 +1353,9 @@ async def test_an_account_added_while_the_server_runs_signs_in_at_once(
 def test_every_error_the_console_can_give_has_its_italian_and_english_text() -> None:
     from bot.i18n import has, t
 
-    source = "".join((ROOT / "web" / name).read_text() for name in ("console.py", "accounts.py"))
+    console = sorted((ROOT / "web" / "console").glob("*.py"))
+    files = [*console, ROOT / "web" / "desk" / "accounts.py"]
+    source = "".join(path.read_text() for path in files)
     codes = set(re.findall(r'ApiError\(\s*\d{3},\s*"([a-z_]+)"', source))
     keys = set(re.findall(r'"((?:console\.(?:field|account|cli)|error)\.[a-z_]+)"', source))
     assert {"held_by_other", "reply_conflict", "csrf", "login_failed"} <= codes

@@ -25,8 +25,8 @@ from tests.web.conftest import (
     create_account,
     open_ticket,
 )
-from web import console as console_module
-from web.services import SERVICES
+from web.console import namespace as console_module
+from web.http.keys import SERVICES
 
 # What a student's socket may ever receive. Anything else (queue, viewers, presence, notes,
 # typing of colleagues) is operator business.

@@ -10,7 +10,7 @@ import pytest
 from bot.faq import FaqIndex
 from storage import FaqEvent
 from tests.conftest import FAQ_DIR
-from web.faq_report import HELPFUL_MAX, UNANSWERED_MAX, build_report, normalised
+from web.desk.faq_report import HELPFUL_MAX, UNANSWERED_MAX, build_report, normalised
 
 NOW = datetime(2026, 9, 14, 12, 0, tzinfo=UTC)
 GONE = "tasse-999"  # a FAQ an editor deleted after the students saw it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.limits import SWEEP_EVERY, RateLimiter
+from web.desk.limits import SWEEP_EVERY, RateLimiter
 
 
 def test_limit_window_and_retry_after() -> None:

@@ -24,9 +24,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from storage import Message, OutboxMail, Storage, Ticket
-from web import notify
 from web.config import Config
-from web.mail import OutboxWorker, backoff, build_message, eml_name
+from web.desk import notify
+from web.desk.mail import OutboxWorker, backoff, build_message, eml_name
 
 SENDER = "noreply@helpdesk.unipg.test"
 PUBLIC_URL = "https://helpdesk.unipg.test"

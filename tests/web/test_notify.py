@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage import Message, OutboxMail, Ticket
-from web import notify
+from web.desk import notify
 
 PUBLIC_URL = "https://helpdesk.unipg.test/"
 LINK = "https://helpdesk.unipg.test/ticket?number=000412"

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import Server, make_config, start_server
-from web.services import SERVICES
+from web.http.keys import SERVICES
 
 
 @pytest.mark.parametrize(

@@ -1,51 +1,15 @@
-"""Domain errors that the HTTP layer turns into CONTRACT.md section 4's error shape."""
+"""Reading JSON bodies and the caller's language, and writing CONTRACT.md section 4's error
+shape: the HTTP plumbing both sides share."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from bot.i18n import normalise_lang, t
-
-
-class ApiError(Exception):
-    """An error a user can cause; `key` is an i18n key under `error.`."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        *,
-        fields: Mapping[str, str] | None = None,
-        params: Mapping[str, object] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(code)
-        self.status = status
-        self.code = code
-        self.fields = dict(fields or {})  # field -> i18n key
-        self.params = dict(params or {})
-        self.headers = dict(headers or {})
-
-
-def rate_limited(retry_after: float) -> ApiError:
-    seconds = max(1, round(retry_after))
-    if seconds >= 120:
-        return ApiError(
-            429,
-            "rate_limited",
-            params={"minutes": -(-seconds // 60)},
-            headers={"Retry-After": str(seconds)},
-        )
-    return ApiError(
-        429,
-        "rate_limited_seconds",
-        params={"seconds": seconds},
-        headers={"Retry-After": str(seconds)},
-    )
+from web.desk.errors import ApiError
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:

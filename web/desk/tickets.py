@@ -8,7 +8,6 @@ gets the ticket as the student sees it, the operators get the queue line and the
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,58 +24,21 @@ from storage import (
     utcnow,
 )
 from storage.models import TicketStatus
-from web import notify
-from web.errors import ApiError
-from web.services import Services
+from web.desk import notify
+from web.desk.errors import ApiError
+from web.desk.live import (
+    CONSOLE_TICKET_ROOM,
+    OPERATORS,
+    OPERATORS_ROOM,
+    STUDENT_ROOM,
+    STUDENTS,
+)
+from web.desk.services import Services
+from web.desk.views import message_view, new_id, summary_view
 
 log = logging.getLogger("helpdesk.desk")
-STUDENT_ROOM = "ticket:{number}"
-OPERATORS_ROOM = "operators"
-CONSOLE_TICKET_ROOM = "console-ticket:{number}"
 # A check run inside a ticket's update, under its lock: raising ApiError refuses the change.
 Guard = Callable[[Ticket], None]
-
-
-def new_id() -> str:
-    return secrets.token_hex(8)
-
-
-def attachment_view(attachment: Attachment) -> dict[str, Any]:
-    return {"id": attachment.id, "filename": attachment.filename, "size": attachment.size}
-
-
-def message_view(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "author": message.author,
-        "name": message.name,
-        "body": message.body,
-        "at": message.at,
-        "internal": message.internal,
-        "attachments": [attachment_view(a) for a in message.attachments],
-    }
-
-
-def summary_view(summary: TicketSummary, operator_names: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "number": summary.number,
-        "status": summary.status,
-        "topic": summary.topic,
-        "subtopic": summary.subtopic,
-        "name": summary.name,
-        "email": summary.email,
-        "operator": (
-            {
-                "username": summary.operator,
-                "name": operator_names.get(summary.operator, summary.operator),
-            }
-            if summary.operator
-            else None
-        ),
-        "created_at": summary.created_at,
-        "updated_at": summary.updated_at,
-        "last_author": summary.last_author,
-    }
 
 
 class Desk:
@@ -322,24 +284,24 @@ class Desk:
     async def broadcast(
         self, ticket: Ticket, reason: str, message: Message | None = None, *, actor: str = ""
     ) -> None:
-        sio = self.services.sio
+        live = self.services.live
         if message is None or not message.internal:
             view = await self.student_view(ticket, ticket.lang)
-            await sio.emit(
-                "ticket", view, room=STUDENT_ROOM.format(number=ticket.number), namespace="/chat"
+            await live.emit(
+                "ticket", view, room=STUDENT_ROOM.format(number=ticket.number), namespace=STUDENTS
             )
         summary = self.storage.tickets.summary(ticket.number) or TicketSummary.of(ticket)
         names = await self.operator_names()
-        await sio.emit(
+        await live.emit(
             "queue",
             {"ticket": summary_view(summary, names), "reason": reason, "by": actor, "at": utcnow()},
             room=OPERATORS_ROOM,
-            namespace="/console",
+            namespace=OPERATORS,
         )
         if message is not None:
-            await sio.emit(
+            await live.emit(
                 "ticket_message",
                 {"number": ticket.number, "message": message_view(message)},
                 room=CONSOLE_TICKET_ROOM.format(number=ticket.number),
-                namespace="/console",
+                namespace=OPERATORS,
             )

@@ -30,7 +30,7 @@ LANGS: Final = ("it", "en")  # Italian first: any other language falls back to i
 # The request quoted in the "opened" mail: enough to recognise it, not a copy of an essay.
 SUMMARY_CHARS = 600
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
 def _nl2br(text: str) -> Markup:

@@ -145,8 +145,9 @@ def build_report(
         last_at, last = max(asked, key=lambda pair: pair[0])
         ranked.append((-len(asked), -last_at.timestamp(), key, last))
     ranked.sort(key=lambda r: r[:3])  # most asked, then most recently asked first
-    unanswered = [Unanswered(key, -count, last.at, last.query, last.lang)
-                  for count, _, key, last in ranked]
+    unanswered = [
+        Unanswered(key, -count, last.at, last.query, last.lang) for count, _, key, last in ranked
+    ]
 
     not_helpful = []
     for faq_id, shown in suggested.items():
@@ -167,9 +168,12 @@ def build_report(
 
     covered = since if every_event or oldest is None or oldest <= since else oldest
     return FaqReport(
-        window=Window(days, since.isoformat(timespec="milliseconds"),
-                      now.isoformat(timespec="milliseconds"),
-                      covered.isoformat(timespec="milliseconds")),
+        window=Window(
+            days,
+            since.isoformat(timespec="milliseconds"),
+            now.isoformat(timespec="milliseconds"),
+            covered.isoformat(timespec="milliseconds"),
+        ),
         totals=Totals(
             questions=kinds["suggested"] + kinds["no_match"],
             solved=kinds["solved"],
@@ -181,4 +185,3 @@ def build_report(
         not_helpful=not_helpful[:NOT_HELPFUL_MAX],
         helpful=helpful[:HELPFUL_MAX],
     )
-

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-STATIC = Path(__file__).resolve().parent / "static"
+# The assets stay at web/static, beside the templates, where designers look for them.
+STATIC = Path(__file__).resolve().parents[1] / "static"
 TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 

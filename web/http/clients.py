@@ -1,4 +1,4 @@
-"""Who is asking: the student's address and the key their email is limited under."""
+"""Who is asking: the address of the person behind a request, past our own proxies."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from aiohttp import web
+
+from web.http.keys import SERVICES
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -42,11 +44,6 @@ def client_ip(request: web.BaseRequest, trusted_proxies: tuple[str, ...]) -> str
     return peer
 
 
-def email_key(email: str) -> str:
-    """One mailbox, one key: "mario+1@x.it" and "mario+2@x.it" reach the same student, so
-    the per-email limits must not count them apart (nor Gmail's ignored dots)."""
-    local, _, domain = email.strip().lower().rpartition("@")
-    local = local.split("+", 1)[0]
-    if domain in ("gmail.com", "googlemail.com"):
-        local = local.replace(".", "")
-    return f"{local}@{domain}"
+def request_ip(request: web.Request) -> str:
+    """client_ip with the deployment's proxies."""
+    return client_ip(request, request.app[SERVICES].config.trusted_proxies)

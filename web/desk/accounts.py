@@ -144,10 +144,16 @@ def build_operator(
     )
     check_password(password, username)
     if existing is not None:
-        return replace(existing, name=clean_name, role=clean_role,
-                       password_hash=hash_password(password), active=True)
-    return Operator(username=username, name=clean_name, role=clean_role,
-                    password_hash=hash_password(password))
+        return replace(
+            existing,
+            name=clean_name,
+            role=clean_role,
+            password_hash=hash_password(password),
+            active=True,
+        )
+    return Operator(
+        username=username, name=clean_name, role=clean_role, password_hash=hash_password(password)
+    )
 
 
 def add_operator(
@@ -167,8 +173,14 @@ def ensure_demo_operator(store: OperatorStore) -> tuple[str, str] | None:
     if store.list_sync():
         return None
     password = secrets.token_urlsafe(12)
-    store.put_sync(Operator(username=DEMO_USERNAME, name=DEMO_NAME, role="admin",
-                            password_hash=hash_password(password)))
+    store.put_sync(
+        Operator(
+            username=DEMO_USERNAME,
+            name=DEMO_NAME,
+            role="admin",
+            password_hash=hash_password(password),
+        )
+    )
     return DEMO_USERNAME, password
 
 
@@ -183,8 +195,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("username", metavar="USERNAME")
     parser.add_argument("--name", help=t("console.cli.help_name", "it"))
     parser.add_argument("--role", choices=ROLES, help=t("console.cli.help_role", "it"))
-    parser.add_argument("--password-stdin", action="store_true",
-                        help=t("console.cli.help_password_stdin", "it"))
+    parser.add_argument(
+        "--password-stdin", action="store_true", help=t("console.cli.help_password_stdin", "it")
+    )
     parser.add_argument("--data-dir", type=Path, help=t("console.cli.help_data_dir", "it"))
     return parser
 
@@ -236,6 +249,15 @@ def add_operator_command(
         print(f"error: {error}", file=err)
         return 1
     key = "console.cli.created" if created else "console.cli.updated"
-    print(t(key, "it", username=operator.username, name=operator.name, role=operator.role,
-            data_dir=data_dir), file=out)
+    print(
+        t(
+            key,
+            "it",
+            username=operator.username,
+            name=operator.name,
+            role=operator.role,
+            data_dir=data_dir,
+        ),
+        file=out,
+    )
     return 0

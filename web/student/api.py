@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import urllib.parse
-from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
 from bot.validate import Valid, validate_number, validate_reply, validate_ticket
-from storage import Attachment, Ticket
-from web import clients
-from web.desk import Desk
-from web.errors import ApiError, json_object, rate_limited, request_lang
-from web.limits import RateLimiter
-from web.services import SERVICES, Services
-from web.uploads import read_form
+from storage import Attachment
+from web.desk.errors import ApiError, rate_limited
+from web.desk.limits import refund_all, take_all
+from web.desk.services import Services
+from web.desk.students import creation_limits, lookup
+from web.desk.tickets import Desk
+from web.http.clients import request_ip
+from web.http.errors import json_object, request_lang
+from web.http.keys import SERVICES
+from web.student.uploads import read_form
 
 TICKET_FIELDS = {"email", "name", "phone", "topic", "subtopic", "message", "lang", "references"}
 routes = web.RouteTableDef()
-
-
-def client_ip(request: web.Request) -> str:
-    return clients.client_ip(request, request.app[SERVICES].config.trusted_proxies)
 
 
 async def read_body(
@@ -43,27 +40,6 @@ async def discard(services: Services, attachment: Attachment | None) -> None:
         await services.storage.attachments.delete(attachment.id)
 
 
-def take_all(pairs: Sequence[tuple[RateLimiter, str]]) -> None:
-    """Count an attempt under every limit, or under none and raise 429 with the longest wait."""
-    taken: list[tuple[RateLimiter, str]] = []
-    for limiter, key in pairs:
-        wait = limiter.take(key)
-        if wait:
-            refund_all(taken)
-            raise rate_limited(max([wait, *(limiter.retry_after(key) for limiter, key in pairs)]))
-        taken.append((limiter, key))
-
-
-def refund_all(pairs: Sequence[tuple[RateLimiter, str]]) -> None:
-    for limiter, key in pairs:
-        limiter.refund(key)
-
-
-def creation_limits(services: Services, ip: str, email: str) -> list[tuple[RateLimiter, str]]:
-    limits = services.limits
-    return [(limits.create_per_ip, ip), (limits.create_per_email, clients.email_key(email))]
-
-
 @routes.post("/api/tickets")
 async def create_ticket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
@@ -72,7 +48,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         fields, errors = validate_ticket(data, services.faq.index)
         if errors:
             raise ApiError(422, "validation_failed", fields=errors)
-        limits = creation_limits(services, client_ip(request), fields["email"])
+        limits = creation_limits(services, request_ip(request), fields["email"])
         take_all(limits)
         try:
             references = await _references(services, data.get("references"), fields["email"])
@@ -102,31 +78,6 @@ async def _references(services: Services, raw: object, email: str) -> str | None
     return number.value
 
 
-async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket:
-    """Email + number, the student's only credential. Wrong email and wrong number get one
-    and the same answer, in the same time (both are checked in memory); failures are
-    throttled per address, per number and per email, so that guessing numbers for one email
-    takes years, not minutes. Each attempt counts before it is checked, and a success gives
-    it back, so a burst of concurrent guesses cannot slip past the limit."""
-    limits = services.limits
-    clean = validate_number(number)
-    wanted = email.strip().lower()
-    pairs = [
-        (limits.lookup_failures_per_ip, ip),
-        (limits.lookup_failures_per_number, clean.value if isinstance(clean, Valid) else number),
-        (limits.lookup_failures_per_email, clients.email_key(wanted)),
-    ]
-    take_all(pairs)
-    summary = services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
-    ticket = None
-    if summary is not None and summary.email == wanted:
-        ticket = await services.storage.tickets.get(summary.number)
-    if ticket is None:
-        raise ApiError(404, "lookup_failed")
-    refund_all(pairs)
-    return ticket
-
-
 @routes.post("/api/tickets/lookup")
 async def lookup_ticket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
@@ -135,7 +86,7 @@ async def lookup_ticket(request: web.Request) -> web.Response:
     email, number = data.get("email"), data.get("number")
     if not isinstance(email, str) or not isinstance(number, str | int):
         raise ApiError(404, "lookup_failed")
-    ticket = await lookup(services, email, str(number), client_ip(request))
+    ticket = await lookup(services, email, str(number), request_ip(request))
     return web.json_response(
         {"number": ticket.number, "token": services.signer.issue(ticket.number)}
     )
@@ -182,67 +133,3 @@ async def post_message(request: web.Request) -> web.Response:
         await discard(services, attachment)
         raise
     return web.json_response({"number": ticket.number, "status": ticket.status}, status=201)
-
-
-def find_attachment(ticket: Ticket, attachment_id: str, *, internal_ok: bool) -> Attachment | None:
-    for message in ticket.messages:
-        if message.internal and not internal_ok:
-            continue
-        for attachment in message.attachments:
-            if attachment.id == attachment_id:
-                return attachment
-    return None
-
-
-async def serve_attachment(
-    services: Services, ticket: Ticket, attachment: Attachment
-) -> web.StreamResponse:
-    path = services.storage.attachments.path(attachment.id)
-    if path is None:
-        raise ApiError(404, "not_found")
-    # Always a download with its detected type and nosniff: an upload never renders on our
-    # origin (the SVG/HTML lessons of osTicket and FreeScout).
-    # RFC 6266: an ASCII name for old clients, the real (accented) one for the rest
-    fallback = (
-        attachment.filename.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
-    )
-    encoded = urllib.parse.quote(attachment.filename, safe="")
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": attachment.content_type,
-            "Content-Disposition": (
-                f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
-@routes.get("/api/tickets/{number}/attachments/{attachment_id}")
-async def get_attachment(request: web.Request) -> web.StreamResponse:
-    services = request.app[SERVICES]
-    operator = await services.operator_of(request)
-    if operator is None:
-        try:
-            number = bearer_ticket(request, services)
-        except ApiError:
-            raise ApiError(404, "not_found") from None
-    else:
-        clean = validate_number(request.match_info["number"])
-        if not isinstance(clean, Valid):
-            raise ApiError(404, "not_found")
-        number = clean.value
-    ticket = await services.storage.tickets.get(number)
-    attachment = (
-        find_attachment(
-            ticket, request.match_info["attachment_id"], internal_ok=operator is not None
-        )
-        if ticket
-        else None
-    )
-    if ticket is None or attachment is None:
-        raise ApiError(404, "not_found")
-    return await serve_attachment(services, ticket, attachment)

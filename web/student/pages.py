@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.faq import Faq, FaqIndex
-from web.services import SERVICES
+from web.http.keys import SERVICES
 
 routes = web.RouteTableDef()
 MAX_QUERY = 300

@@ -16,7 +16,7 @@ from aiohttp import BodyPartReader, MultipartReader
 
 from storage import Attachment, AttachmentStore
 from web.config import MAX_ATTACHMENT_BYTES
-from web.errors import ApiError
+from web.desk.errors import ApiError
 
 ALLOWED_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 MAX_FIELD_BYTES = 64 * 1024

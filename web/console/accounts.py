@@ -1,0 +1,132 @@
+"""The team: colleagues to transfer a ticket to, and account management for admins."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+
+from storage import Operator
+from web.console.access import audit, flag, json_response, require
+from web.console.namespace import person
+from web.desk.accounts import (
+    AccountError,
+    build_operator,
+    check_name,
+    check_password,
+    check_role,
+    hash_password,
+    normalise_username,
+)
+from web.desk.errors import ApiError
+from web.http.errors import json_object
+
+routes = web.RouteTableDef()
+
+
+def account_view(operator: Operator, online: set[str]) -> dict[str, Any]:
+    return {
+        **person(operator),
+        "role": operator.role,
+        "active": operator.active,
+        "created_at": operator.created_at,
+        "online": operator.username in online,
+    }
+
+
+@routes.get("/api/console/operators")
+async def list_operators(request: web.Request) -> web.StreamResponse:
+    """Everyone sees the active colleagues (to transfer a ticket); admins see every account."""
+    console, caller = await require(request, csrf=False)
+    online = {o["username"] for o in console.online()}
+    admin = caller.operator.role == "admin"
+    accounts = [
+        account_view(o, online)
+        for o in await console.services.storage.operators.list()
+        if admin or o.active
+    ]
+    return json_response({"operators": accounts})
+
+
+def account_error(error: AccountError) -> ApiError:
+    return ApiError(422, "validation_failed", fields={error.field: error.key})
+
+
+@routes.post("/api/console/operators")
+async def add_operator(request: web.Request) -> web.StreamResponse:
+    console, caller = await require(request, csrf=True, roles=("admin",))
+    data = await json_object(request)
+    values = {k: data.get(k) for k in ("username", "name", "role", "password")}
+    missing = {
+        k: "console.field.required"
+        for k, v in values.items()
+        if k != "role" and (not isinstance(v, str) or not v)
+    }
+    if values["role"] is not None and not isinstance(values["role"], str):
+        missing["role"] = "console.account.bad_role"
+    if missing:
+        raise ApiError(422, "validation_failed", fields=missing)
+    store = console.services.storage.operators
+    username = normalise_username(str(values["username"]))
+    if await store.get(username) is not None:
+        raise ApiError(409, "username_taken")
+    try:
+        operator = await asyncio.to_thread(
+            build_operator,
+            username,
+            str(values["name"]),
+            str(values["role"] or "operator"),
+            str(values["password"]),
+        )
+    except AccountError as error:
+        raise account_error(error) from None
+    await store.put(operator)
+    await audit(
+        request, caller.operator.username, "operator.added", operator.username, role=operator.role
+    )
+    return json_response({"operator": account_view(operator, set())}, status=201)
+
+
+@routes.post("/api/console/operators/{username}")
+async def update_operator(request: web.Request) -> web.StreamResponse:
+    """Change an account's name, role, password or active flag; deactivating ends its
+    sessions and closes its sockets at once."""
+    console, caller = await require(request, csrf=True, roles=("admin",))
+    store = console.services.storage.operators
+    operator = await store.get(normalise_username(request.match_info["username"]))
+    if operator is None:
+        raise ApiError(404, "not_found")
+    data = await json_object(request)
+    updated = replace(operator)
+    try:
+        if "name" in data:
+            updated.name = check_name(str(data["name"] or ""))
+        if "role" in data:
+            updated.role = check_role(str(data["role"] or ""))
+        if "active" in data:
+            updated.active = flag(data, "active")
+        if data.get("password"):
+            password = check_password(str(data["password"]), operator.username)
+            updated.password_hash = await asyncio.to_thread(hash_password, password)
+    except AccountError as error:
+        raise account_error(error) from None
+    if operator.username == caller.operator.username and (
+        not updated.active or updated.role != "admin"
+    ):
+        # An admin cannot lock themselves out; another admin (or the command line) can.
+        raise ApiError(409, "own_account")
+    await store.put(updated)
+    if not updated.active or updated.password_hash != operator.password_hash:
+        await console.end_sessions_of(updated.username, "revoked")
+    changes = sorted(
+        k for k in ("name", "role", "active") if getattr(updated, k) != getattr(operator, k)
+    )
+    if updated.password_hash != operator.password_hash:
+        changes.append("password")
+    await audit(
+        request, caller.operator.username, "operator.updated", updated.username, changes=changes
+    )
+    online = {o["username"] for o in console.online()}
+    return json_response({"operator": account_view(updated, online)})

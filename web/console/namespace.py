@@ -1,0 +1,299 @@
+"""The `/console` Socket.IO namespace and the live state the console's HTTP API shares with it:
+the operator sessions, who is online and who has which ticket open (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from bot.i18n import normalise_lang, t
+from bot.validate import Valid, validate_number
+from storage import Operator
+from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, OPERATORS_ROOM, STUDENT_ROOM, STUDENTS
+from web.desk.services import Services
+from web.desk.sessions import COOKIE, Session, SessionStore
+from web.desk.tickets import Desk
+
+log = logging.getLogger("helpdesk.console")
+BACKGROUND_HEADER = "X-Console-Background"
+SWEEP_SECONDS = 15.0
+
+
+@dataclass
+class Caller:
+    operator: Operator
+    session: Session
+
+
+@dataclass
+class SocketUser:
+    username: str
+    name: str
+    session_id: str
+    lang: str
+    tickets: set[str] = field(default_factory=set)  # open in this socket
+    typing: set[str] = field(default_factory=set)  # tickets it is writing in
+
+
+def person(operator: Operator) -> dict[str, str]:
+    return {"username": operator.username, "name": operator.name}
+
+
+class ConsoleNamespace(socketio.AsyncNamespace):
+    """The `/console` namespace, and the live state the console's HTTP API shares with it:
+    the sessions, who is online and who has which ticket open."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(OPERATORS)
+        self.services = services
+        self.desk = Desk(services)
+        self.sessions = SessionStore(services.config.session_idle_minutes * 60)
+        self.secure_cookie = services.config.public_url.startswith("https://")
+        self._users: dict[str, SocketUser] = {}  # sid -> who
+        self._viewers: dict[str, set[str]] = {}  # ticket number -> sids that have it open
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    async def session_operator(
+        self, session_id: str | None, *, touch: bool = True
+    ) -> Caller | None:
+        """The caller of a live session whose account is still active and whose password has
+        not changed since the login; anything else ends the session."""
+        session = self.sessions.get(session_id, touch=touch)
+        if session is None:
+            return None
+        operator = await self.services.storage.operators.get(session.username)
+        if operator is None or not operator.active or operator.password_hash != session.credential:
+            await self.end_session(session.id, "revoked")
+            return None
+        return Caller(operator, session)
+
+    async def caller(self, request: web.Request) -> Caller | None:
+        # A refresh the page makes by itself (the queue reloaded after a push) is not the
+        # operator at work: it must not keep an unattended console signed in.
+        background = request.method == "GET" and request.headers.get(BACKGROUND_HEADER) == "1"
+        return await self.session_operator(request.cookies.get(COOKIE), touch=not background)
+
+    async def operator_of(self, request: web.Request) -> Operator | None:
+        found = await self.caller(request)
+        return found.operator if found else None
+
+    async def end_session(self, session_id: str, reason: str) -> None:
+        session = self.sessions.drop(session_id)
+        if session is not None:
+            await self._close_sockets(session, reason)
+
+    async def end_sessions_of(self, username: str, reason: str) -> None:
+        for session in self.sessions.drop_user(username):
+            await self._close_sockets(session, reason)
+
+    async def _close_sockets(self, session: Session, reason: str) -> None:
+        for sid in list(session.sids):
+            await self.emit("session_expired", {"reason": reason}, to=sid)
+            await self.disconnect(sid)
+
+    def _start_sweeper(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        """An idle session ends on time even if its console just sits there receiving queue
+        updates: its sockets are closed within SWEEP_SECONDS."""
+        while self._users:
+            await asyncio.sleep(SWEEP_SECONDS)
+            for session in self.sessions.expired():
+                await self._close_sockets(session, "expired")
+
+    async def close(self) -> None:
+        """Stop the sweeper (at shutdown; the last disconnect stops it too)."""
+        if self._sweeper is not None and self._sweeper is not asyncio.current_task():
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    # --- who is online, who has a ticket open ----------------------------------------------
+
+    def online(self) -> list[dict[str, str]]:
+        seen: dict[str, str] = {}
+        for user in self._users.values():
+            seen.setdefault(user.username, user.name)
+        return [{"username": u, "name": n} for u, n in sorted(seen.items(), key=lambda x: x[1])]
+
+    def viewers(self, number: str) -> list[dict[str, str]]:
+        seen: dict[str, str] = {}
+        for sid in self._viewers.get(number, ()):
+            user = self._users.get(sid)
+            if user is not None:
+                seen.setdefault(user.username, user.name)
+        return [{"username": u, "name": n} for u, n in sorted(seen.items(), key=lambda x: x[1])]
+
+    def student_online(self, number: str) -> bool:
+        room = STUDENT_ROOM.format(number=number)
+        manager = self.server.manager
+        return any(
+            manager.is_connected(sid, STUDENTS)
+            for sid, _ in manager.get_participants(STUDENTS, room)
+        )
+
+    async def _presence(self) -> None:
+        await self.emit("presence", {"operators": self.online()}, room=OPERATORS_ROOM)
+
+    async def _send_viewers(self, number: str) -> None:
+        await self.emit(
+            "viewers",
+            {"number": number, "operators": self.viewers(number)},
+            room=CONSOLE_TICKET_ROOM.format(number=number),
+        )
+
+    # --- the socket -------------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request = environ.get("aiohttp.request")
+        origin = environ.get("HTTP_ORIGIN")
+        # The university pages that embed the widget may open /chat, never /console.
+        if origin and origin not in own_origins(self.services):
+            raise socketio.exceptions.ConnectionRefusedError("forbidden")
+        session_id = request.cookies.get(COOKIE) if isinstance(request, web.BaseRequest) else None
+        found = await self.session_operator(session_id)
+        if found is None:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        token = auth.get("csrf_token") if isinstance(auth, dict) else None
+        if not found.session.csrf_ok(token):
+            raise socketio.exceptions.ConnectionRefusedError("csrf")
+        lang = normalise_lang(auth.get("lang") if isinstance(auth, dict) else None)
+        self._users[sid] = SocketUser(
+            found.operator.username, found.operator.name, found.session.id, lang
+        )
+        found.session.sids.add(sid)
+        await self.enter_room(sid, OPERATORS_ROOM)
+        self._start_sweeper()
+        await self._presence()
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        user = self._users.pop(sid, None)
+        if user is None:
+            return
+        session = self.sessions.get(user.session_id, touch=False)
+        if session is not None:
+            session.sids.discard(sid)
+        for number in list(user.tickets):
+            await self._leave(sid, user, number, left=True)
+        await self._presence()
+        if not self._users:
+            await self.close()  # nobody to watch over; the next connection starts it again
+
+    async def _user(self, sid: str) -> SocketUser | None:
+        """The socket's operator while their session lives; a dead session closes it."""
+        user = self._users.get(sid)
+        if user is None:
+            return None
+        if await self.session_operator(user.session_id) is None:
+            await self.emit("session_expired", {"reason": "expired"}, to=sid)
+            await self.disconnect(sid)
+            return None
+        return user
+
+    async def _error(self, sid: str, user: SocketUser, code: str) -> None:
+        await self.emit("error", {"code": code, "message": t(f"error.{code}", user.lang)}, to=sid)
+
+    async def on_active(self, sid: str, data: Any = None) -> None:
+        """The operator is at the console (typing, clicking): the idle clock starts again."""
+        await self._user(sid)
+
+    async def on_open_ticket(self, sid: str, data: Any = None) -> None:
+        user = await self._user(sid)
+        if user is None:
+            return
+        number = parse_number(data.get("number") if isinstance(data, dict) else None)
+        if number is None or self.services.storage.tickets.summary(number) is None:
+            await self._error(sid, user, "not_found")
+            return
+        user.tickets.add(number)
+        self._viewers.setdefault(number, set()).add(sid)
+        await self.enter_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
+        await self._send_viewers(number)
+        await self.emit(
+            "student_online", {"number": number, "online": self.student_online(number)}, to=sid
+        )
+
+    async def on_close_ticket(self, sid: str, data: Any = None) -> None:
+        user = self._users.get(sid)
+        number = parse_number(data.get("number") if isinstance(data, dict) else None)
+        if user is None or number is None or number not in user.tickets:
+            return
+        await self._leave(sid, user, number, left=False)
+
+    async def _leave(self, sid: str, user: SocketUser, number: str, *, left: bool) -> None:
+        if number in user.typing:
+            await self._relay_typing(sid, user, number, typing=False, internal=False)
+        user.tickets.discard(number)
+        sids = self._viewers.get(number, set())
+        sids.discard(sid)
+        if not sids:
+            self._viewers.pop(number, None)
+        if not left:
+            await self.leave_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
+        await self._send_viewers(number)
+
+    async def on_operator_typing(self, sid: str, data: Any = None) -> None:
+        user = await self._user(sid)
+        if user is None or not isinstance(data, dict):
+            return
+        number = parse_number(data.get("number"))
+        # Only in a ticket the operator has open: a socket cannot reach other tickets' rooms.
+        if number is None or number not in user.tickets:
+            return
+        typing = bool(data.get("typing"))
+        await self._relay_typing(
+            sid, user, number, typing=typing, internal=bool(data.get("internal"))
+        )
+
+    async def _relay_typing(
+        self, sid: str, user: SocketUser, number: str, *, typing: bool, internal: bool
+    ) -> None:
+        if typing:
+            user.typing.add(number)
+        else:
+            user.typing.discard(number)
+        payload = {"number": number, "typing": typing, "name": user.name}
+        await self.emit(
+            "operator_typing",
+            {**payload, "username": user.username, "internal": internal},
+            room=CONSOLE_TICKET_ROOM.format(number=number),
+            skip_sid=sid,
+        )
+        # The student sees the display name only, and nothing while a note is being written.
+        if not internal or not typing:
+            await self.server.emit(
+                "operator_typing",
+                payload,
+                room=STUDENT_ROOM.format(number=number),
+                namespace=STUDENTS,
+            )
+
+
+CONSOLE = web.AppKey("console", ConsoleNamespace)
+
+
+def console_of(app: web.Application) -> ConsoleNamespace:
+    return app[CONSOLE]
+
+
+def own_origins(services: Services) -> set[str]:
+    config = services.config
+    return set(config.cors_origins) - (set(config.allowed_origins) - {config.own_origin})
+
+
+def parse_number(raw: object) -> str | None:
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        return None
+    clean = validate_number(str(raw))
+    return clean.value if isinstance(clean, Valid) else None

@@ -1,0 +1,309 @@
+"""The queue and one ticket: list and search, read, reply, change status, assign.
+
+Two operators must never answer one student twice, so a public reply and a status change are
+refused (409) on a ticket a colleague holds (take it first, on purpose), and a reply is refused
+when a colleague's answer arrived after the last message the sender had seen. Both checks run
+under the ticket's lock, inside the same update that writes the reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from aiohttp import web
+
+from bot.i18n import t
+from bot.validate import Invalid, validate_reply
+from storage import Message, Ticket, TicketSummary
+from storage.models import TICKET_STATUSES, TicketStatus
+from web.console.access import flag, json_response, path_number, require
+from web.console.namespace import Caller, ConsoleNamespace, parse_number
+from web.desk.accounts import (
+    USERNAME,
+    normalise_username,
+)
+from web.desk.errors import ApiError
+from web.desk.services import Services
+from web.desk.tickets import Guard
+from web.desk.views import message_view, summary_view
+from web.http.errors import json_object, request_lang
+
+QUEUE_LIMIT = 200
+QUEUE_LIMIT_MAX = 1000
+
+routes = web.RouteTableDef()
+
+
+def _search(services: Services, query: str) -> list[TicketSummary]:
+    tickets = services.storage.tickets
+    found = tickets.search(query, limit=QUEUE_LIMIT_MAX)
+    number = parse_number(query)
+    exact = tickets.summary(number) if number else None
+    if exact is None:
+        return found
+    return [exact, *(s for s in found if s.number != exact.number)]
+
+
+SORTS = {
+    "newest": (lambda s: s.created_at, True),
+    "oldest": (lambda s: s.created_at, False),
+    # Longest without news first: what a student has been waiting for the longest.
+    "waiting": (lambda s: s.updated_at, False),
+    "updated": (lambda s: s.updated_at, True),
+}
+
+
+@routes.get("/api/console/tickets")
+async def list_tickets(request: web.Request) -> web.StreamResponse:
+    console, caller = await require(request, csrf=False)
+    services = console.services
+    q = request.query
+    fields: dict[str, str] = {}
+    statuses = [s for s in q.get("status", "").split(",") if s]
+    if any(s not in TICKET_STATUSES for s in statuses):
+        fields["status"] = "console.field.status"
+    # all | me | none | a username, or several joined by commas ("me,none": what I may take)
+    assigned = [a for a in q.get("assigned", "all").split(",") if a]
+    if any(a not in ("all", "me", "none") and not USERNAME.fullmatch(a) for a in assigned):
+        fields["assigned"] = "console.field.assigned"
+    sort = q.get("sort", "newest")
+    if sort not in SORTS:
+        fields["sort"] = "console.field.sort"
+    try:
+        limit = int(q.get("limit", QUEUE_LIMIT))
+        if not 1 <= limit <= QUEUE_LIMIT_MAX:
+            raise ValueError
+    except ValueError:
+        fields["limit"] = "console.field.limit"
+        limit = QUEUE_LIMIT
+    if fields:
+        raise ApiError(422, "validation_failed", fields=fields)
+    query = q.get("q", "").strip()[:200]
+    topic, subtopic = q.get("topic", ""), q.get("subtopic", "")
+    holders = (
+        None
+        if not assigned or "all" in assigned
+        else {{"me": caller.operator.username, "none": ""}.get(a, a) for a in assigned}
+    )
+
+    def keep(s: TicketSummary) -> bool:
+        return (
+            (not topic or s.topic == topic)
+            and (not subtopic or s.subtopic == subtopic)
+            and (holders is None or (s.operator or "") in holders)
+        )
+
+    pool = [
+        s
+        for s in (_search(services, query) if query else services.storage.tickets.summaries())
+        if keep(s)
+    ]
+    counts = dict.fromkeys(TICKET_STATUSES, 0)
+    for s in pool:
+        counts[s.status] += 1
+    chosen = [s for s in pool if not statuses or s.status in statuses]
+    key, reverse = SORTS[sort]
+    if not (query and sort == "newest"):  # a search keeps the exact number first
+        chosen.sort(key=key, reverse=reverse)
+    names = await console.desk.operator_names()
+    return json_response(
+        {
+            "tickets": [summary_view(s, names) for s in chosen[:limit]],
+            "total": len(chosen),
+            "counts": counts,
+        }
+    )
+
+
+# --- one ticket -----------------------------------------------------------------------------
+
+
+def _labels(services: Services, ticket: Ticket, lang: str) -> dict[str, str]:
+    topic, subtopic = services.faq.index.labels(ticket.topic, ticket.subtopic, lang)
+    return {
+        "status_label": t(f"status.{ticket.status}", lang),
+        "topic_label": topic,
+        "subtopic_label": subtopic,
+    }
+
+
+async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> dict[str, Any]:
+    """Everything an operator needs on one screen, internal notes included."""
+    services = console.services
+    names = await console.desk.operator_names()
+    conversation = None
+    if ticket.conversation_id:
+        found = await services.storage.conversations.get(ticket.conversation_id)
+        if found is not None:
+            conversation = {
+                "transcript": found.transcript,
+                # What the assistant proposed before the student asked for a person: these
+                # did not answer the question, so the reply should not repeat them.
+                "faqs": [
+                    {
+                        "id": e["data"].get("id"),
+                        "question": e["data"].get("question", e.get("text")),
+                    }
+                    for e in found.transcript
+                    if e.get("kind") == "faq" and isinstance(e.get("data"), dict)
+                ],
+            }
+    others = [
+        {"number": s.number, "status": s.status, "created_at": s.created_at}
+        for s in services.storage.tickets.of_email(ticket.email)
+        if s.number != ticket.number
+    ]
+    return {
+        "number": ticket.number,
+        "status": ticket.status,
+        **_labels(services, ticket, lang),
+        "topic": ticket.topic,
+        "subtopic": ticket.subtopic,
+        "name": ticket.name,
+        "email": ticket.email,
+        "phone": ticket.phone,
+        "lang": ticket.lang,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "references": ticket.references,
+        "operator": (
+            {"username": ticket.operator, "name": names.get(ticket.operator, ticket.operator)}
+            if ticket.operator
+            else None
+        ),
+        "messages": [console_message(m) for m in ticket.messages],
+        "history": [
+            {"status": h.status, "by": h.by, "by_name": names.get(h.by, ""), "at": h.at}
+            for h in ticket.history
+        ],
+        "conversation": conversation,
+        "other_tickets": others,
+        "viewers": console.viewers(ticket.number),
+        "student_online": console.student_online(ticket.number),
+    }
+
+
+@routes.get("/api/console/tickets/{number}")
+async def get_ticket(request: web.Request) -> web.StreamResponse:
+    console, _ = await require(request, csrf=False)
+    ticket = await console.services.storage.tickets.get(path_number(request))
+    if ticket is None:
+        raise ApiError(404, "not_found")
+    return json_response(await ticket_view(console, ticket, request_lang(request)))
+
+
+def console_message(message: Message) -> dict[str, Any]:
+    # Operators see who wrote what; the student's view (Desk.student_view) never has this.
+    return {**message_view(message), "username": message.username}
+
+
+def holder_guard(caller: Caller, names: dict[str, str], *, force: bool = False) -> Guard:
+    def guard(ticket: Ticket) -> None:
+        if ticket.operator not in (None, caller.operator.username) and not force:
+            raise ApiError(
+                409, "held_by_other", params={"name": names.get(ticket.operator, ticket.operator)}
+            )
+
+    return guard
+
+
+def reply_guard(caller: Caller, names: dict[str, str], after: str | None) -> Guard:
+    holder = holder_guard(caller, names)
+
+    def guard(ticket: Ticket) -> None:
+        holder(ticket)
+        if after is None:
+            return
+        ids = [m.id for m in ticket.messages]
+        if after not in ids:
+            raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
+        for message in ticket.messages[ids.index(after) + 1 :]:
+            if (
+                message.author == "operator"
+                and not message.internal
+                and message.username != caller.operator.username
+            ):
+                raise ApiError(409, "reply_conflict", params={"name": message.name})
+
+    return guard
+
+
+# The rule for a message in a ticket is the students' one (bot.validate); operators read its
+# errors in the console's own words.
+BODY_ERRORS = {
+    "wrong_message.empty": "console.field.body_empty",
+    "wrong_message.too_long": "console.field.body_long",
+}
+
+
+def clean_body(raw: object) -> str:
+    result = validate_reply(raw) if isinstance(raw, str) else Invalid("wrong_message.empty")
+    if isinstance(result, Invalid):
+        key = BODY_ERRORS.get(result.key, "console.field.body_empty")
+        raise ApiError(422, "validation_failed", fields={"body": key})
+    return result.value
+
+
+@routes.post("/api/console/tickets/{number}/messages")
+async def post_message(request: web.Request) -> web.StreamResponse:
+    console, caller = await require(request, csrf=True)
+    number = path_number(request)
+    data = await json_object(request)
+    body = clean_body(data.get("body"))
+    internal = flag(data, "internal")
+    after = data.get("after")
+    if after is not None and not isinstance(after, str):
+        raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
+    names = await console.desk.operator_names()
+    guard = None if internal else reply_guard(caller, names, after)
+    # Read live by the student when the ticket is open in their widget; otherwise mailed.
+    mail = not internal and not console.student_online(number)
+    ticket = await console.desk.operator_reply(
+        number, caller.operator, body, internal=internal, guard=guard, mail=mail
+    )
+    return json_response(
+        {
+            "message": console_message(ticket.messages[-1]),
+            "ticket": summary_view(TicketSummary.of(ticket), names),
+            "mailed": mail,
+        },
+        status=201,
+    )
+
+
+@routes.post("/api/console/tickets/{number}/status")
+async def post_status(request: web.Request) -> web.StreamResponse:
+    console, caller = await require(request, csrf=True)
+    number = path_number(request)
+    data = await json_object(request)
+    status = data.get("status")
+    if status not in TICKET_STATUSES:
+        raise ApiError(422, "validation_failed", fields={"status": "console.field.status"})
+    force = flag(data, "force")
+    names = await console.desk.operator_names()
+    ticket = await console.desk.set_status(
+        number,
+        cast(TicketStatus, status),
+        caller.operator,
+        guard=holder_guard(caller, names, force=force),
+    )
+    return json_response({"ticket": summary_view(TicketSummary.of(ticket), names)})
+
+
+@routes.post("/api/console/tickets/{number}/assign")
+async def post_assign(request: web.Request) -> web.StreamResponse:
+    console, caller = await require(request, csrf=True)
+    number = path_number(request)
+    data = await json_object(request)
+    raw = data.get("username", "")
+    if raw is None:
+        raw = ""
+    if not isinstance(raw, str):
+        raise ApiError(422, "validation_failed", fields={"username": "error.unknown_operator"})
+    username = normalise_username(raw) or caller.operator.username
+    force = flag(data, "force")
+    names = await console.desk.operator_names()
+    ticket = await console.desk.assign(
+        number, username, caller.operator, guard=holder_guard(caller, names, force=force)
+    )
+    return json_response({"ticket": summary_view(TicketSummary.of(ticket), names)})

@@ -1,0 +1,263 @@
+"""A student's conversation with the assistant: load it, step the pure dialogue engine, carry
+out the effects it asks for (log a FAQ event, open a ticket, look one up), save it.
+
+The conversation lives in storage under an id the widget keeps, never under the socket id, so a
+reload, a reconnect or a server restart resumes at the same step.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from bot import engine
+from bot.i18n import t
+from bot.validate import validate_ticket
+from storage import Attachment, Conversation, FaqEvent, utcnow
+from web.desk import notify
+from web.desk.errors import ApiError, rate_limited
+from web.desk.limits import refund_all, take_all
+from web.desk.services import Services
+from web.desk.students import creation_limits, lookup
+from web.desk.tickets import Desk
+
+log = logging.getLogger("helpdesk.chat")
+TRANSCRIPT_MAX = 300
+
+
+@dataclass
+class Turn:
+    """What one step said: the new transcript entries, the next prompt, the chat's language."""
+
+    entries: list[dict[str, Any]]
+    prompt: dict[str, Any]
+    lang: str
+
+
+def entry(source: str, kind: str, text: str, data: Any = None) -> dict[str, Any]:
+    return {
+        "id": secrets.token_hex(6),
+        "from": source,
+        "kind": kind,
+        "text": text,
+        "data": dict(data or {}),
+        "at": utcnow(),
+    }
+
+
+def prompt_view(prompt: engine.Prompt) -> dict[str, Any]:
+    return {
+        "options": [{"id": o.id, "label": o.label} for o in prompt.options],
+        "input": prompt.input,
+        "placeholder": prompt.placeholder,
+    }
+
+
+class Conversations:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def prompt(self, conversation: Conversation) -> dict[str, Any]:
+        state = engine.State(conversation.step, conversation.slots, conversation.lang)
+        return prompt_view(engine.prompt_for(state, self.services.faq.index))
+
+    async def resume_or_start(
+        self, requested: str | None, lang: str, follow_up: Any, ip: str
+    ) -> Conversation:
+        """The conversation the widget names, or a new one (ApiError 429 when this address
+        opened too many)."""
+        storage = self.services.storage
+        if requested is not None:
+            conversation = await storage.conversations.get(requested)
+            if conversation is not None:
+                return conversation
+        # New conversations cost disk: a script must not open them by the thousand.
+        wait = self.services.limits.conversations_per_ip.take(ip)
+        if wait:
+            raise rate_limited(wait)
+        outcome = engine.start(lang, self.services.faq.index, await self._follow_up(follow_up))
+        conversation = Conversation(
+            id=secrets.token_urlsafe(16),
+            step=outcome.state.step,
+            slots=dict(outcome.state.slots),
+            lang=outcome.state.lang,
+        )
+        conversation.transcript = [self._reply_entry(r) for r in outcome.replies]
+        await storage.conversations.save(conversation)
+        return conversation
+
+    async def _follow_up(self, token: Any) -> dict[str, str] | None:
+        """The contact data of a closed ticket whose token the student holds: its follow-up
+        starts with them filled in and refers to it."""
+        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        ticket = await self.services.storage.tickets.get(number) if number else None
+        if ticket is None or ticket.status != "closed":
+            return None
+        return {
+            "email": ticket.email,
+            "name": ticket.name,
+            "phone": ticket.phone,
+            "references": ticket.number,
+        }
+
+    async def step(self, conversation_id: str, event: engine.Event, ip: str) -> Turn:
+        """One step, saved before it returns (ApiError 404 for an unknown conversation or
+        upload). The caller holds the conversation's lock."""
+        storage = self.services.storage
+        faq = self.services.faq.index
+        conversation = await storage.conversations.get(conversation_id)
+        if conversation is None:
+            raise ApiError(404, "not_found")
+        state = engine.State(conversation.step, conversation.slots, conversation.lang)
+        entries = [self._student_entry(conversation, state, event)]
+        if event.kind == "attachment":
+            upload = next((u for u in conversation.uploads if u["id"] == event.value), None)
+            if upload is None:
+                raise ApiError(404, "not_found")
+            event = engine.Event(
+                "attachment", upload["id"], {k: upload[k] for k in ("id", "filename", "size")}
+            )
+        outcome = engine.step(state, event, faq)
+        replies = list(outcome.replies)
+        # Effects may feed a result back into the engine, which may ask for more effects.
+        pending = list(outcome.effects)
+        while pending:
+            effect = pending.pop(0)
+            result = await self._carry_out(conversation, effect, ip)
+            if result is not None:
+                outcome = engine.step(outcome.state, result, faq)
+                replies += outcome.replies
+                pending += outcome.effects
+        entries += [self._reply_entry(r) for r in replies]
+        conversation.step = outcome.state.step
+        conversation.slots = dict(outcome.state.slots)
+        conversation.lang = outcome.state.lang
+        # The newest entries are what a reload shows; an endless chat must not grow its file
+        # (and every later write) without bound.
+        conversation.transcript = [
+            *conversation.transcript,
+            *(e for e in entries if e is not None),
+        ][-TRANSCRIPT_MAX:]
+        await storage.conversations.save(conversation)
+        return Turn(
+            [e for e in entries if e is not None], prompt_view(outcome.prompt), conversation.lang
+        )
+
+    def _student_entry(
+        self, conversation: Conversation, state: engine.State, event: engine.Event
+    ) -> dict[str, Any] | None:
+        if event.kind == "text":
+            return entry("student", "text", event.value)
+        if event.kind == "choose":
+            if event.value.startswith("lang:"):
+                # the widget's language switch works at any step, not only where offered
+                return entry(
+                    "student", "text", t(f"option.{event.value.replace(':', '.')}", state.lang)
+                )
+            prompt = engine.prompt_for(state, self.services.faq.index)
+            label = next((o.label for o in prompt.options if o.id == event.value), event.value)
+            return entry("student", "text", label)
+        if event.kind == "attachment":
+            upload = next((u for u in conversation.uploads if u["id"] == event.value), None)
+            if upload:
+                return entry(
+                    "student",
+                    "attachment",
+                    upload["filename"],
+                    {"filename": upload["filename"], "size": upload["size"]},
+                )
+        return None
+
+    def _reply_entry(self, reply: engine.Reply) -> dict[str, Any]:
+        data = dict(reply.data)
+        if reply.kind == "ticket":
+            # lets the widget follow the new ticket live at once, without a look-up
+            data["token"] = self.services.signer.issue(str(data.get("number", "")))
+            data["status_url"] = notify.ticket_link(
+                self.services.config.public_url, str(data.get("number", ""))
+            )
+        return entry("bot", reply.kind, reply.text, data)
+
+    async def _carry_out(
+        self, conversation: Conversation, effect: engine.Effect, ip: str
+    ) -> engine.Event | None:
+        services = self.services
+        data = effect.data
+        if effect.kind == "faq_event":
+            await services.storage.faq_events.append(
+                FaqEvent(
+                    kind=data["kind"],
+                    query=str(data.get("query", ""))[:500],
+                    lang=conversation.lang,
+                    faq_ids=list(data.get("faq_ids", [])),
+                    conversation_id=conversation.id,
+                )
+            )
+            return None
+        if effect.kind == "create_ticket":
+            return await self._create_ticket(conversation, data, ip)
+        if effect.kind == "lookup_ticket":
+            try:
+                ticket = await lookup(services, str(data["email"]), str(data["number"]), ip)
+            except ApiError as error:
+                if error.status == 429:
+                    retry = int(error.headers.get("Retry-After", "60"))
+                    return engine.Event(
+                        "lookup_failed", data={"reason": "throttled", "retry_after": retry}
+                    )
+                return engine.Event("lookup_failed", data={"reason": "not_found"})
+            token = services.signer.issue(ticket.number)
+            return engine.Event("ticket_found", data={"number": ticket.number, "token": token})
+        log.warning("unknown effect %s", effect.kind)
+        return None
+
+    async def _create_ticket(self, conversation: Conversation, data: Any, ip: str) -> engine.Event:
+        services = self.services
+        fields = {
+            k: str(data[k]) for k in ("email", "name", "phone", "topic", "subtopic", "message")
+        }
+        fields["lang"] = str(data.get("lang") or conversation.lang)
+        # The engine validated every field, but the HTTP API's rules are the law: a field the
+        # two disagree on goes back to the student instead of into a broken ticket.
+        clean, errors = validate_ticket({**fields, "references": ""}, services.faq.index)
+        if errors:
+            return engine.Event("ticket_failed", data={"reason": "invalid", "fields": errors})
+        limits = creation_limits(services, ip, clean["email"])
+        try:
+            take_all(limits)
+        except ApiError as error:
+            retry = int(error.headers.get("Retry-After", "60"))
+            return engine.Event(
+                "ticket_failed", data={"reason": "rate_limited", "retry_after": retry}
+            )
+        upload = next(
+            (u for u in conversation.uploads if u["id"] == data.get("attachment_id")), None
+        )
+        attachment = Attachment(**upload) if upload is not None else None
+        try:
+            references = self._own_ticket(data.get("references"), clean["email"])
+            ticket = await Desk(services).open(
+                clean, attachment, conversation_id=conversation.id, references=references
+            )
+        except Exception:
+            # Nothing was opened: the attempt does not count, and the student keeps every
+            # answer and can confirm again.
+            refund_all(limits)
+            log.exception("could not open a ticket for conversation %s", conversation.id)
+            return engine.Event("ticket_failed", data={"reason": "error"})
+        # Files uploaded in this chat but not sent with the ticket would stay on disk forever.
+        for unused in conversation.uploads:
+            if attachment is None or unused["id"] != attachment.id:
+                await services.storage.attachments.delete(unused["id"])
+        conversation.uploads = []
+        return engine.Event("ticket_created", ticket.number)
+
+    def _own_ticket(self, number: Any, email: str) -> str | None:
+        """A follow-up links its closed ticket only when both belong to the same email (the
+        student may have changed the address at the summary)."""
+        if not isinstance(number, str) or not number:
+            return None
+        old = self.services.storage.tickets.summary(number)
+        return number if old is not None and old.email == email else None

@@ -1,0 +1,21 @@
+"""The live channel, as the application layer sees it: named rooms of two audiences, and an
+`emit` that reaches whoever is in one. The Socket.IO server is what create_app passes in."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+STUDENTS = "/chat"
+OPERATORS = "/console"
+# A student's widget or ticket page, following one ticket.
+STUDENT_ROOM = "ticket:{number}"
+# Every signed-in console: the queue.
+OPERATORS_ROOM = "operators"
+# The consoles that have one ticket open.
+CONSOLE_TICKET_ROOM = "console-ticket:{number}"
+
+
+class LiveEvents(Protocol):
+    async def emit(
+        self, event: str, data: Any = None, *, room: str | None = None, namespace: str | None = None
+    ) -> None: ...

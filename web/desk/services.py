@@ -1,0 +1,45 @@
+"""What the application layer shares, built once by create_app: the stores, the FAQ, the live
+channel, the token signer, the limits, the mail worker."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass, field
+
+from storage import Storage
+from web.config import Config
+from web.desk.faqs import LiveFaq
+from web.desk.limits import Limits
+from web.desk.live import LiveEvents
+from web.desk.mail import OutboxWorker
+from web.desk.tokens import TokenSigner
+
+
+@dataclass
+class Services:
+    config: Config
+    storage: Storage
+    faq: LiveFaq
+    live: LiveEvents
+    signer: TokenSigner
+    limits: Limits
+    # The outbox worker, set when it starts (the console retries parked mail through it).
+    mail: OutboxWorker | None = None
+    _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+
+    def wake_mail(self) -> None:
+        """A mail was queued: send it now rather than at the worker's next look."""
+        if self.mail is not None:
+            self.mail.wake()
+
+    def conversation_lock(self, conversation_id: str) -> asyncio.Lock:
+        """One writer per conversation: Socket.IO runs a client's events concurrently, and an
+        upload may land while the chat is stepping."""
+        lock = self._conversation_locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._conversation_locks[conversation_id] = lock
+        return lock

@@ -1,0 +1,40 @@
+"""What a student may do without an account: open tickets within the limits, and find a ticket
+again with email + number, their only credential."""
+
+from __future__ import annotations
+
+from bot.validate import Valid, validate_number
+from storage import Ticket
+from web.desk.errors import ApiError
+from web.desk.limits import RateLimiter, email_key, refund_all, take_all
+from web.desk.services import Services
+
+
+def creation_limits(services: Services, ip: str, email: str) -> list[tuple[RateLimiter, str]]:
+    limits = services.limits
+    return [(limits.create_per_ip, ip), (limits.create_per_email, email_key(email))]
+
+
+async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket:
+    """Email + number, the student's only credential. Wrong email and wrong number get one
+    and the same answer, in the same time (both are checked in memory); failures are
+    throttled per address, per number and per email, so that guessing numbers for one email
+    takes years, not minutes. Each attempt counts before it is checked, and a success gives
+    it back, so a burst of concurrent guesses cannot slip past the limit."""
+    limits = services.limits
+    clean = validate_number(number)
+    wanted = email.strip().lower()
+    pairs = [
+        (limits.lookup_failures_per_ip, ip),
+        (limits.lookup_failures_per_number, clean.value if isinstance(clean, Valid) else number),
+        (limits.lookup_failures_per_email, email_key(wanted)),
+    ]
+    take_all(pairs)
+    summary = services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
+    ticket = None
+    if summary is not None and summary.email == wanted:
+        ticket = await services.storage.tickets.get(summary.number)
+    if ticket is None:
+        raise ApiError(404, "lookup_failed")
+    refund_all(pairs)
+    return ticket

@@ -1,0 +1,230 @@
+"""The `/chat` Socket.IO namespace (docs/protocol.md): checks a student's events and relays
+them to the conversation (web/desk/conversations.py) and to the live ticket view.
+
+Socket.IO runs one client's events concurrently: a per-conversation lock makes load -> step ->
+save one step at a time. The socket session holds only who is speaking: the conversation it said
+hello to, the tickets it follows, its language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+import socketio
+
+from bot import engine
+from bot.i18n import normalise_lang, t
+from web.desk.conversations import Conversations
+from web.desk.errors import ApiError, rate_limited
+from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, STUDENT_ROOM, STUDENTS
+from web.desk.services import Services
+from web.desk.tickets import Desk
+from web.http import clients
+
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+MAX_TEXT = 4000
+CONVERSATION_ROOM = "conversation:{id}"
+
+
+class ChatNamespace(socketio.AsyncNamespace):
+    def __init__(self, services: Services) -> None:
+        super().__init__(STUDENTS)
+        self.services = services
+        self.conversations = Conversations(services)
+        self._environ: dict[str, dict[str, Any]] = {}
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        # Anyone may chat; what a socket may see is decided per event (its conversation id,
+        # a valid ticket token). Only the peer address is kept, for the creation limit.
+        request = environ.get("aiohttp.request")
+        ip = (
+            clients.client_ip(request, self.services.config.trusted_proxies)
+            if request is not None
+            else str(environ.get("REMOTE_ADDR") or "unknown")
+        )
+        self._environ[sid] = {"ip": ip}
+        await self.save_session(sid, {"conversation_id": None, "tickets": [], "lang": "it"})
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._environ.pop(sid, None)
+        try:
+            tickets = (await self.get_session(sid)).get("tickets", [])
+        except KeyError:
+            return
+        for number in tickets:
+            await self._left_ticket(sid, number)
+
+    async def _left_ticket(self, sid: str, number: str) -> None:
+        """The operators who have the ticket open see the student leave it (and the console
+        mails its next reply instead of counting on the live view), unless another tab of
+        the student still shows it."""
+        manager = self.server.manager
+        room = STUDENT_ROOM.format(number=number)
+        if any(
+            other != sid and manager.is_connected(other, STUDENTS)
+            for other, _ in manager.get_participants(STUDENTS, room)
+        ):
+            return
+        await self.emit(
+            "student_online",
+            {"number": number, "online": False},
+            room=CONSOLE_TICKET_ROOM.format(number=number),
+            namespace=OPERATORS,
+        )
+
+    async def _lang(self, sid: str) -> str:
+        """The language the student chats in (a socket that already left: Italian)."""
+        try:
+            return str((await self.get_session(sid)).get("lang", "it"))
+        except KeyError:
+            return "it"
+
+    async def _error(self, sid: str, code: str) -> None:
+        await self._report(sid, ApiError(400, code))
+
+    async def _report(self, sid: str, error: ApiError, lang: str | None = None) -> None:
+        """An error event in the student's language; a limit says its wait in minutes or
+        seconds, as the HTTP API says it."""
+        code = "rate_limited" if error.code == "rate_limited_seconds" else error.code
+        message = t(f"error.{error.code}", lang or await self._lang(sid), **error.params)
+        await self.emit("error", {"code": code, "message": message}, to=sid)
+
+    # --- the conversation ------------------------------------------------------------------
+
+    async def on_hello(self, sid: str, data: Any) -> None:
+        data = data if isinstance(data, dict) else {}
+        lang = normalise_lang(data.get("lang"))
+        requested = data.get("conversation_id")
+        valid = isinstance(requested, str) and CONVERSATION_ID.fullmatch(requested)
+        try:
+            conversation = await self.conversations.resume_or_start(
+                requested if valid else None, lang, data.get("follow_up"), self._ip(sid)
+            )
+        except ApiError as error:
+            await self._report(sid, error, lang)
+            return
+        await self.save_session(
+            sid,
+            {
+                **await self.get_session(sid),
+                "conversation_id": conversation.id,
+                "lang": conversation.lang,
+            },
+        )
+        await self.enter_room(sid, CONVERSATION_ROOM.format(id=conversation.id))
+        await self.emit(
+            "state",
+            {
+                "conversation_id": conversation.id,
+                "lang": conversation.lang,
+                "transcript": conversation.transcript,
+                "prompt": self.conversations.prompt(conversation),
+            },
+            to=sid,
+        )
+
+    async def on_choose(self, sid: str, data: Any) -> None:
+        option = data.get("option") if isinstance(data, dict) else None
+        if not isinstance(option, str) or len(option) > 200:
+            await self._error(sid, "bad_request")
+            return
+        await self._handle(sid, data, engine.Event("choose", option))
+
+    async def on_say(self, sid: str, data: Any) -> None:
+        text = data.get("text") if isinstance(data, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            await self._error(sid, "bad_request")
+            return
+        await self._handle(sid, data, engine.Event("text", text[:MAX_TEXT]))
+
+    async def on_attach(self, sid: str, data: Any) -> None:
+        attachment_id = data.get("attachment_id") if isinstance(data, dict) else None
+        await self._handle(sid, data, engine.Event("attachment", str(attachment_id or "")))
+
+    async def on_restart(self, sid: str, data: Any) -> None:
+        await self._handle(sid, data, engine.Event("restart"))
+
+    async def _handle(self, sid: str, data: Any, event: engine.Event) -> None:
+        conversation_id = data.get("conversation_id") if isinstance(data, dict) else None
+        session = await self.get_session(sid)
+        # A socket speaks only for the conversation it said hello to.
+        if not conversation_id or conversation_id != session.get("conversation_id"):
+            await self._error(sid, "not_found")
+            return
+        wait = self.services.limits.chat_events_per_conversation.take(conversation_id)
+        if wait:
+            await self._report(sid, rate_limited(wait))
+            return
+        room = CONVERSATION_ROOM.format(id=conversation_id)
+        await self.emit("typing", {"on": True}, room=room)
+        try:
+            async with self.services.conversation_lock(conversation_id):
+                turn = await self.conversations.step(conversation_id, event, self._ip(sid))
+        except ApiError as error:
+            await self._report(sid, error)
+            return
+        finally:
+            await self.emit("typing", {"on": False}, room=room)
+        # The step is saved: the room must hear of it even if this socket just left.
+        with contextlib.suppress(KeyError):
+            session = await self.get_session(sid)
+            if session.get("lang") != turn.lang:
+                await self.save_session(sid, {**session, "lang": turn.lang})
+        await self.emit(
+            "bot",
+            {"conversation_id": conversation_id, "entries": turn.entries, "prompt": turn.prompt},
+            room=room,
+        )
+
+    def _ip(self, sid: str) -> str:
+        return str(self._environ.get(sid, {}).get("ip") or "unknown")
+
+    # --- a ticket, live --------------------------------------------------------------------
+
+    async def on_watch_ticket(self, sid: str, data: Any) -> None:
+        token = data.get("token") if isinstance(data, dict) else None
+        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        lang = normalise_lang(data.get("lang") if isinstance(data, dict) else None)
+        ticket = await self.services.storage.tickets.get(number) if number else None
+        session = await self.get_session(sid)
+        session["lang"] = lang  # the ticket page may never say hello
+        await self.save_session(sid, session)
+        if ticket is None:
+            await self._error(sid, "unauthorized")
+            return
+        session["tickets"] = sorted({*session.get("tickets", []), ticket.number})
+        await self.save_session(sid, session)
+        await self.enter_room(sid, STUDENT_ROOM.format(number=ticket.number))
+        await self.emit("ticket", await Desk(self.services).student_view(ticket, lang), to=sid)
+        await self.emit(
+            "student_online",
+            {"number": ticket.number, "online": True},
+            room=CONSOLE_TICKET_ROOM.format(number=ticket.number),
+            namespace=OPERATORS,
+        )
+
+    async def on_unwatch_ticket(self, sid: str, data: Any) -> None:
+        """The student turned from the ticket to the chat: a reply now goes by mail too."""
+        token = data.get("token") if isinstance(data, dict) else None
+        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        session = await self.get_session(sid)
+        if number is None or number not in session.get("tickets", []):
+            return
+        session["tickets"] = [n for n in session["tickets"] if n != number]
+        await self.save_session(sid, session)
+        await self.leave_room(sid, STUDENT_ROOM.format(number=number))
+        await self._left_ticket(sid, number)
+
+    async def on_student_typing(self, sid: str, data: Any) -> None:
+        token = data.get("token") if isinstance(data, dict) else None
+        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        if number is None or number not in (await self.get_session(sid)).get("tickets", []):
+            return
+        await self.emit(
+            "student_typing",
+            {"number": number, "typing": bool(data.get("typing"))},
+            room=CONSOLE_TICKET_ROOM.format(number=number),
+            namespace=OPERATORS,
+        )
