@@ -1,5 +1,5 @@
 """FaqIndex: the FAQ corpus, searchable (CONTRACT.md section 6).
-One job despite ~420 lines: the index and its scoring, plus the CLI CONTRACT.md names here.
+Why one module: the index and its scoring read together, and CONTRACT.md names its CLI here.
 
 How a match is scored, in short:
 1. Query and FAQ texts are normalised to stems (bot.text), and words that mean the same thing

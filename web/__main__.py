@@ -13,8 +13,8 @@ from web.config import Config, ConfigError
 
 
 def serve(config: Config) -> int:
-    from web.desk.accounts import ensure_demo_operator
     from web.app import create_app
+    from web.desk.accounts import ensure_demo_operator
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -1,4 +1,5 @@
 """The outbox worker: sends the notification mails queued in the tickets' outboxes.
+Why one module: its answers to failure (outage, "later", refusal, park) are one state machine.
 
 The queue is durable because it lives in storage (Ticket.outbox, written with the event it
 announces); this worker only reads it from memory (`tickets.due_mail`), sends, and writes back
@@ -29,11 +30,9 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
 import aiosmtplib
@@ -42,6 +41,15 @@ from storage import OutboxMail, Storage, StorageError, Ticket, TicketNotFound, u
 from storage.files import atomic_write, ensure_dir, sweep_temp
 from storage.models import ParkReason
 from web.config import Config
+from web.desk.mail_message import (
+    REFUSED,
+    UNREACHABLE,
+    address,
+    build_message,
+    describe,
+    eml_name,
+    temporary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +60,9 @@ DEFER_LIMIT = timedelta(hours=72)
 SEND_TIMEOUT = 10.0  # per SMTP operation: a stuck server must not hold the queue for long
 IDLE_POLL = 30.0  # look at the queue now and then even without a wake()
 STOP_GRACE = 5.0  # stop() lets a send in progress finish (and be recorded) for this long
-ERROR_CHARS = 500
 
 Backoff = Callable[[int], float]
 
-# The server answered about this very mail: another mail may well go through. Only its 5xx
-# answers are refusals; a 4xx (aiosmtplib raises the same classes) means "later" (_temporary).
-REFUSED = (
-    aiosmtplib.SMTPRecipientsRefused,
-    aiosmtplib.SMTPRecipientRefused,
-    aiosmtplib.SMTPDataError,
-)
 # For the log (the console translates `reason` itself).
 PARKED_AT_ONCE: dict[ParkReason, str] = {
     "own_address": "the recipient is the help desk's own sender address (HELPDESK_MAIL_FROM): "
@@ -71,9 +71,6 @@ PARKED_AT_ONCE: dict[ParkReason, str] = {
     "refused": "refused",
     "failed": "failed",
 }
-# The server (or the outbox folder) is unreachable, or refuses us whatever we send: connection,
-# timeout, TLS (ssl.SSLError is an OSError), greeting, login, sender.
-UNREACHABLE = (OSError, aiosmtplib.SMTPException)
 
 
 def backoff(attempts: int) -> float:
@@ -82,70 +79,9 @@ def backoff(attempts: int) -> float:
     return min(MAX_GAP, 2.0**attempts) * random.uniform(0.8, 1.0)
 
 
-def _address(value: str) -> str:
-    return parseaddr(value)[1].strip().lower()
-
-
 def _later(seconds: float) -> str:
     # The same shape as storage.utcnow(), so that the queue's text comparisons hold.
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
-
-
-def _answers(error: BaseException) -> list[tuple[int, str]]:
-    """The SMTP server's answers (code, text) that the error carries; [] for no answer (a
-    connection, TLS or file error)."""
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        return [(r.code, r.message) for r in error.recipients]
-    if isinstance(error, aiosmtplib.SMTPResponseException):
-        return [(error.code, error.message)]
-    return []
-
-
-def _temporary(error: BaseException) -> bool:
-    """The server said "not now" (4xx): greylisting, a full disk, a rate limit."""
-    answers = _answers(error)
-    return bool(answers) and all(400 <= code < 500 for code, _ in answers)
-
-
-def _describe(error: BaseException) -> str:
-    """The server's own words when it answered ("450 4.2.0 Greylisted ..."), else the error."""
-    answers = _answers(error)
-    if answers:
-        text = "; ".join(f"{code} {message}".strip() for code, message in answers)
-    else:
-        text = f"{type(error).__name__}: {error}".strip()
-    return text[:ERROR_CHARS]
-
-
-def build_message(number: str, mail: OutboxMail, config: Config) -> EmailMessage:
-    """The mail as it goes out: plain text with an HTML alternative, marked as automatic so
-    that autoresponders (out-of-office, vacation) do not answer it, replies pointed at the
-    no-reply sender."""
-    sender = _address(config.mail_from)
-    domain = sender.rpartition("@")[2] or "localhost"
-    message = EmailMessage()
-    message["From"] = config.mail_from
-    message["To"] = mail.to
-    message["Reply-To"] = config.mail_from
-    message["Subject"] = mail.subject
-    # Both fixed by the mail, not by the try: a mail sent twice (see at-least-once above) is
-    # the same message, and mailboxes that deduplicate by Message-ID show it once.
-    message["Date"] = format_datetime(datetime.fromisoformat(mail.created_at).astimezone(UTC))
-    message["Message-ID"] = f"<ticket-{number}.{mail.id}@{domain}>"
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834
-    message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
-    return message
-
-
-def eml_name(number: str, mail: OutboxMail) -> str:
-    """created_at first, so that a listing of the folder is in the order mail was queued."""
-    at = datetime.fromisoformat(mail.created_at).astimezone(UTC)
-    stamp = at.strftime("%Y%m%dT%H%M%S") + f"{at.microsecond // 1000:03d}Z"
-    # The id comes from our own records, but it reaches a path: letters and digits only.
-    mail_id = re.sub(r"[^A-Za-z0-9]", "", mail.id) or "mail"
-    return f"{stamp}-{number}-{mail_id}.eml"
 
 
 class OutboxWorker:
@@ -164,7 +100,7 @@ class OutboxWorker:
         self._config = config
         self._backoff = backoff
         self._timeout = timeout
-        self._sender = _address(config.mail_from)
+        self._sender = address(config.mail_from)
         self._outbox = storage.layout.root / "outbox"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -289,7 +225,7 @@ class OutboxWorker:
     # one mail
 
     async def _deliver(self, number: str, mail: OutboxMail) -> None:
-        if _address(mail.to) == self._sender:
+        if address(mail.to) == self._sender:
             # A ticket opened with our own address would mail itself, and an autoresponder on
             # that mailbox could answer in a loop (osTicket's mail-loop DoS).
             await self._park(number, mail, "own_address", None)
@@ -297,7 +233,7 @@ class OutboxWorker:
         try:
             message = build_message(number, mail, self._config)
         except (ValueError, TypeError) as e:  # e.g. a header that cannot be encoded
-            await self._park(number, mail, "unbuildable", _describe(e))
+            await self._park(number, mail, "unbuildable", describe(e))
             return
         try:
             await self._transmit(number, mail, message)
@@ -342,17 +278,17 @@ class OutboxWorker:
         if isinstance(error, REFUSED):
             # The server works; it is this mail (this mailbox) it refuses, now or for good.
             self._server_ok()
-            if _temporary(error):
-                await self._deferred(number, mail, _describe(error))
+            if temporary(error):
+                await self._deferred(number, mail, describe(error))
             else:
-                await self._refused(number, mail, _describe(error), "refused")
+                await self._refused(number, mail, describe(error), "refused")
         elif isinstance(error, UNREACHABLE):  # the server cannot be used: the queue waits
-            await self._unreachable(number, mail, _describe(error))
+            await self._unreachable(number, mail, describe(error))
         else:
             log.error(
                 "outbox: mail %s of ticket %s failed unexpectedly", mail.id, number, exc_info=error
             )
-            await self._refused(number, mail, _describe(error), "failed")
+            await self._refused(number, mail, describe(error), "failed")
 
     def _server_ok(self) -> None:
         if self._outages:

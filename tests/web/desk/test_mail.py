@@ -26,7 +26,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from storage import Message, OutboxMail, Storage, Ticket
 from web.config import Config
 from web.desk import notify
-from web.desk.mail import OutboxWorker, backoff, build_message, eml_name
+from web.desk.mail import OutboxWorker, backoff
+from web.desk.mail_message import build_message, eml_name
 
 SENDER = "noreply@helpdesk.unipg.test"
 PUBLIC_URL = "https://helpdesk.unipg.test"
