@@ -42,7 +42,7 @@ class Config:
     smtp_security: str = "none"
     mail_from: str = "noreply@localhost"
     mail_max_attempts: int = 8
-    # None: generated once and kept in data_dir (see web/secret.py)
+    # None: generated once and kept in data_dir (see web/desk/secret.py)
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     create_per_ip_per_minute: int = 30

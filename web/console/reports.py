@@ -22,7 +22,7 @@ REPORT_DAYS_MAX = 365
 @routes.get("/api/console/faq-report")
 async def faq_report(request: web.Request) -> web.StreamResponse:
     """What students asked that no FAQ answered, and which FAQs helped or did not, over the last
-    `days` days: for the editors who write faq_data/ (web/faq_report.py counts)."""
+    `days` days: for the editors who write faq_data/ (web/desk/faq_report.py counts)."""
     console, _ = await require(request, csrf=False, roles=("editor", "admin"))
     try:
         days = int(request.query.get("days", REPORT_DAYS))
