@@ -13,16 +13,33 @@
  * Speaks docs/protocol.md (Socket.IO namespace /chat) and the HTTP API of CONTRACT.md section 4.
  * Plain ES2019, no build step. The DOM is built with textContent only: nothing that comes from
  * the server or the student is ever parsed as HTML.
+ *
+ * One file, so that one script tag embeds it. Its sections, in this order, each under a banner
+ * comment "----- name: what it holds -----":
+ *   load once    a second copy of this script stops at once
+ *   texts        the widget's own labels, Italian and English
+ *   setup        where we come from, the data-* options, storage, the state S, T()
+ *   DOM helpers  h(), icons, texts that follow the language switch, safe links
+ *   formatting   sizes, dates, the attachment check
+ *   HTTP         XHR, for upload progress and blobs
+ *   socket       the Socket.IO client, loaded on first use; the /chat connection
+ *   build        the panel: chat, look-up and ticket views; the language switch
+ *   panel        open, close, keyboard, which view shows
+ *   chat         transcript, prompt, quick replies, uploads, restart
+ *   tickets      look-up, a ticket's messages, reply, live updates
+ *   mount        into the page, or inside an element in page mode
  */
 (() => {
   "use strict";
+
+  /* ----- load once: the first copy owns the page ----- */
 
   // Safe to load twice: the first copy owns the page, any later copy stops here.
   const HOST_ID = "unipg-helpdesk-widget";
   if (window.unipgHelpdesk || document.getElementById(HOST_ID)) return;
   const api = (window.unipgHelpdesk = { version: 1 });
 
-  /* ----- the texts the widget itself shows (everything the bot says comes translated) ----- */
+  /* ----- texts: what the widget itself shows (everything the bot says comes translated) ----- */
 
   const STRINGS = {
     it: {
@@ -169,7 +186,7 @@
     },
   };
 
-  /* ----- where we come from, and our options ----- */
+  /* ----- setup: where we come from, our options, storage, the state ----- */
 
   const script =
     document.currentScript ||
@@ -250,7 +267,7 @@
     return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] == null ? "" : String(vars[k]))) : s;
   }
 
-  /* ----- tiny DOM helpers: textContent and attributes only ----- */
+  /* ----- DOM helpers: textContent and attributes only ----- */
 
   function h(tag, props, ...kids) {
     const e = document.createElement(tag);
@@ -322,6 +339,8 @@
     );
   }
 
+  /* ----- formatting: sizes and dates in the student's language, the attachment check ----- */
+
   const locale = () => (S.lang === "en" ? "en-GB" : "it-IT");
   function fmtSize(n) {
     const nf = new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 });
@@ -384,7 +403,7 @@
     });
   }
 
-  /* ----- the socket: loaded and opened only when the panel is first used ----- */
+  /* ----- socket: loaded and opened only when the panel is first used ----- */
 
   function loadIo() {
     if (typeof window.io === "function" && window.io.protocol >= 5) return Promise.resolve(window.io);
@@ -473,7 +492,7 @@
     }
   }
 
-  /* ----- the UI ----- */
+  /* ----- build: the panel, its chat, look-up and ticket views, the language switch ----- */
 
   const ui = {};
 
@@ -769,7 +788,7 @@
     if (S.view === "ticket" && S.ticket) emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
   }
 
-  /* ----- open, close, keyboard ----- */
+  /* ----- panel: open, close, keyboard, which view shows ----- */
 
   function open() {
     if (S.page) return;
@@ -876,7 +895,7 @@
     else if (S.view === "ticket" && S.ticket && !S.ticketBody) openTicket(S.ticket, false);
   }
 
-  /* ----- chat: entries, prompt, actions ----- */
+  /* ----- chat: entries, prompt, actions, uploads, restart ----- */
 
   function onState(p) {
     if (!p) return;
@@ -1503,7 +1522,7 @@
     else startChat();
   }
 
-  /* ----- mount ----- */
+  /* ----- mount: into the page, or inside an element in page mode ----- */
 
   function mount() {
     let target = null;

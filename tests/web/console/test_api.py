@@ -471,7 +471,7 @@ async def test_the_console_page_is_private_and_escapes_what_it_embeds(
         page = await response.text()
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["Cache-Control"] == "no-store"
-    assert '"me": null' in page and "/static/console.js" in page
+    assert '"me": null' in page and '<script type="module" src="/static/console.js">' in page
 
     sneaky = Account("sneaky", "</script><script>alert(1)</script>", "operator")
     create_account(server, sneaky)
@@ -1366,15 +1366,18 @@ def test_every_error_the_console_can_give_has_its_italian_and_english_text() -> 
 
 
 def test_the_console_page_says_everything_in_italian_and_in_english() -> None:
-    script = (ROOT / "web" / "static" / "console.js").read_text(encoding="utf-8")
-    texts = script[script.index("const TEXTS = {") : script.index("const STATUS = {")]
-    italian = texts[texts.index("    it: {") : texts.index("    en: {")]
-    english = texts[texts.index("    en: {") :]
-    keys_it = re.findall(r"^ {6}(\w+):", italian, re.M)
-    keys_en = re.findall(r"^ {6}(\w+):", english, re.M)
+    static = ROOT / "web" / "static"
+    module = (static / "console" / "texts.js").read_text(encoding="utf-8")
+    texts = module[module.index("const TEXTS = {") : module.index("const STATUS = {")]
+    italian = texts[texts.index("\n  it: {") : texts.index("\n  en: {")]
+    english = texts[texts.index("\n  en: {") :]
+    keys_it = re.findall(r"^ {4}(\w+):", italian, re.M)
+    keys_en = re.findall(r"^ {4}(\w+):", english, re.M)
     assert len(keys_it) > 100 and len(set(keys_it)) == len(keys_it)
     assert sorted(keys_it) == sorted(keys_en)
-    used = set(re.findall(r'\bT\("(\w+)"', script))
+    scripts = [static / "console.js", *sorted((static / "console").glob("*.js"))]
+    assert len(scripts) > 10
+    used = {key for s in scripts for key in re.findall(r'\bT\("(\w+)"', s.read_text("utf-8"))}
     assert used <= set(keys_it), used - set(keys_it)
 
 

@@ -73,6 +73,18 @@ async def test_widget_files_are_gzipped_and_revalidated(http: aiohttp.ClientSess
         assert response.status == 200
 
 
+CONSOLE_MODULES = sorted((Path(__file__).resolve().parents[2] / "web/static/console").glob("*.js"))
+
+
+async def test_the_console_modules_are_served_as_javascript(http: aiohttp.ClientSession) -> None:
+    # A browser runs a module only when its type is JavaScript (and nosniff is on).
+    assert len(CONSOLE_MODULES) > 10
+    for module in CONSOLE_MODULES:
+        async with http.get(f"/static/console/{module.name}") as response:
+            assert response.status == 200
+            assert response.content_type == "text/javascript"
+
+
 @pytest.mark.parametrize(
     "path", ["/static/../config.py", "/static/%2e%2e/config.py", "/static/vendor/../../app.py"]
 )

@@ -1,0 +1,85 @@
+/* The team: everyone loads it (transfer targets, names); admins manage the accounts. */
+
+import { S } from "./state.js";
+import { T } from "./texts.js";
+import { clear, h } from "./dom.js";
+import { roleLabel } from "./format.js";
+import { api, errorText } from "./api.js";
+
+export async function loadTeam() {
+  const res = await api("GET", "/api/console/operators");
+  if (res.ok) S.team = res.data.operators;
+}
+
+export async function renderTeam(box) {
+  await loadTeam();
+  const status = h("p", { role: "status", class: "c-ok" });
+  const rows = S.team.map((o) => {
+    const role = h("select", { "aria-label": T("role") + " · " + o.username },
+      ["operator", "editor", "admin"].map((r) => h("option", { value: r, selected: o.role === r, text: roleLabel(r) })));
+    const name = h("input", { value: o.name, "aria-label": T("name") + " · " + o.username });
+    const pw = h("input", { type: "password", autocomplete: "new-password", placeholder: T("newPassword"), "aria-label": T("newPassword") + " · " + o.username });
+    const error = h("p", { class: "c-error", role: "alert" });
+    const update = async (changes) => {
+      error.textContent = "";
+      const res = await api("POST", "/api/console/operators/" + encodeURIComponent(o.username), changes);
+      if (!res.ok) {
+        error.textContent = errorText(res.error);
+        return;
+      }
+      status.textContent = T("updated", { username: o.username });
+      renderTeam(box);
+    };
+    return h("tr", { class: o.active ? "" : "c-inactive" },
+      h("th", { scope: "row" }, h("span", { text: o.username }), o.online ? h("span", { class: "c-online-dot", title: T("isOnline") }, h("span", { class: "c-sr", text: T("isOnline") })) : null),
+      h("td", {}, name),
+      h("td", {}, role),
+      h("td", { text: o.active ? T("active") : T("inactive") }),
+      h("td", { class: "c-row-actions" },
+        h("button", { type: "button", class: "c-btn", onclick: () => update({ name: name.value, role: role.value }), text: T("save") }),
+        // An admin cannot lock themselves out (the server says so too): no button for it.
+        o.username === S.me.username ? null
+          : h("button", { type: "button", class: "c-btn", onclick: () => update({ active: !o.active }), text: o.active ? T("deactivate") : T("activate") }),
+        h("span", { class: "c-pw" }, pw, h("button", { type: "button", class: "c-btn", onclick: () => pw.value && update({ password: pw.value }), text: T("setPassword") })),
+        error),
+    );
+  });
+  const nu = {
+    username: h("input", { id: "n-user", autocomplete: "off", autocapitalize: "none", required: true }),
+    name: h("input", { id: "n-name", required: true }),
+    role: h("select", { id: "n-role" }, ["operator", "editor", "admin"].map((r) => h("option", { value: r, text: roleLabel(r) }))),
+    password: h("input", { id: "n-pass", type: "password", autocomplete: "new-password", required: true }),
+  };
+  const addError = h("p", { class: "c-error", role: "alert" });
+  const addForm = h("form", { class: "c-add", novalidate: true, onsubmit: async (ev) => {
+    ev.preventDefault();
+    addError.textContent = "";
+    const res = await api("POST", "/api/console/operators", {
+      username: nu.username.value, name: nu.name.value, role: nu.role.value, password: nu.password.value,
+    });
+    if (!res.ok) {
+      addError.textContent = errorText(res.error);
+      return;
+    }
+    status.textContent = T("added", { username: res.data.operator.username });
+    renderTeam(box);
+  } },
+    h("h3", { text: T("addOperator") }),
+    h("div", { class: "c-add-grid" },
+      h("label", { for: "n-user", text: T("username") }), nu.username,
+      h("label", { for: "n-name", text: T("name") }), nu.name,
+      h("label", { for: "n-role", text: T("role") }), nu.role,
+      h("label", { for: "n-pass", text: T("password") }), h("span", {}, nu.password, h("span", { class: "c-muted c-small", text: " " + T("passwordHint") }))),
+    addError,
+    h("button", { type: "submit", class: "c-btn c-primary", text: T("add") }),
+  );
+  clear(box).append(
+    h("h2", { text: T("teamTitle") }),
+    h("p", { class: "c-muted", text: T("teamIntro") }),
+    status,
+    h("div", { class: "c-table-wrap" }, h("table", { class: "c-table" },
+      h("thead", {}, h("tr", {}, [T("username"), T("name"), T("role"), T("state"), T("actions")].map((x) => h("th", { scope: "col", text: x })))),
+      h("tbody", {}, rows))),
+    addForm,
+  );
+}

@@ -1,0 +1,152 @@
+/* The composer: a reply to the student or an internal note, a draft per ticket, the typing
+ * signal to colleagues, FAQ answers inserted into the text. */
+
+import { S, ui } from "./state.js";
+import { T } from "./texts.js";
+import { clear, h } from "./dom.js";
+import { heldByOther } from "./format.js";
+import { api, errorText } from "./api.js";
+import { announce, toast } from "./feedback.js";
+import { emit } from "./socket.js";
+import { appendMessage, reloadTicket } from "./ticket.js";
+
+export function renderComposer() {
+  const number = S.current.number;
+  const draft = S.drafts.get(number) || { reply: "", note: "" };
+  ui.modeReply = h("button", { type: "button", class: "c-mode", onclick: () => setMode("reply"), text: T("modeReply") });
+  ui.modeNote = h("button", { type: "button", class: "c-mode c-mode-note", onclick: () => setMode("note"), text: T("modeNote") });
+  ui.textLabel = h("label", { for: "c-text", class: "c-label" });
+  ui.text = h("textarea", { id: "c-text", rows: "6", value: draft[S.mode] || "" });
+  ui.text.addEventListener("input", onTextInput);
+  ui.text.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      send();
+    }
+  });
+  ui.sendBtn = h("button", { type: "submit", class: "c-btn c-primary" });
+  ui.sendError = h("p", { class: "c-error", role: "alert" });
+  ui.composerHint = h("p", { class: "c-hint" });
+  clear(ui.composer).append(
+    h("h3", { class: "c-sr", text: T("composer") }),
+    h("div", { class: "c-modes", role: "group", "aria-label": T("composer") }, ui.modeReply, ui.modeNote),
+    h("form", { class: "c-compose-form", onsubmit: (ev) => { ev.preventDefault(); send(); } },
+      ui.textLabel, ui.text, ui.sendError,
+      h("div", { class: "c-compose-bar" }, ui.composerHint, h("span", { class: "c-muted c-small", text: T("sendHint") }), ui.sendBtn)),
+  );
+  renderComposerMode();
+}
+
+export function renderComposerMode() {
+  if (!ui.text) return;
+  const note = S.mode === "note";
+  ui.modeReply.setAttribute("aria-pressed", String(!note));
+  ui.modeNote.setAttribute("aria-pressed", String(note));
+  ui.composer.classList.toggle("c-composer-note", note);
+  ui.textLabel.textContent = note ? T("noteLabel") : T("replyLabel", { name: S.me.name });
+  ui.text.placeholder = note ? T("notePlaceholder") : T("replyPlaceholder");
+  ui.sendBtn.textContent = note ? T("saveNote") : T("sendReply");
+  renderComposerHint();
+}
+
+export function renderComposerHint() {
+  if (!ui.composerHint || !S.current) return;
+  const note = S.mode === "note";
+  ui.composerHint.className = "c-hint" + (note ? "" : S.studentOnline ? " c-hint-live" : "");
+  ui.composerHint.textContent = note ? "" : S.studentOnline ? T("studentOnline") : T("studentOffline");
+  const blocked = !note && heldByOther(S.current);
+  ui.sendBtn.disabled = blocked || S.sending;
+  ui.text.disabled = false;
+}
+
+function setMode(mode) {
+  if (mode === S.mode) return;
+  saveDraft();
+  stopTyping();
+  S.mode = mode;
+  const draft = S.drafts.get(S.current.number) || {};
+  ui.text.value = draft[mode] || "";
+  renderComposerMode();
+  ui.text.focus();
+}
+
+export function saveDraft() {
+  if (!S.current || !ui.text) return;
+  const d = S.drafts.get(S.current.number) || { reply: "", note: "" };
+  d[S.mode] = ui.text.value;
+  d.mode = S.mode;
+  S.drafts.set(S.current.number, d);
+}
+
+function onTextInput() {
+  if (!S.current) return;
+  const now = Date.now();
+  if (ui.text.value.trim() && now - S.typingSent > 3000) {
+    S.typingSent = now;
+    emit("operator_typing", { number: S.current.number, typing: true, internal: S.mode === "note" });
+  }
+  clearTimeout(S.typingTimer);
+  S.typingTimer = setTimeout(stopTyping, 5000);
+}
+
+export function stopTyping() {
+  clearTimeout(S.typingTimer);
+  if (S.typingSent && S.current) emit("operator_typing", { number: S.current.number, typing: false, internal: S.mode === "note" });
+  S.typingSent = 0;
+}
+
+async function send() {
+  const t = S.current;
+  if (!t || S.sending) return;
+  const body = ui.text.value.trim();
+  ui.sendError.textContent = "";
+  if (!body) {
+    ui.sendError.textContent = T("bodyEmpty");
+    ui.text.focus();
+    return;
+  }
+  const internal = S.mode === "note";
+  const last = t.messages.length ? t.messages[t.messages.length - 1].id : null;
+  S.sending = true;
+  ui.sendBtn.disabled = true;
+  ui.sendBtn.textContent = T("sending");
+  const res = await api("POST", "/api/console/tickets/" + t.number + "/messages", { body, internal, after: last });
+  S.sending = false;
+  renderComposerMode();
+  if (S.current !== t) return;
+  if (!res.ok) {
+    ui.sendError.textContent = errorText(res.error);
+    if (res.status === 409) {
+      await reloadTicket();
+      toast(T("conflictReload"), "info");
+    }
+    return;
+  }
+  stopTyping();
+  ui.text.value = "";
+  saveDraft();
+  if (!t.messages.some((m) => m.id === res.data.message.id)) {
+    t.messages.push(res.data.message);
+    appendMessage(res.data.message);
+  }
+  toast(internal ? T("noteSaved") : res.data.mailed ? T("sentMail") : T("sentLive"), "ok");
+  if (!internal && !t.operator) reloadTicket();
+  ui.text.focus();
+}
+
+export function insertAnswer(f) {
+  if (S.mode !== "reply") setMode("reply");
+  const links = (f.links || []).map((l) => l.label + ": " + l.url);
+  const text = [f.answer, ...links].join("\n");
+  const el = ui.text;
+  const start = el.selectionStart ?? el.value.length;
+  const end = el.selectionEnd ?? el.value.length;
+  const before = el.value.slice(0, start);
+  const sep = before && !before.endsWith("\n") ? "\n\n" : "";
+  el.value = before + sep + text + el.value.slice(end);
+  el.focus();
+  const caret = (before + sep + text).length;
+  el.setSelectionRange(caret, caret);
+  onTextInput();
+  announce(T("inserted"));
+}

@@ -1,0 +1,143 @@
+/* The queue: status tabs, filters and search, the list of tickets. */
+
+import { boot, lang, S, saveFilters, ui } from "./state.js";
+import { STATUS_TABS, T } from "./texts.js";
+import { clear, h } from "./dom.js";
+import { ageClass, fmtAge, fmtDate, isMine, statusLabel, subtopicLabel } from "./format.js";
+import { api, errorText } from "./api.js";
+import { openTicket } from "./ticket.js";
+
+export function renderQueuePane() {
+  const f = S.filters;
+  const tabs = h("div", { class: "c-tabs", role: "group", "aria-label": T("statusFilter") });
+  ui.tabs = tabs;
+  for (const status of [...boot.statuses, ""]) {
+    tabs.append(
+      h("button", {
+        type: "button",
+        class: "c-tab",
+        "data-status": status,
+        "aria-pressed": String(f.status === status),
+        onclick: () => {
+          S.filters.status = status;
+          saveFilters();
+          for (const b of tabs.children) b.setAttribute("aria-pressed", String(b.dataset.status === status));
+          loadQueue();
+        },
+      }, h("span", { text: status ? STATUS_TABS[lang][status] : T("all") }), h("span", { class: "c-count", "data-count": status })),
+    );
+  }
+  ui.search = h("input", { id: "c-search", type: "search", placeholder: T("searchPlaceholder"), value: f.q, autocomplete: "off" });
+  let searchTimer = null;
+  ui.search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { S.filters.q = ui.search.value.trim(); loadQueue(); }, 250);
+  });
+  const assigned = h("select", { id: "c-assigned", onchange: (ev) => { S.filters.assigned = ev.target.value; saveFilters(); loadQueue(); } },
+    [["me,none", T("assignedMineFree")], ["me", T("assignedMine")], ["none", T("assignedFree")], ["all", T("assignedAll")]].map(
+      ([v, label]) => h("option", { value: v, selected: f.assigned === v, text: label })));
+  const subtopic = h("select", { id: "c-subtopic", onchange: (ev) => { S.filters.subtopic = ev.target.value; saveFilters(); loadQueue(); } },
+    h("option", { value: "", text: T("anySubtopic") }),
+    boot.topics.map((tp) => h("optgroup", { label: tp.label },
+      tp.subtopics.map((st) => h("option", { value: tp.id + "/" + st.id, selected: f.subtopic === tp.id + "/" + st.id, text: st.label })))));
+  const sort = h("select", { id: "c-sort", onchange: (ev) => { S.filters.sort = ev.target.value; saveFilters(); loadQueue(); } },
+    [["oldest", T("sortOldest")], ["newest", T("sortNewest")], ["waiting", T("sortWaiting")]].map(
+      ([v, label]) => h("option", { value: v, selected: f.sort === v, text: label })));
+  ui.list = h("ul", { class: "c-list", "aria-busy": "true" });
+  ui.queueInfo = h("p", { class: "c-muted c-small", role: "status" });
+  clear(ui.queuePane).append(
+    h("h2", { id: "c-queue-title", class: "c-sr", text: T("queue") }),
+    tabs,
+    h("form", { class: "c-filters", role: "search", onsubmit: (ev) => { ev.preventDefault(); S.filters.q = ui.search.value.trim(); loadQueue(); } },
+      h("label", { for: "c-search", class: "c-label", text: T("searchLabel") }),
+      ui.search,
+      h("div", { class: "c-filter-row" },
+        h("label", { class: "c-field" }, h("span", { class: "c-label", text: T("assigned") }), assigned),
+        h("label", { class: "c-field" }, h("span", { class: "c-label", text: T("sort") }), sort),
+        h("label", { class: "c-field c-field-wide" }, h("span", { class: "c-label", text: T("subtopic") }), subtopic),
+      ),
+    ),
+    ui.queueInfo,
+    ui.list,
+  );
+}
+
+export function scheduleQueue() {
+  clearTimeout(S.queueTimer);
+  S.queueTimer = setTimeout(() => loadQueue(true), 300);
+}
+
+export async function loadQueue(background) {
+  if (!S.me || !ui.list) return;
+  const f = S.filters;
+  const params = new URLSearchParams({ assigned: f.assigned, sort: f.sort });
+  if (f.status) params.set("status", f.status);
+  if (f.q) params.set("q", f.q);
+  if (f.subtopic) {
+    const [topic, subtopic] = f.subtopic.split("/");
+    params.set("topic", topic);
+    params.set("subtopic", subtopic);
+  }
+  if (f.q && f.sort === "oldest") params.set("sort", "newest");
+  const res = await api("GET", "/api/console/tickets?" + params.toString(), undefined, background === true);
+  if (!res.ok) {
+    if (res.status !== 401) ui.queueInfo.textContent = errorText(res.error);
+    return;
+  }
+  S.queue = res.data.tickets;
+  S.counts = res.data.counts;
+  S.total = res.data.total;
+  renderQueue();
+}
+
+export function renderQueue() {
+  for (const el of ui.tabs.querySelectorAll("[data-count]")) {
+    const status = el.dataset.count;
+    const n = status ? S.counts[status] || 0 : Object.values(S.counts).reduce((a, b) => a + b, 0);
+    el.textContent = String(n);
+  }
+  ui.list.setAttribute("aria-busy", "false");
+  clear(ui.list);
+  ui.queueInfo.textContent = S.queue.length < S.total ? T("shown", { shown: S.queue.length, total: S.total }) : "";
+  if (!S.queue.length) {
+    ui.list.append(h("li", { class: "c-empty", text: T("emptyQueue") }));
+    return;
+  }
+  for (const t of S.queue) ui.list.append(queueItem(t));
+}
+
+function queueItem(t) {
+  const selected = S.current && S.current.number === t.number;
+  const unread = S.unread.has(t.number);
+  const fresh = S.fresh.has(t.number);
+  const waiting = t.status !== "closed" && (t.last_author === "student" || t.last_author === null);
+  const holder = t.operator ? (isMine(t) ? T("mine") : t.operator.name) : T("unassigned");
+  return h("li", {},
+    h("button", {
+      type: "button",
+      class: "c-item" + (selected ? " c-item-current" : "") + (unread ? " c-item-unread" : ""),
+      "aria-current": selected ? "true" : null,
+      onclick: () => openTicket(t.number),
+    },
+      h("span", { class: "c-item-top" },
+        h("span", { class: "c-num", text: t.number }),
+        fresh ? h("span", { class: "c-badge c-badge-new", text: T("newBadge") }) : null,
+        unread ? h("span", { class: "c-dot", title: T("unreadLabel") }, h("span", { class: "c-sr", text: T("unreadLabel") })) : null,
+        h("span", { class: ageClass(t), title: T("ageTitle", { age: fmtAge(t.created_at), date: fmtDate(t.created_at) }), text: fmtAge(t.created_at) }),
+      ),
+      h("span", { class: "c-item-name", text: t.name }),
+      h("span", { class: "c-item-meta" },
+        h("span", { text: subtopicLabel(t.topic, t.subtopic) }),
+        h("span", { class: "c-status c-status-" + t.status, text: statusLabel(t.status) }),
+      ),
+      h("span", { class: "c-item-meta" },
+        h("span", { class: t.operator ? (isMine(t) ? "c-holder c-holder-me" : "c-holder") : "c-holder c-holder-none", text: holder }),
+        waiting ? h("span", { class: "c-needs", text: T("needsReply") }) : null,
+      ),
+    ),
+  );
+}
+
+setInterval(() => {
+  if (S.me && ui.list && S.view === "queue") renderQueue();
+}, 60000);

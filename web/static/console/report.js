@@ -1,0 +1,95 @@
+/* The editors' FAQ report: questions no FAQ answered, FAQs that did not help, FAQs that did. */
+
+import { locale, S } from "./state.js";
+import { T } from "./texts.js";
+import { clear, h } from "./dom.js";
+import { fmtDate } from "./format.js";
+import { api, errorText } from "./api.js";
+
+const REPORT_PERIODS = [7, 30, 90];
+const pctFmt = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+const dayFmt = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
+const fmtDay = (iso) => dayFmt.format(new Date(iso));
+
+export function renderReport(box) {
+  const body = h("div", { class: "c-report" });
+  const periods = REPORT_PERIODS.map((n) => h("button", {
+    type: "button", class: "c-btn", "aria-pressed": String(n === S.reportDays), text: T("reportDays", { n }),
+    onclick: () => {
+      S.reportDays = n;
+      for (const [i, b] of periods.entries()) b.setAttribute("aria-pressed", String(REPORT_PERIODS[i] === n));
+      loadReport(body);
+    },
+  }));
+  clear(box).append(
+    h("h2", { text: T("reportTitle") }),
+    h("p", { class: "c-muted", text: T("reportHelp") }),
+    h("div", { class: "c-period", role: "group", "aria-label": T("reportPeriod") },
+      h("span", { class: "c-label", "aria-hidden": "true", text: T("reportPeriod") }), periods),
+    body,
+  );
+  return loadReport(body);
+}
+
+async function loadReport(body) {
+  const days = S.reportDays;
+  clear(body).append(h("p", { class: "c-muted", role: "status", text: T("loading") }));
+  const res = await api("GET", "/api/console/faq-report?days=" + days);
+  if (days !== S.reportDays) return; // another period was chosen meanwhile
+  if (!res.ok) {
+    clear(body).append(h("p", { class: "c-error", role: "alert", text: errorText(res.error) }));
+    return;
+  }
+  const r = res.data;
+  const w = r.window;
+  // The id is how an editor finds the FAQ in faq_data/; a deleted FAQ has nothing else.
+  const faqCell = (f) => h("th", { scope: "row" },
+    f.exists ? [h("span", { text: f.question }), h("br", {})] : null,
+    h("code", { class: "c-muted c-small", text: f.id }),
+    f.exists ? null : h("span", { class: "c-tag", text: T("faqRemoved") }));
+  const table = (id, heads, rows) => h("div", { class: "c-table-wrap" },
+    h("table", { class: "c-table", "aria-labelledby": id },
+      h("thead", {}, h("tr", {}, heads.map(([x, num]) => h("th", { scope: "col", class: num ? "c-num-col" : null, text: x })))),
+      h("tbody", {}, rows)));
+  const section = (id, title, intro, rows, heads, none, extra) => h("section", { class: "c-report-part", "aria-labelledby": id },
+    h("h3", { id, text: title }),
+    intro ? h("p", { class: "c-muted", text: intro }) : null,
+    rows.length ? table(id, heads, rows) : h("p", { text: none }),
+    extra || null);
+
+  const unanswered = r.unanswered.map((u) => h("tr", {},
+    h("th", { scope: "row", class: "c-quote", text: u.example }),
+    h("td", { class: "c-num-col", text: String(u.count) }),
+    h("td", {}, h("time", { datetime: u.last_asked, text: fmtDate(u.last_asked) })),
+    h("td", { text: u.lang === "en" ? T("langEn") : T("langIt") })));
+  const notHelpful = r.not_helpful.map((f) => h("tr", {},
+    faqCell(f),
+    h("td", { class: "c-num-col", text: String(f.suggested) }),
+    h("td", { class: "c-num-col", text: String(f.not_solved) }),
+    h("td", { class: "c-num-col", text: pctFmt.format(f.ratio) })));
+  const helpful = r.helpful.map((f) => h("tr", {},
+    faqCell(f),
+    h("td", { class: "c-num-col", text: String(f.solved) })));
+  const total = (label, n) => h("div", { class: "c-total" }, h("dt", { text: label }), h("dd", { text: String(n) }));
+
+  clear(body).append(
+    h("p", { class: "c-muted c-small" },
+      T("reportWindow", { since: fmtDay(w.since), until: fmtDay(w.until) }),
+      w.covered_from !== w.since ? h("span", { class: "c-warn-inline", text: " " + T("reportPartial", { from: fmtDate(w.covered_from) }) }) : null),
+    h("dl", { class: "c-totals" },
+      total(T("totalQuestions"), r.totals.questions),
+      total(T("totalSolved"), r.totals.solved),
+      total(T("totalEscalated"), r.totals.not_solved),
+      total(T("totalNoMatch"), r.totals.no_match)),
+    section("c-r-unanswered", T("unansweredTitle"), T("unansweredIntro"), unanswered,
+      [[T("askedQuestion")], [T("times"), true], [T("lastAsked")], [T("language")]], T("unansweredNone"),
+      r.unanswered_groups > r.unanswered.length
+        ? h("p", { class: "c-muted c-small", text: T("unansweredMore", { shown: r.unanswered.length, total: r.unanswered_groups }) })
+        : null),
+    section("c-r-not-helpful", T("notHelpfulTitle"), T("notHelpfulIntro"), notHelpful,
+      [[T("faqQuestion")], [T("suggestedCount"), true], [T("notSolvedCount"), true], [T("notSolvedShare"), true]], T("notHelpfulNone")),
+    section("c-r-helpful", T("helpfulTitle"), null, helpful,
+      [[T("faqQuestion")], [T("solvedCount"), true]], T("helpfulNone")),
+    h("p", { class: "c-muted c-small", text: T("reportTogether") }),
+  );
+}

@@ -1,0 +1,77 @@
+/* Sign-in and sign-out. */
+
+import { boot, root, S } from "./state.js";
+import { T } from "./texts.js";
+import { clear, h } from "./dom.js";
+import { api, errorText } from "./api.js";
+import { startConsole } from "./frame.js";
+
+export function renderLogin(message) {
+  document.body.className = "signed-out";
+  clear(root);
+  const user = h("input", { id: "c-user", name: "username", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" });
+  const pass = h("input", { id: "c-pass", name: "password", type: "password", autocomplete: "current-password", required: true });
+  const error = h("p", { class: "c-error", role: "alert" });
+  const button = h("button", { type: "submit", class: "c-btn c-primary", text: T("signIn") });
+  if (message) error.textContent = message;
+  const form = h(
+    "form",
+    { class: "c-login", novalidate: true, onsubmit: async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      if (!user.value.trim() || !pass.value) {
+        error.textContent = T(user.value.trim() ? "passwordRequired" : "usernameRequired");
+        (user.value.trim() ? pass : user).focus();
+        return;
+      }
+      button.disabled = true;
+      button.textContent = T("signingIn");
+      const res = await api("POST", "/api/console/login", { username: user.value, password: pass.value });
+      button.disabled = false;
+      button.textContent = T("signIn");
+      if (!res.ok) {
+        error.textContent = errorText(res.error);
+        pass.value = "";
+        pass.focus();
+        return;
+      }
+      S.me = { username: res.data.username, name: res.data.name, role: res.data.role, csrf_token: res.data.csrf_token };
+      startConsole();
+    } },
+    h("h1", { text: T("loginTitle") }),
+    h("p", { class: "c-muted", text: T("loginIntro") }),
+    h("label", { for: "c-user", text: T("username") }),
+    user,
+    h("label", { for: "c-pass", text: T("password") }),
+    pass,
+    error,
+    button,
+    h("p", { class: "c-muted c-small", text: T("sessionNote", { n: boot.idle_minutes }) }),
+  );
+  root.append(
+    h("main", { class: "c-login-page" },
+      h("p", { class: "c-brand-block" }, h("span", { class: "c-uni", text: T("uni") }), h("span", { class: "c-desk", text: T("desk") + " · " + T("appTitle") })),
+      form,
+      h("p", {}, h("a", { href: "/console?lang=" + T("langSwitchLang"), lang: T("langSwitchLang"), text: T("langSwitch") })),
+    ),
+  );
+  document.title = T("loginTitle") + " · " + T("appTitle");
+  user.focus();
+}
+
+export function signedOut(message) {
+  if (!S.me) return;
+  S.me = null;
+  if (S.socket) {
+    S.socket.off();
+    S.socket.disconnect();
+    S.socket = null;
+  }
+  S.current = null;
+  renderLogin(message);
+}
+
+export async function logout() {
+  await api("POST", "/api/console/logout");
+  signedOut(T("loggedOut"));
+}

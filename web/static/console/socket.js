@@ -1,0 +1,135 @@
+/* The live connection to the /console namespace (docs/protocol.md, section /console): server
+ * events update the queue, the open ticket and who is online. */
+
+import { lang, S } from "./state.js";
+import { T } from "./texts.js";
+import { api } from "./api.js";
+import { announce, beep, toast, updateTitle } from "./feedback.js";
+import { signedOut } from "./signin.js";
+import { renderOnline, setLive } from "./frame.js";
+import { loadQueue, scheduleQueue } from "./queue.js";
+import { appendMessage, reloadTicket, renderWarnings } from "./ticket.js";
+import { renderComposerHint } from "./composer.js";
+
+export function connect() {
+  if (typeof io !== "function") {
+    setLive(false);
+    return;
+  }
+  const socket = (S.socket = io("/console", {
+    path: "/socket.io",
+    auth: { csrf_token: S.me.csrf_token, lang },
+    reconnectionDelayMax: 10000,
+  }));
+  socket.on("connect", () => {
+    setLive(true);
+    if (S.current) socket.emit("open_ticket", { number: S.current.number });
+    loadQueue(true);
+  });
+  socket.on("disconnect", () => setLive(false));
+  socket.on("connect_error", async (err) => {
+    setLive(false);
+    if (err && ["unauthorized", "csrf", "forbidden"].includes(err.message)) {
+      // The session is gone (expired, revoked, server restarted): ask for a new login.
+      const res = await api("GET", "/api/console/me");
+      if (!res.ok && S.me) signedOut(T("expired"));
+      else if (res.ok) {
+        S.me.csrf_token = res.data.csrf_token;
+        socket.auth = { csrf_token: res.data.csrf_token, lang };
+        setTimeout(() => socket.connect(), 2000);
+      }
+    }
+  });
+  socket.on("session_expired", (p) => signedOut(p && p.reason === "revoked" ? T("revoked") : T("expired")));
+  socket.on("presence", (p) => {
+    S.online = (p && p.operators) || [];
+    renderOnline();
+  });
+  socket.on("queue", onQueueEvent);
+  socket.on("ticket_message", onTicketMessage);
+  socket.on("viewers", (p) => {
+    if (!S.current || p.number !== S.current.number) return;
+    S.viewers = p.operators || [];
+    for (const username of [...S.typing.keys()]) {
+      if (!S.viewers.some((v) => v.username === username)) S.typing.delete(username);
+    }
+    renderWarnings();
+  });
+  socket.on("operator_typing", (p) => {
+    if (!S.current || p.number !== S.current.number || p.username === S.me.username) return;
+    if (p.typing) S.typing.set(p.username, { name: p.name, internal: !!p.internal });
+    else S.typing.delete(p.username);
+    renderWarnings();
+  });
+  socket.on("student_typing", (p) => {
+    if (!S.current || p.number !== S.current.number) return;
+    S.studentTyping = !!p.typing;
+    clearTimeout(S.studentTypingTimer);
+    if (S.studentTyping) S.studentTypingTimer = setTimeout(() => { S.studentTyping = false; renderWarnings(); }, 8000);
+    renderWarnings();
+  });
+  socket.on("student_online", (p) => {
+    if (!S.current || p.number !== S.current.number) return;
+    S.studentOnline = !!p.online;
+    renderWarnings();
+    renderComposerHint();
+  });
+  socket.on("error", (p) => p && p.message && toast(p.message, "error"));
+}
+
+export function emit(event, payload) {
+  if (S.socket && S.connected) S.socket.emit(event, payload);
+}
+
+// The idle timeout counts from the operator's last action, not from the last server push.
+function noteActivity() {
+  const now = Date.now();
+  if (now - S.activeSent > 60000) {
+    S.activeSent = now;
+    emit("active", {});
+  }
+}
+document.addEventListener("keydown", noteActivity, { passive: true });
+document.addEventListener("pointerdown", noteActivity, { passive: true });
+
+function onQueueEvent(p) {
+  const t = p && p.ticket;
+  if (!t) return;
+  const byMe = p.by === S.me.username;
+  if (p.reason === "created") {
+    S.fresh.add(t.number);
+    beep();
+    announce(T("newTicket", { number: t.number, name: t.name }));
+  } else if (p.reason === "message" && p.by === "student") {
+    if (!S.current || S.current.number !== t.number || document.hidden) {
+      S.unread.add(t.number);
+      beep();
+      announce(T("newMessage", { number: t.number }));
+    }
+  } else if (p.reason === "assigned" && !byMe && t.operator && t.operator.username === S.me.username) {
+    toast(T("assignedToYou", { by: nameOf(p.by), number: t.number }), "info");
+    beep();
+  }
+  updateTitle();
+  scheduleQueue();
+  if (S.current && S.current.number === t.number && (p.reason === "status" || p.reason === "assigned") && !byMe) {
+    reloadTicket(true);
+  }
+}
+
+function nameOf(username) {
+  const found = S.team.find((o) => o.username === username) || S.online.find((o) => o.username === username);
+  return found ? found.name : username;
+}
+
+function onTicketMessage(p) {
+  if (!S.current || !p || p.number !== S.current.number || !p.message) return;
+  if (S.current.messages.some((m) => m.id === p.message.id)) return;
+  S.current.messages.push(p.message);
+  if (p.message.author === "student") S.studentTyping = false;
+  if (p.message.author === "operator") {
+    for (const [username, x] of S.typing) if (x.name === p.message.name) S.typing.delete(username);
+  }
+  appendMessage(p.message, true);
+  renderWarnings();
+}

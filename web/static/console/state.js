@@ -1,0 +1,50 @@
+/* What the page starts with (the boot JSON the server renders into it) and what it holds while
+ * it runs: S is the console's state, ui the elements that later renders update. */
+
+export const boot = JSON.parse(document.getElementById("console-boot").textContent);
+export const lang = boot.lang === "en" ? "en" : "it";
+export const locale = lang === "en" ? "en-GB" : "it-IT";
+export const root = document.getElementById("console-root");
+
+export const S = {
+  me: boot.me,
+  socket: null,
+  connected: false,
+  filters: loadFilters(),
+  queue: [],
+  counts: {},
+  total: 0,
+  current: null,
+  viewers: [],
+  typing: new Map(), // username -> {name, internal}
+  studentTyping: false,
+  studentOnline: false,
+  unread: new Set(),
+  fresh: new Set(),
+  drafts: new Map(),
+  mode: "reply",
+  team: [],
+  online: [],
+  sound: localStorage.getItem("helpdesk-console:sound") === "on",
+  typingSent: 0,
+  typingTimer: null,
+  activeSent: 0,
+  queueTimer: null,
+  view: "queue",
+  reportDays: 30,
+};
+export const ui = {};
+
+function loadFilters() {
+  const base = { status: "open", assigned: "me,none", subtopic: "", q: "", sort: "oldest" };
+  try {
+    const saved = JSON.parse(sessionStorage.getItem("helpdesk-console:filters") || "{}");
+    return { ...base, ...saved, q: "" };
+  } catch (e) {
+    return base;
+  }
+}
+export function saveFilters() {
+  const { status, assigned, subtopic, sort } = S.filters;
+  sessionStorage.setItem("helpdesk-console:filters", JSON.stringify({ status, assigned, subtopic, sort }));
+}

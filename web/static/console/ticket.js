@@ -1,0 +1,320 @@
+/* One ticket: its header and actions (take, transfer, status), what colleagues and the student
+ * are doing, the thread, and the side column. The composer is in composer.js. */
+
+import { S, ui } from "./state.js";
+import { T } from "./texts.js";
+import { clear, h } from "./dom.js";
+import { fmtDate, fmtSize, heldByOther, isMine, statusLabel } from "./format.js";
+import { api, errorText } from "./api.js";
+import { announce, toast, updateTitle } from "./feedback.js";
+import { showView } from "./frame.js";
+import { emit } from "./socket.js";
+import { renderQueue, scheduleQueue } from "./queue.js";
+import { insertAnswer, renderComposer, renderComposerHint, renderComposerMode, saveDraft, stopTyping } from "./composer.js";
+
+export function renderEmptyTicket() {
+  ui.main.classList.remove("c-has-ticket");
+  clear(ui.ticketPane).append(h("p", { class: "c-placeholder", text: T("pickTicket") }));
+}
+
+export async function openTicket(number) {
+  if (S.current && S.current.number !== number) leaveTicket();
+  const res = await api("GET", "/api/console/tickets/" + encodeURIComponent(number));
+  if (!res.ok) {
+    toast(errorText(res.error), "error");
+    return;
+  }
+  S.unread.delete(number);
+  S.fresh.delete(number);
+  updateTitle();
+  S.current = res.data;
+  S.viewers = res.data.viewers || [];
+  S.studentOnline = !!res.data.student_online;
+  S.studentTyping = false;
+  S.typing.clear();
+  S.mode = (S.drafts.get(number) || {}).mode || "reply";
+  showView("queue");
+  renderTicket();
+  renderQueue();
+  emit("open_ticket", { number });
+  ui.main.classList.add("c-has-ticket");
+  ui.ticketTitle.focus();
+}
+
+export function leaveTicket() {
+  if (!S.current) return;
+  saveDraft();
+  stopTyping();
+  emit("close_ticket", { number: S.current.number });
+  S.current = null;
+}
+
+export async function reloadTicket(background) {
+  if (!S.current) return;
+  const res = await api("GET", "/api/console/tickets/" + S.current.number, undefined, background === true);
+  if (!res.ok) return;
+  S.current = res.data;
+  S.studentOnline = !!res.data.student_online;
+  renderHeader();
+  renderThread();
+  renderAside();
+  renderWarnings();
+  renderComposerMode();
+}
+
+function renderTicket() {
+  ui.header = h("div", { class: "c-t-header" });
+  ui.warnings = h("div", { class: "c-warnings", role: "status", "aria-live": "polite" });
+  ui.thread = h("ol", { class: "c-thread", "aria-label": T("thread") });
+  ui.aside = h("aside", { class: "c-aside" });
+  ui.composer = h("div", { class: "c-composer" });
+  clear(ui.ticketPane).append(
+    h("button", { type: "button", class: "c-btn c-ghost c-back", onclick: backToQueue, text: "← " + T("back") }),
+    ui.header,
+    ui.warnings,
+    h("div", { class: "c-t-body" },
+      h("div", { class: "c-t-main" }, ui.thread, ui.composer),
+      ui.aside,
+    ),
+  );
+  renderHeader();
+  renderWarnings();
+  renderThread();
+  renderComposer();
+  renderAside();
+}
+
+function backToQueue() {
+  leaveTicket();
+  renderEmptyTicket();
+  renderQueue();
+  const first = ui.list.querySelector("button");
+  if (first) first.focus();
+}
+
+function renderHeader() {
+  const t = S.current;
+  ui.ticketTitle = h("h2", { tabindex: "-1", class: "c-t-title" },
+    h("span", { class: "c-num", text: T("ticket") + " " + t.number }), " ", h("span", { text: t.name }));
+  const holder = t.operator
+    ? (isMine(t) ? T("you") + " (" + t.operator.name + ")" : t.operator.name)
+    : T("nobody");
+  const take = isMine(t) ? null : h("button", {
+    type: "button",
+    class: "c-btn" + (t.operator ? "" : " c-primary"),
+    onclick: () => assign(""),
+    text: t.operator ? T("takeOver", { name: t.operator.name }) : T("take"),
+  });
+  const colleagues = S.team.filter((o) => o.active && o.username !== S.me.username && o.username !== (t.operator && t.operator.username));
+  const online = new Set(S.online.map((o) => o.username));
+  const select = h("select", { id: "c-transfer" },
+    h("option", { value: "", text: T("chooseColleague") }),
+    colleagues.map((o) => h("option", { value: o.username, text: o.name + (online.has(o.username) ? " · " + T("isOnline") : "") })));
+  const transfer = h("form", { class: "c-transfer", onsubmit: (ev) => { ev.preventDefault(); if (select.value) assign(select.value); } },
+    h("label", { for: "c-transfer", class: "c-label", text: T("transferTo") }), select,
+    h("button", { type: "submit", class: "c-btn", text: T("transfer") }));
+  const statusButtons = [];
+  if (t.status !== "awaiting_user" && t.status !== "closed") {
+    statusButtons.push(h("button", { type: "button", class: "c-btn", title: T("setAwaitingHelp"), onclick: () => setStatus("awaiting_user"), text: T("setAwaiting") }));
+  }
+  if (t.status !== "closed") statusButtons.push(h("button", { type: "button", class: "c-btn", onclick: () => setStatus("closed"), text: T("close") }));
+  else statusButtons.push(h("button", { type: "button", class: "c-btn", onclick: () => setStatus("open"), text: T("reopen") }));
+  clear(ui.header).append(
+    h("div", { class: "c-t-titlebar" },
+      ui.ticketTitle,
+      h("span", { class: "c-status c-status-" + t.status, text: statusLabel(t.status) }),
+      h("span", { class: "c-status-actions" }, statusButtons),
+    ),
+    h("p", { class: "c-t-sub" },
+      h("span", { text: t.topic_label + " › " + t.subtopic_label }), " · ",
+      h("span", { title: fmtDate(t.created_at), text: T("opened") + " " + fmtDate(t.created_at) }),
+    ),
+    h("div", { class: "c-t-actions" },
+      h("p", { class: "c-holder-line" }, h("span", { class: "c-label", text: T("heldBy") + ": " }), h("strong", { text: holder })),
+      take,
+      transfer,
+    ),
+  );
+}
+
+export function renderWarnings() {
+  if (!S.current || !ui.warnings) return;
+  const t = S.current;
+  const items = [];
+  const others = S.viewers.filter((v) => v.username !== S.me.username);
+  const typingReply = [...S.typing.values()].filter((x) => !x.internal);
+  const typingNote = [...S.typing.values()].filter((x) => x.internal);
+  for (const x of typingReply) items.push(h("p", { class: "c-warn c-warn-strong", text: T("colleagueTyping", { name: x.name }) }));
+  for (const x of typingNote) items.push(h("p", { class: "c-warn", text: T("colleagueNote", { name: x.name }) }));
+  if (others.length && !typingReply.length) {
+    const names = others.map((o) => o.name).join(", ");
+    items.push(h("p", { class: "c-warn", text: T(others.length > 1 ? "viewersWarnMany" : "viewersWarn", { names }) }));
+  }
+  // Why the send button is off; the button to take it over is in the header.
+  if (heldByOther(t)) items.push(h("p", { class: "c-warn", text: T("heldWarn", { name: t.operator.name }) }));
+  if (S.studentTyping) items.push(h("p", { class: "c-info c-typing", text: T("studentTyping") }));
+  const atEnd = threadAtEnd();
+  clear(ui.warnings).append(...items);
+  if (atEnd) scrollThreadToEnd();
+  renderComposerHint();
+}
+
+function messageItem(m) {
+  const cls = m.internal ? "c-msg c-msg-note" : "c-msg c-msg-" + m.author;
+  const who = m.author === "student" ? T("student") + " · " + m.name
+    : m.author === "operator" ? m.name
+    : T("system");
+  return h("li", { class: cls, "data-id": m.id },
+    h("p", { class: "c-msg-head" },
+      h("strong", { text: who }),
+      m.internal ? h("span", { class: "c-note-tag", text: T("internalNote") }) : null,
+      h("time", { datetime: m.at, text: fmtDate(m.at) })),
+    h("p", { class: "c-msg-body", text: m.body }),
+    (m.attachments || []).length
+      ? h("ul", { class: "c-attachments" }, m.attachments.map((a) => h("li", {},
+        h("a", {
+          href: "/api/tickets/" + S.current.number + "/attachments/" + encodeURIComponent(a.id),
+          download: a.filename,
+          text: T("attachment") + ": " + a.filename + " (" + fmtSize(a.size) + ")",
+          "aria-label": T("download", { name: a.filename, size: fmtSize(a.size) }),
+        }))))
+      : null,
+  );
+}
+
+function renderThread() {
+  clear(ui.thread);
+  for (const m of S.current.messages) ui.thread.append(messageItem(m));
+  scrollThreadToEnd();
+}
+
+const threadAtEnd = () => !ui.thread || ui.thread.scrollHeight - ui.thread.scrollTop - ui.thread.clientHeight < 120;
+// After layout: the composer and the warnings change the thread's height once they render.
+function scrollThreadToEnd() {
+  requestAnimationFrame(() => {
+    if (!ui.thread) return;
+    ui.thread.scrollTop = ui.thread.scrollHeight;
+  });
+}
+
+export function appendMessage(m) {
+  const nearBottom = threadAtEnd();
+  ui.thread.append(messageItem(m));
+  if (nearBottom) scrollThreadToEnd();
+}
+
+/* take, transfer, status */
+
+async function withForce(call) {
+  let res = await call(false);
+  if (!res.ok && res.status === 409 && res.error.code === "held_by_other") {
+    if (!window.confirm(T("confirmForce", { message: res.error.message }))) return null;
+    res = await call(true);
+  }
+  if (!res.ok) {
+    toast(errorText(res.error), "error");
+    return null;
+  }
+  return res;
+}
+
+async function assign(username) {
+  const t = S.current;
+  if (!t) return;
+  if (username === "" && heldByOther(t) && !window.confirm(T("confirmTakeOver", { name: t.operator.name }))) return;
+  const force = username === "" && heldByOther(t);
+  const res = await withForce((again) => api("POST", "/api/console/tickets/" + t.number + "/assign", { username, force: force || again }));
+  if (!res) return;
+  announce(T("assignedTo", { number: t.number, name: res.data.ticket.operator ? res.data.ticket.operator.name : "" }));
+  await reloadTicket();
+  scheduleQueue();
+}
+
+async function setStatus(status) {
+  const t = S.current;
+  if (!t) return;
+  const res = await withForce((force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force }));
+  if (!res) return;
+  announce(T("statusChanged", { number: t.number, status: statusLabel(status) }));
+  await reloadTicket();
+  scheduleQueue();
+}
+
+/* the side column: student, chat before the ticket, canned answers, history */
+
+function renderAside() {
+  const t = S.current;
+  const dl = h("dl", { class: "c-facts" },
+    h("dt", { text: T("email") }), h("dd", {}, h("span", { class: "c-copyable", text: t.email })),
+    h("dt", { text: T("phone") }), h("dd", {}, h("a", { href: "tel:" + t.phone, text: t.phone })),
+    h("dt", { text: T("topic") }), h("dd", { text: t.topic_label + " › " + t.subtopic_label }),
+    h("dt", { text: T("language") }), h("dd", { text: t.lang === "en" ? T("langEn") : T("langIt") }),
+    h("dt", { text: T("opened") }), h("dd", { text: fmtDate(t.created_at) }),
+    t.references ? [h("dt", { text: T("follows") }), h("dd", {}, ticketLink(t.references))] : null,
+    h("dt", { text: T("otherTickets") }),
+    h("dd", {}, t.other_tickets.length
+      ? h("ul", { class: "c-inline-list" }, t.other_tickets.map((o) => h("li", {}, ticketLink(o.number), " ", h("span", { class: "c-muted", text: statusLabel(o.status) }))))
+      : T("none")),
+  );
+  ui.cannedInput = h("input", { id: "c-canned", type: "search", placeholder: T("cannedPlaceholder"), autocomplete: "off" });
+  ui.cannedList = h("ul", { class: "c-canned-list" });
+  let timer = null;
+  ui.cannedInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadCanned, 250); });
+  clear(ui.aside).append(
+    h("section", { class: "c-card" }, h("h3", { text: T("studentData") }), dl),
+    h("section", { class: "c-card" }, h("h3", { text: T("beforeTicket") }), chatBefore(t)),
+    h("section", { class: "c-card" },
+      h("h3", {}, h("label", { for: "c-canned", text: T("canned") })),
+      ui.cannedInput, ui.cannedList),
+    h("section", { class: "c-card" }, h("h3", { text: T("history") }),
+      h("ol", { class: "c-history" }, t.history.map((x) => h("li", {},
+        h("span", { text: T("historyItem", { status: statusLabel(x.status), by: x.by === "student" ? T("byStudent") : x.by === "system" ? T("bySystem") : x.by_name || x.by }) }),
+        " ", h("time", { class: "c-muted", datetime: x.at, text: fmtDate(x.at) }))))),
+  );
+  loadCanned();
+}
+
+function ticketLink(number) {
+  return h("button", { type: "button", class: "c-linklike", onclick: () => openTicket(number), text: "#" + number });
+}
+
+function chatBefore(t) {
+  const c = t.conversation;
+  if (!c) return h("p", { class: "c-muted", text: T("noChat") });
+  const faqs = c.faqs || [];
+  return h("div", {},
+    faqs.length
+      ? [h("p", { text: T("faqRefused") }), h("ul", { class: "c-faq-refused" }, faqs.map((f) => h("li", { text: f.question })))]
+      : h("p", { class: "c-muted", text: T("noFaqShown") }),
+    h("details", { class: "c-transcript" },
+      h("summary", { text: T("transcript", { n: c.transcript.length }) }),
+      h("ol", {}, c.transcript.map((e) => h("li", { class: "c-tr c-tr-" + e.from },
+        h("strong", { text: (e.from === "student" ? T("student") : T("bot")) + ": " }),
+        e.kind === "faq" ? h("em", { text: T("faqShown") + ": " }) : null,
+        e.text)))),
+  );
+}
+
+async function loadCanned() {
+  const t = S.current;
+  if (!t) return;
+  const params = new URLSearchParams({ lang: t.lang, topic: t.topic, subtopic: t.subtopic });
+  const typed = ui.cannedInput.value.trim();
+  // Before the operator types anything: the FAQs closest to what the student asked.
+  const first = t.messages.find((m) => m.author === "student");
+  const q = typed || (first ? first.body.slice(0, 300) : "");
+  if (q) params.set("q", q);
+  const res = await api("GET", "/api/console/faq?" + params.toString());
+  if (!res.ok || S.current !== t) return;
+  const proposed = new Set(((t.conversation && t.conversation.faqs) || []).map((f) => f.id));
+  clear(ui.cannedList);
+  if (!typed && res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted c-small", text: T("cannedHint") }));
+  if (!res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted", text: T("cannedNone") }));
+  for (const f of res.data.faqs) {
+    ui.cannedList.append(h("li", { class: "c-canned" },
+      h("details", {},
+        h("summary", {}, f.question, proposed.has(f.id) ? h("span", { class: "c-tag", text: T("alreadyProposed") }) : null),
+        h("p", { class: "c-canned-answer", text: f.answer })),
+      h("button", { type: "button", class: "c-btn c-small-btn", "aria-label": T("insertLabel", { question: f.question }), onclick: () => insertAnswer(f), text: T("insert") })));
+  }
+}
