@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import Server, make_config, start_server
+from tests.conftest import ROOT, Server, make_config, start_server
 from web.http.keys import SERVICES
 
 
@@ -73,7 +73,7 @@ async def test_widget_files_are_gzipped_and_revalidated(http: aiohttp.ClientSess
         assert response.status == 200
 
 
-CONSOLE_MODULES = sorted((Path(__file__).resolve().parents[2] / "web/static/console").glob("*.js"))
+CONSOLE_MODULES = sorted((ROOT / "web" / "static" / "console").glob("*.js"))
 
 
 async def test_the_console_modules_are_served_as_javascript(http: aiohttp.ClientSession) -> None:
