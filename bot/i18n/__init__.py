@@ -1,4 +1,5 @@
-"""The texts the help desk says, in Italian and English, by key (it.json, en.json).
+"""The texts the help desk says, in Italian and English, by key: it.json and en.json, plus one
+file per feature in it/ and en/ (it/privacy.json...), so that features grow apart.
 
 A missing English text falls back to Italian, a missing key to the key itself, so a gap shows
 up as a visible key rather than an exception in front of a student.
@@ -13,9 +14,19 @@ LANGS = ("it", "en")
 DEFAULT_LANG = "it"
 
 
-def _load(lang: str) -> dict[str, str]:
-    data = json.loads((Path(__file__).parent / f"{lang}.json").read_text(encoding="utf-8"))
-    return {str(k): str(v) for k, v in data.items()}
+HERE = Path(__file__).parent
+
+
+def _load(lang: str, folder: Path = HERE) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for path in [folder / f"{lang}.json", *sorted((folder / lang).glob("*.json"))]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        clash = sorted(set(data) & set(texts))
+        if clash:
+            # Two files saying the same key: whichever loaded last would win, silently.
+            raise ValueError(f"{path.name}: keys already defined elsewhere: {', '.join(clash)}")
+        texts.update({str(k): str(v) for k, v in data.items()})
+    return texts
 
 
 _CATALOGS: dict[str, dict[str, str]] = {lang: _load(lang) for lang in LANGS}

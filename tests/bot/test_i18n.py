@@ -11,14 +11,23 @@ import pytest
 
 from bot import validate
 from bot.flow import FLOW, SUMMARY_FIELDS
-from bot.i18n import LANGS, catalog, has, normalise_lang, t
+from bot.i18n import LANGS, _load, catalog, has, normalise_lang, t
 
 I18N = Path(__file__).parents[2] / "bot" / "i18n"
 
 
 def _catalog(lang: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((I18N / f"{lang}.json").read_text(encoding="utf-8"))
-    return data
+    return _load(lang, I18N)
+
+
+def test_feature_files_add_to_the_catalog_and_may_not_repeat_a_key(tmp_path: Path) -> None:
+    (tmp_path / "it.json").write_text(json.dumps({"a": "uno"}), encoding="utf-8")
+    (tmp_path / "it").mkdir()
+    (tmp_path / "it" / "extra.json").write_text(json.dumps({"b": "due"}), encoding="utf-8")
+    assert _load("it", tmp_path) == {"a": "uno", "b": "due"}
+    (tmp_path / "it" / "zz.json").write_text(json.dumps({"a": "altro"}), encoding="utf-8")
+    with pytest.raises(ValueError, match="zz.json: keys already defined elsewhere: a"):
+        _load("it", tmp_path)
 
 
 def _placeholders(text: str) -> set[str]:
