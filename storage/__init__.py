@@ -5,6 +5,7 @@ from .attachments import AttachmentStore, Upload
 from .check import check_data
 from .conversations import ConversationStore
 from .errors import DamagedFile, DataFolderBusy, StorageError, TicketNotFound
+from .faq_chats import ChatsReached
 from .journal import AuditLog, FaqEventLog
 from .models import (
     Attachment,
@@ -14,9 +15,11 @@ from .models import (
     Message,
     Operator,
     OutboxMail,
+    Rating,
     StatusChange,
     Ticket,
     TicketSummary,
+    TicketTimes,
     utcnow,
 )
 from .operators import OperatorStore
@@ -28,6 +31,7 @@ __all__ = [
     "AttachmentStore",
     "AuditEntry",
     "AuditLog",
+    "ChatsReached",
     "Conversation",
     "ConversationStore",
     "DamagedFile",
@@ -38,6 +42,7 @@ __all__ = [
     "Operator",
     "OperatorStore",
     "OutboxMail",
+    "Rating",
     "StatusChange",
     "Storage",
     "StorageError",
@@ -45,6 +50,7 @@ __all__ = [
     "TicketNotFound",
     "TicketStore",
     "TicketSummary",
+    "TicketTimes",
     "Upload",
     "check_data",
     "utcnow",

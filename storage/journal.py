@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from .concurrency import Gate, finish
 from .errors import DamagedFile
+from .faq_chats import ChatsReached, FaqChats
 from .files import FILE_MODE, fsync_dir, is_temp, write_all
 from .models import AuditEntry, FaqEvent
 
@@ -112,6 +113,7 @@ class Journal(Generic[E]):
         decode: Callable[[dict[str, Any]], E],
         encode: Callable[[E], dict[str, Any]],
         memory: int,
+        observe: Callable[[list[E]], None] | None = None,
     ) -> None:
         self.folder = folder
         self._gate = gate
@@ -120,6 +122,8 @@ class Journal(Generic[E]):
         self._lock = asyncio.Lock()
         # The latest entries, for the console; older ones stay in their day files.
         self._recent: deque[E] = deque(maxlen=memory)
+        # Told of every entry read at start or appended: an index that must see them all.
+        self._observe = observe
 
     def files(self, problems: Problems) -> list[Path]:
         if not self.folder.is_dir():
@@ -138,18 +142,23 @@ class Journal(Generic[E]):
         """Read and verify every day file, keeping the latest entries in memory."""
         for path in self.files(problems):
             try:
-                read_day(path, self._decode, self._recent.extend, repair=repair)
+                read_day(path, self._decode, self._keep, repair=repair)
             except DamagedFile as e:
                 problems.append((e.path, e.reason))
             except OSError as e:
                 problems.append((path, f"cannot be read ({e.strerror})"))
+
+    def _keep(self, entries: list[E]) -> None:
+        self._recent.extend(entries)
+        if self._observe is not None:
+            self._observe(entries)
 
     async def append(self, entry: E) -> None:
         line = json.dumps(self._encode(entry), ensure_ascii=False).encode() + b"\n"
         path = self.folder / f"{datetime.now(UTC):%Y-%m-%d}.jsonl"
         async with self._gate.enter(), self._lock:
             await finish(asyncio.to_thread(_append, path, line))
-            self._recent.append(entry)
+            self._keep([entry])
 
     def latest(self, limit: int) -> list[E]:
         """Newest first."""
@@ -196,12 +205,19 @@ class FaqEventLog:
     MEMORY = 20_000
 
     def __init__(self, folder: Path, gate: Gate) -> None:
+        self._chats = FaqChats()
         self.journal: Journal[FaqEvent] = Journal(
-            folder, gate, lambda d: FaqEvent(**d), asdict, self.MEMORY
+            folder, gate, lambda d: FaqEvent(**d), asdict, self.MEMORY, observe=self._chats.add
         )
 
     async def append(self, event: FaqEvent) -> None:
         await self.journal.append(event)
+
+    def chats_between(self, since: str, until: str) -> ChatsReached:
+        """The chats whose first FAQ search (a `suggested` or `no_match` event) falls in
+        [since, until), and how many of them have a `solved` event: the deflection rate.
+        Counts every event since the first day file, not only the MEMORY latest."""
+        return self._chats.between(since, until)
 
     def recent(self, limit: int = 1000) -> list[FaqEvent]:
         """Newest first, from the latest MEMORY events."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -71,6 +72,15 @@ class OutboxMail:
 
 
 @dataclass
+class Rating:
+    """The student's verdict on a closed ticket, given once."""
+
+    score: int  # 1..5
+    comment: str = ""
+    at: str = field(default_factory=utcnow)
+
+
+@dataclass
 class Ticket:
     number: str  # six digits, zero-padded
     email: str  # normalised: lower case
@@ -88,6 +98,7 @@ class Ticket:
     conversation_id: str | None = None  # the chat that led to the ticket
     references: str | None = None  # number of the closed ticket this one follows up
     outbox: list[OutboxMail] = field(default_factory=list)
+    rating: Rating | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +112,8 @@ class Ticket:
         ]
         data["history"] = [StatusChange(**h) for h in data.get("history", [])]
         data["outbox"] = [OutboxMail(**o) for o in data.get("outbox", [])]
+        rating = data.get("rating")
+        data["rating"] = Rating(**rating) if rating is not None else None
         return cls(**data)
 
 
@@ -135,6 +148,65 @@ class TicketSummary:
             updated_at=ticket.updated_at,
             last_author=public[-1].author if public else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketTimes:
+    """The moments of a ticket that the office's figures and the students' queue count, kept
+    in memory for every ticket (storage/README.md, "Figures")."""
+
+    number: str
+    status: TicketStatus
+    topic: str
+    subtopic: str
+    created_at: str
+    # the first operator message the student could read: an internal note is no answer
+    first_response_at: str | None = None
+    # when it was last closed, while it stays closed: a reopened ticket is not resolved
+    closed_at: str | None = None
+    rated_at: str | None = None
+    score: int | None = None
+    first_response_seconds: float | None = None
+    resolution_seconds: float | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """In the queue: not closed, and nobody has answered yet."""
+        return self.first_response_at is None and self.status != "closed"
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketTimes:
+        answer = next(
+            (m.at for m in ticket.messages if m.author == "operator" and not m.internal), None
+        )
+        closed = None
+        if ticket.status == "closed":
+            last = [h.at for h in ticket.history if h.status == "closed"]
+            closed = last[-1] if last else ticket.updated_at
+        return cls(
+            number=ticket.number,
+            # shared by thousands of tickets: one copy each
+            status=sys.intern(ticket.status),  # type: ignore[arg-type]
+            topic=sys.intern(ticket.topic),
+            subtopic=sys.intern(ticket.subtopic),
+            created_at=ticket.created_at,
+            first_response_at=answer,
+            closed_at=closed,
+            rated_at=ticket.rating.at if ticket.rating else None,
+            score=ticket.rating.score if ticket.rating else None,
+            first_response_seconds=_seconds(ticket.created_at, answer),
+            resolution_seconds=_seconds(ticket.created_at, closed),
+        )
+
+
+def _seconds(start: str, end: str | None) -> float | None:
+    if end is None:
+        return None
+    try:
+        elapsed = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    except (TypeError, ValueError):  # a hand-edited stamp must not stop the start
+        return None
+    return max(0.0, elapsed.total_seconds())
 
 
 @dataclass

@@ -11,7 +11,8 @@ import bisect
 import sys
 from dataclasses import replace
 
-from .models import OutboxMail, Ticket, TicketSummary
+from .models import OutboxMail, Ticket, TicketSummary, TicketTimes
+from .timeline import Timeline
 
 # Enough for the request, the names and the latest exchanges of a long thread; 20,000 tickets
 # then cost at most 40 MB of search text, usually far less.
@@ -67,6 +68,7 @@ class TicketIndex:
         self._order: list[tuple[str, str]] = []
         # Numbers drawn for tickets being written right now: used, though not yet on disk.
         self._reserved: set[str] = set()
+        self.timeline = Timeline()
 
     def __len__(self) -> int:
         return len(self._summaries)
@@ -109,6 +111,7 @@ class TicketIndex:
             self._pending_mail[number] = pending
         else:
             self._pending_mail.pop(number, None)
+        self.timeline.put(TicketTimes.of(ticket), bulk=bulk)
 
     def _forget_email(self, email: str, number: str) -> None:
         numbers = self._by_email.get(_email_key(email), [])
@@ -118,6 +121,7 @@ class TicketIndex:
     def sort(self) -> None:
         """Once, after the bulk puts of the start."""
         self._order.sort()
+        self.timeline.sort()
 
     # reading
 

@@ -11,19 +11,29 @@ import asyncio
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .concurrency import Gate, KeyedLock, finish
 from .errors import DamagedFile, StorageError, TicketNotFound
 from .files import ensure_dir, is_temp
 from .layout import Layout, valid_number
-from .models import TICKET_STATUSES, OutboxMail, Ticket, TicketSummary, utcnow
+from .models import (
+    TICKET_STATUSES,
+    OutboxMail,
+    Ticket,
+    TicketStatus,
+    TicketSummary,
+    TicketTimes,
+    utcnow,
+)
 from .ticket_index import TicketIndex
+from .timeline import MOMENTS
 from .tinyfile import RecordFile, read_record
 
 T = TypeVar("T")
+Moment = Literal["opened", "answered", "closed", "rated"]
 TABLE = "ticket"
 NUMBERS = 1_000_000
 # Random draws before falling back to listing the free numbers: at the density a helpdesk
@@ -87,6 +97,7 @@ class TicketStore:
         self._index = index
         self._gate = gate
         self._locks = KeyedLock()
+        self._timeline = index.timeline
 
     def _draw(self) -> str:
         # secrets, not random: with the email, the number is the student's only credential.
@@ -172,6 +183,55 @@ class TicketStore:
 
     def __len__(self) -> int:
         return len(self._index)
+
+    # the office's figures and the students' queue (storage/README.md, "Figures"). Windows are
+    # [since, until) in ISO timestamps in UTC, as models.utcnow() writes them.
+
+    def times_between(self, moment: Moment, since: str, until: str) -> list[TicketTimes]:
+        """The tickets whose `moment` falls in the window, in the order of that moment:
+        "opened" (created_at), "answered" (first_response_at), "closed" (closed_at) or
+        "rated" (rated_at)."""
+        return self._timeline.between(_moment(moment), since, until)
+
+    def count_between(self, moment: Moment, since: str, until: str) -> int:
+        """How many tickets `times_between` would give."""
+        return self._timeline.count(_moment(moment), since, until)
+
+    def percentiles_between(
+        self, moment: Literal["answered", "closed"], since: str, until: str,
+        quantiles: Sequence[float],
+    ) -> list[float | None]:
+        """Quantiles (0..1) of the seconds from creation to the first answer ("answered") or
+        to the closing ("closed") of the tickets answered or closed in the window, interpolated
+        as PostgreSQL's percentile_cont; None where the window has none."""
+        if moment not in ("answered", "closed"):
+            raise ValueError(f"no duration ends at {moment!r}")
+        return self._timeline.percentiles(moment, since, until, quantiles)
+
+    def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
+        """(topic, subtopic) -> tickets opened in the window; subtopics with none left out."""
+        counts = self._timeline.count_by("subtopic", since, until)
+        return {key: n for key, n in counts.items() if isinstance(key, tuple)}
+
+    def scores_between(self, since: str, until: str) -> dict[int, int]:
+        """Score (1..5) -> ratings given in the window; scores nobody gave left out."""
+        counts = self._timeline.count_by("score", since, until)
+        return {key: n for key, n in counts.items() if isinstance(key, int)}
+
+    def count_by_status(self) -> dict[TicketStatus, int]:
+        """How many tickets are in each status now (a status with none is left out)."""
+        return self._timeline.count_by_status()
+
+    def queue_position(self, number: str) -> int | None:
+        """1 for the oldest ticket that is not closed and has no operator answer yet (an
+        internal note is none), 2 for the next...; None for any other ticket or number."""
+        return self._timeline.queue_position(number)
+
+
+def _moment(moment: str) -> str:
+    if moment not in MOMENTS:
+        raise ValueError(f"unknown moment {moment!r}")
+    return moment
 
 
 def _write_file(path: Path, record: dict[str, Any], new: bool) -> None:

@@ -1,4 +1,4 @@
-"""The editors' and admins' reports."""
+"""The editors' and admins' reports: the FAQ report, and the office's figures (JSON and CSV)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from web.console.access import json_response, require
+from storage.models import Role
+from web.console.access import json_response, no_store, require
 from web.desk.errors import ApiError
 from web.desk.faq_report import build_report
+from web.desk.figures import office_csv, office_report
 from web.http.errors import request_lang
 
 routes = web.RouteTableDef()
@@ -17,19 +19,25 @@ routes = web.RouteTableDef()
 
 REPORT_DAYS = 30
 REPORT_DAYS_MAX = 365
+READERS: tuple[Role, ...] = ("editor", "admin")
 
 
-@routes.get("/api/console/faq-report")
-async def faq_report(request: web.Request) -> web.StreamResponse:
-    """What students asked that no FAQ answered, and which FAQs helped or did not, over the last
-    `days` days: for the editors who write faq_data/ (web/desk/faq_report.py counts)."""
-    console, _ = await require(request, csrf=False, roles=("editor", "admin"))
+def window_days(request: web.Request) -> int:
     try:
         days = int(request.query.get("days", REPORT_DAYS))
         if not 1 <= days <= REPORT_DAYS_MAX:
             raise ValueError
     except ValueError:
         raise ApiError(422, "validation_failed", fields={"days": "console.field.days"}) from None
+    return days
+
+
+@routes.get("/api/console/faq-report")
+async def faq_report(request: web.Request) -> web.StreamResponse:
+    """What students asked that no FAQ answered, and which FAQs helped or did not, over the last
+    `days` days: for the editors who write faq_data/ (web/desk/faq_report.py counts)."""
+    console, _ = await require(request, csrf=False, roles=READERS)
+    days = window_days(request)
     journal = console.services.storage.faq_events
     # The log keeps its latest MEMORY events in memory; a fuller list would mean the report
     # starts later than asked, which the answer says (window.covered_from).
@@ -43,3 +51,31 @@ async def faq_report(request: web.Request) -> web.StreamResponse:
         every_event=len(events) < journal.MEMORY,
     )
     return json_response(asdict(report))
+
+
+@routes.get("/api/console/reports")
+async def reports(request: web.Request) -> web.StreamResponse:
+    """The office's figures of CONTRACT.md section 8 (web/desk/figures.py says how each is
+    counted)."""
+    console, _ = await require(request, csrf=False, roles=READERS)
+    days = window_days(request)
+    return json_response(office_report(console.services.storage, days, datetime.now(UTC)))
+
+
+@routes.get("/api/console/reports.csv")
+async def reports_csv(request: web.Request) -> web.StreamResponse:
+    """The tickets opened in the window, one row each, as a download."""
+    console, _ = await require(request, csrf=False, roles=READERS)
+    days = window_days(request)
+    now = datetime.now(UTC)
+    response = web.Response(
+        text=office_csv(console.services.storage, days, now),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="tickets-{now:%Y-%m-%d}-{days}d.csv"'
+            )
+        },
+    )
+    return no_store(response)

@@ -1,0 +1,120 @@
+"""The office's figures: does the report cost the same at 500 tickets and at 20,000?
+
+Two data folders, 500 and 20,000 tickets spread over the last year (answered, closed and rated
+in realistic shares, two chats with FAQ events for each ticket), written straight to disk in
+the store's format. Each figure is the median of repeated reports on the opened store, for the
+30-day window the console opens on and for 365 days (every ticket in the window: the worst
+case, since the cost follows the tickets of the window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from storage import Message, Rating, StatusChange, Storage, Ticket
+from storage.layout import Layout
+from storage.tinyfile import encode
+from web.desk.figures import office_csv, office_report
+
+SIZES = (500, 20_000)
+RUNS = 30
+SUBTOPICS = ("scadenze", "tasse-pagamenti", "documenti", "credenziali", "procedura-online")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def seeded_ticket(number: str, rng: random.Random, now: datetime) -> Ticket:
+    created = now - timedelta(seconds=rng.uniform(0, 365 * 86400))
+    messages = [Message(id="s", author="student", name="S", body="?", at=_stamp(created))]
+    history = [StatusChange("open", "student", _stamp(created))]
+    status = "open"
+    rating = None
+    if rng.random() < 0.9:
+        answered = min(now, created + timedelta(minutes=rng.expovariate(1 / 240)))
+        messages.append(Message(id="r", author="operator", name="L", body="ok", username="l",
+                                at=_stamp(answered)))
+        if rng.random() < 0.8:
+            closed = min(now, answered + timedelta(hours=rng.expovariate(1 / 30)))
+            history.append(StatusChange("closed", "l", _stamp(closed)))
+            status = "closed"
+            if rng.random() < 0.3:
+                rating = Rating(score=rng.randint(1, 5), at=_stamp(closed))
+    return Ticket(number=number, email=f"s{number}@example.org", name="S", phone="+39333",
+                  topic="immatricolazioni", subtopic=rng.choice(SUBTOPICS),
+                  status=status,  # type: ignore[arg-type]
+                  created_at=_stamp(created), messages=messages, history=history, rating=rating)
+
+
+def seed(data_dir: Path, count: int, now: datetime) -> None:
+    rng = random.Random(count)
+    layout = Layout(data_dir)
+    events: list[tuple[str, bytes]] = []
+    for n in rng.sample(range(1_000_000), count):
+        number = f"{n:06d}"
+        ticket = seeded_ticket(number, rng, now)
+        path = layout.ticket(number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(encode({"ticket": {"1": ticket.to_dict()}}))
+        for chat in range(2):
+            kind = rng.choice(["suggested", "suggested", "no_match"])
+            base = {"query": "q", "lang": "it", "faq_ids": [],
+                    "conversation_id": f"{number}-{chat}", "at": ticket.created_at}
+            events.append((ticket.created_at, json.dumps({**base, "kind": kind}).encode()))
+            if kind == "suggested" and rng.random() < 0.4:
+                events.append((ticket.created_at, json.dumps({**base, "kind": "solved"}).encode()))
+    # The log is appended as things happen: in order of time.
+    events.sort(key=lambda e: e[0])
+    layout.faq_events.mkdir(parents=True, exist_ok=True)
+    lines = b"".join(line + b"\n" for _, line in events)
+    (layout.faq_events / "2026-01-01.jsonl").write_bytes(lines)
+
+
+def median_ms(work: Callable[..., object], *args: object) -> float:
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        work(*args)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+async def measure(base: Path) -> list[tuple[str, str]]:
+    now = datetime.now(UTC)
+    rows: list[tuple[str, str]] = []
+    medians: dict[tuple[int, int], float] = {}
+    for count in SIZES:
+        folder = base / str(count)
+        seed(folder, count, now)
+        storage = await Storage.open(folder)
+        try:
+            for days in (30, 365):
+                medians[count, days] = median_ms(office_report, storage, days, now)
+            csv_ms = median_ms(office_csv, storage, 30, now)
+        finally:
+            await storage.close()
+        rows.append((f"reports: CSV of 30 days, {count:,} tickets", f"{csv_ms:.2f} ms"))
+    for days in (30, 365):
+        small, large = (medians[size, days] for size in SIZES)
+        rows.append((f"reports: report of {days} days, median, {SIZES[0]} / {SIZES[1]:,} tickets",
+                     f"{small:.2f} / {large:.2f} ms"))
+    return rows
+
+
+def run() -> list[tuple[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="bench-reports-") as base:
+        return asyncio.run(measure(Path(base)))
+
+
+if __name__ == "__main__":
+    for name, value in run():
+        print(f"{name:70}  {value}")

@@ -1,0 +1,254 @@
+"""The office's figures (CONTRACT.md section 8) on a history built by hand: every ticket's
+moments are known, so every figure has one exact expected value."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from storage import FaqEvent, Message, Rating, StatusChange, Storage, Ticket
+from storage.models import TicketStatus
+from tests.conftest import Server
+from tests.web.conftest import ANNA, ELENA, LAURA, Factory
+from web.http.keys import SERVICES
+
+ROME = ZoneInfo("Europe/Rome")
+Kind = Literal["suggested", "solved", "no_match", "not_solved"]
+
+
+def ago(days: int, hour: int, minute: int = 0) -> str:
+    """The office's clock `days` days ago at hour:minute, as storage stamps it (UTC)."""
+    day = datetime.now(ROME).date() - timedelta(days=days)
+    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ROME)
+    return local.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def day(days: int) -> str:
+    return (datetime.now(ROME).date() - timedelta(days=days)).isoformat()
+
+
+async def put(
+    storage: Storage,
+    created: str,
+    subtopic: str,
+    *,
+    reply: str | None = None,
+    note: str | None = None,
+    history: Sequence[tuple[TicketStatus, str]] = (),
+    rating: tuple[int, str] | None = None,
+) -> str:
+    def build(number: str) -> Ticket:
+        messages = [Message(id="s", author="student", name="Rossi Mario", body="?", at=created)]
+        if note:
+            messages.append(
+                Message(id="n", author="operator", name="Laura", body="nota", internal=True,
+                        username="lbianchi", at=note)
+            )
+        if reply:
+            messages.append(
+                Message(id="r", author="operator", name="Laura", body="ecco",
+                        username="lbianchi", at=reply)
+            )
+        changes = [StatusChange("open", "student", created)]
+        changes += [StatusChange(status, "lbianchi", at) for status, at in history]
+        return Ticket(
+            number=number,
+            email=f"s{number}@example.org",
+            name="Rossi Mario",
+            phone="+393331234567",
+            topic="immatricolazioni",
+            subtopic=subtopic,
+            status=changes[-1].status,
+            created_at=created,
+            messages=messages,
+            history=changes,
+            rating=Rating(score=rating[0], at=rating[1]) if rating else None,
+        )
+
+    return (await storage.tickets.create(build)).number
+
+
+@pytest.fixture
+async def history(server: Server) -> dict[str, str]:
+    """Seven tickets and five chats, each moment placed in the office's past days."""
+    storage = server.app[SERVICES].storage
+    numbers = {
+        # answered in 30 min, closed in 2 h, rated 5
+        "a": await put(storage, ago(2, 9), "tasse-pagamenti", reply=ago(2, 9, 30),
+                       history=[("closed", ago(2, 11))], rating=(5, ago(2, 12))),
+        # a note after 5 min is no answer: answered in 60 min; closed after 48 h, rated 3
+        "b": await put(storage, ago(3, 10), "tasse-pagamenti", note=ago(3, 10, 5),
+                       reply=ago(3, 11), history=[("closed", ago(1, 10))],
+                       rating=(3, ago(1, 10, 30))),
+        # answered in 120 min, now waiting for the student
+        "c": await put(storage, ago(1, 8), "scadenze", reply=ago(1, 10),
+                       history=[("awaiting_user", ago(1, 10))]),
+        # nobody answered yet
+        "d": await put(storage, ago(1, 9), "documenti"),
+        # opened before the week, answered in 10 min then, closed inside the week after 96 h
+        "e": await put(storage, ago(10, 9), "scadenze", reply=ago(10, 9, 10),
+                       history=[("closed", ago(6, 9))]),
+        # answered in 240 min, closed, then reopened: not resolved
+        "f": await put(storage, ago(4, 9), "credenziali", reply=ago(4, 13),
+                       history=[("closed", ago(4, 14)), ("open", ago(3, 9))]),
+        # a month ago: only the 30-day window sees it
+        "g": await put(storage, ago(20, 9), "documenti", reply=ago(20, 10),
+                       history=[("closed", ago(20, 12))], rating=(1, ago(19, 9))),
+    }
+    log = storage.faq_events
+    events: list[tuple[Kind, str | None, str]] = [
+        ("suggested", "chat-1", ago(2, 8)),
+        ("solved", "chat-1", ago(2, 8, 1)),
+        ("no_match", "chat-2", ago(2, 9)),
+        ("suggested", "chat-3", ago(3, 9)),
+        ("not_solved", "chat-3", ago(3, 9, 2)),
+        ("suggested", "chat-4", ago(12, 9)),
+        ("solved", "chat-4", ago(12, 9, 1)),
+        # first searched before the week: it counts where it started
+        ("suggested", "chat-5", ago(8, 9)),
+        ("suggested", "chat-5", ago(1, 9)),
+        ("solved", "chat-5", ago(1, 9, 1)),
+        # an event without a chat has no chat to count in
+        ("suggested", None, ago(1, 9)),
+    ]
+    for kind, chat, at in events:
+        await log.append(FaqEvent(kind=kind, query="q", lang="it", conversation_id=chat, at=at))
+    return numbers
+
+
+async def test_every_figure_of_the_week(
+    server: Server, signed_in: Factory, history: dict[str, str]
+) -> None:
+    elena = await signed_in(ELENA)
+    status, body = await elena.get("/api/console/reports", days="7")
+    assert status == 200, body
+    window = body.pop("window")
+    assert window["days"] == 7
+    assert window["since"] == datetime.combine(
+        datetime.now(ROME).date() - timedelta(days=6), datetime.min.time(), ROME
+    ).isoformat(timespec="milliseconds")
+    assert datetime.fromisoformat(window["until"]) <= datetime.now(UTC)
+    assert body == {
+        "tickets": {"opened": 5, "closed": 3, "open_now": 3},
+        # 30, 60, 120, 240 minutes
+        "first_response_minutes": {"median": 90.0, "p90": 204.0},
+        # 2, 48, 96 hours
+        "resolution_hours": {"median": 48.0, "p90": 86.4},
+        "by_subtopic": [
+            {"topic": "immatricolazioni", "subtopic": "tasse-pagamenti", "opened": 2},
+            {"topic": "immatricolazioni", "subtopic": "credenziali", "opened": 1},
+            {"topic": "immatricolazioni", "subtopic": "documenti", "opened": 1},
+            {"topic": "immatricolazioni", "subtopic": "scadenze", "opened": 1},
+        ],
+        "by_day": [
+            {"day": day(6), "opened": 0, "closed": 1},
+            {"day": day(5), "opened": 0, "closed": 0},
+            {"day": day(4), "opened": 1, "closed": 0},
+            {"day": day(3), "opened": 1, "closed": 0},
+            {"day": day(2), "opened": 1, "closed": 1},
+            {"day": day(1), "opened": 2, "closed": 1},
+            {"day": day(0), "opened": 0, "closed": 0},
+        ],
+        "rating": {"count": 2, "average": 4.0},
+        "deflection": {"chats": 3, "solved_by_faq": 1, "rate": 0.333},
+    }
+
+
+async def test_a_longer_window_sees_older_tickets(
+    server: Server, signed_in: Factory, history: dict[str, str]
+) -> None:
+    anna = await signed_in(ANNA)
+    status, body = await anna.get("/api/console/reports", days="30")
+    assert status == 200
+    assert body["tickets"] == {"opened": 7, "closed": 4, "open_now": 3}
+    # 10, 30, 60, 60, 120, 240 minutes
+    assert body["first_response_minutes"] == {"median": 60.0, "p90": 180.0}
+    # 2, 3, 48, 96 hours
+    assert body["resolution_hours"] == {"median": 25.5, "p90": 81.6}
+    assert body["rating"] == {"count": 3, "average": 3.0}
+    assert body["deflection"] == {"chats": 5, "solved_by_faq": 3, "rate": 0.6}
+    assert len(body["by_day"]) == 30 and sum(d["opened"] for d in body["by_day"]) == 7
+
+
+async def test_an_empty_desk_has_no_invented_figure(signed_in: Factory) -> None:
+    elena = await signed_in(ELENA)
+    status, body = await elena.get("/api/console/reports", days="1")
+    assert status == 200
+    assert body["tickets"] == {"opened": 0, "closed": 0, "open_now": 0}
+    assert body["first_response_minutes"] == {"median": None, "p90": None}
+    assert body["resolution_hours"] == {"median": None, "p90": None}
+    assert body["by_subtopic"] == []
+    assert body["by_day"] == [{"day": day(0), "opened": 0, "closed": 0}]
+    assert body["rating"] == {"count": 0, "average": None}
+    assert body["deflection"] == {"chats": 0, "solved_by_faq": 0, "rate": None}
+
+
+async def test_the_figures_follow_a_change_at_once(
+    server: Server, signed_in: Factory, history: dict[str, str]
+) -> None:
+    """The moments are kept up to date by every write, not only read at start."""
+    storage = server.app[SERVICES].storage
+
+    def reopen(ticket: Ticket) -> None:
+        ticket.status = "open"
+        ticket.history.append(StatusChange("open", "student"))
+
+    await storage.tickets.update(history["a"], reopen)
+    elena = await signed_in(ELENA)
+    _, body = await elena.get("/api/console/reports", days="7")
+    assert body["tickets"] == {"opened": 5, "closed": 2, "open_now": 4}
+    assert body["resolution_hours"] == {"median": 72.0, "p90": 91.2}
+
+
+async def test_the_csv_lists_the_tickets_of_the_window(
+    server: Server, signed_in: Factory, history: dict[str, str]
+) -> None:
+    elena = await signed_in(ELENA)
+    async with elena.http.get("/api/console/reports.csv", params={"days": "7"}) as response:
+        assert response.status == 200
+        assert response.content_type == "text/csv" and response.charset == "utf-8"
+        assert response.headers["Content-Disposition"].startswith('attachment; filename="tickets-')
+        assert response.headers["Cache-Control"] == "no-store"
+        text = await response.text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == [
+        "number", "created_at", "topic", "subtopic", "status", "first_response_at",
+        "first_response_minutes", "closed_at", "resolution_hours", "rating",
+    ]
+    assert [r["number"] for r in rows] == [history[k] for k in "fbacd"]
+    by_number = {r["number"]: r for r in rows}
+    assert by_number[history["a"]] == {
+        "number": history["a"], "created_at": ago(2, 9), "topic": "immatricolazioni",
+        "subtopic": "tasse-pagamenti", "status": "closed", "first_response_at": ago(2, 9, 30),
+        "first_response_minutes": "30.0", "closed_at": ago(2, 11), "resolution_hours": "2.0",
+        "rating": "5",
+    }
+    assert by_number[history["d"]]["first_response_at"] == ""
+    assert by_number[history["f"]]["closed_at"] == ""
+    assert "example.org" not in text and "Rossi" not in text
+
+
+@pytest.mark.parametrize("path", ["/api/console/reports", "/api/console/reports.csv"])
+async def test_only_editors_and_admins_read_the_figures(
+    server: Server, signed_in: Factory, path: str
+) -> None:
+    laura = await signed_in(LAURA, "en")
+    status, body = await laura.get(path, days="7")
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    elena = await signed_in(ELENA, "en")
+    for days in ("0", "366", "sette", "7.5", "-1"):
+        status, body = await elena.get(path, days=days)
+        assert status == 422, days
+        assert body["error"]["fields"] == {"days": "Must be a whole number of days from 1 to 365."}
+    for days in ("1", "365"):
+        status, _ = await elena.get(path, days=days)
+        assert status == 200
+    async with aiohttp.ClientSession() as http, http.get(f"{server.url}{path}") as response:
+        assert response.status == 401

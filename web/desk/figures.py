@@ -1,0 +1,158 @@
+"""The office's figures (CONTRACT.md section 8) over the last N days of the office's calendar:
+tickets opened, closed and open now; how long the first answer and the resolution took; the
+subtopics; each day; the students' rating; the share of chats an FAQ solved.
+
+Everything is read from what storage keeps in order of time (storage/README.md, "Figures"):
+counts are bisections, and only the percentiles read the durations of the window's tickets; no
+ticket file is read.
+
+How each figure is counted:
+- the window is N whole days in the office's time zone (Europe/Rome), today included: from
+  midnight N-1 days ago until now; `by_day` has one line per day, oldest first;
+- `opened`, `by_subtopic`, `by_day.opened` and the CSV: tickets created in the window;
+- `closed`, `by_day.closed` and `resolution_hours`: tickets whose latest closing falls in the
+  window and that are still closed (a reopened ticket is not resolved); resolution = from
+  creation to that closing;
+- `first_response_minutes`: tickets first answered in the window, from creation to the first
+  operator message the student could read (an internal note is no answer);
+- medians and 90th percentiles interpolate between the two nearest values (PostgreSQL's
+  percentile_cont), rounded to a tenth; null when nothing was measured;
+- `rating`: ratings given in the window; the average is rounded to two decimals;
+- `deflection`: chats whose first FAQ search falls in the window (`chats`), those in which the
+  student said an FAQ solved the question (`solved_by_faq`), and their ratio (`rate`, three
+  decimals, null without chats).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from storage import Storage, TicketStore
+
+OFFICE_TZ = ZoneInfo("Europe/Rome")
+CSV_COLUMNS = (
+    "number",
+    "created_at",
+    "topic",
+    "subtopic",
+    "status",
+    "first_response_at",
+    "first_response_minutes",
+    "closed_at",
+    "resolution_hours",
+    "rating",
+)
+
+
+def _stamp(moment: datetime) -> str:
+    """The form storage keeps moments in (models.utcnow), so that they compare as text."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def day_starts(days: int, now: datetime) -> list[datetime]:
+    """The office's midnights that open each of the last `days` days, today's last."""
+    today = now.astimezone(OFFICE_TZ).date()
+    first = today - timedelta(days=days - 1)
+    # Midnight by the calendar, not 24 hours apart: a day with a clock change is 23 or 25 hours.
+    return [
+        datetime.combine(first + timedelta(days=i), datetime.min.time(), OFFICE_TZ)
+        for i in range(days)
+    ]
+
+
+def _spread(
+    tickets: TicketStore, moment: Literal["answered", "closed"], since: str, until: str,
+    unit: float,
+) -> dict[str, float | None]:
+    median, p90 = tickets.percentiles_between(moment, since, until, (0.5, 0.9))
+    return {
+        "median": None if median is None else round(median / unit, 1),
+        "p90": None if p90 is None else round(p90 / unit, 1),
+    }
+
+
+def office_report(storage: Storage, days: int, now: datetime) -> dict[str, Any]:
+    """The body of GET /api/console/reports for the `days` up to `now` (an aware datetime)."""
+    starts = day_starts(days, now)
+    stamps = [_stamp(start) for start in starts]
+    since, until = stamps[0], _stamp(now)
+    days_between = list(zip(stamps, [*stamps[1:], until], strict=True))
+    tickets = storage.tickets
+    by_status = tickets.count_by_status()
+    scores = tickets.scores_between(since, until)
+    rated = sum(scores.values())
+    reached = storage.faq_events.chats_between(since, until)
+    return {
+        "window": {
+            "days": days,
+            "since": starts[0].isoformat(timespec="milliseconds"),
+            "until": now.astimezone(OFFICE_TZ).isoformat(timespec="milliseconds"),
+        },
+        "tickets": {
+            "opened": tickets.count_between("opened", since, until),
+            "closed": tickets.count_between("closed", since, until),
+            "open_now": by_status.get("open", 0) + by_status.get("awaiting_user", 0),
+        },
+        "first_response_minutes": _spread(tickets, "answered", since, until, 60),
+        "resolution_hours": _spread(tickets, "closed", since, until, 3600),
+        "by_subtopic": [
+            {"topic": topic, "subtopic": subtopic, "opened": n}
+            for (topic, subtopic), n in sorted(
+                tickets.opened_by_subtopic(since, until).items(),
+                key=lambda item: (-item[1], item[0]),
+            )
+        ],
+        "by_day": [
+            {
+                "day": start.date().isoformat(),
+                "opened": tickets.count_between("opened", begin, end),
+                "closed": tickets.count_between("closed", begin, end),
+            }
+            for start, (begin, end) in zip(starts, days_between, strict=True)
+        ],
+        "rating": {
+            "count": rated,
+            "average": (
+                round(sum(score * n for score, n in scores.items()) / rated, 2) if rated else None
+            ),
+        },
+        "deflection": {
+            "chats": reached.chats,
+            "solved_by_faq": reached.solved,
+            "rate": round(reached.solved / reached.chats, 3) if reached.chats else None,
+        },
+    }
+
+
+def office_csv(storage: Storage, days: int, now: datetime) -> str:
+    """The tickets opened in the window, one row each, oldest first. Figures only: no name,
+    email or text of the student, and no operator (a CSV travels, and a per-person table of
+    staff performance is not what this report is for)."""
+    since = _stamp(day_starts(days, now)[0])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for t in storage.tickets.times_between("opened", since, _stamp(now)):
+        writer.writerow(
+            (
+                t.number,
+                t.created_at,
+                t.topic,
+                t.subtopic,
+                t.status,
+                t.first_response_at or "",
+                _number(t.first_response_seconds, 60),
+                t.closed_at or "",
+                _number(t.resolution_seconds, 3600),
+                t.score if t.score is not None else "",
+            )
+        )
+    return out.getvalue()
+
+
+def _number(seconds: float | None, scale: float) -> str:
+    return "" if seconds is None else f"{seconds / scale:.1f}"
