@@ -177,6 +177,11 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
             for h in ticket.history
         ],
         "conversation": conversation,
+        "rating": (
+            {"score": ticket.rating.score, "comment": ticket.rating.comment, "at": ticket.rating.at}
+            if ticket.rating
+            else None
+        ),
         "other_tickets": others,
         "viewers": console.viewers(ticket.number),
         "student_online": console.student_online(ticket.number),

@@ -60,6 +60,11 @@ def ticket_link(public_url: str, number: str) -> str:
     return f"{public_url.rstrip('/')}/ticket?{urlencode({'number': number})}"
 
 
+def rating_link(public_url: str, number: str) -> str:
+    """The ticket page, opened at the rating once the student has looked the ticket up."""
+    return ticket_link(public_url, number) + "#rating"
+
+
 def _shorten(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
@@ -103,6 +108,7 @@ def compose(
         "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
         "request": _shorten(first.body, SUMMARY_CHARS) if first else "",
         "link": ticket_link(public_url, ticket.number),
+        "rating_link": rating_link(public_url, ticket.number),
         "message": message,
     }
     subject = _one_line(_env.get_template("mail/subject.txt").render(context))

@@ -17,6 +17,7 @@ from storage import (
     AuditEntry,
     Message,
     Operator,
+    Rating,
     StatusChange,
     Ticket,
     TicketNotFound,
@@ -33,6 +34,7 @@ from web.desk.live import (
     STUDENT_ROOM,
     STUDENTS,
 )
+from web.desk.ratings import check_ratable, rating_view
 from web.desk.services import Services
 from web.desk.views import message_view, new_id, summary_view
 
@@ -73,6 +75,7 @@ class Desk:
             "operator": operator,
             "created_at": ticket.created_at,
             "references": ticket.references,
+            "rating": rating_view(ticket.rating),
             "messages": [
                 {k: v for k, v in message_view(m).items() if k != "internal"}
                 for m in ticket.messages
@@ -253,6 +256,19 @@ class Desk:
             actor=by.username,
             action="ticket.assigned",
             detail={"operator": username},
+        )
+        return ticket
+
+    async def rate(self, number: str, rating: Rating) -> Ticket:
+        """The student's rating: on a closed ticket, once (409 otherwise)."""
+
+        def change(ticket: Ticket) -> None:
+            check_ratable(ticket)
+            ticket.rating = rating
+
+        ticket = await self._update(number, change)
+        await self._after(
+            ticket, "rated", actor="student", action="ticket.rated", detail={"score": rating.score}
         )
         return ticket
 

@@ -27,6 +27,7 @@
  *   panel        open, close, keyboard, which view shows
  *   chat         transcript, prompt, quick replies, uploads, restart
  *   tickets      look-up, a ticket's messages, reply, live updates
+ *   rating       the stars of a closed ticket (also opened from the closing mail's link)
  *   mount        into the page, or inside an element in page mode
  */
 (() => {
@@ -112,6 +113,17 @@
       closedNote: "Questo ticket è chiuso e non accetta nuovi messaggi.",
       newTicket: "Apri un nuovo ticket",
       sessionExpired: "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero.",
+      rateTitle: "Com'è andata?",
+      rateIntro: "Valuta l'assistenza ricevuta: basta toccare una stella. Se vuoi lasciare un commento, scrivilo prima.",
+      rateComment: "Commento (facoltativo)",
+      rateStars: "Il tuo voto, da 1 a 5 stelle",
+      rateStar: "{n} su 5: {label}",
+      rate1: "pessima",
+      rate2: "scarsa",
+      rate3: "nella media",
+      rate4: "buona",
+      rate5: "ottima",
+      rateDone: "La tua valutazione: {n} su 5. Grazie!",
     },
     en: {
       launcher: "Enrolment help desk",
@@ -183,6 +195,17 @@
       closedNote: "This ticket is closed and takes no new messages.",
       newTicket: "Open a new ticket",
       sessionExpired: "The ticket could not be opened: look it up again with email and number.",
+      rateTitle: "How did it go?",
+      rateIntro: "Rate the help you received: one tap on a star is enough. To leave a comment, write it first.",
+      rateComment: "Comment (optional)",
+      rateStars: "Your rating, from 1 to 5 stars",
+      rateStar: "{n} of 5: {label}",
+      rate1: "very poor",
+      rate2: "poor",
+      rate3: "average",
+      rate4: "good",
+      rate5: "excellent",
+      rateDone: "Your rating: {n} of 5. Thank you!",
     },
   };
 
@@ -248,6 +271,9 @@
     msgCount: 0,
     replyFile: null,
     typingSent: 0,
+    // the closing mail links to /ticket#rating: once the ticket is open, go to its stars
+    wantRating: location.hash === "#rating",
+    rating: false, // a rating is on its way
   };
 
   function readTicket() {
@@ -745,6 +771,7 @@
       ui.opTyping,
       ui.tkAlert,
       ui.tkStatus,
+      buildRating(),
       ui.closedBox,
       ui.replyForm
     ));
@@ -1374,6 +1401,7 @@
     ui.replyForm.hidden = closed;
     ui.closedBox.hidden = !closed;
     if (closed) ui.closedText.textContent = T("closedNote");
+    renderRating(b);
   }
 
   function renderMessage(m) {
@@ -1520,6 +1548,103 @@
     showView("chat", true);
     if (S.chatStarted && S.connected) sendHello();
     else startChat();
+  }
+
+  /* ----- rating: the stars of a closed ticket (also opened from the closing mail's link) ----- */
+
+  // One tap on a star sends the rating (with the comment, if one was written): a rating is
+  // given once, and a second step would lose most of them.
+  function buildRating() {
+    ui.rateTitle = tr(h("h4", { class: "uh-h4", id: "uh-rate-title", tabindex: "-1" }), "rateTitle");
+    ui.rateComment = h("textarea", { id: "uh-rate-comment", class: "uh-field", rows: "2", maxlength: "1000" });
+    ui.rateStarBtns = [1, 2, 3, 4, 5].map((n) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "uh-star",
+          onclick: () => sendRating(n),
+          onmouseenter: () => lightStars(n),
+          onfocus: () => lightStars(n),
+          onmouseleave: () => lightStars(0),
+          onblur: () => lightStars(0),
+        },
+        h("span", { "aria-hidden": "true", text: "\u2605" })
+      )
+    );
+    ui.rateForm = h(
+      "div",
+      { class: "uh-form" },
+      tr(h("p", { class: "uh-muted" }), "rateIntro"),
+      tr(h("label", { for: "uh-rate-comment" }), "rateComment"),
+      ui.rateComment,
+      tr(h("p", { class: "uh-hint", id: "uh-rate-stars" }), "rateStars"),
+      h("div", { class: "uh-stars", role: "group", "aria-labelledby": "uh-rate-stars" }, ui.rateStarBtns)
+    );
+    ui.rateDone = h("p", { class: "uh-rate-done", tabindex: "-1" });
+    ui.rateAlert = h("p", { class: "uh-alert", role: "alert" });
+    return (ui.rateBox = h(
+      "section",
+      { class: "uh-card uh-rate", "aria-labelledby": "uh-rate-title", hidden: true },
+      ui.rateTitle,
+      ui.rateForm,
+      ui.rateDone,
+      ui.rateAlert
+    ));
+  }
+
+  function lightStars(n) {
+    ui.rateStarBtns.forEach((b, i) => b.classList.toggle("uh-star-on", i < n));
+  }
+
+  function renderRating(b) {
+    ui.rateBox.hidden = b.status !== "closed";
+    if (ui.rateBox.hidden) return;
+    const r = b.rating;
+    ui.rateForm.hidden = !!r;
+    ui.rateDone.hidden = !r;
+    ui.rateStarBtns.forEach((btn, i) => btn.setAttribute("aria-label", T("rateStar", { n: i + 1, label: T("rate" + (i + 1)) })));
+    if (r) {
+      ui.rateDone.textContent = "";
+      ui.rateDone.append(
+        h("span", { class: "uh-stars-shown", "aria-hidden": "true", text: "\u2605".repeat(r.score) + "\u2606".repeat(5 - r.score) }),
+        " " + T("rateDone", { n: r.score }),
+        r.comment ? h("span", { class: "uh-rate-comment", text: "\u201c" + r.comment + "\u201d" }) : null
+      );
+    }
+    if (S.wantRating && S.page) {
+      S.wantRating = false;
+      ui.rateBox.scrollIntoView({ block: "center" });
+      (r ? ui.rateDone : ui.rateTitle).focus();
+    }
+  }
+
+  async function sendRating(score) {
+    const t = S.ticket;
+    if (!t || S.rating) return;
+    S.rating = true;
+    ui.rateAlert.textContent = "";
+    const comment = ui.rateComment.value.trim();
+    try {
+      const res = await http("POST", "/api/tickets/" + encodeURIComponent(t.number) + "/rating", {
+        token: t.token,
+        json: comment ? { score, comment } : { score },
+      });
+      if (S.ticketBody && S.ticket === t) {
+        S.ticketBody.rating = res.rating;
+        renderRating(S.ticketBody);
+        ui.rateComment.value = "";
+        ui.rateDone.focus();
+      }
+    } catch (e) {
+      if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      else {
+        ui.rateAlert.textContent = e.message;
+        if (e.status === 409) refreshTicket(); // rated from another tab, or reopened meanwhile
+      }
+    } finally {
+      S.rating = false;
+    }
   }
 
   /* ----- mount: into the page, or inside an element in page mode ----- */

@@ -10,6 +10,7 @@ from bot.validate import Valid, validate_number, validate_reply, validate_ticket
 from storage import Attachment
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
+from web.desk.ratings import rating_view, read_rating
 from web.desk.services import Services
 from web.desk.students import creation_limits, lookup
 from web.desk.tickets import Desk
@@ -133,3 +134,15 @@ async def post_message(request: web.Request) -> web.Response:
         await discard(services, attachment)
         raise
     return web.json_response({"number": ticket.number, "status": ticket.status}, status=201)
+
+
+@routes.post("/api/tickets/{number}/rating")
+async def post_rating(request: web.Request) -> web.Response:
+    """CONTRACT.md section 8: 1..5 and an optional comment, on a closed ticket, once."""
+    services = request.app[SERVICES]
+    number = bearer_ticket(request, services)
+    rating = read_rating(await json_object(request))
+    ticket = await Desk(services).rate(number, rating)
+    return web.json_response(
+        {"number": ticket.number, "rating": rating_view(ticket.rating)}, status=201
+    )

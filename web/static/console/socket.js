@@ -112,7 +112,7 @@ function onQueueEvent(p) {
   }
   updateTitle();
   scheduleQueue();
-  if (S.current && S.current.number === t.number && (p.reason === "status" || p.reason === "assigned") && !byMe) {
+  if (S.current && S.current.number === t.number && ["status", "assigned", "rated"].includes(p.reason) && !byMe) {
     reloadTicket(true);
   }
 }

@@ -261,6 +261,7 @@ function renderAside() {
   let timer = null;
   ui.cannedInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadCanned, 250); });
   clear(ui.aside).append(
+    t.rating ? ratingCard(t.rating) : null,
     h("section", { class: "c-card" }, h("h3", { text: T("studentData") }), dl),
     h("section", { class: "c-card" }, h("h3", { text: T("beforeTicket") }), chatBefore(t)),
     h("section", { class: "c-card" },
@@ -272,6 +273,17 @@ function renderAside() {
         " ", h("time", { class: "c-muted", datetime: x.at, text: fmtDate(x.at) }))))),
   );
   loadCanned();
+}
+
+// The student's verdict on the closed ticket, at the top: it is what the operator looks for.
+function ratingCard(r) {
+  return h("section", { class: "c-card c-rating" },
+    h("h3", { text: T("ratingTitle") }),
+    h("p", {},
+      h("span", { class: "c-stars", "aria-hidden": "true", text: "\u2605".repeat(r.score) + "\u2606".repeat(5 - r.score) }),
+      " ", h("strong", { text: T("ratingScore", { n: r.score }) }),
+      " ", h("time", { class: "c-muted", datetime: r.at, text: fmtDate(r.at) })),
+    r.comment ? h("blockquote", { class: "c-quote", text: r.comment }) : h("p", { class: "c-muted", text: T("ratingNoComment") }));
 }
 
 function ticketLink(number) {
