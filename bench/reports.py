@@ -1,10 +1,16 @@
-"""The office's figures: does the report cost the same at 500 tickets and at 20,000?
+"""The office's figures and the wait: does the report cost the same at 500 tickets and at
+20,000, and what does it cost to tell the waiting students that the queue moved?
 
 Two data folders, 500 and 20,000 tickets spread over the last year (answered, closed and rated
 in realistic shares, two chats with FAQ events for each ticket), written straight to disk in
 the store's format. Each figure is the median of repeated reports on the opened store, for the
 30-day window the console opens on and for 365 days (every ticket in the window: the worst
 case, since the cost follows the tickets of the window).
+
+The wait: with WATCHED of the waiting tickets watched live, the oldest waiting ticket is
+answered (a real write) and the watchers are told (web/desk/waiting.py: only those whose place
+changed, with a short event); beside it, what telling every waiting ticket's room its whole
+ticket would cost at least: reading each waiting ticket's file.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from storage import Message, Rating, StatusChange, Storage, Ticket
 from storage.layout import Layout
 from storage.tinyfile import encode
 from web.desk.figures import office_csv, office_report
+from web.desk.waiting import WaitWatch, queue_view
 
 SIZES = (500, 20_000)
 RUNS = 30
+WATCHED = 300
 SUBTOPICS = ("scadenze", "tasse-pagamenti", "documenti", "credenziali", "procedura-online")
 
 
@@ -79,6 +87,52 @@ def seed(data_dir: Path, count: int, now: datetime) -> None:
     (layout.faq_events / "2026-01-01.jsonl").write_bytes(lines)
 
 
+class CountingLive:
+    """The live channel, counting what would be sent (sending is Socket.IO's cost, not ours)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def emit(self, event: str, data: object = None, *, room: str | None = None,
+                   namespace: str | None = None) -> None:
+        self.sent += 1
+
+
+async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
+    waiting = sorted(
+        (position, s.number) for s in storage.tickets.summaries()
+        if (position := storage.tickets.queue_position(s.number)) is not None
+    )
+    numbers = [number for _, number in waiting]
+    live = CountingLive()
+    watch = WaitWatch(storage, live)
+    for i, number in enumerate(numbers[-WATCHED:]):
+        watch.watch(number, f"sid{i}", queue_view(storage, number))
+    refresh, place = [], []
+    for number in numbers[:RUNS]:  # the oldest waiting ticket is answered, RUNS times
+        answer = Message(id="a", author="operator", name="L", body="ok", username="l")
+        await storage.tickets.update(number, lambda t, m=answer: t.messages.append(m))
+        started = time.perf_counter()
+        await watch.moved()
+        refresh.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        queue_view(storage, numbers[-1])
+        place.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    for number in numbers[RUNS:]:
+        await storage.tickets.get(number)
+    every_room = time.perf_counter() - started
+    watched = min(WATCHED, len(numbers))
+    return [
+        (f"wait: place + expected wait of one ticket, {count:,} tickets",
+         f"{statistics.median(place) * 1000:.3f} ms"),
+        (f"wait: queue moves, {watched} of {len(numbers):,} waiting watched, {count:,} tickets",
+         f"{statistics.median(refresh) * 1000:.2f} ms, {live.sent // RUNS} events"),
+        (f"wait: reading every waiting ticket instead ({len(numbers) - RUNS:,} files)",
+         f"{every_room * 1000:.0f} ms"),
+    ]
+
+
 def median_ms(work: Callable[..., object], *args: object) -> float:
     times = []
     for _ in range(RUNS):
@@ -100,9 +154,11 @@ async def measure(base: Path) -> list[tuple[str, str]]:
             for days in (30, 365):
                 medians[count, days] = median_ms(office_report, storage, days, now)
             csv_ms = median_ms(office_csv, storage, 30, now)
+            wait_rows = await measure_wait(storage, count)
         finally:
             await storage.close()
         rows.append((f"reports: CSV of 30 days, {count:,} tickets", f"{csv_ms:.2f} ms"))
+        rows += wait_rows
     for days in (30, 365):
         small, large = (medians[size, days] for size in SIZES)
         rows.append((f"reports: report of {days} days, median, {SIZES[0]} / {SIZES[1]:,} tickets",

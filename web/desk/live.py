@@ -9,6 +9,9 @@ STUDENTS = "/chat"
 OPERATORS = "/console"
 # A student's widget or ticket page, following one ticket.
 STUDENT_ROOM = "ticket:{number}"
+# A student following one waiting ticket's place in the queue (the ticket page, and the chat
+# that has just opened it).
+WAIT_ROOM = "wait:{number}"
 # Every signed-in console: the queue.
 OPERATORS_ROOM = "operators"
 # The consoles that have one ticket open.

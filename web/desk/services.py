@@ -14,6 +14,7 @@ from web.desk.limits import Limits
 from web.desk.live import LiveEvents
 from web.desk.mail import OutboxWorker
 from web.desk.tokens import TokenSigner
+from web.desk.waiting import WaitWatch
 
 
 @dataclass
@@ -26,9 +27,13 @@ class Services:
     limits: Limits
     # The outbox worker, set when it starts (the console retries parked mail through it).
     mail: OutboxWorker | None = None
+    waits: WaitWatch = field(init=False)
     _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
+
+    def __post_init__(self) -> None:
+        self.waits = WaitWatch(self.storage, self.live)
 
     def wake_mail(self) -> None:
         """A mail was queued: send it now rather than at the worker's next look."""

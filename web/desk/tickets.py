@@ -37,6 +37,7 @@ from web.desk.live import (
 from web.desk.ratings import check_ratable, rating_view
 from web.desk.services import Services
 from web.desk.views import message_view, new_id, summary_view
+from web.desk.waiting import queue_view
 
 log = logging.getLogger("helpdesk.desk")
 # A check run inside a ticket's update, under its lock: raising ApiError refuses the change.
@@ -76,6 +77,7 @@ class Desk:
             "created_at": ticket.created_at,
             "references": ticket.references,
             "rating": rating_view(ticket.rating),
+            "queue": queue_view(self.storage, ticket.number),
             "messages": [
                 {k: v for k, v in message_view(m).items() if k != "internal"}
                 for m in ticket.messages
@@ -292,6 +294,8 @@ class Desk:
                 AuditEntry(actor=actor, action=action, target=ticket.number, detail=detail or {})
             )
             await self.broadcast(ticket, reason, message, actor=actor)
+            # an answer or a closing moves everyone behind the ticket
+            await self.services.waits.moved()
         except Exception:
             log.exception(
                 "ticket %s: %s was saved, but its audit or broadcast failed", ticket.number, action

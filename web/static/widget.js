@@ -28,6 +28,7 @@
  *   chat         transcript, prompt, quick replies, uploads, restart
  *   tickets      look-up, a ticket's messages, reply, live updates
  *   rating       the stars of a closed ticket (also opened from the closing mail's link)
+ *   wait         a waiting ticket's place in the queue, live, in the chat and the ticket view
  *   mount        into the page, or inside an element in page mode
  */
 (() => {
@@ -124,6 +125,16 @@
       rate4: "buona",
       rate5: "ottima",
       rateDone: "La tua valutazione: {n} su 5. Grazie!",
+      waitFirst: "Sei il primo in coda",
+      waitPlace: "Sei il {n} in coda",
+      waitExpected: "{place}: di solito rispondiamo entro circa {time}.",
+      waitNote: "È una stima dai tempi di risposta degli ultimi 7 giorni e non tiene conto degli orari d'ufficio: di notte e nei giorni festivi può volerci di più.",
+      waitMin1: "un minuto",
+      waitMins: "{n} minuti",
+      waitHour1: "un'ora",
+      waitHours: "{n} ore",
+      waitDay1: "un giorno",
+      waitDays: "{n} giorni",
     },
     en: {
       launcher: "Enrolment help desk",
@@ -206,6 +217,16 @@
       rate4: "good",
       rate5: "excellent",
       rateDone: "Your rating: {n} of 5. Thank you!",
+      waitFirst: "You are next in the queue",
+      waitPlace: "You are {n} in the queue",
+      waitExpected: "{place}: we usually answer within about {time}.",
+      waitNote: "This is an estimate from the last 7 days' response times and does not account for office hours: at night and on holidays it may take longer.",
+      waitMin1: "a minute",
+      waitMins: "{n} minutes",
+      waitHour1: "an hour",
+      waitHours: "{n} hours",
+      waitDay1: "a day",
+      waitDays: "{n} days",
     },
   };
 
@@ -479,6 +500,7 @@
         socket.on("error", onServerError);
         socket.on("ticket", onTicket);
         socket.on("operator_typing", onOperatorTyping);
+        socket.on("wait", onWait);
       },
       () => {
         S.loading = false;
@@ -497,6 +519,7 @@
       emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
       refreshTicket(); // anything that happened while we were away
     }
+    if (S.waitCard && S.waitCard.waiting) emit("watch_wait", { token: S.waitCard.token });
   }
 
   function sendHello() {
@@ -704,12 +727,14 @@
     ui.tkBadge = h("span", { class: "uh-badge" });
     ui.tkHelp = h("p", { class: "uh-muted" });
     ui.tkOperator = h("p", { class: "uh-operator" });
+    ui.tkWait = h("p", { class: "uh-wait", "aria-live": "polite", "aria-atomic": "true" });
     ui.tkCard = h(
       "div",
       { class: "uh-card uh-tk-card" },
       ui.tkHeading,
       h("p", { class: "uh-tk-status", role: "status" }, ui.tkBadge),
       ui.tkHelp,
+      ui.tkWait,
       ui.tkOperator
     );
     ui.thread = h("div", { class: "uh-thread", role: "log", "aria-live": "polite" });
@@ -1063,6 +1088,8 @@
   }
 
   function ticketCard(text, d) {
+    const wait = h("p", { class: "uh-wait" });
+    if (d.token) followWait(d, wait);
     const num = h("p", { class: "uh-tk-num", text: d.number || "" });
     const copyBtn = h("button", { type: "button", class: "uh-btn", "aria-label": T("copyLabel") }, icon("copy"), h("span", { text: T("copy") }));
     copyBtn.addEventListener("click", () => copy(d.number || "", copyBtn, num));
@@ -1072,6 +1099,7 @@
       text ? h("p", { class: "uh-tk-text", text }) : null,
       h("p", { class: "uh-tk-label", text: T("ticketNumber") }),
       num,
+      wait,
       h(
         "div",
         { class: "uh-row" },
@@ -1384,6 +1412,7 @@
     ui.tkBadge.className = "uh-badge uh-st-" + b.status;
     ui.tkHelp.textContent = T("st_" + b.status + "_help");
     ui.tkOperator.textContent = b.operator && b.operator.name ? T("operator", { name: b.operator.name }) : T("noOperator");
+    showWait(ui.tkWait, b.queue);
 
     const msgs = b.messages || [];
     if (full || msgs.length < S.msgCount) {
@@ -1645,6 +1674,77 @@
     } finally {
       S.rating = false;
     }
+  }
+
+  /* ----- wait: a waiting ticket's place in the queue, live, in the chat and the ticket view ----- */
+
+  // The chat's latest ticket card follows its ticket's place (over HTTP first: a card replayed
+  // from an old transcript may hold a token that has expired, and then says nothing).
+  async function followWait(d, el) {
+    if (S.waitCard) S.waitCard.el.textContent = "";
+    const card = (S.waitCard = { number: String(d.number), token: d.token, el, waiting: false });
+    try {
+      const b = await http("GET", "/api/tickets/" + encodeURIComponent(card.number), { token: card.token });
+      if (S.waitCard !== card) return;
+      showWait(el, b.queue);
+      card.waiting = !!b.queue;
+      if (card.waiting) {
+        connect();
+        emit("watch_wait", { token: card.token });
+      }
+    } catch (e) {
+      /* no place to show */
+    }
+  }
+
+  function onWait(p) {
+    if (!p) return;
+    const number = String(p.number);
+    if (S.waitCard && S.waitCard.number === number) {
+      showWait(S.waitCard.el, p.queue);
+      S.waitCard.waiting = !!p.queue;
+    }
+    if (S.ticket && S.ticket.number === number && S.ticketBody) {
+      S.ticketBody.queue = p.queue;
+      showWait(ui.tkWait, p.queue);
+    }
+  }
+
+  // "Sei il 14° in coda: di solito rispondiamo entro circa 3 ore." and, when there is an
+  // estimate, what it does not know (office hours); nothing once the ticket is answered.
+  function showWait(el, q) {
+    el.textContent = "";
+    el.hidden = !q;
+    if (!q) return;
+    const place = q.position === 1 ? T("waitFirst") : T("waitPlace", { n: ordinal(q.position) });
+    if (q.expected_wait_minutes == null) {
+      el.append(h("strong", { text: place + "." }));
+      return;
+    }
+    el.append(
+      h("strong", { text: T("waitExpected", { place, time: fmtWait(q.expected_wait_minutes) }) }),
+      h("span", { class: "uh-wait-note", text: " " + T("waitNote") })
+    );
+  }
+
+  function ordinal(n) {
+    if (S.lang !== "en") return n + "\u00b0";
+    const tens = n % 100;
+    const suffix = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] || "th";
+    return n + suffix;
+  }
+
+  function fmtWait(m) {
+    if (m < 60) {
+      const n = m < 10 ? m : Math.round(m / 5) * 5;
+      return n <= 1 ? T("waitMin1") : T("waitMins", { n });
+    }
+    if (m < 36 * 60) {
+      const n = Math.round(m / 60);
+      return n <= 1 ? T("waitHour1") : T("waitHours", { n });
+    }
+    const n = Math.round(m / 1440);
+    return n <= 1 ? T("waitDay1") : T("waitDays", { n });
   }
 
   /* ----- mount: into the page, or inside an element in page mode ----- */

@@ -18,9 +18,10 @@ from bot import engine
 from bot.i18n import normalise_lang, t
 from web.desk.conversations import Conversations
 from web.desk.errors import ApiError, rate_limited
-from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, STUDENT_ROOM, STUDENTS
+from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, STUDENT_ROOM, STUDENTS, WAIT_ROOM
 from web.desk.services import Services
 from web.desk.tickets import Desk
+from web.desk.waiting import queue_view
 from web.http import clients
 
 CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -49,6 +50,7 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._environ.pop(sid, None)
+        self.services.waits.forget(sid)
         try:
             tickets = (await self.get_session(sid)).get("tickets", [])
         except KeyError:
@@ -197,13 +199,31 @@ class ChatNamespace(socketio.AsyncNamespace):
         session["tickets"] = sorted({*session.get("tickets", []), ticket.number})
         await self.save_session(sid, session)
         await self.enter_room(sid, STUDENT_ROOM.format(number=ticket.number))
-        await self.emit("ticket", await Desk(self.services).student_view(ticket, lang), to=sid)
+        view = await Desk(self.services).student_view(ticket, lang)
+        await self.emit("ticket", view, to=sid)
+        await self._follow_wait(sid, ticket.number, view["queue"])
         await self.emit(
             "student_online",
             {"number": ticket.number, "online": True},
             room=CONSOLE_TICKET_ROOM.format(number=ticket.number),
             namespace=OPERATORS,
         )
+
+    async def on_watch_wait(self, sid: str, data: Any) -> None:
+        """The chat that has just opened a ticket shows its place in the queue, without
+        watching the ticket itself (which would tell the operators the student is reading)."""
+        token = data.get("token") if isinstance(data, dict) else None
+        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        if number is None or self.services.storage.tickets.summary(number) is None:
+            await self._error(sid, "unauthorized")
+            return
+        queue = queue_view(self.services.storage, number)
+        await self.emit("wait", {"number": number, "queue": queue}, to=sid)
+        await self._follow_wait(sid, number, queue)
+
+    async def _follow_wait(self, sid: str, number: str, told: Any) -> None:
+        await self.enter_room(sid, WAIT_ROOM.format(number=number))
+        self.services.waits.watch(number, sid, told)
 
     async def on_unwatch_ticket(self, sid: str, data: Any) -> None:
         """The student turned from the ticket to the chat: a reply now goes by mail too."""

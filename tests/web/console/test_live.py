@@ -30,7 +30,9 @@ from web.http.keys import SERVICES
 
 # What a student's socket may ever receive. Anything else (queue, viewers, presence, notes,
 # typing of colleagues) is operator business.
-STUDENT_EVENTS = {"ticket", "operator_typing", "student_online", "error", "state", "bot", "typing"}
+STUDENT_EVENTS = {
+    "ticket", "operator_typing", "student_online", "error", "state", "bot", "typing", "wait"
+}
 
 
 async def operator_socket(

@@ -1,0 +1,67 @@
+"""The wait, as the student reads it: the chat that has just opened a ticket says its place in
+the queue, and the place moves up while the student watches, as the office answers the tickets
+ahead; the ticket view says the same."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from storage import Operator
+from tests.browser.conftest import DESKTOP, HostSite, NewPage
+from tests.browser.widget import Chat, press
+from tests.conftest import Server
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
+
+pytestmark = pytest.mark.browser
+
+LAURA = Operator(username="lbianchi", name="Laura Bianchi", role="operator", password_hash="x")
+NOTE = "non tiene conto degli orari d'ufficio"
+
+
+async def test_the_widget_shows_the_place_in_the_queue_and_moves_it_live(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    services = server.app[SERVICES]
+    await services.storage.operators.put(LAURA)
+    desk = Desk(services)
+    fields = {"email": "primo@example.org", "name": "Bianchi Luca", "phone": "+393331234567",
+              "topic": "immatricolazioni", "subtopic": "scadenze", "message": "Scadenze?"}
+    ahead = await desk.open(fields, None)
+
+    page = await new_page(DESKTOP)
+    await page.goto(host_site.page())
+    chat = Chat(page)
+    await chat.open()
+    await chat.to_contact_data()
+    await chat.say("mario.rossi@gmail.com", field="email")
+    await chat.say("Rossi Mario", field="text")
+    await chat.say("333 1234567", field="tel")
+    await chat.choose("Continua senza allegato")
+    await chat.choose("Invia la richiesta")
+
+    # nobody was answered in the last 7 days: the place alone, no invented figure
+    wait = page.locator(".uh-tk-entry .uh-wait").last
+    await expect(wait).to_have_text("Sei il 2° in coda.")
+
+    # the office answers the ticket ahead: the place moves up without a reload, with the usual
+    # wait and what the estimate does not know
+    await desk.operator_reply(ahead.number, LAURA, "Il 30 settembre.", internal=False)
+    await expect(wait).to_contain_text(
+        "Sei il primo in coda: di solito rispondiamo entro circa un minuto."
+    )
+    await expect(wait).to_contain_text(NOTE)
+
+    # the ticket view says the same
+    card = page.locator(".uh-tk-entry").last
+    await press(page, card.get_by_role("button", name="Apri il ticket"))
+    view_wait = page.locator(".uh-tk-card .uh-wait")
+    await expect(view_wait).to_contain_text("Sei il primo in coda")
+    await expect(view_wait).to_have_attribute("aria-live", "polite")
+
+    # answered: the place is gone from both
+    number = await page.locator(".uh-tk-entry .uh-tk-num").last.inner_text()
+    await desk.operator_reply(number, LAURA, "Eccomi.", internal=False)
+    await expect(view_wait).to_be_hidden()
+    await expect(page.locator(".uh-thread .uh-msg-operator")).to_contain_text("Eccomi.")

@@ -1,0 +1,154 @@
+"""The wait (CONTRACT.md section 8): a waiting ticket's place in the queue and the expected wait,
+in GET /api/tickets/{number} and live, as the office answers the tickets ahead."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from storage import Message, Operator, Ticket
+from tests.conftest import Server
+from tests.web.conftest import Opened, Recorder, StudentSocket, open_ticket
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
+
+LAURA = Operator(username="lbianchi", name="Laura Bianchi", role="operator", password_hash="x")
+
+
+async def queue(server: Server, ticket: Opened) -> Any:
+    headers = {"Authorization": f"Bearer {ticket.token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.url}/api/tickets/{ticket.number}", headers=headers) as r,
+    ):
+        assert r.status == 200
+        return (await r.json())["queue"]
+
+
+async def desk(server: Server) -> Desk:
+    await server.app[SERVICES].storage.operators.put(LAURA)
+    return Desk(server.app[SERVICES])
+
+
+async def test_the_place_moves_up_as_the_tickets_ahead_are_answered(server: Server) -> None:
+    first, second, third = [await open_ticket(server) for _ in range(3)]
+    # no ticket answered in the last 7 days: the place alone, no invented figure
+    assert [await queue(server, t) for t in (first, second, third)] == [
+        {"position": n, "expected_wait_minutes": None} for n in (1, 2, 3)
+    ]
+    office = await desk(server)
+    await office.operator_reply(first.number, LAURA, "nota: controllare", internal=True)
+    assert await queue(server, first) == {"position": 1, "expected_wait_minutes": None}
+
+    await office.operator_reply(first.number, LAURA, "Eccomi.", internal=False)
+    assert await queue(server, first) is None
+    # answered within seconds: the estimate says at least a minute
+    assert await queue(server, second) == {"position": 1, "expected_wait_minutes": 1}
+    assert await queue(server, third) == {"position": 2, "expected_wait_minutes": 1}
+
+    # closed without an answer, it leaves the queue too; an answered ticket never re-enters it
+    await office.set_status(second.number, "closed", LAURA)
+    assert await queue(server, third) == {"position": 1, "expected_wait_minutes": 1}
+    await office.set_status(first.number, "closed", LAURA)
+    await office.set_status(first.number, "open", LAURA)
+    assert await queue(server, first) is None
+    assert await queue(server, third) == {"position": 1, "expected_wait_minutes": 1}
+
+
+async def test_the_estimate_is_the_median_first_answer_of_the_last_7_days(server: Server) -> None:
+    storage = server.app[SERVICES].storage
+    now = datetime.now(UTC)
+
+    def answered(created: timedelta, after: timedelta) -> Any:
+        start = now - created
+
+        def build(number: str) -> Ticket:
+            stamp = (start + after).isoformat(timespec="milliseconds")
+            return Ticket(
+                number=number, email=f"x{number}@example.org", name="Rossi Mario",
+                phone="+393331234567", topic="immatricolazioni", subtopic="scadenze",
+                created_at=start.isoformat(timespec="milliseconds"),
+                messages=[Message(id="r", author="operator", name="Laura", body="ok", at=stamp)],
+            )
+
+        return build
+
+    for created, after in (
+        (timedelta(days=1), timedelta(minutes=30)),
+        (timedelta(days=2), timedelta(minutes=90)),
+        (timedelta(days=3), timedelta(minutes=150)),
+        # answered 8 days ago: too old to say how fast the office answers now
+        (timedelta(days=9), timedelta(minutes=1000)),
+    ):
+        await storage.tickets.create(answered(created, after))
+    ticket = await open_ticket(server)
+    assert await queue(server, ticket) == {"position": 1, "expected_wait_minutes": 90}
+
+
+async def connect(server: Server, socket: Recorder) -> None:
+    await socket.client.connect(server.url, namespaces=["/chat"], transports=["websocket"],
+                                headers={"Origin": server.url}, wait_timeout=5)
+
+
+async def test_the_watching_students_hear_only_of_their_own_place_changing(
+    server: Server, sockets: list[Recorder]
+) -> None:
+    first, second, third = [await open_ticket(server) for _ in range(3)]
+    office = await desk(server)
+
+    page = StudentSocket()  # the ticket page of the third
+    sockets.append(page)
+    view = await page.watch(server, third.token)
+    assert view["queue"] == {"position": 3, "expected_wait_minutes": None}
+    chat = StudentSocket()  # the chat that has just opened the second
+    sockets.append(chat)
+    await connect(server, chat)
+    await chat.emit("watch_wait", {"token": second.token})
+    assert await chat.next("wait") == {
+        "number": second.number, "queue": {"position": 2, "expected_wait_minutes": None}
+    }
+
+    await office.operator_reply(first.number, LAURA, "Eccomi.", internal=False)
+    assert await page.next("wait") == {
+        "number": third.number, "queue": {"position": 2, "expected_wait_minutes": 1}
+    }
+    assert await chat.next("wait") == {
+        "number": second.number, "queue": {"position": 1, "expected_wait_minutes": 1}
+    }
+    # a note, or a ticket joining the end of the queue, moves nobody: nothing is sent
+    await office.operator_reply(second.number, LAURA, "nota", internal=True)
+    await open_ticket(server)
+    await page.nothing("wait")
+    await chat.nothing("wait")
+    # the chat only watches the wait: it never receives the ticket itself
+    assert not any(name == "ticket" for name, _ in chat.seen)
+
+    await office.operator_reply(second.number, LAURA, "Ecco.", internal=False)
+    assert await chat.next("wait") == {"number": second.number, "queue": None}
+    assert (await page.next("wait"))["queue"]["position"] == 1
+
+
+async def test_watching_the_wait_needs_the_ticket_token(
+    server: Server, sockets: list[Recorder]
+) -> None:
+    ticket = await open_ticket(server)
+    socket = StudentSocket()
+    sockets.append(socket)
+    await connect(server, socket)
+    for payload in ({"token": "nope"}, {}, "x", {"token": ticket.token + "x"}):
+        await socket.emit("watch_wait", payload)
+        error = await socket.next("error")
+        assert error["code"] == "unauthorized"
+    assert server.app[SERVICES].waits.watched() == 0
+    await socket.emit("watch_wait", {"token": ticket.token})
+    await socket.next("wait")
+    assert server.app[SERVICES].waits.watched() == 1
+    await socket.close()  # the server hears of it a moment later
+    for _ in range(50):
+        if server.app[SERVICES].waits.watched() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert server.app[SERVICES].waits.watched() == 0

@@ -1,0 +1,104 @@
+"""The wait (CONTRACT.md section 8): a waiting ticket's place in the queue and the wait to
+expect, and the live `wait` event that tells the students watching a waiting ticket when the
+queue moves.
+
+- The queue is the tickets nobody has answered yet (not closed, no operator message the student
+  can read: an internal note is none), oldest first; storage gives a place by bisection.
+- The expected wait is the median first-response time of the tickets first answered in the last
+  7 days, in whole minutes: what "di solito rispondiamo entro circa..." says. It knows nothing
+  of office hours, and the widget says so. Without an answered ticket in those days it is None:
+  the student sees the place alone, never an invented figure.
+
+When a ticket is answered or closed, every place behind it moves. Sending each waiting ticket's
+room its whole view on every change would read one ticket file per waiting ticket; instead this
+process remembers which waiting tickets someone is watching here and what each was last told,
+and sends the short `wait` event only where the place or the estimate changed (`make bench`
+measures both). Each process tells only its own watchers, of the changes it makes itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from storage import Storage
+from web.desk.live import STUDENTS, WAIT_ROOM, LiveEvents
+
+RECENT = timedelta(days=7)
+
+Queue = dict[str, Any] | None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def expected_wait_minutes(storage: Storage, now: datetime) -> int | None:
+    [median] = storage.tickets.percentiles_between(
+        "answered", _stamp(now - RECENT), _stamp(now), (0.5,)
+    )
+    return None if median is None else max(1, round(median / 60))
+
+
+def queue_of(position: int | None, expected: int | None) -> Queue:
+    if position is None:
+        return None
+    return {"position": position, "expected_wait_minutes": expected}
+
+
+def queue_view(storage: Storage, number: str, now: datetime | None = None) -> Queue:
+    """`queue` of GET /api/tickets/{number}: None once the ticket is answered or closed."""
+    position = storage.tickets.queue_position(number)
+    if position is None:
+        return None
+    return queue_of(position, expected_wait_minutes(storage, now or datetime.now(UTC)))
+
+
+class WaitWatch:
+    """The waiting tickets that sockets of this process watch, and what each was told."""
+
+    def __init__(self, storage: Storage, live: LiveEvents) -> None:
+        self._storage = storage
+        self._live = live
+        self._watchers: dict[str, set[str]] = {}  # number -> sids
+        self._of_sid: dict[str, set[str]] = {}  # sid -> numbers
+        self._told: dict[str, Queue] = {}
+
+    def watch(self, number: str, sid: str, told: Queue) -> None:
+        """`sid` follows `number`'s place, and has just been told `told`."""
+        self._watchers.setdefault(number, set()).add(sid)
+        self._of_sid.setdefault(sid, set()).add(number)
+        self._told[number] = told
+
+    def forget(self, sid: str) -> None:
+        """The socket left: stop watching what nobody else watches."""
+        for number in self._of_sid.pop(sid, set()):
+            sids = self._watchers.get(number, set())
+            sids.discard(sid)
+            if not sids:
+                self._watchers.pop(number, None)
+                self._told.pop(number, None)
+
+    def watched(self) -> int:
+        return len(self._watchers)
+
+    async def moved(self, now: datetime | None = None) -> int:
+        """After any change: tell each watched ticket whose place or estimate changed. Returns
+        how many `wait` events were sent."""
+        if not self._watchers:
+            return 0
+        expected = expected_wait_minutes(self._storage, now or datetime.now(UTC))
+        sent = 0
+        for number in list(self._watchers):
+            queue = queue_of(self._storage.tickets.queue_position(number), expected)
+            if queue == self._told.get(number):
+                continue
+            self._told[number] = queue
+            await self._live.emit(
+                "wait",
+                {"number": number, "queue": queue},
+                room=WAIT_ROOM.format(number=number),
+                namespace=STUDENTS,
+            )
+            sent += 1
+        return sent
