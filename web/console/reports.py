@@ -12,6 +12,7 @@ from web.console.access import json_response, no_store, require
 from web.desk.errors import ApiError
 from web.desk.faq_report import build_report
 from web.desk.figures import office_csv, office_report
+from web.desk.report_charts import day_chart, subtopic_chart
 from web.http.errors import request_lang
 
 routes = web.RouteTableDef()
@@ -79,3 +80,24 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
         },
     )
     return no_store(response)
+
+
+@routes.get("/api/console/reports/{chart}.svg")
+async def report_chart(request: web.Request) -> web.StreamResponse:
+    """One of the report's charts, drawn on the server (web/desk/report_charts.py says why):
+    `by_day` or `by_subtopic`, in the reader's language."""
+    console, _ = await require(request, csrf=False, roles=READERS)
+    chart = request.match_info["chart"]
+    if chart not in ("by_day", "by_subtopic"):
+        raise ApiError(404, "not_found")
+    days, lang = window_days(request), request_lang(request)
+    services = console.services
+    report = office_report(services.storage, days, datetime.now(UTC))
+    if chart == "by_day":
+        svg = day_chart(report["by_day"], lang)
+    else:
+        labels = services.faq.index.labels
+        rows = [(labels(r["topic"], r["subtopic"], lang)[1], r["opened"])
+                for r in report["by_subtopic"]]
+        svg = subtopic_chart(rows, lang)
+    return no_store(web.Response(text=svg, content_type="image/svg+xml", charset="utf-8"))

@@ -1,4 +1,4 @@
-/* The operators' console: sign in, the live queue, one ticket at a time, the team, the FAQ report.
+/* The operators' console: sign in, the live queue, one ticket at a time, the team, the reports.
  *
  * Native ES modules, no build step; this entry starts the page, the parts live in console/:
  *   state.js     boot data, the console's state (S) and the elements renders update (ui)
@@ -16,6 +16,8 @@
  *   accounts.js  the team: transfer targets for all, accounts for admins
  *   mail.js      parked mail, for admins
  *   report.js    the editors' FAQ report
+ *   figures.js   the office's figures: tiles, the server's SVG charts with their tables, the CSV
+ *   period.js    the 7 / 30 / 90 days both reports share
  *
  * Every piece of data reaches the page through textContent (h()), never innerHTML: names and
  * messages come from students. The session cookie is HttpOnly; the page only holds the CSRF

@@ -7,7 +7,8 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -17,6 +18,7 @@ from storage import FaqEvent, Message, Rating, StatusChange, Storage, Ticket
 from storage.models import TicketStatus
 from tests.conftest import Server
 from tests.web.conftest import ANNA, ELENA, LAURA, Factory
+from web.desk.report_charts import nice_step
 from web.http.keys import SERVICES
 
 ROME = ZoneInfo("Europe/Rome")
@@ -252,3 +254,79 @@ async def test_only_editors_and_admins_read_the_figures(
         assert status == 200
     async with aiohttp.ClientSession() as http, http.get(f"{server.url}{path}") as response:
         assert response.status == 401
+
+
+# --- the charts, drawn on the server --------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+async def svg(console: Any, chart: str, **params: str) -> ElementTree.Element:
+    async with console.http.get(f"/api/console/reports/{chart}.svg", params=params) as response:
+        assert response.status == 200, await response.text()
+        assert response.content_type == "image/svg+xml"
+        assert response.headers["Cache-Control"] == "no-store"
+        return ElementTree.fromstring(await response.text())
+
+
+def bars(root: ElementTree.Element) -> list[str]:
+    """The tooltip of every bar, in drawing order."""
+    return [
+        rect.findtext(f"{SVG}title") or ""
+        for rect in root.iter(f"{SVG}rect")
+        if rect.find(f"{SVG}title") is not None
+    ]
+
+
+async def test_the_day_chart_draws_two_bars_a_day_from_the_figures(
+    server: Server, signed_in: Factory, history: dict[str, str]
+) -> None:
+    elena = await signed_in(ELENA)
+    root = await svg(elena, "by_day", days="7")
+    assert root.findtext(f"{SVG}title") == "Ticket aperti e chiusi per giorno"
+    drawn = bars(root)
+    assert len(drawn) == 14
+    months = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
+    yesterday = datetime.now(ROME).date() - timedelta(days=1)
+    label = f"{yesterday.day} {months[yesterday.month - 1]}"
+    # yesterday: C and D opened, B closed
+    assert drawn[10:12] == [f"{label}: 2 aperti", f"{label}: 1 chiusi"]
+    heights = [
+        float(r.get("height", 0))
+        for r in root.iter(f"{SVG}rect")
+        if r.find(f"{SVG}title") is not None
+    ]
+    assert heights[10] == 2 * heights[11] > 0  # drawn to scale
+    english = await svg(elena, "by_day", days="7", lang="en")
+    assert english.findtext(f"{SVG}title") == "Tickets opened and closed per day"
+
+
+async def test_the_subtopic_chart_names_each_subtopic_in_the_readers_language(
+    server: Server, signed_in: Factory, history: dict[str, str]
+) -> None:
+    anna = await signed_in(ANNA)
+    root = await svg(anna, "by_subtopic", days="7")
+    assert bars(root) == ["Tasse, ISEE, pagoPA ed esoneri: 2", "Credenziali di Ateneo ed email: 1",
+                          "Documenti e allegati: 1", "Scadenze e iscrizione in ritardo: 1"]
+    english = await svg(anna, "by_subtopic", days="7", lang="en")
+    assert bars(english)[0] == "Fees, ISEE, pagoPA and exemptions: 2"
+
+
+async def test_an_empty_window_says_so_and_unknown_charts_are_not_found(
+    signed_in: Factory
+) -> None:
+    elena = await signed_in(ELENA)
+    root = await svg(elena, "by_subtopic", days="1")
+    assert bars(root) == []
+    assert "Nessun ticket in questo periodo." in ElementTree.tostring(root, encoding="unicode")
+    status, _ = await elena.get("/api/console/reports/pie.svg")
+    assert status == 404
+    status, _ = await elena.get("/api/console/reports/by_day.svg", days="0")
+    assert status == 422
+    laura = await signed_in(LAURA)
+    status, _ = await laura.get("/api/console/reports/by_day.svg")
+    assert status == 403
+
+
+def test_the_scale_steps_are_round() -> None:
+    assert [nice_step(n) for n in (1, 3, 4, 9, 40, 41, 170, 999)] == [1, 1, 1, 5, 10, 20, 50, 500]

@@ -13,6 +13,7 @@ import { leaveTicket, renderEmptyTicket } from "./ticket.js";
 import { loadTeam, renderTeam } from "./accounts.js";
 import { renderParked } from "./mail.js";
 import { renderReport } from "./report.js";
+import { renderFigures } from "./figures.js";
 
 export function startConsole() {
   document.body.className = "signed-in";
@@ -26,9 +27,10 @@ export function startConsole() {
     ? [h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("team"), text: T("team") }),
        h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("parked"), text: T("parked") })]
     : [];
-  // The FAQ report is the editors' (and admins'); the server refuses it to operators too.
+  // The reports are the editors' (and admins'); the server refuses them to operators too.
   const reportButton = S.me.role === "editor" || S.me.role === "admin"
-    ? h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("report"), text: T("report") })
+    ? [h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("figures"), text: T("figures") }),
+       h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("report"), text: T("report") })]
     : null;
   const header = h("header", { class: "c-top" },
     h("a", { class: "c-skip", href: "#c-ticket", text: T("skip") }),
@@ -97,5 +99,6 @@ async function showAdmin(which) {
   clear(ui.adminPane).append(close, box);
   if (which === "team") await renderTeam(box);
   else if (which === "report") await renderReport(box);
+  else if (which === "figures") await renderFigures(box);
   else await renderParked(box);
 }

@@ -5,27 +5,17 @@ import { T } from "./texts.js";
 import { clear, h } from "./dom.js";
 import { fmtDate } from "./format.js";
 import { api, errorText } from "./api.js";
-
-const REPORT_PERIODS = [7, 30, 90];
+import { periodPicker } from "./period.js";
 const pctFmt = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
 const dayFmt = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
 const fmtDay = (iso) => dayFmt.format(new Date(iso));
 
 export function renderReport(box) {
   const body = h("div", { class: "c-report" });
-  const periods = REPORT_PERIODS.map((n) => h("button", {
-    type: "button", class: "c-btn", "aria-pressed": String(n === S.reportDays), text: T("reportDays", { n }),
-    onclick: () => {
-      S.reportDays = n;
-      for (const [i, b] of periods.entries()) b.setAttribute("aria-pressed", String(REPORT_PERIODS[i] === n));
-      loadReport(body);
-    },
-  }));
   clear(box).append(
     h("h2", { text: T("reportTitle") }),
     h("p", { class: "c-muted", text: T("reportHelp") }),
-    h("div", { class: "c-period", role: "group", "aria-label": T("reportPeriod") },
-      h("span", { class: "c-label", "aria-hidden": "true", text: T("reportPeriod") }), periods),
+    periodPicker(() => loadReport(body)),
     body,
   );
   return loadReport(body);

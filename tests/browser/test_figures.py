@@ -1,0 +1,97 @@
+"""The office's figures in the console: an editor opens "Report", reads the tiles, sees both
+charts drawn with their tables beside them, changes the window and downloads the CSV."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import Locator, Page, expect
+
+from storage import Operator
+from tests.browser.conftest import NewPage
+from tests.browser.test_console import sign_in
+from tests.conftest import Server
+from tests.web.conftest import ELENA, LAURA, create_account, open_ticket
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
+
+pytestmark = pytest.mark.browser
+
+ANNA = Operator(username="abianchi", name="Anna Bianchi", role="operator", password_hash="x")
+
+
+async def drawn(page: Page, image: Locator) -> None:
+    """Waits until the image has loaded and decoded: an SVG the browser could not read has no
+    natural width."""
+    handle = await image.element_handle()
+    await page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=handle)
+
+
+async def test_an_editor_reads_the_figures_charts_and_tables(
+    server: Server, new_page: NewPage
+) -> None:
+    for account in (ELENA, LAURA):
+        await asyncio.to_thread(create_account, server, account)
+    services = server.app[SERVICES]
+    await services.storage.operators.put(ANNA)
+    desk = Desk(services)
+    tickets = [await open_ticket(server) for _ in range(3)]
+    await open_ticket(server, subtopic="scadenze")
+    await desk.operator_reply(tickets[0].number, ANNA, "Eccomi.", internal=False)
+    await desk.set_status(tickets[0].number, "closed", ANNA)
+
+    # an operator has no report
+    laura = await new_page()
+    await sign_in(laura, server, LAURA)
+    await expect(laura.get_by_role("button", name="Report", exact=True)).to_have_count(0)
+
+    page = await new_page()
+    await sign_in(page, server, ELENA)
+    await page.get_by_role("button", name="Report", exact=True).click()
+    await expect(page.get_by_role("heading", name="Report dell'ufficio")).to_be_visible()
+    month = page.get_by_role("button", name="30 giorni")
+    await expect(month).to_have_attribute("aria-pressed", "true")
+    tiles = page.locator(".c-totals")
+    await expect(tiles.locator(".c-total", has_text="Ticket aperti")).to_contain_text("4")
+    await expect(tiles.locator(".c-total", has_text="Ticket chiusi")).to_contain_text("1")
+    await expect(tiles.locator(".c-total", has_text="Aperti adesso")).to_contain_text("3")
+    await expect(tiles.locator(".c-total", has_text="Prima risposta")).to_contain_text("min")
+    await expect(tiles.locator(".c-total", has_text="Valutazione media")).to_contain_text("n.d.")
+
+    # each chart is drawn, named, and has its numbers in a table beside it
+    days_chart = page.get_by_role("img", name="Grafico a barre dei ticket aperti e chiusi")
+    topics_chart = page.get_by_role("img", name="Grafico a barre dei ticket aperti per argomento")
+    for chart in (days_chart, topics_chart):
+        await expect(chart).to_be_visible()
+        await drawn(page, chart)
+    data = "Dati del grafico: "
+    days_table = page.get_by_role("region", name=data + "Ticket aperti e chiusi per giorno")
+    await expect(days_table.locator("tbody tr")).to_have_count(30)
+    await expect(days_table.locator("tbody tr").last.locator("td")).to_have_text(["4", "1"])
+    topics_table = page.get_by_role("region", name=data + "Ticket aperti per argomento")
+    for subtopic, n in (("Tasse, ISEE, pagoPA ed esoneri", "3"),
+                        ("Scadenze e iscrizione in ritardo", "1")):
+        await expect(topics_table.get_by_role("row", name=subtopic)).to_contain_text(n)
+
+    # the tables are reached by the keyboard
+    await days_table.focus()
+    await expect(days_table).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(topics_table).to_be_focused()
+
+    # a week: seven days, and the charts follow
+    await page.get_by_role("button", name="7 giorni").click()
+    await expect(days_table.locator("tbody tr")).to_have_count(7)
+    src = "/api/console/reports/by_day.svg?days=7&lang=it"
+    await expect(days_chart).to_have_attribute("src", src)
+    await drawn(page, days_chart)
+
+    # the CSV of the window's tickets
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name="Scarica i ticket (CSV, 7 giorni)").click()
+    saved = await download.value
+    name = saved.suggested_filename
+    assert name.startswith("tickets-") and name.endswith("-7d.csv")
+    text = (await saved.path()).read_text(encoding="utf-8")
+    assert text.count("\n") == 5 and all(t.number in text for t in tickets)
