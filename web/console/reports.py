@@ -11,7 +11,7 @@ from storage.models import Role
 from web.console.access import json_response, no_store, require
 from web.desk.errors import ApiError
 from web.desk.faq_report import build_report
-from web.desk.figures import office_csv, office_report
+from web.desk.figures import Window, office_csv, office_report, per_day, per_subtopic
 from web.desk.report_charts import day_chart, subtopic_chart
 from web.http.errors import request_lang
 
@@ -90,14 +90,13 @@ async def report_chart(request: web.Request) -> web.StreamResponse:
     chart = request.match_info["chart"]
     if chart not in ("by_day", "by_subtopic"):
         raise ApiError(404, "not_found")
-    days, lang = window_days(request), request_lang(request)
-    services = console.services
-    report = office_report(services.storage, days, datetime.now(UTC))
+    lang, services = request_lang(request), console.services
+    window = Window.of(window_days(request), datetime.now(UTC))
     if chart == "by_day":
-        svg = day_chart(report["by_day"], lang)
+        svg = day_chart(per_day(services.storage, window), lang)
     else:
         labels = services.faq.index.labels
         rows = [(labels(r["topic"], r["subtopic"], lang)[1], r["opened"])
-                for r in report["by_subtopic"]]
+                for r in per_subtopic(services.storage, window)]
         svg = subtopic_chart(rows, lang)
     return no_store(web.Response(text=svg, content_type="image/svg+xml", charset="utf-8"))

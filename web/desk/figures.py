@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -53,34 +54,75 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def day_starts(days: int, now: datetime) -> list[datetime]:
-    """The office's midnights that open each of the last `days` days, today's last."""
-    today = now.astimezone(OFFICE_TZ).date()
-    first = today - timedelta(days=days - 1)
-    # Midnight by the calendar, not 24 hours apart: a day with a clock change is 23 or 25 hours.
-    return [
-        datetime.combine(first + timedelta(days=i), datetime.min.time(), OFFICE_TZ)
-        for i in range(days)
-    ]
+@dataclass(frozen=True)
+class Window:
+    """The last `days` days of the office's calendar up to `now`."""
+
+    days: int
+    now: datetime
+    starts: list[datetime]  # the midnight that opens each day, oldest first
+    stamps: list[str]  # the same, as storage compares them
+
+    @classmethod
+    def of(cls, days: int, now: datetime) -> Window:
+        today = now.astimezone(OFFICE_TZ).date()
+        first = today - timedelta(days=days - 1)
+        # Midnight by the calendar, not 24 hours apart: a day with a clock change is 23 or 25
+        # hours long.
+        starts = [
+            datetime.combine(first + timedelta(days=i), datetime.min.time(), OFFICE_TZ)
+            for i in range(days)
+        ]
+        return cls(days, now, starts, [_stamp(start) for start in starts])
+
+    @property
+    def since(self) -> str:
+        return self.stamps[0]
+
+    @property
+    def until(self) -> str:
+        return _stamp(self.now)
 
 
 def _spread(
-    tickets: TicketStore, moment: Literal["answered", "closed"], since: str, until: str,
-    unit: float,
+    tickets: TicketStore, moment: Literal["answered", "closed"], window: Window, unit: float
 ) -> dict[str, float | None]:
-    median, p90 = tickets.percentiles_between(moment, since, until, (0.5, 0.9))
+    median, p90 = tickets.percentiles_between(
+        moment, window.since, window.until, (0.5, 0.9)
+    )
     return {
         "median": None if median is None else round(median / unit, 1),
         "p90": None if p90 is None else round(p90 / unit, 1),
     }
 
 
+def per_day(storage: Storage, window: Window) -> list[dict[str, Any]]:
+    """`by_day`: tickets opened and closed on each day, oldest first."""
+    tickets = storage.tickets
+    ends = [*window.stamps[1:], window.until]
+    return [
+        {
+            "day": start.date().isoformat(),
+            "opened": tickets.count_between("opened", begin, end),
+            "closed": tickets.count_between("closed", begin, end),
+        }
+        for start, begin, end in zip(window.starts, window.stamps, ends, strict=True)
+    ]
+
+
+def per_subtopic(storage: Storage, window: Window) -> list[dict[str, Any]]:
+    """`by_subtopic`: tickets opened per subtopic, most first."""
+    counts = storage.tickets.opened_by_subtopic(window.since, window.until)
+    return [
+        {"topic": topic, "subtopic": subtopic, "opened": n}
+        for (topic, subtopic), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
 def office_report(storage: Storage, days: int, now: datetime) -> dict[str, Any]:
     """The body of GET /api/console/reports for the `days` up to `now` (an aware datetime)."""
-    starts = day_starts(days, now)
-    stamps = [_stamp(start) for start in starts]
-    since, until = stamps[0], _stamp(now)
-    days_between = list(zip(stamps, [*stamps[1:], until], strict=True))
+    window = Window.of(days, now)
+    since, until = window.since, window.until
     tickets = storage.tickets
     by_status = tickets.count_by_status()
     scores = tickets.scores_between(since, until)
@@ -89,7 +131,7 @@ def office_report(storage: Storage, days: int, now: datetime) -> dict[str, Any]:
     return {
         "window": {
             "days": days,
-            "since": starts[0].isoformat(timespec="milliseconds"),
+            "since": window.starts[0].isoformat(timespec="milliseconds"),
             "until": now.astimezone(OFFICE_TZ).isoformat(timespec="milliseconds"),
         },
         "tickets": {
@@ -97,23 +139,10 @@ def office_report(storage: Storage, days: int, now: datetime) -> dict[str, Any]:
             "closed": tickets.count_between("closed", since, until),
             "open_now": by_status.get("open", 0) + by_status.get("awaiting_user", 0),
         },
-        "first_response_minutes": _spread(tickets, "answered", since, until, 60),
-        "resolution_hours": _spread(tickets, "closed", since, until, 3600),
-        "by_subtopic": [
-            {"topic": topic, "subtopic": subtopic, "opened": n}
-            for (topic, subtopic), n in sorted(
-                tickets.opened_by_subtopic(since, until).items(),
-                key=lambda item: (-item[1], item[0]),
-            )
-        ],
-        "by_day": [
-            {
-                "day": start.date().isoformat(),
-                "opened": tickets.count_between("opened", begin, end),
-                "closed": tickets.count_between("closed", begin, end),
-            }
-            for start, (begin, end) in zip(starts, days_between, strict=True)
-        ],
+        "first_response_minutes": _spread(tickets, "answered", window, 60),
+        "resolution_hours": _spread(tickets, "closed", window, 3600),
+        "by_subtopic": per_subtopic(storage, window),
+        "by_day": per_day(storage, window),
         "rating": {
             "count": rated,
             "average": (
@@ -132,11 +161,11 @@ def office_csv(storage: Storage, days: int, now: datetime) -> str:
     """The tickets opened in the window, one row each, oldest first. Figures only: no name,
     email or text of the student, and no operator (a CSV travels, and a per-person table of
     staff performance is not what this report is for)."""
-    since = _stamp(day_starts(days, now)[0])
+    window = Window.of(days, now)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for t in storage.tickets.times_between("opened", since, _stamp(now)):
+    for t in storage.tickets.times_between("opened", window.since, window.until):
         writer.writerow(
             (
                 t.number,

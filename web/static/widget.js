@@ -1627,8 +1627,12 @@
   }
 
   function renderRating(b) {
-    ui.rateBox.hidden = b.status !== "closed";
-    if (ui.rateBox.hidden) return;
+    const closed = b.status === "closed";
+    // the mail's link is followed once, on the ticket as it is now
+    const go = S.wantRating && S.page;
+    S.wantRating = false;
+    ui.rateBox.hidden = !closed;
+    if (!closed) return;
     const r = b.rating;
     ui.rateForm.hidden = !!r;
     ui.rateDone.hidden = !r;
@@ -1641,8 +1645,7 @@
         r.comment ? h("span", { class: "uh-rate-comment", text: "\u201c" + r.comment + "\u201d" }) : null
       );
     }
-    if (S.wantRating && S.page) {
-      S.wantRating = false;
+    if (go) {
       ui.rateBox.scrollIntoView({ block: "center" });
       (r ? ui.rateDone : ui.rateTitle).focus();
     }
