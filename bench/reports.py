@@ -9,8 +9,9 @@ case, since the cost follows the tickets of the window).
 
 The wait: with WATCHED of the waiting tickets watched live, the oldest waiting ticket is
 answered (a real write) and the watchers are told (web/desk/waiting.py: only those whose place
-changed, with a short event); beside it, what telling every waiting ticket's room its whole
-ticket would cost at least: reading each waiting ticket's file.
+changed, with a short event); beside it, the two ways that need no list of watchers: the
+short event to every waiting ticket's room, and each room its whole ticket (at least a file
+read each).
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import socketio
+
 from storage import Message, Rating, StatusChange, Storage, Ticket
 from storage.layout import Layout
 from storage.tinyfile import encode
 from web.desk.figures import office_csv, office_report
-from web.desk.waiting import WaitWatch, queue_view
+from web.desk.live import STUDENTS, WAIT_ROOM
+from web.desk.waiting import WaitWatch, expected_wait_minutes, queue_of, queue_view
 
 SIZES = (500, 20_000)
 RUNS = 30
@@ -118,6 +122,16 @@ async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
         started = time.perf_counter()
         queue_view(storage, numbers[-1])
         place.append(time.perf_counter() - started)
+    # the alternatives: the short event to every waiting ticket's room, through a real
+    # Socket.IO server (rooms nobody is in), or each room's whole ticket (a file read each)
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+    started = time.perf_counter()
+    expected = expected_wait_minutes(storage, datetime.now(UTC))
+    for number in numbers[RUNS:]:
+        queue = queue_of(storage.tickets.queue_position(number), expected)
+        await sio.emit("wait", {"number": number, "queue": queue},
+                       room=WAIT_ROOM.format(number=number), namespace=STUDENTS)
+    every_short = time.perf_counter() - started
     started = time.perf_counter()
     for number in numbers[RUNS:]:
         await storage.tickets.get(number)
@@ -128,7 +142,9 @@ async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
          f"{statistics.median(place) * 1000:.3f} ms"),
         (f"wait: queue moves, {watched} of {len(numbers):,} waiting watched, {count:,} tickets",
          f"{statistics.median(refresh) * 1000:.2f} ms, {live.sent // RUNS} events"),
-        (f"wait: reading every waiting ticket instead ({len(numbers) - RUNS:,} files)",
+        (f"wait: instead, the short event to all {len(numbers) - RUNS:,} waiting rooms",
+         f"{every_short * 1000:.0f} ms"),
+        (f"wait: instead, each waiting room its whole ticket ({len(numbers) - RUNS:,} file reads)",
          f"{every_room * 1000:.0f} ms"),
     ]
 

@@ -10,10 +10,12 @@ queue moves.
   the student sees the place alone, never an invented figure.
 
 When a ticket is answered or closed, every place behind it moves. Sending each waiting ticket's
-room its whole view on every change would read one ticket file per waiting ticket; instead this
-process remembers which waiting tickets someone is watching here and what each was last told,
-and sends the short `wait` event only where the place or the estimate changed (`make bench`
-measures both). Each process tells only its own watchers, of the changes it makes itself.
+room its whole view would read one ticket file per waiting ticket on every change; even the
+short event to every waiting room, cheap in one process, would be one Redis publish per waiting
+ticket with several. Instead this process remembers which waiting tickets someone is watching
+here and what each was last told, and sends the short `wait` event only where the place or the
+estimate changed (`make bench` measures the three). Each process tells only its own watchers,
+of the changes it makes itself.
 """
 
 from __future__ import annotations

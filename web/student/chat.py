@@ -222,6 +222,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self._follow_wait(sid, number, queue)
 
     async def _follow_wait(self, sid: str, number: str, told: Any) -> None:
+        # a socket that left while we were reading the ticket would be watched forever
+        if not self.server.manager.is_connected(sid, STUDENTS):
+            return
         await self.enter_room(sid, WAIT_ROOM.format(number=number))
         self.services.waits.watch(number, sid, told)
 
