@@ -23,7 +23,10 @@ from bot.corpus import Corpus, Faq, load_corpus, load_synonyms
 from bot.faq import GENERAL_SYNONYMS, FaqIndex
 
 OWN = Path(__file__).resolve().parent.parent
-DEV = OWN.parent / "shared" / "faq-eval" / "dev"
+# shared/ sits beside the repository, or further up for a git worktree (wt/NAME beside main).
+DEV = next(
+    (p / "shared" for p in OWN.parents if (p / "shared").is_dir()), OWN.parent / "shared"
+) / "faq-eval" / "dev"
 
 Engine = Callable[[str, str], list[str]]  # (query, lang) -> up to 3 FAQ ids, [] = abstain
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from bench.faq import DEV
 from bot import text
 from bot.faq import FaqIndex
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV = ROOT.parent / "shared" / "faq-eval" / "dev"
 CORPUS = {
     "topics": [
         {
