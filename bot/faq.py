@@ -17,12 +17,14 @@ Topic and subtopic only add a small bonus: students pick the wrong subtopic.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -81,14 +83,51 @@ SUBTOPIC_BONUS = 0.5
 # Below this score a match is not worth showing: measured with make bench on the DEV set of
 # shared/faq-eval and on the held-out queries of bench/, where it keeps about 90% of the
 # out-of-scope questions without a suggestion.
-THRESHOLD = 44.0
 NEIGHBOUR_THRESHOLD = 30.0
+CONFIDENCE_FILE = Path(__file__).with_name("data") / "confidence.json"
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """The chance that the best matches answer a message, from the best match's score: a
+    logistic curve fitted, with its two band thresholds, by `python -m bench.calibrate` on
+    shared/faq-eval's DEV set, cross-validated by FAQ (bot/data/confidence.json)."""
+
+    intercept: float
+    per_score: float
+    confident: float  # from here on, search() shows the matches
+    middle: float  # from here on, decide() offers them hedged
+
+    @classmethod
+    def load(cls, path: Path = CONFIDENCE_FILE) -> Confidence:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            float(data["intercept"]),
+            float(data["per_score"]),
+            float(data["confident"]),
+            float(data["middle"]),
+        )
+
+    def of(self, score: float) -> float:
+        return 1 / (1 + math.exp(-(self.intercept + self.per_score * score)))
+
+
+CONFIDENCE = Confidence.load()
 
 
 @dataclass(frozen=True)
 class Match:
     id: str
     score: float  # 0..100
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the assistant can honestly say about a message (see FaqIndex.decide)."""
+
+    band: Literal["confident", "middle", "none"]
+    matches: tuple[Match, ...]  # best first; empty in the band "none"
+    confidence: float  # 0..1: the estimated chance that one of the matches answers it
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -344,14 +383,50 @@ class FaqIndex:
         subtopic: str | None = None,
         limit: int = 3,
     ) -> list[Match]:
-        """The best matches worth showing; [] when nothing is relevant enough."""
+        """The best matches worth showing; [] when nothing is relevant enough (the bands
+        "middle" and "none" of `decide`)."""
+        decision = self.decide(query, lang, topic, subtopic, limit)
+        return list(decision.matches) if decision.band == "confident" else []
+
+    def decide(
+        self,
+        query: str,
+        lang: str = "it",
+        topic: str | None = None,
+        subtopic: str | None = None,
+        limit: int = 3,
+    ) -> Decision:
+        """How sure the index is that a FAQ answers `query`, in three bands:
+
+        - "confident": `matches` answer the message; they are exactly what `search` returns.
+        - "middle": one of `matches` may help, but the index is not sure. The dialogue shows
+          them hedged ("Forse una di queste risposte ti aiuta") with the ticket button beside
+          them, instead of asserting an answer or showing nothing.
+        - "none": nothing is relevant enough (`matches` is empty): offer a ticket.
+
+        The dialogue calls it where it called `search`, with the same arguments::
+
+            decision = index.decide(text, lang=lang, topic=topic, subtopic=subtopic)
+            if decision.band == "confident": ...   # the answers, as today
+            elif decision.band == "middle": ...    # the hedged list and the ticket button
+            else: ...                              # the ticket
+
+        `confidence` is the estimated chance that one of `matches` is the right FAQ,
+        calibrated on labelled questions (bot/data/confidence.json); the FAQ report can count
+        the bands per FAQ."""
         index, scores = self._scores(query, lang, topic, subtopic)
         ranked = self._best(index, scores, limit)
-        if not ranked or ranked[0].score < THRESHOLD:
-            return []
-        # Once the best match is convincing, weaker neighbours are still worth offering: the
-        # near-duplicates students confuse (first vs second instalment) sit just below it.
-        return [m for m in ranked if m.score >= NEIGHBOUR_THRESHOLD]
+        if not ranked:
+            return Decision("none", (), 0.0)
+        confidence = CONFIDENCE.of(ranked[0].score)
+        if confidence >= CONFIDENCE.confident:
+            # Once the best match is convincing, weaker neighbours are still worth offering:
+            # the near-duplicates students confuse (first vs second instalment) sit below it.
+            shown = tuple(m for m in ranked if m.score >= NEIGHBOUR_THRESHOLD)
+            return Decision("confident", shown, confidence)
+        if confidence >= CONFIDENCE.middle:
+            return Decision("middle", tuple(ranked), confidence)
+        return Decision("none", (), confidence)
 
     def search_ranked(
         self, query: str, lang: str = "it", topic: str | None = None, subtopic: str | None = None
