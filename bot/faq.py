@@ -8,11 +8,15 @@ How a match is scored, in short:
    typos ("iscrizone", "graduatorai") still count, in proportion to their similarity.
 3. Each FAQ gets a BM25 score over three fields (question and variants, keywords, answer),
    weighted by how much each field says about the intent.
-4. Confidence is the share of the query's information (IDF mass) that the FAQ covers. Words
+4. The score adds the share of the query's information (IDF mass) that the FAQ covers. Words
    that no FAQ uses ("biblioteca", "wifi") weigh in the denominator, so a question about
    something the corpus does not talk about covers little and gets no suggestion, while a
    long, rambling message still covers enough through its informative words.
+5. The best score becomes a confidence (a logistic curve fitted on labelled questions, see
+   Confidence) that puts the message in one of three bands: confident, middle, none (decide).
 Topic and subtopic only add a small bonus: students pick the wrong subtopic.
+The scoring runs over per-word postings as numpy arrays: a query costs the FAQs that share a
+word with it, well under a millisecond at 2,000 FAQs.
 """
 
 from __future__ import annotations
@@ -332,15 +336,6 @@ class _LangIndex:
         evidence[covered == 0] = 0.0
         return evidence
 
-    def _bm25(self, doc: _Doc, token: str) -> float:
-        total = 0.0
-        for field, weight in FIELD_WEIGHTS.items():
-            tf = doc.fields[field].get(token, 0)
-            if tf:
-                norm = 1 - BM25_B + BM25_B * doc.length[field] / self.avg_length[field]
-                total += weight * tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm)
-        return total
-
 
 class FaqIndex:
     def __init__(self, corpus: Corpus, synonym_groups: Sequence[Sequence[str]] = ()) -> None:
@@ -544,10 +539,11 @@ def _main(argv: list[str]) -> int:
         print(exc, file=sys.stderr)
         return 1
     query = " ".join(args.query)
-    matches = index.search(query, lang=args.lang, limit=args.limit)
-    if not matches:
+    decision = index.decide(query, lang=args.lang, limit=args.limit)
+    print(f"band {decision.band}, confidence {decision.confidence:.2f}")
+    if not decision.matches:
         print("no FAQ is relevant enough (the assistant would offer a ticket)")
-    for match in matches:
+    for match in decision.matches:
         faq = index.get(match.id)
         question = faq.question_in(args.lang) if faq else ""
         print(f"{match.score:5.1f}  {match.id}  {question}")

@@ -12,6 +12,7 @@ from bench import calibrate
 from bench.queries import DEV, load_queries
 from bot.faq import CONFIDENCE, CONFIDENCE_FILE, FaqIndex
 from tests.bot.test_faq_search import FAQS, index_of
+from tests.bot.test_faq_validate import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,11 @@ def test_the_shipped_model_is_the_one_fitted_on_today_s_engine(tmp_path: Path) -
     fitted = tmp_path / "confidence.json"
     calibrate.write(calibrate.fit(rows, calibrate.SHIPPED), rows, fitted)
     assert json.loads(fitted.read_text()) == json.loads(CONFIDENCE_FILE.read_text())
+
+
+def test_the_cli_names_the_band(tmp_path: Path) -> None:
+    index_of(tmp_path, FAQS)
+    for query, band in (("quanto costa la prima rata", "confident"), ("quanto costa", "middle")):
+        found = run_cli("search", "--data", str(tmp_path), query)
+        assert found.returncode == 0
+        assert found.stdout.startswith(f"band {band}, confidence 0.")
