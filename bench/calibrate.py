@@ -28,7 +28,8 @@ import numpy.typing as npt
 
 from bench.queries import DEV, Query, load_queries
 from bot import text
-from bot.faq import CONFIDENCE_FILE, FaqIndex
+from bot.confidence import CONFIDENCE_FILE
+from bot.faq import FaqIndex
 
 # The issue asks for 0.90. On DEV's 48 out-of-scope questions that means 44 unanswered (0.917),
 # which costs about 0.04 of hit@3 on DEV and 0.04 on the held-out set, and takes the search
@@ -182,7 +183,7 @@ def summary(rows: Sequence[Row], runs: Sequence[Sequence[str]]) -> tuple[float, 
 
 def write(model: Model, rows: Sequence[Row], path: Path = CONFIDENCE_FILE) -> None:
     if model.names != ("score",):
-        raise SystemExit(f"bot/faq.py computes the score signal only, not {model.names}")
+        raise SystemExit(f"bot/confidence.py reads the score signal only, not {model.names}")
     data = {
         "_comment": "Written by `python -m bench.calibrate --write`: do not edit by hand. "
         "confidence = 1 / (1 + exp(-(intercept + per_score * score))), score 0..100 of the "

@@ -23,8 +23,9 @@ from rapidfuzz import fuzz, process
 from bench import calibrate
 from bench.queries import DEV, HELD_OUT, OWN, Query, load_queries
 from bot import text
+from bot.confidence import NEIGHBOUR_THRESHOLD
 from bot.corpus import Corpus, Faq, load_corpus, load_synonyms
-from bot.faq import GENERAL_SYNONYMS, NEIGHBOUR_THRESHOLD, FaqIndex
+from bot.faq import GENERAL_SYNONYMS, FaqIndex
 
 # The single score threshold of the search before the calibrated decision (#18).
 TODAY = 44.0

@@ -1,41 +1,19 @@
 """FaqIndex: the FAQ corpus, searchable (CONTRACT.md section 6).
-Why one module: the index and its scoring read together, and CONTRACT.md names its CLI here.
 
-How a match is scored, in short:
-1. Query and FAQ texts are normalised to stems (bot.text), and words that mean the same thing
-   to students are folded onto one token: the general groups shipped with the engine
-   (bot/data/synonyms.json) and the corpus's own (faq_data/synonyms.json for ours).
-2. A word the corpus does not know is looked up among the corpus's words with rapidfuzz, so
-   typos ("iscrizone", "graduatorai") still count, in proportion to their similarity.
-3. Each FAQ gets a BM25 score over three fields (question and variants, keywords, answer),
-   weighted by how much each field says about the intent.
-4. The score adds the share of the query's information (IDF mass) that the FAQ covers. Words
-   that no FAQ uses ("biblioteca", "wifi") weigh in the denominator, so a question about
-   something the corpus does not talk about covers little and gets no suggestion, while a
-   long, rambling message still covers enough through its informative words.
-5. The best score becomes a confidence (a logistic curve fitted on labelled questions, see
-   Confidence) that puts the message in one of three bands: confident, middle, none (decide).
-Topic and subtopic only add a small bonus: students pick the wrong subtopic.
-The scoring runs over per-word postings as numpy arrays: a query costs the FAQs that share a
-word with it, well under a millisecond at 2,000 FAQs.
+A message is scored against every FAQ by bot.scoring; bot.confidence says how sure the best
+score lets the assistant be (decide). `python -m bot.faq` is the editors' command line
+(bot.faq_cli).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sys
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
-from rapidfuzz import fuzz, process
 
-from bot import text
+from bot.confidence import CONFIDENCE, Decision, Match
 from bot.corpus import (
     LANGS,
     Corpus,
@@ -48,12 +26,13 @@ from bot.corpus import (
     check_corpus,
     load_corpus,
     load_synonyms,
-    split_language,
 )
+from bot.scoring import FloatArray, LangIndex, query_language, synonym_map
 
 __all__ = [
     "Corpus",
     "CorpusError",
+    "Decision",
     "Faq",
     "FaqIndex",
     "Link",
@@ -67,276 +46,6 @@ __all__ = [
 # Words that mean the same to students whatever the corpus: shipped with the engine.
 GENERAL_SYNONYMS = load_synonyms(Path(__file__).with_name("data"))
 
-# Field weights: a question or variant states the intent; keywords name it; the answer
-# mentions many things beside it.
-FIELD_WEIGHTS = {"question": 1.0, "keywords": 0.8, "answer": 0.35}
-BM25_K1 = 1.2
-BM25_B = 0.5
-# A misspelt word counts when it is this similar (0..100) to a word of the corpus.
-FUZZY_CUTOFF = 80
-FUZZY_MIN_LENGTH = 4
-# The IDF of a word found in a single FAQ, whatever the corpus size (see _LangIndex).
-IDF_REFERENCE = 4.4
-QUESTION_COVERAGE_WEIGHT = 4.0
-QUERY_COVERAGE_WEIGHT = 1.0
-UNKNOWN_WORD_WEIGHT = 0.8
-FULL_COVERAGE_BONUS = 2.0
-# Evidence is mapped onto 0..100 by 100 * (1 - exp(-evidence / scale)).
-EVIDENCE_SCALE = 8.4
-TOPIC_BONUS = 0.3
-SUBTOPIC_BONUS = 0.5
-# Below this score a match is not worth showing: measured with make bench on the DEV set of
-# shared/faq-eval and on the held-out queries of bench/, where it keeps about 90% of the
-# out-of-scope questions without a suggestion.
-NEIGHBOUR_THRESHOLD = 30.0
-CONFIDENCE_FILE = Path(__file__).with_name("data") / "confidence.json"
-
-
-@dataclass(frozen=True)
-class Confidence:
-    """The chance that the best matches answer a message, from the best match's score: a
-    logistic curve fitted, with its two band thresholds, by `python -m bench.calibrate` on
-    shared/faq-eval's DEV set, cross-validated by FAQ (bot/data/confidence.json)."""
-
-    intercept: float
-    per_score: float
-    confident: float  # from here on, search() shows the matches
-    middle: float  # from here on, decide() offers them hedged
-
-    @classmethod
-    def load(cls, path: Path = CONFIDENCE_FILE) -> Confidence:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(
-            float(data["intercept"]),
-            float(data["per_score"]),
-            float(data["confident"]),
-            float(data["middle"]),
-        )
-
-    def of(self, score: float) -> float:
-        return 1 / (1 + math.exp(-(self.intercept + self.per_score * score)))
-
-
-CONFIDENCE = Confidence.load()
-
-
-@dataclass(frozen=True)
-class Match:
-    id: str
-    score: float  # 0..100
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the assistant can honestly say about a message (see FaqIndex.decide)."""
-
-    band: Literal["confident", "middle", "none"]
-    matches: tuple[Match, ...]  # best first; empty in the band "none"
-    confidence: float  # 0..1: the estimated chance that one of the matches answers it
-
-
-FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class _Posting:
-    docs: npt.NDArray[np.intp]
-    saturation: FloatArray  # what the word earns each FAQ, 0..1
-    question: FloatArray  # the share of each FAQ's question mass it is, 0 if not there
-
-
-@dataclass(frozen=True)
-class _Doc:
-    faq: Faq
-    fields: dict[str, Counter[str]]
-    length: dict[str, int]
-
-
-class _LangIndex:
-    """The corpus as seen by one query language."""
-
-    def __init__(
-        self, faqs: Sequence[Faq], lang: str, synonyms: tuple[dict[str, str], dict[str, str]]
-    ) -> None:
-        self.lang = lang
-        self.synonyms, self.phrases = synonyms
-        self.docs: list[_Doc] = []
-        self.words: dict[str, str] = {}  # folded word -> its token, for fuzzy look-up
-        doc_freq: dict[str, float] = {}
-        for faq in faqs:
-            question_texts = [faq.question_in(lang), *faq.variants.get(lang, ())]
-            if lang != "it" and lang not in faq.question:
-                # No translation: the Italian variants still describe the intent.
-                question_texts += list(faq.variants.get("it", ()))
-            fields = {
-                "question": self._count(question_texts),
-                "keywords": self._count(faq.keywords, both_languages=True),
-                "answer": self._count([faq.answer_in(lang)]),
-            }
-            self.docs.append(_Doc(faq, fields, {k: sum(v.values()) for k, v in fields.items()}))
-            # A FAQ counts towards a word's document frequency as much as its field that
-            # uses the word says about its intent: "immatricolazione" in every answer of an
-            # enrolment corpus is still informative in a question, where fewer FAQs use it.
-            said: dict[str, float] = {}
-            for name, counter in fields.items():
-                for token in counter:
-                    said[token] = max(said.get(token, 0.0), FIELD_WEIGHTS[name])
-            for token, weight in said.items():
-                doc_freq[token] = doc_freq.get(token, 0.0) + weight
-        n = max(len(self.docs), 1)
-        # IDF grows with the corpus; rescaled so that a word found in one FAQ weighs the same
-        # in a corpus of 20 FAQs and of 2,000, and one threshold fits both.
-        self.max_idf = IDF_REFERENCE
-        top = math.log(1 + (n + 0.5) / 0.5)
-        self.idf = {
-            t: IDF_REFERENCE / top * math.log(1 + (n - df + 0.5) / (df + 0.5))
-            for t, df in doc_freq.items()
-        }
-        self.avg_length = {
-            f: (sum(d.length[f] for d in self.docs) / n) or 1.0 for f in FIELD_WEIGHTS
-        }
-        # The words of synonym phrases count as known words too ("codce" -> "codice").
-        self.phrase_words = {w for phrase in self.phrases for w in phrase.split()}
-        self.word_list = sorted({w for w in self.words if " " not in w} | self.phrase_words)
-        self.postings = self._postings()
-        self.topic_of = np.array([d.faq.topic for d in self.docs])
-        self.subtopic_of = np.array([d.faq.subtopic for d in self.docs])
-
-    def _token(self, word: str, lang: str | None = None) -> str:
-        stemmed = text.stem(word, lang or self.lang)
-        return self.synonyms.get(stemmed, stemmed)
-
-    def _count(self, texts: Iterable[str], both_languages: bool = False) -> Counter[str]:
-        counter: Counter[str] = Counter()
-        for item in texts:
-            for lang in LANGS if both_languages else (self.lang,):
-                for word, token in self._tokens(item, lang):
-                    counter[token] += 1
-                    self.words.setdefault(word, token)
-                    # A synonym phrase still says its own words: a FAQ on the "posta
-                    # elettronica" is found by a student who just writes "posta".
-                    if " " in word:
-                        for part in word.split():
-                            counter[self._token(part, lang)] += 1
-        return counter
-
-    def _tokens(self, item: str, lang: str | None = None) -> list[tuple[str, str]]:
-        """(folded word, token) pairs; a synonym phrase ("posto letto") becomes one token."""
-        return [
-            (word, token)
-            for word, token, _ in self._group(text.content_words(item, lang or self.lang), lang)
-        ]
-
-    def _group(
-        self, found: Sequence[str], lang: str | None = None, weights: Sequence[float] = ()
-    ) -> list[tuple[str, str, float]]:
-        """(word or phrase, token, weight) for content words, a synonym phrase of two or
-        three words taken as one token, whose weight is its weakest word's."""
-        lang = lang or self.lang
-        weights = weights or [1.0] * len(found)
-        out: list[tuple[str, str, float]] = []
-        i = 0
-        while i < len(found):
-            for size in (3, 2):
-                phrase = " ".join(found[i : i + size])
-                if len(found) - i >= size and phrase in self.phrases:
-                    out.append((phrase, self.phrases[phrase], min(weights[i : i + size])))
-                    i += size
-                    break
-            else:
-                out.append((found[i], self._token(found[i], lang), weights[i]))
-                i += 1
-        return out
-
-    def query_tokens(self, query: str) -> dict[str, float]:
-        """Each query token with its weight: 1 for a known word, the similarity for a
-        corrected typo; unknown words map to themselves and match nothing. Typos are
-        corrected before phrases are read, so "codce fiscale" is still the phrase."""
-        found: list[str] = []
-        similarity: list[float] = []
-        corrected: dict[str, str | None] = {}  # a typo's correction -> its token in the corpus
-        for word in text.content_words(query, self.lang):
-            weight = 1.0
-            if (
-                self._token(word) not in self.idf
-                and word not in self.phrase_words
-                and len(word) >= FUZZY_MIN_LENGTH
-            ):
-                match = process.extractOne(
-                    word, self.word_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
-                )
-                if match is not None:
-                    word, weight = match[0], match[1] / 100
-                    corrected[word] = self.words.get(word)
-            found.append(word)
-            similarity.append(weight)
-        tokens: dict[str, float] = {}
-        for word, token, weight in self._group(found, weights=similarity):
-            token = corrected.get(word) or token
-            tokens[token] = max(tokens.get(token, 0.0), weight)
-        return tokens
-
-    def _postings(self) -> dict[str, _Posting]:
-        """Per token, the FAQs that use it with what it earns each of them, so that a query
-        touches only the FAQs that share a word with it. Built as arrays too: one BM25 term
-        per (field, FAQ, token), summed per pair (FAQ, token) = FAQ * vocabulary + token."""
-        n, vocabulary = len(self.docs), len(self.idf)
-        ids = {t: i for i, t in enumerate(self.idf)}
-        idf = np.array(list(self.idf.values()))
-        keys, terms = [], []
-        for name, weight in FIELD_WEIGHTS.items():
-            counts = [d.fields[name] for d in self.docs]
-            doc = np.repeat(np.arange(n), [len(c) for c in counts])
-            key = doc * vocabulary + np.array([ids[t] for c in counts for t in c], dtype=np.intp)
-            tf = np.array([f for c in counts for f in c.values()], dtype=float)
-            length = np.array([d.length[name] for d in self.docs], dtype=float)
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * length / self.avg_length[name])
-            keys.append(key)
-            terms.append(weight * tf * (BM25_K1 + 1) / (tf + norm[doc]))
-            if name == "question":
-                question_keys = key
-        pairs, row = np.unique(np.concatenate(keys), return_inverse=True)
-        doc, token = pairs // vocabulary, pairs % vocabulary
-        # a word counts fully when the question, a variant or a keyword uses it, and partly
-        # when only the answer does
-        saturation = np.minimum(1.0, np.bincount(row, np.concatenate(terms)) / (BM25_K1 + 1))
-        question_mass = np.bincount(
-            question_keys // vocabulary, idf[question_keys % vocabulary], minlength=n
-        )
-        share = np.where(
-            np.isin(pairs, question_keys), idf[token] / np.maximum(question_mass[doc], 1e-9), 0.0
-        )
-        order = np.argsort(token, kind="stable")
-        bounds = np.searchsorted(token[order], np.arange(vocabulary + 1))
-        return {
-            t: _Posting(doc[order[a:b]], saturation[order[a:b]], share[order[a:b]])
-            for t, a, b in zip(self.idf, bounds[:-1], bounds[1:], strict=True)
-        }
-
-    def evidence(self, weights: dict[str, float], mass: float) -> FloatArray:
-        """How strongly the query points at each FAQ: the information (IDF) of the query's
-        words that the FAQ uses; plus how much of the FAQ's own question the query covers,
-        which lets a long message that contains the question still score; plus the share of
-        the query that the FAQ covers, which lets a one-word query score. 0 for a FAQ that
-        shares no word with the query."""
-        covered = np.zeros(len(self.docs))
-        question = np.zeros(len(self.docs))
-        for token, weight in weights.items():
-            posting = self.postings[token]
-            covered[posting.docs] += weight * posting.saturation
-            question[posting.docs] += posting.question
-        share = covered / (mass or 1.0)
-        evidence = (
-            covered
-            + QUESTION_COVERAGE_WEIGHT * question
-            + QUERY_COVERAGE_WEIGHT * share
-            # a short message that the FAQ covers whole ("codice fiscale", "isee") is a
-            # strong match even though it carries little information in absolute terms
-            + FULL_COVERAGE_BONUS * share**4
-        )
-        evidence[covered == 0] = 0.0
-        return evidence
-
 
 class FaqIndex:
     def __init__(self, corpus: Corpus, synonym_groups: Sequence[Sequence[str]] = ()) -> None:
@@ -345,7 +54,7 @@ class FaqIndex:
         self._by_id = {f.id: f for f in self.faqs}
         self._topics = {t.id: t for t in self.topics}
         self._langs = {
-            lang: _LangIndex(self.faqs, lang, _synonym_map(synonym_groups, lang)) for lang in LANGS
+            lang: LangIndex(self.faqs, lang, synonym_map(synonym_groups, lang)) for lang in LANGS
         }
 
     @classmethod
@@ -411,18 +120,7 @@ class FaqIndex:
         calibrated on labelled questions (bot/data/confidence.json); the FAQ report can count
         the bands per FAQ."""
         index, scores = self._scores(query, lang, topic, subtopic)
-        ranked = self._best(index, scores, limit)
-        if not ranked:
-            return Decision("none", (), 0.0)
-        confidence = CONFIDENCE.of(ranked[0].score)
-        if confidence >= CONFIDENCE.confident:
-            # Once the best match is convincing, weaker neighbours are still worth offering:
-            # the near-duplicates students confuse (first vs second instalment) sit below it.
-            shown = tuple(m for m in ranked if m.score >= NEIGHBOUR_THRESHOLD)
-            return Decision("confident", shown, confidence)
-        if confidence >= CONFIDENCE.middle:
-            return Decision("middle", tuple(ranked), confidence)
-        return Decision("none", (), confidence)
+        return CONFIDENCE.decide(self._best(index, scores, limit))
 
     def search_ranked(
         self, query: str, lang: str = "it", topic: str | None = None, subtopic: str | None = None
@@ -433,26 +131,12 @@ class FaqIndex:
 
     def _scores(
         self, query: str, lang: str, topic: str | None, subtopic: str | None
-    ) -> tuple[_LangIndex, FloatArray]:
-        """Each FAQ's score 0..100, 0 for those that share nothing with the query."""
-        index = self._langs.get(_query_language(query, lang), self._langs["it"])
-        tokens = index.query_tokens(query)
-        weights = {t: w * index.idf[t] for t, w in tokens.items() if t in index.idf}
-        # Words no FAQ uses ("biblioteca", "wifi") weigh like rare words in the query's total,
-        # so a question about something else covers little of what it asks.
-        mass = sum(weights.values()) + UNKNOWN_WORD_WEIGHT * index.max_idf * sum(
-            w for t, w in tokens.items() if t not in index.idf
-        )
-        evidence = index.evidence(weights, mass)
-        if topic:
-            in_topic = (index.topic_of == topic) & (evidence > 0)
-            evidence += TOPIC_BONUS * in_topic
-            if subtopic:
-                evidence += SUBTOPIC_BONUS * (in_topic & (index.subtopic_of == subtopic))
-        return index, np.round(100 * (1 - np.exp(-evidence / EVIDENCE_SCALE)), 1)
+    ) -> tuple[LangIndex, FloatArray]:
+        index = self._langs.get(query_language(query, lang), self._langs["it"])
+        return index, index.scores(query, topic, subtopic)
 
     @staticmethod
-    def _best(index: _LangIndex, scores: FloatArray, limit: int) -> list[Match]:
+    def _best(index: LangIndex, scores: FloatArray, limit: int) -> list[Match]:
         """The `limit` best-scored FAQs, best first; ties in corpus order."""
         found = np.flatnonzero(scores > 0)
         if len(found) > limit:
@@ -461,45 +145,6 @@ class FaqIndex:
             found = found[scores[found] >= cut]
         order = found[np.argsort(-scores[found], kind="stable")][:limit]
         return [Match(index.docs[i].faq.id, float(scores[i])) for i in order]
-
-
-def _synonym_map(
-    groups: Sequence[Sequence[str]], lang: str
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Every word of a group points at the group's token (its first entry, stemmed), and so
-    does every phrase of two or three content words, matched as a whole. An entry written
-    "en:fine" counts in English only: in Italian "fine" is the end, not a penalty."""
-    words: dict[str, str] = {}
-    phrases: dict[str, str] = {}
-    for group in groups:
-        entries = [
-            text.content_words(entry, lang)
-            for entry_lang, entry in map(split_language, group)
-            if entry_lang in (None, lang)
-        ]
-        entries = [e for e in entries if e]
-        if not entries:
-            continue
-        head = "~" + "_".join(text.stem(w, lang) for w in entries[0])
-        for entry in entries:
-            if len(entry) == 1:
-                words.setdefault(text.stem(entry[0], lang), head)
-            elif len(entry) <= 3:
-                phrases.setdefault(" ".join(entry), head)
-    return words, phrases
-
-
-def _query_language(query: str, lang: str) -> str:
-    """Students in the Italian chat sometimes write English (and the reverse): trust the
-    words over the setting when the stop words clearly say otherwise."""
-    folded = text.words(query)
-    it = sum(w in text.STOP_WORDS["it"] for w in folded)
-    en = sum(w in text.STOP_WORDS["en"] for w in folded)
-    if lang == "it" and en >= 2 and en > 2 * it:
-        return "en"
-    if lang == "en" and it >= 2 and it > 2 * en:
-        return "it"
-    return lang if lang in LANGS else "it"
 
 
 def validate_directory(path: Path) -> list[Problem]:
@@ -512,44 +157,7 @@ def validate_directory(path: Path) -> list[Problem]:
     return problems
 
 
-def _main(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m bot.faq", description="FAQ corpus tools")
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("validate", help="check a FAQ folder against the schema")
-    check.add_argument("directory", nargs="?", default="faq_data")
-    find = commands.add_parser("search", help="show the best matches for a question")
-    find.add_argument("--data", default="faq_data")
-    find.add_argument("--lang", choices=LANGS, default="it")
-    find.add_argument("--limit", type=int, default=5)
-    find.add_argument("query", nargs="+")
-    args = parser.parse_args(argv)
-
-    if args.command == "validate":
-        problems = validate_directory(Path(args.directory))
-        for problem in problems:
-            print(problem)
-        if not problems:
-            print(f"{args.directory}: ok")
-        return 1 if problems else 0
-
-    try:
-        index = FaqIndex.from_directory(args.data)
-    except CorpusError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    query = " ".join(args.query)
-    decision = index.decide(query, lang=args.lang, limit=args.limit)
-    print(f"band {decision.band}, confidence {decision.confidence:.2f}")
-    if not decision.matches:
-        print("no FAQ is relevant enough (the assistant would offer a ticket)")
-    for match in decision.matches:
-        faq = index.get(match.id)
-        question = faq.question_in(args.lang) if faq else ""
-        print(f"{match.score:5.1f}  {match.id}  {question}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    from bot.faq_cli import main
+
+    sys.exit(main(sys.argv[1:]))

@@ -10,7 +10,8 @@ import pytest
 
 from bench import calibrate
 from bench.queries import DEV, load_queries
-from bot.faq import CONFIDENCE, CONFIDENCE_FILE, FaqIndex
+from bot.confidence import CONFIDENCE, CONFIDENCE_FILE
+from bot.faq import FaqIndex
 from tests.bot.test_faq_search import FAQS, index_of
 from tests.bot.test_faq_validate import run_cli
 
