@@ -109,16 +109,10 @@ class FaqIndex:
           them, instead of asserting an answer or showing nothing.
         - "none": nothing is relevant enough (`matches` is empty): offer a ticket.
 
-        The dialogue calls it where it called `search`, with the same arguments::
-
-            decision = index.decide(text, lang=lang, topic=topic, subtopic=subtopic)
-            if decision.band == "confident": ...   # the answers, as today
-            elif decision.band == "middle": ...    # the hedged list and the ticket button
-            else: ...                              # the ticket
-
-        `confidence` is the estimated chance that one of `matches` is the right FAQ,
-        calibrated on labelled questions (bot/data/confidence.json); the FAQ report can count
-        the bands per FAQ."""
+        The dialogue (bot.suggest) shows each band in its own step, and every FAQ event names
+        the band, which the editors' report counts per FAQ. `confidence` is the estimated
+        chance that one of `matches` is the right FAQ, calibrated on labelled questions
+        (bot/data/confidence.json)."""
         index, scores = self._scores(query, lang, topic, subtopic)
         return CONFIDENCE.decide(self._best(index, scores, limit))
 

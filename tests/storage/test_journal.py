@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,23 @@ async def test_audit_entries_read_back_newest_first_and_by_target(data_dir: Path
         assert len(storage.audit.recent(target="1")) == 2
         assert len(storage.audit.recent(limit=2)) == 2
         assert storage.faq_events.recent()[0].query == "tasse isee"
+
+
+async def test_faq_events_written_before_the_bands_still_read(data_dir: Path) -> None:
+    folder = data_dir / "faq_events"
+    folder.mkdir(parents=True)
+    old = {"kind": "suggested", "query": "isee", "lang": "it", "faq_ids": ["tasse-001"],
+           "conversation_id": "c1", "at": "2026-01-01T10:00:00.000+00:00"}
+    (folder / "2026-01-01.jsonl").write_text(json.dumps(old) + "\n")
+    async with await Storage.open(data_dir) as storage:
+        await storage.faq_events.append(
+            FaqEvent(kind="suggested", query="rata", lang="it", faq_ids=["tasse-002"], band="middle")
+        )
+    async with await Storage.open(data_dir) as storage:
+        assert [(e.query, e.band) for e in storage.faq_events.recent()] == [
+            ("rata", "middle"),
+            ("isee", None),
+        ]
 
 
 def day_file(data_dir: Path) -> Path:

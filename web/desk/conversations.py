@@ -16,6 +16,7 @@ from bot import engine
 from bot.i18n import t
 from bot.validate import validate_ticket
 from storage import Attachment, Conversation, FaqEvent, utcnow
+from storage.models import FAQ_BANDS
 from web.desk import notify
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
@@ -193,6 +194,7 @@ class Conversations:
                     lang=conversation.lang,
                     faq_ids=list(data.get("faq_ids", [])),
                     conversation_id=conversation.id,
+                    band=data["band"] if data.get("band") in FAQ_BANDS else None,
                 )
             )
             return None

@@ -173,6 +173,24 @@ async def test_a_faq_answers_the_student(server: Server) -> None:
     await student.close()
 
 
+async def test_an_unsure_match_is_offered_hedged_and_recorded_in_its_band(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    entries = await student.say("non riesco a pagare")  # the middle band on faq_data
+    faqs = [e for e in entries if e["kind"] == "faq"]
+    assert faqs and {e["data"]["band"] for e in faqs} == {"middle"}
+    assert student.options() == ["ticket", "solved"]
+    await student.choose("ticket")
+    events = server.app[SERVICES].storage.faq_events.recent()
+    shown = [e["data"]["id"] for e in faqs]
+    assert [(e.kind, e.band, e.faq_ids) for e in events] == [
+        ("not_solved", "middle", shown),
+        ("suggested", "middle", shown),
+    ]
+    await student.close()
+
+
 async def test_reconnect_mid_flow_resumes_the_same_step(server: Server) -> None:
     first = Student(server)
     await first.connect()
