@@ -30,7 +30,7 @@ async def test_faq_events_written_before_the_bands_still_read(data_dir: Path) ->
     (folder / "2026-01-01.jsonl").write_text(json.dumps(old) + "\n")
     async with await Storage.open(data_dir) as storage:
         await storage.faq_events.append(
-            FaqEvent(kind="suggested", query="rata", lang="it", faq_ids=["tasse-002"], band="middle")
+            FaqEvent(kind="suggested", query="rata", lang="it", faq_ids=["tasse-2"], band="middle")
         )
     async with await Storage.open(data_dir) as storage:
         assert [(e.query, e.band) for e in storage.faq_events.recent()] == [

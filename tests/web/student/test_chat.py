@@ -116,8 +116,9 @@ async def to_contact_data(student: Student) -> None:
     entries = await student.say(
         "Il mio cane ha mangiato il foglio con il PIN della smart card della segreteria"
     )
-    if "not_solved" in student.options():
-        entries = await student.choose("not_solved")
+    # FAQs shown, sure (not_solved) or hedged (ticket): the student still wants the ticket
+    for refuse in {"not_solved", "ticket"} & set(student.options()):
+        entries = await student.choose(refuse)
     assert student.prompt["input"] == "email", bot_texts(entries)
 
 
@@ -392,8 +393,8 @@ async def follow_up_of_a_closed_ticket(server: Server) -> tuple[dict[str, Any], 
     await student.choose("immatricolazioni")
     await student.choose("scadenze")
     await student.say("Il ticket precedente non ha risolto il problema del pagamento della mora")
-    if "not_solved" in student.options():
-        await student.choose("not_solved")
+    for refuse in {"not_solved", "ticket"} & set(student.options()):
+        await student.choose(refuse)
     return old, student
 
 
