@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
+from bot.corpus import ID_PATTERN
 from bot.i18n import t
 from bot.validate import Invalid, validate_reply
 from storage import Message, Ticket, TicketSummary
@@ -244,6 +245,22 @@ def clean_body(raw: object) -> str:
     return result.value
 
 
+# More FAQ answers than this in one reply is no reply an operator composed by hand.
+INSERTED_MAX = 10
+FAQ_ID_MAX = 100
+
+
+def inserted_faqs(raw: object) -> list[str]:
+    """The ids of the FAQ answers inserted into a reply, once each. Only their shape is
+    checked: a FAQ removed from the corpus while the operator wrote still counts, and the
+    report shows it as removed."""
+    if not isinstance(raw, list) or len(raw) > INSERTED_MAX or not all(
+        isinstance(i, str) and len(i) <= FAQ_ID_MAX and ID_PATTERN.fullmatch(i) for i in raw
+    ):
+        raise ApiError(422, "validation_failed", fields={"faq_ids": "console.field.faq_ids"})
+    return list(dict.fromkeys(raw))
+
+
 @routes.post("/api/console/tickets/{number}/messages")
 async def post_message(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True)
@@ -254,12 +271,13 @@ async def post_message(request: web.Request) -> web.StreamResponse:
     after = data.get("after")
     if after is not None and not isinstance(after, str):
         raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
+    faq_ids = inserted_faqs(data.get("faq_ids", []))
     names = await console.desk.operator_names()
     guard = None if internal else reply_guard(caller, names, after)
     # Read live by the student when the ticket is open in their widget; otherwise mailed.
     mail = not internal and not console.student_online(number)
     ticket = await console.desk.operator_reply(
-        number, caller.operator, body, internal=internal, guard=guard, mail=mail
+        number, caller.operator, body, internal=internal, guard=guard, mail=mail, faq_ids=faq_ids
     )
     return json_response(
         {

@@ -731,6 +731,10 @@ async def test_a_reply_reaches_the_student_with_the_display_name_only_and_a_note
         ({"body": "x" * 8001}, 422, "body"),
         ({"body": "ok", "internal": "sì"}, 422, "internal"),
         ({"body": "ok", "after": "nope"}, 422, "after"),
+        ({"body": "ok", "faq_ids": "tasse-001"}, 422, "faq_ids"),
+        ({"body": "ok", "faq_ids": ["Tasse 001"]}, 422, "faq_ids"),
+        ({"body": "ok", "faq_ids": [1]}, 422, "faq_ids"),
+        ({"body": "ok", "faq_ids": ["tasse-001"] * 11}, 422, "faq_ids"),
     ],
 )
 async def test_a_bad_reply_is_refused_with_the_field_named(
@@ -1231,7 +1235,14 @@ async def test_the_faq_report_counts_what_the_chat_recorded(
     elena = await signed_in(ELENA, "en")
     status, week = await elena.get("/api/console/faq-report", days="7")
     assert status == 200
-    assert week["totals"] == {"questions": 5, "solved": 1, "not_solved": 1, "no_match": 2}
+    assert week["totals"] == {
+        "questions": 5,
+        "solved": 1,
+        "not_solved": 1,
+        "no_match": 2,
+        "middle": 0,
+        "inserted": 0,
+    }
     [library] = week["unanswered"]
     assert library["text"] == "orari della biblioteca" and library["count"] == 2
     assert library["example"] == "orari della BIBLIOTECA" and library["lang"] == "it"
@@ -1260,6 +1271,39 @@ async def test_the_faq_report_counts_what_the_chat_recorded(
         status, body = await elena.get("/api/console/faq-report", days=days)
         assert status == 422, days
         assert body["error"]["fields"] == {"days": "Must be a whole number of days from 1 to 365."}
+
+
+async def test_ready_answers_sent_in_replies_count_in_the_faq_report(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    url = f"/api/console/tickets/{ticket.number}/messages"
+    sent = [
+        {"body": "La prima rata si paga con pagoPA.", "faq_ids": ["tasse-001"]},
+        # one id twice in a reply is one insertion; a FAQ since removed still counts
+        {"body": "Ecco le due risposte.", "faq_ids": ["tasse-001", "tasse-002", "tasse-001"]},
+        {"body": "Una FAQ tolta nel frattempo.", "faq_ids": ["tasse-999"]},
+        {"body": "Una risposta scritta a mano."},  # CONTRACT section 4: {body} alone
+        {"body": "Nota: copiata dalla FAQ.", "internal": True, "faq_ids": ["tasse-002"]},
+    ]
+    for body in sent:
+        status, _ = await laura.post(url, body)
+        assert status == 201, body
+    await server.app[SERVICES].storage.faq_events.append(
+        FaqEvent(kind="suggested", query="rata", lang="it", faq_ids=["tasse-002"], band="middle")
+    )
+    elena = await signed_in(ELENA)
+    status, report = await elena.get("/api/console/faq-report", days="7")
+    assert status == 200
+    assert (report["totals"]["inserted"], report["totals"]["middle"]) == (3, 1)
+    assert [
+        (u["id"], u["exists"], u["confident"], u["middle"], u["inserted"]) for u in report["uses"]
+    ] == [
+        ("tasse-002", True, 0, 1, 1),
+        ("tasse-001", True, 0, 0, 2),
+        ("tasse-999", False, 0, 0, 1),
+    ]
 
 
 # --- python -m web add-operator -------------------------------------------------------------
