@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import FilePayload, Page, Request, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
-from tests.browser.widget import PNG, REFUSE, Chat, press
+from tests.browser.widget import PNG, REFUSE, UNSURE, Chat, press
 from tests.conftest import Server
 from web.http.keys import SERVICES
 
@@ -127,10 +127,6 @@ async def test_a_faq_answers_the_student_on_the_landing_page(
     await chat.expect_said("Se hai un'altra domanda")
     kinds = {e.kind for e in server.app[SERVICES].storage.faq_events.recent()}
     assert {"suggested", "solved"} <= kinds
-
-
-# `python -m bot.faq search` puts it in faq_data's middle band: three FAQs on paying, none sure.
-UNSURE = "non riesco a pagare"
 
 
 async def test_an_unsure_match_is_shown_as_a_guess_with_the_ticket_beside_it(

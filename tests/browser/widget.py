@@ -45,6 +45,8 @@ async def press(page: Page, target: Locator) -> None:
         await target.click()
 
 
+# `python -m bot.faq search` puts it in faq_data's middle band: three FAQs on paying, none sure.
+UNSURE = "non riesco a pagare"
 # The button that goes on to the ticket after sure suggestions, and after hedged ones.
 REFUSE = ("No, ho ancora bisogno di aiuto", "Apri un ticket")
 
