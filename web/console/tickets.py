@@ -253,7 +253,9 @@ FAQ_ID_MAX = 100
 def inserted_faqs(raw: object) -> list[str]:
     """The ids of the FAQ answers inserted into a reply, once each. Only their shape is
     checked: a FAQ removed from the corpus while the operator wrote still counts, and the
-    report shows it as removed."""
+    report shows it as removed. Absent or null: none."""
+    if raw is None:
+        return []
     if not isinstance(raw, list) or len(raw) > INSERTED_MAX or not all(
         isinstance(i, str) and len(i) <= FAQ_ID_MAX and ID_PATTERN.fullmatch(i) for i in raw
     ):
@@ -271,7 +273,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
     after = data.get("after")
     if after is not None and not isinstance(after, str):
         raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
-    faq_ids = inserted_faqs(data.get("faq_ids", []))
+    faq_ids = inserted_faqs(data.get("faq_ids"))
     names = await console.desk.operator_names()
     guard = None if internal else reply_guard(caller, names, after)
     # Read live by the student when the ticket is open in their widget; otherwise mailed.

@@ -1285,6 +1285,7 @@ async def test_ready_answers_sent_in_replies_count_in_the_faq_report(
         {"body": "Ecco le due risposte.", "faq_ids": ["tasse-001", "tasse-002", "tasse-001"]},
         {"body": "Una FAQ tolta nel frattempo.", "faq_ids": ["tasse-999"]},
         {"body": "Una risposta scritta a mano."},  # CONTRACT section 4: {body} alone
+        {"body": "Nessuna FAQ inserita.", "faq_ids": None},
         {"body": "Nota: copiata dalla FAQ.", "internal": True, "faq_ids": ["tasse-002"]},
     ]
     for body in sent:
