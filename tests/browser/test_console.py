@@ -199,7 +199,7 @@ async def test_the_report_shows_per_faq_the_hedged_offers_and_the_ready_answers_
     await expect(laura.get_by_label("Risposta allo studente")).not_to_have_value("")
     await laura.get_by_role("button", name="Invia risposta").click()
     await expect(laura.locator(".c-toasts")).to_contain_text("Risposta inviata")
-    [inserted] = [e for e in services.storage.faq_events.recent() if e.kind == "inserted"]
+    [inserted] = [e for e in await services.storage.faq_events.recent() if e.kind == "inserted"]
     [faq_id] = inserted.faq_ids
     faq = services.faq.index.get(faq_id)
     assert faq is not None

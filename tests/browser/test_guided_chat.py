@@ -125,7 +125,7 @@ async def test_a_faq_answers_the_student_on_the_landing_page(
     await expect(faq.locator(".uh-faq-a")).not_to_be_empty()
     await chat.choose("Sì, ho risolto")
     await chat.expect_said("Se hai un'altra domanda")
-    kinds = {e.kind for e in server.app[SERVICES].storage.faq_events.recent()}
+    kinds = {e.kind for e in await server.app[SERVICES].storage.faq_events.recent()}
     assert {"suggested", "solved"} <= kinds
 
 
@@ -159,7 +159,7 @@ async def test_an_unsure_match_is_shown_as_a_guess_with_the_ticket_beside_it(
     await expect(options).to_have_text(["Apri un ticket", "Sì, ho risolto"])
     await chat.choose("Apri un ticket")
     await chat.expect_said("Di quale argomento si tratta?")
-    events = server.app[SERVICES].storage.faq_events.recent()
+    events = await server.app[SERVICES].storage.faq_events.recent()
     assert [(e.kind, e.band) for e in events] == [("not_solved", "middle"), ("suggested", "middle")]
 
 

@@ -35,11 +35,11 @@ QUEUE_LIMIT_MAX = 1000
 routes = web.RouteTableDef()
 
 
-def _search(services: Services, query: str) -> list[TicketSummary]:
+async def _search(services: Services, query: str) -> list[TicketSummary]:
     tickets = services.storage.tickets
-    found = tickets.search(query, limit=QUEUE_LIMIT_MAX)
+    found = await tickets.search(query, limit=QUEUE_LIMIT_MAX)
     number = parse_number(query)
-    exact = tickets.summary(number) if number else None
+    exact = await tickets.summary(number) if number else None
     if exact is None:
         return found
     return [exact, *(s for s in found if s.number != exact.number)]
@@ -94,11 +94,8 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
             and (holders is None or (s.operator or "") in holders)
         )
 
-    pool = [
-        s
-        for s in (_search(services, query) if query else services.storage.tickets.summaries())
-        if keep(s)
-    ]
+    found = await _search(services, query) if query else await services.storage.tickets.summaries()
+    pool = [s for s in found if keep(s)]
     counts = dict.fromkeys(TICKET_STATUSES, 0)
     for s in pool:
         counts[s.status] += 1
@@ -151,7 +148,7 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
             }
     others = [
         {"number": s.number, "status": s.status, "created_at": s.created_at}
-        for s in services.storage.tickets.of_email(ticket.email)
+        for s in await services.storage.tickets.of_email(ticket.email)
         if s.number != ticket.number
     ]
     return {
@@ -187,7 +184,7 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
 @routes.get("/api/console/tickets/{number}")
 async def get_ticket(request: web.Request) -> web.StreamResponse:
     console, _ = await require(request, csrf=False)
-    ticket = await console.services.storage.tickets.get(path_number(request))
+    ticket = await console.services.storage.tickets.get(await path_number(request))
     if ticket is None:
         raise ApiError(404, "not_found")
     return json_response(await ticket_view(console, ticket, request_lang(request)))
@@ -266,7 +263,7 @@ def inserted_faqs(raw: object) -> list[str]:
 @routes.post("/api/console/tickets/{number}/messages")
 async def post_message(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True)
-    number = path_number(request)
+    number = await path_number(request)
     data = await json_object(request)
     body = clean_body(data.get("body"))
     internal = flag(data, "internal")
@@ -294,7 +291,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/console/tickets/{number}/status")
 async def post_status(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True)
-    number = path_number(request)
+    number = await path_number(request)
     data = await json_object(request)
     status = data.get("status")
     if status not in TICKET_STATUSES:
@@ -313,7 +310,7 @@ async def post_status(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/console/tickets/{number}/assign")
 async def post_assign(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True)
-    number = path_number(request)
+    number = await path_number(request)
     data = await json_object(request)
     raw = data.get("username", "")
     if raw is None:

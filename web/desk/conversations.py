@@ -239,7 +239,7 @@ class Conversations:
         )
         attachment = Attachment(**upload) if upload is not None else None
         try:
-            references = self._own_ticket(data.get("references"), clean["email"])
+            references = await self._own_ticket(data.get("references"), clean["email"])
             ticket = await Desk(services).open(
                 clean, attachment, conversation_id=conversation.id, references=references
             )
@@ -256,10 +256,10 @@ class Conversations:
         conversation.uploads = []
         return engine.Event("ticket_created", ticket.number)
 
-    def _own_ticket(self, number: Any, email: str) -> str | None:
+    async def _own_ticket(self, number: Any, email: str) -> str | None:
         """A follow-up links its closed ticket only when both belong to the same email (the
         student may have changed the address at the summary)."""
         if not isinstance(number, str) or not number:
             return None
-        old = self.services.storage.tickets.summary(number)
+        old = await self.services.storage.tickets.summary(number)
         return number if old is not None and old.email == email else None

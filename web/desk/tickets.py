@@ -297,7 +297,7 @@ class Desk:
             await live.emit(
                 "ticket", view, room=STUDENT_ROOM.format(number=ticket.number), namespace=STUDENTS
             )
-        summary = self.storage.tickets.summary(ticket.number) or TicketSummary.of(ticket)
+        summary = await self.storage.tickets.summary(ticket.number) or TicketSummary.of(ticket)
         names = await self.operator_names()
         await live.emit(
             "queue",

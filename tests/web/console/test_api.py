@@ -1058,7 +1058,7 @@ async def test_deactivating_an_operator_ends_their_session_at_once(
     )
     assert status == 200 and body["operator"]["name"] == "Marco V."
     assert (await marco.login(MARCO))[0] == 200
-    entries = server.app[SERVICES].storage.audit.recent(target="mverdi")
+    entries = await server.app[SERVICES].storage.audit.recent(target="mverdi")
     assert [e.action for e in entries][:2] == ["operator.login", "operator.updated"]
 
 
@@ -1137,7 +1137,7 @@ async def test_an_admin_sends_a_parked_mail_again(server: Server, signed_in: Fac
     retry = f"/api/console/mail/parked/{ticket.number}/{mail_id}/retry"
 
     assert (await laura.post(retry))[0] == 403
-    unknown = next(n for n in ("000000", "000001") if storage.tickets.summary(n) is None)
+    unknown = "000000" if await storage.tickets.summary("000000") is None else "000001"
     for path in (
         f"/api/console/mail/parked/{ticket.number}/nessuna/retry",
         f"/api/console/mail/parked/{unknown}/{mail_id}/retry",
@@ -1159,7 +1159,8 @@ async def test_an_admin_sends_a_parked_mail_again(server: Server, signed_in: Fac
     assert (await anna.get("/api/console/mail/parked"))[1]["mail"] == []
     # Sent is no longer parked: a second click finds nothing to retry.
     assert (await anna.post(retry))[0] == 404
-    [entry] = [e for e in storage.audit.recent(target=ticket.number) if e.action == "mail.retried"]
+    entries = await storage.audit.recent(target=ticket.number)
+    [entry] = [e for e in entries if e.action == "mail.retried"]
     assert (entry.actor, entry.detail) == ("aneri", {"mail_id": mail_id})
 
 

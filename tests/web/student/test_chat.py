@@ -169,7 +169,7 @@ async def test_a_faq_answers_the_student(server: Server) -> None:
     assert faqs and faqs[0]["data"]["answer"]
     assert "solved" in student.options()
     await student.choose("solved")
-    events = server.app[SERVICES].storage.faq_events.recent()
+    events = await server.app[SERVICES].storage.faq_events.recent()
     assert {e.kind for e in events} >= {"suggested", "solved"}
     await student.close()
 
@@ -183,7 +183,7 @@ async def test_an_unsure_match_is_offered_hedged_and_recorded_in_its_band(server
     assert faqs and {e["data"]["band"] for e in faqs} == {"middle"}
     assert student.options() == ["ticket", "solved"]
     await student.choose("ticket")
-    events = server.app[SERVICES].storage.faq_events.recent()
+    events = await server.app[SERVICES].storage.faq_events.recent()
     shown = [e["data"]["id"] for e in faqs]
     assert [(e.kind, e.band, e.faq_ids) for e in events] == [
         ("not_solved", "middle", shown),
