@@ -450,6 +450,38 @@ async def test_mail_still_queued_is_sent_after_a_restart(
         await storage.close()
 
 
+async def test_workers_of_two_processes_on_one_database_send_each_mail_once(
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    database_url: str,
+) -> None:
+    from storage.postgres import PostgresStorage
+
+    one = await PostgresStorage.open(database_url)
+    other = await PostgresStorage.open(database_url)
+    try:
+        tickets = [await open_ticket(one) for _ in range(30)]
+        first = await start_worker(one, config_for(tmp_path / "one", smtp), workers)
+        first.wake()
+        # The second starts while the first is sending what it claimed (CLAIM at a time).
+        await eventually(lambda: len(smtp.inbox.envelopes) >= 1)
+        second = await start_worker(other, config_for(tmp_path / "other", smtp), workers)
+        second.wake()
+        await eventually(lambda: len(smtp.inbox.envelopes) >= 30)
+        await asyncio.sleep(0.3)  # and nothing more arrives
+        for worker in (first, second):
+            await worker.stop()
+        ids = smtp.inbox.message_ids()
+        assert len(ids) == len(set(ids)) == 30
+        numbers = {i.split(".")[0].removeprefix("<ticket-") for i in ids}
+        assert numbers == {t.number for t in tickets}
+        assert {m.state for m in await all_mail(other)} == {"sent"}
+    finally:
+        await one.close()
+        await other.close()
+
+
 async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     storage: Storage,
     smtp: SmtpServer,
