@@ -58,9 +58,10 @@ def unreachable(url: str, cause: BaseException) -> StorageError:
 async def connect(url: str) -> AsyncConnection:
     try:
         conninfo_to_dict(url)
-    except psycopg.ProgrammingError as e:
+    except psycopg.ProgrammingError:
+        # libpq's reason quotes the URL, and with it perhaps the password: not shown.
         raise StorageError(
-            f"HELPDESK_DATABASE_URL is not a PostgreSQL URL ({e}); "
+            "HELPDESK_DATABASE_URL is not a PostgreSQL URL; "
             "expected postgresql://user:password@host:port/database"
         ) from None
     try:
