@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench browser-deps clean
+.PHONY: run test lint bench bench-load browser-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,12 @@ test: $(STAMP) browser-deps lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The chat under a crowd alone, at any size: make bench-load STUDENTS=2000 RATE=100
+STUDENTS ?= 500
+RATE ?= 100
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load --students $(STUDENTS) --rate $(RATE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
