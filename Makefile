@@ -35,11 +35,10 @@ test: $(STAMP) browser-deps lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# The chat under a crowd alone, at any size: make bench-load STUDENTS=2000 RATE=100
-STUDENTS ?= 500
-RATE ?= 100
+# The chat under a crowd, alone, at any size: make bench-load LOAD_STUDENTS=2000 LOAD_RATE=100
+# (the same variables size the part of `make bench`; see bench/load.py)
 bench-load: $(STAMP)
-	$(BIN)/python -m bench.load --students $(STUDENTS) --rate $(RATE)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,9 +8,13 @@ The event loop's lag is read from outside: a probe asks `/healthz` every 50 ms d
 its delay is the time the loop takes to get to a new request (its idle figure is shown beside).
 
     python -m bench.load                               # 500 students at 100/s (make bench)
-    python -m bench.load --students 2000 --rate 100    # the size
+    python -m bench.load --students 2000 --rate 100    # the size, about 2 minutes
+    make bench-load LOAD_STUDENTS=2000 LOAD_RATE=100   # the same (LOAD_PROCESSES too)
     python -m bench.load --url http://127.0.0.1:8080 --pid 1234 --pid 1235
         # the service part against servers started elsewhere (CPU and memory of those pids)
+
+The machine is shared: the CPU the rest of it used during each run is printed too, and a run
+where that is more than a sliver measures the neighbours as much as the service.
 
 The students run in `--processes` generator processes (default 2): at 100 arrivals a second
 one process of python-socketio clients is busy enough to inflate its own timings. The
@@ -141,6 +145,8 @@ async def load(target: Target, students: int, rate: float, processes: int,
         for conn in pipes:
             await _recv(conn, 120)
     finally:
+        for conn in pipes:
+            conn.close()  # a child still waiting for a word stops at once
         for child in children:
             child.join(10)
             if child.is_alive():
@@ -157,7 +163,7 @@ async def load(target: Target, students: int, rate: float, processes: int,
         lag=lag,
         idle=idle,
         generator_busy=[r["cpu"] / r["wall"] for r in reports],
-        generator_lag=[lag for r in reports for lag in r["lags"]],
+        generator_lag=[x for r in reports for x in r["lags"]],
         wall=wall,
         others=busy - own - cpu - sum(r["cpu"] for r in reports),
     )
@@ -171,8 +177,9 @@ def _ms(seconds: float) -> str:
 
 
 def _spread(values: list[float]) -> str:
-    return f"{_ms(percentile(values, 0.5))} / {_ms(percentile(values, 0.99))} ms" if values \
-        else "none"
+    if not values:
+        return "none"
+    return f"{_ms(percentile(values, 0.5))} / {_ms(percentile(values, 0.99))} ms"
 
 
 def _ratio(ours: float | None, theirs: float | None) -> str:
