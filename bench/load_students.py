@@ -51,7 +51,6 @@ class Tally:
     seconds: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
     failures: dict[str, int] = field(default_factory=lambda: {s: 0 for s in STEPS})
     reasons: list[str] = field(default_factory=list)
-    finished: int = 0
 
     def fail(self, step: str, reason: str) -> None:
         self.failures[step] += 1
@@ -63,7 +62,6 @@ class Tally:
             self.seconds[step] += other.seconds[step]
             self.failures[step] += other.failures[step]
         self.reasons += other.reasons[: max(0, 5 - len(self.reasons))]
-        self.finished += other.finished
 
 
 class Student:
@@ -148,7 +146,6 @@ async def one_student(student: Student, question: str, tally: Tally) -> None:
             tally.fail(step, f"{type(exc).__name__}: {exc}"[:200])
             return
         tally.seconds[step].append(time.perf_counter() - started)
-    tally.finished += 1
 
 
 class LagWatch:
