@@ -124,8 +124,11 @@ def _copied(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_FIELDS = tuple(f.name for f in fields(Conversation))
+
+
 def _freeze(conversation: Conversation) -> dict[str, Any]:
-    return _copied({f.name: getattr(conversation, f.name) for f in fields(Conversation)})
+    return _copied({name: getattr(conversation, name) for name in _FIELDS})
 
 
 def _thaw(record: dict[str, Any]) -> Conversation:
