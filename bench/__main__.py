@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-PARTS = ("bench.faq", "bench.storage", "bench.widget", "bench.reports")
+PARTS = ("bench.faq", "bench.storage", "bench.widget", "bench.load", "bench.reports")
 
 
 def main(parts: list[str]) -> int:

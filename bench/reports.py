@@ -22,7 +22,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -104,14 +104,14 @@ class CountingLive:
 
 async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
     waiting = sorted(
-        (position, s.number) for s in storage.tickets.summaries()
-        if (position := storage.tickets.queue_position(s.number)) is not None
+        (position, s.number) for s in await storage.tickets.summaries()
+        if (position := await storage.tickets.queue_position(s.number)) is not None
     )
     numbers = [number for _, number in waiting]
     live = CountingLive()
     watch = WaitWatch(storage, live)
     for i, number in enumerate(numbers[-WATCHED:]):
-        watch.watch(number, f"sid{i}", queue_view(storage, number))
+        watch.watch(number, f"sid{i}", await queue_view(storage, number))
     refresh, place = [], []
     for number in numbers[:RUNS]:  # the oldest waiting ticket is answered, RUNS times
         answer = Message(id="a", author="operator", name="L", body="ok", username="l")
@@ -120,15 +120,15 @@ async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
         await watch.moved()
         refresh.append(time.perf_counter() - started)
         started = time.perf_counter()
-        queue_view(storage, numbers[-1])
+        await queue_view(storage, numbers[-1])
         place.append(time.perf_counter() - started)
     # the alternatives: the short event to every waiting ticket's room, through a real
     # Socket.IO server (rooms nobody is in), or each room's whole ticket (a file read each)
     sio = socketio.AsyncServer(async_mode="aiohttp")
     started = time.perf_counter()
-    expected = expected_wait_minutes(storage, datetime.now(UTC))
+    expected = await expected_wait_minutes(storage, datetime.now(UTC))
     for number in numbers[RUNS:]:
-        queue = queue_of(storage.tickets.queue_position(number), expected)
+        queue = queue_of(await storage.tickets.queue_position(number), expected)
         await sio.emit("wait", {"number": number, "queue": queue},
                        room=WAIT_ROOM.format(number=number), namespace=STUDENTS)
     every_short = time.perf_counter() - started
@@ -149,11 +149,11 @@ async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
     ]
 
 
-def median_ms(work: Callable[..., object], *args: object) -> float:
+async def median_ms(work: Callable[..., Awaitable[object]], *args: object) -> float:
     times = []
     for _ in range(RUNS):
         started = time.perf_counter()
-        work(*args)
+        await work(*args)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
 
@@ -168,8 +168,8 @@ async def measure(base: Path) -> list[tuple[str, str]]:
         storage = await Storage.open(folder)
         try:
             for days in (30, 365):
-                medians[count, days] = median_ms(office_report, storage, days, now)
-            csv_ms = median_ms(office_csv, storage, 30, now)
+                medians[count, days] = await median_ms(office_report, storage, days, now)
+            csv_ms = await median_ms(office_csv, storage, 30, now)
             wait_rows = await measure_wait(storage, count)
         finally:
             await storage.close()

@@ -2,9 +2,16 @@
 acknowledged write is lost, and how another backend would fit."""
 
 from .attachments import AttachmentStore, Upload
+from .backend import open_backend
 from .check import check_data
 from .conversations import ConversationStore
-from .errors import DamagedFile, DataFolderBusy, StorageError, TicketNotFound
+from .errors import (
+    DamagedFile,
+    DatabaseUnavailable,
+    DataFolderBusy,
+    StorageError,
+    TicketNotFound,
+)
 from .faq_chats import ChatsReached
 from .journal import AuditLog, FaqEventLog
 from .models import (
@@ -12,8 +19,10 @@ from .models import (
     AuditEntry,
     Conversation,
     FaqEvent,
+    Lifetime,
     Message,
     Operator,
+    OperatorSession,
     OutboxMail,
     Rating,
     StatusChange,
@@ -23,6 +32,7 @@ from .models import (
     utcnow,
 )
 from .operators import OperatorStore
+from .protocol import Backend
 from .store import Storage
 from .tickets import TicketStore
 
@@ -31,15 +41,19 @@ __all__ = [
     "AttachmentStore",
     "AuditEntry",
     "AuditLog",
+    "Backend",
     "ChatsReached",
     "Conversation",
     "ConversationStore",
     "DamagedFile",
+    "DatabaseUnavailable",
     "DataFolderBusy",
     "FaqEvent",
     "FaqEventLog",
+    "Lifetime",
     "Message",
     "Operator",
+    "OperatorSession",
     "OperatorStore",
     "OutboxMail",
     "Rating",
@@ -53,5 +67,6 @@ __all__ = [
     "TicketTimes",
     "Upload",
     "check_data",
+    "open_backend",
     "utcnow",
 ]

@@ -21,7 +21,6 @@ from .files import ensure_dir, is_temp
 from .layout import Layout, valid_number
 from .models import (
     TICKET_STATUSES,
-    OutboxMail,
     Ticket,
     TicketStatus,
     TicketSummary,
@@ -157,47 +156,38 @@ class TicketStore:
         await asyncio.to_thread(_write_file, path, ticket.to_dict(), new)
         self._index.put(ticket)
 
-    # answered from memory
+    # answered from memory (async all the same: a database answers them with a query)
 
-    def summaries(self) -> list[TicketSummary]:
+    async def summaries(self) -> list[TicketSummary]:
         """All tickets, newest created first."""
         return self._index.summaries()
 
-    def summary(self, number: str) -> TicketSummary | None:
+    async def summary(self, number: str) -> TicketSummary | None:
         return self._index.summary(number)
 
-    def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
+    async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
         return self._index.search(text, limit)
 
-    def of_email(self, email: str) -> list[TicketSummary]:
+    async def of_email(self, email: str) -> list[TicketSummary]:
         return self._index.of_email(email)
 
-    def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
-        return self._index.due_mail(now)
-
-    def next_mail_time(self) -> str | None:
-        return self._index.next_mail_time()
-
-    def parked_mail(self) -> list[tuple[str, OutboxMail]]:
-        return self._index.parked_mail()
-
-    def __len__(self) -> int:
+    async def count(self) -> int:
         return len(self._index)
 
     # the office's figures and the students' queue (storage/README.md, "Figures"). Windows are
     # [since, until) in ISO timestamps in UTC, as models.utcnow() writes them.
 
-    def times_between(self, moment: Moment, since: str, until: str) -> list[TicketTimes]:
+    async def times_between(self, moment: Moment, since: str, until: str) -> list[TicketTimes]:
         """The tickets whose `moment` falls in the window, in the order of that moment:
         "opened" (created_at), "answered" (first_response_at), "closed" (closed_at) or
         "rated" (rated_at)."""
         return self._timeline.between(_moment(moment), since, until)
 
-    def count_between(self, moment: Moment, since: str, until: str) -> int:
+    async def count_between(self, moment: Moment, since: str, until: str) -> int:
         """How many tickets `times_between` would give."""
         return self._timeline.count(_moment(moment), since, until)
 
-    def percentiles_between(
+    async def percentiles_between(
         self, moment: Literal["answered", "closed"], since: str, until: str,
         quantiles: Sequence[float],
     ) -> list[float | None]:
@@ -208,21 +198,21 @@ class TicketStore:
             raise ValueError(f"no duration ends at {moment!r}")
         return self._timeline.percentiles(moment, since, until, quantiles)
 
-    def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
+    async def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
         """(topic, subtopic) -> tickets opened in the window; subtopics with none left out."""
         counts = self._timeline.count_by("subtopic", since, until)
         return {key: n for key, n in counts.items() if isinstance(key, tuple)}
 
-    def scores_between(self, since: str, until: str) -> dict[int, int]:
+    async def scores_between(self, since: str, until: str) -> dict[int, int]:
         """Score (1..5) -> ratings given in the window; scores nobody gave left out."""
         counts = self._timeline.count_by("score", since, until)
         return {key: n for key, n in counts.items() if isinstance(key, int)}
 
-    def count_by_status(self) -> dict[TicketStatus, int]:
+    async def count_by_status(self) -> dict[TicketStatus, int]:
         """How many tickets are in each status now (a status with none is left out)."""
         return self._timeline.count_by_status()
 
-    def queue_position(self, number: str) -> int | None:
+    async def queue_position(self, number: str) -> int | None:
         """1 for the oldest ticket that is not closed and has no operator answer yet (an
         internal note is none), 2 for the next...; None for any other ticket or number."""
         return self._timeline.queue_position(number)

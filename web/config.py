@@ -54,6 +54,9 @@ class Config:
     # student's address is read from X-Forwarded-For (only when the peer is one of these).
     trusted_proxies: tuple[str, ...] = ()
     session_idle_minutes: int = 30
+    # postgresql://user:password@host:port/db: everything kept lives there instead of in
+    # data_dir, and several processes may share it (CONTRACT.md section 7)
+    database_url: str | None = None
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
 
@@ -118,4 +121,5 @@ class Config:
             chats_per_ip_per_hour=_int(environ, "HELPDESK_CHATS_PER_IP_PER_HOUR", 600),
             uploads_per_ip_per_hour=_int(environ, "HELPDESK_UPLOADS_PER_IP_PER_HOUR", 100),
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
+            database_url=environ.get("HELPDESK_DATABASE_URL", "").strip() or None,
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import FaqEvent, Message, Rating, StatusChange, Storage, Ticket
+from storage import Backend, FaqEvent, Message, Rating, StatusChange, Storage, Ticket
 
 from .conftest import build
 
@@ -23,20 +23,20 @@ def answer(when: str, *, internal: bool = False) -> Message:
                    internal=internal, username="laura", at=when)
 
 
-async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Storage) -> None:
+async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Backend) -> None:
     first = await storage.tickets.create(build(created_at=at(9)))
     second = await storage.tickets.create(build(created_at=at(10)))
     third = await storage.tickets.create(build(created_at=at(8)))  # older, though created last
     position = storage.tickets.queue_position
-    assert [position(t.number) for t in (third, first, second)] == [1, 2, 3]
+    assert [await position(t.number) for t in (third, first, second)] == [1, 2, 3]
 
     # an internal note is no answer
     note = answer(at(11), internal=True)
     await storage.tickets.update(third.number, lambda t: t.messages.append(note))
-    assert position(third.number) == 1
+    assert await position(third.number) == 1
     await storage.tickets.update(third.number, lambda t: t.messages.append(answer(at(11))))
-    assert position(third.number) is None
-    assert [position(first.number), position(second.number)] == [1, 2]
+    assert await position(third.number) is None
+    assert [await position(first.number), await position(second.number)] == [1, 2]
 
     # closed without an answer: it waits for nobody any more; reopened, it takes its place again
     def close(t: Ticket) -> None:
@@ -44,19 +44,20 @@ async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Storage
         t.history.append(StatusChange("closed", "laura"))
 
     await storage.tickets.update(first.number, close)
-    assert position(first.number) is None and position(second.number) == 1
+    assert await position(first.number) is None and await position(second.number) == 1
     await storage.tickets.update(first.number, lambda t: setattr(t, "status", "open"))
-    assert [position(first.number), position(second.number)] == [1, 2]
-    assert position("000000") is None
+    assert [await position(first.number), await position(second.number)] == [1, 2]
+    assert await position("000000") is None
 
 
-async def test_moments_follow_every_change(storage: Storage) -> None:
+async def test_moments_follow_every_change(storage: Backend) -> None:
     ticket = await storage.tickets.create(build(created_at=at(9)))
     times = storage.tickets.times_between
-    assert [t.number for t in times("opened", at(9), at(10))] == [ticket.number]
-    assert times("opened", at(9, 1), LATE) == []  # [since, until): a moment before `since` is out
-    assert times("opened", EARLY, at(9)) == []  # ... and one at `until` too
-    assert times("answered", EARLY, LATE) == []
+    assert [t.number for t in await times("opened", at(9), at(10))] == [ticket.number]
+    # [since, until): a moment before `since` is out
+    assert await times("opened", at(9, 1), LATE) == []
+    assert await times("opened", EARLY, at(9)) == []  # ... and one at `until` too
+    assert await times("answered", EARLY, LATE) == []
 
     def answer_and_close(t: Ticket) -> None:
         t.messages.append(answer(at(9, 45)))
@@ -65,15 +66,15 @@ async def test_moments_follow_every_change(storage: Storage) -> None:
         t.rating = Rating(score=4, comment="grazie", at=at(13))
 
     await storage.tickets.update(ticket.number, answer_and_close)
-    [answered] = times("answered", EARLY, LATE)
+    [answered] = await times("answered", EARLY, LATE)
     assert answered.first_response_at == at(9, 45) and answered.first_response_seconds == 2700
-    [closed] = times("closed", at(12), at(12, 1))
+    [closed] = await times("closed", at(12), at(12, 1))
     assert closed.resolution_seconds == 3 * 3600
-    [rated] = times("rated", EARLY, LATE)
+    [rated] = await times("rated", EARLY, LATE)
     assert rated.score == 4
-    assert storage.tickets.count_by_status() == {"closed": 1}
-    assert storage.tickets.scores_between(EARLY, LATE) == {4: 1}
-    assert storage.tickets.scores_between(at(13, 1), LATE) == {}
+    assert await storage.tickets.count_by_status() == {"closed": 1}
+    assert await storage.tickets.scores_between(EARLY, LATE) == {4: 1}
+    assert await storage.tickets.scores_between(at(13, 1), LATE) == {}
 
     # reopened: no longer resolved, still answered
     def reopen(t: Ticket) -> None:
@@ -81,32 +82,32 @@ async def test_moments_follow_every_change(storage: Storage) -> None:
         t.history.append(StatusChange("open", "student", at(14)))
 
     await storage.tickets.update(ticket.number, reopen)
-    assert times("closed", EARLY, LATE) == []
-    assert len(times("answered", EARLY, LATE)) == 1
-    assert storage.tickets.count_by_status() == {"open": 1}
+    assert await times("closed", EARLY, LATE) == []
+    assert len(await times("answered", EARLY, LATE)) == 1
+    assert await storage.tickets.count_by_status() == {"open": 1}
 
 
-async def test_counts_groups_and_percentiles_of_a_window(storage: Storage) -> None:
+async def test_counts_groups_and_percentiles_of_a_window(storage: Backend) -> None:
     for hour, subtopic, answered in ((8, "scadenze", at(8, 10)), (9, "tasse", at(9, 20)),
                                      (10, "scadenze", at(11)), (11, "scadenze", at(11, 30))):
         await storage.tickets.create(build(
             created_at=at(hour), subtopic=subtopic, messages=[answer(answered)]
         ))
     tickets = storage.tickets
-    assert tickets.count_between("opened", at(9), at(11)) == 2
-    assert tickets.count_between("answered", at(9), LATE) == 3
-    assert tickets.opened_by_subtopic(EARLY, LATE) == {
+    assert await tickets.count_between("opened", at(9), at(11)) == 2
+    assert await tickets.count_between("answered", at(9), LATE) == 3
+    assert await tickets.opened_by_subtopic(EARLY, LATE) == {
         ("immatricolazioni", "scadenze"): 3, ("immatricolazioni", "tasse"): 1
     }
-    assert tickets.opened_by_subtopic(at(9), at(10)) == {("immatricolazioni", "tasse"): 1}
+    assert await tickets.opened_by_subtopic(at(9), at(10)) == {("immatricolazioni", "tasse"): 1}
     # after 10, 20, 60 and 30 minutes
-    assert tickets.percentiles_between("answered", EARLY, LATE, (0, 0.5, 1)) == [
+    assert await tickets.percentiles_between("answered", EARLY, LATE, (0, 0.5, 1)) == [
         600.0, 1500.0, 3600.0
     ]
-    assert tickets.percentiles_between("answered", at(9), at(11), (0.5,)) == [1200.0]
-    assert tickets.percentiles_between("closed", EARLY, LATE, (0.5, 0.9)) == [None, None]
+    assert await tickets.percentiles_between("answered", at(9), at(11), (0.5,)) == [1200.0]
+    assert await tickets.percentiles_between("closed", EARLY, LATE, (0.5, 0.9)) == [None, None]
     with pytest.raises(ValueError, match="no duration"):
-        tickets.percentiles_between("opened", EARLY, LATE, (0.5,))  # type: ignore[arg-type]
+        await tickets.percentiles_between("opened", EARLY, LATE, (0.5,))  # type: ignore[arg-type]
 
 
 async def test_moments_and_chats_are_rebuilt_at_start(data_dir: Path) -> None:
@@ -124,27 +125,27 @@ async def test_moments_and_chats_are_rebuilt_at_start(data_dir: Path) -> None:
             await storage.faq_events.append(
                 FaqEvent(kind=kind, query="q", lang="it", conversation_id=chat, at=when)  # type: ignore[arg-type]
             )
-        before = {m: storage.tickets.times_between(m, EARLY, LATE)
+        before = {m: await storage.tickets.times_between(m, EARLY, LATE)
                   for m in ("opened", "answered", "closed", "rated")}
     async with await Storage.open(data_dir) as storage:
-        after = {m: storage.tickets.times_between(m, EARLY, LATE) for m in before}
+        after = {m: await storage.tickets.times_between(m, EARLY, LATE) for m in before}
         assert after == before
         assert [t.created_at for t in after["opened"]] == [at(7), at(8), at(9), at(10)]
-        assert storage.tickets.queue_position(waiting.number) == 1
-        assert storage.faq_events.chats_between(EARLY, LATE) == (2, 1)
-        assert storage.faq_events.chats_between(at(8, 30), LATE) == (1, 0)
+        assert await storage.tickets.queue_position(waiting.number) == 1
+        assert await storage.faq_events.chats_between(EARLY, LATE) == (2, 1)
+        assert await storage.faq_events.chats_between(at(8, 30), LATE) == (1, 0)
 
 
-async def test_a_chat_counts_once_from_its_first_search(storage: Storage) -> None:
+async def test_a_chat_counts_once_from_its_first_search(storage: Backend) -> None:
     log = storage.faq_events
     # appended out of order: the earliest search is the chat's
     for kind, when in (("suggested", at(10)), ("suggested", at(9)), ("solved", at(10, 1))):
         await log.append(FaqEvent(kind=kind, query="q", lang="it", conversation_id="c", at=when))  # type: ignore[arg-type]
-    assert log.chats_between(EARLY, LATE) == (1, 1)
-    assert log.chats_between(at(9), at(9, 1)) == (1, 1)
-    assert log.chats_between(at(9, 30), LATE) == (0, 0)
+    assert await log.chats_between(EARLY, LATE) == (1, 1)
+    assert await log.chats_between(at(9), at(9, 1)) == (1, 1)
+    assert await log.chats_between(at(9, 30), LATE) == (0, 0)
 
 
-async def test_an_unknown_moment_is_refused(storage: Storage) -> None:
+async def test_an_unknown_moment_is_refused(storage: Backend) -> None:
     with pytest.raises(ValueError, match="unknown moment"):
-        storage.tickets.times_between("written", EARLY, LATE)  # type: ignore[arg-type]
+        await storage.tickets.times_between("written", EARLY, LATE)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ async def faq_report(request: web.Request) -> web.StreamResponse:
     journal = console.services.storage.faq_events
     # The log keeps its latest MEMORY events in memory; a fuller list would mean the report
     # starts later than asked, which the answer says (window.covered_from).
-    events = journal.recent(journal.MEMORY)
+    events = await journal.recent(journal.MEMORY)
     report = build_report(
         events,
         console.services.faq.index,
@@ -60,7 +60,7 @@ async def reports(request: web.Request) -> web.StreamResponse:
     counted)."""
     console, _ = await require(request, csrf=False, roles=READERS)
     days = window_days(request)
-    return json_response(office_report(console.services.storage, days, datetime.now(UTC)))
+    return json_response(await office_report(console.services.storage, days, datetime.now(UTC)))
 
 
 @routes.get("/api/console/reports.csv")
@@ -70,7 +70,7 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
     days = window_days(request)
     now = datetime.now(UTC)
     response = web.Response(
-        text=office_csv(console.services.storage, days, now),
+        text=await office_csv(console.services.storage, days, now),
         content_type="text/csv",
         charset="utf-8",
         headers={
@@ -93,10 +93,10 @@ async def report_chart(request: web.Request) -> web.StreamResponse:
     lang, services = request_lang(request), console.services
     window = Window.of(window_days(request), datetime.now(UTC))
     if chart == "by_day":
-        svg = day_chart(per_day(services.storage, window), lang)
+        svg = day_chart(await per_day(services.storage, window), lang)
     else:
         labels = services.faq.index.labels
         rows = [(labels(r["topic"], r["subtopic"], lang)[1], r["opened"])
-                for r in per_subtopic(services.storage, window)]
+                for r in await per_subtopic(services.storage, window)]
         svg = subtopic_chart(rows, lang)
     return no_store(web.Response(text=svg, content_type="image/svg+xml", charset="utf-8"))

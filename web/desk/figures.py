@@ -32,7 +32,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from storage import Storage, TicketStore
+from storage import Backend
+from storage.protocol import Tickets
 
 OFFICE_TZ = ZoneInfo("Europe/Rome")
 CSV_COLUMNS = (
@@ -84,10 +85,10 @@ class Window:
         return _stamp(self.now)
 
 
-def _spread(
-    tickets: TicketStore, moment: Literal["answered", "closed"], window: Window, unit: float
+async def _spread(
+    tickets: Tickets, moment: Literal["answered", "closed"], window: Window, unit: float
 ) -> dict[str, float | None]:
-    median, p90 = tickets.percentiles_between(
+    median, p90 = await tickets.percentiles_between(
         moment, window.since, window.until, (0.5, 0.9)
     )
     return {
@@ -96,38 +97,38 @@ def _spread(
     }
 
 
-def per_day(storage: Storage, window: Window) -> list[dict[str, Any]]:
+async def per_day(storage: Backend, window: Window) -> list[dict[str, Any]]:
     """`by_day`: tickets opened and closed on each day, oldest first."""
     tickets = storage.tickets
     ends = [*window.stamps[1:], window.until]
     return [
         {
             "day": start.date().isoformat(),
-            "opened": tickets.count_between("opened", begin, end),
-            "closed": tickets.count_between("closed", begin, end),
+            "opened": await tickets.count_between("opened", begin, end),
+            "closed": await tickets.count_between("closed", begin, end),
         }
         for start, begin, end in zip(window.starts, window.stamps, ends, strict=True)
     ]
 
 
-def per_subtopic(storage: Storage, window: Window) -> list[dict[str, Any]]:
+async def per_subtopic(storage: Backend, window: Window) -> list[dict[str, Any]]:
     """`by_subtopic`: tickets opened per subtopic, most first."""
-    counts = storage.tickets.opened_by_subtopic(window.since, window.until)
+    counts = await storage.tickets.opened_by_subtopic(window.since, window.until)
     return [
         {"topic": topic, "subtopic": subtopic, "opened": n}
         for (topic, subtopic), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
 
 
-def office_report(storage: Storage, days: int, now: datetime) -> dict[str, Any]:
+async def office_report(storage: Backend, days: int, now: datetime) -> dict[str, Any]:
     """The body of GET /api/console/reports for the `days` up to `now` (an aware datetime)."""
     window = Window.of(days, now)
     since, until = window.since, window.until
     tickets = storage.tickets
-    by_status = tickets.count_by_status()
-    scores = tickets.scores_between(since, until)
+    by_status = await tickets.count_by_status()
+    scores = await tickets.scores_between(since, until)
     rated = sum(scores.values())
-    reached = storage.faq_events.chats_between(since, until)
+    reached = await storage.faq_events.chats_between(since, until)
     return {
         "window": {
             "days": days,
@@ -135,14 +136,14 @@ def office_report(storage: Storage, days: int, now: datetime) -> dict[str, Any]:
             "until": now.astimezone(OFFICE_TZ).isoformat(timespec="milliseconds"),
         },
         "tickets": {
-            "opened": tickets.count_between("opened", since, until),
-            "closed": tickets.count_between("closed", since, until),
+            "opened": await tickets.count_between("opened", since, until),
+            "closed": await tickets.count_between("closed", since, until),
             "open_now": by_status.get("open", 0) + by_status.get("awaiting_user", 0),
         },
-        "first_response_minutes": _spread(tickets, "answered", window, 60),
-        "resolution_hours": _spread(tickets, "closed", window, 3600),
-        "by_subtopic": per_subtopic(storage, window),
-        "by_day": per_day(storage, window),
+        "first_response_minutes": await _spread(tickets, "answered", window, 60),
+        "resolution_hours": await _spread(tickets, "closed", window, 3600),
+        "by_subtopic": await per_subtopic(storage, window),
+        "by_day": await per_day(storage, window),
         "rating": {
             "count": rated,
             "average": (
@@ -157,7 +158,7 @@ def office_report(storage: Storage, days: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def office_csv(storage: Storage, days: int, now: datetime) -> str:
+async def office_csv(storage: Backend, days: int, now: datetime) -> str:
     """The tickets opened in the window, one row each, oldest first. Figures only: no name,
     email or text of the student, and no operator (a CSV travels, and a per-person table of
     staff performance is not what this report is for)."""
@@ -165,7 +166,7 @@ def office_csv(storage: Storage, days: int, now: datetime) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for t in storage.tickets.times_between("opened", window.since, window.until):
+    for t in await storage.tickets.times_between("opened", window.since, window.until):
         writer.writerow(
             (
                 t.number,

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from storage import Storage
+from storage import Backend
 from web.desk.live import STUDENTS, WAIT_ROOM, LiveEvents
 
 RECENT = timedelta(days=7)
@@ -35,8 +35,8 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def expected_wait_minutes(storage: Storage, now: datetime) -> int | None:
-    [median] = storage.tickets.percentiles_between(
+async def expected_wait_minutes(storage: Backend, now: datetime) -> int | None:
+    [median] = await storage.tickets.percentiles_between(
         "answered", _stamp(now - RECENT), _stamp(now), (0.5,)
     )
     return None if median is None else max(1, round(median / 60))
@@ -48,18 +48,18 @@ def queue_of(position: int | None, expected: int | None) -> Queue:
     return {"position": position, "expected_wait_minutes": expected}
 
 
-def queue_view(storage: Storage, number: str, now: datetime | None = None) -> Queue:
+async def queue_view(storage: Backend, number: str, now: datetime | None = None) -> Queue:
     """`queue` of GET /api/tickets/{number}: None once the ticket is answered or closed."""
-    position = storage.tickets.queue_position(number)
+    position = await storage.tickets.queue_position(number)
     if position is None:
         return None
-    return queue_of(position, expected_wait_minutes(storage, now or datetime.now(UTC)))
+    return queue_of(position, await expected_wait_minutes(storage, now or datetime.now(UTC)))
 
 
 class WaitWatch:
     """The waiting tickets that sockets of this process watch, and what each was told."""
 
-    def __init__(self, storage: Storage, live: LiveEvents) -> None:
+    def __init__(self, storage: Backend, live: LiveEvents) -> None:
         self._storage = storage
         self._live = live
         self._watchers: dict[str, set[str]] = {}  # number -> sids
@@ -89,10 +89,10 @@ class WaitWatch:
         how many `wait` events were sent."""
         if not self._watchers:
             return 0
-        expected = expected_wait_minutes(self._storage, now or datetime.now(UTC))
+        expected = await expected_wait_minutes(self._storage, now or datetime.now(UTC))
         sent = 0
         for number in list(self._watchers):
-            queue = queue_of(self._storage.tickets.queue_position(number), expected)
+            queue = queue_of(await self._storage.tickets.queue_position(number), expected)
             if queue == self._told.get(number):
                 continue
             self._told[number] = queue
