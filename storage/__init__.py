@@ -12,11 +12,11 @@ from .errors import (
     StorageError,
     TicketNotFound,
 )
-from .faq_chats import ChatsReached
 from .journal import AuditLog, FaqEventLog
 from .models import (
     Attachment,
     AuditEntry,
+    ChatsReached,
     Conversation,
     FaqEvent,
     Lifetime,

@@ -6,16 +6,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from typing import NamedTuple
 
-from .models import FaqEvent
+from .models import ChatsReached, FaqEvent
 
 SEARCHES = ("suggested", "no_match")  # the assistant searched the FAQ for the student's question
-
-
-class ChatsReached(NamedTuple):
-    chats: int  # chats whose first FAQ search falls in the window
-    solved: int  # of those, the ones where the student said an FAQ solved the question
 
 
 class FaqChats:

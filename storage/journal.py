@@ -25,9 +25,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from .concurrency import Gate, finish
 from .errors import DamagedFile, StorageError
-from .faq_chats import ChatsReached, FaqChats
+from .faq_chats import FaqChats
 from .files import FILE_MODE, fsync_dir, is_temp, write_all
-from .models import AuditEntry, FaqEvent
+from .models import AuditEntry, ChatsReached, FaqEvent
 
 log = logging.getLogger(__name__)
 E = TypeVar("E")
@@ -265,9 +265,7 @@ class FaqEventLog:
         await self.journal.flush()
 
     async def chats_between(self, since: str, until: str) -> ChatsReached:
-        """The chats whose first FAQ search (a `suggested` or `no_match` event) falls in
-        [since, until), and how many of them have a `solved` event: the deflection rate.
-        Counts every event since the first day file, not only the MEMORY latest."""
+        """Every event since the first day file counts, not only the MEMORY latest."""
         return self._chats.between(since, until)
 
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:

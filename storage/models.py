@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 TicketStatus = Literal["open", "awaiting_user", "closed"]
 TICKET_STATUSES: tuple[TicketStatus, ...] = ("open", "awaiting_user", "closed")
@@ -150,10 +150,20 @@ class TicketSummary:
         )
 
 
+# The moments of a ticket the office's figures count, each a TicketTimes field: "opened"
+# (created_at), "answered" (first_response_at), "closed" (closed_at), "rated" (rated_at).
+Moment = Literal["opened", "answered", "closed", "rated"]
+MOMENTS: tuple[Moment, ...] = ("opened", "answered", "closed", "rated")
+# The moments that end a measured duration: from creation to the first answer, to the closing.
+Duration = Literal["answered", "closed"]
+DURATIONS: tuple[Duration, ...] = ("answered", "closed")
+
+
 @dataclass(frozen=True, slots=True)
 class TicketTimes:
-    """The moments of a ticket that the office's figures and the students' queue count, kept
-    in memory for every ticket (storage/README.md, "Figures")."""
+    """The moments of a ticket that the office's figures and the students' queue count: kept
+    in memory by the data folder, as columns beside the record by PostgreSQL
+    (storage/README.md, "Figures")."""
 
     number: str
     status: TicketStatus
@@ -207,6 +217,11 @@ def _seconds(start: str, end: str | None) -> float | None:
     except (TypeError, ValueError):  # a hand-edited stamp must not stop the start
         return None
     return max(0.0, elapsed.total_seconds())
+
+
+class ChatsReached(NamedTuple):
+    chats: int  # chats whose first FAQ search falls in the window
+    solved: int  # of those, the ones where the student said an FAQ solved the question
 
 
 @dataclass

@@ -8,19 +8,24 @@ Every read is async, even where the folder answers from memory: a database canno
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import ClassVar, Protocol, TypeVar
 
 from .models import (
     AuditEntry,
+    ChatsReached,
     Conversation,
+    Duration,
     FaqEvent,
     Lifetime,
+    Moment,
     Operator,
     OperatorSession,
     OutboxMail,
     Ticket,
+    TicketStatus,
     TicketSummary,
+    TicketTimes,
 )
 
 T = TypeVar("T")
@@ -55,6 +60,39 @@ class Tickets(Protocol):
         """The tickets one student opened, newest first."""
 
     async def count(self) -> int: ...
+
+    # The office's figures and the students' queue (CONTRACT.md section 8; storage/README.md,
+    # "Figures"). A window is [since, until), ISO 8601 UTC text as models.utcnow() writes it;
+    # a moment is a TicketTimes field (models.Moment). ValueError for an unknown moment.
+
+    async def times_between(self, moment: Moment, since: str, until: str) -> list[TicketTimes]:
+        """The tickets whose moment falls in the window, in the order of that moment, then
+        of number."""
+
+    async def counts_between(self, moment: Moment, bounds: Sequence[str]) -> list[int]:
+        """How many tickets have their moment in each [bounds[i], bounds[i + 1]) of the
+        ascending bounds: one count per day of a report in one call."""
+
+    async def percentiles_between(
+        self, moment: Duration, since: str, until: str, quantiles: Sequence[float]
+    ) -> list[float | None]:
+        """Quantiles (0..1) of the seconds from creation to the first answer ("answered") or
+        to the closing ("closed") of the tickets answered or closed in the window, interpolated
+        as PostgreSQL's percentile_cont; None where the window has none."""
+
+    async def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
+        """(topic, subtopic) -> tickets opened in the window; subtopics with none left out."""
+
+    async def scores_between(self, since: str, until: str) -> dict[int, int]:
+        """Score (1..5) -> ratings given in the window; scores nobody gave left out."""
+
+    async def count_by_status(self) -> dict[TicketStatus, int]:
+        """How many tickets are in each status now; a status with none left out."""
+
+    async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
+        """The place in the queue of those of these tickets that wait: 1 for the oldest
+        ticket that is not closed and has no operator answer the student can read (an
+        internal note is none), 2 for the next... Numbers of other tickets are left out."""
 
 
 class Outbox(Protocol):
@@ -141,6 +179,11 @@ class FaqEvents(Protocol):
 
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:
         """Newest first."""
+
+    async def chats_between(self, since: str, until: str) -> ChatsReached:
+        """The chats whose first FAQ search (a `suggested` or `no_match` event) falls in
+        [since, until), and how many of them have a `solved` event: the deflection rate.
+        Every event counts, not only the MEMORY latest."""
 
 
 class Sessions(Protocol):

@@ -11,16 +11,20 @@ import asyncio
 import os
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from .concurrency import Gate, KeyedLock, finish
 from .errors import DamagedFile, StorageError, TicketNotFound
 from .files import ensure_dir, is_temp
 from .layout import Layout, valid_number
 from .models import (
+    DURATIONS,
+    MOMENTS,
     TICKET_STATUSES,
+    Duration,
+    Moment,
     Ticket,
     TicketStatus,
     TicketSummary,
@@ -28,11 +32,10 @@ from .models import (
     utcnow,
 )
 from .ticket_index import TicketIndex
-from .timeline import MOMENTS
 from .tinyfile import RecordFile, read_record
 
 T = TypeVar("T")
-Moment = Literal["opened", "answered", "closed", "rated"]
+M = TypeVar("M", bound=str)
 TABLE = "ticket"
 NUMBERS = 1_000_000
 # Random draws before falling back to listing the free numbers: at the density a helpdesk
@@ -174,52 +177,37 @@ class TicketStore:
     async def count(self) -> int:
         return len(self._index)
 
-    # the office's figures and the students' queue (storage/README.md, "Figures"). Windows are
-    # [since, until) in ISO timestamps in UTC, as models.utcnow() writes them.
+    # the office's figures and the students' queue (storage/protocol.py says what each
+    # answers), by bisection in the timeline
 
     async def times_between(self, moment: Moment, since: str, until: str) -> list[TicketTimes]:
-        """The tickets whose `moment` falls in the window, in the order of that moment:
-        "opened" (created_at), "answered" (first_response_at), "closed" (closed_at) or
-        "rated" (rated_at)."""
-        return self._timeline.between(_moment(moment), since, until)
+        return self._timeline.between(_known(moment, MOMENTS), since, until)
 
-    async def count_between(self, moment: Moment, since: str, until: str) -> int:
-        """How many tickets `times_between` would give."""
-        return self._timeline.count(_moment(moment), since, until)
+    async def counts_between(self, moment: Moment, bounds: Sequence[str]) -> list[int]:
+        return self._timeline.counts(_known(moment, MOMENTS), bounds)
 
     async def percentiles_between(
-        self, moment: Literal["answered", "closed"], since: str, until: str,
-        quantiles: Sequence[float],
+        self, moment: Duration, since: str, until: str, quantiles: Sequence[float]
     ) -> list[float | None]:
-        """Quantiles (0..1) of the seconds from creation to the first answer ("answered") or
-        to the closing ("closed") of the tickets answered or closed in the window, interpolated
-        as PostgreSQL's percentile_cont; None where the window has none."""
-        if moment not in ("answered", "closed"):
-            raise ValueError(f"no duration ends at {moment!r}")
-        return self._timeline.percentiles(moment, since, until, quantiles)
+        return self._timeline.percentiles(_known(moment, DURATIONS), since, until, quantiles)
 
     async def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
-        """(topic, subtopic) -> tickets opened in the window; subtopics with none left out."""
         counts = self._timeline.count_by("subtopic", since, until)
         return {key: n for key, n in counts.items() if isinstance(key, tuple)}
 
     async def scores_between(self, since: str, until: str) -> dict[int, int]:
-        """Score (1..5) -> ratings given in the window; scores nobody gave left out."""
         counts = self._timeline.count_by("score", since, until)
         return {key: n for key, n in counts.items() if isinstance(key, int)}
 
     async def count_by_status(self) -> dict[TicketStatus, int]:
-        """How many tickets are in each status now (a status with none is left out)."""
         return self._timeline.count_by_status()
 
-    async def queue_position(self, number: str) -> int | None:
-        """1 for the oldest ticket that is not closed and has no operator answer yet (an
-        internal note is none), 2 for the next...; None for any other ticket or number."""
-        return self._timeline.queue_position(number)
+    async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
+        return self._timeline.queue_positions(numbers)
 
 
-def _moment(moment: str) -> str:
-    if moment not in MOMENTS:
+def _known(moment: M, known: tuple[M, ...]) -> M:
+    if moment not in known:
         raise ValueError(f"unknown moment {moment!r}")
     return moment
 

@@ -14,29 +14,30 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from itertools import pairwise
 from typing import Any, TypeVar
 
-from .models import TicketStatus, TicketTimes
+from .models import Duration, Moment, TicketStatus, TicketTimes
 
 # (moment, number, times, the duration that ends at the moment or None)
 Entry = tuple[str, str, TicketTimes, float | None]
 K = TypeVar("K", bound=tuple[Any, ...])
 
 # The lists the figures read, by the moment each one is sorted on.
-MOMENTS: dict[str, Callable[[TicketTimes], str | None]] = {
+MOMENT_OF: dict[Moment, Callable[[TicketTimes], str | None]] = {
     "opened": lambda t: t.created_at,
     "answered": lambda t: t.first_response_at,
     "closed": lambda t: t.closed_at,
     "rated": lambda t: t.rated_at,
 }
 # What a moment measures, in seconds from the ticket's creation.
-DURATIONS: dict[str, Callable[[TicketTimes], float | None]] = {
+DURATION_OF: dict[Moment, Callable[[TicketTimes], float | None]] = {
     "answered": lambda t: t.first_response_seconds,
     "closed": lambda t: t.resolution_seconds,
 }
 # Counted by group: (moment, the group of a ticket, or None to leave it out).
-GROUPS: dict[str, tuple[str, Callable[[TicketTimes], Hashable | None]]] = {
+GROUPS: dict[str, tuple[Moment, Callable[[TicketTimes], Hashable | None]]] = {
     "subtopic": ("opened", lambda t: (t.topic, t.subtopic)),
     "score": ("rated", lambda t: t.score),
 }
@@ -56,7 +57,7 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
 class Timeline:
     def __init__(self) -> None:
         self._times: dict[str, TicketTimes] = {}
-        self._lists: dict[str, list[Entry]] = {name: [] for name in MOMENTS}
+        self._lists: dict[Moment, list[Entry]] = {name: [] for name in MOMENT_OF}
         self._groups: dict[str, dict[Hashable, list[tuple[str, str]]]] = {g: {} for g in GROUPS}
         # (created_at, number) of the tickets nobody has answered yet, oldest first
         self._waiting: list[tuple[str, str]] = []
@@ -83,13 +84,13 @@ class Timeline:
     def _places(self, times: TicketTimes) -> Iterable[tuple[list[Any], tuple[Any, ...]]]:
         """Every list the ticket is in, with its entry there."""
         number = times.number
-        for name, moment in MOMENTS.items():
+        for name, moment in MOMENT_OF.items():
             at = moment(times)
             if at is not None:
-                duration = DURATIONS[name](times) if name in DURATIONS else None
-                yield self._lists[name], (at, number, times, duration)
+                span = DURATION_OF.get(name)
+                yield self._lists[name], (at, number, times, span(times) if span else None)
         for group, (name, key_of) in GROUPS.items():
-            at, key = MOMENTS[name](times), key_of(times)
+            at, key = MOMENT_OF[name](times), key_of(times)
             if at is not None and key is not None:
                 yield self._groups[group].setdefault(key, []), (at, number)
         if times.waiting:
@@ -106,14 +107,16 @@ class Timeline:
 
     # reading: [since, until) windows of ISO timestamps in UTC
 
-    def between(self, name: str, since: str, until: str) -> list[TicketTimes]:
+    def between(self, name: Moment, since: str, until: str) -> list[TicketTimes]:
         entries = self._lists[name]
         low, high = _window(entries, since, until)
         return [entry[2] for entry in entries[low:high]]
 
-    def count(self, name: str, since: str, until: str) -> int:
-        low, high = _window(self._lists[name], since, until)
-        return high - low
+    def counts(self, name: Moment, bounds: Sequence[str]) -> list[int]:
+        """How many moments fall in each [bounds[i], bounds[i + 1])."""
+        entries = self._lists[name]
+        places = [bisect.bisect_left(entries, (bound,)) for bound in bounds]
+        return [high - low for low, high in pairwise(places)]
 
     def count_by(self, group: str, since: str, until: str) -> dict[Hashable, int]:
         counts = {}
@@ -124,10 +127,8 @@ class Timeline:
         return counts
 
     def percentiles(
-        self, name: str, since: str, until: str, quantiles: Sequence[float]
+        self, name: Duration, since: str, until: str, quantiles: Sequence[float]
     ) -> list[float | None]:
-        if name not in DURATIONS:
-            raise ValueError(f"no duration ends at {name!r}")
         entries = self._lists[name]
         low, high = _window(entries, since, until)
         values = [e[3] for e in entries[low:high] if e[3] is not None]
@@ -137,11 +138,13 @@ class Timeline:
     def count_by_status(self) -> dict[TicketStatus, int]:
         return {status: n for status, n in self._status.items() if n}
 
-    def queue_position(self, number: str) -> int | None:
-        times = self._times.get(number)
-        if times is None or not times.waiting:
-            return None
-        return bisect.bisect_left(self._waiting, (times.created_at, number)) + 1
+    def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
+        found = (self._times.get(number) for number in numbers)
+        return {
+            times.number: bisect.bisect_left(self._waiting, (times.created_at, times.number)) + 1
+            for times in found
+            if times is not None and times.waiting
+        }
 
 
 def _window(entries: Sequence[tuple[Any, ...]], since: str, until: str) -> tuple[int, int]:

@@ -1,11 +1,14 @@
-"""The audit log and the FAQ events in PostgreSQL: append-only tables, newest by id."""
+"""The audit log and the FAQ events in PostgreSQL: append-only tables, newest by id. A chat's
+FAQ events also keep its row of `faq_chats` (migrations/0003_figures.sql): the deflection
+rate counts a window of those rows instead of grouping every event ever written."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import ClassVar
 
-from ..models import AuditEntry, FaqEvent
+from ..faq_chats import SEARCHES
+from ..models import AuditEntry, ChatsReached, FaqEvent
 from .database import Db, dumps
 
 
@@ -32,6 +35,19 @@ class AuditLog:
         return [AuditEntry(**row[0]) for row in rows]
 
 
+# A FAQ event of a chat, with its chat's row of faq_chats: one statement, one round trip.
+EVENT = "WITH event AS (INSERT INTO faq_events (event) VALUES (%s::json))"
+SEARCHED = (
+    f"{EVENT} INSERT INTO faq_chats (conversation_id, first_search) VALUES (%s, %s)"
+    " ON CONFLICT (conversation_id) DO UPDATE"
+    " SET first_search = least(faq_chats.first_search, excluded.first_search)"
+)
+SOLVED = (
+    f"{EVENT} INSERT INTO faq_chats (conversation_id, solved) VALUES (%s, true)"
+    " ON CONFLICT (conversation_id) DO UPDATE SET solved = true"
+)
+
+
 class FaqEventLog:
     # As many as the data folder keeps in memory: the editors' report reads the same window.
     MEMORY: ClassVar[int] = 20_000
@@ -40,12 +56,25 @@ class FaqEventLog:
         self._db = db
 
     async def append(self, event: FaqEvent) -> None:
-        await self._db.run(
-            "INSERT INTO faq_events (event) VALUES (%s::json)", (dumps(asdict(event)),)
-        )
+        row = dumps(asdict(event))
+        chat = event.conversation_id
+        if chat is not None and event.kind in SEARCHES:
+            await self._db.run(SEARCHED, (row, chat, event.at))
+        elif chat is not None and event.kind == "solved":
+            await self._db.run(SOLVED, (row, chat))
+        else:
+            await self._db.run("INSERT INTO faq_events (event) VALUES (%s::json)", (row,))
 
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:
         rows = await self._db.rows(
             "SELECT event FROM faq_events ORDER BY id DESC LIMIT %s", (min(limit, self.MEMORY),)
         )
         return [FaqEvent(**row[0]) for row in rows]
+
+    async def chats_between(self, since: str, until: str) -> ChatsReached:
+        row = await self._db.row(
+            "SELECT count(*), count(*) FILTER (WHERE solved) FROM faq_chats"
+            " WHERE first_search >= %s AND first_search < %s",
+            (since, until),
+        )
+        return ChatsReached(*row) if row is not None else ChatsReached(0, 0)

@@ -19,10 +19,11 @@ from psycopg import AsyncConnection
 
 from ..errors import StorageError, TicketNotFound
 from ..layout import valid_number
-from ..models import OutboxMail, Ticket, TicketSummary, utcnow
+from ..models import OutboxMail, Ticket, TicketSummary, TicketTimes, utcnow
 from ..ticket_index import email_key, search_text
 from ..tickets import DRAWS, NUMBERS
 from .database import Db, Row, dumps
+from .figures import TicketFigures
 
 T = TypeVar("T")
 # After DRAWS random numbers all taken, a free one is picked among those left; two processes
@@ -43,20 +44,47 @@ def _ticket(row: Row) -> Ticket:
         raise StorageError(f"ticket {record.get('number')!r} is not a valid record ({e})") from e
 
 
-def _columns(ticket: Ticket) -> tuple[str, str, str, str, str, str, str]:
+def _columns(ticket: Ticket) -> dict[str, Any]:
+    """The row of a ticket: its record, and the columns queries filter, sort and count on."""
     record = ticket.to_dict()
     del record["outbox"]
-    # Text columns cannot hold NUL; search never looks for one.
-    text = search_text(ticket).decode("utf-8", "ignore").replace("\x00", "")
-    return (
-        email_key(ticket.email),
-        ticket.created_at,
-        ticket.updated_at,
-        text,
-        dumps(asdict(TicketSummary.of(ticket))),
-        dumps(record),
-        ticket.number,
-    )
+    times = TicketTimes.of(ticket)
+    return {
+        "email_key": email_key(ticket.email),
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        # Text columns cannot hold NUL; search never looks for one.
+        "search_text": search_text(ticket).decode("utf-8", "ignore").replace("\x00", ""),
+        "summary": dumps(asdict(TicketSummary.of(ticket))),
+        "record": dumps(record),
+        # the moments the figures and the queue count (storage/README.md, "Figures")
+        "status": times.status,
+        "topic": times.topic,
+        "subtopic": times.subtopic,
+        "first_response_at": times.first_response_at,
+        "first_response_seconds": times.first_response_seconds,
+        "closed_at": times.closed_at,
+        "resolution_seconds": times.resolution_seconds,
+        "rated_at": times.rated_at,
+        "rating_score": times.score,
+        "number": ticket.number,
+    }
+
+
+def _value(column: str) -> str:
+    return f"%({column})s::json" if column in ("summary", "record") else f"%({column})s"
+
+
+# The names, read off a row once, so that no column can be left out of either statement.
+_COLUMNS = list(_columns(Ticket("000000", "", "", "", "", "")))
+INSERT = (
+    f"INSERT INTO tickets ({', '.join(_COLUMNS)})"
+    f" VALUES ({', '.join(_value(c) for c in _COLUMNS)})"
+)
+UPDATE = (
+    f"UPDATE tickets SET {', '.join(f'{c} = {_value(c)}' for c in _COLUMNS if c != 'number')}"
+    " WHERE number = %(number)s"
+)
 
 
 def _mail_row(number: str, position: int, mail: OutboxMail) -> tuple[Any, ...]:
@@ -99,7 +127,7 @@ def _summaries(rows: list[Row]) -> list[TicketSummary]:
     return [TicketSummary(**row[0]) for row in rows]
 
 
-class TicketStore:
+class TicketStore(TicketFigures):
     def __init__(self, db: Db) -> None:
         self._db = db
 
@@ -121,11 +149,7 @@ class TicketStore:
                 ticket = build(number)
                 if ticket.number != number:
                     raise ValueError(f"build() returned ticket {ticket.number}, not {number}")
-                await conn.execute(
-                    "INSERT INTO tickets (email_key, created_at, updated_at, search_text,"
-                    " summary, record, number) VALUES (%s, %s, %s, %s, %s::json, %s::json, %s)",
-                    _columns(ticket),
-                )
+                await conn.execute(INSERT, _columns(ticket))
                 await _write_outbox(conn, number, ticket.outbox, {})
                 return ticket
 
@@ -183,11 +207,7 @@ class TicketStore:
                 raise ValueError("a ticket's number cannot change")
             if touch:
                 ticket.updated_at = utcnow()
-            await conn.execute(
-                "UPDATE tickets SET email_key = %s, created_at = %s, updated_at = %s,"
-                " search_text = %s, summary = %s::json, record = %s::json WHERE number = %s",
-                _columns(ticket),
-            )
+            await conn.execute(UPDATE, _columns(ticket))
             await _write_outbox(conn, number, ticket.outbox, before)
             if settled is not None:
                 await conn.execute(

@@ -1,15 +1,14 @@
-"""What the office's figures and the students' queue read from storage: every ticket's moments,
-sorted, kept up to date by each write and rebuilt at start; the chats that reached the FAQ."""
+"""What the office's figures and the students' queue read from storage, on both backends:
+every ticket's moments, kept up to date by each write and found again after a restart; the
+chats that reached the FAQ."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from storage import Backend, FaqEvent, Message, Rating, StatusChange, Storage, Ticket
+from storage import Backend, FaqEvent, Message, Rating, StatusChange, Ticket
 
-from .conftest import build
+from .conftest import Place, build
 
 EARLY, LATE = "2026-01-01T00:00:00.000+00:00", "2100-01-01T00:00:00.000+00:00"
 
@@ -27,7 +26,9 @@ async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Backend
     first = await storage.tickets.create(build(created_at=at(9)))
     second = await storage.tickets.create(build(created_at=at(10)))
     third = await storage.tickets.create(build(created_at=at(8)))  # older, though created last
-    position = storage.tickets.queue_position
+    async def position(number: str) -> int | None:
+        return (await storage.tickets.queue_positions([number])).get(number)
+
     assert [await position(t.number) for t in (third, first, second)] == [1, 2, 3]
 
     # an internal note is no answer
@@ -48,6 +49,11 @@ async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Backend
     await storage.tickets.update(first.number, lambda t: setattr(t, "status", "open"))
     assert [await position(first.number), await position(second.number)] == [1, 2]
     assert await position("000000") is None
+    everyone = await storage.tickets.queue_positions(
+        [first.number, second.number, third.number, "000000", "nonsense"]
+    )
+    assert everyone == {first.number: 1, second.number: 2}
+    assert await storage.tickets.queue_positions([]) == {}
 
 
 async def test_moments_follow_every_change(storage: Backend) -> None:
@@ -94,8 +100,13 @@ async def test_counts_groups_and_percentiles_of_a_window(storage: Backend) -> No
             created_at=at(hour), subtopic=subtopic, messages=[answer(answered)]
         ))
     tickets = storage.tickets
-    assert await tickets.count_between("opened", at(9), at(11)) == 2
-    assert await tickets.count_between("answered", at(9), LATE) == 3
+    assert await tickets.counts_between("opened", [at(9), at(11)]) == [2]
+    assert await tickets.counts_between("answered", [at(9), LATE]) == [3]
+    # one count per [bound, next bound): the days of a report
+    assert await tickets.counts_between("opened", [EARLY, at(9), at(10), at(10), LATE]) == [
+        1, 1, 0, 2
+    ]
+    assert await tickets.counts_between("answered", [at(11)]) == []
     assert await tickets.opened_by_subtopic(EARLY, LATE) == {
         ("immatricolazioni", "scadenze"): 3, ("immatricolazioni", "tasse"): 1
     }
@@ -106,34 +117,36 @@ async def test_counts_groups_and_percentiles_of_a_window(storage: Backend) -> No
     ]
     assert await tickets.percentiles_between("answered", at(9), at(11), (0.5,)) == [1200.0]
     assert await tickets.percentiles_between("closed", EARLY, LATE, (0.5, 0.9)) == [None, None]
-    with pytest.raises(ValueError, match="no duration"):
+    with pytest.raises(ValueError, match="unknown moment"):
         await tickets.percentiles_between("opened", EARLY, LATE, (0.5,))  # type: ignore[arg-type]
 
 
-async def test_moments_and_chats_are_rebuilt_at_start(data_dir: Path) -> None:
-    async with await Storage.open(data_dir) as storage:
-        for hour in (9, 8, 10):
-            await storage.tickets.create(
-                build(created_at=at(hour), messages=[answer(at(hour, 30))])
-            )
-        waiting = await storage.tickets.create(build(created_at=at(7)))
-        for kind, chat, when in (
-            ("suggested", "c1", at(8)),
-            ("solved", "c1", at(8, 1)),
-            ("no_match", "c2", at(9)),
-        ):
-            await storage.faq_events.append(
-                FaqEvent(kind=kind, query="q", lang="it", conversation_id=chat, at=when)  # type: ignore[arg-type]
-            )
-        before = {m: await storage.tickets.times_between(m, EARLY, LATE)
-                  for m in ("opened", "answered", "closed", "rated")}
-    async with await Storage.open(data_dir) as storage:
-        after = {m: await storage.tickets.times_between(m, EARLY, LATE) for m in before}
+async def test_moments_and_chats_are_found_again_after_a_restart(place: Place) -> None:
+    storage = await place.open()
+    for hour in (9, 8, 10):
+        await storage.tickets.create(build(created_at=at(hour), messages=[answer(at(hour, 30))]))
+    waiting = await storage.tickets.create(build(created_at=at(7)))
+    for kind, chat, when in (
+        ("suggested", "c1", at(8)),
+        ("solved", "c1", at(8, 1)),
+        ("no_match", "c2", at(9)),
+    ):
+        await storage.faq_events.append(
+            FaqEvent(kind=kind, query="q", lang="it", conversation_id=chat, at=when)  # type: ignore[arg-type]
+        )
+    moments = ("opened", "answered", "closed", "rated")
+    before = {m: await storage.tickets.times_between(m, EARLY, LATE) for m in moments}
+    await storage.close()
+    storage = await place.open()
+    try:
+        after = {m: await storage.tickets.times_between(m, EARLY, LATE) for m in moments}
         assert after == before
         assert [t.created_at for t in after["opened"]] == [at(7), at(8), at(9), at(10)]
-        assert await storage.tickets.queue_position(waiting.number) == 1
+        assert await storage.tickets.queue_positions([waiting.number]) == {waiting.number: 1}
         assert await storage.faq_events.chats_between(EARLY, LATE) == (2, 1)
         assert await storage.faq_events.chats_between(at(8, 30), LATE) == (1, 0)
+    finally:
+        await storage.close()
 
 
 async def test_a_chat_counts_once_from_its_first_search(storage: Backend) -> None:
@@ -147,5 +160,8 @@ async def test_a_chat_counts_once_from_its_first_search(storage: Backend) -> Non
 
 
 async def test_an_unknown_moment_is_refused(storage: Backend) -> None:
-    with pytest.raises(ValueError, match="unknown moment"):
-        await storage.tickets.times_between("written", EARLY, LATE)  # type: ignore[arg-type]
+    for moment in ("written", "created_at; DROP TABLE tickets"):
+        with pytest.raises(ValueError, match="unknown moment"):
+            await storage.tickets.times_between(moment, EARLY, LATE)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="unknown moment"):
+            await storage.tickets.counts_between(moment, [EARLY, LATE])  # type: ignore[arg-type]

@@ -3,7 +3,8 @@ expect, and the live `wait` event that tells the students watching a waiting tic
 queue moves.
 
 - The queue is the tickets nobody has answered yet (not closed, no operator message the student
-  can read: an internal note is none), oldest first; storage gives a place by bisection.
+  can read: an internal note is none), oldest first; storage gives the places of any number
+  of tickets in one call.
 - The expected wait is the median first-response time of the tickets first answered in the last
   7 days, in whole minutes: what "di solito rispondiamo entro circa..." says. It knows nothing
   of office hours, and the widget says so. Without an answered ticket in those days it is None:
@@ -50,7 +51,7 @@ def queue_of(position: int | None, expected: int | None) -> Queue:
 
 async def queue_view(storage: Backend, number: str, now: datetime | None = None) -> Queue:
     """`queue` of GET /api/tickets/{number}: None once the ticket is answered or closed."""
-    position = await storage.tickets.queue_position(number)
+    position = (await storage.tickets.queue_positions([number])).get(number)
     if position is None:
         return None
     return queue_of(position, await expected_wait_minutes(storage, now or datetime.now(UTC)))
@@ -90,10 +91,13 @@ class WaitWatch:
         if not self._watchers:
             return 0
         expected = await expected_wait_minutes(self._storage, now or datetime.now(UTC))
+        watched = list(self._watchers)
+        positions = await self._storage.tickets.queue_positions(watched)
         sent = 0
-        for number in list(self._watchers):
-            queue = queue_of(await self._storage.tickets.queue_position(number), expected)
-            if queue == self._told.get(number):
+        for number in watched:
+            queue = queue_of(positions.get(number), expected)
+            # forgotten while storage answered, or told this already
+            if number not in self._watchers or queue == self._told.get(number):
                 continue
             self._told[number] = queue
             await self._live.emit(
