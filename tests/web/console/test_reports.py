@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from storage import FaqEvent, Message, Rating, StatusChange, Storage, Ticket
+from storage import Backend, FaqEvent, Message, Rating, StatusChange, Ticket
 from storage.models import TicketStatus
 from tests.conftest import Server
+from tests.web.backends import on_both_backends  # noqa: F401 - `server`, twice
 from tests.web.conftest import ANNA, ELENA, LAURA, Factory
 from web.desk.report_charts import nice_step
 from web.http.keys import SERVICES
@@ -37,7 +38,7 @@ def day(days: int) -> str:
 
 
 async def put(
-    storage: Storage,
+    storage: Backend,
     created: str,
     subtopic: str,
     *,

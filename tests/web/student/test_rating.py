@@ -9,6 +9,7 @@ import aiohttp
 
 from storage import Operator
 from tests.conftest import Server
+from tests.web.backends import on_both_backends  # noqa: F401 - `server`, twice
 from tests.web.conftest import (
     ELENA,
     LAURA,

@@ -11,6 +11,7 @@ import aiohttp
 
 from storage import Message, Operator, Ticket
 from tests.conftest import Server
+from tests.web.backends import on_both_backends  # noqa: F401 - `server`, twice
 from tests.web.conftest import Opened, Recorder, StudentSocket, open_ticket
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
