@@ -1,36 +1,41 @@
-"""The office's figures and the wait: does the report cost the same at 500 tickets and at
-20,000, and what does it cost to tell the waiting students that the queue moved?
+"""The office's figures and the wait, on both backends: does the report cost the same at 500
+tickets and at 20,000, and what does it cost to tell the waiting students that the queue moved?
 
-Two data folders, 500 and 20,000 tickets spread over the last year (answered, closed and rated
-in realistic shares, two chats with FAQ events for each ticket), written straight to disk in
-the store's format. Each figure is the median of repeated reports on the opened store, for the
-30-day window the console opens on and for 365 days (every ticket in the window: the worst
-case, since the cost follows the tickets of the window).
+Two seasons, 500 and 20,000 tickets spread over the last year (answered, closed and rated in
+realistic shares, two chats with FAQ events for each ticket), each kept twice: in a data folder
+(written straight to disk in the store's format) and in a PostgreSQL database (through the
+store, then ANALYZE, as autovacuum leaves a real one; the server is the tests' own, on loopback,
+with fsync off: reads do not wait for it). Each figure is the median of repeated reports on
+the opened store, for the 30-day window the console opens on and for 365 days (every ticket in
+the window: the worst case, since the cost follows the tickets of the window).
 
 The wait: with WATCHED of the waiting tickets watched live, the oldest waiting ticket is
 answered (a real write) and the watchers are told (web/desk/waiting.py: only those whose place
 changed, with a short event); beside it, the two ways that need no list of watchers: the
-short event to every waiting ticket's room, and each room its whole ticket (at least a file
-read each).
+short event to every waiting ticket's room, and each room its whole ticket (a read each).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import socketio
 
-from storage import Message, Rating, StatusChange, Storage, Ticket
+from storage import Backend, FaqEvent, Message, Rating, StatusChange, Storage, Ticket
 from storage.layout import Layout
 from storage.tinyfile import encode
+from tests.servers import PG_BIN, PostgresServer
 from web.desk.figures import office_csv, office_report
 from web.desk.live import STUDENTS, WAIT_ROOM
 from web.desk.waiting import WaitWatch, expected_wait_minutes, queue_of, queue_view
@@ -39,6 +44,8 @@ SIZES = (500, 20_000)
 RUNS = 30
 WATCHED = 300
 SUBTOPICS = ("scadenze", "tasse-pagamenti", "documenti", "credenziali", "procedura-online")
+# Writes in flight while a database is seeded: enough to keep the pool busy.
+SEEDING = 20
 
 
 def _stamp(moment: datetime) -> str:
@@ -67,28 +74,51 @@ def seeded_ticket(number: str, rng: random.Random, now: datetime) -> Ticket:
                   created_at=_stamp(created), messages=messages, history=history, rating=rating)
 
 
-def seed(data_dir: Path, count: int, now: datetime) -> None:
+def season(count: int, now: datetime) -> tuple[list[Ticket], list[FaqEvent]]:
+    """The tickets, and the FAQ events of their chats in order of time (as they are logged)."""
     rng = random.Random(count)
-    layout = Layout(data_dir)
-    events: list[tuple[str, bytes]] = []
+    tickets, events = [], []
     for n in rng.sample(range(1_000_000), count):
-        number = f"{n:06d}"
-        ticket = seeded_ticket(number, rng, now)
-        path = layout.ticket(number)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(encode({"ticket": {"1": ticket.to_dict()}}))
+        ticket = seeded_ticket(f"{n:06d}", rng, now)
+        tickets.append(ticket)
         for chat in range(2):
             kind = rng.choice(["suggested", "suggested", "no_match"])
-            base = {"query": "q", "lang": "it", "faq_ids": [],
-                    "conversation_id": f"{number}-{chat}", "at": ticket.created_at}
-            events.append((ticket.created_at, json.dumps({**base, "kind": kind}).encode()))
+            event = FaqEvent(kind=kind, query="q", lang="it",  # type: ignore[arg-type]
+                             conversation_id=f"{ticket.number}-{chat}", at=ticket.created_at)
+            events.append(event)
             if kind == "suggested" and rng.random() < 0.4:
-                events.append((ticket.created_at, json.dumps({**base, "kind": "solved"}).encode()))
-    # The log is appended as things happen: in order of time.
-    events.sort(key=lambda e: e[0])
+                events.append(replace(event, kind="solved"))
+    events.sort(key=lambda e: e.at)
+    return tickets, events
+
+
+def seed_folder(data_dir: Path, tickets: list[Ticket], events: list[FaqEvent]) -> None:
+    layout = Layout(data_dir)
+    for ticket in tickets:
+        path = layout.ticket(ticket.number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(encode({"ticket": {"1": ticket.to_dict()}}))
     layout.faq_events.mkdir(parents=True, exist_ok=True)
-    lines = b"".join(line + b"\n" for _, line in events)
+    lines = b"".join(json.dumps(asdict(e)).encode() + b"\n" for e in events)
     (layout.faq_events / "2026-01-01.jsonl").write_bytes(lines)
+
+
+def renumbered(ticket: Ticket) -> Callable[[str], Ticket]:
+    return lambda number: replace(ticket, number=number)
+
+
+async def seed_database(url: str, tickets: list[Ticket], events: list[FaqEvent]) -> None:
+    from storage.postgres import PostgresStorage
+
+    async with await PostgresStorage.open(url) as storage:
+        writes: list[Awaitable[object]] = [
+            storage.tickets.create(renumbered(t)) for t in tickets
+        ]
+        writes += [storage.faq_events.append(e) for e in events]
+        for start in range(0, len(writes), SEEDING):
+            await asyncio.gather(*writes[start : start + SEEDING])
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute("VACUUM ANALYZE")
 
 
 class CountingLive:
@@ -102,12 +132,10 @@ class CountingLive:
         self.sent += 1
 
 
-async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
-    waiting = sorted(
-        (position, s.number) for s in await storage.tickets.summaries()
-        if (position := await storage.tickets.queue_position(s.number)) is not None
-    )
-    numbers = [number for _, number in waiting]
+async def measure_wait(storage: Backend, label: str) -> list[tuple[str, str]]:
+    everyone = [s.number for s in await storage.tickets.summaries()]
+    places = await storage.tickets.queue_positions(everyone)
+    numbers = sorted(places, key=places.__getitem__)
     live = CountingLive()
     watch = WaitWatch(storage, live)
     for i, number in enumerate(numbers[-WATCHED:]):
@@ -123,12 +151,13 @@ async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
         await queue_view(storage, numbers[-1])
         place.append(time.perf_counter() - started)
     # the alternatives: the short event to every waiting ticket's room, through a real
-    # Socket.IO server (rooms nobody is in), or each room's whole ticket (a file read each)
+    # Socket.IO server (rooms nobody is in), or each room its whole ticket (a read each)
     sio = socketio.AsyncServer(async_mode="aiohttp")
     started = time.perf_counter()
     expected = await expected_wait_minutes(storage, datetime.now(UTC))
+    positions = await storage.tickets.queue_positions(numbers[RUNS:])
     for number in numbers[RUNS:]:
-        queue = queue_of(await storage.tickets.queue_position(number), expected)
+        queue = queue_of(positions[number], expected)
         await sio.emit("wait", {"number": number, "queue": queue},
                        room=WAIT_ROOM.format(number=number), namespace=STUDENTS)
     every_short = time.perf_counter() - started
@@ -138,14 +167,14 @@ async def measure_wait(storage: Storage, count: int) -> list[tuple[str, str]]:
     every_room = time.perf_counter() - started
     watched = min(WATCHED, len(numbers))
     return [
-        (f"wait: place + expected wait of one ticket, {count:,} tickets",
+        (f"wait: place + expected wait of one ticket, {label}",
          f"{statistics.median(place) * 1000:.3f} ms"),
-        (f"wait: queue moves, {watched} of {len(numbers):,} waiting watched, {count:,} tickets",
+        (f"wait: queue moves, {watched} of {len(numbers):,} waiting watched, {label}",
          f"{statistics.median(refresh) * 1000:.2f} ms, {live.sent // RUNS} events"),
-        (f"wait: instead, the short event to all {len(numbers) - RUNS:,} waiting rooms",
+        (f"wait: instead, the short event to all {len(numbers) - RUNS:,} waiting rooms, {label}",
          f"{every_short * 1000:.0f} ms"),
-        (f"wait: instead, each waiting room its whole ticket ({len(numbers) - RUNS:,} file reads)",
-         f"{every_room * 1000:.0f} ms"),
+        (f"wait: instead, each waiting room its whole ticket ({len(numbers) - RUNS:,} reads),"
+         f" {label}", f"{every_room * 1000:.0f} ms"),
     ]
 
 
@@ -158,35 +187,76 @@ async def median_ms(work: Callable[..., Awaitable[object]], *args: object) -> fl
     return statistics.median(times) * 1000
 
 
-async def measure(base: Path) -> list[tuple[str, str]]:
+async def measure_store(
+    storage: Backend, label: str, now: datetime
+) -> tuple[dict[int, float], list[tuple[str, str]]]:
+    """The report's medians by window, and the other figures, of one opened store."""
+    reports = {days: await median_ms(office_report, storage, days, now) for days in (30, 365)}
+    csv_ms = await median_ms(office_csv, storage, 30, now)
+    rows = [(f"reports: CSV of 30 days, {label}", f"{csv_ms:.2f} ms")]
+    return reports, rows + await measure_wait(storage, label)
+
+
+@contextlib.contextmanager
+def database() -> Iterator[PostgresServer | None]:
+    if not (PG_BIN / "postgres").exists():
+        yield None
+        return
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+async def open_store(place: Path | str) -> Backend:
+    if isinstance(place, Path):
+        return await Storage.open(place)
+    from storage.postgres import PostgresStorage
+
+    return await PostgresStorage.open(place)
+
+
+async def measure(base: Path, server: PostgresServer | None) -> list[tuple[str, str]]:
     now = datetime.now(UTC)
     rows: list[tuple[str, str]] = []
-    medians: dict[tuple[int, int], float] = {}
+    medians: dict[tuple[str, int, int], float] = {}
     for count in SIZES:
+        tickets, events = season(count, now)
         folder = base / str(count)
-        seed(folder, count, now)
-        storage = await Storage.open(folder)
-        try:
-            for days in (30, 365):
-                medians[count, days] = await median_ms(office_report, storage, days, now)
-            csv_ms = await median_ms(office_csv, storage, 30, now)
-            wait_rows = await measure_wait(storage, count)
-        finally:
-            await storage.close()
-        rows.append((f"reports: CSV of 30 days, {count:,} tickets", f"{csv_ms:.2f} ms"))
-        rows += wait_rows
-    for days in (30, 365):
-        small, large = (medians[size, days] for size in SIZES)
-        rows.append((f"reports: report of {days} days, median, {SIZES[0]} / {SIZES[1]:,} tickets",
-                     f"{small:.2f} / {large:.2f} ms"))
+        seed_folder(folder, tickets, events)
+        places: list[tuple[str, Path | str]] = [("folder", folder)]
+        if server is not None:
+            url = server.url(server.new_database())
+            await seed_database(url, tickets, events)
+            places.append(("PostgreSQL", url))
+        for kind, place in places:
+            storage = await open_store(place)
+            try:
+                reports, more = await measure_store(storage, f"{kind}, {count:,} tickets", now)
+            finally:
+                await storage.close()
+            rows += more
+            for days, ms in reports.items():
+                medians[kind, count, days] = ms
+    for kind in ("folder", "PostgreSQL"):
+        for days in (30, 365):
+            if (kind, SIZES[0], days) in medians:
+                small, large = (medians[kind, size, days] for size in SIZES)
+                rows.append((f"reports: report of {days} days, median, {kind},"
+                             f" {SIZES[0]} / {SIZES[1]:,} tickets",
+                             f"{small:.2f} / {large:.2f} ms"))
+    if server is None:
+        rows.append(("reports: PostgreSQL", f"not measured: {PG_BIN}/postgres is missing"))
     return rows
 
 
 def run() -> list[tuple[str, str]]:
-    with tempfile.TemporaryDirectory(prefix="bench-reports-") as base:
-        return asyncio.run(measure(Path(base)))
+    with tempfile.TemporaryDirectory(prefix="bench-reports-") as base, database() as server:
+        return asyncio.run(measure(Path(base), server))
 
 
 if __name__ == "__main__":
     for name, value in run():
-        print(f"{name:70}  {value}")
+        print(f"{name:80}  {value}")
