@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from .concurrency import Gate, finish
 from .errors import DamagedFile
-from .files import FILE_MODE, fsync_dir, is_temp, write_all
+from .files import FILE_MODE, atomic_write, fsync_dir, is_temp, write_all
 from .models import AuditEntry, FaqEvent
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,12 @@ def _append(path: Path, line: bytes) -> None:
         fsync_dir(path.parent)
 
 
+def _delete_files(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+    fsync_dir(paths[0].parent)
+
+
 class Journal(Generic[E]):
     def __init__(
         self,
@@ -150,6 +156,46 @@ class Journal(Generic[E]):
         async with self._gate.enter(), self._lock:
             await finish(asyncio.to_thread(_append, path, line))
             self._recent.append(entry)
+
+    async def rewrite(self, change: Callable[[E], bool]) -> int:
+        """Apply change() to every entry, in the day files and in memory; a file where it
+        returned True for some entry is replaced whole, atomically. How many entries changed.
+        For erasure, which is rare: it reads every day file."""
+        async with self._gate.enter(), self._lock:
+            for entry in self._recent:
+                change(entry)
+            return await finish(asyncio.to_thread(self._rewrite, change))
+
+    def _rewrite(self, change: Callable[[E], bool]) -> int:
+        changed = 0
+        for path in self.files([]):
+            entries: list[E] = []
+            read_day(path, self._decode, entries.extend, repair=False)
+            here = sum(1 for entry in entries if change(entry))
+            if here:
+                lines = b"".join(
+                    json.dumps(self._encode(e), ensure_ascii=False).encode() + b"\n"
+                    for e in entries
+                )
+                atomic_write(path, lines)
+                changed += here
+        return changed
+
+    async def drop_days_before(self, day: str) -> int:
+        """Delete the day files before `day` (YYYY-MM-DD), and their entries from memory. How
+        many files went."""
+        async with self._gate.enter(), self._lock:
+            old = [p for p in self.files([]) if p.name < f"{day}.jsonl"]
+            if not old:
+                return 0
+            await finish(asyncio.to_thread(_delete_files, old))
+            kept = [e for e in self._recent if not self._day_of(e) < day]
+            self._recent.clear()
+            self._recent.extend(kept)
+            return len(old)
+
+    def _day_of(self, entry: E) -> str:
+        return str(self._encode(entry).get("at", ""))[:10]
 
     def latest(self, limit: int) -> list[E]:
         """Newest first."""
@@ -206,3 +252,18 @@ class FaqEventLog:
     def recent(self, limit: int = 1000) -> list[FaqEvent]:
         """Newest first, from the latest MEMORY events."""
         return self.journal.latest(limit)
+
+    async def forget_conversations(self, conversation_ids: set[str]) -> int:
+        """Blank what the students of these chats typed (an erasure); the counts stay."""
+
+        def blank(event: FaqEvent) -> bool:
+            if event.conversation_id not in conversation_ids or not event.query:
+                return False
+            event.query = ""
+            return True
+
+        return await self.journal.rewrite(blank) if conversation_ids else 0
+
+    async def drop_before(self, day: str) -> int:
+        """Delete the events of the days before `day` (YYYY-MM-DD): past the retention."""
+        return await self.journal.drop_days_before(day)

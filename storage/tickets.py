@@ -161,6 +161,19 @@ class TicketStore:
     def of_email(self, email: str) -> list[TicketSummary]:
         return self._index.of_email(email)
 
+    def conversations_in_use(self) -> set[str]:
+        """The chats that tickets still holding their student's data point at."""
+        return self._index.conversations_in_use()
+
+    def attachments_in_use(self) -> set[str]:
+        """The attachment files that tickets still point at."""
+        return self._index.attachments_in_use()
+
+    def purging(self) -> list[str]:
+        """Anonymised tickets whose files are still to delete (Ticket.purge): a crash stopped
+        their anonymisation between its two writes."""
+        return self._index.purging()
+
     def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
         return self._index.due_mail(now)
 
