@@ -1,0 +1,139 @@
+"""The daily sweep at a chosen "now", on real files: exactly what goes and what stays."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from storage import Storage, check_data
+from storage.retention import stamp
+from web.desk.retention import SweepReport
+
+from .retention_fixtures import (
+    chat,
+    date_file,
+    retention,
+    stored_file,
+    student_ticket,
+)
+
+NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+async def test_the_sweep_at_a_given_now(tmp_path: Path) -> None:
+    data_dir, mail_folder = tmp_path / "data", tmp_path / "data" / "outbox"
+    async with await Storage.open(data_dir) as storage:
+        # A closed ticket past the retention, with its file, its chat (and a file uploaded there
+        # but never sent), and its mails written to the outbox folder.
+        sent_with, left_in_chat = await stored_file(storage), await stored_file(storage)
+        await chat(storage, "chat-of-the-old-ticket", ago(735), email="giulia@example.org",
+                   uploads=(left_in_chat,))
+        old = await student_ticket(storage, status="closed", updated=ago(731),
+                                   chat_id="chat-of-the-old-ticket", attachment=sent_with)
+        mail_folder.mkdir()
+        eml = mail_folder / f"20280530T120000000Z-{old.number}-abc123.eml"
+        other_eml = mail_folder / "20280530T120000000Z-999999-abc123.eml"
+        eml.write_text("To: giulia@example.org")
+        other_eml.write_text("To: someone@example.org")
+        # Closed a day short of the retention; open for ages: both stay whole.
+        recent = await student_ticket(storage, status="closed", updated=ago(729))
+        waiting = await student_ticket(storage, status="open", updated=ago(1000))
+        # Two tickets from one chat: the old one goes, the chat stays with the open one.
+        await chat(storage, "chat-of-two-tickets", ago(2))
+        shared_old = await student_ticket(storage, status="closed", updated=ago(800),
+                                          chat_id="chat-of-two-tickets")
+        await student_ticket(storage, status="open", updated=ago(2), chat_id="chat-of-two-tickets")
+        # Chats that led to no ticket, and uploads nobody uses, either side of 30 days.
+        abandoned_upload = await stored_file(storage)
+        await chat(storage, "abandoned-chat-31", ago(31), uploads=(abandoned_upload,))
+        await chat(storage, "quiet-chat-of-29-days", ago(29))
+        orphan, young_orphan = await stored_file(storage), await stored_file(storage)
+        date_file(storage.layout.attachment(orphan), ago(31))
+        date_file(storage.layout.attachment(young_orphan), ago(29))
+        # What students typed to the assistant: the day past the retention goes.
+        faq = storage.layout.faq_events
+        for day in (ago(731), ago(729)):
+            (faq / f"{day:%Y-%m-%d}.jsonl").write_text(json.dumps(
+                {"kind": "no_match", "query": "isee", "lang": "it", "at": stamp(day)}) + "\n")
+    originals = {t.number: t for t in (recent, waiting)}
+
+    async with await Storage.open(data_dir) as storage:
+        sweep = retention(storage, mail_folder)
+        report = await sweep.sweep(NOW)
+
+        assert report == SweepReport(finished=0, anonymised=2, chats=1, uploads=1, faq_days=1)
+        for number, original in originals.items():
+            assert await storage.tickets.get(number) == original
+        after = await storage.tickets.get(old.number)
+        assert after is not None
+        assert (after.name, after.email, after.phone) == ("", "", "")
+        assert [(m.author, m.name, m.body, m.attachments) for m in after.messages] == [
+            ("student", "", "", []), ("operator", "Laura Bianchi", "", []),
+            ("operator", "Laura Bianchi", "", []),
+        ]
+        assert (after.anonymised_at, after.purge, after.conversation_id) == (stamp(NOW), None, None)
+        # What the figures read is untouched: dates, status history, topic, who answered when.
+        assert (after.created_at, after.updated_at, after.history, after.topic, after.subtopic) == (
+            old.created_at, old.updated_at, old.history, old.topic, old.subtopic
+        )
+        assert [(m.id, m.at, m.internal) for m in after.messages] == [
+            (m.id, m.at, m.internal) for m in old.messages
+        ]
+        assert not storage.layout.attachment(sent_with).exists()
+        assert not storage.layout.attachment(left_in_chat).exists()
+        assert not storage.layout.conversation("chat-of-the-old-ticket").exists()
+        assert not eml.exists() and other_eml.exists()
+        assert (await storage.tickets.get(shared_old.number)).anonymised_at == stamp(NOW)  # type: ignore[union-attr]
+        assert storage.layout.conversation("chat-of-two-tickets").exists()
+        assert not storage.layout.conversation("abandoned-chat-31").exists()
+        assert not storage.layout.attachment(abandoned_upload).exists()
+        assert storage.layout.conversation("quiet-chat-of-29-days").exists()
+        assert not storage.layout.attachment(orphan).exists()
+        assert storage.layout.attachment(young_orphan).exists()
+        assert sorted(p.name for p in faq.iterdir()) == [f"{ago(729):%Y-%m-%d}.jsonl"]
+
+        audit = [(e.actor, e.action, e.target, e.detail) for e in storage.audit.recent()]
+        assert audit[0] == ("system", "retention.sweep", "", {
+            "now": stamp(NOW), "finished": 0, "anonymised": 2, "chats": 1, "uploads": 1,
+            "faq_days": 1,
+        })
+        assert sorted(audit[1:]) == sorted(
+            ("system", "ticket.anonymised", n, {"reason": "retention"})
+            for n in (old.number, shared_old.number)
+        )
+        # Nothing is left for a second run, nor for the check.
+        assert await sweep.sweep(NOW) == SweepReport(0, 0, 0, 0, 0)
+    assert check_data(data_dir, now=NOW) == []
+
+
+async def test_a_day_later_the_next_ticket_goes(tmp_path: Path) -> None:
+    async with await Storage.open(tmp_path) as storage:
+        ticket = await student_ticket(storage, status="closed", updated=ago(729.5))
+        sweep = retention(storage)
+        assert (await sweep.sweep(NOW)).anonymised == 0
+        assert check_data(tmp_path, now=NOW + timedelta(days=1)) == []  # within the sweep's day
+        assert len(check_data(tmp_path, now=NOW + timedelta(days=2))) == 1
+        assert (await sweep.sweep(NOW + timedelta(days=1))).anonymised == 1
+        assert (await storage.tickets.get(ticket.number)).email == ""  # type: ignore[union-attr]
+
+
+async def test_a_ticket_reopened_meanwhile_is_not_anonymised(tmp_path: Path) -> None:
+    """The rule is checked again under the ticket's lock, against the record as it is then."""
+    async with await Storage.open(tmp_path) as storage:
+        ticket = await student_ticket(storage, status="closed", updated=ago(800))
+        sweep = retention(storage)
+
+        def reopen(t: object) -> None:
+            setattr(t, "status", "open")  # noqa: B010
+
+        # The summary the sweep reads says "closed"; the record says otherwise by then.
+        summaries = storage.tickets.summaries()
+        await storage.tickets.update(ticket.number, reopen, touch=False)
+        storage.tickets.summaries = lambda: summaries  # type: ignore[method-assign]
+        assert (await sweep.sweep(NOW)).anonymised == 0
+        assert (await storage.tickets.get(ticket.number)).email == "giulia@example.org"  # type: ignore[union-attr]
