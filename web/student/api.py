@@ -11,7 +11,7 @@ from storage import Attachment
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
-from web.desk.students import creation_limits, lookup
+from web.desk.students import creation_limits, lookup, opened_by
 from web.desk.tickets import Desk
 from web.http.clients import request_ip
 from web.http.errors import json_object, request_lang
@@ -96,7 +96,7 @@ def bearer_ticket(request: web.Request, services: Services) -> str:
     """The number in the URL, if the bearer token opens exactly that ticket."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    opened = services.signer.verify(token) if scheme.lower() == "bearer" else None
+    opened = opened_by(services, token) if scheme.lower() == "bearer" else None
     clean = validate_number(request.match_info["number"])
     if opened is None or not isinstance(clean, Valid) or clean.value != opened:
         raise ApiError(401, "unauthorized")
