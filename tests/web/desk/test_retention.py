@@ -6,9 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage import Storage, check_data
+import aiohttp
+
+from storage import Operator, Storage, check_data
 from storage.retention import stamp
+from tests.conftest import Server
+from tests.web.conftest import open_ticket
 from web.desk.retention import SweepReport
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
 
 from .retention_fixtures import (
     chat,
@@ -137,3 +143,26 @@ async def test_a_ticket_reopened_meanwhile_is_not_anonymised(tmp_path: Path) -> 
         storage.tickets.summaries = lambda: summaries  # type: ignore[method-assign]
         assert (await sweep.sweep(NOW)).anonymised == 0
         assert (await storage.tickets.get(ticket.number)).email == "giulia@example.org"  # type: ignore[union-attr]
+
+
+async def test_the_servers_sweep_closes_the_door_on_old_tickets(server: Server) -> None:
+    """The sweep the server runs daily, at a chosen moment: the student's token and look-up
+    stop working, the console no longer lists the ticket, the number stays taken."""
+    services = server.app[SERVICES]
+    ticket = await open_ticket(server)
+    staff = Operator(username="lbianchi", name="Laura Bianchi", role="operator", password_hash="x")
+    await Desk(services).set_status(ticket.number, "closed", staff)
+    assert services.retention is not None
+
+    report = await services.retention.sweep(datetime.now(UTC) + timedelta(days=731))
+
+    assert report.anonymised == 1
+    async with aiohttp.ClientSession(base_url=server.url) as http:
+        headers = {"Authorization": f"Bearer {ticket.token}"}
+        async with http.get(f"/api/tickets/{ticket.number}", headers=headers) as response:
+            assert response.status == 401
+        lookup = {"email": ticket.email, "number": ticket.number}
+        async with http.post("/api/tickets/lookup", json=lookup) as response:
+            assert response.status == 404
+    summary = services.storage.tickets.summary(ticket.number)
+    assert summary is not None and summary.anonymised and summary.status == "closed"
