@@ -72,13 +72,17 @@ class Retention:
                     )
 
             idle_since = days_before(now, ABANDONED_DAYS)
-            chats = 0
+            briefs = await storage.conversations.briefs()
             in_use = storage.tickets.conversations_in_use()
-            for chat in abandoned(await storage.conversations.briefs(), in_use, idle_since):
-                chats += await self.anonymiser.delete_conversation(chat.id, idle_since=idle_since)
+            deleted: set[str] = set()
+            for chat in abandoned(briefs, in_use, idle_since):
+                if await self.anonymiser.delete_conversation(chat.id, idle_since=idle_since):
+                    deleted.add(chat.id)
 
+            # A chat saved since the briefs were read can only name a fresh upload, which the
+            # age rule below keeps anyway.
             used = storage.tickets.attachments_in_use() | {
-                u for chat in await storage.conversations.briefs() for u in chat.uploads
+                u for chat in briefs if chat.id not in deleted for u in chat.uploads
             }
             uploads = 0
             old = await storage.attachments.stored_before(now - timedelta(days=ABANDONED_DAYS))
@@ -89,7 +93,7 @@ class Retention:
 
             faq_days = await storage.faq_events.drop_before(cutoff[:10])
 
-            report = SweepReport(finished, anonymised, chats, uploads, faq_days)
+            report = SweepReport(finished, anonymised, len(deleted), uploads, faq_days)
             await storage.audit.append(
                 AuditEntry(
                     actor="system",
