@@ -2,9 +2,16 @@
 acknowledged write is lost, and how another backend would fit."""
 
 from .attachments import AttachmentStore, Upload
+from .backend import open_backend
 from .check import check_data
 from .conversations import ConversationStore
-from .errors import DamagedFile, DataFolderBusy, StorageError, TicketNotFound
+from .errors import (
+    DamagedFile,
+    DatabaseUnavailable,
+    DataFolderBusy,
+    StorageError,
+    TicketNotFound,
+)
 from .journal import AuditLog, FaqEventLog
 from .models import (
     Attachment,
@@ -12,8 +19,10 @@ from .models import (
     Conversation,
     ConversationBrief,
     FaqEvent,
+    Lifetime,
     Message,
     Operator,
+    OperatorSession,
     OutboxMail,
     Purge,
     StatusChange,
@@ -22,6 +31,7 @@ from .models import (
     utcnow,
 )
 from .operators import OperatorStore
+from .protocol import Backend
 from .store import Storage
 from .tickets import TicketStore
 
@@ -30,15 +40,19 @@ __all__ = [
     "AttachmentStore",
     "AuditEntry",
     "AuditLog",
+    "Backend",
     "Conversation",
     "ConversationBrief",
     "ConversationStore",
     "DamagedFile",
+    "DatabaseUnavailable",
     "DataFolderBusy",
     "FaqEvent",
     "FaqEventLog",
+    "Lifetime",
     "Message",
     "Operator",
+    "OperatorSession",
     "OperatorStore",
     "OutboxMail",
     "Purge",
@@ -51,5 +65,6 @@ __all__ = [
     "TicketSummary",
     "Upload",
     "check_data",
+    "open_backend",
     "utcnow",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from .concurrency import Gate, finish
 from .errors import DamagedFile
@@ -213,7 +213,7 @@ class Journal(Generic[E]):
 class AuditLog:
     """Who changed what: every operator action and every ticket event."""
 
-    MEMORY = 10_000
+    MEMORY: ClassVar[int] = 10_000
 
     def __init__(self, folder: Path, gate: Gate) -> None:
         self.journal: Journal[AuditEntry] = Journal(
@@ -223,7 +223,7 @@ class AuditLog:
     async def append(self, entry: AuditEntry) -> None:
         await self.journal.append(entry)
 
-    def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
+    async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
         """Newest first, from the latest MEMORY entries."""
         if target is None:
             return self.journal.latest(limit)
@@ -239,7 +239,7 @@ class AuditLog:
 class FaqEventLog:
     """What the FAQ suggested and whether it helped: the editors' report reads these."""
 
-    MEMORY = 20_000
+    MEMORY: ClassVar[int] = 20_000
 
     def __init__(self, folder: Path, gate: Gate) -> None:
         self.journal: Journal[FaqEvent] = Journal(
@@ -249,7 +249,7 @@ class FaqEventLog:
     async def append(self, event: FaqEvent) -> None:
         await self.journal.append(event)
 
-    def recent(self, limit: int = 1000) -> list[FaqEvent]:
+    async def recent(self, limit: int = 1000) -> list[FaqEvent]:
         """Newest first, from the latest MEMORY events."""
         return self.journal.latest(limit)
 

@@ -58,6 +58,9 @@ class Config:
     # privacy notice names as the data protection officer (the deployment's to say).
     retention_days: int = 730
     dpo_contact: str | None = None
+    # postgresql://user:password@host:port/db: everything kept lives there instead of in
+    # data_dir, and several processes may share it (CONTRACT.md section 7)
+    database_url: str | None = None
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
 
@@ -124,4 +127,5 @@ class Config:
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
             retention_days=_int(environ, "HELPDESK_RETENTION_DAYS", 730, minimum=1),
             dpo_contact=environ.get("HELPDESK_DPO_CONTACT", "").strip() or None,
+            database_url=environ.get("HELPDESK_DATABASE_URL", "").strip() or None,
         )

@@ -5,10 +5,13 @@ import secrets
 
 import pytest
 
-from storage import Conversation, Storage
+from storage import Backend, Conversation
+
+from .conftest import Place
 
 
-async def test_a_conversation_reads_back_after_a_restart(storage: Storage) -> None:
+async def test_a_conversation_reads_back_after_a_restart(place: Place) -> None:
+    storage = await place.open()
     conversation = Conversation(
         id=secrets.token_urlsafe(16),
         step="describe",
@@ -20,13 +23,15 @@ async def test_a_conversation_reads_back_after_a_restart(storage: Storage) -> No
     await storage.conversations.save(conversation)
     assert conversation.updated_at > before
     assert await storage.conversations.get(conversation.id) == conversation
-    root = storage.layout.root
     await storage.close()
-    async with await Storage.open(root) as again:
+    again = await place.open()
+    try:
         assert await again.conversations.get(conversation.id) == conversation
+    finally:
+        await again.close()
 
 
-async def test_unknown_and_malformed_ids(storage: Storage) -> None:
+async def test_unknown_and_malformed_ids(storage: Backend) -> None:
     assert await storage.conversations.get(secrets.token_urlsafe(16)) is None
     for bad in ("../../../etc/passwd", "short", "a" * 65, "x" * 20 + "/", ""):
         assert await storage.conversations.get(bad) is None
@@ -34,7 +39,7 @@ async def test_unknown_and_malformed_ids(storage: Storage) -> None:
             await storage.conversations.save(Conversation(id=bad, step="start"))
 
 
-async def test_concurrent_saves_of_one_conversation_land_in_order(storage: Storage) -> None:
+async def test_concurrent_saves_of_one_conversation_land_in_order(storage: Backend) -> None:
     conversation_id = secrets.token_urlsafe(16)
     await asyncio.gather(
         *(

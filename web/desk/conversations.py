@@ -16,6 +16,7 @@ from bot import engine
 from bot.i18n import t
 from bot.validate import validate_ticket
 from storage import Attachment, Conversation, FaqEvent, utcnow
+from storage.models import FAQ_BANDS
 from web.desk import notify
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
@@ -193,6 +194,7 @@ class Conversations:
                     lang=conversation.lang,
                     faq_ids=list(data.get("faq_ids", [])),
                     conversation_id=conversation.id,
+                    band=data["band"] if data.get("band") in FAQ_BANDS else None,
                 )
             )
             return None
@@ -237,7 +239,7 @@ class Conversations:
         )
         attachment = Attachment(**upload) if upload is not None else None
         try:
-            references = self._own_ticket(data.get("references"), clean["email"])
+            references = await self._own_ticket(data.get("references"), clean["email"])
             ticket = await Desk(services).open(
                 clean, attachment, conversation_id=conversation.id, references=references
             )
@@ -254,10 +256,10 @@ class Conversations:
         conversation.uploads = []
         return engine.Event("ticket_created", ticket.number)
 
-    def _own_ticket(self, number: Any, email: str) -> str | None:
+    async def _own_ticket(self, number: Any, email: str) -> str | None:
         """A follow-up links its closed ticket only when both belong to the same email (the
         student may have changed the address at the summary)."""
         if not isinstance(number, str) or not number:
             return None
-        old = self.services.storage.tickets.summary(number)
+        old = await self.services.storage.tickets.summary(number)
         return number if old is not None and old.email == email else None

@@ -8,7 +8,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage import Storage
+from storage import Backend
 from web.config import Config
 from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
@@ -21,7 +21,7 @@ from web.desk.tokens import TokenSigner
 @dataclass
 class Services:
     config: Config
-    storage: Storage
+    storage: Backend
     faq: LiveFaq
     live: LiveEvents
     signer: TokenSigner

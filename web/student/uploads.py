@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import filetype
 from aiohttp import BodyPartReader, MultipartReader
 
-from storage import Attachment, AttachmentStore
+from storage import Attachment
+from storage.protocol import Attachments
 from web.config import MAX_ATTACHMENT_BYTES
 from web.desk.errors import ApiError
 
@@ -39,7 +40,7 @@ class Form:
 
 
 async def read_form(
-    reader: MultipartReader, attachments: AttachmentStore, *, field_names: set[str]
+    reader: MultipartReader, attachments: Attachments, *, field_names: set[str]
 ) -> Form:
     """Text fields (each capped) and at most one `attachment` part, stored on success."""
     fields: dict[str, str] = {}
@@ -76,7 +77,7 @@ async def _read_field(part: BodyPartReader) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-async def _receive(part: BodyPartReader, attachments: AttachmentStore) -> Attachment | None:
+async def _receive(part: BodyPartReader, attachments: Attachments) -> Attachment | None:
     async with attachments.receive() as upload:
         while chunk := await part.read_chunk(CHUNK):
             if upload.size + len(chunk) > MAX_ATTACHMENT_BYTES:
