@@ -39,12 +39,9 @@ def read_conversation(path: str | Path, conversation_id: str) -> Conversation | 
 
 
 def brief(conversation: Conversation) -> ConversationBrief:
-    email = conversation.slots.get("email")
-    return ConversationBrief(
-        id=conversation.id,
-        updated_at=conversation.updated_at,
-        email=email.strip().lower() if isinstance(email, str) else "",
-        uploads=tuple(str(u.get("id", "")) for u in conversation.uploads),
+    return ConversationBrief.of(
+        conversation.id, conversation.updated_at, conversation.slots.get("email"),
+        conversation.uploads,
     )
 
 
@@ -107,7 +104,6 @@ class ConversationStore:
             path = self._layout.conversation(conversation.id)
             # Serialised here, on the loop: the caller may change the object once we return.
             await finish(asyncio.to_thread(_write_file, path, conversation.to_dict()))
-
 
     async def delete(self, conversation_id: str) -> None:
         """Gone from disk for good; nothing for an unknown or malformed id. The caller holds the

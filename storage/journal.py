@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,16 +253,17 @@ class FaqEventLog:
         """Newest first, from the latest MEMORY events."""
         return self.journal.latest(limit)
 
-    async def forget_conversations(self, conversation_ids: set[str]) -> int:
+    async def forget_conversations(self, conversation_ids: Collection[str]) -> int:
         """Blank what the students of these chats typed (an erasure); the counts stay."""
+        ids = set(conversation_ids)
 
         def blank(event: FaqEvent) -> bool:
-            if event.conversation_id not in conversation_ids or not event.query:
+            if event.conversation_id not in ids or not event.query:
                 return False
             event.query = ""
             return True
 
-        return await self.journal.rewrite(blank) if conversation_ids else 0
+        return await self.journal.rewrite(blank) if ids else 0
 
     async def drop_before(self, day: str) -> int:
         """Delete the events of the days before `day` (YYYY-MM-DD): past the retention."""

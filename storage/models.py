@@ -186,6 +186,18 @@ class ConversationBrief:
     email: str  # the email the student gave in the chat, lower case; "" if none yet
     uploads: tuple[str, ...]  # ids of the files uploaded in it and not yet sent with a ticket
 
+    @classmethod
+    def of(
+        cls, conversation_id: str, updated_at: str, email: object, uploads: list[dict[str, Any]]
+    ) -> ConversationBrief:
+        """From the parts of a record (slots["email"], uploads), read whole or picked out."""
+        return cls(
+            id=conversation_id,
+            updated_at=updated_at,
+            email=email.strip().lower() if isinstance(email, str) else "",
+            uploads=tuple(str(u.get("id", "")) for u in uploads),
+        )
+
 
 @dataclass
 class Operator:
