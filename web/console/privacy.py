@@ -33,7 +33,7 @@ async def _email(request: web.Request) -> str:
 async def preview(request: web.Request) -> web.StreamResponse:
     """What an erasure of this email would take, for the confirmation the admin reads first."""
     console, _ = await require(request, csrf=True, roles=ADMIN)
-    numbers = tickets_of(console.services, await _email(request))
+    numbers = await tickets_of(console.services, await _email(request))
     return json_response({"tickets": len(numbers), "numbers": numbers})
 
 
@@ -48,7 +48,7 @@ async def erase_student(request: web.Request) -> web.StreamResponse:
 async def export(request: web.Request) -> web.StreamResponse:
     """The same document the student downloads, for an admin answering a request by mail."""
     console, caller = await require(request, csrf=False, roles=ADMIN)
-    number = path_number(request)
+    number = await path_number(request)
     ticket = await console.services.storage.tickets.get(number)
     if ticket is None:
         raise ApiError(404, "not_found")

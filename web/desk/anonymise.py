@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from storage import Storage, Ticket, TicketNotFound
+from storage import Backend, Ticket, TicketNotFound
 from storage.files import fsync_dir
 from storage.retention import anonymise
 
@@ -26,7 +26,7 @@ ConversationLocks = Callable[[str], asyncio.Lock]
 
 class Anonymiser:
     def __init__(
-        self, storage: Storage, locks: ConversationLocks, mail_folder: Path | None
+        self, storage: Backend, locks: ConversationLocks, mail_folder: Path | None
     ) -> None:
         self.storage = storage
         # The web layer's per-conversation lock: no chat step may save a chat being deleted.
@@ -71,7 +71,7 @@ class Anonymiser:
 
     async def finish_pending(self) -> int:
         """End the anonymisations a crash interrupted; how many there were."""
-        pending = self.storage.tickets.purging()
+        pending = await self.storage.tickets.purging()
         for number in pending:
             await self.finish(number)
         return len(pending)
@@ -85,7 +85,7 @@ class Anonymiser:
             conversation = await self.storage.conversations.get(conversation_id)
             if conversation is None:
                 return False
-            if conversation_id in self.storage.tickets.conversations_in_use():
+            if await self.storage.tickets.conversations_in_use([conversation_id]):
                 return False
             if idle_since is not None and conversation.updated_at >= idle_since:
                 return False

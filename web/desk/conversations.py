@@ -92,7 +92,7 @@ class Conversations:
     async def _follow_up(self, token: Any) -> dict[str, str] | None:
         """The contact data of a closed ticket whose token the student holds: its follow-up
         starts with them filled in and refers to it."""
-        number = opened_by(self.services, token)
+        number = await opened_by(self.services, token)
         ticket = await self.services.storage.tickets.get(number) if number else None
         if ticket is None or ticket.status != "closed":
             return None

@@ -15,10 +15,10 @@ from web.desk.services import Services
 from web.desk.views import summary_view
 
 
-def tickets_of(services: Services, email: str) -> list[str]:
+async def tickets_of(services: Services, email: str) -> list[str]:
     """The numbers of the tickets that still hold this email's data (in any letter case),
     newest first."""
-    return [s.number for s in services.storage.tickets.of_email(email)]
+    return [s.number for s in await services.storage.tickets.of_email(email)]
 
 
 async def erase(services: Services, email: str, by: Operator) -> int:
@@ -26,7 +26,7 @@ async def erase(services: Services, email: str, by: Operator) -> int:
     storage = services.storage
     anonymiser = Anonymiser(storage, services.conversation_lock, services.mail_folder())
     key = email.strip().lower()
-    numbers = tickets_of(services, key)
+    numbers = await tickets_of(services, key)
     chats = {c for n in numbers if (c := await _conversation_of(services, n))}
     at = utcnow()
     for number in numbers:
@@ -52,7 +52,7 @@ async def _conversation_of(services: Services, number: str) -> str | None:
 async def _tell_consoles(services: Services, numbers: list[str], by: Operator) -> None:
     """The queue lines go, and a colleague who has one of these tickets open is told."""
     for number in numbers:
-        summary = services.storage.tickets.summary(number)
+        summary = await services.storage.tickets.summary(number)
         if summary is None:
             continue
         await services.live.emit(

@@ -9,7 +9,6 @@ exported without anyone remembering to.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import asdict
 from typing import Any
@@ -30,7 +29,7 @@ async def student_data(services: Services, email: str) -> dict[str, Any]:
     storage = services.storage
     names = {o.username: o.name for o in await storage.operators.list()}
     tickets = []
-    for summary in reversed(storage.tickets.of_email(email)):  # oldest first
+    for summary in reversed(await storage.tickets.of_email(email)):  # oldest first
         ticket = await storage.tickets.get(summary.number)
         if ticket is None or ticket.anonymised_at is not None:
             continue
@@ -72,8 +71,7 @@ async def _message(services: Services, message: Message) -> dict[str, Any]:
 
 
 async def _attachment(services: Services, attachment: Attachment) -> dict[str, Any]:
-    path = services.storage.attachments.path(attachment.id)
-    content = await asyncio.to_thread(path.read_bytes) if path is not None else None
+    content = await services.storage.attachments.read(attachment.id)
     return {
         **asdict(attachment),
         "content_base64": base64.b64encode(content).decode() if content is not None else None,

@@ -57,7 +57,7 @@ class Retention:
                 return due(TicketSummary.of(ticket), cutoff)
 
             anonymised = 0
-            for summary in storage.tickets.summaries():
+            for summary in await storage.tickets.summaries():
                 if due(summary, cutoff) and await self.anonymiser.anonymise(
                     summary.number, stamp(now), when=still_due
                 ):
@@ -73,7 +73,7 @@ class Retention:
 
             idle_since = days_before(now, ABANDONED_DAYS)
             briefs = await storage.conversations.briefs()
-            in_use = storage.tickets.conversations_in_use()
+            in_use = await storage.tickets.conversations_in_use()
             deleted: set[str] = set()
             for chat in abandoned(briefs, in_use, idle_since):
                 if await self.anonymiser.delete_conversation(chat.id, idle_since=idle_since):
@@ -81,7 +81,7 @@ class Retention:
 
             # A chat saved since the briefs were read can only name a fresh upload, which the
             # age rule below keeps anyway.
-            used = storage.tickets.attachments_in_use() | {
+            used = await storage.tickets.attachments_in_use() | {
                 u for chat in briefs if chat.id not in deleted for u in chat.uploads
             }
             uploads = 0

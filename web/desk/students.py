@@ -42,10 +42,10 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
     return ticket
 
 
-def opened_by(services: Services, token: object) -> str | None:
+async def opened_by(services: Services, token: object) -> str | None:
     """The number of the ticket a token opens: a valid signature, and a ticket that still holds
     its student's data (after an erasure or the retention sweep, a token issued before opens
     nothing, although it has not expired)."""
     number = services.signer.verify(token) if isinstance(token, str) else None
-    summary = services.storage.tickets.summary(number) if number is not None else None
+    summary = await services.storage.tickets.summary(number) if number is not None else None
     return number if summary is not None and not summary.anonymised else None

@@ -186,7 +186,7 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_watch_ticket(self, sid: str, data: Any) -> None:
         token = data.get("token") if isinstance(data, dict) else None
-        number = opened_by(self.services, token)
+        number = await opened_by(self.services, token)
         lang = normalise_lang(data.get("lang") if isinstance(data, dict) else None)
         ticket = await self.services.storage.tickets.get(number) if number else None
         session = await self.get_session(sid)

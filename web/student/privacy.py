@@ -35,7 +35,7 @@ async def notice(request: web.Request) -> dict[str, Any]:
 async def export(request: web.Request) -> web.Response:
     """Every ticket of the email of the ticket the token opens, as a file to save."""
     services = request.app[SERVICES]
-    number = bearer_ticket(request, services)
+    number = await bearer_ticket(request, services)
     ticket = await services.storage.tickets.get(number)
     if ticket is None:
         raise ApiError(404, "not_found")
