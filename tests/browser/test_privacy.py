@@ -112,7 +112,7 @@ async def test_an_admin_erases_a_student_after_reading_what_it_takes(
         await expect(warning).to_contain_text(number)
     await expect(warning).to_contain_text("L'operazione non si può annullare.")
     # Nothing has happened yet: the admin has only read what it would take.
-    summary = server.app[SERVICES].storage.tickets.summary(first.number)
+    summary = await server.app[SERVICES].storage.tickets.summary(first.number)
     assert summary is not None and summary.email == first.email
     await admin.get_by_role("button", name="Cancella i dati di 2 ticket").click()
     await expect(admin.get_by_role("status").filter(has_text="Dati cancellati")).to_have_text(

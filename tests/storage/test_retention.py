@@ -1,5 +1,6 @@
-"""The retention rules on real files: what anonymising a ticket empties and keeps, what the
-stores answer about it afterwards (also after a restart), and what check_data calls overdue."""
+"""The retention rules on both storages: what anonymising a ticket empties and keeps, what the
+stores answer about it afterwards (also after a restart), what is left in any file or row; and,
+for the folder, what check_data calls overdue."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from storage import (
     Attachment,
+    Backend,
     Conversation,
     FaqEvent,
     Message,
@@ -24,7 +26,7 @@ from storage import (
 )
 from storage.retention import anonymise, stamp
 
-from .conftest import build
+from .conftest import Place, build
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 AT = stamp(NOW)
@@ -65,7 +67,12 @@ def rich_ticket(number: str) -> Ticket:
         ],
         conversation_id="conversation-of-giulia-1",
         references="000001",
-        outbox=[OutboxMail("x1", "giulia.verdi@example.org", "Ticket", "text", "<p>", "opened")],
+        outbox=[
+            OutboxMail(
+                "x1", "giulia.verdi@example.org", "Ticket 123456", "Cara Giulia, ...",
+                "<p>Cara Giulia, ...</p>", "opened", next_try_at="2027-01-12T10:00:00.000+00:00",
+            )
+        ],
     )
 
 
@@ -90,41 +97,55 @@ def test_anonymising_empties_the_personal_fields_and_keeps_every_other_one() -> 
     assert ticket.to_dict() == expected
 
 
-async def test_an_anonymised_ticket_is_counted_but_found_by_nothing(data_dir: Path) -> None:
-    async with await Storage.open(data_dir) as storage:
+async def test_an_anonymised_ticket_is_counted_but_found_by_nothing(place: Place) -> None:
+    storage = await place.open()
+    try:
         kept = await storage.tickets.create(build(email="giulia.verdi@example.org"))
         gone = await storage.tickets.create(rich_ticket)
-        before = storage.tickets.summary(gone.number)
+        before = await storage.tickets.summary(gone.number)
+        assert await place.holds("Cara Giulia")  # in the outbox: a row of its own in PostgreSQL
         await storage.tickets.update(gone.number, lambda t: anonymise(t, AT), touch=False)
 
-        def check(storage: Storage) -> None:
-            summary = storage.tickets.summary(gone.number)
+        async def check(storage: Backend) -> None:
+            summary = await storage.tickets.summary(gone.number)
             assert summary is not None and before is not None
             assert summary.anonymised and summary.name == summary.email == ""
             # the figures' fields are the same as before
             for field in ("status", "topic", "subtopic", "created_at", "updated_at", "operator"):
                 assert getattr(summary, field) == getattr(before, field)
-            assert {s.number for s in storage.tickets.summaries()} == {kept.number, gone.number}
-            assert [s.number for s in storage.tickets.of_email("Giulia.Verdi@example.org")] == [
-                kept.number
-            ]
-            assert storage.tickets.of_email("") == []
-            assert [s.number for s in storage.tickets.search("giulia")] == [kept.number]
+            assert {s.number for s in await storage.tickets.summaries()} == {
+                kept.number, gone.number
+            }
+            assert await storage.tickets.count() == 2
+            assert [
+                s.number for s in await storage.tickets.of_email("Giulia.Verdi@example.org")
+            ] == [kept.number]
+            assert await storage.tickets.of_email("") == []
+            assert [s.number for s in await storage.tickets.search("giulia")] == [kept.number]
             for text in ("verdi giulia", "isee", "gentile"):
-                assert storage.tickets.search(text) == [], text
-            assert storage.tickets.purging() == [gone.number]
-            assert storage.tickets.conversations_in_use() == set()
-            assert storage.tickets.attachments_in_use() == set()
+                assert await storage.tickets.search(text) == [], text
+            assert await storage.tickets.purging() == [gone.number]
+            assert await storage.tickets.conversations_in_use() == set()
+            assert await storage.tickets.attachments_in_use() == set()
+            # its mail went with the rest: nothing left to send, nor to read
+            assert await storage.outbox.claim("w", stamp(NOW), 10, 60) == []
+            for text in ("Verdi Giulia", "3401112233", "ISEE", "Gentile", "Cara Giulia"):
+                assert not await place.holds(text), text
 
-        check(storage)
-    async with await Storage.open(data_dir) as storage:  # the index is rebuilt from the files
-        check(storage)
+        await check(storage)
+    finally:
+        await storage.close()
+    storage = await place.open()  # the folder's index is rebuilt from the files
+    try:
+        await check(storage)
         await storage.tickets.update(gone.number, lambda t: setattr(t, "purge", None))
-        assert storage.tickets.purging() == []
+        assert await storage.tickets.purging() == []
+    finally:
+        await storage.close()
 
 
 async def test_the_number_of_an_anonymised_ticket_is_never_drawn_again(
-    storage: Storage, monkeypatch: pytest.MonkeyPatch
+    storage: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gone = await storage.tickets.create(rich_ticket)
     await storage.tickets.update(gone.number, lambda t: anonymise(t, AT), touch=False)
@@ -134,25 +155,30 @@ async def test_the_number_of_an_anonymised_ticket_is_never_drawn_again(
     assert new.number == "000042"
 
 
-async def test_the_index_knows_which_chats_and_files_tickets_use(storage: Storage) -> None:
+async def test_the_stores_know_which_chats_and_files_tickets_use(storage: Backend) -> None:
     first = await storage.tickets.create(rich_ticket)
     await storage.tickets.create(build(conversation_id="another-conversation-2"))
-    assert storage.tickets.conversations_in_use() == {
+    assert await storage.tickets.conversations_in_use() == {
         "conversation-of-giulia-1", "another-conversation-2"
     }
-    assert storage.tickets.attachments_in_use() == {"a" * 32}
+    assert await storage.tickets.conversations_in_use(
+        ["another-conversation-2", "nobodys-conversation-3"]
+    ) == {"another-conversation-2"}
+    assert await storage.tickets.conversations_in_use([]) == set()
+    assert await storage.tickets.attachments_in_use() == {"a" * 32}
     await storage.tickets.update(first.number, lambda t: t.messages.clear())
-    assert storage.tickets.attachments_in_use() == set()
+    assert await storage.tickets.attachments_in_use() == set()
 
 
 async def test_a_conversation_is_deleted_for_good_and_briefs_list_the_rest(
-    storage: Storage,
+    storage: Backend, place: Place
 ) -> None:
     await storage.conversations.save(
         Conversation(
             id="conversation-of-giulia-1",
             step="email",
             slots={"email": "Giulia.Verdi@Example.org"},
+            transcript=[{"id": "e1", "from": "student", "kind": "text", "text": "ciao"}],
             uploads=[{"id": "b" * 32, "filename": "x.pdf", "size": 3, "content_type": "x"}],
         )
     )
@@ -162,66 +188,73 @@ async def test_a_conversation_is_deleted_for_good_and_briefs_list_the_rest(
         ("conversation-empty-22", "", ()),
         ("conversation-of-giulia-1", "giulia.verdi@example.org", ("b" * 32,)),
     ]
-    path = storage.layout.conversation("conversation-of-giulia-1")
-    assert path.exists()
+    saved = await storage.conversations.get("conversation-of-giulia-1")
+    assert saved is not None and briefs[1].updated_at == saved.updated_at
+    assert await place.holds("Giulia.Verdi@Example.org")
     await storage.conversations.delete("conversation-of-giulia-1")
     await storage.conversations.delete("conversation-of-giulia-1")  # twice is fine
     await storage.conversations.delete("../../etc/passwd")  # never a path
-    assert not path.exists()
+    assert not await place.holds("Giulia.Verdi@Example.org")
     assert await storage.conversations.get("conversation-of-giulia-1") is None
     assert [b.id for b in await storage.conversations.briefs()] == ["conversation-empty-22"]
 
 
-async def stored_file(storage: Storage, content: bytes = b"%PDF-1.4") -> str:
+async def stored_file(storage: Backend, content: bytes = b"%PDF-1.4") -> str:
     async with storage.attachments.receive() as upload:
         await upload.write(content)
         return await upload.commit()
 
 
+async def test_uploads_are_listed_by_when_they_were_stored(
+    storage: Backend, place: Place
+) -> None:
+    old, new = await stored_file(storage), await stored_file(storage)
+    await place.date_attachment(old, NOW - timedelta(days=31))
+    await place.date_attachment(new, NOW - timedelta(days=29))
+    assert await storage.attachments.stored_before(NOW - timedelta(days=30)) == [old]
+    assert await storage.attachments.stored_before(NOW) == sorted([old, new])
+
+
+async def test_faq_events_forget_a_chat_and_old_days(place: Place) -> None:
+    await place.put_faq_events([
+        FaqEvent("no_match", query, "it", conversation_id=chat, at=f"{day}T10:00:00.000+00:00")
+        for day, chat, query in (
+            ("2028-05-31", "mine-conversation-1", "sono Giulia, ISEE 9000"),
+            ("2028-05-31", "other-chat-2", "rate"),
+            ("2028-06-01", "other-chat-2", "scadenze"),
+            ("2028-06-01", "mine-conversation-1", "isee"),
+            ("2028-06-01", None, "senza chat"),
+        )
+    ])
+    storage = await place.open()
+    try:
+        assert await storage.faq_events.forget_conversations({"mine-conversation-1"}) == 2
+        assert await storage.faq_events.forget_conversations({"mine-conversation-1"}) == 0
+        assert await storage.faq_events.forget_conversations(set()) == 0
+        assert sorted(e.query for e in await storage.faq_events.recent()) == [
+            "", "", "rate", "scadenze", "senza chat"
+        ]
+        assert not await place.holds("sono Giulia")
+        assert await storage.faq_events.drop_before("2028-06-01") == 1
+        assert not await place.holds("rate")
+        assert [e.query for e in await storage.faq_events.recent()] == [
+            "senza chat", "", "scadenze"
+        ]
+        assert await storage.faq_events.drop_before("2028-06-01") == 0
+    finally:
+        await storage.close()
+    again = await place.open()
+    try:
+        assert sorted((e.query, e.conversation_id) for e in await again.faq_events.recent()) == [
+            ("", "mine-conversation-1"), ("scadenze", "other-chat-2"), ("senza chat", None)
+        ]
+        assert isinstance((await again.faq_events.recent())[0], FaqEvent)
+    finally:
+        await again.close()
+
+
 def date_back(path: Path, moment: datetime) -> None:
     os.utime(path, (moment.timestamp(), moment.timestamp()))
-
-
-async def test_uploads_are_listed_by_when_they_were_stored(storage: Storage) -> None:
-    old, new = await stored_file(storage), await stored_file(storage)
-    date_back(storage.layout.attachment(old), NOW - timedelta(days=31))
-    date_back(storage.layout.attachment(new), NOW - timedelta(days=29))
-    assert await storage.attachments.stored_before(NOW - timedelta(days=30)) == [old]
-
-
-async def test_faq_events_forget_a_chat_and_old_days(storage: Storage) -> None:
-    folder = storage.layout.faq_events
-    folder.mkdir(exist_ok=True)
-    lines = {
-        "2028-05-31": [("mine-conversation-1", "sono Giulia, ISEE 9000"), ("other-chat-2", "rate")],
-        "2028-06-01": [("other-chat-2", "scadenze"), ("mine-conversation-1", "isee")],
-    }
-    for day, events in lines.items():
-        (folder / f"{day}.jsonl").write_text(
-            "".join(
-                json.dumps({"kind": "no_match", "query": q, "lang": "it", "faq_ids": [],
-                            "conversation_id": c, "at": f"{day}T10:00:00.000+00:00"}) + "\n"
-                for c, q in events
-            )
-        )
-    await storage.close()  # the day files are read at start
-    async with await Storage.open(storage.layout.root) as reopened:
-        assert await reopened.faq_events.forget_conversations({"mine-conversation-1"}) == 2
-        assert sorted(e.query for e in reopened.faq_events.recent()) == [
-            "", "", "rate", "scadenze"
-        ]
-        day = (folder / "2028-06-01.jsonl").read_text().splitlines()
-        kept = [json.loads(line)["query"] for line in day]
-        assert kept == ["scadenze", ""]
-        assert await reopened.faq_events.drop_before("2028-06-01") == 1
-        assert sorted(p.name for p in folder.iterdir()) == ["2028-06-01.jsonl"]
-        assert [e.query for e in reopened.faq_events.recent()] == ["", "scadenze"]
-        assert await reopened.faq_events.drop_before("2028-06-01") == 0
-    async with await Storage.open(storage.layout.root) as again:
-        assert sorted((e.query, e.conversation_id) for e in again.faq_events.recent()) == [
-            ("", "mine-conversation-1"), ("scadenze", "other-chat-2")
-        ]
-        assert isinstance(again.faq_events.recent()[0], FaqEvent)
 
 
 async def test_check_data_reports_what_is_past_its_time(data_dir: Path) -> None:

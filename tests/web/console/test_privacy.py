@@ -1,5 +1,6 @@
 """An admin erases a student, and exports what is kept about them, through the console's HTTP API
-on the real server; then everything that could still find or open that student is tried."""
+on the real server, on the data folder and on PostgreSQL; then everything that could still find
+or open that student is tried, and every file or row is searched for what was erased."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from storage import Storage
+from storage import Backend
 from tests.conftest import Server
 from tests.web.conftest import (
     ANNA,
@@ -23,12 +24,18 @@ from tests.web.conftest import (
     OperatorSocket,
     Recorder,
     StudentSocket,
+    place_of,
 )
 from tests.web.privacy_scenario import EMAIL, Scenario, spread_student_data
 from web.http.keys import SERVICES
 
 ERASE = "/api/console/privacy/erase"
 PREVIEW = "/api/console/privacy/preview"
+
+
+@pytest.fixture
+def server(either_server: Server) -> Server:
+    return either_server
 
 
 async def student_get(server: Server, path: str, token: str) -> int:
@@ -45,19 +52,19 @@ async def student_lookup(server: Server, email: str, number: str) -> int:
         return response.status
 
 
-def figures(storage: Storage) -> list[Any]:
+async def figures(storage: Backend) -> list[Any]:
     """What the office's figures are computed from: every ticket's summary minus who it was,
     and the status history and message times of each."""
     return [
         (s.number, s.status, s.topic, s.subtopic, s.operator, s.created_at, s.updated_at,
          s.last_author)
-        for s in storage.tickets.summaries()
+        for s in await storage.tickets.summaries()
     ]
 
 
-async def timelines(storage: Storage) -> dict[str, Any]:
+async def timelines(storage: Backend) -> dict[str, Any]:
     out = {}
-    for s in storage.tickets.summaries():
+    for s in await storage.tickets.summaries():
         ticket = await storage.tickets.get(s.number)
         assert ticket is not None
         out[s.number] = ([astuple(h) for h in ticket.history],
@@ -88,7 +95,7 @@ async def test_an_erasure_leaves_nothing_that_finds_or_opens_the_student(
     seen: Scenario = await spread_student_data(server)
     services = server.app[SERVICES]
     storage = services.storage
-    layout = storage.layout
+    place, outbox = place_of(server), server.config.data_dir / "outbox"
     anna, laura = await signed_in(ANNA), await signed_in(LAURA)
     watcher = OperatorSocket()
     sockets.append(watcher)
@@ -96,7 +103,7 @@ async def test_an_erasure_leaves_nothing_that_finds_or_opens_the_student(
     # The mails about these tickets reach the outbox folder (the embedded stand-in for SMTP).
     async def mailed() -> list[Path]:
         for _ in range(100):
-            found = [p for p in (layout.root / "outbox").glob("*.eml")
+            found = [p for p in outbox.glob("*.eml")
                      if seen.chat_number in p.name or seen.api_number in p.name]
             if len(found) >= 3:  # two "opened", one reply
                 return found
@@ -104,7 +111,12 @@ async def test_an_erasure_leaves_nothing_that_finds_or_opens_the_student(
         raise AssertionError("the mails were never written")
 
     assert len(await mailed()) == 3
-    figures_before, timelines_before = figures(storage), await timelines(storage)
+    figures_before, timelines_before = await figures(storage), await timelines(storage)
+    # Kept somewhere (a file, a row) before: the emails, a file, the thread, the chat.
+    erased = ("mario.rossi", "carichi la ricevuta", "Gentile Mario", "Nota interna",
+              "ha mangiato il foglio")
+    for text in erased:
+        assert await place.holds(text), text
     mine = (seen.chat_number, seen.api_number)
 
     status, body = await anna.post(PREVIEW, {"email": "  MARIO.Rossi@example.com "})
@@ -136,35 +148,36 @@ async def test_an_erasure_leaves_nothing_that_finds_or_opens_the_student(
         assert await student_get(server, f"/api/tickets/{number}", token) == 401
         assert await student_get(server, f"/api/tickets/{number}/export", token) == 401
         assert await student_get(server, f"/api/tickets/{number}/attachments/{file}", token) == 404
-        assert not layout.attachment(file).exists()
+        assert await storage.attachments.read(file) is None
     student = StudentSocket()
     sockets.append(student)
     await student.client.connect(server.url, namespaces=["/chat"], transports=["websocket"],
                                  headers={"Origin": server.url}, wait_timeout=5)
     await student.emit("watch_ticket", {"token": seen.chat_token})
     assert (await student.next("ticket", "error"))["code"] == "unauthorized"
-    assert not layout.conversation(seen.conversation_id).exists()
-    assert [p.name for p in (layout.root / "outbox").glob("*.eml")
+    assert await storage.conversations.get(seen.conversation_id) is None
+    assert [p.name for p in outbox.glob("*.eml")
             if seen.chat_number in p.name or seen.api_number in p.name] == []
-    # The text of the threads is gone from disk, the student's and the operators'.
+    # The text of the threads is gone, the student's and the operators'.
     for number in mine:
-        record = layout.ticket(number).read_text()
+        record = json.dumps((await storage.tickets.get(number)).to_dict())  # type: ignore[union-attr]
         for text in ("rossi", "Rossi", "ricevuta", "Gentile", "Nota interna", "3331234567"):
             assert text not in record, (number, text)
+    # Nor anywhere else: a file, a row, a mail, the chat, the audit, the FAQ events.
+    for text in erased:
+        assert not await place.holds(text), text
     # The other student is untouched and still opens their ticket.
     assert await student_get(server, f"/api/tickets/{seen.other_number}", seen.other_token) == 200
     # The figures count the same tickets, with the same dates and histories.
-    assert figures(storage) == figures_before
+    assert await figures(storage) == figures_before
     assert await timelines(storage) == timelines_before
     # The audit says who and when, not whose data.
-    entry = storage.audit.recent(limit=1)[0]
+    entry = (await storage.audit.recent(limit=1))[0]
     assert (entry.actor, entry.action, entry.target, entry.detail) == (
         ANNA.username, "privacy.erased", "", {"tickets": 2}
     )
-    audit_files = "".join(p.read_text() for p in layout.audit.glob("*.jsonl"))
-    assert "rossi" not in audit_files.lower()
     # What was typed in the chat is gone from the FAQ events too.
-    assert "cane" not in "".join(p.read_text() for p in layout.faq_events.glob("*.jsonl"))
+    assert not [e for e in await storage.faq_events.recent() if "cane" in e.query]
     # The numbers are never drawn again, even when chance draws them first.
     draws = iter([int(seen.chat_number), int(seen.api_number), 123])
     monkeypatch.setattr(secrets, "randbelow", lambda _: next(draws))
@@ -190,7 +203,7 @@ async def test_an_admin_exports_what_the_student_would(server: Server, signed_in
         [seen.chat_number, seen.api_number]
     )
     assert "Nota interna" not in json.dumps(data)
-    entry = server.app[SERVICES].storage.audit.recent(limit=1)[0]
+    entry = (await server.app[SERVICES].storage.audit.recent(limit=1))[0]
     assert (entry.actor, entry.action, entry.target) == (
         ANNA.username, "privacy.exported", seen.chat_number
     )

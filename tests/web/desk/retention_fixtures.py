@@ -1,16 +1,15 @@
-"""Data folders with personal data of given ages, for the sweep's tests and its crash victim."""
+"""Stores with personal data of given ages, for the sweep's tests and its crash victim."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from storage import Attachment, Conversation, Message, StatusChange, Storage, Ticket
+from storage import Attachment, Backend, Conversation, Message, StatusChange, Ticket
 from storage.retention import stamp
+from tests.storage.conftest import Place
 from web.desk.anonymise import Anonymiser, ConversationLocks
 from web.desk.retention import Retention
 
@@ -22,22 +21,18 @@ def conversation_locks() -> ConversationLocks:
     return locks.__getitem__
 
 
-def retention(storage: Storage, mail_folder: Path | None = None) -> Retention:
+def retention(storage: Backend, mail_folder: Path | None = None) -> Retention:
     return Retention(Anonymiser(storage, conversation_locks(), mail_folder), RETENTION_DAYS)
 
 
-async def stored_file(storage: Storage, content: bytes = b"%PDF-1.4 scan") -> str:
+async def stored_file(storage: Backend, content: bytes = b"%PDF-1.4 scan") -> str:
     async with storage.attachments.receive() as upload:
         await upload.write(content)
         return await upload.commit()
 
 
-def date_file(path: Path, moment: datetime) -> None:
-    os.utime(path, (moment.timestamp(), moment.timestamp()))
-
-
-async def chat(storage: Storage, chat_id: str, updated: datetime, *, email: str = "",
-               uploads: tuple[str, ...] = ()) -> None:
+async def chat(storage: Backend, place: Place, chat_id: str, updated: datetime, *,
+               email: str = "", uploads: tuple[str, ...] = ()) -> None:
     """A saved chat whose last activity was `updated` (save() stamps the real time)."""
     await storage.conversations.save(
         Conversation(
@@ -50,14 +45,11 @@ async def chat(storage: Storage, chat_id: str, updated: datetime, *, email: str 
                       "content_type": "application/pdf"} for u in uploads],
         )
     )
-    path = storage.layout.conversation(chat_id)
-    record = json.loads(path.read_text())
-    record["conversation"]["1"]["updated_at"] = stamp(updated)
-    path.write_text(json.dumps(record))
+    await place.date_conversation(chat_id, stamp(updated))
 
 
 async def student_ticket(
-    storage: Storage, *, status: str, updated: datetime, email: str = "giulia@example.org",
+    storage: Backend, *, status: str, updated: datetime, email: str = "giulia@example.org",
     chat_id: str | None = None, attachment: str | None = None,
 ) -> Ticket:
     """A ticket as the desk writes one: a student's request, an operator's answer, a note."""

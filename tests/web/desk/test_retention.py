@@ -1,16 +1,18 @@
-"""The daily sweep at a chosen "now", on real files: exactly what goes and what stays."""
+"""The daily sweep at a chosen "now", on a data folder and on PostgreSQL: exactly what goes and
+what stays."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-from storage import Operator, Storage, check_data
+from storage import FaqEvent, Operator, Storage, TicketSummary, check_data
 from storage.retention import stamp
 from tests.conftest import Server
+from tests.storage.conftest import Place
 from tests.web.conftest import open_ticket
 from web.desk.retention import SweepReport
 from web.desk.tickets import Desk
@@ -18,7 +20,6 @@ from web.http.keys import SERVICES
 
 from .retention_fixtures import (
     chat,
-    date_file,
     retention,
     stored_file,
     student_ticket,
@@ -31,17 +32,28 @@ def ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
 
-async def test_the_sweep_at_a_given_now(tmp_path: Path) -> None:
-    data_dir, mail_folder = tmp_path / "data", tmp_path / "data" / "outbox"
-    async with await Storage.open(data_dir) as storage:
+@pytest.fixture(params=["tinydb", "postgres"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    return Place(request.param, tmp_path / "data", url)
+
+
+async def test_the_sweep_at_a_given_now(place: Place) -> None:
+    mail_folder = place.data_dir / "outbox"
+    # What students typed to the assistant: the day past the retention goes.
+    await place.put_faq_events([
+        FaqEvent("no_match", "isee", "it", at=stamp(day)) for day in (ago(731), ago(729))
+    ])
+    storage = await place.open()
+    try:
         # A closed ticket past the retention, with its file, its chat (and a file uploaded there
         # but never sent), and its mails written to the outbox folder.
         sent_with, left_in_chat = await stored_file(storage), await stored_file(storage)
-        await chat(storage, "chat-of-the-old-ticket", ago(735), email="giulia@example.org",
-                   uploads=(left_in_chat,))
+        await chat(storage, place, "chat-of-the-old-ticket", ago(735),
+                   email="giulia@example.org", uploads=(left_in_chat,))
         old = await student_ticket(storage, status="closed", updated=ago(731),
                                    chat_id="chat-of-the-old-ticket", attachment=sent_with)
-        mail_folder.mkdir()
+        mail_folder.mkdir(parents=True)
         eml = mail_folder / f"20280530T120000000Z-{old.number}-abc123.eml"
         other_eml = mail_folder / "20280530T120000000Z-999999-abc123.eml"
         eml.write_text("To: giulia@example.org")
@@ -50,25 +62,23 @@ async def test_the_sweep_at_a_given_now(tmp_path: Path) -> None:
         recent = await student_ticket(storage, status="closed", updated=ago(729))
         waiting = await student_ticket(storage, status="open", updated=ago(1000))
         # Two tickets from one chat: the old one goes, the chat stays with the open one.
-        await chat(storage, "chat-of-two-tickets", ago(2))
+        await chat(storage, place, "chat-of-two-tickets", ago(2))
         shared_old = await student_ticket(storage, status="closed", updated=ago(800),
                                           chat_id="chat-of-two-tickets")
         await student_ticket(storage, status="open", updated=ago(2), chat_id="chat-of-two-tickets")
         # Chats that led to no ticket, and uploads nobody uses, either side of 30 days.
         abandoned_upload = await stored_file(storage)
-        await chat(storage, "abandoned-chat-31", ago(31), uploads=(abandoned_upload,))
-        await chat(storage, "quiet-chat-of-29-days", ago(29))
+        await chat(storage, place, "abandoned-chat-31", ago(31), uploads=(abandoned_upload,))
+        await chat(storage, place, "quiet-chat-of-29-days", ago(29))
         orphan, young_orphan = await stored_file(storage), await stored_file(storage)
-        date_file(storage.layout.attachment(orphan), ago(31))
-        date_file(storage.layout.attachment(young_orphan), ago(29))
-        # What students typed to the assistant: the day past the retention goes.
-        faq = storage.layout.faq_events
-        for day in (ago(731), ago(729)):
-            (faq / f"{day:%Y-%m-%d}.jsonl").write_text(json.dumps(
-                {"kind": "no_match", "query": "isee", "lang": "it", "at": stamp(day)}) + "\n")
+        await place.date_attachment(orphan, ago(31))
+        await place.date_attachment(young_orphan, ago(29))
+    finally:
+        await storage.close()
     originals = {t.number: t for t in (recent, waiting)}
 
-    async with await Storage.open(data_dir) as storage:
+    storage = await place.open()
+    try:
         sweep = retention(storage, mail_folder)
         report = await sweep.sweep(NOW)
 
@@ -90,20 +100,19 @@ async def test_the_sweep_at_a_given_now(tmp_path: Path) -> None:
         assert [(m.id, m.at, m.internal) for m in after.messages] == [
             (m.id, m.at, m.internal) for m in old.messages
         ]
-        assert not storage.layout.attachment(sent_with).exists()
-        assert not storage.layout.attachment(left_in_chat).exists()
-        assert not storage.layout.conversation("chat-of-the-old-ticket").exists()
+        gone_files = {sent_with, left_in_chat, abandoned_upload, orphan}
+        assert await place.attachment_ids() == {young_orphan}
+        for attachment_id in gone_files:
+            assert await storage.attachments.read(attachment_id) is None
         assert not eml.exists() and other_eml.exists()
         assert (await storage.tickets.get(shared_old.number)).anonymised_at == stamp(NOW)  # type: ignore[union-attr]
-        assert storage.layout.conversation("chat-of-two-tickets").exists()
-        assert not storage.layout.conversation("abandoned-chat-31").exists()
-        assert not storage.layout.attachment(abandoned_upload).exists()
-        assert storage.layout.conversation("quiet-chat-of-29-days").exists()
-        assert not storage.layout.attachment(orphan).exists()
-        assert storage.layout.attachment(young_orphan).exists()
-        assert sorted(p.name for p in faq.iterdir()) == [f"{ago(729):%Y-%m-%d}.jsonl"]
+        assert sorted(b.id for b in await storage.conversations.briefs()) == [
+            "chat-of-two-tickets", "quiet-chat-of-29-days"
+        ]
+        assert not await place.holds("scrivo da giulia@example.org")  # the old ticket's chat
+        assert [e.at for e in await storage.faq_events.recent()] == [stamp(ago(729))]
 
-        audit = [(e.actor, e.action, e.target, e.detail) for e in storage.audit.recent()]
+        audit = [(e.actor, e.action, e.target, e.detail) for e in await storage.audit.recent()]
         assert audit[0] == ("system", "retention.sweep", "", {
             "now": stamp(NOW), "finished": 0, "anonymised": 2, "chats": 1, "uploads": 1,
             "faq_days": 1,
@@ -114,7 +123,10 @@ async def test_the_sweep_at_a_given_now(tmp_path: Path) -> None:
         )
         # Nothing is left for a second run, nor for the check.
         assert await sweep.sweep(NOW) == SweepReport(0, 0, 0, 0, 0)
-    assert check_data(data_dir, now=NOW) == []
+    finally:
+        await storage.close()
+    if place.database_url is None:
+        assert check_data(place.data_dir, now=NOW) == []
 
 
 async def test_a_day_later_the_next_ticket_goes(tmp_path: Path) -> None:
@@ -128,9 +140,10 @@ async def test_a_day_later_the_next_ticket_goes(tmp_path: Path) -> None:
         assert (await storage.tickets.get(ticket.number)).email == ""  # type: ignore[union-attr]
 
 
-async def test_a_ticket_reopened_meanwhile_is_not_anonymised(tmp_path: Path) -> None:
+async def test_a_ticket_reopened_meanwhile_is_not_anonymised(place: Place) -> None:
     """The rule is checked again under the ticket's lock, against the record as it is then."""
-    async with await Storage.open(tmp_path) as storage:
+    storage = await place.open()
+    try:
         ticket = await student_ticket(storage, status="closed", updated=ago(800))
         sweep = retention(storage)
 
@@ -138,11 +151,17 @@ async def test_a_ticket_reopened_meanwhile_is_not_anonymised(tmp_path: Path) -> 
             setattr(t, "status", "open")  # noqa: B010
 
         # The summary the sweep reads says "closed"; the record says otherwise by then.
-        summaries = storage.tickets.summaries()
+        summaries = await storage.tickets.summaries()
         await storage.tickets.update(ticket.number, reopen, touch=False)
-        storage.tickets.summaries = lambda: summaries  # type: ignore[method-assign]
+
+        async def stale() -> list[TicketSummary]:
+            return summaries
+
+        storage.tickets.summaries = stale  # type: ignore[method-assign]
         assert (await sweep.sweep(NOW)).anonymised == 0
         assert (await storage.tickets.get(ticket.number)).email == "giulia@example.org"  # type: ignore[union-attr]
+    finally:
+        await storage.close()
 
 
 async def test_the_servers_sweep_closes_the_door_on_old_tickets(server: Server) -> None:
@@ -164,5 +183,5 @@ async def test_the_servers_sweep_closes_the_door_on_old_tickets(server: Server) 
         lookup = {"email": ticket.email, "number": ticket.number}
         async with http.post("/api/tickets/lookup", json=lookup) as response:
             assert response.status == 404
-    summary = services.storage.tickets.summary(ticket.number)
+    summary = await services.storage.tickets.summary(ticket.number)
     assert summary is not None and summary.anonymised and summary.status == "closed"

@@ -19,6 +19,7 @@ import pytest
 from storage import Storage, Ticket, check_data
 from storage.retention import stamp
 from storage.tickets import read_ticket
+from tests.storage.conftest import Place
 
 from .retention_fixtures import chat, stored_file, student_ticket
 
@@ -61,12 +62,13 @@ async def test_a_killed_sweep_leaves_whole_tickets_and_the_next_one_finishes(
     tmp_path: Path,
 ) -> None:
     originals: dict[str, Ticket] = {}
+    place = Place("tinydb", tmp_path)
     async with await Storage.open(tmp_path) as storage:
         for n in range(TICKETS):
             sent, unsent = await stored_file(storage), await stored_file(storage)
             chat_id = f"chat-of-ticket-number-{n}"
-            await chat(storage, chat_id, NOW - timedelta(days=805), email=f"s{n}@example.org",
-                       uploads=(unsent,))
+            await chat(storage, place, chat_id, NOW - timedelta(days=805),
+                       email=f"s{n}@example.org", uploads=(unsent,))
             ticket = await student_ticket(storage, status="closed", email=f"s{n}@example.org",
                                           updated=NOW - timedelta(days=800), chat_id=chat_id,
                                           attachment=sent)
@@ -108,9 +110,9 @@ async def test_a_killed_sweep_leaves_whole_tickets_and_the_next_one_finishes(
         assert [p for p in (tmp_path / folder).rglob("*") if p.is_file()] == [], folder
     assert check_data(tmp_path, now=NOW) == []
     async with await Storage.open(tmp_path) as storage:
-        assert len(storage.tickets) == TICKETS
-        assert storage.tickets.purging() == []
-        lines = [e.target for e in storage.audit.recent(limit=10**6)
+        assert await storage.tickets.count() == TICKETS
+        assert await storage.tickets.purging() == []
+        lines = [e.target for e in await storage.audit.recent(limit=10**6)
                  if e.action == "ticket.anonymised"]
         # One line a ticket; a kill between a ticket's write and its line may cost that line.
         assert len(lines) == len(set(lines)) >= TICKETS - ROUNDS
