@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench browser-deps server-deps clean
+.PHONY: run test lint bench bench-load browser-deps server-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -45,6 +45,11 @@ test: $(STAMP) browser-deps server-deps lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The chat under a crowd, alone, at any size: make bench-load LOAD_STUDENTS=2000 LOAD_RATE=100
+# (the same variables size the part of `make bench`; see bench/load.py)
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

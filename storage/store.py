@@ -92,6 +92,9 @@ class Storage:
         if not self._lock.held:
             return
         await self._gate.close()
+        # The journals' last entries are queued for a group flush: on disk before we let go.
+        await self.audit.flush()
+        await self.faq_events.flush()
         self._lock.release()
 
     async def __aenter__(self) -> Storage:

@@ -58,6 +58,8 @@ async def writer(storage: Storage, worker: str) -> None:
         else:
             target = f"{worker}-{i}"
             await storage.audit.append(AuditEntry(actor="crash", action="test", target=target))
+            # An audit entry is acknowledged once flushed: append only queues it.
+            await storage.audit.flush()
             ack(f"A {target}")
 
 

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from pathlib import Path
 
 import pytest
 
-from storage import Backend, Conversation
+from storage import Backend, Conversation, Storage
 
 from .conftest import Place
 
@@ -49,3 +50,35 @@ async def test_concurrent_saves_of_one_conversation_land_in_order(storage: Backe
     )
     stored = await storage.conversations.get(conversation_id)
     assert stored is not None and stored.step == "s29"
+
+
+async def test_a_step_reads_no_file_and_what_it_gets_is_its_own(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import conversations
+
+    reads: list[str] = []
+    read = conversations.read_conversation
+
+    def counting(path: str | Path, conversation_id: str) -> Conversation | None:
+        reads.append(conversation_id)
+        return read(path, conversation_id)
+
+    monkeypatch.setattr(conversations, "read_conversation", counting)
+    async with await Storage.open(data_dir) as storage:
+        chat = Conversation(id=secrets.token_urlsafe(16), step="describe", slots={"topic": "t"})
+        chat.transcript.append({"from": "bot", "text": "Ciao"})
+        await storage.conversations.save(chat)
+        got = await storage.conversations.get(chat.id)
+        assert got == chat and reads == []
+        # Changed but not saved: the next reader still gets what was written.
+        assert got is not None
+        got.slots["topic"] = "altro"
+        got.transcript.append({"from": "student", "text": "mai salvato"})
+        got.uploads.append({"id": "x"})
+        assert await storage.conversations.get(chat.id) == chat
+    # A restarted process has nothing in memory: the file says the same.
+    async with await Storage.open(data_dir) as storage:
+        reads.clear()  # the start verifies every file
+        assert await storage.conversations.get(chat.id) == chat
+        assert reads == [chat.id]

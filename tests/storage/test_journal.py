@@ -7,7 +7,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from storage import AuditEntry, DamagedFile, FaqEvent, Storage
+from storage import AuditEntry, DamagedFile, FaqEvent, Storage, StorageError
 
 from .conftest import Place
 
@@ -97,3 +97,33 @@ async def test_a_long_day_is_read_whole_and_damage_located_by_line(data_dir: Pat
     with pytest.raises(DamagedFile) as refused:
         await Storage.open(data_dir)
     assert "line 4322 " in refused.value.reason
+
+
+async def test_a_busy_moment_shares_one_flush_and_close_writes_what_is_queued(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import journal
+
+    writes: list[int] = []
+    append = journal._append
+
+    def counting(path: Path, line: bytes) -> None:
+        writes.append(line.count(b"\n"))
+        append(path, line)
+
+    monkeypatch.setattr(journal, "_append", counting)
+    storage = await Storage.open(data_dir)
+    for i in range(50):
+        await storage.faq_events.append(FaqEvent(kind="no_match", query=f"q{i}", lang="it"))
+    # Queued, not yet on disk: the chat did not wait for the disk.
+    assert writes == []
+    await storage.faq_events.flush()
+    assert writes == [50]
+    await storage.audit.append(AuditEntry(actor="op", action="a", target="last"))
+    await storage.close()
+    assert writes == [50, 1]
+    with pytest.raises(StorageError, match="closed"):
+        await storage.audit.append(AuditEntry(actor="op", action="a", target="late"))
+    async with await Storage.open(data_dir) as reopened:
+        assert len(await reopened.faq_events.recent()) == 50
+        assert [e.target for e in await reopened.audit.recent()] == ["last"]

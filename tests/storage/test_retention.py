@@ -228,14 +228,24 @@ async def test_faq_events_forget_a_chat_and_old_days(place: Place) -> None:
     ])
     storage = await place.open()
     try:
-        assert await storage.faq_events.forget_conversations({"mine-conversation-1"}) == 2
+        # Just recorded (the folder queues it for its next flush), it is forgotten too.
+        await storage.faq_events.append(
+            FaqEvent("no_match", "appena scritto", "it", conversation_id="mine-conversation-1")
+        )
+        assert await storage.faq_events.forget_conversations({"mine-conversation-1"}) == 3
         assert await storage.faq_events.forget_conversations({"mine-conversation-1"}) == 0
         assert await storage.faq_events.forget_conversations(set()) == 0
+    finally:
+        await storage.close()
+    for typed in ("sono Giulia", "appena scritto"):
+        assert not await place.holds(typed), typed
+    storage = await place.open()
+    try:
         assert sorted(e.query for e in await storage.faq_events.recent()) == [
-            "", "", "rate", "scadenze", "senza chat"
+            "", "", "", "rate", "scadenze", "senza chat"
         ]
-        assert not await place.holds("sono Giulia")
-        assert await storage.faq_events.drop_before("2028-06-01") == 1
+        # Past the retention: 2028-05-31, and today (years before)
+        assert await storage.faq_events.drop_before("2028-06-01") == 2
         assert not await place.holds("rate")
         assert [e.query for e in await storage.faq_events.recent()] == [
             "senza chat", "", "scadenze"

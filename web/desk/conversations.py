@@ -7,6 +7,7 @@ reload, a reconnect or a server restart resumes at the same step.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -37,9 +38,15 @@ class Turn:
     lang: str
 
 
+# Transcript entries need ids unique within a chat, not secret ones: a counter after a prefix
+# drawn at start is as unique across restarts and costs no system call per entry.
+_ENTRY_IDS = itertools.count()
+_ENTRY_PREFIX = secrets.token_hex(3)
+
+
 def entry(source: str, kind: str, text: str, data: Any = None) -> dict[str, Any]:
     return {
-        "id": secrets.token_hex(6),
+        "id": f"{_ENTRY_PREFIX}{next(_ENTRY_IDS):06x}",
         "from": source,
         "kind": kind,
         "text": text,

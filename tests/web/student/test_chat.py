@@ -174,6 +174,27 @@ async def test_a_faq_answers_the_student(server: Server) -> None:
     await student.close()
 
 
+@pytest.mark.parametrize("slow", [False, True], ids=["fast step", "slow step"])
+async def test_the_typing_indicator_shows_only_for_a_slow_step(
+    server: Server, monkeypatch: pytest.MonkeyPatch, slow: bool
+) -> None:
+    import web.student.chat
+
+    monkeypatch.setattr(web.student.chat, "TYPING_AFTER", 0.0 if slow else 0.3)
+    student = Student(server)
+    student.client.on("typing", student._recorder("typing"), namespace="/chat")
+    await student.connect()
+    await student.hello()
+    await student.client.emit(
+        "say", {"conversation_id": student.conversation_id, "text": "ciao"}, namespace="/chat"
+    )
+    seen = [await student.next("typing", "bot") for _ in range(3 if slow else 1)]
+    expected = [("typing", {"on": True}), ("typing", {"on": False})] if slow else []
+    assert [(n, d) for n, d in seen if n == "typing"] == expected
+    assert seen[-1][0] == "bot"
+    await student.close()
+
+
 async def test_an_unsure_match_is_offered_hedged_and_recorded_in_its_band(server: Server) -> None:
     student = Student(server)
     await student.connect()
