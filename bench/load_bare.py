@@ -2,8 +2,9 @@
 `/chat` events of docs/protocol.md and answers each at once with a small canned reply.
 
 It does what any Socket.IO chat must do per event (a room per conversation, the reply to the
-room; `typing` only comes before a slow step, which this server never has), and nothing of the help desk's own work (no storage, no FAQ search), so
-the service's figures divided by these are the cost of the help desk itself.
+room; `typing` only comes before a slow step, which this server never has), and nothing of the
+help desk's own work (no storage, no FAQ search), so the service's figures divided by these
+are the cost of the help desk itself.
 
     python -m bench.load_bare PORT
 """
