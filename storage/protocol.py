@@ -154,7 +154,12 @@ class Attachments(Protocol):
 
 
 class Audit(Protocol):
-    async def append(self, entry: AuditEntry) -> None: ...
+    async def append(self, entry: AuditEntry) -> None:
+        """May return before the entry is durable (the folder flushes in groups)."""
+
+    async def flush(self) -> None:
+        """Return once every entry appended so far is durable: for what must survive a crash
+        (an anonymisation, an erasure)."""
 
     async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
         """Newest first."""

@@ -22,6 +22,9 @@ class AuditLog:
             (entry.target, dumps(asdict(entry))),
         )
 
+    async def flush(self) -> None:
+        """Every append is a committed INSERT already."""
+
     async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
         if target is None:
             rows = await self._db.rows(

@@ -40,6 +40,7 @@ async def erase(services: Services, email: str, by: Operator) -> int:
             actor=by.username, action="privacy.erased", target="", detail={"tickets": len(numbers)}
         )
     )
+    await storage.audit.flush()  # who erased must survive a crash, like the erasure itself
     await _tell_consoles(services, numbers, by)
     return len(numbers)
 

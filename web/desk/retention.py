@@ -70,6 +70,9 @@ class Retention:
                             detail={"reason": "retention"},
                         )
                     )
+                    # The ticket's data is gone: its audit line must not be the one a crash
+                    # loses.
+                    await storage.audit.flush()
 
             idle_since = days_before(now, ABANDONED_DAYS)
             briefs = await storage.conversations.briefs()
@@ -102,6 +105,7 @@ class Retention:
                     detail={"now": stamp(now), **asdict(report)},
                 )
             )
+            await storage.audit.flush()
             return report
 
     # --- the daily task -------------------------------------------------------------------
