@@ -4,8 +4,11 @@ rate counts a window of those rows instead of grouping every event ever written.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from typing import ClassVar
+
+from psycopg import AsyncConnection
 
 from ..faq_chats import SEARCHES
 from ..models import AuditEntry, ChatsReached, FaqEvent
@@ -22,6 +25,9 @@ class AuditLog:
             (entry.target, dumps(asdict(entry))),
         )
 
+    async def flush(self) -> None:
+        """Every append is a committed INSERT already."""
+
     async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
         if target is None:
             rows = await self._db.rows(
@@ -36,14 +42,15 @@ class AuditLog:
 
 
 # A FAQ event of a chat, with its chat's row of faq_chats: one statement, one round trip.
-EVENT = "WITH event AS (INSERT INTO faq_events (event) VALUES (%s::json))"
+EVENT = "INSERT INTO faq_events (at, conversation_id, event) VALUES (%s, %s, %s::json)"
 SEARCHED = (
-    f"{EVENT} INSERT INTO faq_chats (conversation_id, first_search) VALUES (%s, %s)"
+    f"WITH event AS ({EVENT}) INSERT INTO faq_chats (conversation_id, first_search)"
+    " VALUES (%s, %s)"
     " ON CONFLICT (conversation_id) DO UPDATE"
     " SET first_search = least(faq_chats.first_search, excluded.first_search)"
 )
 SOLVED = (
-    f"{EVENT} INSERT INTO faq_chats (conversation_id, solved) VALUES (%s, true)"
+    f"WITH event AS ({EVENT}) INSERT INTO faq_chats (conversation_id, solved) VALUES (%s, true)"
     " ON CONFLICT (conversation_id) DO UPDATE SET solved = true"
 )
 
@@ -56,14 +63,14 @@ class FaqEventLog:
         self._db = db
 
     async def append(self, event: FaqEvent) -> None:
-        row = dumps(asdict(event))
+        row = (event.at, event.conversation_id, dumps(asdict(event)))
         chat = event.conversation_id
         if chat is not None and event.kind in SEARCHES:
-            await self._db.run(SEARCHED, (row, chat, event.at))
+            await self._db.run(SEARCHED, (*row, chat, event.at))
         elif chat is not None and event.kind == "solved":
-            await self._db.run(SOLVED, (row, chat))
+            await self._db.run(SOLVED, (*row, chat))
         else:
-            await self._db.run("INSERT INTO faq_events (event) VALUES (%s::json)", (row,))
+            await self._db.run(EVENT, row)
 
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:
         rows = await self._db.rows(
@@ -78,3 +85,33 @@ class FaqEventLog:
             (since, until),
         )
         return ChatsReached(*row) if row is not None else ChatsReached(0, 0)
+
+    async def forget_conversations(self, conversation_ids: Collection[str]) -> int:
+        ids = list(conversation_ids)
+        if not ids:
+            return 0
+
+        # In Python rather than with jsonb_set: the record stays json, as written.
+        async def blank(conn: AsyncConnection) -> int:
+            cur = await conn.execute(
+                "SELECT id, event FROM faq_events WHERE conversation_id = ANY(%s)"
+                " AND event->>'query' <> '' FOR UPDATE",
+                (ids,),
+            )
+            rows = await cur.fetchall()
+            async with conn.cursor() as update:
+                await update.executemany(
+                    "UPDATE faq_events SET event = %s::json WHERE id = %s",
+                    [(dumps({**event, "query": ""}), event_id) for event_id, event in rows],
+                )
+            return len(rows)
+
+        return await self._db.write(blank)
+
+    async def drop_before(self, day: str) -> int:
+        row = await self._db.run(
+            "WITH gone AS (DELETE FROM faq_events WHERE at < %s RETURNING left(at, 10) AS day)"
+            " SELECT count(DISTINCT day) FROM gone",
+            (day,),
+        )
+        return int(row[0][0])

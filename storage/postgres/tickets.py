@@ -10,7 +10,7 @@ a lease, so no two send one mail at once and a dead worker's mail is sent by ano
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
@@ -67,6 +67,10 @@ def _columns(ticket: Ticket) -> dict[str, Any]:
         "resolution_seconds": times.resolution_seconds,
         "rated_at": times.rated_at,
         "rating_score": times.score,
+        # what the retention sweep and the erasure look for (storage/retention.py)
+        "conversation_id": ticket.conversation_id,
+        "attachments": [a.id for m in ticket.messages for a in m.attachments],
+        "purging": ticket.purge is not None,
         "number": ticket.number,
     }
 
@@ -244,17 +248,42 @@ class TicketStore(TicketFigures):
         )
 
     async def of_email(self, email: str) -> list[TicketSummary]:
+        key = email_key(email)
+        if not key:  # the key of every anonymised ticket
+            return []
         return _summaries(
             await self._db.rows(
                 "SELECT summary FROM tickets WHERE email_key = %s"
                 " ORDER BY created_at DESC, number DESC",
-                (email_key(email),),
+                (key,),
             )
         )
 
     async def count(self) -> int:
         row = await self._db.row("SELECT count(*) FROM tickets")
         return int(row[0]) if row else 0
+
+    async def conversations_in_use(self, among: Collection[str] | None = None) -> set[str]:
+        if among is None:
+            rows = await self._db.rows(
+                "SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id IS NOT NULL"
+            )
+        else:
+            rows = await self._db.rows(
+                "SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id = ANY(%s)",
+                (list(among),),
+            )
+        return {row[0] for row in rows}
+
+    async def attachments_in_use(self) -> set[str]:
+        rows = await self._db.rows(
+            "SELECT DISTINCT unnest(attachments) FROM tickets WHERE attachments <> '{}'"
+        )
+        return {row[0] for row in rows}
+
+    async def purging(self) -> list[str]:
+        rows = await self._db.rows("SELECT number FROM tickets WHERE purging ORDER BY number")
+        return [row[0] for row in rows]
 
 
 def _time(value: datetime) -> str:

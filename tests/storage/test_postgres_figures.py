@@ -86,7 +86,8 @@ async def test_the_migration_fills_the_moments_of_the_tickets_kept(
                 )
             for event in EVENTS:
                 conn.execute(
-                    "INSERT INTO faq_events (event) VALUES (%s)", (json.dumps(asdict(event)),)
+                    "INSERT INTO faq_events (at, conversation_id, event) VALUES (%s, %s, %s)",
+                    (event.at, event.conversation_id, json.dumps(asdict(event))),
                 )
         async with await PostgresStorage.open(url) as storage:
             times = [TicketTimes.of(t) for t in made]

@@ -213,7 +213,8 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         if user is None:
             return
         number = parse_number(data.get("number") if isinstance(data, dict) else None)
-        if number is None or await self.services.storage.tickets.summary(number) is None:
+        summary = await self.services.storage.tickets.summary(number) if number else None
+        if number is None or summary is None or summary.anonymised:
             await self._error(sid, user, "not_found")
             return
         user.tickets.add(number)

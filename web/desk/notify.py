@@ -65,6 +65,10 @@ def rating_link(public_url: str, number: str) -> str:
     return ticket_link(public_url, number) + "#rating"
 
 
+def privacy_link(public_url: str, lang: str) -> str:
+    return f"{public_url.rstrip('/')}/privacy" + ("?lang=en" if lang == "en" else "")
+
+
 def _shorten(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
@@ -109,6 +113,7 @@ def compose(
         "request": _shorten(first.body, SUMMARY_CHARS) if first else "",
         "link": ticket_link(public_url, ticket.number),
         "rating_link": rating_link(public_url, ticket.number),
+        "privacy": privacy_link(public_url, lang),
         "message": message,
     }
     subject = _one_line(_env.get_template("mail/subject.txt").render(context))

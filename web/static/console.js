@@ -18,6 +18,7 @@
  *   report.js    the editors' FAQ report
  *   figures.js   the office's figures: tiles, the server's SVG charts with their tables, the CSV
  *   period.js    the 7 / 30 / 90 days both reports share
+ *   privacy.js   students' data, for admins: export, erase by email after a preview
  *
  * Every piece of data reaches the page through textContent (h()), never innerHTML: names and
  * messages come from students. The session cookie is HttpOnly; the page only holds the CSRF

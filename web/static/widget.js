@@ -29,6 +29,7 @@
  *   tickets      look-up, a ticket's messages, reply, live updates
  *   rating       the stars of a closed ticket (also opened from the closing mail's link)
  *   wait         a waiting ticket's place in the queue, live, in the chat and the ticket view
+ *   privacy      the notice linked before personal data is asked; "download your data"
  *   mount        into the page, or inside an element in page mode
  */
 (() => {
@@ -136,6 +137,11 @@
       waitHours: "{n} ore",
       waitDay1: "un giorno",
       waitDays: "{n} giorni",
+      privacyNotice: "I dati che ti chiediamo servono solo a rispondere alla tua richiesta.",
+      privacyLink: "Leggi l'informativa privacy",
+      exportData: "Scarica i tuoi dati",
+      exportName: "dati-personali-{number}.json",
+      exportError: "Impossibile scaricare i tuoi dati. Riprova.",
     },
     en: {
       launcher: "Enrolment help desk",
@@ -229,6 +235,11 @@
       waitHours: "{n} hours",
       waitDay1: "a day",
       waitDays: "{n} days",
+      privacyNotice: "The data we ask you for is used only to answer your request.",
+      privacyLink: "Read the privacy notice",
+      exportData: "Download your data",
+      exportName: "personal-data-{number}.json",
+      exportError: "Your data could not be downloaded. Please try again.",
     },
   };
 
@@ -671,7 +682,8 @@
       e.preventDefault();
       submitText();
     });
-    return (ui.chat = h("div", { class: "uh-view uh-chat" }, ui.log, ui.typing, ui.alert, ui.options, ui.form));
+    ui.privacy = privacyNotice();
+    return (ui.chat = h("div", { class: "uh-view uh-chat" }, ui.log, ui.typing, ui.alert, ui.options, ui.privacy, ui.form));
   }
 
   function buildLookup() {
@@ -709,6 +721,7 @@
       { class: "uh-form", novalidate: true },
       ui.lkTitle,
       tr(h("p", { class: "uh-muted uh-lk-head" }), "lookupIntro"),
+      privacyNotice(),
       tr(h("label", { for: "uh-lk-email" }), "email"),
       ui.lkEmail,
       tr(h("label", { for: "uh-lk-number" }), "number"),
@@ -781,6 +794,7 @@
       e.preventDefault();
       sendReply();
     });
+    ui.exportBtn = tr(h("button", { type: "button", class: "uh-link", onclick: exportData }), "exportData");
     ui.closedText = h("p");
     ui.closedBox = h(
       "div",
@@ -800,7 +814,8 @@
       ui.tkStatus,
       buildRating(),
       ui.closedBox,
-      ui.replyForm
+      ui.replyForm,
+      h("div", { class: "uh-privacy uh-row" }, ui.exportBtn, privacyLink())
     ));
   }
 
@@ -820,6 +835,7 @@
     ui.langBtn.setAttribute("lang", T("langSwitchLang"));
     ui.tkBack.lastChild.textContent = T(S.page ? "otherTicket" : "backToChat");
     ui.lkBack.hidden = S.page;
+    for (const a of ui.wrap.querySelectorAll(".uh-privacy a")) a.href = privacyUrl();
     applyPrompt();
   }
 
@@ -1208,6 +1224,7 @@
     ui.text.rows = ui.options.childElementCount ? 1 : 2;
     ui.input.hidden = !typed;
     ui.fileBtn.parentNode.hidden = kind !== "file";
+    ui.privacy.hidden = PERSONAL.indexOf(kind) < 0;
     ui.send.hidden = kind === "file";
     const field = kind === "text" ? ui.text : ui.input;
     ui.fieldLabel.setAttribute("for", field.id);
@@ -1480,15 +1497,19 @@
         token: t.token,
         blob: true,
       });
-      const url = URL.createObjectURL(blob);
-      const save = h("a", { href: url, download: a.filename || "allegato", hidden: true });
-      ui.wrap.append(save);
-      save.click();
-      save.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      saveBlob(blob, a.filename || "allegato");
     } catch (e) {
       ui.tkAlert.textContent = e.status ? e.message : T("downloadError");
     }
+  }
+
+  function saveBlob(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const save = h("a", { href: url, download: name, hidden: true });
+    ui.wrap.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
   }
 
   function setReplyFile(f) {
@@ -1753,6 +1774,42 @@
     }
     const n = Math.round(m / 1440);
     return n <= 1 ? T("waitDay1") : T("waitDays", { n });
+  }
+
+  /* ----- privacy: the notice before personal data is asked, "download your data" ----- */
+
+  // The steps that ask for personal data (the email first): the notice is linked right there.
+  const PERSONAL = ["email", "name", "tel", "file"];
+  const privacyUrl = () => ORIGIN + "/privacy" + (S.lang === "en" ? "?lang=en" : "");
+
+  function privacyLink() {
+    return h(
+      "a",
+      { href: privacyUrl(), target: "_blank", rel: "noopener noreferrer" },
+      tr(h("span"), "privacyLink"),
+      h("span", { class: "uh-sr" }, " ", tr(h("span"), "newTab"))
+    );
+  }
+
+  function privacyNotice() {
+    return h("p", { class: "uh-privacy" }, tr(h("span"), "privacyNotice"), " ", privacyLink());
+  }
+
+  // Everything kept about the student's email, as a file (GDPR arts. 15 and 20).
+  async function exportData() {
+    const t = S.ticket;
+    if (!t || !enabled(ui.exportBtn)) return;
+    ui.tkAlert.textContent = "";
+    setEnabled(ui.exportBtn, false);
+    try {
+      const blob = await http("GET", "/api/tickets/" + encodeURIComponent(t.number) + "/export", { token: t.token, blob: true });
+      saveBlob(blob, T("exportName", { number: t.number }));
+    } catch (e) {
+      if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      else ui.tkAlert.textContent = e.status ? e.message : T("exportError");
+    } finally {
+      setEnabled(ui.exportBtn, true);
+    }
   }
 
   /* ----- mount: into the page, or inside an element in page mode ----- */

@@ -21,6 +21,7 @@ from web.desk.conversations import Conversations
 from web.desk.errors import ApiError, rate_limited
 from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, STUDENT_ROOM, STUDENTS, WAIT_ROOM
 from web.desk.services import Services
+from web.desk.students import opened_by
 from web.desk.tickets import Desk
 from web.desk.waiting import queue_view
 from web.http import clients
@@ -212,7 +213,7 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_watch_ticket(self, sid: str, data: Any) -> None:
         token = data.get("token") if isinstance(data, dict) else None
-        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        number = await opened_by(self.services, token)
         lang = normalise_lang(data.get("lang") if isinstance(data, dict) else None)
         ticket = await self.services.storage.tickets.get(number) if number else None
         session = await self.get_session(sid)
