@@ -3,10 +3,10 @@
 them through the stores, and `check_data` reports what is past its time.
 
 A ticket's personal data is a closed list: the student's name, email and phone, the text and
-the attachments of every message (operators' too: they quote the student), the mail sent
-about it and the chat that led to it. Every other field stays, fields added later included
-(a rating...), so that the office's figures keep counting the ticket, and its number, whose
-file stays, is never drawn again.
+the attachments of every message (operators' too: they quote the student), the comment of
+their rating, the mail sent about it and the chat that led to it. Every other field stays,
+fields added later included (the rating's score...), so that the office's figures keep counting
+the ticket, and its number, whose file stays, is never drawn again.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def anonymise(ticket: Ticket, at: str) -> bool:
         message.attachments = []
         if message.author == "student":
             message.name = ""
+    if ticket.rating is not None:
+        ticket.rating.comment = ""  # the student's words; the score stays, for the figures
     ticket.outbox = []
     conversations = [ticket.conversation_id] if ticket.conversation_id else []
     ticket.conversation_id = None

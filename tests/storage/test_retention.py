@@ -19,6 +19,7 @@ from storage import (
     FaqEvent,
     Message,
     OutboxMail,
+    Rating,
     StatusChange,
     Storage,
     Ticket,
@@ -67,6 +68,7 @@ def rich_ticket(number: str) -> Ticket:
         ],
         conversation_id="conversation-of-giulia-1",
         references="000001",
+        rating=Rating(score=2, comment="Giulia: troppo lento", at="2027-01-12T11:00:00.000+00:00"),
         outbox=[
             OutboxMail(
                 "x1", "giulia.verdi@example.org", "Ticket 123456", "Cara Giulia, ...",
@@ -86,6 +88,7 @@ def test_anonymising_empties_the_personal_fields_and_keeps_every_other_one() -> 
     expected.update(
         name="", email="", phone="", outbox=[], conversation_id=None, anonymised_at=AT,
         purge={"attachments": ["a" * 32], "conversations": ["conversation-of-giulia-1"]},
+        rating={**before["rating"], "comment": ""},  # the score stays, for the figures
     )
     expected["messages"] = [
         {**m, "body": "", "attachments": [], "name": "" if m["author"] == "student" else m["name"]}
@@ -104,6 +107,7 @@ async def test_an_anonymised_ticket_is_counted_but_found_by_nothing(place: Place
         gone = await storage.tickets.create(rich_ticket)
         before = await storage.tickets.summary(gone.number)
         assert await place.holds("Cara Giulia")  # in the outbox: a row of its own in PostgreSQL
+        assert await place.holds("troppo lento")
         await storage.tickets.update(gone.number, lambda t: anonymise(t, AT), touch=False)
 
         async def check(storage: Backend) -> None:
@@ -129,8 +133,11 @@ async def test_an_anonymised_ticket_is_counted_but_found_by_nothing(place: Place
             assert await storage.tickets.attachments_in_use() == set()
             # its mail went with the rest: nothing left to send, nor to read
             assert await storage.outbox.claim("w", stamp(NOW), 10, 60) == []
-            for text in ("Verdi Giulia", "3401112233", "ISEE", "Gentile", "Cara Giulia"):
+            for text in ("Verdi Giulia", "3401112233", "ISEE", "Gentile", "Cara Giulia",
+                         "troppo lento"):
                 assert not await place.holds(text), text
+            # the rating still counts in the figures
+            assert await storage.tickets.scores_between("2027-01-01", "2028-01-01") == {2: 1}
 
         await check(storage)
     finally:
