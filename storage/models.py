@@ -197,11 +197,13 @@ class TicketTimes:
     score: int | None = None
     first_response_seconds: float | None = None
     resolution_seconds: float | None = None
+    # the student's data erased: nobody can open the ticket any more, so it waits for nobody
+    anonymised: bool = False
 
     @property
     def waiting(self) -> bool:
-        """In the queue: not closed, and nobody has answered yet."""
-        return self.first_response_at is None and self.status != "closed"
+        """In the queue: not closed, nobody has answered yet, and still anyone's to answer."""
+        return self.first_response_at is None and self.status != "closed" and not self.anonymised
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketTimes:
@@ -225,6 +227,7 @@ class TicketTimes:
             score=ticket.rating.score if ticket.rating else None,
             first_response_seconds=_seconds(ticket.created_at, answer),
             resolution_seconds=_seconds(ticket.created_at, closed),
+            anonymised=ticket.anonymised_at is not None,
         )
 
 

@@ -26,7 +26,7 @@ SECONDS: dict[Duration, str] = {
 # TicketTimes, field by field
 TIMES = (
     "SELECT number, status, topic, subtopic, created_at, first_response_at, closed_at,"
-    " rated_at, rating_score, first_response_seconds, resolution_seconds FROM tickets"
+    " rated_at, rating_score, first_response_seconds, resolution_seconds, anonymised FROM tickets"
 )
 
 
@@ -104,7 +104,7 @@ class TicketFigures:
         rows = await self._db.rows(
             "SELECT number, place FROM (SELECT number,"
             " row_number() OVER (ORDER BY created_at, number) AS place FROM tickets"
-            " WHERE first_response_at IS NULL AND status <> 'closed') queue"
+            " WHERE first_response_at IS NULL AND status <> 'closed' AND NOT anonymised) queue"
             " JOIN unnest(%s::text[]) AS asked(number) USING (number)",
             (list(numbers),),
         )

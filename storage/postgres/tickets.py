@@ -67,6 +67,7 @@ def _columns(ticket: Ticket) -> dict[str, Any]:
         "resolution_seconds": times.resolution_seconds,
         "rated_at": times.rated_at,
         "rating_score": times.score,
+        "anonymised": times.anonymised,
         # what the retention sweep and the erasure look for (storage/retention.py)
         "conversation_id": ticket.conversation_id,
         "attachments": [a.id for m in ticket.messages for a in m.attachments],

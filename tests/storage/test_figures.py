@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from storage import Backend, FaqEvent, Message, Rating, StatusChange, Ticket
+from storage.retention import anonymise
 
 from .conftest import Place, build
 
@@ -49,6 +50,11 @@ async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Backend
     await storage.tickets.update(first.number, lambda t: setattr(t, "status", "open"))
     assert [await position(first.number), await position(second.number)] == [1, 2]
     assert await position("000000") is None
+    # the student's data erased: nobody can answer it, it holds nobody back
+    fourth = await storage.tickets.create(build(created_at=at(7)))
+    assert await position(fourth.number) == 1
+    await storage.tickets.update(fourth.number, lambda t: anonymise(t, at(12)), touch=False)
+    assert await position(fourth.number) is None
     everyone = await storage.tickets.queue_positions(
         [first.number, second.number, third.number, "000000", "nonsense"]
     )

@@ -48,6 +48,8 @@ def tickets() -> list[Ticket]:
               history=[StatusChange("closed", "laura", at(13))])("100006"),
         # a stamp edited by hand: no duration, and no refusal to start
         build(created_at="ieri", messages=[operator(at(9))])("100007"),
+        # the student's data erased: out of the queue
+        build(created_at=at(7), anonymised_at=at(8))("100008"),
     ]
 
 

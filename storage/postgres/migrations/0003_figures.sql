@@ -18,7 +18,9 @@ ALTER TABLE tickets
     ADD COLUMN closed_at text COLLATE "C",
     ADD COLUMN resolution_seconds double precision,
     ADD COLUMN rated_at text COLLATE "C",
-    ADD COLUMN rating_score smallint;
+    ADD COLUMN rating_score smallint,
+    -- the student's data erased (Ticket.anonymised_at): out of the queue
+    ADD COLUMN anonymised boolean NOT NULL DEFAULT false;
 
 -- The tickets already kept, as models.TicketTimes.of reads them; from now on the store writes
 -- these columns with every record.
@@ -45,7 +47,8 @@ UPDATE tickets SET
         record->>'updated_at'
     ) END,
     rated_at = record->'rating'->>'at',
-    rating_score = (record->'rating'->>'score')::smallint;
+    rating_score = (record->'rating'->>'score')::smallint,
+    anonymised = record->>'anonymised_at' IS NOT NULL;
 UPDATE tickets SET
     first_response_seconds = pg_temp.seconds(created_at, first_response_at),
     resolution_seconds = pg_temp.seconds(created_at, closed_at);
@@ -66,7 +69,7 @@ CREATE INDEX tickets_rated ON tickets (rated_at) INCLUDE (rating_score)
     WHERE rated_at IS NOT NULL;
 -- The queue: the tickets nobody has answered yet, oldest first.
 CREATE INDEX tickets_waiting ON tickets (created_at, number)
-    WHERE first_response_at IS NULL AND status <> 'closed';
+    WHERE first_response_at IS NULL AND status <> 'closed' AND NOT anonymised;
 CREATE INDEX tickets_status ON tickets (status);
 
 -- Each chat that searched the FAQ: when it first did, and whether the student said an FAQ
