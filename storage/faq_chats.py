@@ -50,6 +50,16 @@ class FaqChats:
             _insert(entries, (at, chat))
         self._first[chat] = at
 
+    def drop_before(self, moment: str) -> None:
+        """Forget the chats whose first search came before `moment`: their events are gone
+        (the retention)."""
+        cut = bisect.bisect_left(self._searched, (moment,))
+        for _, chat in self._searched[:cut]:
+            del self._first[chat]
+            self._solved.discard(chat)
+        del self._searched[:cut]
+        del self._solved_searched[: bisect.bisect_left(self._solved_searched, (moment,))]
+
     def between(self, since: str, until: str) -> ChatsReached:
         return ChatsReached(
             _count(self._searched, since, until), _count(self._solved_searched, since, until)

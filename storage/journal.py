@@ -347,5 +347,8 @@ class FaqEventLog:
         return await self.journal.rewrite(blank) if ids else 0
 
     async def drop_before(self, day: str) -> int:
-        """Delete the events of the days before `day` (YYYY-MM-DD): past the retention."""
-        return await self.journal.drop_days_before(day)
+        """Delete the events of the days before `day` (YYYY-MM-DD): past the retention; the
+        chats first seen then leave the figures with them."""
+        dropped = await self.journal.drop_days_before(day)
+        self._chats.drop_before(day)
+        return dropped

@@ -115,11 +115,12 @@ class Place:
             for day, lines in days.items():
                 (folder / f"{day}.jsonl").write_text(lines)
             return
-        for event in events:
-            await self._execute(
-                "INSERT INTO faq_events (at, conversation_id, event) VALUES (%s, %s, %s)",
-                (event.at, event.conversation_id, json.dumps(asdict(event))),
-            )
+        # Through the store: an event also keeps its chat's row of faq_chats.
+        from storage.postgres import PostgresStorage
+
+        async with await PostgresStorage.open(self.database_url) as storage:
+            for event in events:
+                await storage.faq_events.append(event)
 
     async def holds(self, text: str) -> bool:
         """Whether anything kept, in any file or any row, contains this text."""

@@ -165,6 +165,27 @@ async def test_a_chat_counts_once_from_its_first_search(storage: Backend) -> Non
     assert await log.chats_between(at(9, 30), LATE) == (0, 0)
 
 
+async def test_the_chats_of_the_days_past_the_retention_leave_the_figures(place: Place) -> None:
+    await place.put_faq_events([
+        FaqEvent(kind, "q", "it", conversation_id=chat, at=when)  # type: ignore[arg-type]
+        for chat, when in (("old", "2026-09-13T23:59:00.000+00:00"), ("new", at(9)))
+        for kind in ("suggested", "solved")
+    ])
+    storage = await place.open()
+    try:
+        log = storage.faq_events
+        assert await log.chats_between(EARLY, LATE) == (2, 2)
+        assert await log.drop_before("2026-09-14") == 1
+        assert await log.chats_between(EARLY, LATE) == (1, 1)
+    finally:
+        await storage.close()
+    storage = await place.open()
+    try:
+        assert await storage.faq_events.chats_between(EARLY, LATE) == (1, 1)
+    finally:
+        await storage.close()
+
+
 async def test_an_unknown_moment_is_refused(storage: Backend) -> None:
     for moment in ("written", "created_at; DROP TABLE tickets"):
         with pytest.raises(ValueError, match="unknown moment"):
