@@ -24,7 +24,8 @@ from web.desk.services import Services
 from web.desk.tokens import TokenSigner
 from web.http.assets import Assets
 from web.http.keys import OPERATOR_OF, SERVICES
-from web.http.middleware import api_errors, cors_and_headers
+from web.http.middleware import api_errors, cors_and_headers, request_context
+from web.http.server import hide_server
 from web.student.chat import ChatNamespace
 
 log = logging.getLogger("helpdesk")
@@ -40,8 +41,14 @@ async def healthz(_request: web.Request) -> web.Response:
 def create_app(config: Config, *, storage: Storage | None = None) -> web.Application:
     """The whole service. Storage is opened at startup (or given, for tests that share one)."""
     app = web.Application(
-        client_max_size=CLIENT_MAX_SIZE, middlewares=[cors_and_headers(config), api_errors]
+        client_max_size=CLIENT_MAX_SIZE,
+        middlewares=[
+            request_context(config.read_timeout_seconds),
+            cors_and_headers(config),
+            api_errors,
+        ],
     )
+    app.on_response_prepare.append(hide_server)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         # Only our own pages and the embedding university pages may open a socket: a

@@ -56,6 +56,14 @@ class Config:
     session_idle_minutes: int = 30
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
+    # How long a client may take to send a request's headers, and then its body (a phone
+    # uploading 2 MiB on a poor connection included), before the connection is dropped or the
+    # request refused with 408; also how long an idle keep-alive connection stays open.
+    read_timeout_seconds: int = 60
+    # On SIGTERM, how long requests in flight may take to finish before the process exits.
+    shutdown_seconds: int = 20
+    # "text" for a person at a terminal, "json" (one object a line) for the log collector.
+    log_format: str = "text"
 
     @property
     def own_origin(self) -> str:
@@ -76,6 +84,9 @@ class Config:
         security = environ.get("HELPDESK_SMTP_SECURITY", "").strip().lower() or "none"
         if security not in ("none", "starttls", "tls"):
             raise ConfigError("HELPDESK_SMTP_SECURITY must be none, starttls or tls")
+        log_format = environ.get("HELPDESK_LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError("HELPDESK_LOG_FORMAT must be text or json")
         origins = tuple(
             o.strip().rstrip("/")
             for o in environ.get("HELPDESK_ALLOWED_ORIGINS", "").split(",")
@@ -118,4 +129,7 @@ class Config:
             chats_per_ip_per_hour=_int(environ, "HELPDESK_CHATS_PER_IP_PER_HOUR", 600),
             uploads_per_ip_per_hour=_int(environ, "HELPDESK_UPLOADS_PER_IP_PER_HOUR", 100),
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
+            read_timeout_seconds=_int(environ, "HELPDESK_READ_TIMEOUT_SECONDS", 60, minimum=1),
+            shutdown_seconds=_int(environ, "HELPDESK_SHUTDOWN_SECONDS", 20, minimum=1),
+            log_format=log_format,
         )
