@@ -8,7 +8,6 @@ from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
-import socketio
 from aiohttp import web
 
 from bot.i18n import t
@@ -23,9 +22,11 @@ from web.desk.secret import load_or_create_secret
 from web.desk.services import Services
 from web.desk.tokens import TokenSigner
 from web.http.assets import Assets
+from web.http.guard import Guard
 from web.http.keys import OPERATOR_OF, SERVICES
 from web.http.middleware import api_errors, cors_and_headers, request_context
 from web.http.server import hide_server
+from web.http.sockets import GuardedServer
 from web.student.chat import ChatNamespace
 
 log = logging.getLogger("helpdesk")
@@ -49,7 +50,8 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
         ],
     )
     app.on_response_prepare.append(hide_server)
-    sio = socketio.AsyncServer(
+    sio = GuardedServer(
+        Guard(),
         async_mode="aiohttp",
         # Only our own pages and the embedding university pages may open a socket: a
         # cross-site page must not drive a student's chat or an operator's console.
@@ -97,6 +99,13 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
                 await store.close()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def hang_up_sockets(_app: web.Application) -> None:
+        # At shutdown, before aiohttp waits for the requests in flight (an open socket is
+        # one): the widgets and consoles reconnect, to another process or this one restarted.
+        await sio.eio.hang_up_all()
+
+    app.on_shutdown.append(hang_up_sockets)
     app.router.add_get("/healthz", healthz)
     assets = Assets()
     app.router.add_get("/widget.js", assets.widget)
