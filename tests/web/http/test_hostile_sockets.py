@@ -14,13 +14,16 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Server
 from tests.web.conftest import Opened, Recorder, StudentSocket, open_ticket
 from web.console.namespace import console_of
-from web.http.events import GuardedNamespace
+from web.http.events import GuardedNamespace, checked
 from web.http.guard import MAX_STRIKES
 from web.http.keys import SERVICES
+from web.student.chat import ChatNamespace
 
 HUGE = "x" * 60_000
 
@@ -336,3 +339,30 @@ async def test_a_handler_that_fails_answers_internal_with_a_reference(
     logged = [r for r in caplog.records if r.exc_info]
     assert len(logged) == 1 and logged[0].getMessage().split()[-1] in error["message"]
     await socket.close()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=20), inner,
+                                                                max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    event=st.sampled_from(sorted(ChatNamespace.EVENTS)),
+    data=JSON_VALUES
+    | st.dictionaries(st.sampled_from(["conversation_id", "lang", "text", "token", "typing",
+                                       "option", "attachment_id", "follow_up"]), JSON_VALUES),
+)
+def test_a_checked_payload_has_exactly_the_declared_shape(event: str, data: Any) -> None:
+    payload = ChatNamespace.EVENTS[event]
+    fields = checked(payload, data)
+    if fields is None:
+        return
+    assert set(fields) <= set(payload)
+    assert {name for name, field in payload.items() if field.required} <= set(fields)
+    for name, value in fields.items():
+        assert type(value) in payload[name].kinds
+        assert not isinstance(value, str) or len(value) <= payload[name].max_length
