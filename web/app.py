@@ -27,6 +27,8 @@ from web.http.keys import OPERATOR_OF, SERVICES
 from web.http.middleware import api_errors, cors_and_headers, request_context
 from web.http.server import hide_server
 from web.http.sockets import GuardedServer
+from web.ops.install import METRICS
+from web.ops.install import install as install_ops
 from web.student.chat import ChatNamespace
 
 log = logging.getLogger("helpdesk")
@@ -50,6 +52,7 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
         ],
     )
     app.on_response_prepare.append(hide_server)
+    install_ops(app, config)
     sio = GuardedServer(
         Guard(),
         async_mode="aiohttp",
@@ -79,6 +82,7 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
             signer=TokenSigner(secret, config.ticket_token_hours * 3600),
             limits=Limits.from_config(config),
         )
+        services.meter = app[METRICS]
         app[SERVICES] = services
         sio.register_namespace(ChatNamespace(services))
         consoles = ConsoleNamespace(services)

@@ -27,6 +27,17 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 
     return value
 
 
+def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of addresses or networks (10.0.0.0/8), each checked."""
+    found = tuple(p.strip() for p in environ.get(name, "").split(",") if p.strip())
+    for network in found:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {network!r} is not an address or network") from None
+    return found
+
+
 @dataclass(frozen=True)
 class Config:
     host: str = "127.0.0.1"
@@ -64,6 +75,8 @@ class Config:
     shutdown_seconds: int = 20
     # "text" for a person at a terminal, "json" (one object a line) for the log collector.
     log_format: str = "text"
+    # Who may read GET /metrics: addresses or networks (the Prometheus server).
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
 
     @property
     def own_origin(self) -> str:
@@ -96,16 +109,7 @@ class Config:
             # A wildcard or the "null" origin would let any page drive the widget's API
             # with the student's credentials (ASVS 14.5.3).
             raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
-        proxies = tuple(
-            p.strip() for p in environ.get("HELPDESK_TRUSTED_PROXIES", "").split(",") if p.strip()
-        )
-        for proxy in proxies:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise ConfigError(
-                    f"HELPDESK_TRUSTED_PROXIES: {proxy!r} is not an address or network"
-                ) from None
+        proxies = _networks(environ, "HELPDESK_TRUSTED_PROXIES")
         return cls(
             trusted_proxies=proxies,
             host=host,
@@ -132,4 +136,5 @@ class Config:
             read_timeout_seconds=_int(environ, "HELPDESK_READ_TIMEOUT_SECONDS", 60, minimum=1),
             shutdown_seconds=_int(environ, "HELPDESK_SHUTDOWN_SECONDS", 20, minimum=1),
             log_format=log_format,
+            metrics_allow=_networks(environ, "HELPDESK_METRICS_ALLOW") or cls.metrics_allow,
         )

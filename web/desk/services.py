@@ -13,6 +13,7 @@ from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
 from web.desk.live import LiveEvents
 from web.desk.mail import OutboxWorker
+from web.desk.meter import Meter, NoMeter
 from web.desk.tokens import TokenSigner
 
 
@@ -26,6 +27,8 @@ class Services:
     limits: Limits
     # The outbox worker, set when it starts (the console retries parked mail through it).
     mail: OutboxWorker | None = None
+    # What the desk reports for the dashboards (web/ops/metrics.py, set by create_app).
+    meter: Meter = field(default_factory=NoMeter)
     _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )

@@ -3,10 +3,11 @@
 The stop, in order (aiohttp's runner does the middle steps): the listening socket closes, so
 new connections go to the other processes or wait for the restart; idle keep-alive connections
 close; every live socket is closed at the Engine.IO level, which the widget and the console
-take as "reconnect" (web/ops/lifecycle.py); requests in flight get up to
+take as "reconnect" (create_app's on_shutdown); requests in flight get up to
 HELPDESK_SHUTDOWN_SECONDS to finish, and their answers are sent; then the mail worker and the
 storage close. Storage acknowledges a write only once it is on disk, so whatever was answered
-with a success survives; whatever was cut off was never answered.
+with a success survives; whatever was cut off was never answered (aiohttp stops reading at the
+stop: a request whose body is still arriving gets no answer, not a success).
 """
 
 from __future__ import annotations
