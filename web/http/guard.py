@@ -76,11 +76,19 @@ class Guard:
         if not await self._strike(eio_sid, self._connection(eio_sid), f"{namespace}: {reason}"):
             return
         server = self.server
-        sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
+        connected = {
+            name: sid
+            for name in server.namespace_handlers
+            if (sid := server.manager.sid_from_eio_sid(eio_sid, name)) is not None
+        }
+        # A packet too broken to name its namespace is answered where the socket is, if it is
+        # in one only.
+        if namespace not in connected and len(connected) == 1:
+            namespace = next(iter(connected))
         handler = server.namespace_handlers.get(namespace)
-        if sid is not None and handler is not None and hasattr(handler, "refuse"):
+        if namespace in connected and hasattr(handler, "refuse"):
             refusing: Refusing = handler
-            await refusing.refuse(sid)
+            await refusing.refuse(connected[namespace])
 
     async def malformed_event(self, sid: str, namespace: str, reason: str) -> None:
         eio_sid = self.server.manager.eio_sid_from_sid(sid, namespace)

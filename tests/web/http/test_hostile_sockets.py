@@ -130,15 +130,20 @@ MALFORMED_PACKETS = {
     "a huge option": '42/chat,["choose",{"conversation_id":null,"option":"' + "x" * 300 + '"}]',
     "a number for typing": '42/chat,["student_typing",{"token":"a","typing":1}]',
     "an integer over 100 digits": '42/chat,["hello",{"conversation_id":' + "9" * 200 + "}]",
+    "text that names no namespace": "4garbage",
 }
 
 
-@pytest.mark.parametrize("name", sorted(MALFORMED_PACKETS))
+@pytest.mark.parametrize("name", sorted([*MALFORMED_PACKETS, "a binary frame"]))
 async def test_a_malformed_packet_gets_one_bad_request(
     raw: RawSocket, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    await raw.send(MALFORMED_PACKETS[name])
+    if name == "a binary frame":
+        assert raw.ws is not None
+        await raw.ws.send_bytes(b'42/chat,["hello"]')
+    else:
+        await raw.send(MALFORMED_PACKETS[name])
     # and the socket still works: a proper hello is answered (after the refusal, alone)
     await raw.send('42/chat,["hello",{"conversation_id":null,"lang":"en"}]')
     frames = await raw.received(2, until='42/chat,["state"')
