@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench browser-deps clean
+.PHONY: run test lint bench bench-load browser-deps server-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,15 +25,31 @@ browser-deps:
 		|| echo "WARNING: could not install chromium; browser tests will be skipped"; \
 	else echo "WARNING: /usr/bin/chromium missing and not root; browser tests will be skipped"; fi
 
+# Debian's PostgreSQL and Redis serve the scale-out tests, which start their own servers in
+# temporary folders; as root we install them, otherwise those tests skip loudly (and .ci/run
+# turns that skip into a failure).
+server-deps:
+	@if [ -x /usr/lib/postgresql/15/bin/postgres ] && command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			postgresql redis-server) \
+		|| echo "WARNING: could not install postgresql/redis-server; server tests will be skipped"; \
+	else echo "WARNING: postgresql or redis-server missing and not root; server tests will be skipped"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot web storage tests bench
 	$(BIN)/mypy bot storage web
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) browser-deps server-deps lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The chat under a crowd, alone, at any size: make bench-load LOAD_STUDENTS=2000 LOAD_RATE=100
+# (the same variables size the part of `make bench`; see bench/load.py)
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -224,7 +224,7 @@ async def measure(base: Path) -> list[tuple[str, str]]:
 
                     creates[key].append(await timed(create))
             # Any ticket, seeded ones included: the day-80 case appends to a full thread.
-            targets = {key: [s.number for s in store.tickets.summaries()]
+            targets = {key: [s.number for s in await store.tickets.summaries()]
                        for key, store in stores.items()}
             for i in range(OPS):
                 for key, store in stores.items():
@@ -253,7 +253,7 @@ async def measure(base: Path) -> list[tuple[str, str]]:
                      f"{ms(percentile(sequential.lags, 0.99))} / {ms(max(sequential.lags))}"))
 
         # Many writers at once, on the big store: throughput, and how late the loop gets.
-        numbers = [s.number for s in large.tickets.summaries()[:CONCURRENT]]
+        numbers = [s.number for s in (await large.tickets.summaries())[:CONCURRENT]]
 
         async def busy_writer(number: str) -> None:
             for i in range(20):
@@ -270,8 +270,8 @@ async def measure(base: Path) -> list[tuple[str, str]]:
                      f"{ms(percentile(concurrent.lags, 0.99))} / {ms(max(concurrent.lags))}"))
 
         # Reads answered from memory.
-        search = await timed(_async(lambda: large.tickets.search("no such text anywhere")))
-        listing = await timed(_async(large.tickets.summaries))
+        search = await timed(lambda: large.tickets.search("no such text anywhere"))
+        listing = await timed(large.tickets.summaries)
         rows.append((f"storage: search (full scan) / all summaries, {LARGE:,} tickets",
                      f"{ms(search)} / {ms(listing)}"))
         audit = await timed(lambda: large.audit.append(AuditEntry("laura", "bench", "x")))
@@ -289,13 +289,6 @@ async def measure(base: Path) -> list[tuple[str, str]]:
 
 def appender(message: Message) -> Callable[[Ticket], None]:
     return lambda ticket: ticket.messages.append(message)
-
-
-def _async(work: Callable[[], object]) -> Callable[[], Awaitable[object]]:
-    async def run() -> object:
-        return work()
-
-    return run
 
 
 def run() -> list[tuple[str, str]]:

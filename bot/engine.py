@@ -212,7 +212,7 @@ def _fill(turn: Turn, spec: Step, slot: str, text: str) -> None:
 def _question(turn: Turn, text: str, command: str | None) -> None:
     """Free text where a question makes sense: a command, or a question for the FAQ."""
     if command == "operator":
-        if turn.step == "suggest":
+        if turn.step in suggest.BAND_OF:
             _not_solved(turn)
         else:
             turn.say("operator.offer")
@@ -239,8 +239,9 @@ def _search_question(turn: Turn, text: str) -> None:
     if isinstance(message, Valid) and not forms.filled(turn.slots, turn.faq, "message"):
         turn.slots["message"] = message.value
         turn.slots["searched"] = True
-    if suggest.offer(turn, text):
-        forms.enter(turn, "suggest")
+    found = suggest.offer(turn, text)
+    if found:
+        forms.enter(turn, found)
     else:
         forms.advance(turn)
 
@@ -261,15 +262,15 @@ def _have_ticket(turn: Turn, number: str | None = None) -> None:
 
 
 def _solved(turn: Turn) -> None:
-    turn.faq_event("solved", str(turn.slots.get("query", "")), list(turn.slots.get("shown", [])))
+    suggest.answered(turn, "solved")
     turn.say("solved")
     forms.keep_contacts(turn)
     turn.step = "done"
 
 
 def _not_solved(turn: Turn) -> None:
-    shown = list(turn.slots.pop("shown", []))
-    turn.faq_event("not_solved", str(turn.slots.get("query", "")), shown)
+    suggest.answered(turn, "not_solved")
+    turn.slots.pop("shown", None)
     turn.say("not_solved")
     forms.advance(turn)
 

@@ -1,33 +1,19 @@
 """FaqIndex: the FAQ corpus, searchable (CONTRACT.md section 6).
-Why one module: the index and its scoring read together, and CONTRACT.md names its CLI here.
 
-How a match is scored, in short:
-1. Query and FAQ texts are normalised to stems (bot.text), and words that mean the same thing
-   to students are folded onto one token: the general groups shipped with the engine
-   (bot/data/synonyms.json) and the corpus's own (faq_data/synonyms.json for ours).
-2. A word the corpus does not know is looked up among the corpus's words with rapidfuzz, so
-   typos ("iscrizone", "graduatorai") still count, in proportion to their similarity.
-3. Each FAQ gets a BM25 score over three fields (question and variants, keywords, answer),
-   weighted by how much each field says about the intent.
-4. Confidence is the share of the query's information (IDF mass) that the FAQ covers. Words
-   that no FAQ uses ("biblioteca", "wifi") weigh in the denominator, so a question about
-   something the corpus does not talk about covers little and gets no suggestion, while a
-   long, rambling message still covers enough through its informative words.
-Topic and subtopic only add a small bonus: students pick the wrong subtopic.
+A message is scored against every FAQ by bot.scoring; bot.confidence says how sure the best
+score lets the assistant be (decide). `python -m bot.faq` is the editors' command line
+(bot.faq_cli).
 """
 
 from __future__ import annotations
 
-import math
 import sys
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
+import numpy as np
 
-from bot import text
+from bot.confidence import CONFIDENCE, Decision, Match
 from bot.corpus import (
     LANGS,
     Corpus,
@@ -40,12 +26,13 @@ from bot.corpus import (
     check_corpus,
     load_corpus,
     load_synonyms,
-    split_language,
 )
+from bot.scoring import FloatArray, LangIndex, query_language, synonym_map
 
 __all__ = [
     "Corpus",
     "CorpusError",
+    "Decision",
     "Faq",
     "FaqIndex",
     "Link",
@@ -59,199 +46,6 @@ __all__ = [
 # Words that mean the same to students whatever the corpus: shipped with the engine.
 GENERAL_SYNONYMS = load_synonyms(Path(__file__).with_name("data"))
 
-# Field weights: a question or variant states the intent; keywords name it; the answer
-# mentions many things beside it.
-FIELD_WEIGHTS = {"question": 1.0, "keywords": 0.8, "answer": 0.35}
-BM25_K1 = 1.2
-BM25_B = 0.5
-# A misspelt word counts when it is this similar (0..100) to a word of the corpus.
-FUZZY_CUTOFF = 80
-FUZZY_MIN_LENGTH = 4
-# The IDF of a word found in a single FAQ, whatever the corpus size (see _LangIndex).
-IDF_REFERENCE = 4.4
-QUESTION_COVERAGE_WEIGHT = 4.0
-QUERY_COVERAGE_WEIGHT = 1.0
-UNKNOWN_WORD_WEIGHT = 0.8
-FULL_COVERAGE_BONUS = 2.0
-# Evidence is mapped onto 0..100 by 100 * (1 - exp(-evidence / scale)).
-EVIDENCE_SCALE = 8.4
-TOPIC_BONUS = 0.3
-SUBTOPIC_BONUS = 0.5
-# Below this score a match is not worth showing: measured with make bench on the DEV set of
-# shared/faq-eval and on the held-out queries of bench/, where it keeps about 90% of the
-# out-of-scope questions without a suggestion.
-THRESHOLD = 44.0
-NEIGHBOUR_THRESHOLD = 30.0
-
-
-@dataclass(frozen=True)
-class Match:
-    id: str
-    score: float  # 0..100
-
-
-@dataclass(frozen=True)
-class _Doc:
-    faq: Faq
-    fields: dict[str, Counter[str]]
-    length: dict[str, int]
-
-
-class _LangIndex:
-    """The corpus as seen by one query language."""
-
-    def __init__(
-        self, faqs: Sequence[Faq], lang: str, synonyms: tuple[dict[str, str], dict[str, str]]
-    ) -> None:
-        self.lang = lang
-        self.synonyms, self.phrases = synonyms
-        self.docs: list[_Doc] = []
-        self.words: dict[str, str] = {}  # folded word -> its token, for fuzzy look-up
-        doc_freq: dict[str, float] = {}
-        for faq in faqs:
-            question_texts = [faq.question_in(lang), *faq.variants.get(lang, ())]
-            if lang != "it" and lang not in faq.question:
-                # No translation: the Italian variants still describe the intent.
-                question_texts += list(faq.variants.get("it", ()))
-            fields = {
-                "question": self._count(question_texts),
-                "keywords": self._count(faq.keywords, both_languages=True),
-                "answer": self._count([faq.answer_in(lang)]),
-            }
-            self.docs.append(_Doc(faq, fields, {k: sum(v.values()) for k, v in fields.items()}))
-            # A FAQ counts towards a word's document frequency as much as its field that
-            # uses the word says about its intent: "immatricolazione" in every answer of an
-            # enrolment corpus is still informative in a question, where fewer FAQs use it.
-            said: dict[str, float] = {}
-            for name, counter in fields.items():
-                for token in counter:
-                    said[token] = max(said.get(token, 0.0), FIELD_WEIGHTS[name])
-            for token, weight in said.items():
-                doc_freq[token] = doc_freq.get(token, 0.0) + weight
-        n = max(len(self.docs), 1)
-        # IDF grows with the corpus; rescaled so that a word found in one FAQ weighs the same
-        # in a corpus of 20 FAQs and of 2,000, and one threshold fits both.
-        self.max_idf = IDF_REFERENCE
-        top = math.log(1 + (n + 0.5) / 0.5)
-        self.idf = {
-            t: IDF_REFERENCE / top * math.log(1 + (n - df + 0.5) / (df + 0.5))
-            for t, df in doc_freq.items()
-        }
-        self.avg_length = {
-            f: (sum(d.length[f] for d in self.docs) / n) or 1.0 for f in FIELD_WEIGHTS
-        }
-        # The words of synonym phrases count as known words too ("codce" -> "codice").
-        self.phrase_words = {w for phrase in self.phrases for w in phrase.split()}
-        self.word_list = sorted({w for w in self.words if " " not in w} | self.phrase_words)
-
-    def _token(self, word: str, lang: str | None = None) -> str:
-        stemmed = text.stem(word, lang or self.lang)
-        return self.synonyms.get(stemmed, stemmed)
-
-    def _count(self, texts: Iterable[str], both_languages: bool = False) -> Counter[str]:
-        counter: Counter[str] = Counter()
-        for item in texts:
-            for lang in LANGS if both_languages else (self.lang,):
-                for word, token in self._tokens(item, lang):
-                    counter[token] += 1
-                    self.words.setdefault(word, token)
-                    # A synonym phrase still says its own words: a FAQ on the "posta
-                    # elettronica" is found by a student who just writes "posta".
-                    if " " in word:
-                        for part in word.split():
-                            counter[self._token(part, lang)] += 1
-        return counter
-
-    def _tokens(self, item: str, lang: str | None = None) -> list[tuple[str, str]]:
-        """(folded word, token) pairs; a synonym phrase ("posto letto") becomes one token."""
-        return [
-            (word, token)
-            for word, token, _ in self._group(text.content_words(item, lang or self.lang), lang)
-        ]
-
-    def _group(
-        self, found: Sequence[str], lang: str | None = None, weights: Sequence[float] = ()
-    ) -> list[tuple[str, str, float]]:
-        """(word or phrase, token, weight) for content words, a synonym phrase of two or
-        three words taken as one token, whose weight is its weakest word's."""
-        lang = lang or self.lang
-        weights = weights or [1.0] * len(found)
-        out: list[tuple[str, str, float]] = []
-        i = 0
-        while i < len(found):
-            for size in (3, 2):
-                phrase = " ".join(found[i : i + size])
-                if len(found) - i >= size and phrase in self.phrases:
-                    out.append((phrase, self.phrases[phrase], min(weights[i : i + size])))
-                    i += size
-                    break
-            else:
-                out.append((found[i], self._token(found[i], lang), weights[i]))
-                i += 1
-        return out
-
-    def query_tokens(self, query: str) -> dict[str, float]:
-        """Each query token with its weight: 1 for a known word, the similarity for a
-        corrected typo; unknown words map to themselves and match nothing. Typos are
-        corrected before phrases are read, so "codce fiscale" is still the phrase."""
-        found: list[str] = []
-        similarity: list[float] = []
-        corrected: dict[str, str | None] = {}  # a typo's correction -> its token in the corpus
-        for word in text.content_words(query, self.lang):
-            weight = 1.0
-            if (
-                self._token(word) not in self.idf
-                and word not in self.phrase_words
-                and len(word) >= FUZZY_MIN_LENGTH
-            ):
-                match = process.extractOne(
-                    word, self.word_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
-                )
-                if match is not None:
-                    word, weight = match[0], match[1] / 100
-                    corrected[word] = self.words.get(word)
-            found.append(word)
-            similarity.append(weight)
-        tokens: dict[str, float] = {}
-        for word, token, weight in self._group(found, weights=similarity):
-            token = corrected.get(word) or token
-            tokens[token] = max(tokens.get(token, 0.0), weight)
-        return tokens
-
-    def evidence(self, doc: _Doc, weights: dict[str, float], mass: float) -> float:
-        """How strongly the query points at this FAQ: the information (IDF) of the query's
-        words that the FAQ uses, each counted fully when the question, a variant or a keyword
-        uses it and partly when only the answer does; plus how much of the FAQ's own question
-        the query covers, which lets a long message that contains the question still score;
-        plus the share of the query that the FAQ covers, which lets a one-word query score."""
-        covered = 0.0
-        for token, weight in weights.items():
-            s = self.score(doc, token)
-            if s:
-                covered += weight * min(1.0, s / (BM25_K1 + 1))
-        if not covered:
-            return 0.0
-        question = doc.fields["question"]
-        question_mass = sum(self.idf[t] for t in question)
-        question_covered = sum(self.idf[t] for t in question if t in weights)
-        return (
-            covered
-            + QUESTION_COVERAGE_WEIGHT * question_covered / (question_mass or 1.0)
-            + QUERY_COVERAGE_WEIGHT * covered / mass
-            # a short message that the FAQ covers whole ("codice fiscale", "isee") is a
-            # strong match even though it carries little information in absolute terms
-            + FULL_COVERAGE_BONUS * (covered / mass) ** 4
-        )
-
-    def score(self, doc: _Doc, token: str) -> float:
-        total = 0.0
-        for field, weight in FIELD_WEIGHTS.items():
-            tf = doc.fields[field].get(token, 0)
-            if tf:
-                norm = 1 - BM25_B + BM25_B * doc.length[field] / self.avg_length[field]
-                total += weight * tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm)
-        return total
-
 
 class FaqIndex:
     def __init__(self, corpus: Corpus, synonym_groups: Sequence[Sequence[str]] = ()) -> None:
@@ -260,7 +54,7 @@ class FaqIndex:
         self._by_id = {f.id: f for f in self.faqs}
         self._topics = {t.id: t for t in self.topics}
         self._langs = {
-            lang: _LangIndex(self.faqs, lang, _synonym_map(synonym_groups, lang)) for lang in LANGS
+            lang: LangIndex(self.faqs, lang, synonym_map(synonym_groups, lang)) for lang in LANGS
         }
 
     @classmethod
@@ -294,79 +88,57 @@ class FaqIndex:
         subtopic: str | None = None,
         limit: int = 3,
     ) -> list[Match]:
-        """The best matches worth showing; [] when nothing is relevant enough."""
-        ranked = self.search_ranked(query, lang, topic, subtopic)
-        if not ranked or ranked[0].score < THRESHOLD:
-            return []
-        # Once the best match is convincing, weaker neighbours are still worth offering: the
-        # near-duplicates students confuse (first vs second instalment) sit just below it.
-        return [m for m in ranked if m.score >= NEIGHBOUR_THRESHOLD][:limit]
+        """The best matches worth showing; [] when nothing is relevant enough (the bands
+        "middle" and "none" of `decide`)."""
+        decision = self.decide(query, lang, topic, subtopic, limit)
+        return list(decision.matches) if decision.band == "confident" else []
+
+    def decide(
+        self,
+        query: str,
+        lang: str = "it",
+        topic: str | None = None,
+        subtopic: str | None = None,
+        limit: int = 3,
+    ) -> Decision:
+        """How sure the index is that a FAQ answers `query`, in three bands:
+
+        - "confident": `matches` answer the message; they are exactly what `search` returns.
+        - "middle": one of `matches` may help, but the index is not sure. The dialogue shows
+          them hedged ("Forse una di queste risposte ti aiuta") with the ticket button beside
+          them, instead of asserting an answer or showing nothing.
+        - "none": nothing is relevant enough (`matches` is empty): offer a ticket.
+
+        The dialogue (bot.suggest) shows each band in its own step, and every FAQ event names
+        the band, which the editors' report counts per FAQ. `confidence` is the estimated
+        chance that one of `matches` is the right FAQ, calibrated on labelled questions
+        (bot/data/confidence.json)."""
+        index, scores = self._scores(query, lang, topic, subtopic)
+        return CONFIDENCE.decide(self._best(index, scores, limit))
 
     def search_ranked(
         self, query: str, lang: str = "it", topic: str | None = None, subtopic: str | None = None
     ) -> list[Match]:
         """Every FAQ that shares anything with the query, best first, with no threshold."""
-        index = self._langs.get(_query_language(query, lang), self._langs["it"])
-        tokens = index.query_tokens(query)
-        weights = {t: w * index.idf[t] for t, w in tokens.items() if t in index.idf}
-        # Words no FAQ uses ("biblioteca", "wifi") weigh like rare words in the query's total,
-        # so a question about something else covers little of what it asks.
-        mass = sum(weights.values()) + UNKNOWN_WORD_WEIGHT * index.max_idf * sum(
-            w for t, w in tokens.items() if t not in index.idf
-        )
-        scored: list[Match] = []
-        for doc in index.docs:
-            evidence = index.evidence(doc, weights, mass)
-            if not evidence:
-                continue
-            if topic and doc.faq.topic == topic:
-                evidence += TOPIC_BONUS
-                if subtopic and doc.faq.subtopic == subtopic:
-                    evidence += SUBTOPIC_BONUS
-            scored.append(
-                Match(doc.faq.id, round(100 * (1 - math.exp(-evidence / EVIDENCE_SCALE)), 1))
-            )
-        scored.sort(key=lambda m: -m.score)
-        return scored
+        index, scores = self._scores(query, lang, topic, subtopic)
+        return self._best(index, scores, len(index.docs))
 
+    def _scores(
+        self, query: str, lang: str, topic: str | None, subtopic: str | None
+    ) -> tuple[LangIndex, FloatArray]:
+        index = self._langs.get(query_language(query, lang), self._langs["it"])
+        return index, index.scores(query, topic, subtopic)
 
-def _synonym_map(
-    groups: Sequence[Sequence[str]], lang: str
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Every word of a group points at the group's token (its first entry, stemmed), and so
-    does every phrase of two or three content words, matched as a whole. An entry written
-    "en:fine" counts in English only: in Italian "fine" is the end, not a penalty."""
-    words: dict[str, str] = {}
-    phrases: dict[str, str] = {}
-    for group in groups:
-        entries = [
-            text.content_words(entry, lang)
-            for entry_lang, entry in map(split_language, group)
-            if entry_lang in (None, lang)
-        ]
-        entries = [e for e in entries if e]
-        if not entries:
-            continue
-        head = "~" + "_".join(text.stem(w, lang) for w in entries[0])
-        for entry in entries:
-            if len(entry) == 1:
-                words.setdefault(text.stem(entry[0], lang), head)
-            elif len(entry) <= 3:
-                phrases.setdefault(" ".join(entry), head)
-    return words, phrases
-
-
-def _query_language(query: str, lang: str) -> str:
-    """Students in the Italian chat sometimes write English (and the reverse): trust the
-    words over the setting when the stop words clearly say otherwise."""
-    folded = text.words(query)
-    it = sum(w in text.STOP_WORDS["it"] for w in folded)
-    en = sum(w in text.STOP_WORDS["en"] for w in folded)
-    if lang == "it" and en >= 2 and en > 2 * it:
-        return "en"
-    if lang == "en" and it >= 2 and it > 2 * en:
-        return "it"
-    return lang if lang in LANGS else "it"
+    @staticmethod
+    def _best(index: LangIndex, scores: FloatArray, limit: int) -> list[Match]:
+        """The `limit` best-scored FAQs, best first; ties in corpus order."""
+        found = np.flatnonzero(scores > 0)
+        if len(found) > limit:
+            # the cut-off score, so that every FAQ tied with the last one kept stays in the sort
+            cut = np.partition(scores[found], len(found) - limit)[len(found) - limit]
+            found = found[scores[found] >= cut]
+        order = found[np.argsort(-scores[found], kind="stable")][:limit]
+        return [Match(index.docs[i].faq.id, float(scores[i])) for i in order]
 
 
 def validate_directory(path: Path) -> list[Problem]:
@@ -379,43 +151,7 @@ def validate_directory(path: Path) -> list[Problem]:
     return problems
 
 
-def _main(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m bot.faq", description="FAQ corpus tools")
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("validate", help="check a FAQ folder against the schema")
-    check.add_argument("directory", nargs="?", default="faq_data")
-    find = commands.add_parser("search", help="show the best matches for a question")
-    find.add_argument("--data", default="faq_data")
-    find.add_argument("--lang", choices=LANGS, default="it")
-    find.add_argument("--limit", type=int, default=5)
-    find.add_argument("query", nargs="+")
-    args = parser.parse_args(argv)
-
-    if args.command == "validate":
-        problems = validate_directory(Path(args.directory))
-        for problem in problems:
-            print(problem)
-        if not problems:
-            print(f"{args.directory}: ok")
-        return 1 if problems else 0
-
-    try:
-        index = FaqIndex.from_directory(args.data)
-    except CorpusError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    query = " ".join(args.query)
-    matches = index.search(query, lang=args.lang, limit=args.limit)
-    if not matches:
-        print("no FAQ is relevant enough (the assistant would offer a ticket)")
-    for match in matches:
-        faq = index.get(match.id)
-        question = faq.question_in(args.lang) if faq else ""
-        print(f"{match.score:5.1f}  {match.id}  {question}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    from bot.faq_cli import main
+
+    sys.exit(main(sys.argv[1:]))

@@ -69,6 +69,12 @@ FLOW: dict[str, Step] = {
         on={"solved": "solved", "not_solved": "not_solved"}, input="text",
         placeholder="placeholder.suggest", text="question", yes="solved", no="not_solved",
     ),
+    # FAQs that may help (the middle band of FaqIndex.decide): the ticket button comes first
+    "maybe": Step(
+        ask="ask_maybe", options=("ticket", "solved"),
+        on={"ticket": "not_solved", "solved": "solved"}, input="text",
+        placeholder="placeholder.suggest", text="question", yes="solved", no="not_solved",
+    ),
     "email": Step(
         ask="ask_email", slot="email", input="email", placeholder="placeholder.email",
         text="value", form="ticket",

@@ -24,8 +24,9 @@ def advance(turn: Turn) -> None:
             if turn.slots.get("searched"):
                 continue
             turn.slots["searched"] = True
-            if suggest.offer(turn, str(turn.slots.get("message", ""))):
-                enter(turn, "suggest")
+            found = suggest.offer(turn, str(turn.slots.get("message", "")))
+            if found:
+                enter(turn, found)
                 return
         elif not filled(turn.slots, turn.faq, name):
             enter(turn, name)
@@ -66,7 +67,7 @@ def enter(turn: Turn, name: str) -> None:
     turn.step = name
     if name == "summary":
         turn.replies.append(summary(turn))
-    elif name == "suggest":
+    elif name in suggest.BAND_OF:
         suggest.show(turn)
     else:
         ask = FLOW[name].ask

@@ -81,8 +81,10 @@ class Turn:
     def effect(self, kind: str, data: dict[str, Any]) -> None:
         self.effects.append(Effect(kind, data))
 
-    def faq_event(self, kind: str, query: str, faq_ids: list[str]) -> None:
-        data = {"kind": kind, "query": query, "faq_ids": faq_ids, "lang": self.lang}
+    def faq_event(self, kind: str, query: str, faq_ids: list[str], band: str) -> None:
+        """band: how sure the assistant was of the FAQs shown ("confident", "middle"), "none"
+        when it found nothing to show (bot.confidence)."""
+        data = {"kind": kind, "query": query, "faq_ids": faq_ids, "lang": self.lang, "band": band}
         self.effect("faq_event", data)
 
     def state(self) -> State:

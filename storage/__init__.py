@@ -2,17 +2,26 @@
 acknowledged write is lost, and how another backend would fit."""
 
 from .attachments import AttachmentStore, Upload
+from .backend import open_backend
 from .check import check_data
 from .conversations import ConversationStore
-from .errors import DamagedFile, DataFolderBusy, StorageError, TicketNotFound
+from .errors import (
+    DamagedFile,
+    DatabaseUnavailable,
+    DataFolderBusy,
+    StorageError,
+    TicketNotFound,
+)
 from .journal import AuditLog, FaqEventLog
 from .models import (
     Attachment,
     AuditEntry,
     Conversation,
     FaqEvent,
+    Lifetime,
     Message,
     Operator,
+    OperatorSession,
     OutboxMail,
     StatusChange,
     Ticket,
@@ -20,6 +29,7 @@ from .models import (
     utcnow,
 )
 from .operators import OperatorStore
+from .protocol import Backend
 from .store import Storage
 from .tickets import TicketStore
 
@@ -28,14 +38,18 @@ __all__ = [
     "AttachmentStore",
     "AuditEntry",
     "AuditLog",
+    "Backend",
     "Conversation",
     "ConversationStore",
     "DamagedFile",
+    "DatabaseUnavailable",
     "DataFolderBusy",
     "FaqEvent",
     "FaqEventLog",
+    "Lifetime",
     "Message",
     "Operator",
+    "OperatorSession",
     "OperatorStore",
     "OutboxMail",
     "StatusChange",
@@ -47,5 +61,6 @@ __all__ = [
     "TicketSummary",
     "Upload",
     "check_data",
+    "open_backend",
     "utcnow",
 ]

@@ -131,6 +131,15 @@ class AttachmentStore:
         path = self._layout.attachment(attachment_id)
         return path if path.is_file() else None
 
+    async def read(self, attachment_id: str) -> bytes | None:
+        path = self.path(attachment_id)
+        if path is None:
+            return None
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:  # deleted since path() looked
+            return None
+
     async def delete(self, attachment_id: str) -> None:
         path = self.path(attachment_id)
         if path is None:

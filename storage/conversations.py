@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections import OrderedDict
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from .concurrency import Gate, KeyedLock, finish
 from .errors import DamagedFile
-from .files import ensure_dir, is_temp
+from .files import atomic_write, ensure_dir, is_temp
 from .layout import Layout, conversation_shard, valid_conversation_id
 from .models import Conversation, utcnow
-from .tinyfile import RecordFile, read_record
+from .tinyfile import DOC_ID, encode, read_record
 
 TABLE = "conversation"
+# The chats kept in memory: a deadline crowd's worth; an older one is read from its file.
+RECENT_MAX = 4096
 SHARD = re.compile(r"[0-9a-f]{2}")
 
 Problems = list[tuple[Path, str]]
@@ -67,15 +72,25 @@ def scan_conversations(layout: Layout, problems: Problems) -> int:
 
 
 class ConversationStore:
+    """Every step of a chat reads its conversation and writes it back. The chats in progress
+    are kept in memory as last written (this process owns the folder, so the file holds
+    nothing newer), and a write encodes the record once, without copying the transcript: a
+    step costs the atomic write of one small file and no read."""
+
     def __init__(self, layout: Layout, gate: Gate) -> None:
         self._layout = layout
         self._gate = gate
         self._locks = KeyedLock()
+        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     async def get(self, conversation_id: str) -> Conversation | None:
         """None for an unknown id, and for a malformed one (it could not have been ours)."""
         if not valid_conversation_id(conversation_id):
             return None
+        record = self._recent.get(conversation_id)
+        if record is not None:
+            self._recent.move_to_end(conversation_id)
+            return _thaw(record)
         path = self._layout.conversation(conversation_id)
         return await asyncio.to_thread(read_conversation, path, conversation_id)
 
@@ -87,10 +102,39 @@ class ConversationStore:
         async with self._gate.enter(), self._locks.hold(conversation.id):
             conversation.updated_at = utcnow()
             path = self._layout.conversation(conversation.id)
-            # Serialised here, on the loop: the caller may change the object once we return.
-            await finish(asyncio.to_thread(_write_file, path, conversation.to_dict()))
+            # Frozen and encoded here, on the loop: the caller may change the object once we
+            # return. The entries of a transcript are never changed once written, so the
+            # frozen record shares them.
+            record = _freeze(conversation)
+            data = encode({TABLE: {str(DOC_ID): record}})
+            self._recent.pop(conversation.id, None)  # a failed write must not be remembered
+            await finish(asyncio.to_thread(_write_file, path, data))
+            self._recent[conversation.id] = record
+            if len(self._recent) > RECENT_MAX:
+                self._recent.popitem(last=False)
 
 
-def _write_file(path: Path, record: dict[str, object]) -> None:
+def _copied(record: dict[str, Any]) -> dict[str, Any]:
+    """The containers a caller may change in place, copied; the transcript's entries shared."""
+    return {
+        **record,
+        "slots": dict(record["slots"]),
+        "transcript": list(record["transcript"]),
+        "uploads": [dict(u) for u in record["uploads"]],
+    }
+
+
+_FIELDS = tuple(f.name for f in fields(Conversation))
+
+
+def _freeze(conversation: Conversation) -> dict[str, Any]:
+    return _copied({name: getattr(conversation, name) for name in _FIELDS})
+
+
+def _thaw(record: dict[str, Any]) -> Conversation:
+    return Conversation.from_dict(_copied(record))
+
+
+def _write_file(path: Path, data: bytes) -> None:
     ensure_dir(path.parent)
-    RecordFile(path, TABLE).save(record)
+    atomic_write(path, data)

@@ -54,3 +54,8 @@ class TicketNotFound(StorageError):
     def __init__(self, number: str) -> None:
         self.number = number
         super().__init__(f"no ticket {number}")
+
+
+class DatabaseUnavailable(StorageError):
+    """The database cannot be reached right now (down, restarting, the network). Nothing was
+    acknowledged; the request can be tried again once it is back."""

@@ -1,8 +1,12 @@
 """Append-only logs (the audit trail, the FAQ events): JSON lines in one file per UTC day.
 
-An append is one write of one whole line, then fsync, then the caller is told. A crash can
-therefore only tear the last line of a file, and a torn line was never acknowledged: the owner
-cuts it at start. A bad line anywhere else is damage, reported like a damaged ticket.
+These entries only feed the figures and the audit view, and the chat appends one at nearly
+every step: a disk flush each, under one lock, was what made a crowd of students wait. So an
+append is queued and returns at once, and a group flush writes every line queued meanwhile
+with one write and one fsync per day file (`flush()` waits for it; closing the storage does).
+A crash can lose the last moments' entries, never a ticket or a message, and can only tear the
+last line of a file, which was never flushed: the owner cuts it at start. A bad line anywhere
+else is damage, reported like a damaged ticket.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from .concurrency import Gate, finish
-from .errors import DamagedFile
+from .errors import DamagedFile, StorageError
 from .files import FILE_MODE, fsync_dir, is_temp, write_all
 from .models import AuditEntry, FaqEvent
 
@@ -28,14 +32,19 @@ log = logging.getLogger(__name__)
 E = TypeVar("E")
 DAY_FILE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\.jsonl")
 Problems = list[tuple[Path, str]]
+FLUSH_DELAY = 0.05
+RETRY_SECONDS = 1.0
 # Lines parsed at once at start: big enough to be fast, small enough not to leave the memory
 # of a whole season's parsed audit trail behind in the allocator.
 BATCH = 2000
 
 
 def read_day(
-    path: Path, decode: Callable[[dict[str, Any]], E], keep: Callable[[list[E]], object],
-    *, repair: bool,
+    path: Path,
+    decode: Callable[[dict[str, Any]], E],
+    keep: Callable[[list[E]], object],
+    *,
+    repair: bool,
 ) -> None:
     """Pass the entries of one day file to keep(), a batch at a time. repair: cut a torn last
     line (the owner only, at start); otherwise it is ignored, as a reader that does not own the
@@ -85,6 +94,14 @@ def _decode_lines(
     return entries
 
 
+def _append_batch(batch: list[tuple[Path, bytes]]) -> None:
+    lines: dict[Path, list[bytes]] = {}
+    for path, line in batch:
+        lines.setdefault(path, []).append(line)
+    for path, day in lines.items():
+        _append(path, b"".join(day))
+
+
 def _append(path: Path, line: bytes) -> None:
     created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
@@ -117,9 +134,10 @@ class Journal(Generic[E]):
         self._gate = gate
         self._decode = decode
         self._encode = encode
-        self._lock = asyncio.Lock()
         # The latest entries, for the console; older ones stay in their day files.
         self._recent: deque[E] = deque(maxlen=memory)
+        self._pending: list[tuple[Path, bytes]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def files(self, problems: Problems) -> list[Path]:
         if not self.folder.is_dir():
@@ -145,11 +163,38 @@ class Journal(Generic[E]):
                 problems.append((path, f"cannot be read ({e.strerror})"))
 
     async def append(self, entry: E) -> None:
+        """Queued for the next group flush (see the module's docstring)."""
+        if self._gate.closed:
+            raise StorageError("the storage is closed")
         line = json.dumps(self._encode(entry), ensure_ascii=False).encode() + b"\n"
-        path = self.folder / f"{datetime.now(UTC):%Y-%m-%d}.jsonl"
-        async with self._gate.enter(), self._lock:
-            await finish(asyncio.to_thread(_append, path, line))
-            self._recent.append(entry)
+        self._pending.append((self.folder / f"{datetime.now(UTC):%Y-%m-%d}.jsonl", line))
+        self._recent.append(entry)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def flush(self) -> None:
+        """Return once every entry appended so far is on disk."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+
+    async def _flush_soon(self) -> None:
+        # A short wait lets the entries of a busy moment share one flush.
+        await asyncio.sleep(FLUSH_DELAY)
+        failing = False
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await finish(asyncio.to_thread(_append_batch, batch))
+                failing = False
+            except OSError:
+                # A full disk: keep the lines, in order, and try again; say so once.
+                if not failing:
+                    log.exception(
+                        "%s: could not write %d entries; retrying", self.folder, len(batch)
+                    )
+                failing = True
+                self._pending[:0] = batch
+                await asyncio.sleep(RETRY_SECONDS)
 
     def latest(self, limit: int) -> list[E]:
         """Newest first."""
@@ -167,7 +212,7 @@ class Journal(Generic[E]):
 class AuditLog:
     """Who changed what: every operator action and every ticket event."""
 
-    MEMORY = 10_000
+    MEMORY: ClassVar[int] = 10_000
 
     def __init__(self, folder: Path, gate: Gate) -> None:
         self.journal: Journal[AuditEntry] = Journal(
@@ -177,7 +222,10 @@ class AuditLog:
     async def append(self, entry: AuditEntry) -> None:
         await self.journal.append(entry)
 
-    def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
+    async def flush(self) -> None:
+        await self.journal.flush()
+
+    async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
         """Newest first, from the latest MEMORY entries."""
         if target is None:
             return self.journal.latest(limit)
@@ -193,7 +241,7 @@ class AuditLog:
 class FaqEventLog:
     """What the FAQ suggested and whether it helped: the editors' report reads these."""
 
-    MEMORY = 20_000
+    MEMORY: ClassVar[int] = 20_000
 
     def __init__(self, folder: Path, gate: Gate) -> None:
         self.journal: Journal[FaqEvent] = Journal(
@@ -203,6 +251,9 @@ class FaqEventLog:
     async def append(self, event: FaqEvent) -> None:
         await self.journal.append(event)
 
-    def recent(self, limit: int = 1000) -> list[FaqEvent]:
+    async def flush(self) -> None:
+        await self.journal.flush()
+
+    async def recent(self, limit: int = 1000) -> list[FaqEvent]:
         """Newest first, from the latest MEMORY events."""
         return self.journal.latest(limit)

@@ -184,14 +184,51 @@ class AuditEntry:
     at: str = field(default_factory=utcnow)
 
 
+FaqEventKind = Literal["suggested", "solved", "no_match", "not_solved", "inserted"]
+# How sure the assistant was of what it showed (bot.confidence): "none" when it found nothing
+FaqBand = Literal["confident", "middle", "none"]
+FAQ_BANDS: tuple[FaqBand, ...] = ("confident", "middle", "none")
+
+
 @dataclass
 class FaqEvent:
-    """A suggestion shown, a FAQ that solved a question, or a question with no match: the
-    editors' report reads these."""
+    """A suggestion shown, a FAQ that solved a question, a question with no match, or a FAQ
+    answer an operator inserted into a reply (`inserted`, with the ticket's language and no
+    query): the editors' report reads these."""
 
-    kind: Literal["suggested", "solved", "no_match", "not_solved"]
+    kind: FaqEventKind
     query: str
     lang: str
     faq_ids: list[str] = field(default_factory=list)
     conversation_id: str | None = None
     at: str = field(default_factory=utcnow)
+    # the chat's events only; None in events written before the bands, which were all shown
+    # as sure answers, and in `inserted`
+    band: FaqBand | None = None
+
+
+@dataclass
+class OperatorSession:
+    """A signed-in console. The cookie carries a random id; stores keep only its SHA-256
+    (`key`), so a copy of the database or a log line opens no console."""
+
+    key: str
+    username: str
+    # The account's password hash at login: when it changes, the session is over.
+    credential: str
+    csrf_token: str
+    # Seconds since the epoch (time.time()): a wall clock, which several processes share.
+    created: float
+    last_seen: float
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """How long a session lives: `idle` seconds since the operator's last action, and never
+    more than `absolute` seconds since the login."""
+
+    idle: float
+    absolute: float
+
+    def alive(self, session: OperatorSession, now: float) -> bool:
+        return now - session.last_seen < self.idle and now - session.created < self.absolute

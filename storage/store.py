@@ -17,7 +17,9 @@ from .folderlock import FolderLock
 from .journal import AuditLog, FaqEventLog
 from .layout import Layout
 from .operators import OperatorStore
+from .outbox import FolderOutbox
 from .scan import scan_folder
+from .sessions import MemorySessions
 from .ticket_index import TicketIndex
 from .tickets import TicketStore
 
@@ -34,11 +36,13 @@ class Storage:
         self._gate = Gate()
         self._index = TicketIndex()
         self.tickets = TicketStore(self.layout, self._index, self._gate)
+        self.outbox = FolderOutbox(self.tickets, self._index)
         self.conversations = ConversationStore(self.layout, self._gate)
         self.operators = OperatorStore(data_dir)
         self.attachments = AttachmentStore(self.layout, self._gate)
         self.audit = AuditLog(self.layout.audit, self._gate)
         self.faq_events = FaqEventLog(self.layout.faq_events, self._gate)
+        self.sessions = MemorySessions()
 
     @classmethod
     async def open(cls, data_dir: Path) -> Storage:
@@ -88,6 +92,9 @@ class Storage:
         if not self._lock.held:
             return
         await self._gate.close()
+        # The journals' last entries are queued for a group flush: on disk before we let go.
+        await self.audit.flush()
+        await self.faq_events.flush()
         self._lock.release()
 
     async def __aenter__(self) -> Storage:

@@ -52,7 +52,7 @@ def _interned(ticket: Ticket) -> TicketSummary:
     )
 
 
-def _email_key(email: str) -> str:
+def email_key(email: str) -> str:
     key = email.strip().lower()
     return email if key == email else key  # the summary's own string when already normal
 
@@ -100,7 +100,7 @@ class TicketIndex:
         else:
             bisect.insort(self._order, (summary.created_at, number))
         self._summaries[number] = summary
-        numbers = self._by_email.setdefault(_email_key(summary.email), [])
+        numbers = self._by_email.setdefault(email_key(summary.email), [])
         if number not in numbers:
             numbers.append(number)
         self._text[number] = search_text(ticket)
@@ -111,7 +111,7 @@ class TicketIndex:
             self._pending_mail.pop(number, None)
 
     def _forget_email(self, email: str, number: str) -> None:
-        numbers = self._by_email.get(_email_key(email), [])
+        numbers = self._by_email.get(email_key(email), [])
         if number in numbers:
             numbers.remove(number)
 
@@ -141,7 +141,7 @@ class TicketIndex:
 
     def of_email(self, email: str) -> list[TicketSummary]:
         """The tickets one student opened, newest first (the console shows them together)."""
-        numbers = self._by_email.get(_email_key(email), ())
+        numbers = self._by_email.get(email_key(email), ())
         return sorted(
             (self._summaries[n] for n in numbers), key=lambda s: s.created_at, reverse=True
         )
@@ -156,14 +156,14 @@ class TicketIndex:
         due.sort(key=lambda item: (item[1].next_try_at, item[1].created_at))
         return due
 
-    def next_mail_time(self) -> str | None:
-        times = [
-            mail.next_try_at
-            for mails in self._pending_mail.values()
+    def queued_mail(self) -> list[tuple[str, OutboxMail]]:
+        """Every queued mail, due or not; not copies: for reading only."""
+        return [
+            (number, mail)
+            for number, mails in self._pending_mail.items()
             for mail in mails
             if mail.state == "queued"
         ]
-        return min(times, default=None)
 
     def parked_mail(self) -> list[tuple[str, OutboxMail]]:
         parked = [

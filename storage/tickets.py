@@ -19,7 +19,7 @@ from .concurrency import Gate, KeyedLock, finish
 from .errors import DamagedFile, StorageError, TicketNotFound
 from .files import ensure_dir, is_temp
 from .layout import Layout, valid_number
-from .models import TICKET_STATUSES, OutboxMail, Ticket, TicketSummary, utcnow
+from .models import TICKET_STATUSES, Ticket, TicketSummary, utcnow
 from .ticket_index import TicketIndex
 from .tinyfile import RecordFile, read_record
 
@@ -146,31 +146,22 @@ class TicketStore:
         await asyncio.to_thread(_write_file, path, ticket.to_dict(), new)
         self._index.put(ticket)
 
-    # answered from memory
+    # answered from memory (async all the same: a database answers them with a query)
 
-    def summaries(self) -> list[TicketSummary]:
+    async def summaries(self) -> list[TicketSummary]:
         """All tickets, newest created first."""
         return self._index.summaries()
 
-    def summary(self, number: str) -> TicketSummary | None:
+    async def summary(self, number: str) -> TicketSummary | None:
         return self._index.summary(number)
 
-    def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
+    async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
         return self._index.search(text, limit)
 
-    def of_email(self, email: str) -> list[TicketSummary]:
+    async def of_email(self, email: str) -> list[TicketSummary]:
         return self._index.of_email(email)
 
-    def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
-        return self._index.due_mail(now)
-
-    def next_mail_time(self) -> str | None:
-        return self._index.next_mail_time()
-
-    def parked_mail(self) -> list[tuple[str, OutboxMail]]:
-        return self._index.parked_mail()
-
-    def __len__(self) -> int:
+    async def count(self) -> int:
         return len(self._index)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,17 +14,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from tests.servers import SHARED, PostgresServer, free_port, postgres_server
 from web.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "faq_data"
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_config(data_dir: Path, **overrides: object) -> Config:
@@ -118,3 +114,28 @@ CHROMIUM_ARGS = [
 def chromium_path() -> Iterator[str]:
     require_browser()
     yield str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole run, started on first use, with the shared
+    database migrated."""
+    with postgres_server() as server:
+        server.execute(f'CREATE DATABASE "{SHARED}"')
+        # A thread of its own: a session fixture has no event loop to borrow.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _migrate(server.url(SHARED))).result()
+        yield server
+
+
+async def _migrate(url: str) -> None:
+    from storage.postgres import PostgresStorage
+
+    await (await PostgresStorage.open(url)).close()
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    """The URL of a migrated database with nothing in it."""
+    postgres.empty(SHARED)
+    return postgres.url(SHARED)

@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 
 from bot.i18n import t
-from storage import Storage
+from storage import Backend, open_backend
 from web import console, student
 from web.config import MAX_ATTACHMENT_BYTES, Config
 from web.console.namespace import CONSOLE, ConsoleNamespace
@@ -41,7 +41,7 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def create_app(config: Config, *, storage: Storage | None = None) -> web.Application:
+def create_app(config: Config, *, storage: Backend | None = None) -> web.Application:
     """The whole service. Storage is opened at startup (or given, for tests that share one)."""
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
@@ -72,7 +72,7 @@ def create_app(config: Config, *, storage: Storage | None = None) -> web.Applica
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         own_storage = storage is None
-        store = storage or await Storage.open(config.data_dir)
+        store = storage or await open_backend(config.data_dir, config.database_url)
         secret = load_or_create_secret(config.data_dir, config.secret_key)
         services = Services(
             config=config,

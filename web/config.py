@@ -65,6 +65,9 @@ class Config:
     # student's address is read from X-Forwarded-For (only when the peer is one of these).
     trusted_proxies: tuple[str, ...] = ()
     session_idle_minutes: int = 30
+    # postgresql://user:password@host:port/db: everything kept lives there instead of in
+    # data_dir, and several processes may share it (CONTRACT.md section 7)
+    database_url: str | None = None
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
     # How long a client may take to send a request's headers, and then its body (a phone
@@ -133,6 +136,7 @@ class Config:
             chats_per_ip_per_hour=_int(environ, "HELPDESK_CHATS_PER_IP_PER_HOUR", 600),
             uploads_per_ip_per_hour=_int(environ, "HELPDESK_UPLOADS_PER_IP_PER_HOUR", 100),
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
+            database_url=environ.get("HELPDESK_DATABASE_URL", "").strip() or None,
             read_timeout_seconds=_int(environ, "HELPDESK_READ_TIMEOUT_SECONDS", 60, minimum=1),
             shutdown_seconds=_int(environ, "HELPDESK_SHUTDOWN_SECONDS", 20, minimum=1),
             log_format=log_format,

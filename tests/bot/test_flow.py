@@ -197,16 +197,29 @@ def test_new_ticket_from_welcome_to_the_ticket_number(faq: FaqIndex) -> None:
         "answer": "La prima rata si paga con pagoPA dal portale SOL, nella sezione Pagamenti, "
         "dopo aver compilato la domanda di immatricolazione.",
         "links": [{"label": "Tasse e contributi", "url": "https://www.unipg.it/didattica/tasse"}],
+        "band": "confident",
     }
     assert chat.labels == ["Sì, ho risolto", "No, ho ancora bisogno di aiuto"]
     shown = [f.data["id"] for f in faqs]
     assert chat.effects("faq_event") == [
-        {"kind": "suggested", "query": QUESTION, "faq_ids": shown, "lang": "it"}
+        {
+            "kind": "suggested",
+            "query": QUESTION,
+            "faq_ids": shown,
+            "lang": "it",
+            "band": "confident",
+        }
     ]
 
     chat.choose("not_solved").expect("email", "not_solved", "ask_email")
     assert chat.effects("faq_event") == [
-        {"kind": "not_solved", "query": QUESTION, "faq_ids": shown, "lang": "it"}
+        {
+            "kind": "not_solved",
+            "query": QUESTION,
+            "faq_ids": shown,
+            "lang": "it",
+            "band": "confident",
+        }
     ]
     assert chat.prompt.input == "email"
 
@@ -271,7 +284,7 @@ def test_solved_ends_without_a_ticket(faq: FaqIndex) -> None:
     shown = chat.slots["shown"]
     chat.choose("solved").expect("done", "solved")
     assert chat.effects("faq_event") == [
-        {"kind": "solved", "query": QUESTION, "faq_ids": shown, "lang": "it"}
+        {"kind": "solved", "query": QUESTION, "faq_ids": shown, "lang": "it", "band": "confident"}
     ]
     assert chat.effects("create_ticket") == []
     assert dict(chat.slots) == {}
@@ -292,7 +305,7 @@ def test_no_relevant_faq_says_so_and_goes_on_to_the_data(faq: FaqIndex) -> None:
     chat = Chat(faq).choose("new_ticket").choose("carriera").choose("certificati")
     chat.type(NO_MATCH).expect("email", "no_match", "ask_email")
     assert chat.effects("faq_event") == [
-        {"kind": "no_match", "query": NO_MATCH, "faq_ids": [], "lang": "it"}
+        {"kind": "no_match", "query": NO_MATCH, "faq_ids": [], "lang": "it", "band": "none"}
     ]
 
 

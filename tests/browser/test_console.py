@@ -11,9 +11,10 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import NewPage
-from tests.browser.widget import Chat
+from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server
 from tests.web.conftest import ELENA, LAURA, MARCO, Account, create_account, open_ticket
+from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
 
@@ -168,3 +169,53 @@ async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
     # and back to the queue
     await elena.get_by_role("button", name="Torna alla coda").click()
     await expect(elena.get_by_role("heading", name="Coda dei ticket")).to_be_visible()
+
+
+async def test_the_report_shows_per_faq_the_hedged_offers_and_the_ready_answers_sent(
+    server: Server, new_page: NewPage
+) -> None:
+    for account in (ELENA, LAURA):
+        await asyncio.to_thread(create_account, server, account)
+    services = server.app[SERVICES]
+    hedged = [m.id for m in services.faq.index.decide(UNSURE).matches]
+
+    # a student gets hedged answers in the chat
+    student = await new_page()
+    await student.goto(server.url + "/")
+    chat = Chat(student)
+    await chat.settled()
+    await chat.say(UNSURE)
+    await expect(chat.log.locator(".uh-faq-maybe")).to_have_count(len(hedged))
+
+    # an operator answers a ticket with a ready answer ("Risposte pronte")
+    ticket = await open_ticket(
+        server, message="Ho pagato la prima rata ma sul portale risulta ancora da pagare."
+    )
+    laura = await new_page()
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    insert = laura.locator(".c-canned-list").get_by_role("button", name="Inserisci").first
+    await insert.click()
+    await expect(laura.get_by_label("Risposta allo studente")).not_to_have_value("")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-toasts")).to_contain_text("Risposta inviata")
+    [inserted] = [e for e in await services.storage.faq_events.recent() if e.kind == "inserted"]
+    [faq_id] = inserted.faq_ids
+    faq = services.faq.index.get(faq_id)
+    assert faq is not None
+
+    elena = await new_page()
+    await sign_in(elena, server, ELENA)
+    await elena.get_by_role("button", name="Report FAQ").click()
+    totals = elena.locator(".c-totals")
+    await expect(totals.locator(".c-total", has_text="Proposte con riserva")).to_contain_text("1")
+    await expect(totals.locator(".c-total", has_text="Risposte pronte")).to_contain_text("1")
+    uses = elena.get_by_role("table", name="Come sono state usate le FAQ")
+    await expect(uses.get_by_role("columnheader")).to_have_text(
+        ["FAQ", "Come risposta", "Con riserva", "Inserita dagli operatori"]
+    )
+    row = uses.get_by_role("row", name=faq.question_in("it"))
+    await expect(row.get_by_role("cell")).to_have_text(
+        ["0", "1" if faq_id in hedged else "0", "1"]
+    )
+    await expect(uses.get_by_role("row")).to_have_count(1 + len(set(hedged) | {faq_id}))

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import FilePayload, Page, Request, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
-from tests.browser.widget import PNG, Chat, press
+from tests.browser.widget import PNG, REFUSE, UNSURE, Chat, press
 from tests.conftest import Server
 from web.http.keys import SERVICES
 
@@ -125,8 +125,42 @@ async def test_a_faq_answers_the_student_on_the_landing_page(
     await expect(faq.locator(".uh-faq-a")).not_to_be_empty()
     await chat.choose("Sì, ho risolto")
     await chat.expect_said("Se hai un'altra domanda")
-    kinds = {e.kind for e in server.app[SERVICES].storage.faq_events.recent()}
+    kinds = {e.kind for e in await server.app[SERVICES].storage.faq_events.recent()}
     assert {"suggested", "solved"} <= kinds
+
+
+async def test_an_unsure_match_is_shown_as_a_guess_with_the_ticket_beside_it(
+    server: Server, new_page: NewPage
+) -> None:
+    assert server.app[SERVICES].faq.index.decide(UNSURE).band == "middle"
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.settled()
+    await chat.say(UNSURE)
+
+    await chat.expect_said(re.compile("apri subito un ticket"))
+    hedged = page.locator(".uh-log .uh-faq-maybe")
+    await expect(hedged).to_have_count(3)
+    await expect(page.locator(".uh-log .uh-faq:not(.uh-faq-maybe)")).to_have_count(0)
+    await expect(page.locator(".uh-log .uh-bot").get_by_text("forse una di queste")).to_be_visible()
+    # said in words on each card, for the eye and the screen reader alike, inside the log
+    first = hedged.first
+    await expect(first.locator(".uh-faq-tag")).to_have_text("Risposta possibile")
+    await expect(page.get_by_role("log").get_by_role("article").first).to_contain_text(
+        "Risposta possibile"
+    )
+    await expect(first.get_by_role("heading", level=3)).not_to_be_empty()
+    # and seen as a guess: dashed, unlike the solid card of a sure answer
+    assert await first.evaluate("(el) => getComputedStyle(el).borderTopStyle") == "dashed"
+
+    # the ticket right there, first, with no "did it solve it?" to answer before it
+    options = page.locator(".uh-options button")
+    await expect(options).to_have_text(["Apri un ticket", "Sì, ho risolto"])
+    await chat.choose("Apri un ticket")
+    await chat.expect_said("Di quale argomento si tratta?")
+    events = await server.app[SERVICES].storage.faq_events.recent()
+    assert [(e.kind, e.band) for e in events] == [("not_solved", "middle"), ("suggested", "middle")]
 
 
 async def tab_to(chat: Chat, name: str, *, back: bool = False, limit: int = 20) -> None:
@@ -171,9 +205,10 @@ async def test_a_student_uses_only_the_keyboard(
     await tab_to(chat, "Procedura online e domanda", back=True)
     await press_key(chat, "Enter")
     await type_in(chat, "Il mio cane ha mangiato il foglio con il PIN della smart card")
-    if await chat.option("No, ho ancora bisogno di aiuto").count():
-        await tab_to(chat, "No, ho ancora bisogno di aiuto", back=True)
-        await press_key(chat, "Enter")
+    for refuse in REFUSE:
+        if await chat.option(refuse).count():
+            await tab_to(chat, refuse, back=True)
+            await press_key(chat, "Enter")
     await type_in(chat, "anna.verdi@libero.it")
     await type_in(chat, "Verdi Anna")
     await type_in(chat, "3471234567")

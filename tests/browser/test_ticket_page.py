@@ -41,8 +41,8 @@ async def open_ticket(server: Server) -> Ticket:
     raise AssertionError("no ticket number with a leading zero in 300 draws")
 
 
-def unused_number(server: Server) -> str:
-    used = {s.number for s in server.app[SERVICES].storage.tickets.summaries()}
+async def unused_number(server: Server) -> str:
+    used = {s.number for s in await server.app[SERVICES].storage.tickets.summaries()}
     return next(n for n in (f"{i:06d}" for i in range(999_999, 0, -1)) if n not in used)
 
 
@@ -85,7 +85,7 @@ async def test_a_student_follows_the_ticket_live_and_replies(
     tp = TicketPage(page)
 
     # a wrong number and a wrong email get one and the same answer
-    await tp.look_up(EMAIL, unused_number(server))
+    await tp.look_up(EMAIL, await unused_number(server))
     await expect(tp.lookup_alert).to_have_text(LOOKUP_FAILED)
     await tp.look_up("anna.verde@libero.it", number)
     await expect(tp.lookup_alert).to_have_text(LOOKUP_FAILED)

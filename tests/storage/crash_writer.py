@@ -22,7 +22,7 @@ def ack(line: str) -> None:
 
 
 async def writer(storage: Storage, worker: str) -> None:
-    numbers = [s.number for s in storage.tickets.summaries()]
+    numbers = [s.number for s in await storage.tickets.summaries()]
     # Each worker owns its conversation, so "the last acknowledged step" is well defined.
     conversation_id = f"crash-{worker}-conversation"
     stored = await storage.conversations.get(conversation_id)
@@ -58,6 +58,8 @@ async def writer(storage: Storage, worker: str) -> None:
         else:
             target = f"{worker}-{i}"
             await storage.audit.append(AuditEntry(actor="crash", action="test", target=target))
+            # An audit entry is acknowledged once flushed: append only queues it.
+            await storage.audit.flush()
             ack(f"A {target}")
 
 

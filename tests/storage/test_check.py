@@ -12,7 +12,8 @@ def with_attachment(attachment_id: str) -> Message:
     return Message(id="m", author="student", name="M", body="b", attachments=[attachment])
 
 
-async def test_a_healthy_folder_has_no_problems_even_while_open(storage: Storage) -> None:
+async def test_a_healthy_folder_has_no_problems_even_while_open(folder: Storage) -> None:
+    storage = folder
     async with storage.attachments.receive() as upload:
         await upload.write(b"%PDF-1.4")
         attachment_id = await upload.commit()

@@ -74,7 +74,7 @@ async def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path)
     assert interrupted, "no kill landed in the middle of a write"
     assert check_data(tmp_path) == []
     async with await Storage.open(tmp_path) as storage:
-        assert acked_tickets <= {s.number for s in storage.tickets.summaries()}
+        assert acked_tickets <= {s.number for s in await storage.tickets.summaries()}
         for number, message_ids in acked_messages.items():
             ticket = await storage.tickets.get(number)
             assert ticket is not None
@@ -83,5 +83,5 @@ async def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path)
             conversation = await storage.conversations.get(conversation_id)
             # A save may have landed after the last acknowledgement was printed, never before.
             assert conversation is not None and int(conversation.step) >= step
-        assert acked_audit <= {e.target for e in storage.audit.recent(limit=10**6)}
+        assert acked_audit <= {e.target for e in await storage.audit.recent(limit=10**6)}
     assert temporary_files(tmp_path) == []  # the last open swept them

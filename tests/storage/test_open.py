@@ -11,7 +11,8 @@ from storage import DamagedFile, DataFolderBusy, Storage, StorageError
 from .conftest import build, run_python
 
 
-async def test_a_second_owner_in_the_same_process_is_refused(storage: Storage) -> None:
+async def test_a_second_owner_in_the_same_process_is_refused(folder: Storage) -> None:
+    storage = folder
     with pytest.raises(DataFolderBusy) as refused:
         await Storage.open(storage.layout.root)
     message = str(refused.value)
@@ -19,7 +20,8 @@ async def test_a_second_owner_in_the_same_process_is_refused(storage: Storage) -
     assert str(os.getpid()) in message and "HELPDESK_DATA_DIR" in message
 
 
-async def test_a_second_process_is_refused_with_a_clear_message(storage: Storage) -> None:
+async def test_a_second_process_is_refused_with_a_clear_message(folder: Storage) -> None:
+    storage = folder
     child = run_python(
         "import asyncio, sys\n"
         "from pathlib import Path\n"
@@ -87,7 +89,7 @@ async def test_a_damaged_ticket_is_reported_with_its_path_and_left_alone(data_di
         await Storage.open(data_dir)
     path.unlink()
     async with await Storage.open(data_dir) as storage:
-        assert [s.number for s in storage.tickets.summaries()] == [good.number]
+        assert [s.number for s in await storage.tickets.summaries()] == [good.number]
 
 
 async def test_every_damaged_file_is_listed_at_once(data_dir: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import DamagedFile, Operator, OperatorStore, Storage
+from storage import Backend, DamagedFile, Operator, OperatorStore, Storage
 
 from .conftest import ROOT, run_python
 
@@ -18,7 +18,7 @@ def operator(username: str, **fields: object) -> Operator:
     return Operator(username=username, **values)  # type: ignore[arg-type]
 
 
-async def test_put_get_list_and_replace(storage: Storage) -> None:
+async def test_put_get_list_and_replace(storage: Backend) -> None:
     await storage.operators.put(operator("lbianchi"))
     await storage.operators.put(operator("aneri", role="admin"))
     await storage.operators.put(operator("lbianchi", name="Laura B.", active=False))
@@ -35,7 +35,8 @@ def test_works_without_a_storage_and_without_a_folder(tmp_path: Path) -> None:
     assert OperatorStore(tmp_path / "fresh").get_sync("x") == store.get_sync("x")
 
 
-async def test_an_account_added_by_another_process_logs_in_at_once(storage: Storage) -> None:
+async def test_an_account_added_by_another_process_logs_in_at_once(folder: Storage) -> None:
+    storage = folder
     assert await storage.operators.get("nuovo") is None  # cached as absent
     child = run_python(
         "import sys\n"

@@ -73,7 +73,7 @@ async def test_a_second_server_on_the_same_folder_is_refused(server: Server) -> 
     assert result.returncode == 2
     assert str(server.config.data_dir) in result.stderr
     # the running server is untouched
-    assert server.app[SERVICES].storage.tickets.summaries() == []
+    assert await server.app[SERVICES].storage.tickets.summaries() == []
 
 
 def test_a_bad_setting_is_named(tmp_path: Path) -> None:

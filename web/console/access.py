@@ -39,9 +39,9 @@ async def require(
     return console, found
 
 
-def path_number(request: web.Request) -> str:
+async def path_number(request: web.Request) -> str:
     number = parse_number(request.match_info["number"])
-    if number is None or request.app[SERVICES].storage.tickets.summary(number) is None:
+    if number is None or await request.app[SERVICES].storage.tickets.summary(number) is None:
         raise ApiError(404, "not_found")
     return number
 

@@ -32,7 +32,7 @@ async def parked_mail(request: web.Request) -> web.StreamResponse:
                     "last_error": mail.last_error,
                     "created_at": mail.created_at,
                 }
-                for number, mail in console.services.storage.tickets.parked_mail()
+                for number, mail in await console.services.storage.outbox.parked()
             ],
             # An outage in progress (the whole queue waits): retrying now would not help.
             "server_problem": worker.server_problem if worker else None,

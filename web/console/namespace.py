@@ -229,7 +229,7 @@ class ConsoleNamespace(GuardedNamespace):
         if user is None:
             return
         number = parse_number(data["number"])
-        if number is None or self.services.storage.tickets.summary(number) is None:
+        if number is None or await self.services.storage.tickets.summary(number) is None:
             await self.error(sid, "not_found")
             return
         user.tickets.add(number)

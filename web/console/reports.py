@@ -33,7 +33,7 @@ async def faq_report(request: web.Request) -> web.StreamResponse:
     journal = console.services.storage.faq_events
     # The log keeps its latest MEMORY events in memory; a fuller list would mean the report
     # starts later than asked, which the answer says (window.covered_from).
-    events = journal.recent(journal.MEMORY)
+    events = await journal.recent(journal.MEMORY)
     report = build_report(
         events,
         console.services.faq.index,

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
+from bot.corpus import ID_PATTERN
 from bot.i18n import t
 from bot.validate import Invalid, validate_reply
 from storage import Message, Ticket, TicketSummary
@@ -34,11 +35,11 @@ QUEUE_LIMIT_MAX = 1000
 routes = web.RouteTableDef()
 
 
-def _search(services: Services, query: str) -> list[TicketSummary]:
+async def _search(services: Services, query: str) -> list[TicketSummary]:
     tickets = services.storage.tickets
-    found = tickets.search(query, limit=QUEUE_LIMIT_MAX)
+    found = await tickets.search(query, limit=QUEUE_LIMIT_MAX)
     number = parse_number(query)
-    exact = tickets.summary(number) if number else None
+    exact = await tickets.summary(number) if number else None
     if exact is None:
         return found
     return [exact, *(s for s in found if s.number != exact.number)]
@@ -93,11 +94,8 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
             and (holders is None or (s.operator or "") in holders)
         )
 
-    pool = [
-        s
-        for s in (_search(services, query) if query else services.storage.tickets.summaries())
-        if keep(s)
-    ]
+    found = await _search(services, query) if query else await services.storage.tickets.summaries()
+    pool = [s for s in found if keep(s)]
     counts = dict.fromkeys(TICKET_STATUSES, 0)
     for s in pool:
         counts[s.status] += 1
@@ -150,7 +148,7 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
             }
     others = [
         {"number": s.number, "status": s.status, "created_at": s.created_at}
-        for s in services.storage.tickets.of_email(ticket.email)
+        for s in await services.storage.tickets.of_email(ticket.email)
         if s.number != ticket.number
     ]
     return {
@@ -186,7 +184,7 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
 @routes.get("/api/console/tickets/{number}")
 async def get_ticket(request: web.Request) -> web.StreamResponse:
     console, _ = await require(request, csrf=False)
-    ticket = await console.services.storage.tickets.get(path_number(request))
+    ticket = await console.services.storage.tickets.get(await path_number(request))
     if ticket is None:
         raise ApiError(404, "not_found")
     return json_response(await ticket_view(console, ticket, request_lang(request)))
@@ -244,22 +242,41 @@ def clean_body(raw: object) -> str:
     return result.value
 
 
+# More FAQ answers than this in one reply is no reply an operator composed by hand.
+INSERTED_MAX = 10
+FAQ_ID_MAX = 100
+
+
+def inserted_faqs(raw: object) -> list[str]:
+    """The ids of the FAQ answers inserted into a reply, once each. Only their shape is
+    checked: a FAQ removed from the corpus while the operator wrote still counts, and the
+    report shows it as removed. Absent or null: none."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > INSERTED_MAX or not all(
+        isinstance(i, str) and len(i) <= FAQ_ID_MAX and ID_PATTERN.fullmatch(i) for i in raw
+    ):
+        raise ApiError(422, "validation_failed", fields={"faq_ids": "console.field.faq_ids"})
+    return list(dict.fromkeys(raw))
+
+
 @routes.post("/api/console/tickets/{number}/messages")
 async def post_message(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True)
-    number = path_number(request)
+    number = await path_number(request)
     data = await json_object(request)
     body = clean_body(data.get("body"))
     internal = flag(data, "internal")
     after = data.get("after")
     if after is not None and not isinstance(after, str):
         raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
+    faq_ids = inserted_faqs(data.get("faq_ids"))
     names = await console.desk.operator_names()
     guard = None if internal else reply_guard(caller, names, after)
     # Read live by the student when the ticket is open in their widget; otherwise mailed.
     mail = not internal and not console.student_online(number)
     ticket = await console.desk.operator_reply(
-        number, caller.operator, body, internal=internal, guard=guard, mail=mail
+        number, caller.operator, body, internal=internal, guard=guard, mail=mail, faq_ids=faq_ids
     )
     return json_response(
         {
@@ -274,7 +291,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/console/tickets/{number}/status")
 async def post_status(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True)
-    number = path_number(request)
+    number = await path_number(request)
     data = await json_object(request)
     status = data.get("status")
     if status not in TICKET_STATUSES:
@@ -293,7 +310,7 @@ async def post_status(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/console/tickets/{number}/assign")
 async def post_assign(request: web.Request) -> web.StreamResponse:
     console, caller = await require(request, csrf=True)
-    number = path_number(request)
+    number = await path_number(request)
     data = await json_object(request)
     raw = data.get("username", "")
     if raw is None:

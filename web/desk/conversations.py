@@ -7,6 +7,7 @@ reload, a reconnect or a server restart resumes at the same step.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from bot import engine
 from bot.i18n import t
 from bot.validate import validate_ticket
 from storage import Attachment, Conversation, FaqEvent, utcnow
+from storage.models import FAQ_BANDS
 from web.desk import meter, notify
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
@@ -36,9 +38,15 @@ class Turn:
     lang: str
 
 
+# Transcript entries need ids unique within a chat, not secret ones: a counter after a prefix
+# drawn at start is as unique across restarts and costs no system call per entry.
+_ENTRY_IDS = itertools.count()
+_ENTRY_PREFIX = secrets.token_hex(3)
+
+
 def entry(source: str, kind: str, text: str, data: Any = None) -> dict[str, Any]:
     return {
-        "id": secrets.token_hex(6),
+        "id": f"{_ENTRY_PREFIX}{next(_ENTRY_IDS):06x}",
         "from": source,
         "kind": kind,
         "text": text,
@@ -196,6 +204,7 @@ class Conversations:
                     lang=conversation.lang,
                     faq_ids=list(data.get("faq_ids", [])),
                     conversation_id=conversation.id,
+                    band=data["band"] if data.get("band") in FAQ_BANDS else None,
                 )
             )
             return None
@@ -240,7 +249,7 @@ class Conversations:
         )
         attachment = Attachment(**upload) if upload is not None else None
         try:
-            references = self._own_ticket(data.get("references"), clean["email"])
+            references = await self._own_ticket(data.get("references"), clean["email"])
             ticket = await Desk(services).open(
                 clean, attachment, conversation_id=conversation.id, references=references
             )
@@ -257,10 +266,10 @@ class Conversations:
         conversation.uploads = []
         return engine.Event("ticket_created", ticket.number)
 
-    def _own_ticket(self, number: Any, email: str) -> str | None:
+    async def _own_ticket(self, number: Any, email: str) -> str | None:
         """A follow-up links its closed ticket only when both belong to the same email (the
         student may have changed the address at the summary)."""
         if not isinstance(number, str) or not number:
             return None
-        old = self.services.storage.tickets.summary(number)
+        old = await self.services.storage.tickets.summary(number)
         return number if old is not None and old.email == email else None

@@ -8,7 +8,12 @@ How the events are counted:
   student says "solved" or "not solved" to the suggestions as a group, not to one of them;
 - questions that no FAQ matched are grouped by their folded words (bot.text.words), so that
   "Orari biblioteca?" and "orari  della biblioteca" stay apart but "ORARI BIBLIOTECA!!" and
-  "orari biblioteca" are one line.
+  "orari biblioteca" are one line;
+- per FAQ (`uses`), how often the assistant showed it as the answer (the band "confident", and
+  every suggestion recorded before the bands), how often it offered it hedged (the band
+  "middle": the FAQ was close, not close enough), and how often operators inserted its answer
+  into a reply (`inserted`: students who did not find it). The most hedged come first: their
+  wording or variants miss how students ask.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from storage.models import FaqEvent
 UNANSWERED_MAX = 100
 NOT_HELPFUL_MAX = 100
 HELPFUL_MAX = 20
+USES_MAX = 200
 # Below this many suggestions a FAQ's "not solved" share says nothing yet.
 MIN_SUGGESTED = 3
 
@@ -57,11 +63,23 @@ class Helpful:
 
 
 @dataclass(frozen=True)
+class FaqUse:
+    id: str
+    question: str
+    exists: bool
+    confident: int  # questions it was shown for as the answer
+    middle: int  # questions it was offered for hedged ("forse una di queste")
+    inserted: int  # operator replies that carried its answer
+
+
+@dataclass(frozen=True)
 class Totals:
     questions: int
     solved: int
     not_solved: int
     no_match: int
+    middle: int  # the questions answered with hedged FAQs (part of `questions`)
+    inserted: int  # the operator replies that carried a FAQ answer
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class FaqReport:
     unanswered_groups: int = 0  # how many groups there were before the cut at UNANSWERED_MAX
     not_helpful: list[NotHelpful] = field(default_factory=list)
     helpful: list[Helpful] = field(default_factory=list)
+    uses: list[FaqUse] = field(default_factory=list)
 
 
 def normalised(query: str) -> str:
@@ -119,6 +138,8 @@ def build_report(
     suggested: Counter[str] = Counter()
     not_solved: Counter[str] = Counter()
     solved: Counter[str] = Counter()
+    uses = {"confident": Counter[str](), "middle": Counter[str](), "inserted": Counter[str]()}
+    hedged = 0  # questions answered in the middle band
     groups: dict[str, list[tuple[datetime, FaqEvent]]] = {}
     for event in events:
         at = _when(event.at)
@@ -131,6 +152,13 @@ def build_report(
         ids = set(event.faq_ids)  # an id twice in one event is still one suggestion
         if event.kind == "suggested":
             suggested.update(ids)
+            if event.band == "middle":
+                hedged += 1
+                uses["middle"].update(ids)
+            else:  # before the bands, every suggestion was shown as the answer
+                uses["confident"].update(ids)
+        elif event.kind == "inserted":
+            uses["inserted"].update(ids)
         elif event.kind == "not_solved":
             not_solved.update(ids)
         elif event.kind == "solved":
@@ -166,6 +194,13 @@ def build_report(
         question, exists = _question(index, faq_id, lang)
         helpful.append(Helpful(faq_id, question, exists, count))
 
+    used = []
+    for faq_id in sorted(set().union(*uses.values())):
+        question, exists = _question(index, faq_id, lang)
+        counts = (uses["confident"][faq_id], uses["middle"][faq_id], uses["inserted"][faq_id])
+        used.append(FaqUse(faq_id, question, exists, *counts))
+    used.sort(key=lambda u: (-u.middle, -u.inserted, -u.confident, u.id))
+
     covered = since if every_event or oldest is None or oldest <= since else oldest
     return FaqReport(
         window=Window(
@@ -179,9 +214,12 @@ def build_report(
             solved=kinds["solved"],
             not_solved=kinds["not_solved"],
             no_match=kinds["no_match"],
+            middle=hedged,
+            inserted=kinds["inserted"],
         ),
         unanswered=unanswered[:UNANSWERED_MAX],
         unanswered_groups=len(unanswered),
         not_helpful=not_helpful[:NOT_HELPFUL_MAX],
         helpful=helpful[:HELPFUL_MAX],
+        uses=used[:USES_MAX],
     )

@@ -2,13 +2,15 @@
 Why one module: its answers to failure (outage, "later", refusal, park) are one state machine.
 
 The queue is durable because it lives in storage (Ticket.outbox, written with the event it
-announces); this worker only reads it from memory (`tickets.due_mail`), sends, and writes back
-what happened. With HELPDESK_SMTP_HOST it speaks SMTP through aiosmtplib; without, it writes
-each mail as an .eml file to DATA_DIR/outbox/ (the embedded default, and what developers read).
+announces); this worker claims the mail that is due (`storage.outbox.claim`: no other worker,
+in this process or another, sends it meanwhile), sends, and records what happened. With
+HELPDESK_SMTP_HOST it speaks SMTP through aiosmtplib; without, it writes each mail as an .eml
+file to DATA_DIR/outbox/ (the embedded default, and what developers read).
 
 Delivery is at-least-once: a mail is marked sent only after the server accepted it, so a crash
-in between sends it again at the next start (with the same Message-ID, which most mailboxes
-fold into one). The other order could lose a mail; a duplicate notification is the lesser harm.
+in between sends it again once its claim lapses (at the next start, or by another process;
+with the same Message-ID, which most mailboxes fold into one). The other order could lose a
+mail; a duplicate notification is the lesser harm.
 
 What a failure means depends on who failed:
 - the server cannot be reached, refuses us (connection, TLS, login, sender), or answers "try
@@ -18,7 +20,7 @@ What a failure means depends on who failed:
   against the mail: an outage never parks mail.
 - the server refuses this mail for good (a 5xx to its recipient or content), or sending it
   fails unexpectedly: it is tried again with growing back-off and parked after
-  `mail_max_attempts` such tries, where the console shows it (`storage.tickets.parked_mail()`;
+  `mail_max_attempts` such tries, where the console shows it (`storage.outbox.parked()`;
   `OutboxWorker.requeue` tries it again).
 - the mail can never be sent (addressed to our own sender, which would start a mail loop): it is
   parked at once.
@@ -29,7 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import secrets
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -37,7 +42,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from storage import OutboxMail, Storage, StorageError, Ticket, TicketNotFound, utcnow
+from storage import Backend, OutboxMail, StorageError, Ticket, TicketNotFound, utcnow
 from storage.files import atomic_write, ensure_dir, sweep_temp
 from storage.models import ParkReason
 from web.config import Config
@@ -60,6 +65,10 @@ DEFER_LIMIT = timedelta(hours=72)
 SEND_TIMEOUT = 10.0  # per SMTP operation: a stuck server must not hold the queue for long
 IDLE_POLL = 30.0  # look at the queue now and then even without a wake()
 STOP_GRACE = 5.0  # stop() lets a send in progress finish (and be recorded) for this long
+CLAIM = 20  # mails claimed per pass
+# A claimed mail is this worker's for so long: far more than sending it takes, and the wait
+# before another worker sends the mail of one that died.
+LEASE = 120.0
 
 Backoff = Callable[[int], float]
 
@@ -90,7 +99,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Backend,
         config: Config,
         *,
         backoff: Backoff = backoff,
@@ -101,7 +110,9 @@ class OutboxWorker:
         self._backoff = backoff
         self._timeout = timeout
         self._sender = address(config.mail_from)
-        self._outbox = storage.layout.root / "outbox"
+        self._outbox = config.data_dir / "outbox"
+        # Whose claims these are: unique across processes, machines and restarts.
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -187,7 +198,7 @@ class OutboxWorker:
             self._wake.clear()  # before reading the queue: a wake() during the pass counts
             try:
                 await self._send_due()
-                delay = self._sleep_time()
+                delay = await self._sleep_time()
             except Exception:
                 # Never end the worker: the mail stays queued and the next pass tries again.
                 log.exception("outbox: unexpected failure; trying again shortly")
@@ -199,14 +210,20 @@ class OutboxWorker:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def _send_due(self) -> None:
-        for number, mail in self._storage.tickets.due_mail(utcnow()):
-            if self._stopping or self._paused():
-                return
-            await self._deliver(number, mail)
+        outbox = self._storage.outbox
+        try:
+            for number, mail in await outbox.claim(self._worker, utcnow(), CLAIM, LEASE):
+                if self._stopping or self._paused():
+                    return
+                await self._deliver(number, mail)
+        finally:
+            # What this pass did not get to (stopping, an outage) goes back to the queue now,
+            # not when the claims lapse.
+            await outbox.release(self._worker)
 
-    def _sleep_time(self) -> float:
+    async def _sleep_time(self) -> float:
         delay = IDLE_POLL
-        due = self._storage.tickets.next_mail_time()
+        due = await self._storage.outbox.next_due()
         if due is not None:
             until = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
             delay = min(delay, until)
@@ -385,17 +402,9 @@ class OutboxWorker:
         self, number: str, mail_id: str, change: Callable[[OutboxMail], None]
     ) -> OutboxMail | None:
         """Apply change to the stored mail, in the ticket's own update (never over a change
-        the web layer makes to the same ticket meanwhile)."""
-
-        def update(ticket: Ticket) -> OutboxMail | None:
-            for m in ticket.outbox:
-                if m.id == mail_id:
-                    change(m)
-                    return m
-            return None
-
+        the web layer makes to the same ticket meanwhile), and end this worker's claim."""
         try:
-            _, stored = await self._storage.tickets.update(number, update, touch=False)
+            stored = await self._storage.outbox.settle(number, mail_id, change)
         except StorageError as e:
             # Closed storage or a vanished ticket: pause rather than spin on the same mail.
             log.error("outbox: cannot record mail %s of ticket %s: %s", mail_id, number, e)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-# How the chat's FAQ search decided, as the dashboards name it: it suggested FAQs (answered),
-# it was unsure and asked (middle: the band between the two, once the search has one), or it
-# found nothing relevant enough and offered a ticket (abstained).
+# How the chat's FAQ search decided, as the dashboards name it: it suggested FAQs it was sure
+# of (answered), FAQs it was unsure of (middle: bot.confidence's middle band), or nothing
+# relevant enough, and offered a ticket (abstained).
 DECISIONS = ("answered", "middle", "abstained")
-_BY_KIND = {"suggested": "answered", "middle": "middle", "no_match": "abstained"}
+_BY_BAND = {"confident": "answered", "middle": "middle", "none": "abstained"}
+_BY_KIND = {"suggested": "answered", "no_match": "abstained"}
 
 
 class Meter(Protocol):
@@ -23,9 +24,9 @@ class NoMeter:
 
 
 def faq_decision(event: Mapping[str, Any]) -> str | None:
-    """The decision a FAQ event of the chat records, or None for what is no decision (a
-    student's "solved" / "not solved"). An event may name its band itself (`band`)."""
-    band = event.get("band")
-    if band in DECISIONS:
-        return str(band)
-    return _BY_KIND.get(str(event.get("kind")))
+    """The decision a FAQ event of the chat records (a search: `suggested` or `no_match`, with
+    its `band`), or None for what is no decision (a student's "solved" / "not solved")."""
+    kind = str(event.get("kind"))
+    if kind not in _BY_KIND:
+        return None
+    return _BY_BAND.get(str(event.get("band")), _BY_KIND[kind])

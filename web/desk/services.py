@@ -7,7 +7,7 @@ import asyncio
 import weakref
 from dataclasses import dataclass, field
 
-from storage import Storage
+from storage import Backend
 from web.config import Config
 from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
@@ -20,7 +20,7 @@ from web.desk.tokens import TokenSigner
 @dataclass
 class Services:
     config: Config
-    storage: Storage
+    storage: Backend
     faq: LiveFaq
     live: LiveEvents
     signer: TokenSigner

@@ -30,7 +30,9 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
         (limits.lookup_failures_per_email, email_key(wanted)),
     ]
     take_all(pairs)
-    summary = services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
+    summary = (
+        await services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
+    )
     ticket = None
     if summary is not None and summary.email == wanted:
         ticket = await services.storage.tickets.get(summary.number)

@@ -8,13 +8,14 @@ gets the ticket as the student sees it, the operators get the queue line and the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.i18n import t
 from storage import (
     Attachment,
     AuditEntry,
+    FaqEvent,
     Message,
     Operator,
     StatusChange,
@@ -174,10 +175,13 @@ class Desk:
         internal: bool,
         guard: Guard | None = None,
         mail: bool = True,
+        faq_ids: Sequence[str] = (),
     ) -> Ticket:
         """guard: checked under the ticket's lock before anything changes (the console refuses
         there a reply to a colleague's ticket, or one that crossed a colleague's answer).
-        mail: False when the student is reading the ticket live and needs no notification."""
+        mail: False when the student is reading the ticket live and needs no notification.
+        faq_ids: the FAQ answers the operator inserted into a public reply ("Risposte
+        pronte"), counted in the editors' report once the reply is written."""
         message = Message(
             id=new_id(),
             author="operator",
@@ -206,6 +210,9 @@ class Desk:
             action="ticket.note" if internal else "ticket.reply",
             message=message,
         )
+        if faq_ids and not internal:
+            inserted = FaqEvent(kind="inserted", query="", lang=ticket.lang, faq_ids=[*faq_ids])
+            await self.storage.faq_events.append(inserted)
         return ticket
 
     async def set_status(
@@ -290,7 +297,7 @@ class Desk:
             await live.emit(
                 "ticket", view, room=STUDENT_ROOM.format(number=ticket.number), namespace=STUDENTS
             )
-        summary = self.storage.tickets.summary(ticket.number) or TicketSummary.of(ticket)
+        summary = await self.storage.tickets.summary(ticket.number) or TicketSummary.of(ticket)
         names = await self.operator_names()
         await live.emit(
             "queue",

@@ -16,14 +16,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from web.desk.errors import ApiError
 from web.desk.live import OPERATORS, STUDENTS
@@ -32,48 +30,15 @@ from web.http.keys import SERVICES
 
 log = logging.getLogger("helpdesk.ops")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Far enough ahead that every queued mail is "due": the outbox's whole depth.
-END_OF_TIME = "9999-12-31T23:59:59Z"
 FORWARDING = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 # A request held open (a WebSocket, a long poll) is not latency.
 HELD_OPEN = "/socket.io/"
 
 
-class _LiveState(Collector):
-    """What is true now, read at each scrape."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-
-    def collect(self) -> Iterator[Metric]:
-        services = self.app.get(SERVICES)
-        if services is None:  # not started yet, or stopped
-            return
-        sockets = GaugeMetricFamily(
-            "helpdesk_sockets", "Live Socket.IO connections, by namespace", labels=["namespace"]
-        )
-        manager = getattr(services.live, "manager", None)
-        for namespace in (STUDENTS, OPERATORS):
-            count = sum(1 for _ in manager.get_participants(namespace, None)) if manager else 0
-            sockets.add_metric([namespace], count)
-        yield sockets
-        tickets = services.storage.tickets
-        queue = sum(1 for s in tickets.summaries() if s.status == "open")
-        yield GaugeMetricFamily(
-            "helpdesk_queue_length", "Tickets open, waiting for the office", value=queue
-        )
-        outbox = GaugeMetricFamily(
-            "helpdesk_mail_outbox", "Notifications not yet sent, by state", labels=["state"]
-        )
-        outbox.add_metric(["waiting"], len(tickets.due_mail(END_OF_TIME)))
-        outbox.add_metric(["parked"], len(tickets.parked_mail()))
-        yield outbox
-
-
 class Metrics:
     """The registry of one application, and the desk's Meter (web/desk/meter.py)."""
 
-    def __init__(self, app: web.Application, allow: tuple[str, ...]) -> None:
+    def __init__(self, allow: tuple[str, ...]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.allow = allow
         self.requests = Counter(
@@ -97,7 +62,32 @@ class Metrics:
         )
         for decision in DECISIONS:
             self.faq.labels(decision)  # every band shows, at 0, from the start
-        self.registry.register(_LiveState(app))
+        self.sockets = Gauge(
+            "helpdesk_sockets", "Live Socket.IO connections, by namespace", ["namespace"],
+            registry=self.registry,
+        )
+        self.queue = Gauge(
+            "helpdesk_queue_length", "Tickets open, waiting for the office", registry=self.registry
+        )
+        self.outbox = Gauge(
+            "helpdesk_mail_outbox", "Notifications not yet sent, by state", ["state"],
+            registry=self.registry,
+        )
+
+    async def _read_state(self, app: web.Application) -> None:
+        """What is true now: read at each scrape (the storage answers asynchronously, the
+        registry's collectors could not wait for it)."""
+        services = app.get(SERVICES)
+        if services is None:  # not started yet, or stopped
+            return
+        manager = getattr(services.live, "manager", None)
+        for namespace in (STUDENTS, OPERATORS):
+            count = sum(1 for _ in manager.get_participants(namespace, None)) if manager else 0
+            self.sockets.labels(namespace).set(count)
+        tickets = await services.storage.tickets.summaries()
+        self.queue.set(sum(1 for t in tickets if t.status == "open"))
+        self.outbox.labels("waiting").set(await services.storage.outbox.queued())
+        self.outbox.labels("parked").set(len(await services.storage.outbox.parked()))
 
     def faq_decision(self, decision: str) -> None:
         if decision in DECISIONS:
@@ -124,6 +114,7 @@ class Metrics:
         if not self.allowed(request):
             log.info("refused /metrics to %s", request.remote)
             raise ApiError(404, "not_found")
+        await self._read_state(request.app)
         return web.Response(
             body=generate_latest(self.registry),
             headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4, "Cache-Control": "no-store"},

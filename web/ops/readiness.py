@@ -2,10 +2,10 @@
 "the process is alive").
 
 Ready means every check passes within CHECK_SECONDS and the process is not stopping. The
-checks are a named list: the data folder (it must take a write) is always there; a storage or
-a live channel that lives on a server of its own adds its own (the PostgreSQL and Redis modes of
-CONTRACT.md section 7: `readiness.add("database", storage_ping)`). The answer names each check
-and says ok or failed, nothing more; why is in the log.
+checks are a named list (web/ops/install.py): the data folder must take a write, or, with
+HELPDESK_DATABASE_URL, the database must answer; a part that lives on a server of its own adds
+its check the same way (Redis, once HELPDESK_REDIS_URL is built: `app[READINESS].add("redis",
+check)`). The answer names each check and says ok or failed, nothing more; why is in the log.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@
       restartNo: "Annulla",
       close: "Chiudi",
       log: "Conversazione",
+      faqMaybe: "Risposta possibile",
       options: "Risposte rapide",
       you: "Tu:",
       inputLabel: "Scrivi un messaggio",
@@ -126,6 +127,7 @@
       restartNo: "Cancel",
       close: "Close",
       log: "Conversation",
+      faqMaybe: "Possible answer",
       options: "Quick replies",
       you: "You:",
       inputLabel: "Write a message",
@@ -997,10 +999,13 @@
       case "faq": {
         if (e.text && e.text !== d.question) box.append(bubble(e.text));
         const links = (d.links || []).filter((l) => l && l.url);
+        // the middle band: a FAQ that may help, so it is shown as a guess, never as the answer
+        const maybe = d.band === "middle";
         box.append(
           h(
             "article",
-            { class: "uh-card uh-faq" },
+            { class: "uh-card uh-faq" + (maybe ? " uh-faq-maybe" : "") },
+            maybe ? h("p", { class: "uh-faq-tag", text: T("faqMaybe") }) : null,
             h("h3", { class: "uh-faq-q", text: d.question || "" }),
             h("p", { class: "uh-faq-a", text: d.answer || "" }),
             links.length ? h("ul", { class: "uh-links" }, links.map((l) => h("li", null, link(l.url, l.label)))) : null

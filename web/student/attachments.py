@@ -72,8 +72,8 @@ def find_attachment(ticket: Ticket, attachment_id: str, *, internal_ok: bool) ->
 async def serve_attachment(
     services: Services, ticket: Ticket, attachment: Attachment
 ) -> web.StreamResponse:
-    path = services.storage.attachments.path(attachment.id)
-    if path is None:
+    data = await services.storage.attachments.read(attachment.id)
+    if data is None:
         raise ApiError(404, "not_found")
     # Always a download with its detected type and nosniff: an upload never renders on our
     # origin (the SVG/HTML lessons of osTicket and FreeScout).
@@ -82,8 +82,8 @@ async def serve_attachment(
         attachment.filename.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
     )
     encoded = urllib.parse.quote(attachment.filename, safe="")
-    return web.FileResponse(
-        path,
+    return web.Response(
+        body=data,
         headers={
             "Content-Type": attachment.content_type,
             "Content-Disposition": (

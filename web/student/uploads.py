@@ -15,7 +15,8 @@ import filetype
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from storage import Attachment, AttachmentStore
+from storage import Attachment
+from storage.protocol import Attachments
 from web.config import MAX_ATTACHMENT_BYTES
 from web.desk.errors import ApiError
 
@@ -44,7 +45,7 @@ class Form:
 
 
 async def read_form(
-    request: web.Request, attachments: AttachmentStore, *, field_names: set[str]
+    request: web.Request, attachments: Attachments, *, field_names: set[str]
 ) -> Form:
     """Text fields (each capped) and at most one `attachment` part, stored on success."""
     fields: dict[str, str] = {}
@@ -84,7 +85,7 @@ async def _read_field(part: BodyPartReader) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-async def _receive(part: BodyPartReader, attachments: AttachmentStore) -> Attachment | None:
+async def _receive(part: BodyPartReader, attachments: Attachments) -> Attachment | None:
     async with attachments.receive() as upload:
         while chunk := await part.read_chunk(CHUNK):
             if upload.size + len(chunk) > MAX_ATTACHMENT_BYTES:

@@ -731,6 +731,10 @@ async def test_a_reply_reaches_the_student_with_the_display_name_only_and_a_note
         ({"body": "x" * 8001}, 422, "body"),
         ({"body": "ok", "internal": "sì"}, 422, "internal"),
         ({"body": "ok", "after": "nope"}, 422, "after"),
+        ({"body": "ok", "faq_ids": "tasse-001"}, 422, "faq_ids"),
+        ({"body": "ok", "faq_ids": ["Tasse 001"]}, 422, "faq_ids"),
+        ({"body": "ok", "faq_ids": [1]}, 422, "faq_ids"),
+        ({"body": "ok", "faq_ids": ["tasse-001"] * 11}, 422, "faq_ids"),
     ],
 )
 async def test_a_bad_reply_is_refused_with_the_field_named(
@@ -1054,7 +1058,7 @@ async def test_deactivating_an_operator_ends_their_session_at_once(
     )
     assert status == 200 and body["operator"]["name"] == "Marco V."
     assert (await marco.login(MARCO))[0] == 200
-    entries = server.app[SERVICES].storage.audit.recent(target="mverdi")
+    entries = await server.app[SERVICES].storage.audit.recent(target="mverdi")
     assert [e.action for e in entries][:2] == ["operator.login", "operator.updated"]
 
 
@@ -1133,7 +1137,7 @@ async def test_an_admin_sends_a_parked_mail_again(server: Server, signed_in: Fac
     retry = f"/api/console/mail/parked/{ticket.number}/{mail_id}/retry"
 
     assert (await laura.post(retry))[0] == 403
-    unknown = next(n for n in ("000000", "000001") if storage.tickets.summary(n) is None)
+    unknown = "000000" if await storage.tickets.summary("000000") is None else "000001"
     for path in (
         f"/api/console/mail/parked/{ticket.number}/nessuna/retry",
         f"/api/console/mail/parked/{unknown}/{mail_id}/retry",
@@ -1155,7 +1159,8 @@ async def test_an_admin_sends_a_parked_mail_again(server: Server, signed_in: Fac
     assert (await anna.get("/api/console/mail/parked"))[1]["mail"] == []
     # Sent is no longer parked: a second click finds nothing to retry.
     assert (await anna.post(retry))[0] == 404
-    [entry] = [e for e in storage.audit.recent(target=ticket.number) if e.action == "mail.retried"]
+    entries = await storage.audit.recent(target=ticket.number)
+    [entry] = [e for e in entries if e.action == "mail.retried"]
     assert (entry.actor, entry.detail) == ("aneri", {"mail_id": mail_id})
 
 
@@ -1231,7 +1236,14 @@ async def test_the_faq_report_counts_what_the_chat_recorded(
     elena = await signed_in(ELENA, "en")
     status, week = await elena.get("/api/console/faq-report", days="7")
     assert status == 200
-    assert week["totals"] == {"questions": 5, "solved": 1, "not_solved": 1, "no_match": 2}
+    assert week["totals"] == {
+        "questions": 5,
+        "solved": 1,
+        "not_solved": 1,
+        "no_match": 2,
+        "middle": 0,
+        "inserted": 0,
+    }
     [library] = week["unanswered"]
     assert library["text"] == "orari della biblioteca" and library["count"] == 2
     assert library["example"] == "orari della BIBLIOTECA" and library["lang"] == "it"
@@ -1260,6 +1272,40 @@ async def test_the_faq_report_counts_what_the_chat_recorded(
         status, body = await elena.get("/api/console/faq-report", days=days)
         assert status == 422, days
         assert body["error"]["fields"] == {"days": "Must be a whole number of days from 1 to 365."}
+
+
+async def test_ready_answers_sent_in_replies_count_in_the_faq_report(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    url = f"/api/console/tickets/{ticket.number}/messages"
+    sent = [
+        {"body": "La prima rata si paga con pagoPA.", "faq_ids": ["tasse-001"]},
+        # one id twice in a reply is one insertion; a FAQ since removed still counts
+        {"body": "Ecco le due risposte.", "faq_ids": ["tasse-001", "tasse-002", "tasse-001"]},
+        {"body": "Una FAQ tolta nel frattempo.", "faq_ids": ["tasse-999"]},
+        {"body": "Una risposta scritta a mano."},  # CONTRACT section 4: {body} alone
+        {"body": "Nessuna FAQ inserita.", "faq_ids": None},
+        {"body": "Nota: copiata dalla FAQ.", "internal": True, "faq_ids": ["tasse-002"]},
+    ]
+    for body in sent:
+        status, _ = await laura.post(url, body)
+        assert status == 201, body
+    await server.app[SERVICES].storage.faq_events.append(
+        FaqEvent(kind="suggested", query="rata", lang="it", faq_ids=["tasse-002"], band="middle")
+    )
+    elena = await signed_in(ELENA)
+    status, report = await elena.get("/api/console/faq-report", days="7")
+    assert status == 200
+    assert (report["totals"]["inserted"], report["totals"]["middle"]) == (3, 1)
+    assert [
+        (u["id"], u["exists"], u["confident"], u["middle"], u["inserted"]) for u in report["uses"]
+    ] == [
+        ("tasse-002", True, 0, 1, 1),
+        ("tasse-001", True, 0, 0, 2),
+        ("tasse-999", False, 0, 0, 1),
+    ]
 
 
 # --- python -m web add-operator -------------------------------------------------------------

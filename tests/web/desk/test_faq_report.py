@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -181,3 +182,37 @@ def test_an_empty_log_gives_an_empty_report(index: FaqIndex) -> None:
     assert (report.unanswered, report.not_helpful, report.helpful) == ([], [], [])
     assert (report.totals.questions, report.totals.solved) == (0, 0)
     assert report.window.days == 30
+
+
+def test_per_faq_the_sure_the_hedged_and_the_inserted_are_counted_apart(
+    index: FaqIndex,
+) -> None:
+    def hedged(*ids: str, at: str | None = None) -> FaqEvent:
+        return replace(shown("suggested", *ids, at=at), band="middle")
+
+    def inserted(*ids: str) -> FaqEvent:
+        return FaqEvent(kind="inserted", query="", lang="it", faq_ids=list(ids), at=ago(hours=1))
+
+    events = [
+        replace(shown("suggested", "tasse-001", "tasse-002"), band="confident"),
+        shown("suggested", "tasse-001"),  # recorded before the bands: shown as the answer
+        hedged("tasse-002", "scadenze-005"),
+        hedged("tasse-002", "tasse-002"),
+        hedged("tasse-002", at=ago(days=40)),  # before the window
+        inserted("scadenze-005"),
+        inserted("scadenze-005", "tasse-001"),
+        inserted(GONE),
+        replace(asked("wifi", ago(hours=2)), band="none"),
+    ]
+    report = build_report(events, index, "en", 30, NOW)
+    # the most hedged first: their wording misses how students ask
+    assert [(u.id, u.exists, u.confident, u.middle, u.inserted) for u in report.uses] == [
+        ("tasse-002", True, 1, 2, 0),
+        ("scadenze-005", True, 0, 1, 2),
+        ("tasse-001", True, 2, 0, 1),
+        (GONE, False, 0, 0, 1),
+    ]
+    faq = index.get("tasse-002")
+    assert faq is not None and report.uses[0].question == faq.question_in("en")
+    # a hedged suggestion is still a question the assistant answered
+    assert (report.totals.questions, report.totals.middle, report.totals.inserted) == (5, 2, 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import inspect
 import os
 import secrets
 import shutil
@@ -12,7 +13,7 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
@@ -31,7 +32,6 @@ from web.desk.mail_message import build_message, eml_name
 
 SENDER = "noreply@helpdesk.unipg.test"
 PUBLIC_URL = "https://helpdesk.unipg.test"
-LATER = "9999"  # sorts after every ISO timestamp: due_mail(LATER) is all the mail waiting
 
 
 def fast(attempts: int) -> float:
@@ -168,9 +168,11 @@ async def start_worker(
     return worker
 
 
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], within: float = 5.0
+) -> None:
     deadline = time.monotonic() + within
-    while not check():
+    while not await _value(check()):
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
@@ -213,13 +215,26 @@ def stored_mail(ticket: Ticket) -> dict[str, OutboxMail]:
     return {m.id: m for m in ticket.outbox}
 
 
+async def _value(result: bool | Awaitable[bool]) -> bool:
+    return await result if inspect.isawaitable(result) else result
+
+
 async def all_mail(storage: Storage) -> list[OutboxMail]:
     mails: list[OutboxMail] = []
-    for summary in storage.tickets.summaries():
+    for summary in await storage.tickets.summaries():
         ticket = await storage.tickets.get(summary.number)
         assert ticket is not None
         mails.extend(ticket.outbox)
     return mails
+
+
+async def queued(storage: Storage) -> list[OutboxMail]:
+    """All the mail waiting, due or not."""
+    return [m for m in await all_mail(storage) if m.state == "queued"]
+
+
+async def has_parked(storage: Storage, count: int) -> bool:
+    return len(await storage.outbox.parked()) == count
 
 
 # --- what goes out ------------------------------------------------------------------------
@@ -328,7 +343,7 @@ async def test_each_event_sends_its_mail_with_headers_and_both_alternatives(
         ("closed", "sent"),
     ]
     assert all(m.sent_at is not None for m in stored.outbox)
-    assert storage.tickets.due_mail(LATER) == []
+    assert await queued(storage) == []
 
 
 async def test_a_mail_queued_while_running_goes_out_at_once_on_wake(
@@ -374,11 +389,15 @@ async def test_an_smtp_outage_delays_mail_and_loses_none(
     await eventually(lambda: worker.server_problem is not None)
     # The queue waits in turns: once every mail has failed, more tries than
     # mail_max_attempts have failed in all, and none of them counted against a mail.
-    await eventually(lambda: all(m.last_error for _, m in storage.tickets.due_mail(LATER)))
+
+    async def all_failed() -> bool:
+        return all(m.last_error for m in await queued(storage))
+
+    await eventually(all_failed)
     await asyncio.sleep(0.2)
-    assert storage.tickets.parked_mail() == []
-    assert len(storage.tickets.due_mail(LATER)) == 4
-    assert all(m.attempts == 0 for _, m in storage.tickets.due_mail(LATER))
+    assert await storage.outbox.parked() == []
+    assert len(await queued(storage)) == 4
+    assert all(m.attempts == 0 for m in await queued(storage))
     assert "Connect" in (worker.server_problem or "")
     assert len(smtp.inbox.envelopes) == 1
 
@@ -418,7 +437,7 @@ async def test_mail_still_queued_is_sent_after_a_restart(
 
     storage = await Storage.open(data)  # the process starts again
     try:
-        assert len(storage.tickets.due_mail(LATER)) == 3  # the queue came back from disk
+        assert len(await queued(storage)) == 3  # the queue came back from disk
         worker = await start_worker(storage, config, workers)
         await eventually(lambda: len(smtp.inbox.envelopes) == 4)
         await asyncio.sleep(0.2)
@@ -429,6 +448,38 @@ async def test_mail_still_queued_is_sent_after_a_restart(
             assert any(ticket.number in i for i in ids)
     finally:
         await storage.close()
+
+
+async def test_workers_of_two_processes_on_one_database_send_each_mail_once(
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    database_url: str,
+) -> None:
+    from storage.postgres import PostgresStorage
+
+    one = await PostgresStorage.open(database_url)
+    other = await PostgresStorage.open(database_url)
+    try:
+        tickets = [await open_ticket(one) for _ in range(30)]
+        first = await start_worker(one, config_for(tmp_path / "one", smtp), workers)
+        first.wake()
+        # The second starts while the first is sending what it claimed (CLAIM at a time).
+        await eventually(lambda: len(smtp.inbox.envelopes) >= 1)
+        second = await start_worker(other, config_for(tmp_path / "other", smtp), workers)
+        second.wake()
+        await eventually(lambda: len(smtp.inbox.envelopes) >= 30)
+        await asyncio.sleep(0.3)  # and nothing more arrives
+        for worker in (first, second):
+            await worker.stop()
+        ids = smtp.inbox.message_ids()
+        assert len(ids) == len(set(ids)) == 30
+        numbers = {i.split(".")[0].removeprefix("<ticket-") for i in ids}
+        assert numbers == {t.number for t in tickets}
+        assert {m.state for m in await all_mail(other)} == {"sent"}
+    finally:
+        await one.close()
+        await other.close()
 
 
 async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
@@ -442,9 +493,9 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     bad = await open_ticket(storage, email_address="nobody@example.org")
     good = await open_ticket(storage)
     worker.wake()
-    await eventually(lambda: len(storage.tickets.parked_mail()) == 1)
+    await eventually(lambda: has_parked(storage, 1))
 
-    [(number, parked)] = storage.tickets.parked_mail()
+    [(number, parked)] = await storage.outbox.parked()
     assert number == bad.number
     assert parked.state == "parked" and parked.attempts == 3
     assert parked.reason == "refused"  # the console says it in the admin's language
@@ -458,14 +509,14 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     smtp.inbox.refuse.clear()
     assert await worker.requeue(bad.number, parked.id)
     await eventually(lambda: len(smtp.inbox.envelopes) == 2)
-    assert storage.tickets.parked_mail() == []
+    assert await storage.outbox.parked() == []
     stored = await storage.tickets.get(bad.number)
     assert stored is not None and (stored.outbox[0].state, stored.outbox[0].reason) == (
         "sent",
         None,
     )
     assert not await worker.requeue(bad.number, parked.id)  # nothing parked any more
-    unknown = next(n for n in ("000000", "000001") if storage.tickets.summary(n) is None)
+    unknown = "000000" if await storage.tickets.summary("000000") is None else "000001"
     assert not await worker.requeue(unknown, parked.id)
     await worker.stop()
 
@@ -498,7 +549,7 @@ async def test_a_try_later_answer_waits_and_never_parks_the_mail(
     [mail] = stored.outbox
     assert (mail.state, mail.attempts) == ("sent", 0)
     assert mail.last_error is not None and mail.last_error.startswith("45")
-    assert storage.tickets.parked_mail() == []
+    assert await storage.outbox.parked() == []
     assert worker.server_problem is None
 
 
@@ -532,9 +583,9 @@ async def test_a_mail_deferred_for_days_is_parked_for_the_admin(
     await storage.tickets.update(ticket.number, three_days_ago)
     worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
     worker.wake()
-    await eventually(lambda: storage.tickets.parked_mail() != [])
+    await eventually(lambda: has_parked(storage, 1))
     await worker.stop()
-    [(number, mail)] = storage.tickets.parked_mail()
+    [(number, mail)] = await storage.outbox.parked()
     assert number == ticket.number and mail.reason == "deferred"
     assert mail.last_error is not None and mail.last_error.startswith("45")
 
@@ -549,11 +600,13 @@ async def test_a_mail_to_our_own_address_is_parked_not_sent(
     loop_ticket = await open_ticket(storage, email_address=SENDER.upper())
     await open_ticket(storage)
     worker.wake()
-    await eventually(
-        lambda: len(smtp.inbox.envelopes) == 1 and len(storage.tickets.parked_mail()) == 1
-    )
+
+    async def one_sent_one_parked() -> bool:
+        return len(smtp.inbox.envelopes) == 1 and await has_parked(storage, 1)
+
+    await eventually(one_sent_one_parked)
     await worker.stop()
-    [(number, parked)] = storage.tickets.parked_mail()
+    [(number, parked)] = await storage.outbox.parked()
     assert number == loop_ticket.number
     assert (parked.reason, parked.attempts, parked.last_error) == ("own_address", 0, None)
     assert SENDER not in smtp.inbox.envelopes[0].rcpt_tos
@@ -572,9 +625,9 @@ async def test_a_mail_that_cannot_be_built_is_parked_at_once_with_the_error(
 
     await storage.tickets.update(ticket.number, broken_subject)
     worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
-    await eventually(lambda: len(storage.tickets.parked_mail()) == 1)
+    await eventually(lambda: has_parked(storage, 1))
     await worker.stop()
-    [(_, parked)] = storage.tickets.parked_mail()
+    [(_, parked)] = await storage.outbox.parked()
     assert (parked.reason, parked.attempts) == ("unbuildable", 0)
     assert parked.last_error is not None and parked.last_error.startswith("ValueError")
     assert smtp.inbox.envelopes == []
@@ -594,9 +647,9 @@ async def test_an_unexpected_failure_counts_and_parks_as_failed(
     worker = await start_worker(storage, config, workers)
     await open_ticket(storage)
     worker.wake()
-    await eventually(lambda: len(storage.tickets.parked_mail()) == 1)
+    await eventually(lambda: has_parked(storage, 1))
     await worker.stop()
-    [(_, parked)] = storage.tickets.parked_mail()
+    [(_, parked)] = await storage.outbox.parked()
     assert (parked.reason, parked.attempts) == ("failed", 3)
     assert parked.last_error == "RuntimeError: something nobody expected"
 
@@ -611,7 +664,7 @@ async def test_without_smtp_each_mail_becomes_an_eml_file(
 ) -> None:
     config = config_for(tmp_path, None)
     worker = await start_worker(storage, config, workers)
-    outbox = storage.layout.root / "outbox"
+    outbox = config.data_dir / "outbox"
     assert worker.outbox_dir == outbox
     tickets = [await open_ticket(storage, lang=lang) for lang in ("it", "en")]
     worker.wake()
@@ -642,13 +695,17 @@ async def test_a_restart_before_the_sent_mark_rewrites_the_same_file(
     ticket = await open_ticket(storage)
     mail = ticket.outbox[0]
     config = config_for(tmp_path, None)
-    outbox = storage.layout.root / "outbox"
+    outbox = config.data_dir / "outbox"
     outbox.mkdir()
     first = build_message(ticket.number, mail, config)
     name = eml_name(ticket.number, mail)
     (outbox / name).write_bytes(first.as_bytes())
     worker = await start_worker(storage, config, workers)
-    await eventually(lambda: storage.tickets.due_mail(LATER) == [])
+
+    async def all_sent() -> bool:
+        return await queued(storage) == []
+
+    await eventually(all_sent)
     await worker.stop()
     assert [p.name for p in outbox.iterdir()] == [name]
     again = email.message_from_bytes((outbox / name).read_bytes(), policy=email.policy.default)
@@ -742,7 +799,7 @@ async def test_implicit_tls_and_login_follow_the_settings(
         # A refused login is our settings' fault, not the mail's: it waits, it is not parked.
         await eventually(lambda: "535" in (worker.server_problem or ""))
         await worker.stop()
-        assert storage.tickets.parked_mail() == [] and server.inbox.envelopes == []
+        assert await storage.outbox.parked() == [] and server.inbox.envelopes == []
 
         worker = await start_worker(storage, replace(config, smtp_password="s3cret"), workers)
         await eventually(lambda: len(server.inbox.envelopes) == 1)

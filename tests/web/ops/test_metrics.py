@@ -64,7 +64,7 @@ async def test_the_figures_the_office_runs_on(server: Server) -> None:
     outbox = value("helpdesk_mail_outbox", state="waiting")
     assert outbox >= 0 and value("helpdesk_mail_outbox", state="parked") == 0
     # the decisions counted are the ones the chat recorded
-    events = server.app[SERVICES].storage.faq_events.recent()
+    events = await server.app[SERVICES].storage.faq_events.recent()
     assert value("helpdesk_faq_decisions_total", decision="answered") == sum(
         e.kind == "suggested" for e in events
     ) > 0

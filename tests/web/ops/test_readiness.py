@@ -1,14 +1,16 @@
-"""GET /readyz for the balancer: ready while the data folder takes writes and the process is
-not stopping; GET /healthz stays plain liveness."""
+"""GET /readyz for the balancer: ready while the data folder takes writes (or, on PostgreSQL,
+the database answers) and the process is not stopping; GET /healthz stays plain liveness."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from tests.conftest import Server
+from tests.conftest import Server, make_config, start_server
+from tests.servers import PostgresServer
 from web.ops.install import READINESS
 
 
@@ -47,3 +49,31 @@ async def test_a_part_that_hangs_is_not_ready(server: Server) -> None:
 async def test_not_ready_once_stopping(server: Server) -> None:
     await server.app.shutdown()  # what SIGTERM starts (web/ops/serve.py)
     assert await ready(server) == (503, {"status": "stopping", "checks": {"data_dir": "ok"}})
+
+
+async def test_on_postgresql_ready_while_the_database_answers(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    name = postgres.new_database()
+    server = await start_server(
+        make_config(tmp_path / "var", database_url=postgres.url(name))
+    )
+    try:
+        # the data folder is not used then: the database is what must answer
+        assert await ready(server) == (200, {"status": "ready", "checks": {"database": "ok"}})
+        postgres.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        postgres.execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
+        assert await ready(server) == (
+            503, {"status": "not_ready", "checks": {"database": "failed"}}
+        )
+        postgres.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        for _ in range(50):  # the pool connects again on its own
+            if (await ready(server))[0] == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert (await ready(server))[0] == 200
+    finally:
+        postgres.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await server.stop()

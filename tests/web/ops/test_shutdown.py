@@ -169,7 +169,7 @@ async def test_sigterm_during_a_burst_loses_nothing_acknowledged(
         for number, email in acknowledged.items():
             ticket = await storage.tickets.get(number)
             assert ticket is not None and ticket.email == email, number
-        assert not storage.tickets.of_email("half-sent@example.org")
+        assert not await storage.tickets.of_email("half-sent@example.org")
     finally:
         await storage.close()
 

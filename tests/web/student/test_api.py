@@ -162,7 +162,7 @@ async def test_attachment_over_2_mib_is_refused_and_leaves_nothing(
     assert attachment_files(server) == []
     async with http.get("/api/console/tickets") as response:
         pass  # whatever the console says, no ticket may have been opened:
-    assert server.app[SERVICES].storage.tickets.summaries() == []
+    assert await server.app[SERVICES].storage.tickets.summaries() == []
 
 
 async def test_exactly_2_mib_is_accepted(http: aiohttp.ClientSession) -> None:
@@ -394,7 +394,7 @@ async def test_a_long_multipart_message_arriving_in_pieces_is_kept_whole(server:
     writer.close()
     await writer.wait_closed()
     assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
-    [summary] = server.app[SERVICES].storage.tickets.summaries()
+    [summary] = await server.app[SERVICES].storage.tickets.summaries()
     ticket = await server.app[SERVICES].storage.tickets.get(summary.number)
     assert ticket is not None and ticket.messages[0].body == message.strip()
 

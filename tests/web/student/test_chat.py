@@ -116,8 +116,9 @@ async def to_contact_data(student: Student) -> None:
     entries = await student.say(
         "Il mio cane ha mangiato il foglio con il PIN della smart card della segreteria"
     )
-    if "not_solved" in student.options():
-        entries = await student.choose("not_solved")
+    # FAQs shown, sure (not_solved) or hedged (ticket): the student still wants the ticket
+    for refuse in {"not_solved", "ticket"} & set(student.options()):
+        entries = await student.choose(refuse)
     assert student.prompt["input"] == "email", bot_texts(entries)
 
 
@@ -168,8 +169,47 @@ async def test_a_faq_answers_the_student(server: Server) -> None:
     assert faqs and faqs[0]["data"]["answer"]
     assert "solved" in student.options()
     await student.choose("solved")
-    events = server.app[SERVICES].storage.faq_events.recent()
+    events = await server.app[SERVICES].storage.faq_events.recent()
     assert {e.kind for e in events} >= {"suggested", "solved"}
+    await student.close()
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast step", "slow step"])
+async def test_the_typing_indicator_shows_only_for_a_slow_step(
+    server: Server, monkeypatch: pytest.MonkeyPatch, slow: bool
+) -> None:
+    import web.student.chat
+
+    monkeypatch.setattr(web.student.chat, "TYPING_AFTER", 0.0 if slow else 0.3)
+    student = Student(server)
+    student.client.on("typing", student._recorder("typing"), namespace="/chat")
+    await student.connect()
+    await student.hello()
+    await student.client.emit(
+        "say", {"conversation_id": student.conversation_id, "text": "ciao"}, namespace="/chat"
+    )
+    seen = [await student.next("typing", "bot") for _ in range(3 if slow else 1)]
+    expected = [("typing", {"on": True}), ("typing", {"on": False})] if slow else []
+    assert [(n, d) for n, d in seen if n == "typing"] == expected
+    assert seen[-1][0] == "bot"
+    await student.close()
+
+
+async def test_an_unsure_match_is_offered_hedged_and_recorded_in_its_band(server: Server) -> None:
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    entries = await student.say("non riesco a pagare")  # the middle band on faq_data
+    faqs = [e for e in entries if e["kind"] == "faq"]
+    assert faqs and {e["data"]["band"] for e in faqs} == {"middle"}
+    assert student.options() == ["ticket", "solved"]
+    await student.choose("ticket")
+    events = await server.app[SERVICES].storage.faq_events.recent()
+    shown = [e["data"]["id"] for e in faqs]
+    assert [(e.kind, e.band, e.faq_ids) for e in events] == [
+        ("not_solved", "middle", shown),
+        ("suggested", "middle", shown),
+    ]
     await student.close()
 
 
@@ -374,8 +414,8 @@ async def follow_up_of_a_closed_ticket(server: Server) -> tuple[dict[str, Any], 
     await student.choose("immatricolazioni")
     await student.choose("scadenze")
     await student.say("Il ticket precedente non ha risolto il problema del pagamento della mora")
-    if "not_solved" in student.options():
-        await student.choose("not_solved")
+    for refuse in {"not_solved", "ticket"} & set(student.options()):
+        await student.choose(refuse)
     return old, student
 
 

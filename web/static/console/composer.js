@@ -78,8 +78,17 @@ export function saveDraft() {
   S.drafts.set(S.current.number, d);
 }
 
+// The FAQ answers inserted into this ticket's reply: sent with it, for the editors' report.
+function insertedFaqs(number = S.current.number) {
+  const d = S.drafts.get(number) || { reply: "", note: "" };
+  S.drafts.set(number, d);
+  return (d.faqs = d.faqs || []);
+}
+
 function onTextInput() {
   if (!S.current) return;
+  // a reply emptied by hand no longer carries what was inserted into it
+  if (S.mode === "reply" && !ui.text.value.trim()) insertedFaqs().length = 0;
   const now = Date.now();
   if (ui.text.value.trim() && now - S.typingSent > 3000) {
     S.typingSent = now;
@@ -110,7 +119,10 @@ async function send() {
   S.sending = true;
   ui.sendBtn.disabled = true;
   ui.sendBtn.textContent = T("sending");
-  const res = await api("POST", "/api/console/tickets/" + t.number + "/messages", { body, internal, after: last });
+  const faqIds = internal ? [] : insertedFaqs().slice(0, 10);
+  const payload = { body, internal, after: last, ...(faqIds.length ? { faq_ids: faqIds } : {}) };
+  const res = await api("POST", "/api/console/tickets/" + t.number + "/messages", payload);
+  if (res.ok && !internal) insertedFaqs(t.number).length = 0;
   S.sending = false;
   renderComposerMode();
   if (S.current !== t) return;
@@ -136,6 +148,8 @@ async function send() {
 
 export function insertAnswer(f) {
   if (S.mode !== "reply") setMode("reply");
+  const ids = insertedFaqs();
+  if (!ids.includes(f.id)) ids.push(f.id);
   const links = (f.links || []).map((l) => l.label + ": " + l.url);
   const text = [f.answer, ...links].join("\n");
   const el = ui.text;

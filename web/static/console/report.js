@@ -1,4 +1,5 @@
-/* The editors' FAQ report: questions no FAQ answered, FAQs that did not help, FAQs that did. */
+/* The editors' FAQ report: questions no FAQ answered, FAQs that did not help, FAQs that did,
+ * and how each FAQ was used: as the answer, hedged, inserted by operators. */
 
 import { locale, S } from "./state.js";
 import { T } from "./texts.js";
@@ -70,6 +71,9 @@ async function loadReport(body) {
   const helpful = r.helpful.map((f) => h("tr", {},
     faqCell(f),
     h("td", { class: "c-num-col", text: String(f.solved) })));
+  const uses = r.uses.map((f) => h("tr", {},
+    faqCell(f),
+    [f.confident, f.middle, f.inserted].map((n) => h("td", { class: "c-num-col", text: String(n) }))));
   const total = (label, n) => h("div", { class: "c-total" }, h("dt", { text: label }), h("dd", { text: String(n) }));
 
   clear(body).append(
@@ -80,7 +84,9 @@ async function loadReport(body) {
       total(T("totalQuestions"), r.totals.questions),
       total(T("totalSolved"), r.totals.solved),
       total(T("totalEscalated"), r.totals.not_solved),
-      total(T("totalNoMatch"), r.totals.no_match)),
+      total(T("totalNoMatch"), r.totals.no_match),
+      total(T("totalMiddle"), r.totals.middle),
+      total(T("totalInserted"), r.totals.inserted)),
     section("c-r-unanswered", T("unansweredTitle"), T("unansweredIntro"), unanswered,
       [[T("askedQuestion")], [T("times"), true], [T("lastAsked")], [T("language")]], T("unansweredNone"),
       r.unanswered_groups > r.unanswered.length
@@ -90,6 +96,8 @@ async function loadReport(body) {
       [[T("faqQuestion")], [T("suggestedCount"), true], [T("notSolvedCount"), true], [T("notSolvedShare"), true]], T("notHelpfulNone")),
     section("c-r-helpful", T("helpfulTitle"), null, helpful,
       [[T("faqQuestion")], [T("solvedCount"), true]], T("helpfulNone")),
+    section("c-r-uses", T("usesTitle"), T("usesIntro"), uses,
+      [[T("faqQuestion")], [T("usesConfident"), true], [T("usesMiddle"), true], [T("usesInserted"), true]], T("usesNone")),
     h("p", { class: "c-muted c-small", text: T("reportTogether") }),
   );
 }

@@ -1,0 +1,190 @@
+"""Reaching the database: the URL as it may be shown, the first connection with an error that
+says what to check, the schema brought up to date, and the pool the stores share."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from importlib import resources
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.abc import QueryNoTemplate
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+
+from ..concurrency import Gate, finish
+from ..errors import DatabaseUnavailable, StorageError
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+Params = Sequence[Any] | Mapping[str, Any]
+
+CONNECT_SECONDS = 10
+POOL_SIZE = 10
+# Any constant shared by every process of the service: the first to start migrates, the
+# others wait for it instead of migrating the same tables at once.
+MIGRATION_LOCK = 0x68656C70  # "help"
+MIGRATION = re.compile(r"([0-9]{4})_[a-z0-9_]+\.sql")
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for messages and logs. Also for key=value strings."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(an unreadable URL)"
+    user = parts.get("user")
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or "5432"
+    name = parts.get("dbname") or user or ""
+    return f"postgresql://{f'{user}@' if user else ''}{host}:{port}/{name}"
+
+
+def unreachable(url: str, cause: BaseException) -> StorageError:
+    reason = str(cause).strip() or type(cause).__name__
+    return StorageError(
+        f"cannot reach the database {shown(url)}: {reason}\n"
+        "Check that PostgreSQL is running and accepts connections at that host and port "
+        "(listen_addresses, a firewall), that the user, password and database name in "
+        "HELPDESK_DATABASE_URL are right and the database exists, and that pg_hba.conf "
+        "lets this host in."
+    )
+
+
+async def connect(url: str) -> AsyncConnection:
+    try:
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        # libpq's reason quotes the URL, and with it perhaps the password: not shown.
+        raise StorageError(
+            "HELPDESK_DATABASE_URL is not a PostgreSQL URL; "
+            "expected postgresql://user:password@host:port/database"
+        ) from None
+    try:
+        return await AsyncConnection.connect(
+            url, autocommit=True, connect_timeout=CONNECT_SECONDS
+        )
+    except psycopg.Error as e:
+        raise unreachable(url, e) from None
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL), in order."""
+    found = []
+    for entry in (resources.files(__package__) / "migrations").iterdir():
+        match = MIGRATION.fullmatch(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(conn: AsyncConnection, url: str) -> list[str]:
+    """Apply the migrations this database has not had, all in one transaction (all or none);
+    the names of those applied. Refuses a database migrated by newer code than this."""
+    known = migrations()
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+        row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        newest = known[-1][0] if known else 0
+        if current > newest:
+            raise StorageError(
+                f"the database {shown(url)} has schema version {current}, newer than this "
+                f"code knows ({newest}): run the newer version of the help desk"
+            )
+        for version, name, sql in known:
+            if version > current:
+                await conn.execute(sql.encode())
+                await conn.execute(
+                    "INSERT INTO schema_version (version, name) VALUES (%s, %s)", (version, name)
+                )
+                applied.append(name)
+    return applied
+
+
+async def _configure(conn: AsyncConnection) -> None:
+    # The records' times are UTC text; tests and old records may omit the offset.
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+async def open_pool(url: str) -> AsyncConnectionPool[AsyncConnection]:
+    pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
+        url,
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_SECONDS},
+        min_size=1,
+        max_size=POOL_SIZE,
+        open=False,
+        configure=_configure,
+        # A connection the server dropped (a restart) is replaced, not handed out.
+        check=AsyncConnectionPool.check_connection,
+    )
+    try:
+        await pool.open(wait=True, timeout=CONNECT_SECONDS)
+    except Exception as e:
+        await pool.close()
+        raise unreachable(url, e) from None
+    return pool
+
+
+def dumps(record: object) -> str:
+    """A record as JSON text for a `json` column (NUL and other controls escaped)."""
+    return json.dumps(record, ensure_ascii=False)
+
+
+class Db:
+    """The pool the stores share, and the one way they use it: reads on any connection,
+    writes in a transaction that runs to its end even if the caller is cancelled (so a
+    connection never goes back to the pool mid-transaction), counted so close() can wait."""
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection], url: str) -> None:
+        self.pool = pool
+        self.url = url
+        self.gate = Gate()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except PoolClosed:
+            raise StorageError("the storage is closed") from None
+        except (PoolTimeout, psycopg.OperationalError) as e:
+            raise DatabaseUnavailable(f"the database {shown(self.url)} is unavailable: {e}") from e
+
+    async def write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        async with self.gate.enter():
+            return await finish(self._transaction(work))
+
+    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        async with self.connection() as conn, conn.transaction():
+            return await work(conn)
+
+    async def rows(self, sql: QueryNoTemplate, params: Params = ()) -> list[Row]:
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchall()
+
+    async def row(self, sql: QueryNoTemplate, params: Params = ()) -> Row | None:
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchone()
+
+    async def run(self, sql: QueryNoTemplate, params: Params = ()) -> list[Row]:
+        """One write statement in its own transaction; what it RETURNS, if anything."""
+
+        async def work(conn: AsyncConnection) -> list[Row]:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchall() if cur.description else []
+
+        return await self.write(work)

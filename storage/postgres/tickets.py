@@ -1,0 +1,300 @@
+"""Tickets and their outboxes in PostgreSQL.
+
+A ticket is a row (the record without its outbox, plus the columns the queue sorts and searches
+on); its mails are rows of `outbox`, written in the same transaction as the ticket change that
+queued them. An update holds the ticket's row lock from read to write, which serialises the
+updates of one ticket across every process. Workers claim mail with FOR UPDATE SKIP LOCKED and
+a lease, so no two send one mail at once and a dead worker's mail is sent by another.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TypeVar
+
+from psycopg import AsyncConnection
+
+from ..errors import StorageError, TicketNotFound
+from ..layout import valid_number
+from ..models import OutboxMail, Ticket, TicketSummary, utcnow
+from ..ticket_index import email_key, search_text
+from ..tickets import DRAWS, NUMBERS
+from .database import Db, Row, dumps
+
+T = TypeVar("T")
+# After DRAWS random numbers all taken, a free one is picked among those left; two processes
+# may pick the same, so that is retried too, a few times.
+PICKS = 8
+
+TICKET = (
+    "SELECT t.record, coalesce((SELECT json_agg(o.mail ORDER BY o.position) FROM outbox o"
+    " WHERE o.number = t.number), '[]'::json) FROM tickets t WHERE t.number = %s"
+)
+
+
+def _ticket(row: Row) -> Ticket:
+    record, outbox = row
+    try:
+        return Ticket.from_dict({**record, "outbox": outbox})
+    except (TypeError, ValueError, AttributeError, KeyError) as e:
+        raise StorageError(f"ticket {record.get('number')!r} is not a valid record ({e})") from e
+
+
+def _columns(ticket: Ticket) -> tuple[str, str, str, str, str, str, str]:
+    record = ticket.to_dict()
+    del record["outbox"]
+    # Text columns cannot hold NUL; search never looks for one.
+    text = search_text(ticket).decode("utf-8", "ignore").replace("\x00", "")
+    return (
+        email_key(ticket.email),
+        ticket.created_at,
+        ticket.updated_at,
+        text,
+        dumps(asdict(TicketSummary.of(ticket))),
+        dumps(record),
+        ticket.number,
+    )
+
+
+def _mail_row(number: str, position: int, mail: OutboxMail) -> tuple[Any, ...]:
+    return (
+        position, mail.state, mail.created_at, mail.next_try_at, dumps(asdict(mail)),
+        number, mail.id,
+    )
+
+
+async def _write_outbox(
+    conn: AsyncConnection, number: str, mails: list[OutboxMail], before: dict[str, Any]
+) -> None:
+    """Store what changed in a ticket's outbox since `before` (id -> (position, dict))."""
+    now = {m.id: (i, m) for i, m in enumerate(mails)}
+    gone = [(number, mail_id) for mail_id in before if mail_id not in now]
+    new = [_mail_row(number, i, m) for mail_id, (i, m) in now.items() if mail_id not in before]
+    changed = [
+        _mail_row(number, i, m)
+        for mail_id, (i, m) in now.items()
+        if mail_id in before and before[mail_id] != (i, asdict(m))
+    ]
+    async with conn.cursor() as cur:
+        if gone:
+            await cur.executemany("DELETE FROM outbox WHERE number = %s AND id = %s", gone)
+        if new:
+            await cur.executemany(
+                "INSERT INTO outbox (position, state, created_at, next_try_at, mail, number, id)"
+                " VALUES (%s, %s, %s, %s::timestamptz, %s::json, %s, %s)",
+                new,
+            )
+        if changed:
+            await cur.executemany(
+                "UPDATE outbox SET position = %s, state = %s, created_at = %s,"
+                " next_try_at = %s::timestamptz, mail = %s::json WHERE number = %s AND id = %s",
+                changed,
+            )
+
+
+def _summaries(rows: list[Row]) -> list[TicketSummary]:
+    return [TicketSummary(**row[0]) for row in rows]
+
+
+class TicketStore:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def create(self, build: Callable[[str], Ticket]) -> Ticket:
+        for attempt in range(DRAWS + PICKS):
+            # secrets, not random: with the email, the number is the student's only credential.
+            if attempt < DRAWS:
+                number = f"{secrets.randbelow(NUMBERS):06d}"
+            else:
+                number = await self._pick_free()
+
+            async def insert(conn: AsyncConnection, number: str = number) -> Ticket | None:
+                cur = await conn.execute(
+                    "INSERT INTO used_numbers VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",
+                    (number,),
+                )
+                if await cur.fetchone() is None:
+                    return None  # used, now or ever: draw again
+                ticket = build(number)
+                if ticket.number != number:
+                    raise ValueError(f"build() returned ticket {ticket.number}, not {number}")
+                await conn.execute(
+                    "INSERT INTO tickets (email_key, created_at, updated_at, search_text,"
+                    " summary, record, number) VALUES (%s, %s, %s, %s, %s::json, %s::json, %s)",
+                    _columns(ticket),
+                )
+                await _write_outbox(conn, number, ticket.outbox, {})
+                return ticket
+
+            created = await self._db.write(insert)
+            if created is not None:
+                return created
+        raise StorageError("no free ticket number could be drawn")
+
+    async def _pick_free(self) -> str:
+        row = await self._db.row("SELECT count(*) FROM used_numbers")
+        free = NUMBERS - int(row[0]) if row else NUMBERS
+        if free <= 0:
+            raise StorageError("every ticket number from 000000 to 999999 has been used")
+        row = await self._db.row(
+            "SELECT n FROM generate_series(0, %s) n WHERE NOT EXISTS (SELECT 1 FROM used_numbers"
+            " u WHERE u.number = lpad(n::text, 6, '0')) OFFSET %s LIMIT 1",
+            (NUMBERS - 1, secrets.randbelow(free)),
+        )
+        if row is None:  # taken meanwhile: the caller tries again
+            return f"{secrets.randbelow(NUMBERS):06d}"
+        return f"{int(row[0]):06d}"
+
+    async def get(self, number: str) -> Ticket | None:
+        if not valid_number(number):
+            return None
+        row = await self._db.row(TICKET, (number,))
+        return _ticket(row) if row is not None else None
+
+    async def update(
+        self, number: str, change: Callable[[Ticket], T], *, touch: bool = True
+    ) -> tuple[Ticket, T]:
+        return await self.modify(number, change, touch=touch)
+
+    async def modify(
+        self,
+        number: str,
+        change: Callable[[Ticket], T],
+        *,
+        touch: bool,
+        settled: str | None = None,
+    ) -> tuple[Ticket, T]:
+        """update(), and the end of the claim on mail `settled`, in one transaction."""
+        if not valid_number(number):
+            raise TicketNotFound(number)
+
+        async def work(conn: AsyncConnection) -> tuple[Ticket, T]:
+            cur = await conn.execute(TICKET + " FOR NO KEY UPDATE OF t", (number,))
+            row = await cur.fetchone()
+            if row is None:
+                raise TicketNotFound(number)
+            ticket = _ticket(row)
+            before = {m.id: (i, asdict(m)) for i, m in enumerate(ticket.outbox)}
+            result = change(ticket)
+            if ticket.number != number:
+                raise ValueError("a ticket's number cannot change")
+            if touch:
+                ticket.updated_at = utcnow()
+            await conn.execute(
+                "UPDATE tickets SET email_key = %s, created_at = %s, updated_at = %s,"
+                " search_text = %s, summary = %s::json, record = %s::json WHERE number = %s",
+                _columns(ticket),
+            )
+            await _write_outbox(conn, number, ticket.outbox, before)
+            if settled is not None:
+                await conn.execute(
+                    "UPDATE outbox SET leased_by = NULL, lease_until = NULL"
+                    " WHERE number = %s AND id = %s",
+                    (number, settled),
+                )
+            return ticket, result
+
+        return await self._db.write(work)
+
+    async def summary(self, number: str) -> TicketSummary | None:
+        if not valid_number(number):
+            return None
+        row = await self._db.row("SELECT summary FROM tickets WHERE number = %s", (number,))
+        return TicketSummary(**row[0]) if row is not None else None
+
+    async def summaries(self) -> list[TicketSummary]:
+        return _summaries(
+            await self._db.rows("SELECT summary FROM tickets ORDER BY created_at DESC, number DESC")
+        )
+
+    async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
+        needle = text.strip().lower()
+        if not needle or limit <= 0 or "\x00" in needle:
+            return []
+        # strpos, not LIKE: the student's text is matched as it is, % and _ included.
+        return _summaries(
+            await self._db.rows(
+                "SELECT summary FROM tickets WHERE strpos(search_text, %s) > 0"
+                " ORDER BY created_at DESC, number DESC LIMIT %s",
+                (needle, limit),
+            )
+        )
+
+    async def of_email(self, email: str) -> list[TicketSummary]:
+        return _summaries(
+            await self._db.rows(
+                "SELECT summary FROM tickets WHERE email_key = %s"
+                " ORDER BY created_at DESC, number DESC",
+                (email_key(email),),
+            )
+        )
+
+    async def count(self) -> int:
+        row = await self._db.row("SELECT count(*) FROM tickets")
+        return int(row[0]) if row else 0
+
+
+def _time(value: datetime) -> str:
+    """A timestamptz in the records' shape (storage.utcnow)."""
+    return value.isoformat(timespec="milliseconds")
+
+
+class OutboxStore:
+    def __init__(self, db: Db, tickets: TicketStore) -> None:
+        self._db = db
+        self._tickets = tickets
+
+    async def claim(
+        self, worker: str, now: str, limit: int, lease: float
+    ) -> list[tuple[str, OutboxMail]]:
+        rows = await self._db.run(
+            "WITH due AS (SELECT number, id FROM outbox WHERE state = 'queued'"
+            " AND next_try_at <= %(now)s::timestamptz"
+            " AND (lease_until IS NULL OR lease_until <= %(now)s::timestamptz)"
+            " ORDER BY next_try_at, created_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+            " UPDATE outbox o SET leased_by = %(worker)s,"
+            " lease_until = %(now)s::timestamptz + make_interval(secs => %(lease)s)"
+            " FROM due WHERE o.number = due.number AND o.id = due.id"
+            " RETURNING o.next_try_at, o.created_at, o.number, o.mail",
+            {"now": now, "limit": limit, "worker": worker, "lease": lease},
+        )
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [(row[2], OutboxMail(**row[3])) for row in rows]
+
+    async def settle(
+        self, number: str, mail_id: str, change: Callable[[OutboxMail], None]
+    ) -> OutboxMail | None:
+        def apply(ticket: Ticket) -> OutboxMail | None:
+            for mail in ticket.outbox:
+                if mail.id == mail_id:
+                    change(mail)
+                    return mail
+            return None
+
+        _, stored = await self._tickets.modify(number, apply, touch=False, settled=mail_id)
+        return stored
+
+    async def release(self, worker: str) -> None:
+        await self._db.run(
+            "UPDATE outbox SET leased_by = NULL, lease_until = NULL WHERE leased_by = %s",
+            (worker,),
+        )
+
+    async def next_due(self) -> str | None:
+        row = await self._db.row(
+            "SELECT min(greatest(next_try_at, lease_until)) FROM outbox WHERE state = 'queued'"
+        )
+        return _time(row[0]) if row is not None and row[0] is not None else None
+
+    async def parked(self) -> list[tuple[str, OutboxMail]]:
+        rows = await self._db.rows(
+            "SELECT number, mail FROM outbox WHERE state = 'parked' ORDER BY created_at, number"
+        )
+        return [(row[0], OutboxMail(**row[1])) for row in rows]
+
+    async def queued(self) -> int:
+        row = await self._db.row("SELECT count(*) FROM outbox WHERE state = 'queued'")
+        return int(row[0]) if row is not None else 0

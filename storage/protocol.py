@@ -1,0 +1,198 @@
+"""The storage as the application sees it, whatever keeps it: a data folder of TinyDB files
+(storage.Storage, one process) or a PostgreSQL database (storage.postgres.PostgresStorage, any
+number of processes). Both take and return the records of models.py and raise the errors of
+errors.py; tests/storage runs the same tests against both.
+
+Every read is async, even where the folder answers from memory: a database cannot."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import ClassVar, Protocol, TypeVar
+
+from .models import (
+    AuditEntry,
+    Conversation,
+    FaqEvent,
+    Lifetime,
+    Operator,
+    OperatorSession,
+    OutboxMail,
+    Ticket,
+    TicketSummary,
+)
+
+T = TypeVar("T")
+
+
+class Tickets(Protocol):
+    async def create(self, build: Callable[[str], Ticket]) -> Ticket:
+        """Draw a random number never used before (not even by a ticket since removed), build
+        the ticket with it, store it. build runs once, with the number that is kept."""
+
+    async def get(self, number: str) -> Ticket | None:
+        """None for an unknown number and for a malformed one."""
+
+    async def update(
+        self, number: str, change: Callable[[Ticket], T], *, touch: bool = True
+    ) -> tuple[Ticket, T]:
+        """Load, change (mutates the ticket, may return a value), stamp updated_at unless
+        touch=False, store: one update of a ticket at a time, across every process, so none
+        loses another's change. If change raises, nothing is stored. The new mails change put
+        in ticket.outbox are stored with the ticket, in the same step. TicketNotFound."""
+
+    async def summary(self, number: str) -> TicketSummary | None: ...
+
+    async def summaries(self) -> list[TicketSummary]:
+        """All tickets, newest created first."""
+
+    async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
+        """Tickets whose number, email, name or messages (internal notes too) contain text,
+        case-insensitively; newest first."""
+
+    async def of_email(self, email: str) -> list[TicketSummary]:
+        """The tickets one student opened, newest first."""
+
+    async def count(self) -> int: ...
+
+
+class Outbox(Protocol):
+    """The mail waiting in the tickets' outboxes, for any number of workers: each claims what
+    it sends, so no two send one mail at once, and a claim lapses after `lease` seconds, so
+    the mail of a worker that died is sent by another (at least once, never lost)."""
+
+    async def claim(
+        self, worker: str, now: str, limit: int, lease: float
+    ) -> list[tuple[str, OutboxMail]]:
+        """Up to limit mails due at now (queued, next_try_at <= now, not claimed by a live
+        lease), oldest due first, as (ticket number, mail); they are this worker's until
+        settled, released, or now + lease."""
+
+    async def settle(
+        self, number: str, mail_id: str, change: Callable[[OutboxMail], None]
+    ) -> OutboxMail | None:
+        """Record what happened to a mail (change mutates it) and end its claim; the ticket's
+        updated_at is kept. The stored mail, or None when the ticket has no such mail."""
+
+    async def release(self, worker: str) -> None:
+        """End this worker's claims on the mails it did not settle (it stops, or pauses)."""
+
+    async def next_due(self) -> str | None:
+        """When the next queued mail can be claimed (its next try, or the end of its claim)."""
+
+    async def parked(self) -> list[tuple[str, OutboxMail]]:
+        """The mails given up on, oldest first, for an admin to see and requeue."""
+
+    async def queued(self) -> int:
+        """How many mails wait to be sent (due or not, claimed or not): the outbox's depth,
+        for the metrics."""
+
+
+class Conversations(Protocol):
+    async def get(self, conversation_id: str) -> Conversation | None:
+        """None for an unknown id, and for a malformed one."""
+
+    async def save(self, conversation: Conversation) -> None:
+        """Create or replace; stamps updated_at. ValueError for a malformed id."""
+
+
+class Operators(Protocol):
+    async def get(self, username: str) -> Operator | None: ...
+
+    async def list(self) -> list[Operator]:
+        """By username."""
+
+    async def put(self, operator: Operator) -> None:
+        """Create or replace the account with this username."""
+
+
+class Upload(Protocol):
+    """A file being received; it gets an id only when committed, and a receive() block left
+    without a commit keeps nothing."""
+
+    size: int
+    head: bytes  # the first bytes, for the caller to tell the type from the content
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def commit(self) -> str:
+        """Keep the file under a fresh random id, and return the id."""
+
+
+class Attachments(Protocol):
+    def receive(self) -> contextlib.AbstractAsyncContextManager[Upload]: ...
+
+    async def read(self, attachment_id: str) -> bytes | None:
+        """The bytes (at most a few MiB: the caller caps uploads); None for an unknown or
+        malformed id."""
+
+    async def delete(self, attachment_id: str) -> None:
+        """Unknown and malformed ids are a no-op."""
+
+
+class Audit(Protocol):
+    async def append(self, entry: AuditEntry) -> None: ...
+
+    async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
+        """Newest first."""
+
+
+class FaqEvents(Protocol):
+    MEMORY: ClassVar[int]  # recent() never returns more than this many events
+
+    async def append(self, event: FaqEvent) -> None: ...
+
+    async def recent(self, limit: int = 1000) -> list[FaqEvent]:
+        """Newest first."""
+
+
+class Sessions(Protocol):
+    """Signed-in consoles. A session is found by the id its cookie carries; ids are never
+    stored, only their keys (session_key)."""
+
+    async def add(self, session: OperatorSession) -> None: ...
+
+    async def get(
+        self, session_id: str, now: float, lifetime: Lifetime, *, touch: bool = True
+    ) -> OperatorSession | None:
+        """The live session with this id, its last_seen moved to now when touch; None when
+        unknown or past its lifetime."""
+
+    async def drop(self, session_id: str) -> OperatorSession | None: ...
+
+    async def drop_user(self, username: str) -> list[OperatorSession]:
+        """End every session of an account (deactivated, or its password changed)."""
+
+    async def expire(self, now: float, lifetime: Lifetime) -> list[OperatorSession]:
+        """Remove and return the sessions past their lifetime."""
+
+
+class Backend(Protocol):
+    # Properties: read-only, so that each implementation may hold its own store classes.
+    @property
+    def tickets(self) -> Tickets: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def conversations(self) -> Conversations: ...
+
+    @property
+    def operators(self) -> Operators: ...
+
+    @property
+    def attachments(self) -> Attachments: ...
+
+    @property
+    def audit(self) -> Audit: ...
+
+    @property
+    def faq_events(self) -> FaqEvents: ...
+
+    @property
+    def sessions(self) -> Sessions: ...
+
+    async def close(self) -> None:
+        """Wait for the writes in flight, refuse new ones, let go. Idempotent."""

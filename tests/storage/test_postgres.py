@@ -1,0 +1,174 @@
+"""What only the database has: several processes on one database, the schema's migrations,
+and a clear refusal when the database cannot be reached."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from storage import Message, Operator, OutboxMail, StorageError, Ticket
+from storage.postgres import PostgresStorage
+from storage.postgres.database import migrations
+from tests.servers import PostgresServer, free_port
+
+from .conftest import build, run_python
+
+NOW = "2026-01-01T01:00:00.000+00:00"
+
+
+@pytest.fixture
+async def two(database_url: str) -> AsyncIterator[tuple[PostgresStorage, PostgresStorage]]:
+    """Two storages on one database, each with its own pool: two server processes."""
+    a = await PostgresStorage.open(database_url)
+    b = await PostgresStorage.open(database_url)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_two_processes_share_tickets_and_never_share_a_number(
+    two: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    a, b = two
+    made = await asyncio.gather(*(s.tickets.create(build()) for s in (a, b) * 40))
+    assert len({t.number for t in made}) == 80
+    assert await b.tickets.get(made[0].number) == made[0]
+
+    async def append(store: PostgresStorage, i: int) -> None:
+        message = Message(id=f"r{i}", author="operator", name="Op", body=f"risposta {i}")
+        await store.tickets.update(made[0].number, lambda t: t.messages.append(message))
+
+    await asyncio.gather(*(append(s, i) for i, s in enumerate((a, b) * 20)))
+    stored = await a.tickets.get(made[0].number)
+    assert stored is not None and len(stored.messages) == 41  # no update lost another
+
+
+async def test_an_account_or_session_made_on_one_works_on_the_other(
+    two: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    a, b = two
+    await a.operators.put(Operator(username="nuovo", name="N", role="editor", password_hash="h"))
+    got = await b.operators.get("nuovo")
+    assert got is not None and got.role == "editor"
+    async with a.attachments.receive() as upload:
+        await upload.write(b"%PDF-1.7 bytes")
+        attachment_id = await upload.commit()
+    assert await b.attachments.read(attachment_id) == b"%PDF-1.7 bytes"
+
+
+async def test_workers_in_two_processes_claim_each_mail_once(
+    two: tuple[PostgresStorage, PostgresStorage], database_url: str
+) -> None:
+    a, b = two
+    for i in range(30):
+        mail = OutboxMail(
+            id=f"m{i}", to="s@example.org", subject="s", text="t", html="h", kind="opened",
+            next_try_at="2026-01-01T00:00:00.000+00:00",
+        )
+        await a.tickets.create(build(outbox=[mail]))
+    # Each worker claims one mail at a time and "sends" it for 10 ms, so the claims interleave.
+    child = asyncio.create_task(
+        asyncio.to_thread(
+            run_python,
+            "import asyncio, sys\n"
+            "from storage.postgres import PostgresStorage\n"
+            "async def main():\n"
+            "    s = await PostgresStorage.open(sys.argv[1])\n"
+            "    got = []\n"
+            "    while batch := await s.outbox.claim('child', sys.argv[2], 1, 600):\n"
+            "        got += [m.id for _, m in batch]\n"
+            "        await asyncio.sleep(0.01)\n"
+            "    print(' '.join(got))\n"
+            "    await s.close()\n"
+            "asyncio.run(main())\n",
+            database_url,
+            NOW,
+        )
+    )
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        while not child.done():
+            cur = await conn.execute("SELECT count(*) FROM outbox WHERE leased_by = 'child'")
+            if (await cur.fetchone()) != (0,):
+                break
+            await asyncio.sleep(0.01)
+    here: list[str] = []
+    while batch := await (a, b)[len(here) % 2].outbox.claim(f"w{len(here) % 2}", NOW, 1, 600):
+        here += [m.id for _, m in batch]
+        await asyncio.sleep(0.01)
+    done = await child
+    assert done.returncode == 0, done.stderr
+    there = done.stdout.split()
+    assert here and there
+    assert sorted(here + there, key=lambda m: int(m[1:])) == [f"m{i}" for i in range(30)]
+
+
+async def test_a_change_that_raises_leaves_no_trace_and_no_lock(database_url: str) -> None:
+    async with await PostgresStorage.open(database_url) as storage:
+        ticket = await storage.tickets.create(build())
+
+        def broken(t: Ticket) -> None:
+            t.outbox.append(OutboxMail(id="x", to="a@b.c", subject="", text="", html="", kind="k"))
+            raise RuntimeError("guard refused")
+
+        with pytest.raises(RuntimeError):
+            await storage.tickets.update(ticket.number, broken)
+        assert await storage.outbox.next_due() is None
+        # The row lock went with the rollback: the next update does not wait.
+        await asyncio.wait_for(storage.tickets.update(ticket.number, lambda t: None), 5)
+
+
+async def test_a_fresh_database_is_migrated_once_even_by_two_at_once(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.url(postgres.new_database())
+    try:
+        first, second = await asyncio.gather(PostgresStorage.open(url), PostgresStorage.open(url))
+        await first.close()
+        await second.close()
+        async with await PostgresStorage.open(url) as again:
+            await again.tickets.create(build())
+        with psycopg.connect(url) as conn:
+            versions = conn.execute("SELECT version, name FROM schema_version").fetchall()
+        assert versions == [(v, name) for v, name, _ in migrations()]
+        assert versions[0] == (1, "0001_initial.sql")
+    finally:
+        postgres.drop_database(url.rsplit("/", 1)[1])
+
+
+async def test_a_database_of_newer_code_is_refused(postgres: PostgresServer) -> None:
+    name = postgres.new_database()
+    url = postgres.url(name)
+    try:
+        await (await PostgresStorage.open(url)).close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO schema_version (version, name) VALUES (999, 'future')")
+        with pytest.raises(StorageError, match="schema version 999, newer than this code"):
+            await PostgresStorage.open(url)
+    finally:
+        postgres.drop_database(name)
+
+
+async def test_an_unreachable_database_says_what_to_check_without_the_password() -> None:
+    password = secrets.token_hex(8)
+    url = f"postgresql://helpdesk:{password}@127.0.0.1:{free_port()}/helpdesk"
+    with pytest.raises(StorageError) as refused:
+        await PostgresStorage.open(url)
+    message = str(refused.value)
+    assert password not in message
+    assert message.startswith("cannot reach the database postgresql://helpdesk@127.0.0.1:")
+    assert "Check that PostgreSQL is running" in message and "HELPDESK_DATABASE_URL" in message
+
+
+async def test_a_missing_database_and_a_malformed_url(postgres: PostgresServer) -> None:
+    with pytest.raises(StorageError, match=r"helpdesk@127\.0\.0\.1:\d+/nope: .*does not exist"):
+        await PostgresStorage.open(postgres.url("nope"))
+    with pytest.raises(StorageError, match="is not a PostgreSQL URL") as refused:
+        # libpq's own message would quote the password: "invalid percent-encoded token"
+        await PostgresStorage.open("postgresql://helpdesk:s3cr%zzt@db/helpdesk")
+    assert "s3cr" not in str(refused.value)
