@@ -58,6 +58,7 @@ class Run:
     tally: Tally
     connected: int
     cpu: float | None  # server CPU seconds from the first arrival to the last answer
+    kernel: float | None  # the part of it spent in the kernel (writes, flushes, sockets)
     rss: int | None  # server resident bytes gained with everyone connected
     lag: list[float]  # /healthz round trips during the run
     idle: list[float]  # the same before it
@@ -125,7 +126,7 @@ async def load(target: Target, students: int, rate: float, processes: int,
         for conn in pipes:
             await _recv(conn, 60)  # imported and ready
         idle = await _probed(target.url, 1.0)
-        cpu, rss = (target.cpu_seconds(), target.rss_bytes()) if target.pids else (0.0, 0)
+        (user, kernel), rss = target.cpu_seconds(), target.rss_bytes()
         until = asyncio.Event()
         probe = asyncio.create_task(_probe(target.url, until))
         start_at = time.time() + 0.2
@@ -136,8 +137,8 @@ async def load(target: Target, students: int, rate: float, processes: int,
         reports = [await _recv(conn, longest) for conn in pipes]
         wall = time.time() - start_at
         busy, own = machine_busy_seconds() - busy, time.process_time() - own
-        if target.pids:
-            cpu, rss = target.cpu_seconds() - cpu, target.rss_bytes() - rss
+        (user_after, kernel_after), rss = target.cpu_seconds(), target.rss_bytes() - rss
+        user, kernel = user_after - user, kernel_after - kernel
         until.set()
         lag = await probe
         for conn in pipes:
@@ -158,14 +159,15 @@ async def load(target: Target, students: int, rate: float, processes: int,
         target=target.name,
         tally=tally,
         connected=sum(r["connected"] for r in reports),
-        cpu=cpu if target.pids else None,
+        cpu=user + kernel if target.pids else None,
+        kernel=kernel if target.pids else None,
         rss=rss if target.pids else None,
         lag=lag,
         idle=idle,
         generator_busy=[r["cpu"] / r["wall"] for r in reports],
         generator_lag=[x for r in reports for x in r["lags"]],
         wall=wall,
-        others=busy - own - cpu - sum(r["cpu"] for r in reports),
+        others=busy - own - user - kernel - sum(r["cpu"] for r in reports),
     )
 
 
@@ -217,8 +219,9 @@ def rows(ours: Run, theirs: Run, students: int, rate: float) -> list[tuple[str, 
 
     table.append((f"{head} server CPU per student: service | bare | ratio",
                   f"{per(cpu_a, 1e-3, 'ms')} | {per(cpu_b, 1e-3, 'ms')} | "
-                  f"{_ratio(cpu_a, cpu_b)} (total {per(ours.cpu, 1, 's')} | "
-                  f"{per(theirs.cpu, 1, 's')})"))
+                  f"{_ratio(cpu_a, cpu_b)} (total {per(ours.cpu, 1, 's')}, kernel "
+                  f"{per(ours.kernel, 1, 's')} | {per(theirs.cpu, 1, 's')}, kernel "
+                  f"{per(theirs.kernel, 1, 's')})"))
     table.append((f"{head} server RSS per connected student: service | bare | ratio",
                   f"{per(rss_a, 1024, 'KiB')} | {per(rss_b, 1024, 'KiB')} | "
                   f"{_ratio(rss_a, rss_b)}"))

@@ -1,9 +1,10 @@
 """The load benchmark's yardstick: a bare python-socketio server on aiohttp that speaks the
 `/chat` events of docs/protocol.md and answers each at once with a small canned reply.
 
-It does what any Socket.IO chat must do per event (a room per conversation, `typing` on and off,
-the reply to the room), and nothing of the help desk's own work (no storage, no FAQ search), so
-the service's figures divided by these are the cost of the help desk itself.
+It does what any Socket.IO chat must do per event (a room per conversation, the reply to the
+room; `typing` only comes before a slow step, which this server never has), and nothing of the
+help desk's own work (no storage, no FAQ search), so the service's figures divided by these
+are the cost of the help desk itself.
 
     python -m bench.load_bare PORT
 """
@@ -35,13 +36,9 @@ def chat(sio: socketio.AsyncServer) -> None:
 
     async def answer(sid: str, data: Any) -> None:
         room = (await sio.get_session(sid, namespace="/chat"))["conversation_id"]
-        for event, payload in (
-            ("typing", {"on": True}),
-            ("typing", {"on": False}),
-            ("bot", {"conversation_id": room, "entries": [ENTRY],
-                     "prompt": {**PROMPT, "options": OPTIONS}}),
-        ):
-            await sio.emit(event, payload, room=room, namespace="/chat")
+        await sio.emit("bot", {"conversation_id": room, "entries": [ENTRY],
+                               "prompt": {**PROMPT, "options": OPTIONS}},
+                       room=room, namespace="/chat")
 
     sio.on("hello", hello, namespace="/chat")
     sio.on("choose", answer, namespace="/chat")

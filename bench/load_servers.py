@@ -42,14 +42,15 @@ class Target:
         if urlsplit(self.url).hostname not in ("127.0.0.1", "localhost"):
             raise ValueError(f"the load benchmark only targets 127.0.0.1, not {self.url}")
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server processes so far (fields 14 and 15 of stat)."""
-        total = 0
+    def cpu_seconds(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the server processes so far, all their threads
+        (fields 14 and 15 of stat)."""
+        user = system = 0
         for pid in self.pids:
             stat = Path(f"/proc/{pid}/stat").read_text()
             fields = stat[stat.rindex(")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / TICKS
+            user, system = user + int(fields[11]), system + int(fields[12])
+        return user / TICKS, system / TICKS
 
     def rss_bytes(self) -> int:
         total = 0

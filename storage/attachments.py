@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 from .concurrency import Gate, finish
@@ -81,7 +82,13 @@ def _open_temp(folder: Path) -> tuple[Path, int]:
 
 def scan_attachments(layout: Layout, problems: Problems) -> set[str]:
     """The ids of the attachment files present; a line in problems for anything else there."""
-    found: set[str] = set()
+    return set(attachment_times(layout, problems))
+
+
+def attachment_times(layout: Layout, problems: Problems) -> dict[str, float]:
+    """The attachment files present, each with the time it was stored (its mtime: written once,
+    never changed); a line in problems for anything else there."""
+    found: dict[str, float] = {}
     if not layout.attachments.is_dir():
         return found
     for shard in os.scandir(layout.attachments):
@@ -100,7 +107,7 @@ def scan_attachments(layout: Layout, problems: Problems) -> set[str]:
             ):
                 problems.append((Path(entry.path), "not an attachment file"))
                 continue
-            found.add(entry.name)
+            found[entry.name] = entry.stat(follow_symlinks=False).st_mtime
     return found
 
 
@@ -139,6 +146,13 @@ class AttachmentStore:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:  # deleted since path() looked
             return None
+
+    async def stored_before(self, moment: datetime) -> list[str]:
+        """The ids of the files stored before this moment (an aware datetime), whoever uses
+        them: the retention sweep keeps those a ticket or a chat still points at."""
+        limit = moment.timestamp()
+        times = await asyncio.to_thread(attachment_times, self._layout, [])
+        return sorted(a for a, stored in times.items() if stored < limit)
 
     async def delete(self, attachment_id: str) -> None:
         path = self.path(attachment_id)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .concurrency import Gate
 from .journal import AuditLog, FaqEventLog
 from .layout import Layout
+from .retention import RETENTION_DAYS, overdue
 from .scan import scan_folder
 
 
-def check_data(data_dir: Path) -> list[str]:
+def check_data(
+    data_dir: Path, *, retention_days: int = RETENTION_DAYS, now: datetime | None = None
+) -> list[str]:
     """Every problem in the folder, one line each ("path: what is wrong"); [] when healthy.
+    Personal data kept past its time (storage/retention.py) is a problem too.
 
     Read-only and lock-free, so it also runs beside a live server: every file is replaced
     atomically, so a reader sees either the old version or the new one. Temporary files and a
@@ -28,4 +33,8 @@ def check_data(data_dir: Path) -> list[str]:
         faq_events=FaqEventLog(layout.faq_events, gate).journal,
         repair=False,
     )
-    return [f"{path}: {reason}" for path, reason in problems + missing]
+    if problems:
+        # Rules about what a damaged folder keeps would only add noise to the damage.
+        return [f"{path}: {reason}" for path, reason in problems + missing]
+    late = overdue(layout, retention_days, now or datetime.now(UTC))
+    return [f"{path}: {reason}" for path, reason in missing + late]

@@ -4,19 +4,23 @@ widget keeps, so a reload or a server restart resumes the same conversation."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from .concurrency import Gate, KeyedLock, finish
 from .errors import DamagedFile
-from .files import atomic_write, ensure_dir, is_temp
+from .files import atomic_write, ensure_dir, fsync_dir, is_temp
 from .layout import Layout, conversation_shard, valid_conversation_id
-from .models import Conversation, utcnow
+from .models import Conversation, ConversationBrief, utcnow
 from .tinyfile import DOC_ID, encode, read_record
+
+log = logging.getLogger(__name__)
 
 TABLE = "conversation"
 # The chats kept in memory: a deadline crowd's worth; an older one is read from its file.
@@ -39,9 +43,18 @@ def read_conversation(path: str | Path, conversation_id: str) -> Conversation | 
     return conversation
 
 
-def scan_conversations(layout: Layout, problems: Problems) -> int:
-    """Read every conversation file; add a line to problems for each bad one. Never writes.
-    Returns how many are healthy."""
+def brief(conversation: Conversation) -> ConversationBrief:
+    return ConversationBrief.of(
+        conversation.id, conversation.updated_at, conversation.slots.get("email"),
+        conversation.uploads,
+    )
+
+
+def scan_conversations(
+    layout: Layout, problems: Problems, seen: Callable[[Conversation], None] | None = None
+) -> int:
+    """Read every conversation file, pass each good one to seen(); add a line to problems for
+    each bad one. Never writes. Returns how many are healthy."""
     healthy = 0
     if not layout.conversations.is_dir():
         return healthy
@@ -62,8 +75,10 @@ def scan_conversations(layout: Layout, problems: Problems) -> int:
                 problems.append((Path(entry.path), "conversation in the wrong shard"))
                 continue
             try:
-                read_conversation(entry.path, conversation_id)
+                conversation = read_conversation(entry.path, conversation_id)
                 healthy += 1
+                if seen is not None and conversation is not None:
+                    seen(conversation)
             except DamagedFile as e:
                 problems.append((e.path, e.reason))
             except OSError as e:
@@ -112,6 +127,36 @@ class ConversationStore:
             self._recent[conversation.id] = record
             if len(self._recent) > RECENT_MAX:
                 self._recent.popitem(last=False)
+
+    async def delete(self, conversation_id: str) -> None:
+        """Gone from disk for good; nothing for an unknown or malformed id. The caller holds the
+        conversation's lock in the web layer, so that no step saves it again meanwhile."""
+        if not valid_conversation_id(conversation_id):
+            return
+        async with self._gate.enter(), self._locks.hold(conversation_id):
+            self._recent.pop(conversation_id, None)
+            path = self._layout.conversation(conversation_id)
+            await finish(asyncio.to_thread(_delete, path))
+
+    async def briefs(self) -> list[ConversationBrief]:
+        """Every conversation, without its transcript: for the retention sweep and the erasure,
+        which run rarely. Reads every file, in a worker thread."""
+        return await asyncio.to_thread(self._briefs)
+
+    def _briefs(self) -> list[ConversationBrief]:
+        found: list[ConversationBrief] = []
+        problems: Problems = []
+        scan_conversations(self._layout, problems, lambda c: found.append(brief(c)))
+        for path, reason in problems:
+            # Verified at start; damage since then is the check's to report, not the sweep's.
+            log.warning("%s: %s", path, reason)
+        return found
+
+
+def _delete(path: Path) -> None:
+    if path.exists():
+        path.unlink(missing_ok=True)
+        fsync_dir(path.parent)
 
 
 def _copied(record: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from .concurrency import Gate, finish
 from .errors import DamagedFile, StorageError
-from .files import FILE_MODE, fsync_dir, is_temp, write_all
+from .files import FILE_MODE, atomic_write, fsync_dir, is_temp, write_all
 from .models import AuditEntry, FaqEvent
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,12 @@ def _append(path: Path, line: bytes) -> None:
         fsync_dir(path.parent)
 
 
+def _delete_files(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+    fsync_dir(paths[0].parent)
+
+
 class Journal(Generic[E]):
     def __init__(
         self,
@@ -138,6 +144,8 @@ class Journal(Generic[E]):
         self._recent: deque[E] = deque(maxlen=memory)
         self._pending: list[tuple[Path, bytes]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Held while lines are appended, and while erasure rewrites or deletes day files.
+        self._lock = asyncio.Lock()
 
     def files(self, problems: Problems) -> list[Path]:
         if not self.folder.is_dir():
@@ -182,19 +190,73 @@ class Journal(Generic[E]):
         await asyncio.sleep(FLUSH_DELAY)
         failing = False
         while self._pending:
-            batch, self._pending = self._pending, []
             try:
-                await finish(asyncio.to_thread(_append_batch, batch))
+                async with self._lock:
+                    await self._write_pending()
                 failing = False
             except OSError:
-                # A full disk: keep the lines, in order, and try again; say so once.
+                # A full disk: the lines are kept, in order, to try again; say so once.
                 if not failing:
                     log.exception(
-                        "%s: could not write %d entries; retrying", self.folder, len(batch)
+                        "%s: could not write %d entries; retrying", self.folder,
+                        len(self._pending),
                     )
                 failing = True
-                self._pending[:0] = batch
                 await asyncio.sleep(RETRY_SECONDS)
+
+    async def _write_pending(self) -> None:
+        """Under the lock: the lines queued so far, to their day files (put back on failure)."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            await finish(asyncio.to_thread(_append_batch, batch))
+        except OSError:
+            self._pending[:0] = batch
+            raise
+
+    async def rewrite(self, change: Callable[[E], bool]) -> int:
+        """Apply change() to every entry, in the day files and in memory; a file where it
+        returned True for some entry is replaced whole, atomically. How many entries changed.
+        For erasure, which is rare: it reads every day file. The lines still queued are
+        written first, so that they are changed too, and no flush lands in a file being
+        replaced."""
+        async with self._gate.enter(), self._lock:
+            await self._write_pending()
+            for entry in self._recent:
+                change(entry)
+            return await finish(asyncio.to_thread(self._rewrite, change))
+
+    def _rewrite(self, change: Callable[[E], bool]) -> int:
+        changed = 0
+        for path in self.files([]):
+            entries: list[E] = []
+            read_day(path, self._decode, entries.extend, repair=False)
+            here = sum(1 for entry in entries if change(entry))
+            if here:
+                lines = b"".join(
+                    json.dumps(self._encode(e), ensure_ascii=False).encode() + b"\n"
+                    for e in entries
+                )
+                atomic_write(path, lines)
+                changed += here
+        return changed
+
+    async def drop_days_before(self, day: str) -> int:
+        """Delete the day files before `day` (YYYY-MM-DD), and their entries from memory. How
+        many files went."""
+        async with self._gate.enter(), self._lock:  # no flush appends to a file being deleted
+            old = [p for p in self.files([]) if p.name < f"{day}.jsonl"]
+            if not old:
+                return 0
+            await finish(asyncio.to_thread(_delete_files, old))
+            kept = [e for e in self._recent if not self._day_of(e) < day]
+            self._recent.clear()
+            self._recent.extend(kept)
+            return len(old)
+
+    def _day_of(self, entry: E) -> str:
+        return str(self._encode(entry).get("at", ""))[:10]
 
     def latest(self, limit: int) -> list[E]:
         """Newest first."""
@@ -257,3 +319,19 @@ class FaqEventLog:
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:
         """Newest first, from the latest MEMORY events."""
         return self.journal.latest(limit)
+
+    async def forget_conversations(self, conversation_ids: Collection[str]) -> int:
+        """Blank what the students of these chats typed (an erasure); the counts stay."""
+        ids = set(conversation_ids)
+
+        def blank(event: FaqEvent) -> bool:
+            if event.conversation_id not in ids or not event.query:
+                return False
+            event.query = ""
+            return True
+
+        return await self.journal.rewrite(blank) if ids else 0
+
+    async def drop_before(self, day: str) -> int:
+        """Delete the events of the days before `day` (YYYY-MM-DD): past the retention."""
+        return await self.journal.drop_days_before(day)

@@ -71,6 +71,16 @@ class OutboxMail:
 
 
 @dataclass
+class Purge:
+    """What the anonymisation of a ticket still has to delete outside its record: written in
+    the same atomic step that empties the record, dropped once the files are gone, so that a
+    crash in between leaves a note of the work left instead of files nobody points at."""
+
+    attachments: list[str] = field(default_factory=list)
+    conversations: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Ticket:
     number: str  # six digits, zero-padded
     email: str  # normalised: lower case
@@ -88,6 +98,10 @@ class Ticket:
     conversation_id: str | None = None  # the chat that led to the ticket
     references: str | None = None  # number of the closed ticket this one follows up
     outbox: list[OutboxMail] = field(default_factory=list)
+    # When the student's personal data was removed (retention or erasure, storage/retention.py);
+    # the record stays, so its number is never drawn again and the figures still count it.
+    anonymised_at: str | None = None
+    purge: Purge | None = None  # files still to delete after the anonymisation
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +115,8 @@ class Ticket:
         ]
         data["history"] = [StatusChange(**h) for h in data.get("history", [])]
         data["outbox"] = [OutboxMail(**o) for o in data.get("outbox", [])]
+        if data.get("purge") is not None:
+            data["purge"] = Purge(**data["purge"])
         return cls(**data)
 
 
@@ -119,6 +135,8 @@ class TicketSummary:
     updated_at: str
     # the last message's author, so the queue can show "waiting for us" vs "waiting for them"
     last_author: Author | None = None
+    # no personal data left: the figures count it, nobody can find or open it any more
+    anonymised: bool = False
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketSummary:
@@ -134,6 +152,7 @@ class TicketSummary:
             created_at=ticket.created_at,
             updated_at=ticket.updated_at,
             last_author=public[-1].author if public else None,
+            anonymised=ticket.anonymised_at is not None,
         )
 
 
@@ -156,6 +175,28 @@ class Conversation:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class ConversationBrief:
+    """What the retention sweep and the erasure need to know of a chat, without its transcript."""
+
+    id: str
+    updated_at: str
+    email: str  # the email the student gave in the chat, lower case; "" if none yet
+    uploads: tuple[str, ...]  # ids of the files uploaded in it and not yet sent with a ticket
+
+    @classmethod
+    def of(
+        cls, conversation_id: str, updated_at: str, email: object, uploads: list[dict[str, Any]]
+    ) -> ConversationBrief:
+        """From the parts of a record (slots["email"], uploads), read whole or picked out."""
+        return cls(
+            id=conversation_id,
+            updated_at=updated_at,
+            email=email.strip().lower() if isinstance(email, str) else "",
+            uploads=tuple(str(u.get("id", "")) for u in uploads),
+        )
 
 
 @dataclass

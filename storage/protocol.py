@@ -8,12 +8,14 @@ Every read is async, even where the folder answers from memory: a database canno
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import datetime
 from typing import ClassVar, Protocol, TypeVar
 
 from .models import (
     AuditEntry,
     Conversation,
+    ConversationBrief,
     FaqEvent,
     Lifetime,
     Operator,
@@ -56,6 +58,20 @@ class Tickets(Protocol):
 
     async def count(self) -> int: ...
 
+    # For the retention sweep and the erasure (storage/retention.py): an anonymised ticket
+    # (TicketSummary.anonymised) has an empty email, so of_email never returns it.
+
+    async def conversations_in_use(self, among: Collection[str] | None = None) -> set[str]:
+        """The chats that tickets still holding their student's data point at; only those
+        of `among` when given."""
+
+    async def attachments_in_use(self) -> set[str]:
+        """The attachment files that tickets point at."""
+
+    async def purging(self) -> list[str]:
+        """The anonymised tickets whose files are still to delete (Ticket.purge set), by
+        number: a crash stopped their anonymisation between its two writes."""
+
 
 class Outbox(Protocol):
     """The mail waiting in the tickets' outboxes, for any number of workers: each claims what
@@ -96,6 +112,13 @@ class Conversations(Protocol):
     async def save(self, conversation: Conversation) -> None:
         """Create or replace; stamps updated_at. ValueError for a malformed id."""
 
+    async def delete(self, conversation_id: str) -> None:
+        """Gone for good; unknown and malformed ids are a no-op. The web layer holds the
+        conversation's lock, so that no chat step saves it again meanwhile."""
+
+    async def briefs(self) -> list[ConversationBrief]:
+        """Every conversation without its transcript (retention sweep, erasure: rare)."""
+
 
 class Operators(Protocol):
     async def get(self, username: str) -> Operator | None: ...
@@ -130,9 +153,17 @@ class Attachments(Protocol):
     async def delete(self, attachment_id: str) -> None:
         """Unknown and malformed ids are a no-op."""
 
+    async def stored_before(self, moment: datetime) -> list[str]:
+        """The ids of the files stored before this moment (aware), whoever uses them, sorted."""
+
 
 class Audit(Protocol):
-    async def append(self, entry: AuditEntry) -> None: ...
+    async def append(self, entry: AuditEntry) -> None:
+        """May return before the entry is durable (the folder flushes in groups)."""
+
+    async def flush(self) -> None:
+        """Return once every entry appended so far is durable: for what must survive a crash
+        (an anonymisation, an erasure)."""
 
     async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
         """Newest first."""
@@ -145,6 +176,14 @@ class FaqEvents(Protocol):
 
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:
         """Newest first."""
+
+    async def forget_conversations(self, conversation_ids: Collection[str]) -> int:
+        """Blank the query of every event of these chats (an erasure: what the student typed);
+        the events stay, for the counts. How many were blanked."""
+
+    async def drop_before(self, day: str) -> int:
+        """Delete the events of the UTC days before `day` (YYYY-MM-DD): past the retention.
+        How many days had events."""
 
 
 class Sessions(Protocol):

@@ -67,6 +67,11 @@ class TicketIndex:
         self._order: list[tuple[str, str]] = []
         # Numbers drawn for tickets being written right now: used, though not yet on disk.
         self._reserved: set[str] = set()
+        # What the retention sweep must not delete: the chat and the files of each ticket that
+        # still holds its student's data; and the anonymised tickets whose files still go.
+        self._conversation: dict[str, str] = {}
+        self._attachments: dict[str, tuple[str, ...]] = {}
+        self._purging: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._summaries)
@@ -100,15 +105,33 @@ class TicketIndex:
         else:
             bisect.insort(self._order, (summary.created_at, number))
         self._summaries[number] = summary
-        numbers = self._by_email.setdefault(email_key(summary.email), [])
-        if number not in numbers:
-            numbers.append(number)
+        if summary.email:  # an anonymised ticket has none, and no look-up may reach it
+            numbers = self._by_email.setdefault(email_key(summary.email), [])
+            if number not in numbers:
+                numbers.append(number)
         self._text[number] = search_text(ticket)
+        self._keep_files(ticket)
         pending = [replace(m) for m in ticket.outbox if m.state != "sent"]
         if pending:
             self._pending_mail[number] = pending
         else:
             self._pending_mail.pop(number, None)
+
+    def _keep_files(self, ticket: Ticket) -> None:
+        number = ticket.number
+        if ticket.conversation_id:
+            self._conversation[number] = ticket.conversation_id
+        else:
+            self._conversation.pop(number, None)
+        files = tuple(a.id for m in ticket.messages for a in m.attachments)
+        if files:
+            self._attachments[number] = files
+        else:
+            self._attachments.pop(number, None)
+        if ticket.purge is not None:
+            self._purging.add(number)
+        else:
+            self._purging.discard(number)
 
     def _forget_email(self, email: str, number: str) -> None:
         numbers = self._by_email.get(email_key(email), [])
@@ -145,6 +168,15 @@ class TicketIndex:
         return sorted(
             (self._summaries[n] for n in numbers), key=lambda s: s.created_at, reverse=True
         )
+
+    def conversations_in_use(self) -> set[str]:
+        return set(self._conversation.values())
+
+    def attachments_in_use(self) -> set[str]:
+        return {a for files in self._attachments.values() for a in files}
+
+    def purging(self) -> list[str]:
+        return sorted(self._purging)
 
     def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
         due = [

@@ -11,7 +11,7 @@ import asyncio
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -160,6 +160,16 @@ class TicketStore:
 
     async def of_email(self, email: str) -> list[TicketSummary]:
         return self._index.of_email(email)
+
+    async def conversations_in_use(self, among: Collection[str] | None = None) -> set[str]:
+        used = self._index.conversations_in_use()
+        return used if among is None else used.intersection(among)
+
+    async def attachments_in_use(self) -> set[str]:
+        return self._index.attachments_in_use()
+
+    async def purging(self) -> list[str]:
+        return self._index.purging()
 
     async def count(self) -> int:
         return len(self._index)

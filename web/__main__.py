@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
 
         return add_operator_command(argv[1:], config.data_dir)
     if command == "check-data":
-        problems = check_data(config.data_dir)
+        problems = check_data(config.data_dir, retention_days=config.retention_days)
         for problem in problems:
             print(problem)
         print(f"{config.data_dir}: {'ok' if not problems else f'{len(problems)} problem(s)'}")

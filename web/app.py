@@ -15,9 +15,11 @@ from storage import Backend, open_backend
 from web import console, student
 from web.config import MAX_ATTACHMENT_BYTES, Config
 from web.console.namespace import CONSOLE, ConsoleNamespace
+from web.desk.anonymise import Anonymiser
 from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
 from web.desk.mail import OutboxWorker
+from web.desk.retention import Retention
 from web.desk.secret import load_or_create_secret
 from web.desk.services import Services
 from web.desk.tokens import TokenSigner
@@ -91,11 +93,17 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         # The attachment download asks the console who is signed in.
         app[OPERATOR_OF] = consoles.operator_of
         services.mail = OutboxWorker(store, config)
+        services.retention = Retention(
+            Anonymiser(store, services.conversation_lock, services.mail_folder()),
+            config.retention_days,
+        )
         services.faq.start()
         await services.mail.start()
+        services.retention.start()
         try:
             yield
         finally:
+            await services.retention.stop()
             await consoles.close()
             await services.mail.stop()
             await services.faq.stop()

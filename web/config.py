@@ -65,6 +65,10 @@ class Config:
     # student's address is read from X-Forwarded-For (only when the peer is one of these).
     trusted_proxies: tuple[str, ...] = ()
     session_idle_minutes: int = 30
+    # How long a closed ticket keeps its student's data (CONTRACT.md section 9), and whom the
+    # privacy notice names as the data protection officer (the deployment's to say).
+    retention_days: int = 730
+    dpo_contact: str | None = None
     # postgresql://user:password@host:port/db: everything kept lives there instead of in
     # data_dir, and several processes may share it (CONTRACT.md section 7)
     database_url: str | None = None
@@ -136,6 +140,8 @@ class Config:
             chats_per_ip_per_hour=_int(environ, "HELPDESK_CHATS_PER_IP_PER_HOUR", 600),
             uploads_per_ip_per_hour=_int(environ, "HELPDESK_UPLOADS_PER_IP_PER_HOUR", 100),
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
+            retention_days=_int(environ, "HELPDESK_RETENTION_DAYS", 730, minimum=1),
+            dpo_contact=environ.get("HELPDESK_DPO_CONTACT", "").strip() or None,
             database_url=environ.get("HELPDESK_DATABASE_URL", "").strip() or None,
             read_timeout_seconds=_int(environ, "HELPDESK_READ_TIMEOUT_SECONDS", 60, minimum=1),
             shutdown_seconds=_int(environ, "HELPDESK_SHUTDOWN_SECONDS", 20, minimum=1),

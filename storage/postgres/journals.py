@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from typing import ClassVar
+
+from psycopg import AsyncConnection
 
 from ..models import AuditEntry, FaqEvent
 from .database import Db, dumps
@@ -18,6 +21,9 @@ class AuditLog:
             "INSERT INTO audit (target, entry) VALUES (%s, %s::json)",
             (entry.target, dumps(asdict(entry))),
         )
+
+    async def flush(self) -> None:
+        """Every append is a committed INSERT already."""
 
     async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
         if target is None:
@@ -41,7 +47,8 @@ class FaqEventLog:
 
     async def append(self, event: FaqEvent) -> None:
         await self._db.run(
-            "INSERT INTO faq_events (event) VALUES (%s::json)", (dumps(asdict(event)),)
+            "INSERT INTO faq_events (at, conversation_id, event) VALUES (%s, %s, %s::json)",
+            (event.at, event.conversation_id, dumps(asdict(event))),
         )
 
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:
@@ -49,3 +56,33 @@ class FaqEventLog:
             "SELECT event FROM faq_events ORDER BY id DESC LIMIT %s", (min(limit, self.MEMORY),)
         )
         return [FaqEvent(**row[0]) for row in rows]
+
+    async def forget_conversations(self, conversation_ids: Collection[str]) -> int:
+        ids = list(conversation_ids)
+        if not ids:
+            return 0
+
+        # In Python rather than with jsonb_set: the record stays json, as written.
+        async def blank(conn: AsyncConnection) -> int:
+            cur = await conn.execute(
+                "SELECT id, event FROM faq_events WHERE conversation_id = ANY(%s)"
+                " AND event->>'query' <> '' FOR UPDATE",
+                (ids,),
+            )
+            rows = await cur.fetchall()
+            async with conn.cursor() as update:
+                await update.executemany(
+                    "UPDATE faq_events SET event = %s::json WHERE id = %s",
+                    [(dumps({**event, "query": ""}), event_id) for event_id, event in rows],
+                )
+            return len(rows)
+
+        return await self._db.write(blank)
+
+    async def drop_before(self, day: str) -> int:
+        row = await self._db.run(
+            "WITH gone AS (DELETE FROM faq_events WHERE at < %s RETURNING left(at, 10) AS day)"
+            " SELECT count(DISTINCT day) FROM gone",
+            (day,),
+        )
+        return int(row[0][0])

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from ..attachments import HEAD_BYTES
 from ..concurrency import KeyedLock
 from ..errors import StorageError
 from ..layout import valid_attachment_id, valid_conversation_id
-from ..models import Conversation, Operator, utcnow
+from ..models import Conversation, ConversationBrief, Operator, utcnow
 from .database import Db, dumps
 
 
@@ -40,6 +41,20 @@ class ConversationStore:
                 " SET updated_at = excluded.updated_at, record = excluded.record",
                 (conversation.id, conversation.updated_at, dumps(conversation.to_dict())),
             )
+
+    async def delete(self, conversation_id: str) -> None:
+        if not valid_conversation_id(conversation_id):
+            return
+        async with self._locks.hold(conversation_id):
+            await self._db.run("DELETE FROM conversations WHERE id = %s", (conversation_id,))
+
+    async def briefs(self) -> list[ConversationBrief]:
+        # Picked out in the database: the transcripts, the bulk of a chat, stay there.
+        rows = await self._db.rows(
+            "SELECT id, updated_at, record->'slots'->'email', record->'uploads'"
+            " FROM conversations ORDER BY id"
+        )
+        return [ConversationBrief.of(row[0], row[1], row[2], row[3] or []) for row in rows]
 
 
 class OperatorStore:
@@ -120,3 +135,8 @@ class AttachmentStore:
         if valid_attachment_id(attachment_id):
             await self._db.run("DELETE FROM attachments WHERE id = %s", (attachment_id,))
 
+    async def stored_before(self, moment: datetime) -> list[str]:
+        rows = await self._db.rows(
+            "SELECT id FROM attachments WHERE created_at < %s ORDER BY id", (moment,)
+        )
+        return [row[0] for row in rows]

@@ -10,7 +10,7 @@ a lease, so no two send one mail at once and a dead worker's mail is sent by ano
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
@@ -43,7 +43,7 @@ def _ticket(row: Row) -> Ticket:
         raise StorageError(f"ticket {record.get('number')!r} is not a valid record ({e})") from e
 
 
-def _columns(ticket: Ticket) -> tuple[str, str, str, str, str, str, str]:
+def _columns(ticket: Ticket) -> tuple[Any, ...]:
     record = ticket.to_dict()
     del record["outbox"]
     # Text columns cannot hold NUL; search never looks for one.
@@ -55,8 +55,24 @@ def _columns(ticket: Ticket) -> tuple[str, str, str, str, str, str, str]:
         text,
         dumps(asdict(TicketSummary.of(ticket))),
         dumps(record),
+        ticket.conversation_id,
+        [a.id for m in ticket.messages for a in m.attachments],
+        ticket.purge is not None,
         ticket.number,
     )
+
+
+# The columns _columns() gives, the number last.
+INSERT = (
+    "INSERT INTO tickets (email_key, created_at, updated_at, search_text, summary, record,"
+    " conversation_id, attachments, purging, number)"
+    " VALUES (%s, %s, %s, %s, %s::json, %s::json, %s, %s, %s, %s)"
+)
+UPDATE = (
+    "UPDATE tickets SET email_key = %s, created_at = %s, updated_at = %s, search_text = %s,"
+    " summary = %s::json, record = %s::json, conversation_id = %s, attachments = %s,"
+    " purging = %s WHERE number = %s"
+)
 
 
 def _mail_row(number: str, position: int, mail: OutboxMail) -> tuple[Any, ...]:
@@ -121,11 +137,7 @@ class TicketStore:
                 ticket = build(number)
                 if ticket.number != number:
                     raise ValueError(f"build() returned ticket {ticket.number}, not {number}")
-                await conn.execute(
-                    "INSERT INTO tickets (email_key, created_at, updated_at, search_text,"
-                    " summary, record, number) VALUES (%s, %s, %s, %s, %s::json, %s::json, %s)",
-                    _columns(ticket),
-                )
+                await conn.execute(INSERT, _columns(ticket))
                 await _write_outbox(conn, number, ticket.outbox, {})
                 return ticket
 
@@ -183,11 +195,7 @@ class TicketStore:
                 raise ValueError("a ticket's number cannot change")
             if touch:
                 ticket.updated_at = utcnow()
-            await conn.execute(
-                "UPDATE tickets SET email_key = %s, created_at = %s, updated_at = %s,"
-                " search_text = %s, summary = %s::json, record = %s::json WHERE number = %s",
-                _columns(ticket),
-            )
+            await conn.execute(UPDATE, _columns(ticket))
             await _write_outbox(conn, number, ticket.outbox, before)
             if settled is not None:
                 await conn.execute(
@@ -224,17 +232,42 @@ class TicketStore:
         )
 
     async def of_email(self, email: str) -> list[TicketSummary]:
+        key = email_key(email)
+        if not key:  # the key of every anonymised ticket
+            return []
         return _summaries(
             await self._db.rows(
                 "SELECT summary FROM tickets WHERE email_key = %s"
                 " ORDER BY created_at DESC, number DESC",
-                (email_key(email),),
+                (key,),
             )
         )
 
     async def count(self) -> int:
         row = await self._db.row("SELECT count(*) FROM tickets")
         return int(row[0]) if row else 0
+
+    async def conversations_in_use(self, among: Collection[str] | None = None) -> set[str]:
+        if among is None:
+            rows = await self._db.rows(
+                "SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id IS NOT NULL"
+            )
+        else:
+            rows = await self._db.rows(
+                "SELECT DISTINCT conversation_id FROM tickets WHERE conversation_id = ANY(%s)",
+                (list(among),),
+            )
+        return {row[0] for row in rows}
+
+    async def attachments_in_use(self) -> set[str]:
+        rows = await self._db.rows(
+            "SELECT DISTINCT unnest(attachments) FROM tickets WHERE attachments <> '{}'"
+        )
+        return {row[0] for row in rows}
+
+    async def purging(self) -> list[str]:
+        rows = await self._db.rows("SELECT number FROM tickets WHERE purging ORDER BY number")
+        return [row[0] for row in rows]
 
 
 def _time(value: datetime) -> str:

@@ -71,7 +71,7 @@ async def test_no_serious_violation_anywhere(
     page = await new_page(width)
 
     # the public pages
-    for path in ("/", "/?lang=en", "/ticket", "/faq", "/faq?q=prima+rata"):
+    for path in ("/", "/?lang=en", "/ticket", "/faq", "/faq?q=prima+rata", "/privacy"):
         await page.goto(server.url + path)
         await audit.check(page, path)
 

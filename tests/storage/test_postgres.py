@@ -6,13 +6,24 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 
 import psycopg
 import pytest
 
-from storage import Message, Operator, OutboxMail, StorageError, Ticket
-from storage.postgres import PostgresStorage
-from storage.postgres.database import migrations
+from storage import (
+    Attachment,
+    FaqEvent,
+    Message,
+    Operator,
+    OutboxMail,
+    Purge,
+    StorageError,
+    Ticket,
+)
+from storage.postgres import PostgresStorage, database
+from storage.postgres.database import dumps, migrations
+from storage.postgres.tickets import _columns as columns
 from tests.servers import PostgresServer, free_port
 
 from .conftest import build, run_python
@@ -139,6 +150,47 @@ async def test_a_fresh_database_is_migrated_once_even_by_two_at_once(
         assert versions[0] == (1, "0001_initial.sql")
     finally:
         postgres.drop_database(url.rsplit("/", 1)[1])
+
+
+async def test_the_personal_data_migration_fills_its_columns_from_the_records(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0002 adds what the retention sweep filters on; rows written before it get theirs."""
+    name = postgres.new_database()
+    url = postgres.url(name)
+    known = migrations()
+    try:
+        monkeypatch.setattr(database, "migrations", lambda: known[:1])
+        await (await PostgresStorage.open(url)).close()
+        monkeypatch.undo()
+        files = [Attachment("a" * 32, "a.pdf", 1, "x"), Attachment("b" * 32, "b.pdf", 1, "x")]
+        used = build(conversation_id="chat-of-a-ticket-1",
+                     messages=[Message("m1", "student", "Mario", "vedi allegati",
+                                       attachments=files)])("111111")
+        halfway = build(conversation_id=None, anonymised_at=NOW,
+                        purge=Purge(attachments=["c" * 32]))("222222")
+        event = FaqEvent("no_match", "isee", "it", conversation_id="chat-of-a-ticket-1",
+                         at="2028-05-31T10:00:00.000+00:00")
+        with psycopg.connect(url, autocommit=True) as conn:
+            for ticket in (used, halfway):
+                conn.execute("INSERT INTO used_numbers VALUES (%s)", (ticket.number,))
+                # the columns of 0001 only
+                conn.execute(
+                    "INSERT INTO tickets (email_key, created_at, updated_at, search_text,"
+                    " summary, record, number) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (*columns(ticket)[:6], ticket.number),
+                )
+            conn.execute("INSERT INTO faq_events (event) VALUES (%s)", (dumps(asdict(event)),))
+
+        async with await PostgresStorage.open(url) as storage:
+            assert await storage.tickets.conversations_in_use() == {"chat-of-a-ticket-1"}
+            assert await storage.tickets.attachments_in_use() == {"a" * 32, "b" * 32}
+            assert await storage.tickets.purging() == ["222222"]
+            assert await storage.faq_events.forget_conversations(["chat-of-a-ticket-1"]) == 1
+            assert await storage.faq_events.drop_before("2028-06-01") == 1
+            assert await storage.faq_events.recent() == []
+    finally:
+        postgres.drop_database(name)
 
 
 async def test_a_database_of_newer_code_is_refused(postgres: PostgresServer) -> None:

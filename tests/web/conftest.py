@@ -7,6 +7,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,7 +16,8 @@ import socketio
 from yarl import URL
 
 from storage import Operator
-from tests.conftest import Server
+from tests.conftest import Server, make_config, start_server
+from tests.storage.conftest import Place
 from web.console.namespace import ConsoleNamespace, console_of
 from web.desk.accounts import add_operator, hash_password
 from web.desk.sessions import COOKIE
@@ -238,6 +240,25 @@ Factory = Callable[..., Coroutine[Any, Any, Console]]
 @functools.cache
 def password_hash(password: str) -> str:
     return hash_password(password)  # argon2 is slow on purpose: once per test run
+
+
+@pytest.fixture(params=["tinydb", "postgres"])
+async def either_server(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Server]:
+    """The real server on a data folder, then on PostgreSQL: for the tests of rules that each
+    storage keeps its own way (a module makes it its `server` to run all its tests on both)."""
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    running = await start_server(make_config(data_dir, database_url=url))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def place_of(server: Server) -> Place:
+    """Where a server keeps its data, to look at it beside the server."""
+    config = server.config
+    kind = "postgres" if config.database_url else "tinydb"
+    return Place(kind, config.data_dir, config.database_url)
 
 
 @pytest.fixture

@@ -21,11 +21,14 @@ VALID = {
 }
 
 
-def run_web(*args: str, data_dir: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_web(
+    *args: str, data_dir: Path, timeout: float = 30, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HELPDESK_DATA_DIR": str(data_dir),
         "HELPDESK_PORT": str(free_port()),
+        **(settings or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "web", *args],
@@ -87,3 +90,29 @@ def test_a_bad_setting_is_named(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "HELPDESK_PORT" in result.stderr
+
+
+async def test_check_data_reports_data_kept_past_the_retention(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage import Message, Storage, Ticket
+    from storage.retention import stamp
+
+    closed = stamp(datetime.now(UTC) - timedelta(days=100))
+    async with await Storage.open(tmp_path) as storage:
+        ticket = await storage.tickets.create(lambda n: Ticket(
+            number=n, email="m@example.com", name="Rossi Mario", phone="+393331234567",
+            topic="immatricolazioni", subtopic="scadenze", status="closed", updated_at=closed,
+            messages=[Message(id="1", author="student", name="Rossi Mario", body="Scadenza?")],
+        ))
+    kept = await asyncio.to_thread(run_web, "check-data", data_dir=tmp_path)
+    assert kept.returncode == 0, kept.stdout
+    short = await asyncio.to_thread(
+        run_web, "check-data", data_dir=tmp_path, settings={"HELPDESK_RETENTION_DAYS": "90"}
+    )
+    assert short.returncode == 1
+    assert short.stdout.splitlines() == [
+        f"{storage.layout.ticket(ticket.number)}: closed and unchanged since {closed}: "
+        "past the 90-day retention, and not anonymised",
+        f"{tmp_path}: 1 problem(s)",
+    ]

@@ -1,9 +1,9 @@
 """The operators' side: one module per job (the socket namespace, access, sign-in, the page,
-tickets, ready answers, accounts, parked mail, reports)."""
+tickets, ready answers, accounts, parked mail, reports, students' privacy requests)."""
 
 from __future__ import annotations
 
-from web.console import accounts, answers, mail, page, reports, signin, tickets
+from web.console import accounts, answers, mail, page, privacy, reports, signin, tickets
 
 ROUTES = (
     signin.routes,
@@ -13,4 +13,5 @@ ROUTES = (
     reports.routes,
     accounts.routes,
     mail.routes,
+    privacy.routes,
 )

@@ -41,7 +41,9 @@ async def require(
 
 async def path_number(request: web.Request) -> str:
     number = parse_number(request.match_info["number"])
-    if number is None or await request.app[SERVICES].storage.tickets.summary(number) is None:
+    summary = await request.app[SERVICES].storage.tickets.summary(number) if number else None
+    # An anonymised ticket is only a line in the figures: there is nothing to work on.
+    if number is None or summary is None or summary.anonymised:
         raise ApiError(404, "not_found")
     return number
 

@@ -229,7 +229,8 @@ class ConsoleNamespace(GuardedNamespace):
         if user is None:
             return
         number = parse_number(data["number"])
-        if number is None or await self.services.storage.tickets.summary(number) is None:
+        summary = await self.services.storage.tickets.summary(number) if number else None
+        if number is None or summary is None or summary.anonymised:
             await self.error(sid, "not_found")
             return
         user.tickets.add(number)

@@ -89,7 +89,8 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
 
     def keep(s: TicketSummary) -> bool:
         return (
-            (not topic or s.topic == topic)
+            not s.anonymised
+            and (not topic or s.topic == topic)
             and (not subtopic or s.subtopic == subtopic)
             and (holders is None or (s.operator or "") in holders)
         )

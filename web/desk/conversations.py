@@ -22,7 +22,7 @@ from web.desk import meter, notify
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
-from web.desk.students import creation_limits, lookup
+from web.desk.students import creation_limits, lookup, opened_by
 from web.desk.tickets import Desk
 
 log = logging.getLogger("helpdesk.chat")
@@ -99,7 +99,7 @@ class Conversations:
     async def _follow_up(self, token: Any) -> dict[str, str] | None:
         """The contact data of a closed ticket whose token the student holds: its follow-up
         starts with them filled in and refers to it."""
-        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        number = await opened_by(self.services, token)
         ticket = await self.services.storage.tickets.get(number) if number else None
         if ticket is None or ticket.status != "closed":
             return None

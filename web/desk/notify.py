@@ -60,6 +60,10 @@ def ticket_link(public_url: str, number: str) -> str:
     return f"{public_url.rstrip('/')}/ticket?{urlencode({'number': number})}"
 
 
+def privacy_link(public_url: str, lang: str) -> str:
+    return f"{public_url.rstrip('/')}/privacy" + ("?lang=en" if lang == "en" else "")
+
+
 def _shorten(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
@@ -103,6 +107,7 @@ def compose(
         "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
         "request": _shorten(first.body, SUMMARY_CHARS) if first else "",
         "link": ticket_link(public_url, ticket.number),
+        "privacy": privacy_link(public_url, lang),
         "message": message,
     }
     subject = _one_line(_env.get_template("mail/subject.txt").render(context))

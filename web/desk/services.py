@@ -1,11 +1,12 @@
 """What the application layer shares, built once by create_app: the stores, the FAQ, the live
-channel, the token signer, the limits, the mail worker."""
+channel, the token signer, the limits, the mail worker, the retention sweep."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from storage import Backend
 from web.config import Config
@@ -14,6 +15,7 @@ from web.desk.limits import Limits
 from web.desk.live import LiveEvents
 from web.desk.mail import OutboxWorker
 from web.desk.meter import Meter, NoMeter
+from web.desk.retention import Retention
 from web.desk.tokens import TokenSigner
 
 
@@ -29,9 +31,15 @@ class Services:
     mail: OutboxWorker | None = None
     # What the desk reports for the dashboards (web/ops/metrics.py, set by create_app).
     meter: Meter = field(default_factory=NoMeter)
+    # The daily retention sweep, set when it starts (tests run one at a chosen moment).
+    retention: Retention | None = None
     _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
+
+    def mail_folder(self) -> Path | None:
+        """Where mail is written as .eml files (no SMTP server set): an erasure empties it too."""
+        return self.mail.outbox_dir if self.mail is not None else None
 
     def wake_mail(self) -> None:
         """A mail was queued: send it now rather than at the worker's next look."""

@@ -34,9 +34,18 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
         await services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
     )
     ticket = None
-    if summary is not None and summary.email == wanted:
+    if summary is not None and not summary.anonymised and summary.email == wanted:
         ticket = await services.storage.tickets.get(summary.number)
     if ticket is None:
         raise ApiError(404, "lookup_failed")
     refund_all(pairs)
     return ticket
+
+
+async def opened_by(services: Services, token: object) -> str | None:
+    """The number of the ticket a token opens: a valid signature, and a ticket that still holds
+    its student's data (after an erasure or the retention sweep, a token issued before opens
+    nothing, although it has not expired)."""
+    number = services.signer.verify(token) if isinstance(token, str) else None
+    summary = await services.storage.tickets.summary(number) if number is not None else None
+    return number if summary is not None and not summary.anonymised else None

@@ -134,9 +134,15 @@ class Desk:
         await self._after(ticket, "created", actor="student", action="ticket.created")
         return ticket
 
-    async def _update(self, number: str, change: Any) -> Ticket:
+    async def _update(self, number: str, change: Callable[[Ticket], object]) -> Ticket:
+        def unless_anonymised(ticket: Ticket) -> object:
+            # Erased or past its retention: nothing may be added to it any more.
+            if ticket.anonymised_at is not None:
+                raise ApiError(404, "not_found")
+            return change(ticket)
+
         try:
-            ticket, _ = await self.storage.tickets.update(number, change)
+            ticket, _ = await self.storage.tickets.update(number, unless_anonymised)
         except TicketNotFound:
             raise ApiError(404, "not_found") from None
         return ticket

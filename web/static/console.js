@@ -16,6 +16,7 @@
  *   accounts.js  the team: transfer targets for all, accounts for admins
  *   mail.js      parked mail, for admins
  *   report.js    the editors' FAQ report
+ *   privacy.js   students' data, for admins: export, erase by email after a preview
  *
  * Every piece of data reaches the page through textContent (h()), never innerHTML: names and
  * messages come from students. The session cookie is HttpOnly; the page only holds the CSRF

@@ -27,6 +27,7 @@
  *   panel        open, close, keyboard, which view shows
  *   chat         transcript, prompt, quick replies, uploads, restart
  *   tickets      look-up, a ticket's messages, reply, live updates
+ *   privacy      the notice linked before personal data is asked; "download your data"
  *   mount        into the page, or inside an element in page mode
  */
 (() => {
@@ -113,6 +114,11 @@
       closedNote: "Questo ticket è chiuso e non accetta nuovi messaggi.",
       newTicket: "Apri un nuovo ticket",
       sessionExpired: "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero.",
+      privacyNotice: "I dati che ti chiediamo servono solo a rispondere alla tua richiesta.",
+      privacyLink: "Leggi l'informativa privacy",
+      exportData: "Scarica i tuoi dati",
+      exportName: "dati-personali-{number}.json",
+      exportError: "Impossibile scaricare i tuoi dati. Riprova.",
     },
     en: {
       launcher: "Enrolment help desk",
@@ -185,6 +191,11 @@
       closedNote: "This ticket is closed and takes no new messages.",
       newTicket: "Open a new ticket",
       sessionExpired: "The ticket could not be opened: look it up again with email and number.",
+      privacyNotice: "The data we ask you for is used only to answer your request.",
+      privacyLink: "Read the privacy notice",
+      exportData: "Download your data",
+      exportName: "personal-data-{number}.json",
+      exportError: "Your data could not be downloaded. Please try again.",
     },
   };
 
@@ -622,7 +633,8 @@
       e.preventDefault();
       submitText();
     });
-    return (ui.chat = h("div", { class: "uh-view uh-chat" }, ui.log, ui.typing, ui.alert, ui.options, ui.form));
+    ui.privacy = privacyNotice();
+    return (ui.chat = h("div", { class: "uh-view uh-chat" }, ui.log, ui.typing, ui.alert, ui.options, ui.privacy, ui.form));
   }
 
   function buildLookup() {
@@ -660,6 +672,7 @@
       { class: "uh-form", novalidate: true },
       ui.lkTitle,
       tr(h("p", { class: "uh-muted uh-lk-head" }), "lookupIntro"),
+      privacyNotice(),
       tr(h("label", { for: "uh-lk-email" }), "email"),
       ui.lkEmail,
       tr(h("label", { for: "uh-lk-number" }), "number"),
@@ -730,6 +743,7 @@
       e.preventDefault();
       sendReply();
     });
+    ui.exportBtn = tr(h("button", { type: "button", class: "uh-link", onclick: exportData }), "exportData");
     ui.closedText = h("p");
     ui.closedBox = h(
       "div",
@@ -748,7 +762,8 @@
       ui.tkAlert,
       ui.tkStatus,
       ui.closedBox,
-      ui.replyForm
+      ui.replyForm,
+      h("div", { class: "uh-privacy uh-row" }, ui.exportBtn, privacyLink())
     ));
   }
 
@@ -768,6 +783,7 @@
     ui.langBtn.setAttribute("lang", T("langSwitchLang"));
     ui.tkBack.lastChild.textContent = T(S.page ? "otherTicket" : "backToChat");
     ui.lkBack.hidden = S.page;
+    for (const a of ui.wrap.querySelectorAll(".uh-privacy a")) a.href = privacyUrl();
     applyPrompt();
   }
 
@@ -1153,6 +1169,7 @@
     ui.text.rows = ui.options.childElementCount ? 1 : 2;
     ui.input.hidden = !typed;
     ui.fileBtn.parentNode.hidden = kind !== "file";
+    ui.privacy.hidden = PERSONAL.indexOf(kind) < 0;
     ui.send.hidden = kind === "file";
     const field = kind === "text" ? ui.text : ui.input;
     ui.fieldLabel.setAttribute("for", field.id);
@@ -1423,15 +1440,19 @@
         token: t.token,
         blob: true,
       });
-      const url = URL.createObjectURL(blob);
-      const save = h("a", { href: url, download: a.filename || "allegato", hidden: true });
-      ui.wrap.append(save);
-      save.click();
-      save.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      saveBlob(blob, a.filename || "allegato");
     } catch (e) {
       ui.tkAlert.textContent = e.status ? e.message : T("downloadError");
     }
+  }
+
+  function saveBlob(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const save = h("a", { href: url, download: name, hidden: true });
+    ui.wrap.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
   }
 
   function setReplyFile(f) {
@@ -1525,6 +1546,42 @@
     showView("chat", true);
     if (S.chatStarted && S.connected) sendHello();
     else startChat();
+  }
+
+  /* ----- privacy: the notice before personal data is asked, "download your data" ----- */
+
+  // The steps that ask for personal data (the email first): the notice is linked right there.
+  const PERSONAL = ["email", "name", "tel", "file"];
+  const privacyUrl = () => ORIGIN + "/privacy" + (S.lang === "en" ? "?lang=en" : "");
+
+  function privacyLink() {
+    return h(
+      "a",
+      { href: privacyUrl(), target: "_blank", rel: "noopener noreferrer" },
+      tr(h("span"), "privacyLink"),
+      h("span", { class: "uh-sr" }, " ", tr(h("span"), "newTab"))
+    );
+  }
+
+  function privacyNotice() {
+    return h("p", { class: "uh-privacy" }, tr(h("span"), "privacyNotice"), " ", privacyLink());
+  }
+
+  // Everything kept about the student's email, as a file (GDPR arts. 15 and 20).
+  async function exportData() {
+    const t = S.ticket;
+    if (!t || !enabled(ui.exportBtn)) return;
+    ui.tkAlert.textContent = "";
+    setEnabled(ui.exportBtn, false);
+    try {
+      const blob = await http("GET", "/api/tickets/" + encodeURIComponent(t.number) + "/export", { token: t.token, blob: true });
+      saveBlob(blob, T("exportName", { number: t.number }));
+    } catch (e) {
+      if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      else ui.tkAlert.textContent = e.status ? e.message : T("exportError");
+    } finally {
+      setEnabled(ui.exportBtn, true);
+    }
   }
 
   /* ----- mount: into the page, or inside an element in page mode ----- */

@@ -11,7 +11,7 @@ from storage import Attachment
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
-from web.desk.students import creation_limits, lookup
+from web.desk.students import creation_limits, lookup, opened_by
 from web.desk.tickets import Desk
 from web.http.clients import request_ip
 from web.http.errors import json_object, request_lang
@@ -92,11 +92,11 @@ async def lookup_ticket(request: web.Request) -> web.Response:
     )
 
 
-def bearer_ticket(request: web.Request, services: Services) -> str:
+async def bearer_ticket(request: web.Request, services: Services) -> str:
     """The number in the URL, if the bearer token opens exactly that ticket."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    opened = services.signer.verify(token) if scheme.lower() == "bearer" else None
+    opened = await opened_by(services, token) if scheme.lower() == "bearer" else None
     clean = validate_number(request.match_info["number"])
     if opened is None or not isinstance(clean, Valid) or clean.value != opened:
         raise ApiError(401, "unauthorized")
@@ -106,7 +106,7 @@ def bearer_ticket(request: web.Request, services: Services) -> str:
 @routes.get("/api/tickets/{number}")
 async def get_ticket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    number = bearer_ticket(request, services)
+    number = await bearer_ticket(request, services)
     ticket = await services.storage.tickets.get(number)
     if ticket is None:
         raise ApiError(404, "not_found")
@@ -117,7 +117,7 @@ async def get_ticket(request: web.Request) -> web.Response:
 @routes.post("/api/tickets/{number}/messages")
 async def post_message(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    number = bearer_ticket(request, services)
+    number = await bearer_ticket(request, services)
     data, attachment = await read_body(request, services, {"body"})
     try:
         body = validate_reply(str(data.get("body") or ""), has_attachment=attachment is not None)

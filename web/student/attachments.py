@@ -102,7 +102,7 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
     operator = await request.app[OPERATOR_OF](request)
     if operator is None:
         try:
-            number = bearer_ticket(request, services)
+            number = await bearer_ticket(request, services)
         except ApiError:
             raise ApiError(404, "not_found") from None
     else:

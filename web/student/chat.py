@@ -21,6 +21,7 @@ from web.desk.conversations import Conversations
 from web.desk.errors import ApiError, rate_limited
 from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, STUDENT_ROOM, STUDENTS
 from web.desk.services import Services
+from web.desk.students import opened_by
 from web.desk.tickets import Desk
 from web.http import clients
 from web.http.events import MAYBE_TEXT, TEXT, Field, GuardedNamespace
@@ -220,7 +221,7 @@ class ChatNamespace(GuardedNamespace):
     # --- a ticket, live --------------------------------------------------------------------
 
     async def on_watch_ticket(self, sid: str, data: dict[str, Any]) -> None:
-        number = self.services.signer.verify(data["token"])
+        number = await opened_by(self.services, data["token"])
         lang = normalise_lang(data.get("lang"))
         ticket = await self.services.storage.tickets.get(number) if number else None
         session = await self.get_session(sid)

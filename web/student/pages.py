@@ -29,7 +29,7 @@ def faq_view(faq: Faq, lang: str) -> dict[str, Any]:
     }
 
 
-def _base(request: web.Request, name: str) -> dict[str, Any]:
+def page_context(request: web.Request, name: str) -> dict[str, Any]:
     lang = page_lang(request)
     return {"lang": lang, "page": name, "path": request.path, "query": request.query_string}
 
@@ -37,13 +37,13 @@ def _base(request: web.Request, name: str) -> dict[str, Any]:
 @routes.get("/")
 @aiohttp_jinja2.template("landing.html")
 async def landing(request: web.Request) -> dict[str, Any]:
-    return _base(request, "landing")
+    return page_context(request, "landing")
 
 
 @routes.get("/ticket")
 @aiohttp_jinja2.template("ticket.html")
 async def ticket_page(request: web.Request) -> dict[str, Any]:
-    context = _base(request, "ticket")
+    context = page_context(request, "ticket")
     context["number"] = request.query.get("number", "")[:10]
     return context
 
@@ -51,7 +51,7 @@ async def ticket_page(request: web.Request) -> dict[str, Any]:
 @routes.get("/faq")
 @aiohttp_jinja2.template("faq.html")
 async def faq_page(request: web.Request) -> dict[str, Any]:
-    context = _base(request, "faq")
+    context = page_context(request, "faq")
     lang = context["lang"]
     index: FaqIndex = request.app[SERVICES].faq.index
     query = request.query.get("q", "").strip()[:MAX_QUERY]

@@ -13,6 +13,7 @@ import { leaveTicket, renderEmptyTicket } from "./ticket.js";
 import { loadTeam, renderTeam } from "./accounts.js";
 import { renderParked } from "./mail.js";
 import { renderReport } from "./report.js";
+import { renderPrivacy } from "./privacy.js";
 
 export function startConsole() {
   document.body.className = "signed-in";
@@ -24,7 +25,8 @@ export function startConsole() {
   ui.soundBtn = h("button", { type: "button", class: "c-btn c-ghost", "aria-pressed": String(S.sound), onclick: toggleSound, title: S.sound ? T("soundOn") : T("soundOff") }, T("sound"));
   const adminButtons = S.me.role === "admin"
     ? [h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("team"), text: T("team") }),
-       h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("parked"), text: T("parked") })]
+       h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("parked"), text: T("parked") }),
+       h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("privacy"), text: T("privacy") })]
     : [];
   // The FAQ report is the editors' (and admins'); the server refuses it to operators too.
   const reportButton = S.me.role === "editor" || S.me.role === "admin"
@@ -89,7 +91,8 @@ export function showView(view) {
   ui.ticketPane.hidden = admin;
 }
 
-async function showAdmin(which) {
+// email: the privacy view opens on this student's address (from a ticket).
+export async function showAdmin(which, email) {
   if (S.current) {
     leaveTicket();
     renderEmptyTicket();
@@ -100,5 +103,6 @@ async function showAdmin(which) {
   clear(ui.adminPane).append(close, box);
   if (which === "team") await renderTeam(box);
   else if (which === "report") await renderReport(box);
+  else if (which === "privacy") renderPrivacy(box, email);
   else await renderParked(box);
 }

@@ -8,7 +8,7 @@ import { announce, beep, toast, updateTitle } from "./feedback.js";
 import { signedOut } from "./signin.js";
 import { renderOnline, setLive } from "./frame.js";
 import { loadQueue, scheduleQueue } from "./queue.js";
-import { appendMessage, reloadTicket, renderWarnings } from "./ticket.js";
+import { appendMessage, leaveTicket, reloadTicket, renderEmptyTicket, renderWarnings } from "./ticket.js";
 import { renderComposerHint } from "./composer.js";
 
 export function connect() {
@@ -109,6 +109,12 @@ function onQueueEvent(p) {
   } else if (p.reason === "assigned" && !byMe && t.operator && t.operator.username === S.me.username) {
     toast(T("assignedToYou", { by: nameOf(p.by), number: t.number }), "info");
     beep();
+  }
+  if (p.reason === "anonymised" && S.current && S.current.number === t.number) {
+    // Erased while on screen: nothing of it may stay in front of the operator.
+    leaveTicket();
+    renderEmptyTicket();
+    toast(T("erasedCurrent", { number: t.number }), "info");
   }
   updateTitle();
   scheduleQueue();

@@ -7,7 +7,8 @@ import { clear, h } from "./dom.js";
 import { fmtDate, fmtSize, heldByOther, isMine, statusLabel } from "./format.js";
 import { api, errorText } from "./api.js";
 import { announce, toast, updateTitle } from "./feedback.js";
-import { showView } from "./frame.js";
+import { showAdmin, showView } from "./frame.js";
+import { exportStudent } from "./privacy.js";
 import { emit } from "./socket.js";
 import { renderQueue, scheduleQueue } from "./queue.js";
 import { insertAnswer, renderComposer, renderComposerHint, renderComposerMode, saveDraft, stopTyping } from "./composer.js";
@@ -261,7 +262,11 @@ function renderAside() {
   let timer = null;
   ui.cannedInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadCanned, 250); });
   clear(ui.aside).append(
-    h("section", { class: "c-card" }, h("h3", { text: T("studentData") }), dl),
+    h("section", { class: "c-card" }, h("h3", { text: T("studentData") }), dl,
+      // The student's requests about their data (GDPR) are the admins' to carry out.
+      S.me.role === "admin" ? h("div", { class: "c-privacy-actions" },
+        h("button", { type: "button", class: "c-linklike", onclick: () => exportStudent(t.number), text: T("exportStudent") }),
+        h("button", { type: "button", class: "c-linklike", onclick: () => showAdmin("privacy", t.email), text: T("eraseStudent") })) : null),
     h("section", { class: "c-card" }, h("h3", { text: T("beforeTicket") }), chatBefore(t)),
     h("section", { class: "c-card" },
       h("h3", {}, h("label", { for: "c-canned", text: T("canned") })),

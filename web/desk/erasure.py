@@ -1,0 +1,69 @@
+"""Erasing a student on request (GDPR art. 17): every ticket of an email is anonymised the way
+the retention sweep does it (web/desk/anonymise.py), and the chats that email was given in go
+with what was typed in them. The numbers stay taken and the figures keep counting the tickets.
+
+The audit says who erased and when, and how many tickets: never whose data, which would keep
+in the log exactly what was asked to be forgotten.
+"""
+
+from __future__ import annotations
+
+from storage import AuditEntry, Operator, utcnow
+from web.desk.anonymise import Anonymiser
+from web.desk.live import OPERATORS, OPERATORS_ROOM
+from web.desk.services import Services
+from web.desk.views import summary_view
+
+
+async def tickets_of(services: Services, email: str) -> list[str]:
+    """The numbers of the tickets that still hold this email's data (in any letter case),
+    newest first."""
+    return [s.number for s in await services.storage.tickets.of_email(email)]
+
+
+async def erase(services: Services, email: str, by: Operator) -> int:
+    """Anonymise every ticket of the email, delete its chats; how many tickets it had."""
+    storage = services.storage
+    anonymiser = Anonymiser(storage, services.conversation_lock, services.mail_folder())
+    key = email.strip().lower()
+    numbers = await tickets_of(services, key)
+    chats = {c for n in numbers if (c := await _conversation_of(services, n))}
+    at = utcnow()
+    for number in numbers:
+        await anonymiser.anonymise(number, at)
+    chats |= {c.id for c in await storage.conversations.briefs() if c.email == key}
+    for conversation_id in chats:
+        await anonymiser.delete_conversation(conversation_id)
+    await storage.faq_events.forget_conversations(chats)
+    await storage.audit.append(
+        AuditEntry(
+            actor=by.username, action="privacy.erased", target="", detail={"tickets": len(numbers)}
+        )
+    )
+    await storage.audit.flush()  # who erased must survive a crash, like the erasure itself
+    await _tell_consoles(services, numbers, by)
+    return len(numbers)
+
+
+async def _conversation_of(services: Services, number: str) -> str | None:
+    ticket = await services.storage.tickets.get(number)
+    return ticket.conversation_id if ticket is not None else None
+
+
+async def _tell_consoles(services: Services, numbers: list[str], by: Operator) -> None:
+    """The queue lines go, and a colleague who has one of these tickets open is told."""
+    for number in numbers:
+        summary = await services.storage.tickets.summary(number)
+        if summary is None:
+            continue
+        await services.live.emit(
+            "queue",
+            {
+                "ticket": summary_view(summary, {}),
+                "reason": "anonymised",
+                "by": by.username,
+                "at": utcnow(),
+            },
+            room=OPERATORS_ROOM,
+            namespace=OPERATORS,
+        )

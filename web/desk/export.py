@@ -1,0 +1,102 @@
+"""Everything the help desk keeps about a student, for them to take away (GDPR arts. 15, 20):
+every ticket of their email with its thread, the mails sent about it, the chat that led to it
+and the attachments themselves (base64), as one JSON document.
+
+Built from the whole records minus a closed list of what is the office's own (internal notes,
+operators' usernames, bookkeeping), so that a field added to a record later (a rating...) is
+exported without anyone remembering to.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict
+from typing import Any
+
+from storage import Attachment, Conversation, Message, OutboxMail, Ticket, utcnow
+from web.desk.services import Services
+
+# Ticket fields that are the office's bookkeeping, not the student's data.
+OFFICE_ONLY = ("outbox", "purge", "anonymised_at")
+# A message's fields that are the office's: who among the operators wrote it, and the flag of
+# a note (notes themselves never leave).
+MESSAGE_OFFICE_ONLY = ("internal", "username")
+# The chat's transcript keeps the ticket token it handed out; a credential is not data.
+SECRET_KEYS = ("token",)
+
+
+async def student_data(services: Services, email: str) -> dict[str, Any]:
+    storage = services.storage
+    names = {o.username: o.name for o in await storage.operators.list()}
+    tickets = []
+    for summary in reversed(await storage.tickets.of_email(email)):  # oldest first
+        ticket = await storage.tickets.get(summary.number)
+        if ticket is None or ticket.anonymised_at is not None:
+            continue
+        conversation = (
+            await storage.conversations.get(ticket.conversation_id)
+            if ticket.conversation_id
+            else None
+        )
+        tickets.append(await _ticket(services, ticket, names, conversation))
+    return {"exported_at": utcnow(), "email": email.strip().lower(), "tickets": tickets}
+
+
+async def _ticket(
+    services: Services, ticket: Ticket, names: dict[str, str], conversation: Conversation | None
+) -> dict[str, Any]:
+    data = ticket.to_dict()
+    for key in OFFICE_ONLY:
+        data.pop(key, None)
+    data["operator"] = names.get(ticket.operator, "") if ticket.operator else None
+    data["messages"] = [
+        await _message(services, m) for m in ticket.messages if not m.internal
+    ]
+    data["history"] = [
+        {"status": h.status, "by": h.by if h.by in ("student", "system") else "operator",
+         "at": h.at}
+        for h in ticket.history
+    ]
+    data["mails"] = [_mail(m) for m in ticket.outbox]
+    data["conversation"] = _conversation(conversation) if conversation else None
+    return data
+
+
+async def _message(services: Services, message: Message) -> dict[str, Any]:
+    data = asdict(message)
+    for key in MESSAGE_OFFICE_ONLY:
+        data.pop(key, None)
+    data["attachments"] = [await _attachment(services, a) for a in message.attachments]
+    return data
+
+
+async def _attachment(services: Services, attachment: Attachment) -> dict[str, Any]:
+    content = await services.storage.attachments.read(attachment.id)
+    return {
+        **asdict(attachment),
+        "content_base64": base64.b64encode(content).decode() if content is not None else None,
+    }
+
+
+def _mail(mail: OutboxMail) -> dict[str, Any]:
+    return {
+        "to": mail.to,
+        "subject": mail.subject,
+        "text": mail.text,
+        "created_at": mail.created_at,
+        "sent_at": mail.sent_at,
+    }
+
+
+def _conversation(conversation: Conversation) -> dict[str, Any]:
+    data = conversation.to_dict()
+    data["transcript"] = [
+        {**entry, "data": _without_secrets(entry.get("data"))} for entry in conversation.transcript
+    ]
+    return data
+
+
+def _without_secrets(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    return {k: v for k, v in data.items() if k not in SECRET_KEYS}

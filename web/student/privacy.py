@@ -1,0 +1,47 @@
+"""The student's privacy: the notice (GDPR art. 13) and the download of everything kept about
+them (arts. 15 and 20). Erasure is the office's, from the console (web/console/privacy.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bot.i18n import t
+from storage import AuditEntry
+from web.desk.errors import ApiError
+from web.desk.export import student_data
+from web.http.download import json_download
+from web.http.errors import request_lang
+from web.http.keys import SERVICES
+from web.student.api import bearer_ticket
+from web.student.pages import page_context
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/privacy")
+@aiohttp_jinja2.template("privacy.html")
+async def notice(request: web.Request) -> dict[str, Any]:
+    context = page_context(request, "privacy")
+    config = request.app[SERVICES].config
+    context["days"] = config.retention_days
+    context["dpo"] = config.dpo_contact or t("privacy.dpo_unset", context["lang"])
+    return context
+
+
+@routes.get("/api/tickets/{number}/export")
+async def export(request: web.Request) -> web.Response:
+    """Every ticket of the email of the ticket the token opens, as a file to save."""
+    services = request.app[SERVICES]
+    number = await bearer_ticket(request, services)
+    ticket = await services.storage.tickets.get(number)
+    if ticket is None:
+        raise ApiError(404, "not_found")
+    data = await student_data(services, ticket.email)
+    await services.storage.audit.append(
+        AuditEntry(actor="student", action="privacy.exported", target=number)
+    )
+    filename = t("privacy.export_filename", request_lang(request), number=number)
+    return json_download(data, filename)
