@@ -71,3 +71,6 @@ class FolderOutbox:
 
     async def parked(self) -> list[tuple[str, OutboxMail]]:
         return self._index.parked_mail()
+
+    async def queued(self) -> int:
+        return len(self._index.queued_mail())

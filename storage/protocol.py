@@ -138,6 +138,10 @@ class Outbox(Protocol):
     async def parked(self) -> list[tuple[str, OutboxMail]]:
         """The mails given up on, oldest first, for an admin to see and requeue."""
 
+    async def queued(self) -> int:
+        """How many mails wait to be sent (due or not, claimed or not): the outbox's depth,
+        for the metrics."""
+
 
 class Conversations(Protocol):
     async def get(self, conversation_id: str) -> Conversation | None:

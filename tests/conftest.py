@@ -52,9 +52,10 @@ class Server:
 
 async def start_server(config: Config) -> Server:
     from web.app import create_app  # imported here so that bot/ and storage/ tests need no web
+    from web.http.server import Runner
 
     app = create_app(config)
-    runner = web.AppRunner(app)
+    runner = Runner(app, read_timeout=config.read_timeout_seconds)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", config.port).start()
     return Server(config, app, runner)

@@ -23,6 +23,8 @@ FORBIDDEN = [
     ("web.http", ("web.student", "web.console", "web.app")),
     ("web.student", ("web.console", "web.app")),
     ("web.console", ("web.student", "web.app")),
+    # Operations watch the service from outside: they read the desk, never a side.
+    ("web.ops", ("web.student", "web.console")),
 ]
 
 

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import os
 import sys
-
-from aiohttp import web
 
 from storage import DamagedFile, DataFolderBusy, OperatorStore, StorageError, check_data
 from web.config import Config, ConfigError
 
 
 def serve(config: Config) -> int:
-    from web.app import create_app
     from web.desk.accounts import ensure_demo_operator
+    from web.http.logs import setup_logging
+    from web.ops.serve import serve as run
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(config.log_format)
     base = f"http://{config.host}:{config.port}"
 
-    def announce(_default_message: str) -> None:
-        # Called by run_app once the server listens, so a refused start prints no URLs.
+    def announce() -> None:
+        # Called once the server listens, so a refused start prints no URLs.
         print(f"Student page:     {base}/")
         print(f"Operator console: {base}/console")
         demo = ensure_demo_operator(OperatorStore(config.data_dir))
@@ -38,7 +35,7 @@ def serve(config: Config) -> int:
         print("Press Ctrl+C to stop.", flush=True)
 
     try:
-        web.run_app(create_app(config), host=config.host, port=config.port, print=announce)
+        clean = asyncio.run(run(config, announce))
     except DamagedFile as exc:
         # Storage.open verified every file; it never starts over a damaged one.
         print(f"error: {exc}", file=sys.stderr)
@@ -49,7 +46,7 @@ def serve(config: Config) -> int:
     except (DataFolderBusy, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return 0 if clean else 1
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
-import socketio
 from aiohttp import web
 
 from bot.i18n import t
@@ -25,8 +24,13 @@ from web.desk.secret import load_or_create_secret
 from web.desk.services import Services
 from web.desk.tokens import TokenSigner
 from web.http.assets import Assets
+from web.http.guard import Guard
 from web.http.keys import OPERATOR_OF, SERVICES
-from web.http.middleware import api_errors, cors_and_headers
+from web.http.middleware import api_errors, cors_and_headers, request_context
+from web.http.server import hide_server
+from web.http.sockets import GuardedServer
+from web.ops.install import METRICS
+from web.ops.install import install as install_ops
 from web.student.chat import ChatNamespace
 
 log = logging.getLogger("helpdesk")
@@ -42,9 +46,17 @@ async def healthz(_request: web.Request) -> web.Response:
 def create_app(config: Config, *, storage: Backend | None = None) -> web.Application:
     """The whole service. Storage is opened at startup (or given, for tests that share one)."""
     app = web.Application(
-        client_max_size=CLIENT_MAX_SIZE, middlewares=[cors_and_headers(config), api_errors]
+        client_max_size=CLIENT_MAX_SIZE,
+        middlewares=[
+            request_context(config.read_timeout_seconds),
+            cors_and_headers(config),
+            api_errors,
+        ],
     )
-    sio = socketio.AsyncServer(
+    app.on_response_prepare.append(hide_server)
+    install_ops(app, config)
+    sio = GuardedServer(
+        Guard(),
         async_mode="aiohttp",
         # Only our own pages and the embedding university pages may open a socket: a
         # cross-site page must not drive a student's chat or an operator's console.
@@ -72,6 +84,7 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
             signer=TokenSigner(secret, config.ticket_token_hours * 3600),
             limits=Limits.from_config(config),
         )
+        services.meter = app[METRICS]
         app[SERVICES] = services
         sio.register_namespace(ChatNamespace(services))
         consoles = ConsoleNamespace(services)
@@ -98,6 +111,13 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
                 await store.close()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def hang_up_sockets(_app: web.Application) -> None:
+        # At shutdown, before aiohttp waits for the requests in flight (an open socket is
+        # one): the widgets and consoles reconnect, to another process or this one restarted.
+        await sio.eio.hang_up_all()
+
+    app.on_shutdown.append(hang_up_sockets)
     app.router.add_get("/healthz", healthz)
     assets = Assets()
     app.router.add_get("/widget.js", assets.widget)

@@ -27,6 +27,17 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 
     return value
 
 
+def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of addresses or networks (10.0.0.0/8), each checked."""
+    found = tuple(p.strip() for p in environ.get(name, "").split(",") if p.strip())
+    for network in found:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {network!r} is not an address or network") from None
+    return found
+
+
 @dataclass(frozen=True)
 class Config:
     host: str = "127.0.0.1"
@@ -63,6 +74,16 @@ class Config:
     database_url: str | None = None
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
+    # How long a client may take to send a request's headers, and then its body (a phone
+    # uploading 2 MiB on a poor connection included), before the connection is dropped or the
+    # request refused with 408; also how long an idle keep-alive connection stays open.
+    read_timeout_seconds: int = 60
+    # On SIGTERM, how long requests in flight may take to finish before the process exits.
+    shutdown_seconds: int = 20
+    # "text" for a person at a terminal, "json" (one object a line) for the log collector.
+    log_format: str = "text"
+    # Who may read GET /metrics: addresses or networks (the Prometheus server).
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
 
     @property
     def own_origin(self) -> str:
@@ -83,6 +104,9 @@ class Config:
         security = environ.get("HELPDESK_SMTP_SECURITY", "").strip().lower() or "none"
         if security not in ("none", "starttls", "tls"):
             raise ConfigError("HELPDESK_SMTP_SECURITY must be none, starttls or tls")
+        log_format = environ.get("HELPDESK_LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError("HELPDESK_LOG_FORMAT must be text or json")
         origins = tuple(
             o.strip().rstrip("/")
             for o in environ.get("HELPDESK_ALLOWED_ORIGINS", "").split(",")
@@ -92,16 +116,7 @@ class Config:
             # A wildcard or the "null" origin would let any page drive the widget's API
             # with the student's credentials (ASVS 14.5.3).
             raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
-        proxies = tuple(
-            p.strip() for p in environ.get("HELPDESK_TRUSTED_PROXIES", "").split(",") if p.strip()
-        )
-        for proxy in proxies:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise ConfigError(
-                    f"HELPDESK_TRUSTED_PROXIES: {proxy!r} is not an address or network"
-                ) from None
+        proxies = _networks(environ, "HELPDESK_TRUSTED_PROXIES")
         return cls(
             trusted_proxies=proxies,
             host=host,
@@ -128,4 +143,8 @@ class Config:
             retention_days=_int(environ, "HELPDESK_RETENTION_DAYS", 730, minimum=1),
             dpo_contact=environ.get("HELPDESK_DPO_CONTACT", "").strip() or None,
             database_url=environ.get("HELPDESK_DATABASE_URL", "").strip() or None,
+            read_timeout_seconds=_int(environ, "HELPDESK_READ_TIMEOUT_SECONDS", 60, minimum=1),
+            shutdown_seconds=_int(environ, "HELPDESK_SHUTDOWN_SECONDS", 20, minimum=1),
+            log_format=log_format,
+            metrics_allow=_networks(environ, "HELPDESK_METRICS_ALLOW") or cls.metrics_allow,
         )

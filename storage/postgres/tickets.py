@@ -344,3 +344,7 @@ class OutboxStore:
             "SELECT number, mail FROM outbox WHERE state = 'parked' ORDER BY created_at, number"
         )
         return [(row[0], OutboxMail(**row[1])) for row in rows]
+
+    async def queued(self) -> int:
+        row = await self._db.row("SELECT count(*) FROM outbox WHERE state = 'queued'")
+        return int(row[0]) if row is not None else 0

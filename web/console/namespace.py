@@ -12,13 +12,14 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from bot.i18n import normalise_lang, t
+from bot.i18n import normalise_lang
 from bot.validate import Valid, validate_number
 from storage import Operator
 from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, OPERATORS_ROOM, STUDENT_ROOM, STUDENTS
 from web.desk.services import Services
 from web.desk.sessions import COOKIE, Session, SessionStore
 from web.desk.tickets import Desk
+from web.http.events import Field, GuardedNamespace
 
 log = logging.getLogger("helpdesk.console")
 BACKGROUND_HEADER = "X-Console-Background"
@@ -45,9 +46,23 @@ def person(operator: Operator) -> dict[str, str]:
     return {"username": operator.username, "name": operator.name}
 
 
-class ConsoleNamespace(socketio.AsyncNamespace):
+NUMBER = Field((str, int), max_length=12)
+
+
+class ConsoleNamespace(GuardedNamespace):
     """The `/console` namespace, and the live state the console's HTTP API shares with it:
     the sessions, who is online and who has which ticket open."""
+
+    EVENTS = {
+        "active": {},
+        "open_ticket": {"number": NUMBER},
+        "close_ticket": {"number": NUMBER},
+        "operator_typing": {
+            "number": NUMBER,
+            "typing": Field((bool,)),
+            "internal": Field((bool,), required=False),
+        },
+    }
 
     def __init__(self, services: Services) -> None:
         super().__init__(OPERATORS)
@@ -201,21 +216,22 @@ class ConsoleNamespace(socketio.AsyncNamespace):
             return None
         return user
 
-    async def _error(self, sid: str, user: SocketUser, code: str) -> None:
-        await self.emit("error", {"code": code, "message": t(f"error.{code}", user.lang)}, to=sid)
+    async def lang_of(self, sid: str) -> str:
+        user = self._users.get(sid)
+        return user.lang if user is not None else "it"
 
-    async def on_active(self, sid: str, data: Any = None) -> None:
+    async def on_active(self, sid: str, data: dict[str, Any]) -> None:
         """The operator is at the console (typing, clicking): the idle clock starts again."""
         await self._user(sid)
 
-    async def on_open_ticket(self, sid: str, data: Any = None) -> None:
+    async def on_open_ticket(self, sid: str, data: dict[str, Any]) -> None:
         user = await self._user(sid)
         if user is None:
             return
-        number = parse_number(data.get("number") if isinstance(data, dict) else None)
+        number = parse_number(data["number"])
         summary = await self.services.storage.tickets.summary(number) if number else None
         if number is None or summary is None or summary.anonymised:
-            await self._error(sid, user, "not_found")
+            await self.error(sid, "not_found")
             return
         user.tickets.add(number)
         self._viewers.setdefault(number, set()).add(sid)
@@ -225,9 +241,9 @@ class ConsoleNamespace(socketio.AsyncNamespace):
             "student_online", {"number": number, "online": self.student_online(number)}, to=sid
         )
 
-    async def on_close_ticket(self, sid: str, data: Any = None) -> None:
+    async def on_close_ticket(self, sid: str, data: dict[str, Any]) -> None:
         user = self._users.get(sid)
-        number = parse_number(data.get("number") if isinstance(data, dict) else None)
+        number = parse_number(data["number"])
         if user is None or number is None or number not in user.tickets:
             return
         await self._leave(sid, user, number, left=False)
@@ -244,17 +260,16 @@ class ConsoleNamespace(socketio.AsyncNamespace):
             await self.leave_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
         await self._send_viewers(number)
 
-    async def on_operator_typing(self, sid: str, data: Any = None) -> None:
+    async def on_operator_typing(self, sid: str, data: dict[str, Any]) -> None:
         user = await self._user(sid)
-        if user is None or not isinstance(data, dict):
+        if user is None:
             return
-        number = parse_number(data.get("number"))
+        number = parse_number(data["number"])
         # Only in a ticket the operator has open: a socket cannot reach other tickets' rooms.
         if number is None or number not in user.tickets:
             return
-        typing = bool(data.get("typing"))
         await self._relay_typing(
-            sid, user, number, typing=typing, internal=bool(data.get("internal"))
+            sid, user, number, typing=data["typing"], internal=data.get("internal", False)
         )
 
     async def _relay_typing(

@@ -18,7 +18,7 @@ from bot.i18n import t
 from bot.validate import validate_ticket
 from storage import Attachment, Conversation, FaqEvent, utcnow
 from storage.models import FAQ_BANDS
-from web.desk import notify
+from web.desk import meter, notify
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
@@ -194,6 +194,9 @@ class Conversations:
         services = self.services
         data = effect.data
         if effect.kind == "faq_event":
+            decision = meter.faq_decision(data)
+            if decision is not None:
+                services.meter.faq_decision(decision)
             await services.storage.faq_events.append(
                 FaqEvent(
                     kind=data["kind"],

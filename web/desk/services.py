@@ -14,6 +14,7 @@ from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
 from web.desk.live import LiveEvents
 from web.desk.mail import OutboxWorker
+from web.desk.meter import Meter, NoMeter
 from web.desk.retention import Retention
 from web.desk.tokens import TokenSigner
 from web.desk.waiting import WaitWatch
@@ -30,6 +31,8 @@ class Services:
     # The outbox worker, set when it starts (the console retries parked mail through it).
     mail: OutboxWorker | None = None
     waits: WaitWatch = field(init=False)
+    # What the desk reports for the dashboards (web/ops/metrics.py, set by create_app).
+    meter: Meter = field(default_factory=NoMeter)
     # The daily retention sweep, set when it starts (tests run one at a chosen moment).
     retention: Retention | None = None
     _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(

@@ -11,22 +11,30 @@ from aiohttp import web
 from bot.i18n import normalise_lang, t
 from web.desk.errors import ApiError
 
+# Codes whose message comes in variants (seconds or minutes, with or without a reference):
+# the client sees one code.
+PUBLIC_CODES = {"rate_limited_seconds": "rate_limited", "internal_reference": "internal"}
+
 
 async def json_object(request: web.Request) -> dict[str, Any]:
     """A JSON object body. Only application/json: a cross-site HTML form cannot send it,
     which keeps forged form posts out of the API."""
     if request.content_type != "application/json":
         raise ApiError(400, "bad_request")
+    # JSON is UTF-8 (RFC 8259): a charset parameter naming anything else, or nothing
+    # Python knows, must not decide how the bytes are read.
+    raw = await request.read()
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(raw.decode("utf-8"))
+    # RecursionError: nesting deeper than the interpreter's stack (thousands of "[").
+    except (ValueError, RecursionError):
         raise ApiError(400, "bad_request") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request")
     return data
 
 
-def request_lang(request: web.Request) -> str:
+def request_lang(request: web.BaseRequest) -> str:
     """Italian unless the client asks for English first (Accept-Language or ?lang=en)."""
     explicit = request.query.get("lang")
     if explicit:
@@ -36,15 +44,17 @@ def request_lang(request: web.Request) -> str:
     return normalise_lang(first)
 
 
-def error_response(error: ApiError, lang: str) -> web.Response:
+def error_response(error: ApiError, lang: str, *, reference: str | None = None) -> web.Response:
+    """CONTRACT.md's error shape; `reference` names an unexpected error in the log, so the
+    office can find it from what the user reads out."""
     body: dict[str, object] = {
-        "code": error.code,
+        "code": PUBLIC_CODES.get(error.code, error.code),
         "message": t(f"error.{error.code}", lang, **error.params),
     }
     if error.fields:
         body["fields"] = {name: t(key, lang) for name, key in error.fields.items()}
-    code = "rate_limited" if error.code == "rate_limited_seconds" else error.code
-    body["code"] = code
+    if reference is not None:
+        body["reference"] = reference
     return web.Response(
         status=error.status,
         text=json.dumps({"error": body}, ensure_ascii=False),

@@ -1,8 +1,10 @@
-"""The middlewares every request passes: CONTRACT.md's error shape, CORS for the embedding
-university pages, and the security headers."""
+"""The middlewares every request passes: its id and body deadline, CONTRACT.md's error shape,
+CORS for the embedding university pages, and the security headers."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -10,26 +12,81 @@ from aiohttp import web
 from web.config import Config
 from web.desk.errors import ApiError
 from web.http.errors import error_response, request_lang
+from web.http.logs import REQUEST_ID, new_request_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger("helpdesk.http")
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+class BodyTimeout(TimeoutError):
+    """The body did not arrive in time. A TimeoutError, so that aiohttp's read of what is
+    left of the body after the answer stops on it quietly."""
+
+
+def request_context(read_timeout: float) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """An id for the request's log lines, and a deadline for its body: a chunked body that
+    never ends, or one trickled a byte a minute, is refused (408) instead of holding a
+    connection and a handler forever."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request_id = new_request_id()
+        REQUEST_ID.set(request_id)
+        timer = None
+        if request.body_exists:
+            content = request.content
+
+            def expire() -> None:
+                if not content.is_eof():
+                    content.set_exception(BodyTimeout())
+
+            timer = asyncio.get_running_loop().call_later(read_timeout, expire)
+        try:
+            response = await handler(request)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    return middleware
 
 
 @web.middleware
 async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Domain errors become CONTRACT.md's error shape, in the caller's language."""
+    """Errors become CONTRACT.md's error shape, in the caller's language; an unexpected one
+    is a 500 whose reference is the request id its log line carries, and nothing more."""
+    lang = request_lang(request)
     try:
         return await handler(request)
     except ApiError as error:
-        return error_response(error, request_lang(request))
+        return error_response(error, lang)
     except web.HTTPRequestEntityTooLarge:
-        return error_response(ApiError(413, "too_large"), request_lang(request))
+        return error_response(ApiError(413, "too_large"), lang)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
         code = {404: "not_found", 405: "bad_request", 401: "unauthorized"}.get(
             exc.status, "bad_request"
         )
-        return error_response(ApiError(exc.status, code), request_lang(request))
+        return error_response(ApiError(exc.status, code), lang)
+    except BodyTimeout:
+        log.warning("refused a request whose body did not arrive in time")
+        response = error_response(ApiError(408, "request_timeout"), lang)
+        response.force_close()
+        return response
+    except ConnectionError:
+        # The client left halfway through its body: nobody will read an answer.
+        log.info("the client closed the connection before its request was complete")
+        response = error_response(ApiError(400, "bad_request"), lang)
+        response.force_close()
+        return response
+    except Exception:
+        reference = REQUEST_ID.get() or new_request_id()
+        log.exception("unexpected error, reference %s", reference)
+        unexpected = ApiError(500, "internal_reference", params={"reference": reference})
+        return error_response(unexpected, lang, reference=reference)
 
 
 def cors_and_headers(config: Config) -> Callable[..., Awaitable[web.StreamResponse]]:

@@ -29,7 +29,7 @@ async def read_body(
     """JSON, or multipart with an optional `attachment` part (at most 2 MiB, PDF/PNG/JPEG)."""
     if request.content_type == "multipart/form-data":
         form = await read_form(
-            await request.multipart(), services.storage.attachments, field_names=fields
+            request, services.storage.attachments, field_names=fields
         )
         return dict(form.fields), form.attachment
     return await json_object(request), None

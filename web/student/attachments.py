@@ -41,7 +41,7 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
     take_all(limits)
     # A refused file (too big, wrong type) still cost a write and a delete: it counts.
     form = await read_form(
-        await request.multipart(), services.storage.attachments, field_names=set()
+        request, services.storage.attachments, field_names=set()
     )
     attachment = form.attachment
     if attachment is None:

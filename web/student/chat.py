@@ -16,7 +16,7 @@ from typing import Any
 import socketio
 
 from bot import engine
-from bot.i18n import normalise_lang, t
+from bot.i18n import normalise_lang
 from web.desk.conversations import Conversations
 from web.desk.errors import ApiError, rate_limited
 from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, STUDENT_ROOM, STUDENTS, WAIT_ROOM
@@ -25,10 +25,16 @@ from web.desk.students import opened_by
 from web.desk.tickets import Desk
 from web.desk.waiting import queue_view
 from web.http import clients
+from web.http.events import MAYBE_TEXT, TEXT, Field, GuardedNamespace
 
 CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_TEXT = 4000
 CONVERSATION_ROOM = "conversation:{id}"
+# null before the first `state` (the widget's race): answered not_found, like a wrong id.
+CONVERSATION = Field(MAYBE_TEXT, max_length=64)
+TOKEN = Field(TEXT, max_length=512)
+LANG = Field(TEXT, max_length=16)
+
 TYPING_AFTER = 0.3  # seconds
 
 
@@ -55,7 +61,23 @@ class TypingIndicator:
         await self._namespace.emit("typing", {"on": False}, room=self._room)
 
 
-class ChatNamespace(socketio.AsyncNamespace):
+class ChatNamespace(GuardedNamespace):
+    EVENTS = {
+        "hello": {
+            "conversation_id": CONVERSATION,
+            "lang": LANG,
+            "follow_up": Field(MAYBE_TEXT, required=False, max_length=512),
+        },
+        "choose": {"conversation_id": CONVERSATION, "option": Field(TEXT, max_length=200)},
+        "say": {"conversation_id": CONVERSATION, "text": Field(TEXT, max_length=MAX_TEXT)},
+        "attach": {"conversation_id": CONVERSATION, "attachment_id": Field(TEXT, max_length=64)},
+        "restart": {"conversation_id": CONVERSATION},
+        "watch_ticket": {"token": TOKEN, "lang": Field(TEXT, required=False, max_length=16)},
+        "unwatch_ticket": {"token": TOKEN},
+        "watch_wait": {"token": TOKEN},
+        "student_typing": {"token": TOKEN, "typing": Field((bool,))},
+    }
+
     def __init__(self, services: Services) -> None:
         super().__init__(STUDENTS)
         self.services = services
@@ -102,36 +124,31 @@ class ChatNamespace(socketio.AsyncNamespace):
             namespace=OPERATORS,
         )
 
-    async def _lang(self, sid: str) -> str:
+    async def lang_of(self, sid: str) -> str:
         """The language the student chats in (a socket that already left: Italian)."""
         try:
             return str((await self.get_session(sid)).get("lang", "it"))
         except KeyError:
             return "it"
 
-    async def _error(self, sid: str, code: str) -> None:
-        await self._report(sid, ApiError(400, code))
-
-    async def _report(self, sid: str, error: ApiError, lang: str | None = None) -> None:
+    async def _report(self, sid: str, error: ApiError) -> None:
         """An error event in the student's language; a limit says its wait in minutes or
         seconds, as the HTTP API says it."""
-        code = "rate_limited" if error.code == "rate_limited_seconds" else error.code
-        message = t(f"error.{error.code}", lang or await self._lang(sid), **error.params)
-        await self.emit("error", {"code": code, "message": message}, to=sid)
+        await self.error(sid, error.code, **error.params)
 
     # --- the conversation ------------------------------------------------------------------
 
-    async def on_hello(self, sid: str, data: Any) -> None:
-        data = data if isinstance(data, dict) else {}
-        lang = normalise_lang(data.get("lang"))
-        requested = data.get("conversation_id")
+    async def on_hello(self, sid: str, data: dict[str, Any]) -> None:
+        lang = normalise_lang(data["lang"])
+        requested = data["conversation_id"]
         valid = isinstance(requested, str) and CONVERSATION_ID.fullmatch(requested)
         try:
             conversation = await self.conversations.resume_or_start(
                 requested if valid else None, lang, data.get("follow_up"), self._ip(sid)
             )
         except ApiError as error:
-            await self._report(sid, error, lang)
+            await self.save_session(sid, {**await self.get_session(sid), "lang": lang})
+            await self._report(sid, error)
             return
         await self.save_session(
             sid,
@@ -153,33 +170,28 @@ class ChatNamespace(socketio.AsyncNamespace):
             to=sid,
         )
 
-    async def on_choose(self, sid: str, data: Any) -> None:
-        option = data.get("option") if isinstance(data, dict) else None
-        if not isinstance(option, str) or len(option) > 200:
-            await self._error(sid, "bad_request")
+    async def on_choose(self, sid: str, data: dict[str, Any]) -> None:
+        await self._handle(sid, data, engine.Event("choose", data["option"]))
+
+    async def on_say(self, sid: str, data: dict[str, Any]) -> None:
+        if not data["text"].strip():
+            await self.refuse(sid)  # well formed, but nothing said: no strike
             return
-        await self._handle(sid, data, engine.Event("choose", option))
+        await self._handle(sid, data, engine.Event("text", data["text"]))
 
-    async def on_say(self, sid: str, data: Any) -> None:
-        text = data.get("text") if isinstance(data, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            await self._error(sid, "bad_request")
-            return
-        await self._handle(sid, data, engine.Event("text", text[:MAX_TEXT]))
+    async def on_attach(self, sid: str, data: dict[str, Any]) -> None:
+        await self._handle(sid, data, engine.Event("attachment", data["attachment_id"]))
 
-    async def on_attach(self, sid: str, data: Any) -> None:
-        attachment_id = data.get("attachment_id") if isinstance(data, dict) else None
-        await self._handle(sid, data, engine.Event("attachment", str(attachment_id or "")))
-
-    async def on_restart(self, sid: str, data: Any) -> None:
+    async def on_restart(self, sid: str, data: dict[str, Any]) -> None:
         await self._handle(sid, data, engine.Event("restart"))
 
-    async def _handle(self, sid: str, data: Any, event: engine.Event) -> None:
-        conversation_id = data.get("conversation_id") if isinstance(data, dict) else None
+    async def _handle(self, sid: str, data: dict[str, Any], event: engine.Event) -> None:
+        conversation_id = data["conversation_id"]
         session = await self.get_session(sid)
-        # A socket speaks only for the conversation it said hello to.
+        # A socket speaks only for the conversation it said hello to (and an event before
+        # any hello has none yet).
         if not conversation_id or conversation_id != session.get("conversation_id"):
-            await self._error(sid, "not_found")
+            await self.error(sid, "not_found")
             return
         wait = self.services.limits.chat_events_per_conversation.take(conversation_id)
         if wait:
@@ -211,16 +223,15 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     # --- a ticket, live --------------------------------------------------------------------
 
-    async def on_watch_ticket(self, sid: str, data: Any) -> None:
-        token = data.get("token") if isinstance(data, dict) else None
-        number = await opened_by(self.services, token)
-        lang = normalise_lang(data.get("lang") if isinstance(data, dict) else None)
+    async def on_watch_ticket(self, sid: str, data: dict[str, Any]) -> None:
+        number = await opened_by(self.services, data["token"])
+        lang = normalise_lang(data.get("lang"))
         ticket = await self.services.storage.tickets.get(number) if number else None
         session = await self.get_session(sid)
         session["lang"] = lang  # the ticket page may never say hello
         await self.save_session(sid, session)
         if ticket is None:
-            await self._error(sid, "unauthorized")
+            await self.error(sid, "unauthorized")
             return
         session["tickets"] = sorted({*session.get("tickets", []), ticket.number})
         await self.save_session(sid, session)
@@ -235,13 +246,12 @@ class ChatNamespace(socketio.AsyncNamespace):
             namespace=OPERATORS,
         )
 
-    async def on_watch_wait(self, sid: str, data: Any) -> None:
+    async def on_watch_wait(self, sid: str, data: dict[str, Any]) -> None:
         """The chat that has just opened a ticket shows its place in the queue, without
         watching the ticket itself (which would tell the operators the student is reading)."""
-        token = data.get("token") if isinstance(data, dict) else None
-        number = self.services.signer.verify(token) if isinstance(token, str) else None
-        if number is None or await self.services.storage.tickets.summary(number) is None:
-            await self._error(sid, "unauthorized")
+        number = await opened_by(self.services, data["token"])
+        if number is None:
+            await self.error(sid, "unauthorized")
             return
         queue = await queue_view(self.services.storage, number)
         await self.emit("wait", {"number": number, "queue": queue}, to=sid)
@@ -254,10 +264,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.enter_room(sid, WAIT_ROOM.format(number=number))
         self.services.waits.watch(number, sid, told)
 
-    async def on_unwatch_ticket(self, sid: str, data: Any) -> None:
+    async def on_unwatch_ticket(self, sid: str, data: dict[str, Any]) -> None:
         """The student turned from the ticket to the chat: a reply now goes by mail too."""
-        token = data.get("token") if isinstance(data, dict) else None
-        number = self.services.signer.verify(token) if isinstance(token, str) else None
+        number = self.services.signer.verify(data["token"])
         session = await self.get_session(sid)
         if number is None or number not in session.get("tickets", []):
             return
@@ -266,14 +275,13 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.leave_room(sid, STUDENT_ROOM.format(number=number))
         await self._left_ticket(sid, number)
 
-    async def on_student_typing(self, sid: str, data: Any) -> None:
-        token = data.get("token") if isinstance(data, dict) else None
-        number = self.services.signer.verify(token) if isinstance(token, str) else None
+    async def on_student_typing(self, sid: str, data: dict[str, Any]) -> None:
+        number = self.services.signer.verify(data["token"])
         if number is None or number not in (await self.get_session(sid)).get("tickets", []):
             return
         await self.emit(
             "student_typing",
-            {"number": number, "typing": bool(data.get("typing"))},
+            {"number": number, "typing": data["typing"]},
             room=CONSOLE_TICKET_ROOM.format(number=number),
             namespace=OPERATORS,
         )

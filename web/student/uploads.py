@@ -12,7 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 
 import filetype
-from aiohttp import BodyPartReader, MultipartReader
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from storage import Attachment
 from storage.protocol import Attachments
@@ -22,6 +23,10 @@ from web.desk.errors import ApiError
 ALLOWED_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 MAX_FIELD_BYTES = 64 * 1024
 CHUNK = 64 * 1024
+# What aiohttp's multipart reader raises on a body that is not the multipart it announced (no
+# boundary, a broken one, a header it cannot parse, a charset nobody knows): the sender's
+# fault, a 400.
+MALFORMED = (ValueError, LookupError, HttpProcessingError)
 
 
 def clean_filename(name: str | None, extension: str) -> str:
@@ -40,12 +45,13 @@ class Form:
 
 
 async def read_form(
-    reader: MultipartReader, attachments: Attachments, *, field_names: set[str]
+    request: web.Request, attachments: Attachments, *, field_names: set[str]
 ) -> Form:
     """Text fields (each capped) and at most one `attachment` part, stored on success."""
     fields: dict[str, str] = {}
     attachment: Attachment | None = None
     try:
+        reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise ApiError(400, "bad_request")
@@ -59,9 +65,11 @@ async def read_form(
                 fields[part.name] = await _read_field(part)
             else:
                 await part.release()
-    except BaseException:
+    except BaseException as exc:
         if attachment is not None:
             await attachments.delete(attachment.id)
+        if isinstance(exc, MALFORMED):
+            raise ApiError(400, "bad_request") from None
         raise
     return Form(fields, attachment)
 

@@ -139,10 +139,15 @@ async def test_watching_the_wait_needs_the_ticket_token(
     socket = StudentSocket()
     sockets.append(socket)
     await connect(server, socket)
-    for payload in ({"token": "nope"}, {}, "x", {"token": ticket.token + "x"}):
+    for payload, code in (
+        ({"token": "nope"}, "unauthorized"),
+        ({"token": ticket.token + "x"}, "unauthorized"),
+        ({}, "bad_request"),  # not the event's shape: refused before any handler
+        ("x", "bad_request"),
+    ):
         await socket.emit("watch_wait", payload)
         error = await socket.next("error")
-        assert error["code"] == "unauthorized"
+        assert error["code"] == code
     assert server.app[SERVICES].waits.watched() == 0
     await socket.emit("watch_wait", {"token": ticket.token})
     await socket.next("wait")

@@ -2,7 +2,7 @@
 
 import { S } from "./state.js";
 import { T } from "./texts.js";
-import { clear, h } from "./dom.js";
+import { clear, h, tableBox } from "./dom.js";
 import { roleLabel } from "./format.js";
 import { api, errorText } from "./api.js";
 
@@ -77,7 +77,7 @@ export async function renderTeam(box) {
     h("h2", { text: T("teamTitle") }),
     h("p", { class: "c-muted", text: T("teamIntro") }),
     status,
-    h("div", { class: "c-table-wrap" }, h("table", { class: "c-table" },
+    tableBox({ "aria-label": T("teamTitle") }, h("table", { class: "c-table" },
       h("thead", {}, h("tr", {}, [T("username"), T("name"), T("role"), T("state"), T("actions")].map((x) => h("th", { scope: "col", text: x })))),
       h("tbody", {}, rows))),
     addForm,

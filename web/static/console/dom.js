@@ -18,3 +18,9 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 export const clear = (el) => { while (el.firstChild) el.removeChild(el.firstChild); return el; };
+
+/* A table that may scroll sideways in its own box on a phone: the box takes the keyboard focus
+ * (arrow keys scroll it) and is a region named by `naming` ({"aria-label": …} or
+ * {"aria-labelledby": id}). */
+export const tableBox = (naming, table) =>
+  h("div", { class: "c-table-wrap", tabindex: "0", role: "region", ...naming }, table);

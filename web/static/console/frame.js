@@ -36,7 +36,9 @@ export function startConsole() {
     : null;
   const header = h("header", { class: "c-top" },
     h("a", { class: "c-skip", href: "#c-ticket", text: T("skip") }),
-    h("div", { class: "c-brand" }, h("span", { class: "c-uni", text: T("desk") }), h("strong", { text: T("appTitle") })),
+    // The one h1 of every signed-in view (queue, ticket, team, mail, report): each names
+    // itself with an h2 below it.
+    h("div", { class: "c-brand" }, h("span", { class: "c-uni", text: T("desk") }), h("h1", { class: "c-app-title", text: T("appTitle") })),
     h("div", { class: "c-team-online" }, ui.live, h("span", { class: "c-online-label", text: T("online") + ":" }), ui.online),
     h("nav", { class: "c-actions", "aria-label": T("appTitle") },
       ui.soundBtn,
@@ -47,7 +49,8 @@ export function startConsole() {
       h("button", { type: "button", class: "c-btn", onclick: logout, text: T("signOut") }),
     ),
   );
-  ui.queuePane = h("section", { class: "c-queue", "aria-labelledby": "c-queue-title" });
+  // focusable, to take the focus after sign-in (signin.js)
+  ui.queuePane = h("section", { class: "c-queue", "aria-labelledby": "c-queue-title", tabindex: "-1" });
   ui.ticketPane = h("section", { class: "c-ticket", id: "c-ticket", "aria-label": T("ticket"), tabindex: "-1" });
   ui.adminPane = h("section", { class: "c-admin", hidden: true });
   ui.main = h("main", { class: "c-main" }, ui.queuePane, ui.ticketPane, ui.adminPane);

@@ -1,7 +1,7 @@
 /* Parked mail, for admins: notifications that could not be delivered, and a retry. */
 
 import { T } from "./texts.js";
-import { clear, h } from "./dom.js";
+import { clear, h, tableBox } from "./dom.js";
 import { fmtDate } from "./format.js";
 import { api, errorText } from "./api.js";
 import { showView } from "./frame.js";
@@ -49,7 +49,7 @@ export async function renderParked(box, notice) {
       h("td", { text: fmtDate(m.created_at) }),
       h("td", {}, h("div", { class: "c-row-actions" }, retry), error));
   });
-  box.append(h("div", { class: "c-table-wrap" }, h("table", { class: "c-table" },
+  box.append(tableBox({ "aria-label": T("parkedTitle") }, h("table", { class: "c-table" },
     h("thead", {}, h("tr", {}, [T("ticket"), T("to"), T("subject"), T("attempts"), T("reason"), T("createdAt"), T("actions")].map((x) => h("th", { scope: "col", text: x })))),
     h("tbody", {}, rows))));
 }

@@ -3,7 +3,7 @@
 
 import { locale, S } from "./state.js";
 import { T } from "./texts.js";
-import { clear, h } from "./dom.js";
+import { clear, h, tableBox } from "./dom.js";
 import { fmtDate } from "./format.js";
 import { api, errorText } from "./api.js";
 import { periodPicker } from "./period.js";
@@ -38,7 +38,7 @@ async function loadReport(body) {
     f.exists ? [h("span", { text: f.question }), h("br", {})] : null,
     h("code", { class: "c-muted c-small", text: f.id }),
     f.exists ? null : h("span", { class: "c-tag", text: T("faqRemoved") }));
-  const table = (id, heads, rows) => h("div", { class: "c-table-wrap" },
+  const table = (id, heads, rows) => tableBox({ "aria-labelledby": id },
     h("table", { class: "c-table", "aria-labelledby": id },
       h("thead", {}, h("tr", {}, heads.map(([x, num]) => h("th", { scope: "col", class: num ? "c-num-col" : null, text: x })))),
       h("tbody", {}, rows)));

@@ -1,6 +1,6 @@
 /* Sign-in and sign-out. */
 
-import { boot, root, S } from "./state.js";
+import { boot, root, S, ui } from "./state.js";
 import { T } from "./texts.js";
 import { clear, h } from "./dom.js";
 import { api, errorText } from "./api.js";
@@ -37,6 +37,9 @@ export function renderLogin(message) {
       }
       S.me = { username: res.data.username, name: res.data.name, role: res.data.role, csrf_token: res.data.csrf_token };
       startConsole();
+      // The form is gone: a screen reader or keyboard user starts at the queue, not at the
+      // top of the page.
+      ui.queuePane.focus();
     } },
     h("h1", { text: T("loginTitle") }),
     h("p", { class: "c-muted", text: T("loginIntro") }),

@@ -1,0 +1,171 @@
+"""Phones and screen readers: axe-core (vendored under web/static/vendor, injected here only)
+finds no serious or critical violation on any page, in the widget's states or in the console's
+views, on a desktop and at 320 px; the console reflows at 320 px without sideways scrolling
+(WCAG 1.4.10), each of its views has one h1, and signing in puts the focus on the queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import DESKTOP, HostSite, NewPage
+from tests.browser.widget import Chat
+from tests.conftest import Server
+from tests.web.conftest import ANNA, LAURA, Account, create_account, open_ticket
+
+pytestmark = pytest.mark.browser
+NARROWEST = 320  # WCAG 1.4.10: content reflows at 320 CSS pixels
+AXE = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => ["serious", "critical"].includes(v.impact))
+    .map((v) => v.id + " (" + v.impact + "): "
+      + v.nodes.map((n) => n.target.join(" > ")).join(", "));
+}"""
+# What sticks out to the right of the window, if anything (the page itself must not scroll).
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll("body *")].filter((el) => {
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.right > width + 0.5 && !el.closest(".c-table-wrap");
+  });
+  return { scroll: document.documentElement.scrollWidth, width,
+           wide: wide.slice(0, 5).map((el) => el.tagName + "." + el.className) };
+}"""
+
+
+class Audit:
+    """Runs axe on page after page and keeps what it found, named by where."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.found: list[str] = []
+
+    async def check(self, page: Page, where: str) -> None:
+        if not await page.evaluate("typeof window.axe !== 'undefined'"):
+            # from our own origin, which every page's CSP (script-src 'self') allows
+            await page.add_script_tag(url=f"{self.server.url}/static/vendor/axe.min.js")
+        self.found += [f"{where}: {v}" for v in await page.evaluate(AXE)]
+
+
+async def sign_in(page: Page, server: Server, account: Account) -> None:
+    await page.goto(f"{server.url}/console")
+    await page.get_by_label("Nome utente").fill(account.username)
+    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_label("Password").press("Enter")
+    await expect(page.get_by_role("button", name="Esci")).to_be_visible()
+
+
+CONSOLE_VIEWS = {"team": "Operatori", "parked": "Posta non recapitata", "report": "Report FAQ"}
+
+
+@pytest.mark.parametrize("width", [DESKTOP, NARROWEST], ids=["desktop", "320px"])
+async def test_no_serious_violation_anywhere(
+    server: Server, host_site: HostSite, new_page: NewPage, width: int
+) -> None:
+    await asyncio.to_thread(create_account, server, ANNA)
+    ticket = await open_ticket(server, name="Esposito Chiara")
+    audit = Audit(server)
+    page = await new_page(width)
+
+    # the public pages
+    for path in ("/", "/?lang=en", "/ticket", "/faq", "/faq?q=prima+rata", "/privacy"):
+        await page.goto(server.url + path)
+        await audit.check(page, path)
+
+    # the widget on a department's page: closed, open, a step with buttons, a refused value
+    await page.goto(host_site.page())
+    await audit.check(page, "widget closed")
+    chat = Chat(page)
+    await chat.open()
+    await audit.check(page, "widget welcome")
+    await chat.to_contact_data()
+    await audit.check(page, "widget asks the email")
+    await chat.say("mario.rossi@gmail.con", field="email")
+    await audit.check(page, "widget refuses a value")
+
+    # the widget's ticket view on /ticket
+    await page.goto(f"{server.url}/ticket?number={ticket.number}")
+    await page.locator("#uh-lk-email").fill(ticket.email)
+    await page.get_by_role("button", name="Cerca il ticket").click()
+    await expect(page.locator(".uh-thread")).to_contain_text("pagoPA")
+    await audit.check(page, "widget ticket thread")
+
+    # the console: sign-in (and its error), the queue, a ticket, the admins' views
+    await page.goto(f"{server.url}/console")
+    await audit.check(page, "console sign-in")
+    await page.get_by_label("Nome utente").fill(ANNA.username)
+    await page.get_by_label("Password").fill("sbagliata")
+    await page.get_by_role("button", name="Accedi").click()
+    await expect(page.get_by_role("alert")).not_to_be_empty()
+    await audit.check(page, "console sign-in refused")
+    await sign_in(page, server, ANNA)
+    await audit.check(page, "console queue")
+    await page.locator(".c-item", has_text=ticket.number).click()
+    await expect(page.locator(".c-thread")).to_contain_text("pagoPA")
+    await audit.check(page, "console ticket")
+    for view, button in CONSOLE_VIEWS.items():
+        await page.get_by_role("button", name=button).click()
+        await expect(page.locator(".c-admin h2").first).to_be_visible()
+        await audit.check(page, f"console {view}")
+        await page.get_by_role("button", name="← Torna alla coda").click()
+
+    assert audit.found == []
+
+
+async def test_the_console_reflows_at_320_px(server: Server, new_page: NewPage) -> None:
+    await asyncio.to_thread(create_account, server, ANNA)
+    ticket = await open_ticket(server, name="Esposito Chiara Maria Antonietta")
+    page = await new_page(NARROWEST)
+    await sign_in(page, server, ANNA)
+    views = {"queue": await page.evaluate(OVERFLOW)}
+    await page.locator(".c-item", has_text=ticket.number).click()
+    transfer = page.get_by_role("button", name="Trasferisci")
+    await expect(transfer).to_be_visible()
+    views["ticket"] = await page.evaluate(OVERFLOW)
+    box = await transfer.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= NARROWEST  # reachable, on screen
+    await page.get_by_role("button", name="← Torna alla coda").click()
+    for view, button in CONSOLE_VIEWS.items():
+        await page.get_by_role("button", name=button).click()
+        await expect(page.locator(".c-admin h2").first).to_be_visible()
+        views[view] = await page.evaluate(OVERFLOW)
+        await page.get_by_role("button", name="← Torna alla coda").click()
+    # the page never scrolls sideways (a data table may, inside its own box)
+    assert {v: (o["scroll"], o["wide"]) for v, o in views.items()} == {
+        v: (NARROWEST, []) for v in views
+    }
+
+
+async def test_every_console_view_has_one_h1_and_sign_in_focuses_the_queue(
+    server: Server, new_page: NewPage
+) -> None:
+    for account in (ANNA, LAURA):
+        await asyncio.to_thread(create_account, server, account)
+    ticket = await open_ticket(server)
+    page = await new_page(DESKTOP)
+    await page.goto(f"{server.url}/console")
+    h1s = {"sign-in": await page.locator("h1").all_inner_texts()}
+    # by keyboard alone: the focus lands on the queue, which a screen reader announces
+    await page.get_by_label("Nome utente").press_sequentially(LAURA.username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(LAURA.password)
+    await page.keyboard.press("Enter")
+    queue = page.get_by_role("region", name="Coda")
+    await expect(queue).to_be_focused()
+    h1s["queue"] = await page.locator("h1").all_inner_texts()
+    await page.locator(".c-item", has_text=ticket.number).click()
+    title = page.get_by_role("heading", level=2, name=f"Ticket {ticket.number}")
+    await expect(title).to_be_focused()
+    h1s["ticket"] = await page.locator("h1").all_inner_texts()
+    assert {view: len(texts) for view, texts in h1s.items()} == dict.fromkeys(h1s, 1)
+
+    admin = await new_page(DESKTOP)
+    await sign_in(admin, server, ANNA)
+    for view, button in CONSOLE_VIEWS.items():
+        await admin.get_by_role("button", name=button).click()
+        await expect(admin.locator(".c-admin h2").first).to_be_visible()
+        assert await admin.locator("h1").count() == 1, view
+        await admin.get_by_role("button", name="← Torna alla coda").click()

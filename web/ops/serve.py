@@ -1,0 +1,68 @@
+"""`python -m web`: listen until SIGTERM (or Ctrl+C), then stop cleanly.
+
+The stop, in order (aiohttp's runner does the middle steps): the listening socket closes, so
+new connections go to the other processes or wait for the restart; idle keep-alive connections
+close; every live socket is closed at the Engine.IO level, which the widget and the console
+take as "reconnect" (create_app's on_shutdown); requests in flight get up to
+HELPDESK_SHUTDOWN_SECONDS to finish, and their answers are sent; then the mail worker and the
+storage close. Storage acknowledges a write only once it is on disk, so whatever was answered
+with a success survives; whatever was cut off was never answered (aiohttp stops reading at the
+stop: a request whose body is still arriving gets no answer, not a success).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from web.app import create_app
+from web.config import Config
+from web.http.server import Runner
+
+log = logging.getLogger("helpdesk")
+# The storage and the mail worker close after the requests: a little time for them too.
+CLOSE_MARGIN_SECONDS = 10
+
+
+async def serve(config: Config, announce: Callable[[], None]) -> bool:
+    """Serve until a stop signal; False when the stop took longer than it may."""
+    runner = Runner(
+        create_app(config),
+        read_timeout=config.read_timeout_seconds,
+        shutdown_timeout=config.shutdown_seconds,
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, config.host, config.port).start()
+        announce()
+        await _stop_signal()
+        log.info("stopping: no new connections; finishing the requests in flight")
+    finally:
+        clean = await _bounded(runner.cleanup(), config.shutdown_seconds + CLOSE_MARGIN_SECONDS)
+    log.info("stopped" if clean else "stopped, but the clean stop overran its time")
+    return clean
+
+
+async def _stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def _bounded(cleanup: Coroutine[Any, Any, None], seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(cleanup, seconds)
+    except TimeoutError:
+        return False
+    return True
