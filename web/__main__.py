@@ -6,23 +6,27 @@ import asyncio
 import os
 import sys
 
-from storage import DamagedFile, DataFolderBusy, OperatorStore, StorageError, check_data
+from storage import DamagedFile, DataFolderBusy, StorageError, check_data
 from web.config import Config, ConfigError
 
 
 def serve(config: Config) -> int:
+    from aiohttp import web
+
     from web.desk.accounts import ensure_demo_operator
+    from web.http.keys import SERVICES
     from web.http.logs import setup_logging
     from web.ops.serve import serve as run
 
     setup_logging(config.log_format)
     base = f"http://{config.host}:{config.port}"
 
-    def announce() -> None:
+    async def announce(app: web.Application) -> None:
         # Called once the server listens, so a refused start prints no URLs.
         print(f"Student page:     {base}/")
         print(f"Operator console: {base}/console")
-        demo = ensure_demo_operator(OperatorStore(config.data_dir))
+        # In the storage the server opened: the data folder's, or the database.
+        demo = await ensure_demo_operator(app[SERVICES].storage.operators)
         if demo is not None:
             print(f"Demo operator (shown on first start only): {demo[0]} / password {demo[1]}")
         if config.smtp_host is None:
@@ -61,7 +65,7 @@ def main(argv: list[str]) -> int:
     if command == "add-operator":
         from web.desk.accounts import add_operator_command
 
-        return add_operator_command(argv[1:], config.data_dir)
+        return add_operator_command(argv[1:], config)
     if command == "check-data":
         problems = check_data(config.data_dir, retention_days=config.retention_days)
         for problem in problems:

@@ -15,7 +15,7 @@ import pytest
 import socketio
 from yarl import URL
 
-from storage import Operator
+from storage import Operator, open_operators
 from tests.conftest import Server, make_config, start_server
 from tests.storage.conftest import Place
 from web.console.namespace import ConsoleNamespace, console_of
@@ -40,11 +40,13 @@ ANNA = Account("aneri", "Anna Neri", "admin")
 ELENA = Account("erossi", "Elena Rossi", "editor")
 
 
-def create_account(server: Server, account: Account) -> Operator:
+async def create_account(server: Server, account: Account) -> Operator:
     # The command line's own path, while the server runs: the account must work at once.
-    operator, _ = add_operator(
-        server.config.data_dir, account.username, account.name, account.role, account.password
-    )
+    config = server.config
+    async with open_operators(config.data_dir, config.database_url) as operators:
+        operator, _ = await add_operator(
+            operators, account.username, account.name, account.role, account.password
+        )
     return operator
 
 

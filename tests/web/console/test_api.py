@@ -34,6 +34,7 @@ from tests.web.conftest import (
     create_account,
     open_ticket,
 )
+from web.config import Config
 from web.desk.accounts import add_operator_command, verify_password
 from web.desk.sessions import ABSOLUTE_SECONDS, COOKIE
 from web.desk.tickets import Desk
@@ -85,7 +86,7 @@ async def test_the_cookie_is_secure_behind_https(data_dir: Path) -> None:
     config = make_config(data_dir)
     server = await start_server(replace(config, public_url="https://helpdesk.example.org"))
     try:
-        create_account(server, LAURA)
+        await create_account(server, LAURA)
         async with (
             aiohttp.ClientSession() as http,
             http.post(
@@ -361,7 +362,7 @@ async def test_a_new_password_ends_the_sessions_opened_with_the_old_one(
     code = await asyncio.to_thread(
         add_operator_command,
         [LAURA.username, "--password-stdin"],
-        server.config.data_dir,
+        server.config,
         stdin=io.StringIO("una-password-nuova\n"),
         stdout=io.StringIO(),
     )
@@ -474,7 +475,7 @@ async def test_the_console_page_is_private_and_escapes_what_it_embeds(
     assert '"me": null' in page and '<script type="module" src="/static/console.js">' in page
 
     sneaky = Account("sneaky", "</script><script>alert(1)</script>", "operator")
-    create_account(server, sneaky)
+    await create_account(server, sneaky)
     console = await signed_in(sneaky)
     status, page = await console.get("/console")
     assert status == 200
@@ -1172,7 +1173,7 @@ async def test_the_parked_list_says_when_the_mail_server_is_down(data_dir: Path)
     server = await start_server(config)
     anna = Console(server)
     try:
-        create_account(server, ANNA)
+        await create_account(server, ANNA)
         assert (await anna.login(ANNA))[0] == 200
         await open_ticket(server)
         for _ in range(100):
@@ -1313,7 +1314,9 @@ async def test_ready_answers_sent_in_replies_count_in_the_faq_report(
 
 def run_cli(args: list[str], data_dir: Path, stdin: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = add_operator_command(args, data_dir, stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    code = add_operator_command(
+        args, Config(data_dir=data_dir), stdin=io.StringIO(stdin), stdout=out, stderr=err
+    )
     return code, out.getvalue(), err.getvalue()
 
 

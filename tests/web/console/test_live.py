@@ -98,7 +98,7 @@ async def test_an_embedding_university_page_may_open_the_chat_but_never_the_cons
     laura = Console(server)
     student = StudentSocket()
     try:
-        create_account(server, LAURA)
+        await create_account(server, LAURA)
         assert (await laura.login(LAURA))[0] == 200
         assert "forbidden" in await refused(
             server,
