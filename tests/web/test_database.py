@@ -14,9 +14,10 @@ import pytest
 from storage.postgres.database import shown
 from tests.conftest import ROOT, Server, make_config, start_server
 from tests.processes import WebProcess
-from tests.web.conftest import Account, Console
+from tests.web.conftest import LAURA, Account, Console, OperatorSocket, create_account
 from tests.web.student.test_api import PNG, VALID, form
 from web.config import Config
+from web.console import namespace as console_module
 
 
 def test_the_database_url_comes_from_the_environment() -> None:
@@ -118,3 +119,38 @@ async def test_the_demo_operator_of_a_first_start_is_made_where_the_data_is(
     finally:
         await server.stop()
     assert (tmp_path / "demo" / "operators.json").exists() == (place == "folder")
+
+
+async def test_a_console_session_works_on_every_server_and_outlives_a_restart(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_module, "SWEEP_SECONDS", 0.05)
+    one = await start_server(make_config(tmp_path / "one", database_url=database_url))
+    other = await start_server(make_config(tmp_path / "other", database_url=database_url))
+    await create_account(one, LAURA)
+    laura = Console(one)
+    socket = OperatorSocket()
+    try:
+        assert (await laura.login(LAURA))[0] == 200
+        headers = {"Cookie": laura.cookie_header, "X-CSRF-Token": laura.csrf}
+        await socket.connect(one, cookie=laura.cookie_header, auth={"csrf_token": laura.csrf})
+        await socket.next("presence")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{other.url}/api/console/me", headers=headers) as response:
+                assert response.status == 200
+                assert (await response.json())["csrf_token"] == laura.csrf
+            await other.stop()  # a restart: signs nobody out
+            other = await start_server(make_config(tmp_path / "other", database_url=database_url))
+            async with http.post(f"{other.url}/api/console/logout", headers=headers) as response:
+                assert response.status == 204
+            # the logout on one process ends the session on the other, and closes its console
+            async with http.get(f"{one.url}/api/console/me", headers=headers) as response:
+                assert response.status == 401
+        assert await socket.next("session_expired") == {"reason": "expired"}
+        await asyncio.wait_for(socket.disconnected.wait(), 5)
+    finally:
+        if socket.client.connected:
+            await socket.close()
+        await laura.close()
+        await one.stop()
+        await other.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from bot.i18n import normalise_lang
 from bot.validate import Valid, validate_number
-from storage import Operator
+from storage import Operator, StorageError
 from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, OPERATORS_ROOM, STUDENT_ROOM, STUDENTS
 from web.desk.services import Services
 from web.desk.sessions import COOKIE, Session, SessionStore
@@ -36,7 +37,7 @@ class Caller:
 class SocketUser:
     username: str
     name: str
-    session_id: str
+    session: Session
     lang: str
     tickets: set[str] = field(default_factory=set)  # open in this socket
     typing: set[str] = field(default_factory=set)  # tickets it is writing in
@@ -68,7 +69,9 @@ class ConsoleNamespace(GuardedNamespace):
         super().__init__(OPERATORS)
         self.services = services
         self.desk = Desk(services)
-        self.sessions = SessionStore(services.config.session_idle_minutes * 60)
+        self.sessions = SessionStore(
+            services.storage.sessions, services.config.session_idle_minutes * 60
+        )
         self.secure_cookie = services.config.public_url.startswith("https://")
         self._users: dict[str, SocketUser] = {}  # sid -> who
         self._viewers: dict[str, set[str]] = {}  # ticket number -> sids that have it open
@@ -81,7 +84,7 @@ class ConsoleNamespace(GuardedNamespace):
     ) -> Caller | None:
         """The caller of a live session whose account is still active and whose password has
         not changed since the login; anything else ends the session."""
-        session = self.sessions.get(session_id, touch=touch)
+        session = await self.sessions.get(session_id, touch=touch)
         if session is None:
             return None
         operator = await self.services.storage.operators.get(session.username)
@@ -101,16 +104,16 @@ class ConsoleNamespace(GuardedNamespace):
         return found.operator if found else None
 
     async def end_session(self, session_id: str, reason: str) -> None:
-        session = self.sessions.drop(session_id)
-        if session is not None:
-            await self._close_sockets(session, reason)
+        await self.sessions.drop(session_id)
+        await self._close_sockets(lambda user: user.session.id == session_id, reason)
 
     async def end_sessions_of(self, username: str, reason: str) -> None:
-        for session in self.sessions.drop_user(username):
-            await self._close_sockets(session, reason)
+        await self.sessions.drop_user(username)
+        await self._close_sockets(lambda user: user.username == username, reason)
 
-    async def _close_sockets(self, session: Session, reason: str) -> None:
-        for sid in list(session.sids):
+    async def _close_sockets(self, which: Callable[[SocketUser], bool], reason: str) -> None:
+        """This process's sockets only: another process closes its own at its next sweep."""
+        for sid in [sid for sid, user in self._users.items() if which(user)]:
             await self.emit("session_expired", {"reason": reason}, to=sid)
             await self.disconnect(sid)
 
@@ -120,11 +123,23 @@ class ConsoleNamespace(GuardedNamespace):
 
     async def _sweep(self) -> None:
         """An idle session ends on time even if its console just sits there receiving queue
-        updates: its sockets are closed within SWEEP_SECONDS."""
+        updates, and one ended on another process (a logout, a revocation) ends here too: its
+        sockets are closed within SWEEP_SECONDS."""
         while self._users:
             await asyncio.sleep(SWEEP_SECONDS)
-            for session in self.sessions.expired():
-                await self._close_sockets(session, "expired")
+            try:
+                await self._sweep_once()
+            except StorageError as error:  # the database away: try again at the next round
+                log.warning("console sessions not swept: %s", error)
+
+    async def _sweep_once(self) -> None:
+        await self.sessions.expire()
+        gone = {
+            session_id
+            for session_id in {user.session.id for user in self._users.values()}
+            if await self.session_operator(session_id, touch=False) is None
+        }
+        await self._close_sockets(lambda user: user.session.id in gone, "expired")
 
     async def close(self) -> None:
         """Stop the sweeper (at shutdown; the last disconnect stops it too)."""
@@ -185,9 +200,8 @@ class ConsoleNamespace(GuardedNamespace):
             raise socketio.exceptions.ConnectionRefusedError("csrf")
         lang = normalise_lang(auth.get("lang") if isinstance(auth, dict) else None)
         self._users[sid] = SocketUser(
-            found.operator.username, found.operator.name, found.session.id, lang
+            found.operator.username, found.operator.name, found.session, lang
         )
-        found.session.sids.add(sid)
         await self.enter_room(sid, OPERATORS_ROOM)
         self._start_sweeper()
         await self._presence()
@@ -196,9 +210,6 @@ class ConsoleNamespace(GuardedNamespace):
         user = self._users.pop(sid, None)
         if user is None:
             return
-        session = self.sessions.get(user.session_id, touch=False)
-        if session is not None:
-            session.sids.discard(sid)
         for number in list(user.tickets):
             await self._leave(sid, user, number, left=True)
         await self._presence()
@@ -210,7 +221,7 @@ class ConsoleNamespace(GuardedNamespace):
         user = self._users.get(sid)
         if user is None:
             return None
-        if await self.session_operator(user.session_id) is None:
+        if await self.session_operator(user.session.id) is None:
             await self.emit("session_expired", {"reason": "expired"}, to=sid)
             await self.disconnect(sid)
             return None

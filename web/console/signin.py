@@ -119,7 +119,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     old = request.cookies.get(COOKIE)
     if old:
         await console.end_session(old, "replaced")
-    session = console.sessions.create(operator.username, operator.password_hash)
+    session = await console.sessions.create(operator.username, operator.password_hash)
     await audit(request, operator.username, "operator.login", operator.username, ip=ip)
     response = json_response(
         {

@@ -24,15 +24,17 @@ from tests.conftest import ROOT, Server, make_config, start_server
 from tests.web.conftest import (
     ANNA,
     ELENA,
+    IDLE,
     LAURA,
     MARCO,
     PASSWORD,
     Account,
     Console,
     Factory,
-    console_state,
+    age_session,
     create_account,
     open_ticket,
+    stored_session,
 )
 from web.config import Config
 from web.desk.accounts import add_operator_command, verify_password
@@ -307,48 +309,40 @@ async def test_logout_kills_the_session_on_the_server(server: Server, signed_in:
 async def test_a_session_expires_when_idle_and_after_a_working_day(
     server: Server, signed_in: Factory
 ) -> None:
-    sessions = console_state(server).sessions
     idle = await signed_in(LAURA)
-    session = sessions.get(idle.session_id)
-    assert session is not None
-    session.last_seen -= sessions.idle + 1
+    await age_session(server, idle.session_id, idle=IDLE + 1)
     status, body = await idle.get("/api/console/tickets")
     assert status == 401
     assert body["error"]["message"] == "Accesso non valido o scaduto: accedi di nuovo."
 
     busy = await signed_in(MARCO)
-    session = sessions.get(busy.session_id)
-    assert session is not None
-    session.created -= ABSOLUTE_SECONDS + 1  # active all along, but since yesterday
+    # active all along, but since yesterday
+    await age_session(server, busy.session_id, age=ABSOLUTE_SECONDS + 1)
     assert (await busy.get("/api/console/tickets"))[0] == 401
 
 
 async def test_activity_keeps_a_session_alive(server: Server, signed_in: Factory) -> None:
-    sessions = console_state(server).sessions
     console = await signed_in(LAURA)
-    session = sessions.get(console.session_id)
-    assert session is not None
-    session.last_seen -= sessions.idle - 5  # five seconds left
+    await age_session(server, console.session_id, idle=IDLE - 5)  # five seconds left
     assert (await console.get("/api/console/tickets"))[0] == 200
-    session.last_seen -= 10  # ten seconds later: the request above restarted the clock
+    # ten seconds later: the request above restarted the clock
+    await age_session(server, console.session_id, idle=10)
     assert (await console.get("/api/console/tickets"))[0] == 200
 
 
 async def test_a_refresh_the_page_makes_by_itself_is_not_activity(
     server: Server, signed_in: Factory
 ) -> None:
-    sessions = console_state(server).sessions
     console = await signed_in(LAURA)
-    session = sessions.get(console.session_id)
-    assert session is not None
-    session.last_seen -= 60
-    idle_since = session.last_seen
+    await age_session(server, console.session_id, idle=60)
+    before = await stored_session(server, console.session_id)
     async with console.http.get(
         "/api/console/tickets", headers={"X-Console-Background": "1"}
     ) as response:
         assert response.status == 200
-    assert session.last_seen == idle_since  # the queue reloaded after a push: still idle
-    session.last_seen -= sessions.idle
+    # the queue reloaded after a push: still idle
+    assert await stored_session(server, console.session_id) == before
+    await age_session(server, console.session_id, idle=IDLE)
     async with console.http.get(
         "/api/console/tickets", headers={"X-Console-Background": "1"}
     ) as response:
