@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 
-from storage import DamagedFile, DataFolderBusy, StorageError, check_data
+from storage import DamagedFile, DatabaseUnavailable, DataFolderBusy, StorageError, check_data
 from web.config import Config, ConfigError
 
 
@@ -47,7 +47,11 @@ def serve(config: Config) -> int:
             "Restore the files from a backup, then run `python -m web check-data`.", file=sys.stderr
         )
         return 2
-    except (DataFolderBusy, StorageError) as exc:
+    except DatabaseUnavailable as exc:
+        # Not a setting to fix but a server to wait for: exit 1, and a supervisor may retry.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (DataFolderBusy, StorageError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0 if clean else 1

@@ -73,9 +73,10 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
     env.globals["t"] = t
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # The key first: a refusal for a missing one must not wait for the database.
+        secret = load_or_create_secret(config.data_dir, config.secret_key, config.database_url)
         own_storage = storage is None
         store = storage or await open_backend(config.data_dir, config.database_url)
-        secret = load_or_create_secret(config.data_dir, config.secret_key)
         services = Services(
             config=config,
             storage=store,

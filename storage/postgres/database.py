@@ -44,10 +44,11 @@ def shown(url: str) -> str:
     return f"postgresql://{f'{user}@' if user else ''}{host}:{port}/{name}"
 
 
-def unreachable(url: str, cause: BaseException) -> StorageError:
-    reason = str(cause).strip() or type(cause).__name__
-    return StorageError(
-        f"cannot reach the database {shown(url)}: {reason}\n"
+def unreachable(url: str, cause: BaseException) -> DatabaseUnavailable:
+    """One line, for a log or a terminal: libpq's reason spans several."""
+    reason = " ".join(str(cause).split()) or type(cause).__name__
+    return DatabaseUnavailable(
+        f"cannot reach the database {shown(url)}: {reason}. "
         "Check that PostgreSQL is running and accepts connections at that host and port "
         "(listen_addresses, a firewall), that the user, password and database name in "
         "HELPDESK_DATABASE_URL are right and the database exists, and that pg_hba.conf "
