@@ -43,7 +43,8 @@ def _ticket(row: Row) -> Ticket:
         raise StorageError(f"ticket {record.get('number')!r} is not a valid record ({e})") from e
 
 
-def _columns(ticket: Ticket) -> tuple[Any, ...]:
+def columns(ticket: Ticket) -> tuple[Any, ...]:
+    """The values of TICKET_COLUMNS, for INSERT and UPDATE (and import-data's COPY)."""
     record = ticket.to_dict()
     del record["outbox"]
     # Text columns cannot hold NUL; search never looks for one.
@@ -62,11 +63,18 @@ def _columns(ticket: Ticket) -> tuple[Any, ...]:
     )
 
 
-# The columns _columns() gives, the number last.
+# The columns columns() gives, the number last; mail_row()'s.
+TICKET_COLUMNS = (
+    "email_key, created_at, updated_at, search_text, summary, record, conversation_id,"
+    " attachments, purging, number"
+)
+MAIL_COLUMNS = "position, state, created_at, next_try_at, mail, number, id"
 INSERT = (
-    "INSERT INTO tickets (email_key, created_at, updated_at, search_text, summary, record,"
-    " conversation_id, attachments, purging, number)"
+    f"INSERT INTO tickets ({TICKET_COLUMNS})"
     " VALUES (%s, %s, %s, %s, %s::json, %s::json, %s, %s, %s, %s)"
+)
+INSERT_MAIL = (
+    f"INSERT INTO outbox ({MAIL_COLUMNS}) VALUES (%s, %s, %s, %s::timestamptz, %s::json, %s, %s)"
 )
 UPDATE = (
     "UPDATE tickets SET email_key = %s, created_at = %s, updated_at = %s, search_text = %s,"
@@ -75,7 +83,7 @@ UPDATE = (
 )
 
 
-def _mail_row(number: str, position: int, mail: OutboxMail) -> tuple[Any, ...]:
+def mail_row(number: str, position: int, mail: OutboxMail) -> tuple[Any, ...]:
     return (
         position, mail.state, mail.created_at, mail.next_try_at, dumps(asdict(mail)),
         number, mail.id,
@@ -88,9 +96,9 @@ async def _write_outbox(
     """Store what changed in a ticket's outbox since `before` (id -> (position, dict))."""
     now = {m.id: (i, m) for i, m in enumerate(mails)}
     gone = [(number, mail_id) for mail_id in before if mail_id not in now]
-    new = [_mail_row(number, i, m) for mail_id, (i, m) in now.items() if mail_id not in before]
+    new = [mail_row(number, i, m) for mail_id, (i, m) in now.items() if mail_id not in before]
     changed = [
-        _mail_row(number, i, m)
+        mail_row(number, i, m)
         for mail_id, (i, m) in now.items()
         if mail_id in before and before[mail_id] != (i, asdict(m))
     ]
@@ -98,11 +106,7 @@ async def _write_outbox(
         if gone:
             await cur.executemany("DELETE FROM outbox WHERE number = %s AND id = %s", gone)
         if new:
-            await cur.executemany(
-                "INSERT INTO outbox (position, state, created_at, next_try_at, mail, number, id)"
-                " VALUES (%s, %s, %s, %s::timestamptz, %s::json, %s, %s)",
-                new,
-            )
+            await cur.executemany(INSERT_MAIL, new)
         if changed:
             await cur.executemany(
                 "UPDATE outbox SET position = %s, state = %s, created_at = %s,"
@@ -137,7 +141,7 @@ class TicketStore:
                 ticket = build(number)
                 if ticket.number != number:
                     raise ValueError(f"build() returned ticket {ticket.number}, not {number}")
-                await conn.execute(INSERT, _columns(ticket))
+                await conn.execute(INSERT, columns(ticket))
                 await _write_outbox(conn, number, ticket.outbox, {})
                 return ticket
 
@@ -195,7 +199,7 @@ class TicketStore:
                 raise ValueError("a ticket's number cannot change")
             if touch:
                 ticket.updated_at = utcnow()
-            await conn.execute(UPDATE, _columns(ticket))
+            await conn.execute(UPDATE, columns(ticket))
             await _write_outbox(conn, number, ticket.outbox, before)
             if settled is not None:
                 await conn.execute(

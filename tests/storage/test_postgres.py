@@ -23,7 +23,7 @@ from storage import (
 )
 from storage.postgres import PostgresStorage, database
 from storage.postgres.database import dumps, migrations
-from storage.postgres.tickets import _columns as columns
+from storage.postgres.tickets import columns
 from tests.servers import PostgresServer, free_port
 
 from .conftest import build, run_python
