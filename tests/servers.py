@@ -55,7 +55,11 @@ def _as_owner() -> dict[str, Any]:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """durable: fsync and synchronous commit on, as in production (for the benchmark); the
+    tests do without, since losing a test server in a power cut costs nothing."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.folder = Path(tempfile.mkdtemp(prefix="helpdesk-pg-"))
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
@@ -76,19 +80,23 @@ class PostgresServer:
             raise RuntimeError(f"{args[0]} failed:\n{done.stdout}\n{done.stderr}")
 
     def start(self) -> None:
+        """Create the cluster on the first start; start the server (again, after halt())."""
         data = self.folder / "data"
-        self._run(
-            str(PG_BIN / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust",
-            "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
-        )
-        log = open(self.folder / "postgres.log", "wb")  # noqa: SIM115 - kept for the process
+        if not data.exists():
+            self._run(
+                str(PG_BIN / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust",
+                "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
+            )
+        fast = [] if self.durable else [
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+        ]
+        log = open(self.folder / "postgres.log", "ab")  # noqa: SIM115 - kept for the process
         self._process = subprocess.Popen(
             [
                 str(PG_BIN / "postgres"), "-D", str(data), "-p", str(self.port),
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", f"unix_socket_directories={self.folder}",
-                # A test server: losing it in a power cut costs nothing.
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                *fast,
                 "-c", "max_connections=200", "-c", "wal_level=minimal", "-c", "max_wal_senders=0",
             ],
             cwd=self.folder, stdout=log, stderr=subprocess.STDOUT, **self._owner,
@@ -147,7 +155,8 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server and keep its data, for start() to bring it back."""
         if self._process is not None:
             # SIGINT is PostgreSQL's fast shutdown: clients are disconnected, not waited for.
             self._process.send_signal(signal.SIGINT)
@@ -157,16 +166,25 @@ class PostgresServer:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_missing() -> str | None:
+    """Why no PostgreSQL server can be started here, or None."""
     if not (PG_BIN / "postgres").exists():
-        require_servers(
-            f"{PG_BIN}/postgres is missing", "apt-get install postgresql, or run make server-deps"
-        )
-    server = PostgresServer()
+        return f"{PG_BIN}/postgres is missing"
+    return None
+
+
+@contextlib.contextmanager
+def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
+    missing = postgres_missing()
+    if missing:
+        require_servers(missing, "apt-get install postgresql, or run make server-deps")
+    server = PostgresServer(durable=durable)
     try:
         server.start()
         yield server
