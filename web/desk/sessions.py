@@ -36,10 +36,6 @@ class Session:
     credential: str
     csrf_token: str
 
-    @property
-    def key(self) -> str:
-        return session_key(self.id)
-
     def csrf_ok(self, token: object) -> bool:
         return isinstance(token, str) and hmac.compare_digest(
             token.encode(), self.csrf_token.encode()
@@ -57,10 +53,6 @@ class SessionStore:
         self.store = store
         self.lifetime = Lifetime(idle_seconds, absolute_seconds)
         self._clock = clock
-
-    @property
-    def idle(self) -> float:
-        return self.lifetime.idle
 
     async def create(self, username: str, credential: str) -> Session:
         now = self._clock()
