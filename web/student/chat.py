@@ -190,7 +190,7 @@ class ChatNamespace(GuardedNamespace):
         if not conversation_id or conversation_id != session.get("conversation_id"):
             await self.error(sid, "not_found")
             return
-        wait = self.services.limits.chat_events_per_conversation.take(conversation_id)
+        wait = await self.services.limits.chat_events_per_conversation.take(conversation_id)
         if wait:
             await self._report(sid, rate_limited(wait))
             return

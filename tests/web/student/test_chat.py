@@ -571,7 +571,7 @@ async def test_the_per_address_chat_limits_can_be_turned_off(data_dir: Path) -> 
     try:
         limits = server.app[SERVICES].limits
         for _ in range(1000):
-            assert limits.conversations_per_ip.take("10.0.0.1") == 0
-            assert limits.uploads_per_ip.take("10.0.0.1") == 0
+            assert await limits.conversations_per_ip.take("10.0.0.1") == 0
+            assert await limits.uploads_per_ip.take("10.0.0.1") == 0
     finally:
         await server.stop()
