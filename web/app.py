@@ -19,6 +19,7 @@ from web.desk.anonymise import Anonymiser
 from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
 from web.desk.mail import OutboxWorker
+from web.desk.presence import LocalPresence
 from web.desk.retention import Retention
 from web.desk.secret import load_or_create_secret
 from web.desk.services import Services
@@ -83,6 +84,7 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
             live=sio,
             signer=TokenSigner(secret, config.ticket_token_hours * 3600),
             limits=Limits.from_config(config),
+            presence=LocalPresence(),
         )
         services.meter = app[METRICS]
         app[SERVICES] = services
