@@ -14,6 +14,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from storage import Backend
+from tests import servers
 from tests.servers import SHARED, PostgresServer, free_port, postgres_server
 from web.config import Config
 
@@ -50,11 +52,12 @@ class Server:
         await self.runner.cleanup()
 
 
-async def start_server(config: Config) -> Server:
+async def start_server(config: Config, storage: Backend | None = None) -> Server:
+    """storage: one already open, for servers that share it (as processes share a database)."""
     from web.app import create_app  # imported here so that bot/ and storage/ tests need no web
     from web.http.server import Runner
 
-    app = create_app(config)
+    app = create_app(config, storage=storage)
     runner = Runner(app, read_timeout=config.read_timeout_seconds)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", config.port).start()
@@ -139,3 +142,13 @@ def database_url(postgres: PostgresServer) -> str:
     """The URL of a migrated database with nothing in it."""
     postgres.empty(SHARED)
     return postgres.url(SHARED)
+def redis_server() -> Iterator[servers.RedisServer]:
+    """The session's redis-server (tests/servers.py), started by the first test that asks."""
+    with servers.redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: servers.RedisServer) -> str:
+    """A Redis database of this test's own."""
+    return redis_server.new_url()

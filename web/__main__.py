@@ -11,6 +11,7 @@ from web.config import Config, ConfigError
 
 
 def serve(config: Config) -> int:
+    from web.cluster import RedisUnreachable
     from web.desk.accounts import ensure_demo_operator
     from web.http.logs import setup_logging
     from web.ops.serve import serve as run
@@ -43,7 +44,7 @@ def serve(config: Config) -> int:
             "Restore the files from a backup, then run `python -m web check-data`.", file=sys.stderr
         )
         return 2
-    except (DataFolderBusy, StorageError) as exc:
+    except (DataFolderBusy, StorageError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0 if clean else 1
