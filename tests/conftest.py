@@ -9,6 +9,7 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
@@ -18,6 +19,9 @@ from storage import Backend
 from tests import servers
 from tests.servers import SHARED, PostgresServer, free_port, postgres_server
 from web.config import Config
+
+if TYPE_CHECKING:
+    from tests.deployment import Deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "faq_data"
@@ -152,3 +156,13 @@ def redis_server() -> Iterator[servers.RedisServer]:
 def redis_url(redis_server: servers.RedisServer) -> str:
     """A Redis database of this test's own."""
     return redis_server.new_url()
+
+
+@pytest.fixture(scope="session")
+def deployment(redis_server: servers.RedisServer) -> Iterator[Deployment]:
+    """Two `python -m web` processes on one Redis behind haproxy (tests/deployment.py), started
+    once per session: its tests take seeded tickets of their own."""
+    from tests.deployment import start_deployment  # imports web, which bot/ tests do without
+
+    with start_deployment(redis_server.new_url()) as running:
+        yield running

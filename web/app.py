@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.i18n import t
 from storage import Backend, open_backend
 from web import console, student
-from web.cluster import Cluster
+from web.cluster import STICKY_COOKIE, Cluster
 from web.config import MAX_ATTACHMENT_BYTES, Config
 from web.console.namespace import CONSOLE, ConsoleNamespace
 from web.desk.anonymise import Anonymiser
@@ -63,6 +63,9 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         Guard(),
         async_mode="aiohttp",
         client_manager=cluster.live if cluster else None,
+        # Several processes sit behind a balancer, which learns from this cookie in the
+        # handshake's answer where a long-polling client's later requests belong (docs/deploy.md).
+        cookie=STICKY_COOKIE if cluster else None,
         # Only our own pages and the embedding university pages may open a socket: a
         # cross-site page must not drive a student's chat or an operator's console.
         cors_allowed_origins=config.cors_origins,

@@ -15,7 +15,11 @@ from web.cluster.link import RedisLink, RedisUnreachable
 from web.cluster.live import RedisLive
 from web.cluster.presence import RedisPresence
 
-__all__ = ["Cluster", "RedisUnreachable"]
+__all__ = ["STICKY_COOKIE", "Cluster", "RedisUnreachable"]
+
+# The engine.io session id, named as deploy/haproxy.cfg reads it from the handshake's answer.
+# Nothing reads it from the browser, which may well drop it (the widget runs cross-site).
+STICKY_COOKIE = {"name": "io", "path": "/socket.io/", "HttpOnly": True, "SameSite": "Lax"}
 
 
 class Cluster:
