@@ -54,8 +54,8 @@ class RedisLink:
             socket_timeout=TIMEOUT_SECONDS,
             socket_connect_timeout=TIMEOUT_SECONDS,
             # Once, at once: after a Redis restart every pooled connection is dead, and the
-            # second try opens a fresh one. redis-py's default (10 tries, growing pauses)
-            # would hold a request for seconds while Redis is down.
+            # second try opens a fresh one. redis-py's default (more tries, pauses of seconds)
+            # would hold a request that long while Redis is down.
             retry=Retry(NoBackoff(), 1),
         )
         db = self.client.connection_pool.connection_kwargs.get("db", 0)

@@ -42,7 +42,8 @@ class RedisLive(AsyncPubSubManager):
         connected is heard."""
         self.server.manager_initialized = True
         self.initialize()
-        await asyncio.wait_for(self.listening.wait(), START_SECONDS)
+        async with asyncio.timeout(START_SECONDS):
+            await self.listening.wait()
 
     async def stop(self) -> None:
         thread = getattr(self, "thread", None)
