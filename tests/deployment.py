@@ -120,6 +120,11 @@ class WebProcess:
             return self._log_path.read_text(errors="replace")
         return ""
 
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+        self.wait_ready()
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.send_signal(signal.SIGTERM)  # what systemctl stop sends
