@@ -146,6 +146,9 @@ def database_url(postgres: PostgresServer) -> str:
     """The URL of a migrated database with nothing in it."""
     postgres.empty(SHARED)
     return postgres.url(SHARED)
+
+
+@pytest.fixture(scope="session")
 def redis_server() -> Iterator[servers.RedisServer]:
     """The session's redis-server (tests/servers.py), started by the first test that asks."""
     with servers.redis_server() as server:
@@ -159,10 +162,13 @@ def redis_url(redis_server: servers.RedisServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def deployment(redis_server: servers.RedisServer) -> Iterator[Deployment]:
-    """Two `python -m web` processes on one Redis behind haproxy (tests/deployment.py), started
-    once per session: its tests take seeded tickets of their own."""
+def deployment(
+    redis_server: servers.RedisServer, postgres: PostgresServer
+) -> Iterator[Deployment]:
+    """Two `python -m web` processes on one database and one Redis, behind haproxy
+    (tests/deployment.py), started once per session: its tests take seeded tickets of their own."""
     from tests.deployment import start_deployment  # imports web, which bot/ tests do without
 
-    with start_deployment(redis_server.new_url()) as running:
+    database = postgres.new_database()
+    with start_deployment(redis_server.new_url(), postgres.url(database)) as running:
         yield running

@@ -1,16 +1,15 @@
 """The deployment of docs/deploy.md, started by the tests on loopback: two `python -m web`
-processes sharing one Redis, behind haproxy running deploy/haproxy.cfg itself.
+processes on one PostgreSQL database and one Redis, each with its own empty data folder, behind
+haproxy running deploy/haproxy.cfg itself.
 
-Until the processes share PostgreSQL (CONTRACT.md section 7), each keeps its own data folder:
-both folders start as copies of one, seeded with the same tickets and operators, so that either
-process can serve any of them. What then crosses from one process to the other is what Redis
-carries: live events, limits, presence. Operator sessions are each process's own, so a test
-signs in where it acts.
+The database is seeded with tickets and operators before the processes start. Operator
+sessions are still each process's own (web/desk/sessions.py), so a test signs in where it acts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -24,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage import Message, Operator, StatusChange, Storage, Ticket
+from storage import Message, Operator, StatusChange, Ticket, open_backend
 from tests.conftest import FAQ_DIR, ROOT, free_port
 from tests.servers import START_TIMEOUT, require_servers
 from tests.web.conftest import LAURA, MARCO, password_hash
@@ -47,8 +46,8 @@ class Seeded:
         return TokenSigner(SECRET.encode(), 3600).issue(self.number)
 
 
-async def seed(folder: Path) -> list[Seeded]:
-    store = await Storage.open(folder)
+async def seed(database_url: str, folder: Path) -> list[Seeded]:
+    store = await open_backend(folder, database_url)
     try:
         for account in (LAURA, MARCO):
             await store.operators.put(
@@ -202,21 +201,23 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def start_deployment(redis_url: str) -> Iterator[Deployment]:
+def start_deployment(redis_url: str, database_url: str) -> Iterator[Deployment]:
     if not HAPROXY.exists():
         require_servers(f"{HAPROXY} is missing", "apt-get install haproxy, or run make server-deps")
     folder = Path(tempfile.mkdtemp(prefix="helpdesk-deployment-"))
     processes: list[WebProcess] = []
     proxy: HAProxy | None = None
     try:
-        seeded = asyncio.run(seed(folder / "a"))
-        shutil.copytree(folder / "a", folder / "b")
+        # A thread of its own: a session fixture has no event loop to borrow.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            seeded = pool.submit(asyncio.run, seed(database_url, folder / "seed")).result()
         proxy_port = free_port()
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HELPDESK_HOST": "127.0.0.1",
             "HELPDESK_FAQ_DIR": str(FAQ_DIR),
             "HELPDESK_SECRET_KEY": SECRET,
+            "HELPDESK_DATABASE_URL": database_url,
             "HELPDESK_REDIS_URL": redis_url,
             "HELPDESK_PUBLIC_URL": f"http://127.0.0.1:{proxy_port}",
             "HELPDESK_TRUSTED_PROXIES": "127.0.0.1",

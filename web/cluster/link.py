@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from redis import exceptions
@@ -79,7 +79,7 @@ class RedisLink:
 
     async def check(self) -> None:
         try:
-            await self.client.ping()
+            await cast(Awaitable[bool], self.client.ping())  # typed as sync-or-async
         except LOST as exc:
             raise RedisUnreachable(
                 f"Redis at {self.url} (HELPDESK_REDIS_URL) does not answer: {exc}. Check that "

@@ -75,6 +75,6 @@ class RedisLive(AsyncPubSubManager):
             finally:
                 self.listening.clear()
                 with contextlib.suppress(*LOST):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(pause)
             pause = min(pause * 2, LISTEN_RETRY_MAX)

@@ -118,7 +118,7 @@ class RedisPresence:
             pipe.delete(self._hash)
             fields = self._fields()
             if fields:
-                pipe.hset(self._hash, mapping=fields)  # type: ignore[arg-type]
+                pipe.hset(self._hash, mapping=fields)
                 pipe.pexpire(self._hash, self._ttl_ms)
                 pipe.sadd(self._processes, self._id)
             return await pipe.execute()
