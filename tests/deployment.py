@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage import Message, Operator, StatusChange, Ticket, open_backend
-from tests.conftest import FAQ_DIR, ROOT, free_port
-from tests.servers import START_TIMEOUT, require_servers
+from tests.conftest import FAQ_DIR, ROOT
+from tests.servers import START_TIMEOUT, free_port, require_servers
 from tests.web.conftest import LAURA, MARCO, password_hash
 from web.desk.tokens import TokenSigner
 
