@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-PARTS = ("bench.faq", "bench.storage", "bench.postgres", "bench.widget", "bench.load")
+PARTS = ("bench.faq", "bench.storage", "bench.postgres", "bench.widget", "bench.load", "bench.live")
 
 
 def main(parts: list[str]) -> int:

@@ -14,6 +14,7 @@ from web.config import Config, ConfigError
 def serve(config: Config) -> int:
     from aiohttp import web
 
+    from web.cluster import RedisUnreachable
     from web.desk.accounts import ensure_demo_operator
     from web.http.keys import SERVICES
     from web.http.logs import setup_logging
@@ -52,7 +53,7 @@ def serve(config: Config) -> int:
         # Not a setting to fix but a server to wait for: exit 1, and a supervisor may retry.
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (DataFolderBusy, StorageError, ConfigError) as exc:
+    except (DataFolderBusy, StorageError, ConfigError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0 if clean else 1

@@ -1,5 +1,6 @@
 """The `/console` Socket.IO namespace and the live state the console's HTTP API shares with it:
-the operator sessions, who is online and who has which ticket open (docs/protocol.md)."""
+the operator sessions, and who is online and has which ticket open (kept by
+services.presence, web/desk/presence.py; docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ class ConsoleNamespace(GuardedNamespace):
             services.storage.sessions, services.config.session_idle_minutes * 60
         )
         self.secure_cookie = services.config.public_url.startswith("https://")
-        self._users: dict[str, SocketUser] = {}  # sid -> who
-        self._viewers: dict[str, set[str]] = {}  # ticket number -> sids that have it open
+        self._users: dict[str, SocketUser] = {}  # sid -> who, for this process's sockets
+        self.presence = services.presence
         self._sweeper: asyncio.Task[None] | None = None
 
     # --- sessions ---------------------------------------------------------------------------
@@ -151,35 +152,22 @@ class ConsoleNamespace(GuardedNamespace):
 
     # --- who is online, who has a ticket open ----------------------------------------------
 
-    def online(self) -> list[dict[str, str]]:
-        seen: dict[str, str] = {}
-        for user in self._users.values():
-            seen.setdefault(user.username, user.name)
-        return [{"username": u, "name": n} for u, n in sorted(seen.items(), key=lambda x: x[1])]
+    async def online(self) -> list[dict[str, str]]:
+        return await self.presence.online()
 
-    def viewers(self, number: str) -> list[dict[str, str]]:
-        seen: dict[str, str] = {}
-        for sid in self._viewers.get(number, ()):
-            user = self._users.get(sid)
-            if user is not None:
-                seen.setdefault(user.username, user.name)
-        return [{"username": u, "name": n} for u, n in sorted(seen.items(), key=lambda x: x[1])]
+    async def viewers(self, number: str) -> list[dict[str, str]]:
+        return await self.presence.viewers(number)
 
-    def student_online(self, number: str) -> bool:
-        room = STUDENT_ROOM.format(number=number)
-        manager = self.server.manager
-        return any(
-            manager.is_connected(sid, STUDENTS)
-            for sid, _ in manager.get_participants(STUDENTS, room)
-        )
+    async def student_online(self, number: str) -> bool:
+        return await self.presence.watched(number)
 
     async def _presence(self) -> None:
-        await self.emit("presence", {"operators": self.online()}, room=OPERATORS_ROOM)
+        await self.emit("presence", {"operators": await self.online()}, room=OPERATORS_ROOM)
 
     async def _send_viewers(self, number: str) -> None:
         await self.emit(
             "viewers",
-            {"number": number, "operators": self.viewers(number)},
+            {"number": number, "operators": await self.viewers(number)},
             room=CONSOLE_TICKET_ROOM.format(number=number),
         )
 
@@ -202,6 +190,7 @@ class ConsoleNamespace(GuardedNamespace):
         self._users[sid] = SocketUser(
             found.operator.username, found.operator.name, found.session, lang
         )
+        await self.presence.operator_on(sid, found.operator.username, found.operator.name)
         await self.enter_room(sid, OPERATORS_ROOM)
         self._start_sweeper()
         await self._presence()
@@ -212,6 +201,7 @@ class ConsoleNamespace(GuardedNamespace):
             return
         for number in list(user.tickets):
             await self._leave(sid, user, number, left=True)
+        await self.presence.operator_off(sid)
         await self._presence()
         if not self._users:
             await self.close()  # nobody to watch over; the next connection starts it again
@@ -245,12 +235,11 @@ class ConsoleNamespace(GuardedNamespace):
             await self.error(sid, "not_found")
             return
         user.tickets.add(number)
-        self._viewers.setdefault(number, set()).add(sid)
+        await self.presence.viewing(sid, number, True)
         await self.enter_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
         await self._send_viewers(number)
-        await self.emit(
-            "student_online", {"number": number, "online": self.student_online(number)}, to=sid
-        )
+        online = await self.student_online(number)
+        await self.emit("student_online", {"number": number, "online": online}, to=sid)
 
     async def on_close_ticket(self, sid: str, data: dict[str, Any]) -> None:
         user = self._users.get(sid)
@@ -263,10 +252,7 @@ class ConsoleNamespace(GuardedNamespace):
         if number in user.typing:
             await self._relay_typing(sid, user, number, typing=False, internal=False)
         user.tickets.discard(number)
-        sids = self._viewers.get(number, set())
-        sids.discard(sid)
-        if not sids:
-            self._viewers.pop(number, None)
+        await self.presence.viewing(sid, number, False)
         if not left:
             await self.leave_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
         await self._send_viewers(number)

@@ -107,12 +107,8 @@ class ChatNamespace(GuardedNamespace):
         """The operators who have the ticket open see the student leave it (and the console
         mails its next reply instead of counting on the live view), unless another tab of
         the student still shows it."""
-        manager = self.server.manager
-        room = STUDENT_ROOM.format(number=number)
-        if any(
-            other != sid and manager.is_connected(other, STUDENTS)
-            for other, _ in manager.get_participants(STUDENTS, room)
-        ):
+        await self.services.presence.watching(sid, number, False)
+        if await self.services.presence.watched(number):
             return
         await self.emit(
             "student_online",
@@ -190,7 +186,7 @@ class ChatNamespace(GuardedNamespace):
         if not conversation_id or conversation_id != session.get("conversation_id"):
             await self.error(sid, "not_found")
             return
-        wait = self.services.limits.chat_events_per_conversation.take(conversation_id)
+        wait = await self.services.limits.chat_events_per_conversation.take(conversation_id)
         if wait:
             await self._report(sid, rate_limited(wait))
             return
@@ -233,6 +229,7 @@ class ChatNamespace(GuardedNamespace):
         session["tickets"] = sorted({*session.get("tickets", []), ticket.number})
         await self.save_session(sid, session)
         await self.enter_room(sid, STUDENT_ROOM.format(number=ticket.number))
+        await self.services.presence.watching(sid, ticket.number, True)
         await self.emit("ticket", await Desk(self.services).student_view(ticket, lang), to=sid)
         await self.emit(
             "student_online",
