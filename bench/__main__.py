@@ -10,7 +10,10 @@ import importlib
 import sys
 import time
 
-PARTS = ("bench.faq", "bench.storage", "bench.widget", "bench.load", "bench.reports")
+PARTS = (
+    "bench.faq", "bench.storage", "bench.postgres", "bench.widget", "bench.load", "bench.live",
+    "bench.reports",
+)
 
 
 def main(parts: list[str]) -> int:

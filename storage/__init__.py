@@ -2,7 +2,7 @@
 acknowledged write is lost, and how another backend would fit."""
 
 from .attachments import AttachmentStore, Upload
-from .backend import open_backend
+from .backend import open_backend, open_operators, where
 from .check import check_data
 from .conversations import ConversationStore
 from .errors import (
@@ -72,5 +72,7 @@ __all__ = [
     "Upload",
     "check_data",
     "open_backend",
+    "open_operators",
     "utcnow",
+    "where",
 ]

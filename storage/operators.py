@@ -93,6 +93,14 @@ class OperatorStore:
             with TinyDB(self.path, storage=AtomicJSONStorage) as db:
                 db.table(TABLE).upsert(operator.to_dict(), Query().username == operator.username)
 
+    def add_sync(self, operator: Operator) -> bool:
+        with self._exclusive():
+            if operator.username in self._read():
+                return False
+            with TinyDB(self.path, storage=AtomicJSONStorage) as db:
+                db.table(TABLE).insert(operator.to_dict())
+            return True
+
     def sweep_sync(self) -> list[Path]:
         """Remove temporary files a crashed writer left; under the lock, so never a live one."""
         with self._exclusive():
@@ -116,3 +124,6 @@ class OperatorStore:
 
     async def put(self, operator: Operator) -> None:
         await asyncio.to_thread(self.put_sync, operator)
+
+    async def add(self, operator: Operator) -> bool:
+        return await asyncio.to_thread(self.add_sync, operator)

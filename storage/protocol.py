@@ -167,6 +167,10 @@ class Operators(Protocol):
     async def put(self, operator: Operator) -> None:
         """Create or replace the account with this username."""
 
+    async def add(self, operator: Operator) -> bool:
+        """Create the account unless the username is taken (then nothing is stored: False),
+        in one step across every process."""
+
 
 class Upload(Protocol):
     """A file being received; it gets an id only when committed, and a receive() block left

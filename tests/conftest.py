@@ -9,13 +9,19 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from storage import Backend
+from tests import servers
 from tests.servers import SHARED, PostgresServer, free_port, postgres_server
 from web.config import Config
+
+if TYPE_CHECKING:
+    from tests.deployment import Deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ_DIR = ROOT / "faq_data"
@@ -50,11 +56,12 @@ class Server:
         await self.runner.cleanup()
 
 
-async def start_server(config: Config) -> Server:
+async def start_server(config: Config, storage: Backend | None = None) -> Server:
+    """storage: one already open, for servers that share it (as processes share a database)."""
     from web.app import create_app  # imported here so that bot/ and storage/ tests need no web
     from web.http.server import Runner
 
-    app = create_app(config)
+    app = create_app(config, storage=storage)
     runner = Runner(app, read_timeout=config.read_timeout_seconds)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", config.port).start()
@@ -139,3 +146,29 @@ def database_url(postgres: PostgresServer) -> str:
     """The URL of a migrated database with nothing in it."""
     postgres.empty(SHARED)
     return postgres.url(SHARED)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[servers.RedisServer]:
+    """The session's redis-server (tests/servers.py), started by the first test that asks."""
+    with servers.redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: servers.RedisServer) -> str:
+    """A Redis database of this test's own."""
+    return redis_server.new_url()
+
+
+@pytest.fixture(scope="session")
+def deployment(
+    redis_server: servers.RedisServer, postgres: PostgresServer
+) -> Iterator[Deployment]:
+    """Two `python -m web` processes on one database and one Redis, behind haproxy
+    (tests/deployment.py), started once per session: its tests take seeded tickets of their own."""
+    from tests.deployment import start_deployment  # imports web, which bot/ tests do without
+
+    database = postgres.new_database()
+    with start_deployment(redis_server.new_url(), postgres.url(database)) as running:
+        yield running

@@ -1,5 +1,9 @@
 """Real servers the tests start themselves, in temporary folders, on loopback.
 
+Redis: one server per test session (started on first use), with many databases: every test
+takes a database of its own, never used before, so no test sees another's keys and none waits
+for a flush.
+
 PostgreSQL: one server per test session (started on first use) with one migrated database that
 every test gets emptied (TRUNCATE: milliseconds, where CREATE DATABASE from a template takes
 0.3-0.4 s on a busy 2-core machine); tests of the schema itself take a database of their own.
@@ -55,7 +59,11 @@ def _as_owner() -> dict[str, Any]:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """durable: fsync and synchronous commit on, as in production (for the benchmark); the
+    tests do without, since losing a test server in a power cut costs nothing."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.folder = Path(tempfile.mkdtemp(prefix="helpdesk-pg-"))
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
@@ -76,19 +84,23 @@ class PostgresServer:
             raise RuntimeError(f"{args[0]} failed:\n{done.stdout}\n{done.stderr}")
 
     def start(self) -> None:
+        """Create the cluster on the first start; start the server (again, after halt())."""
         data = self.folder / "data"
-        self._run(
-            str(PG_BIN / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust",
-            "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
-        )
-        log = open(self.folder / "postgres.log", "wb")  # noqa: SIM115 - kept for the process
+        if not data.exists():
+            self._run(
+                str(PG_BIN / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust",
+                "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
+            )
+        fast = [] if self.durable else [
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+        ]
+        log = open(self.folder / "postgres.log", "ab")  # noqa: SIM115 - kept for the process
         self._process = subprocess.Popen(
             [
                 str(PG_BIN / "postgres"), "-D", str(data), "-p", str(self.port),
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", f"unix_socket_directories={self.folder}",
-                # A test server: losing it in a power cut costs nothing.
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                *fast,
                 "-c", "max_connections=200", "-c", "wal_level=minimal", "-c", "max_wal_senders=0",
             ],
             cwd=self.folder, stdout=log, stderr=subprocess.STDOUT, **self._owner,
@@ -147,7 +159,8 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server and keep its data, for start() to bring it back."""
         if self._process is not None:
             # SIGINT is PostgreSQL's fast shutdown: clients are disconnected, not waited for.
             self._process.send_signal(signal.SIGINT)
@@ -157,16 +170,106 @@ class PostgresServer:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+    def stop(self) -> None:
+        self.halt()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def postgres_missing() -> str | None:
+    """Why no PostgreSQL server can be started here, or None."""
+    if not (PG_BIN / "postgres").exists():
+        return f"{PG_BIN}/postgres is missing"
+    return None
+
+
+@contextlib.contextmanager
+def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
+    missing = postgres_missing()
+    if missing:
+        require_servers(missing, "apt-get install postgresql, or run make server-deps")
+    server = PostgresServer(durable=durable)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+# --- Redis --------------------------------------------------------------------------------------
+
+REDIS_SERVER = Path("/usr/bin/redis-server")
+REDIS_DATABASES = 2000
+
+
+class RedisServer:
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="helpdesk-redis-"))
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._databases = itertools.count(1)
+
+    def url(self, database: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{database}"
+
+    def new_url(self) -> str:
+        """A database no test has used."""
+        database = next(self._databases)
+        if database >= REDIS_DATABASES:
+            raise RuntimeError(f"more than {REDIS_DATABASES} Redis databases in one run")
+        return self.url(database)
+
+    def start(self) -> None:
+        log = open(self.folder / "redis.log", "wb")  # noqa: SIM115 - kept for the process
+        self._process = subprocess.Popen(
+            [
+                str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", str(self.folder), "--save", "", "--appendonly", "no",
+                "--databases", str(REDIS_DATABASES),
+            ],
+            cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.answers():
+            if self._process.poll() is not None:
+                raise RuntimeError(f"redis-server exited:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start:\n{self.log()}")
+            time.sleep(0.01)
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.folder / "redis.log").read_text(errors="replace")[-4000:]
+        return ""
+
+    def kill(self) -> None:
+        """Gone at once, as a crash or a cut cable: everything it held is lost."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def stop(self) -> None:
+        self.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
-    if not (PG_BIN / "postgres").exists():
+def redis_server() -> Iterator[RedisServer]:
+    if not REDIS_SERVER.exists():
         require_servers(
-            f"{PG_BIN}/postgres is missing", "apt-get install postgresql, or run make server-deps"
+            f"{REDIS_SERVER} is missing", "apt-get install redis-server, or run make server-deps"
         )
-    server = PostgresServer()
+    server = RedisServer()
     try:
         server.start()
         yield server

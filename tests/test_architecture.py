@@ -19,12 +19,15 @@ FORBIDDEN = [
     ("bot", ("web", "storage", "aiohttp", "socketio", "tinydb", "aiosmtplib")),
     ("storage", ("web", "bot")),
     # The application layer knows nothing of HTTP or Socket.IO, nor of the sides that call it.
-    ("web.desk", ("web.http", "web.student", "web.console", "web.app", "aiohttp", "socketio")),
-    ("web.http", ("web.student", "web.console", "web.app")),
-    ("web.student", ("web.console", "web.app")),
-    ("web.console", ("web.student", "web.app")),
+    ("web.desk", ("web.http", "web.student", "web.console", "web.app", "web.cluster", "aiohttp",
+                  "socketio", "redis")),
+    ("web.http", ("web.student", "web.console", "web.app", "web.cluster", "redis")),
+    ("web.student", ("web.console", "web.app", "web.cluster", "redis")),
+    ("web.console", ("web.student", "web.app", "web.cluster", "redis")),
     # Operations watch the service from outside: they read the desk, never a side.
     ("web.ops", ("web.student", "web.console")),
+    # Redis's homes for the application layer's protocols: they know no side and no HTTP.
+    ("web.cluster", ("web.http", "web.student", "web.console", "web.app", "web.ops", "aiohttp")),
 ]
 
 
@@ -85,6 +88,7 @@ def test_arrows_point_one_way() -> None:
     [
         ("web.desk.tickets", {"aiohttp", "aiohttp.web"}),
         ("web.student.chat", {"web.console.namespace"}),
+        ("web.desk.limits", {"redis.asyncio"}),
         ("web.console.tickets", {"web.student", "web.student.api"}),
         ("bot.engine", {"storage"}),
     ],

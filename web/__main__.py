@@ -1,28 +1,34 @@
-"""python -m web [serve | add-operator | check-data]"""
+"""python -m web [serve | add-operator | check-data | import-data]"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
+from pathlib import Path
 
-from storage import DamagedFile, DataFolderBusy, OperatorStore, StorageError, check_data
+from storage import DamagedFile, DatabaseUnavailable, DataFolderBusy, StorageError, check_data
 from web.config import Config, ConfigError
 
 
 def serve(config: Config) -> int:
+    from aiohttp import web
+
+    from web.cluster import RedisUnreachable
     from web.desk.accounts import ensure_demo_operator
+    from web.http.keys import SERVICES
     from web.http.logs import setup_logging
     from web.ops.serve import serve as run
 
     setup_logging(config.log_format)
     base = f"http://{config.host}:{config.port}"
 
-    def announce() -> None:
+    async def announce(app: web.Application) -> None:
         # Called once the server listens, so a refused start prints no URLs.
         print(f"Student page:     {base}/")
         print(f"Operator console: {base}/console")
-        demo = ensure_demo_operator(OperatorStore(config.data_dir))
+        # In the storage the server opened: the data folder's, or the database.
+        demo = await ensure_demo_operator(app[SERVICES].storage.operators)
         if demo is not None:
             print(f"Demo operator (shown on first start only): {demo[0]} / password {demo[1]}")
         if config.smtp_host is None:
@@ -43,10 +49,48 @@ def serve(config: Config) -> int:
             "Restore the files from a backup, then run `python -m web check-data`.", file=sys.stderr
         )
         return 2
-    except (DataFolderBusy, StorageError) as exc:
+    except DatabaseUnavailable as exc:
+        # Not a setting to fix but a server to wait for: exit 1, and a supervisor may retry.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (DataFolderBusy, StorageError, ConfigError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0 if clean else 1
+
+
+def import_data(args: list[str], config: Config) -> int:
+    """Copy a data folder into the database of HELPDESK_DATABASE_URL: 0 when everything is
+    there, 1 when something could not be copied, 2 on a usage error."""
+    from storage.postgres.importer import import_folder
+
+    if len(args) != 1:
+        print("usage: python -m web import-data DIR", file=sys.stderr)
+        return 2
+    if not config.database_url:
+        print("error: set HELPDESK_DATABASE_URL to the database to copy into", file=sys.stderr)
+        return 2
+    data_dir = Path(args[0])
+    try:
+        report = asyncio.run(import_folder(data_dir, config.database_url))
+    except DamagedFile as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("Nothing was copied. Repair the folder first (python -m web check-data).",
+              file=sys.stderr)
+        return 1
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for kind, count in report.counts.items():
+        print(f"{kind}: {count.copied} copied, {count.present} already in the database")
+    for number in report.conflicts:
+        print(f"error: ticket {number}: the database has another ticket with this number; "
+              "not copied", file=sys.stderr)
+    if (data_dir / "secret_key").exists() and config.secret_key is None:
+        print(f"The students' links of the last {config.ticket_token_hours} hours were signed "
+              f"with the key in {data_dir / 'secret_key'}: to keep them working, set "
+              "HELPDESK_SECRET_KEY to its content on every process.")
+    return 1 if report.conflicts else 0
 
 
 def main(argv: list[str]) -> int:
@@ -61,7 +105,9 @@ def main(argv: list[str]) -> int:
     if command == "add-operator":
         from web.desk.accounts import add_operator_command
 
-        return add_operator_command(argv[1:], config.data_dir)
+        return add_operator_command(argv[1:], config)
+    if command == "import-data":
+        return import_data(argv[1:], config)
     if command == "check-data":
         problems = check_data(config.data_dir, retention_days=config.retention_days)
         for problem in problems:
@@ -70,7 +116,7 @@ def main(argv: list[str]) -> int:
         return 1 if problems else 0
     print(
         "usage: python -m web [serve | add-operator USERNAME --name NAME "
-        "[--role operator|admin|editor] --password-stdin | check-data]",
+        "[--role operator|admin|editor] --password-stdin | check-data | import-data DIR]",
         file=sys.stderr,
     )
     return 2

@@ -13,12 +13,14 @@ from aiohttp import web
 from bot.i18n import t
 from storage import Backend, open_backend
 from web import console, student
+from web.cluster import STICKY_COOKIE, Cluster
 from web.config import MAX_ATTACHMENT_BYTES, Config
 from web.console.namespace import CONSOLE, ConsoleNamespace
 from web.desk.anonymise import Anonymiser
 from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
 from web.desk.mail import OutboxWorker
+from web.desk.presence import LocalPresence
 from web.desk.retention import Retention
 from web.desk.secret import load_or_create_secret
 from web.desk.services import Services
@@ -55,9 +57,15 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
     )
     app.on_response_prepare.append(hide_server)
     install_ops(app, config)
+    # Several processes share live events, limits and presence through Redis; one keeps them.
+    cluster = Cluster(config.redis_url) if config.redis_url else None
     sio = GuardedServer(
         Guard(),
         async_mode="aiohttp",
+        client_manager=cluster.live if cluster else None,
+        # Several processes sit behind a balancer, which learns from this cookie in the
+        # handshake's answer where a long-polling client's later requests belong (docs/deploy.md).
+        cookie=STICKY_COOKIE if cluster else None,
         # Only our own pages and the embedding university pages may open a socket: a
         # cross-site page must not drive a student's chat or an operator's console.
         cors_allowed_origins=config.cors_origins,
@@ -73,16 +81,20 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
     env.globals["t"] = t
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # The key first: a refusal for a missing one must not wait for the database.
+        secret = load_or_create_secret(config.data_dir, config.secret_key, config.database_url)
         own_storage = storage is None
+        if cluster is not None:
+            await cluster.start()
         store = storage or await open_backend(config.data_dir, config.database_url)
-        secret = load_or_create_secret(config.data_dir, config.secret_key)
         services = Services(
             config=config,
             storage=store,
             faq=LiveFaq(config.faq_dir, config.faq_reload_seconds),
             live=sio,
             signer=TokenSigner(secret, config.ticket_token_hours * 3600),
-            limits=Limits.from_config(config),
+            limits=Limits.from_config(config, cluster.counters if cluster else None),
+            presence=cluster.presence if cluster else LocalPresence(),
         )
         services.meter = app[METRICS]
         app[SERVICES] = services
@@ -109,6 +121,8 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
             await services.faq.stop()
             if own_storage:
                 await store.close()
+            if cluster is not None:
+                await cluster.stop()
 
     app.cleanup_ctx.append(lifecycle)
 

@@ -72,6 +72,9 @@ class Config:
     # postgresql://user:password@host:port/db: everything kept lives there instead of in
     # data_dir, and several processes may share it (CONTRACT.md section 7)
     database_url: str | None = None
+    # redis://host:port/db: live events, limits and presence shared by several processes
+    # (CONTRACT.md section 7); None: one process keeps them in memory
+    redis_url: str | None = None
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
     # How long a client may take to send a request's headers, and then its body (a phone
@@ -117,6 +120,9 @@ class Config:
             # with the student's credentials (ASVS 14.5.3).
             raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
         proxies = _networks(environ, "HELPDESK_TRUSTED_PROXIES")
+        redis_url = environ.get("HELPDESK_REDIS_URL", "").strip() or None
+        if redis_url and redis_url.partition("://")[0] not in ("redis", "rediss", "unix"):
+            raise ConfigError("HELPDESK_REDIS_URL must start with redis://, rediss:// or unix://")
         return cls(
             trusted_proxies=proxies,
             host=host,
@@ -147,4 +153,5 @@ class Config:
             shutdown_seconds=_int(environ, "HELPDESK_SHUTDOWN_SECONDS", 20, minimum=1),
             log_format=log_format,
             metrics_allow=_networks(environ, "HELPDESK_METRICS_ALLOW") or cls.metrics_allow,
+            redis_url=redis_url,
         )

@@ -25,6 +25,13 @@ Params = Sequence[Any] | Mapping[str, Any]
 
 CONNECT_SECONDS = 10
 POOL_SIZE = 10
+# How long a request waits for a connection before it fails with DatabaseUnavailable (503):
+# while the database is away, a few seconds, not the pool's default half minute.
+WAIT_SECONDS = 5.0
+# The pool tries to reconnect with a growing back-off (1, 2, 4 s...) for this long, then gives
+# up until the next request asks again, which starts at once: so a process is back within a
+# few seconds of the database, however long it was away.
+RECONNECT_SECONDS = 5.0
 # Any constant shared by every process of the service: the first to start migrates, the
 # others wait for it instead of migrating the same tables at once.
 MIGRATION_LOCK = 0x68656C70  # "help"
@@ -44,10 +51,11 @@ def shown(url: str) -> str:
     return f"postgresql://{f'{user}@' if user else ''}{host}:{port}/{name}"
 
 
-def unreachable(url: str, cause: BaseException) -> StorageError:
-    reason = str(cause).strip() or type(cause).__name__
-    return StorageError(
-        f"cannot reach the database {shown(url)}: {reason}\n"
+def unreachable(url: str, cause: BaseException) -> DatabaseUnavailable:
+    """One line, for a log or a terminal: libpq's reason spans several."""
+    reason = " ".join(str(cause).split()) or type(cause).__name__
+    return DatabaseUnavailable(
+        f"cannot reach the database {shown(url)}: {reason}. "
         "Check that PostgreSQL is running and accepts connections at that host and port "
         "(listen_addresses, a firewall), that the user, password and database name in "
         "HELPDESK_DATABASE_URL are right and the database exists, and that pg_hba.conf "
@@ -124,6 +132,8 @@ async def open_pool(url: str) -> AsyncConnectionPool[AsyncConnection]:
         kwargs={"autocommit": True, "connect_timeout": CONNECT_SECONDS},
         min_size=1,
         max_size=POOL_SIZE,
+        timeout=WAIT_SECONDS,
+        reconnect_timeout=RECONNECT_SECONDS,
         open=False,
         configure=_configure,
         # A connection the server dropped (a restart) is replaced, not handed out.

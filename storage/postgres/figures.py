@@ -1,6 +1,6 @@
 """The office's figures and the students' queue in PostgreSQL (storage/protocol.py says what
 each answers): one query each, on the moment columns every ticket's row carries beside its
-record (migrations/0003_figures.sql), each window through an index; no record is read."""
+record (migrations/0004_figures.sql), each window through an index; no record is read."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The audit log and the FAQ events in PostgreSQL: append-only tables, newest by id. A chat's
-FAQ events also keep its row of `faq_chats` (migrations/0003_figures.sql): the deflection
+FAQ events also keep its row of `faq_chats` (migrations/0004_figures.sql): the deflection
 rate counts a window of those rows instead of grouping every event ever written."""
 
 from __future__ import annotations
@@ -52,6 +52,18 @@ SEARCHED = (
 SOLVED = (
     f"WITH event AS ({EVENT}) INSERT INTO faq_chats (conversation_id, solved) VALUES (%s, true)"
     " ON CONFLICT (conversation_id) DO UPDATE SET solved = true"
+)
+
+# Every chat's row of faq_chats computed again from its events: for events written without the
+# store's insert (import-data's COPY). Running it twice changes nothing.
+_SEARCHES = ", ".join(f"'{kind}'" for kind in SEARCHES)
+CHATS_FROM_EVENTS = (
+    "INSERT INTO faq_chats (conversation_id, first_search, solved) SELECT conversation_id,"
+    f" min(at COLLATE \"C\") FILTER (WHERE event->>'kind' IN ({_SEARCHES})),"
+    " bool_or(event->>'kind' = 'solved') FROM faq_events"
+    f" WHERE conversation_id IS NOT NULL AND event->>'kind' IN ({_SEARCHES}, 'solved')"
+    " GROUP BY conversation_id ON CONFLICT (conversation_id) DO UPDATE"
+    " SET first_search = excluded.first_search, solved = excluded.solved"
 )
 
 

@@ -76,6 +76,14 @@ class OperatorStore:
             (operator.username, dumps(operator.to_dict())),
         )
 
+    async def add(self, operator: Operator) -> bool:
+        rows = await self._db.run(
+            "INSERT INTO operators (username, record) VALUES (%s, %s::json)"
+            " ON CONFLICT (username) DO NOTHING RETURNING 1",
+            (operator.username, dumps(operator.to_dict())),
+        )
+        return bool(rows)
+
 
 class Upload:
     """Received into memory (uploads are capped by the caller at 2 MiB), stored at commit."""

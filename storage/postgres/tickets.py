@@ -44,7 +44,7 @@ def _ticket(row: Row) -> Ticket:
         raise StorageError(f"ticket {record.get('number')!r} is not a valid record ({e})") from e
 
 
-def _columns(ticket: Ticket) -> dict[str, Any]:
+def ticket_row(ticket: Ticket) -> dict[str, Any]:
     """The row of a ticket: its record, and the columns queries filter, sort and count on."""
     record = ticket.to_dict()
     del record["outbox"]
@@ -80,19 +80,28 @@ def _value(column: str) -> str:
     return f"%({column})s::json" if column in ("summary", "record") else f"%({column})s"
 
 
-# The names, read off a row once, so that no column can be left out of either statement.
-_COLUMNS = list(_columns(Ticket("000000", "", "", "", "", "")))
+# The names, read off a row once, so that no column can be left out of any statement.
+_NAMES = list(ticket_row(Ticket("000000", "", "", "", "", "")))
+TICKET_COLUMNS = ", ".join(_NAMES)
+MAIL_COLUMNS = "position, state, created_at, next_try_at, mail, number, id"
 INSERT = (
-    f"INSERT INTO tickets ({', '.join(_COLUMNS)})"
-    f" VALUES ({', '.join(_value(c) for c in _COLUMNS)})"
+    f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join(_value(c) for c in _NAMES)})"
+)
+INSERT_MAIL = (
+    f"INSERT INTO outbox ({MAIL_COLUMNS}) VALUES (%s, %s, %s, %s::timestamptz, %s::json, %s, %s)"
 )
 UPDATE = (
-    f"UPDATE tickets SET {', '.join(f'{c} = {_value(c)}' for c in _COLUMNS if c != 'number')}"
+    f"UPDATE tickets SET {', '.join(f'{c} = {_value(c)}' for c in _NAMES if c != 'number')}"
     " WHERE number = %(number)s"
 )
 
 
-def _mail_row(number: str, position: int, mail: OutboxMail) -> tuple[Any, ...]:
+def columns(ticket: Ticket) -> tuple[Any, ...]:
+    """The values of TICKET_COLUMNS, in order: import-data's COPY."""
+    return tuple(ticket_row(ticket).values())
+
+
+def mail_row(number: str, position: int, mail: OutboxMail) -> tuple[Any, ...]:
     return (
         position, mail.state, mail.created_at, mail.next_try_at, dumps(asdict(mail)),
         number, mail.id,
@@ -105,9 +114,9 @@ async def _write_outbox(
     """Store what changed in a ticket's outbox since `before` (id -> (position, dict))."""
     now = {m.id: (i, m) for i, m in enumerate(mails)}
     gone = [(number, mail_id) for mail_id in before if mail_id not in now]
-    new = [_mail_row(number, i, m) for mail_id, (i, m) in now.items() if mail_id not in before]
+    new = [mail_row(number, i, m) for mail_id, (i, m) in now.items() if mail_id not in before]
     changed = [
-        _mail_row(number, i, m)
+        mail_row(number, i, m)
         for mail_id, (i, m) in now.items()
         if mail_id in before and before[mail_id] != (i, asdict(m))
     ]
@@ -115,11 +124,7 @@ async def _write_outbox(
         if gone:
             await cur.executemany("DELETE FROM outbox WHERE number = %s AND id = %s", gone)
         if new:
-            await cur.executemany(
-                "INSERT INTO outbox (position, state, created_at, next_try_at, mail, number, id)"
-                " VALUES (%s, %s, %s, %s::timestamptz, %s::json, %s, %s)",
-                new,
-            )
+            await cur.executemany(INSERT_MAIL, new)
         if changed:
             await cur.executemany(
                 "UPDATE outbox SET position = %s, state = %s, created_at = %s,"
@@ -154,7 +159,7 @@ class TicketStore(TicketFigures):
                 ticket = build(number)
                 if ticket.number != number:
                     raise ValueError(f"build() returned ticket {ticket.number}, not {number}")
-                await conn.execute(INSERT, _columns(ticket))
+                await conn.execute(INSERT, ticket_row(ticket))
                 await _write_outbox(conn, number, ticket.outbox, {})
                 return ticket
 
@@ -212,7 +217,7 @@ class TicketStore(TicketFigures):
                 raise ValueError("a ticket's number cannot change")
             if touch:
                 ticket.updated_at = utcnow()
-            await conn.execute(UPDATE, _columns(ticket))
+            await conn.execute(UPDATE, ticket_row(ticket))
             await _write_outbox(conn, number, ticket.outbox, before)
             if settled is not None:
                 await conn.execute(

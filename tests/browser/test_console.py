@@ -40,7 +40,7 @@ async def test_an_operator_takes_a_ticket_and_replies_and_the_student_sees_it(
     server: Server, browser: Browser
 ) -> None:
     for account in (LAURA, MARCO):
-        await asyncio.to_thread(create_account, server, account)
+        await create_account(server, account)
     ticket = await open_ticket(
         server,
         name="Esposito Chiara",
@@ -119,7 +119,7 @@ async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
     server: Server, new_page: NewPage
 ) -> None:
     for account in (ELENA, LAURA):
-        await asyncio.to_thread(create_account, server, account)
+        await create_account(server, account)
     question = "Dove posso parcheggiare la bicicletta vicino alla biblioteca?"
 
     # a student asks something no FAQ answers, in the chat on the landing page
@@ -175,7 +175,7 @@ async def test_the_report_shows_per_faq_the_hedged_offers_and_the_ready_answers_
     server: Server, new_page: NewPage
 ) -> None:
     for account in (ELENA, LAURA):
-        await asyncio.to_thread(create_account, server, account)
+        await create_account(server, account)
     services = server.app[SERVICES]
     hedged = [m.id for m in services.faq.index.decide(UNSURE).matches]
 

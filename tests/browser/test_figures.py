@@ -3,8 +3,6 @@ charts drawn with their tables beside them, changes the window and downloads the
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from playwright.async_api import Locator, Page, expect
 
@@ -32,7 +30,7 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
     server: Server, new_page: NewPage
 ) -> None:
     for account in (ELENA, LAURA):
-        await asyncio.to_thread(create_account, server, account)
+        await create_account(server, account)
     services = server.app[SERVICES]
     await services.storage.operators.put(ANNA)
     desk = Desk(services)

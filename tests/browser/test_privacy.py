@@ -4,7 +4,6 @@ admin's erasure, whose confirmation names the tickets it takes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -89,7 +88,7 @@ async def test_a_student_downloads_their_data_from_the_ticket_page(
 async def test_an_admin_erases_a_student_after_reading_what_it_takes(
     server: Server, browser: Browser
 ) -> None:
-    await asyncio.to_thread(create_account, server, ANNA)
+    await create_account(server, ANNA)
     first = await open_ticket(server, name="Esposito Chiara", message="Prima richiesta di Chiara")
     second = await open_ticket(server, email=first.email.upper(), name="Esposito Chiara",
                                message="Seconda richiesta di Chiara")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -26,6 +27,15 @@ async def test_put_get_list_and_replace(storage: Backend) -> None:
     assert got is not None and got.name == "Laura B." and not got.active
     assert [o.username for o in await storage.operators.list()] == ["aneri", "lbianchi"]
     assert await storage.operators.get("nobody") is None
+
+
+async def test_add_creates_an_account_only_under_a_free_username(storage: Backend) -> None:
+    tries = [operator("demo", name=f"Demo {i}") for i in range(6)]
+    added = await asyncio.gather(*(storage.operators.add(o) for o in tries))
+    assert sorted(added) == [False] * 5 + [True]
+    kept = await storage.operators.get("demo")
+    assert kept is not None and kept.name == tries[added.index(True)].name
+    assert [o.username for o in await storage.operators.list()] == ["demo"]
 
 
 def test_works_without_a_storage_and_without_a_folder(tmp_path: Path) -> None:

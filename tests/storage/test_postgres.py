@@ -23,7 +23,7 @@ from storage import (
 )
 from storage.postgres import PostgresStorage, database
 from storage.postgres.database import dumps, migrations
-from storage.postgres.tickets import _columns as columns
+from storage.postgres.tickets import ticket_row
 from tests.servers import PostgresServer, free_port
 
 from .conftest import build, run_python
@@ -177,7 +177,7 @@ async def test_the_personal_data_migration_fills_its_columns_from_the_records(
                 # the columns of 0001 only
                 first = ("email_key", "created_at", "updated_at", "search_text", "summary",
                          "record", "number")
-                row = columns(ticket)
+                row = ticket_row(ticket)
                 conn.execute(
                     f"INSERT INTO tickets ({', '.join(first)}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     tuple(row[c] for c in first),

@@ -1,4 +1,4 @@
-"""The figures' columns of a database written before them (migrations/0003_figures.sql): the
+"""The figures' columns of a database written before them (migrations/0004_figures.sql): the
 migration fills them from the records as models.TicketTimes.of reads a ticket, and the chats
 from the FAQ events as the data folder counts them."""
 
@@ -70,7 +70,7 @@ async def test_the_migration_fills_the_moments_of_the_tickets_kept(
     name = postgres.new_database()
     url = postgres.url(name)
     try:
-        before_figures = [m for m in database.migrations() if m[0] < 3]
+        before_figures = [m for m in database.migrations() if m[0] < 4]
         with monkeypatch.context() as patch:
             patch.setattr(database, "migrations", lambda: before_figures)
             await (await PostgresStorage.open(url)).close()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,18 @@ import pytest
 import socketio
 from yarl import URL
 
-from storage import Operator
+from storage import Operator, OperatorSession, open_operators
 from tests.conftest import Server, make_config, start_server
 from tests.storage.conftest import Place
+from web.config import Config
 from web.console.namespace import ConsoleNamespace, console_of
 from web.desk.accounts import add_operator, hash_password
 from web.desk.sessions import COOKIE
 from web.http.keys import SERVICES
 
 PASSWORD = "una-password-lunga"
+# How long a console may sit idle with the test servers' settings (make_config keeps the default).
+IDLE = Config().session_idle_minutes * 60
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,13 @@ ANNA = Account("aneri", "Anna Neri", "admin")
 ELENA = Account("erossi", "Elena Rossi", "editor")
 
 
-def create_account(server: Server, account: Account) -> Operator:
+async def create_account(server: Server, account: Account) -> Operator:
     # The command line's own path, while the server runs: the account must work at once.
-    operator, _ = add_operator(
-        server.config.data_dir, account.username, account.name, account.role, account.password
-    )
+    config = server.config
+    async with open_operators(config.data_dir, config.database_url) as operators:
+        operator, _ = await add_operator(
+            operators, account.username, account.name, account.role, account.password
+        )
     return operator
 
 
@@ -232,6 +238,22 @@ async def open_ticket(server: Server, **fields: str) -> Opened:
 
 def console_state(server: Server) -> ConsoleNamespace:
     return console_of(server.app)
+
+
+async def stored_session(server: Server, session_id: str) -> OperatorSession | None:
+    """The session as the storage keeps it, untouched."""
+    sessions = console_state(server).sessions
+    return await sessions.store.get(session_id, time.time(), sessions.lifetime, touch=False)
+
+
+async def age_session(server: Server, session_id: str, *, idle: float = 0, age: float = 0) -> None:
+    """Move a session back in time: its operator's last action `idle` seconds earlier, the
+    login `age` seconds earlier. Rewritten in the storage, where every process reads it."""
+    found = await stored_session(server, session_id)
+    assert found is not None
+    store = console_state(server).sessions.store
+    await store.drop(session_id)
+    await store.add(replace(found, last_seen=found.last_seen - idle, created=found.created - age))
 
 
 Factory = Callable[..., Coroutine[Any, Any, Console]]

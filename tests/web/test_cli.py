@@ -116,3 +116,26 @@ async def test_check_data_reports_data_kept_past_the_retention(tmp_path: Path) -
         "past the 90-day retention, and not anonymised",
         f"{tmp_path}: 1 problem(s)",
     ]
+
+
+def test_a_database_without_a_shared_secret_key_is_refused(tmp_path: Path) -> None:
+    # Refused before the database is even tried: this one does not exist.
+    url = f"postgresql://helpdesk@127.0.0.1:{free_port()}/helpdesk"
+    result = run_web(data_dir=tmp_path, settings={"HELPDESK_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: HELPDESK_SECRET_KEY must be set")
+    assert "Student page" not in result.stdout
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    url = f"postgresql://helpdesk:pw-{os.getpid()}@127.0.0.1:{free_port()}/helpdesk"
+    result = run_web(
+        data_dir=tmp_path,
+        settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"},
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: cannot reach the database postgresql://helpdesk@127.0.0.1:")
+    assert "Check that PostgreSQL is running" in line and f"pw-{os.getpid()}" not in line
+    assert "Student page" not in result.stdout

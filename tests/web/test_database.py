@@ -3,13 +3,21 @@ with its own empty data folder, on one database, are one help desk."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-from tests.conftest import make_config, start_server
+from storage.postgres.database import shown
+from tests.conftest import ROOT, Server, make_config, start_server
+from tests.processes import WebProcess
+from tests.web.conftest import LAURA, Account, Console, OperatorSocket, create_account
 from tests.web.student.test_api import PNG, VALID, form
 from web.config import Config
+from web.console import namespace as console_module
 
 
 def test_the_database_url_comes_from_the_environment() -> None:
@@ -44,3 +52,105 @@ async def test_a_ticket_opened_on_one_server_is_read_on_the_other(
     # Nothing of the ticket is kept in either data folder.
     for folder in (tmp_path / "one", tmp_path / "other"):
         assert not (folder / "tickets").exists() and not (folder / "attachments").exists()
+
+
+async def signs_in(server: Server, account: Account) -> bool:
+    console = Console(server)
+    try:
+        return (await console.login(account))[0] == 200
+    finally:
+        await console.close()
+
+
+async def test_add_operator_writes_the_database_and_the_account_signs_in_everywhere(
+    tmp_path: Path, database_url: str
+) -> None:
+    one = await start_server(make_config(tmp_path / "one", database_url=database_url))
+    other = await start_server(make_config(tmp_path / "other", database_url=database_url))
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "web", "add-operator", "fbarbieri", "--name", "Franca Barbieri",
+            "--password-stdin",
+            cwd=ROOT,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HELPDESK_DATABASE_URL": database_url,
+                "HELPDESK_DATA_DIR": str(tmp_path / "cli"),
+            },
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate(b"la-password-di-franca\n")
+        assert process.returncode == 0, err.decode()
+        assert f"creato in {shown(database_url)}" in out.decode()
+        franca = Account("fbarbieri", "Franca Barbieri", "operator", "la-password-di-franca")
+        assert await signs_in(one, franca) and await signs_in(other, franca)
+    finally:
+        await one.stop()
+        await other.stop()
+    assert not (tmp_path / "cli").exists()
+
+
+@pytest.mark.parametrize("place", ["folder", "database"])
+async def test_the_demo_operator_of_a_first_start_is_made_where_the_data_is(
+    tmp_path: Path, place: str, request: pytest.FixtureRequest
+) -> None:
+    env = {"HELPDESK_SECRET_KEY": "demo-test-secret"}
+    config = make_config(tmp_path / "demo")
+    if place == "database":
+        env["HELPDESK_DATABASE_URL"] = request.getfixturevalue("database_url")
+        config = make_config(tmp_path / "other", database_url=env["HELPDESK_DATABASE_URL"])
+    process = WebProcess("demo", tmp_path / "demo", env)
+    process.start()
+    try:
+        await asyncio.to_thread(process.wait_ready)
+        for _ in range(100):  # the banner is printed once the server listens
+            if "Press Ctrl+C" in process.log():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        process.stop()
+    demo = re.search(r"Demo operator .*: demo / password (\S+)", process.log())
+    assert demo is not None, process.log()
+    server = await start_server(config)
+    try:
+        assert await signs_in(server, Account("demo", "Operatore demo", "admin", demo[1]))
+    finally:
+        await server.stop()
+    assert (tmp_path / "demo" / "operators.json").exists() == (place == "folder")
+
+
+async def test_a_console_session_works_on_every_server_and_outlives_a_restart(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_module, "SWEEP_SECONDS", 0.05)
+    one = await start_server(make_config(tmp_path / "one", database_url=database_url))
+    other = await start_server(make_config(tmp_path / "other", database_url=database_url))
+    await create_account(one, LAURA)
+    laura = Console(one)
+    socket = OperatorSocket()
+    try:
+        assert (await laura.login(LAURA))[0] == 200
+        headers = {"Cookie": laura.cookie_header, "X-CSRF-Token": laura.csrf}
+        await socket.connect(one, cookie=laura.cookie_header, auth={"csrf_token": laura.csrf})
+        await socket.next("presence")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{other.url}/api/console/me", headers=headers) as response:
+                assert response.status == 200
+                assert (await response.json())["csrf_token"] == laura.csrf
+            await other.stop()  # a restart: signs nobody out
+            other = await start_server(make_config(tmp_path / "other", database_url=database_url))
+            async with http.post(f"{other.url}/api/console/logout", headers=headers) as response:
+                assert response.status == 204
+            # the logout on one process ends the session on the other, and closes its console
+            async with http.get(f"{one.url}/api/console/me", headers=headers) as response:
+                assert response.status == 401
+        assert await socket.next("session_expired") == {"reason": "expired"}
+        await asyncio.wait_for(socket.disconnected.wait(), 5)
+    finally:
+        if socket.client.connected:
+            await socket.close()
+        await laura.close()
+        await one.stop()
+        await other.stop()

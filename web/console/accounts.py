@@ -40,7 +40,7 @@ def account_view(operator: Operator, online: set[str]) -> dict[str, Any]:
 async def list_operators(request: web.Request) -> web.StreamResponse:
     """Everyone sees the active colleagues (to transfer a ticket); admins see every account."""
     console, caller = await require(request, csrf=False)
-    online = {o["username"] for o in console.online()}
+    online = {o["username"] for o in await console.online()}
     admin = caller.operator.role == "admin"
     accounts = [
         account_view(o, online)
@@ -128,5 +128,5 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
     await audit(
         request, caller.operator.username, "operator.updated", updated.username, changes=changes
     )
-    online = {o["username"] for o in console.online()}
+    online = {o["username"] for o in await console.online()}
     return json_response({"operator": account_view(updated, online)})

@@ -1,11 +1,13 @@
 """The `/console` Socket.IO namespace and the live state the console's HTTP API shares with it:
-the operator sessions, who is online and who has which ticket open (docs/protocol.md)."""
+the operator sessions, and who is online and has which ticket open (kept by
+services.presence, web/desk/presence.py; docs/protocol.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +16,7 @@ from aiohttp import web
 
 from bot.i18n import normalise_lang
 from bot.validate import Valid, validate_number
-from storage import Operator
+from storage import Operator, StorageError
 from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, OPERATORS_ROOM, STUDENT_ROOM, STUDENTS
 from web.desk.services import Services
 from web.desk.sessions import COOKIE, Session, SessionStore
@@ -36,7 +38,7 @@ class Caller:
 class SocketUser:
     username: str
     name: str
-    session_id: str
+    session: Session
     lang: str
     tickets: set[str] = field(default_factory=set)  # open in this socket
     typing: set[str] = field(default_factory=set)  # tickets it is writing in
@@ -68,10 +70,12 @@ class ConsoleNamespace(GuardedNamespace):
         super().__init__(OPERATORS)
         self.services = services
         self.desk = Desk(services)
-        self.sessions = SessionStore(services.config.session_idle_minutes * 60)
+        self.sessions = SessionStore(
+            services.storage.sessions, services.config.session_idle_minutes * 60
+        )
         self.secure_cookie = services.config.public_url.startswith("https://")
-        self._users: dict[str, SocketUser] = {}  # sid -> who
-        self._viewers: dict[str, set[str]] = {}  # ticket number -> sids that have it open
+        self._users: dict[str, SocketUser] = {}  # sid -> who, for this process's sockets
+        self.presence = services.presence
         self._sweeper: asyncio.Task[None] | None = None
 
     # --- sessions ---------------------------------------------------------------------------
@@ -81,7 +85,7 @@ class ConsoleNamespace(GuardedNamespace):
     ) -> Caller | None:
         """The caller of a live session whose account is still active and whose password has
         not changed since the login; anything else ends the session."""
-        session = self.sessions.get(session_id, touch=touch)
+        session = await self.sessions.get(session_id, touch=touch)
         if session is None:
             return None
         operator = await self.services.storage.operators.get(session.username)
@@ -101,16 +105,16 @@ class ConsoleNamespace(GuardedNamespace):
         return found.operator if found else None
 
     async def end_session(self, session_id: str, reason: str) -> None:
-        session = self.sessions.drop(session_id)
-        if session is not None:
-            await self._close_sockets(session, reason)
+        await self.sessions.drop(session_id)
+        await self._close_sockets(lambda user: user.session.id == session_id, reason)
 
     async def end_sessions_of(self, username: str, reason: str) -> None:
-        for session in self.sessions.drop_user(username):
-            await self._close_sockets(session, reason)
+        await self.sessions.drop_user(username)
+        await self._close_sockets(lambda user: user.username == username, reason)
 
-    async def _close_sockets(self, session: Session, reason: str) -> None:
-        for sid in list(session.sids):
+    async def _close_sockets(self, which: Callable[[SocketUser], bool], reason: str) -> None:
+        """This process's sockets only: another process closes its own at its next sweep."""
+        for sid in [sid for sid, user in self._users.items() if which(user)]:
             await self.emit("session_expired", {"reason": reason}, to=sid)
             await self.disconnect(sid)
 
@@ -120,11 +124,23 @@ class ConsoleNamespace(GuardedNamespace):
 
     async def _sweep(self) -> None:
         """An idle session ends on time even if its console just sits there receiving queue
-        updates: its sockets are closed within SWEEP_SECONDS."""
+        updates, and one ended on another process (a logout, a revocation) ends here too: its
+        sockets are closed within SWEEP_SECONDS."""
         while self._users:
             await asyncio.sleep(SWEEP_SECONDS)
-            for session in self.sessions.expired():
-                await self._close_sockets(session, "expired")
+            try:
+                await self._sweep_once()
+            except StorageError as error:  # the database away: try again at the next round
+                log.warning("console sessions not swept: %s", error)
+
+    async def _sweep_once(self) -> None:
+        await self.sessions.expire()
+        gone = {
+            session_id
+            for session_id in {user.session.id for user in self._users.values()}
+            if await self.session_operator(session_id, touch=False) is None
+        }
+        await self._close_sockets(lambda user: user.session.id in gone, "expired")
 
     async def close(self) -> None:
         """Stop the sweeper (at shutdown; the last disconnect stops it too)."""
@@ -136,35 +152,22 @@ class ConsoleNamespace(GuardedNamespace):
 
     # --- who is online, who has a ticket open ----------------------------------------------
 
-    def online(self) -> list[dict[str, str]]:
-        seen: dict[str, str] = {}
-        for user in self._users.values():
-            seen.setdefault(user.username, user.name)
-        return [{"username": u, "name": n} for u, n in sorted(seen.items(), key=lambda x: x[1])]
+    async def online(self) -> list[dict[str, str]]:
+        return await self.presence.online()
 
-    def viewers(self, number: str) -> list[dict[str, str]]:
-        seen: dict[str, str] = {}
-        for sid in self._viewers.get(number, ()):
-            user = self._users.get(sid)
-            if user is not None:
-                seen.setdefault(user.username, user.name)
-        return [{"username": u, "name": n} for u, n in sorted(seen.items(), key=lambda x: x[1])]
+    async def viewers(self, number: str) -> list[dict[str, str]]:
+        return await self.presence.viewers(number)
 
-    def student_online(self, number: str) -> bool:
-        room = STUDENT_ROOM.format(number=number)
-        manager = self.server.manager
-        return any(
-            manager.is_connected(sid, STUDENTS)
-            for sid, _ in manager.get_participants(STUDENTS, room)
-        )
+    async def student_online(self, number: str) -> bool:
+        return await self.presence.watched(number)
 
     async def _presence(self) -> None:
-        await self.emit("presence", {"operators": self.online()}, room=OPERATORS_ROOM)
+        await self.emit("presence", {"operators": await self.online()}, room=OPERATORS_ROOM)
 
     async def _send_viewers(self, number: str) -> None:
         await self.emit(
             "viewers",
-            {"number": number, "operators": self.viewers(number)},
+            {"number": number, "operators": await self.viewers(number)},
             room=CONSOLE_TICKET_ROOM.format(number=number),
         )
 
@@ -185,9 +188,9 @@ class ConsoleNamespace(GuardedNamespace):
             raise socketio.exceptions.ConnectionRefusedError("csrf")
         lang = normalise_lang(auth.get("lang") if isinstance(auth, dict) else None)
         self._users[sid] = SocketUser(
-            found.operator.username, found.operator.name, found.session.id, lang
+            found.operator.username, found.operator.name, found.session, lang
         )
-        found.session.sids.add(sid)
+        await self.presence.operator_on(sid, found.operator.username, found.operator.name)
         await self.enter_room(sid, OPERATORS_ROOM)
         self._start_sweeper()
         await self._presence()
@@ -196,11 +199,9 @@ class ConsoleNamespace(GuardedNamespace):
         user = self._users.pop(sid, None)
         if user is None:
             return
-        session = self.sessions.get(user.session_id, touch=False)
-        if session is not None:
-            session.sids.discard(sid)
         for number in list(user.tickets):
             await self._leave(sid, user, number, left=True)
+        await self.presence.operator_off(sid)
         await self._presence()
         if not self._users:
             await self.close()  # nobody to watch over; the next connection starts it again
@@ -210,7 +211,7 @@ class ConsoleNamespace(GuardedNamespace):
         user = self._users.get(sid)
         if user is None:
             return None
-        if await self.session_operator(user.session_id) is None:
+        if await self.session_operator(user.session.id) is None:
             await self.emit("session_expired", {"reason": "expired"}, to=sid)
             await self.disconnect(sid)
             return None
@@ -234,12 +235,11 @@ class ConsoleNamespace(GuardedNamespace):
             await self.error(sid, "not_found")
             return
         user.tickets.add(number)
-        self._viewers.setdefault(number, set()).add(sid)
+        await self.presence.viewing(sid, number, True)
         await self.enter_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
         await self._send_viewers(number)
-        await self.emit(
-            "student_online", {"number": number, "online": self.student_online(number)}, to=sid
-        )
+        online = await self.student_online(number)
+        await self.emit("student_online", {"number": number, "online": online}, to=sid)
 
     async def on_close_ticket(self, sid: str, data: dict[str, Any]) -> None:
         user = self._users.get(sid)
@@ -252,10 +252,7 @@ class ConsoleNamespace(GuardedNamespace):
         if number in user.typing:
             await self._relay_typing(sid, user, number, typing=False, internal=False)
         user.tickets.discard(number)
-        sids = self._viewers.get(number, set())
-        sids.discard(sid)
-        if not sids:
-            self._viewers.pop(number, None)
+        await self.presence.viewing(sid, number, False)
         if not left:
             await self.leave_room(sid, CONSOLE_TICKET_ROOM.format(number=number))
         await self._send_viewers(number)

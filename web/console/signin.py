@@ -18,7 +18,7 @@ from web.desk.accounts import (
     verify_password,
 )
 from web.desk.errors import ApiError, rate_limited
-from web.desk.limits import Limits, RateLimiter
+from web.desk.limits import Counter, Limits, refund_all
 from web.desk.sessions import COOKIE
 from web.http.clients import request_ip
 from web.http.errors import json_object
@@ -37,41 +37,39 @@ class LoginAttempt:
     operator out by guessing from elsewhere; and the ceiling does not apply where the
     operator signed in during the last 30 days, so a distributed guesser cannot either."""
 
-    taken: list[tuple[RateLimiter, str]]
+    taken: list[tuple[Counter, str]]
     limits: Limits
     user_address: str
 
     @classmethod
-    def take(cls, limits: Limits, username: str, ip: str) -> LoginAttempt:
+    async def take(cls, limits: Limits, username: str, ip: str) -> LoginAttempt:
         """Count the attempt, or raise 429 (counting nothing) if any limit is reached."""
         user_address = f"{username}\n{ip}"  # no address holds a line break
         counters = [
             (limits.login_failures_per_ip, ip),
             (limits.login_failures_per_user_address, user_address),
         ]
-        if not limits.trusted_logins.has(user_address):
+        if not await limits.trusted_logins.has(user_address):
             counters.append((limits.login_failures_per_user, username))
-        taken: list[tuple[RateLimiter, str]] = []
+        taken: list[tuple[Counter, str]] = []
         wait = 0.0
-        for limiter, key in counters:  # no await in here: nothing runs in between
-            refused = limiter.take(key)
+        for limiter, key in counters:
+            refused = await limiter.take(key)
             if refused:
                 wait = max(wait, refused)
             else:
                 taken.append((limiter, key))
         if wait:
-            for limiter, key in taken:
-                limiter.refund(key)
+            await refund_all(taken)
             raise rate_limited(wait)
         return cls(taken, limits, user_address)
 
-    def succeeded(self) -> None:
+    async def succeeded(self) -> None:
         """The right password: this try was no guess, and the typos this operator made from
         this address before are forgiven."""
-        for limiter, key in self.taken:
-            limiter.refund(key)
-        self.limits.login_failures_per_user_address.reset(self.user_address)
-        self.limits.trusted_logins.add(self.user_address)
+        await refund_all(self.taken)
+        await self.limits.login_failures_per_user_address.reset(self.user_address)
+        await self.limits.trusted_logins.add(self.user_address)
 
 
 @routes.post("/api/console/login")
@@ -97,7 +95,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     limits = services.limits
     # Counted before the password check and given back if it succeeds: a burst of concurrent
     # guesses must not all pass a check made before any of them was counted.
-    attempt = LoginAttempt.take(limits, username, ip)
+    attempt = await LoginAttempt.take(limits, username, ip)
     operator = (
         await services.storage.operators.get(username) if USERNAME.fullmatch(username) else None
     )
@@ -108,7 +106,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not ok or operator is None:
         log.info("console login failed for %r from %s", username, ip)
         raise ApiError(401, "login_failed")
-    attempt.succeeded()
+    await attempt.succeeded()
     if not operator.active:
         # Only someone who knows the password learns that the account is disabled.
         raise ApiError(403, "account_disabled")
@@ -119,7 +117,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     old = request.cookies.get(COOKIE)
     if old:
         await console.end_session(old, "replaced")
-    session = console.sessions.create(operator.username, operator.password_hash)
+    session = await console.sessions.create(operator.username, operator.password_hash)
     await audit(request, operator.username, "operator.login", operator.username, ip=ip)
     response = json_response(
         {

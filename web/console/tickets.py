@@ -182,8 +182,8 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
             else None
         ),
         "other_tickets": others,
-        "viewers": console.viewers(ticket.number),
-        "student_online": console.student_online(ticket.number),
+        "viewers": await console.viewers(ticket.number),
+        "student_online": await console.student_online(ticket.number),
     }
 
 
@@ -280,7 +280,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
     names = await console.desk.operator_names()
     guard = None if internal else reply_guard(caller, names, after)
     # Read live by the student when the ticket is open in their widget; otherwise mailed.
-    mail = not internal and not console.student_online(number)
+    mail = not internal and not await console.student_online(number)
     ticket = await console.desk.operator_reply(
         number, caller.operator, body, internal=internal, guard=guard, mail=mail, faq_ids=faq_ids
     )

@@ -1,14 +1,16 @@
 """Operator accounts: the rules a username, a display name and a password follow, argon2
 hashes, and `python -m web add-operator`.
 
-The command writes through storage's operator store, which takes its own file lock and is read
-afresh by the server at every login, so it works whether or not the server is running and the
-account can sign in at once.
+The command writes through the operator store of the configured storage: in a data folder it
+takes its own file lock and is read afresh by the server at every login; in the database
+(HELPDESK_DATABASE_URL) every process reads the same table. Either way it works whether or not
+the server is running, and the account can sign in at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import os
 import re
@@ -25,8 +27,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from bot.i18n import t
-from storage import Operator, OperatorStore, StorageError
+from storage import Operator, StorageError, open_operators, where
 from storage.models import ROLES, Role
+from storage.protocol import Operators
 from web.config import Config, ConfigError
 
 # Lower-case, so "MRossi" and "mrossi" cannot be two accounts; it appears in the audit log and
@@ -156,32 +159,27 @@ def build_operator(
     )
 
 
-def add_operator(
-    data_dir: Path, username: str, name: str | None, role: str | None, password: str
+async def add_operator(
+    operators: Operators, username: str, name: str | None, role: str | None, password: str
 ) -> tuple[Operator, bool]:
     """Create or update (and reactivate) an account; (operator, created)."""
-    store = OperatorStore(data_dir)
-    existing = store.get_sync(normalise_username(username))
+    existing = await operators.get(normalise_username(username))
     operator = build_operator(username, name, role, password, existing)
-    store.put_sync(operator)
+    await operators.put(operator)
     return operator, existing is None
 
 
-def ensure_demo_operator(store: OperatorStore) -> tuple[str, str] | None:
+async def ensure_demo_operator(operators: Operators) -> tuple[str, str] | None:
     """On a fresh install (no account at all) create an admin with a random password, so that
-    `make run` leads straight into the console; (username, password) when created."""
-    if store.list_sync():
+    `make run` leads straight into the console; (username, password) when created. Of several
+    processes starting together on one empty database, one creates it and prints it."""
+    if await operators.list():
         return None
     password = secrets.token_urlsafe(12)
-    store.put_sync(
-        Operator(
-            username=DEMO_USERNAME,
-            name=DEMO_NAME,
-            role="admin",
-            password_hash=hash_password(password),
-        )
+    demo = Operator(
+        username=DEMO_USERNAME, name=DEMO_NAME, role="admin", password_hash=hash_password(password)
     )
-    return DEMO_USERNAME, password
+    return (DEMO_USERNAME, password) if await operators.add(demo) else None
 
 
 # --- python -m web add-operator -------------------------------------------------------------
@@ -216,7 +214,7 @@ def _read_password(args: argparse.Namespace, stdin: TextIO) -> str | None:
 
 def add_operator_command(
     argv: list[str],
-    data_dir: Path | None = None,
+    config: Config | None = None,
     *,
     environ: Mapping[str, str] | None = None,
     stdin: TextIO | None = None,
@@ -224,28 +222,36 @@ def add_operator_command(
     stderr: TextIO | None = None,
 ) -> int:
     """`python -m web add-operator USERNAME --name "Full Name" [--role R] --password-stdin`.
-    data_dir: the settings' data folder (else read from `environ`); --data-dir overrides it.
-    Exit 0 when the account was saved, 1 when a value breaks a rule, 2 on a usage error."""
+    config: the settings (else read from `environ`); --data-dir overrides their data folder.
+    Exit 0 when the account was saved, 1 when a value breaks a rule or the storage cannot be
+    written, 2 on a usage error."""
     stdin = stdin or sys.stdin
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:
-        env = os.environ if environ is None else environ
-        data_dir = args.data_dir or data_dir or Config.from_env(env).data_dir
+        config = config or Config.from_env(os.environ if environ is None else environ)
     except ConfigError as error:
         print(error, file=err)
         return 2
+    if args.data_dir:
+        config = replace(config, data_dir=args.data_dir)
     password = _read_password(args, stdin)
     if password is None:
         print(t("console.cli.no_password", "it"), file=err)
         return 2
+
+    async def save() -> tuple[Operator, bool]:
+        async with open_operators(config.data_dir, config.database_url) as operators:
+            return await add_operator(operators, args.username, args.name, args.role, password)
+
     try:
-        operator, created = add_operator(data_dir, args.username, args.name, args.role, password)
+        operator, created = asyncio.run(save())
     except AccountError as error:
         print(f"{error.field}: {error.message('it')}", file=err)
         return 1
     except (StorageError, OSError) as error:
-        # A damaged operators.json or an unwritable folder: say which, no traceback.
+        # A damaged operators.json, an unwritable folder, a database out of reach: say which,
+        # no traceback.
         print(f"error: {error}", file=err)
         return 1
     key = "console.cli.created" if created else "console.cli.updated"
@@ -256,7 +262,7 @@ def add_operator_command(
             username=operator.username,
             name=operator.name,
             role=operator.role,
-            data_dir=data_dir,
+            data_dir=where(config.data_dir, config.database_url),
         ),
         file=out,
     )

@@ -82,7 +82,7 @@ class Conversations:
             if conversation is not None:
                 return conversation
         # New conversations cost disk: a script must not open them by the thousand.
-        wait = self.services.limits.conversations_per_ip.take(ip)
+        wait = await self.services.limits.conversations_per_ip.take(ip)
         if wait:
             raise rate_limited(wait)
         outcome = engine.start(lang, self.services.faq.index, await self._follow_up(follow_up))
@@ -238,7 +238,7 @@ class Conversations:
             return engine.Event("ticket_failed", data={"reason": "invalid", "fields": errors})
         limits = creation_limits(services, ip, clean["email"])
         try:
-            take_all(limits)
+            await take_all(limits)
         except ApiError as error:
             retry = int(error.headers.get("Retry-After", "60"))
             return engine.Event(
@@ -256,7 +256,7 @@ class Conversations:
         except Exception:
             # Nothing was opened: the attempt does not count, and the student keeps every
             # answer and can confirm again.
-            refund_all(limits)
+            await refund_all(limits)
             log.exception("could not open a ticket for conversation %s", conversation.id)
             return engine.Event("ticket_failed", data={"reason": "error"})
         # Files uploaded in this chat but not sent with the ticket would stay on disk forever.

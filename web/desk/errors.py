@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# A database that went away is usually back within seconds (a restart, a failover).
+UNAVAILABLE_RETRY_SECONDS = 5
+
 
 class ApiError(Exception):
     """An error a user can cause; `code` is an i18n key under `error.`, `status` the HTTP status
@@ -41,4 +44,12 @@ def rate_limited(retry_after: float) -> ApiError:
         "rate_limited_seconds",
         params={"seconds": seconds},
         headers={"Retry-After": str(seconds)},
+    )
+
+
+def unavailable() -> ApiError:
+    """The storage cannot be reached (storage.DatabaseUnavailable): nothing was done, and the
+    same request may be sent again shortly."""
+    return ApiError(
+        503, "unavailable", headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}
     )

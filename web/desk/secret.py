@@ -1,5 +1,11 @@
 """The key that signs tokens and cookies: from the settings, or drawn once and kept in the
-data folder, so that tokens survive a restart."""
+data folder, so that tokens survive a restart.
+
+With a database (HELPDESK_DATABASE_URL) the key must come from the settings. Several processes
+share the database, and a token one issued must open the ticket on all of them, so each
+drawing its own is wrong. The key is not kept in the database either: the database is copied
+into backups and dumps that travel further than the settings file, and the key would let
+their readers forge every student's ticket link."""
 
 from __future__ import annotations
 
@@ -7,10 +13,20 @@ import os
 import secrets
 from pathlib import Path
 
+from web.config import ConfigError
 
-def load_or_create_secret(data_dir: Path, configured: str | None) -> bytes:
+
+def load_or_create_secret(
+    data_dir: Path, configured: str | None, database_url: str | None = None
+) -> bytes:
     if configured:
         return configured.encode()
+    if database_url:
+        raise ConfigError(
+            "HELPDESK_SECRET_KEY must be set when HELPDESK_DATABASE_URL is: every process on "
+            "the database signs with it. Draw one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_bytes().strip()

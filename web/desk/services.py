@@ -1,5 +1,6 @@
 """What the application layer shares, built once by create_app: the stores, the FAQ, the live
-channel, the token signer, the limits, the mail worker, the retention sweep."""
+channel, the token signer, the limits and presence (in memory, or shared through Redis), the
+mail worker, the retention sweep."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from web.desk.limits import Limits
 from web.desk.live import LiveEvents
 from web.desk.mail import OutboxWorker
 from web.desk.meter import Meter, NoMeter
+from web.desk.presence import Presence
 from web.desk.retention import Retention
 from web.desk.tokens import TokenSigner
 from web.desk.waiting import WaitWatch
@@ -28,6 +30,7 @@ class Services:
     live: LiveEvents
     signer: TokenSigner
     limits: Limits
+    presence: Presence
     # The outbox worker, set when it starts (the console retries parked mail through it).
     mail: OutboxWorker | None = None
     waits: WaitWatch = field(init=False)

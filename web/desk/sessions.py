@@ -1,10 +1,12 @@
-"""Operator sessions: server-side, in memory, with idle and absolute expiry.
+"""Operator sessions, with idle and absolute expiry, kept by the storage (storage.sessions): in
+memory for a data folder (one process serves it, and a restart signs every operator out), in a
+table for PostgreSQL, so that a console signed in on one process is signed in on all of them
+and stays so when one restarts.
 
-The cookie carries nothing but a random id (256 bits from `secrets`); who is signed in, since
-when and the CSRF token live here. Only ids this store drew are accepted, and every login draws a
-new one (a session id planted before login is worthless afterwards). Memory is the whole truth
-because one process serves a data folder (storage refuses a second one): a restart signs every
-operator out, which costs them one login and keeps no session on disk to steal.
+The cookie carries nothing but a random id (256 bits from `secrets`); the store keeps its
+SHA-256, who is signed in, since when, and the CSRF token. Only ids this service drew are
+accepted, and every login draws a new one (a session id planted before login is worthless
+afterwards). Times are the wall clock, which every process shares.
 """
 
 from __future__ import annotations
@@ -13,24 +15,26 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from storage import Lifetime, OperatorSession
+from storage.protocol import Sessions
+from storage.sessions import session_key
 
 COOKIE = "helpdesk_console"
 # A working day: even an operator who never pauses signs in again the next morning.
 ABSOLUTE_SECONDS = 12 * 3600
 
 
-@dataclass
+@dataclass(frozen=True)
 class Session:
+    """A live session as its caller knows it: with the id from the cookie."""
+
     id: str
     username: str
     # The account's password hash at login: when it changes, the session is over.
     credential: str
     csrf_token: str
-    created: float
-    last_seen: float
-    # Socket.IO connections opened with this session, closed when it ends.
-    sids: set[str] = field(default_factory=set)
 
     def csrf_ok(self, token: object) -> bool:
         return isinstance(token, str) and hmac.compare_digest(
@@ -41,64 +45,48 @@ class Session:
 class SessionStore:
     def __init__(
         self,
+        store: Sessions,
         idle_seconds: float,
         absolute_seconds: float = ABSOLUTE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.idle = idle_seconds
-        self.absolute = absolute_seconds
+        self.store = store
+        self.lifetime = Lifetime(idle_seconds, absolute_seconds)
         self._clock = clock
-        self._sessions: dict[str, Session] = {}
 
-    def create(self, username: str, credential: str) -> Session:
+    async def create(self, username: str, credential: str) -> Session:
         now = self._clock()
-        session = Session(
-            id=secrets.token_urlsafe(32),
-            username=username,
-            credential=credential,
-            csrf_token=secrets.token_urlsafe(32),
-            created=now,
-            last_seen=now,
+        session_id = secrets.token_urlsafe(32)
+        csrf_token = secrets.token_urlsafe(32)
+        await self.store.add(
+            OperatorSession(
+                key=session_key(session_id),
+                username=username,
+                credential=credential,
+                csrf_token=csrf_token,
+                created=now,
+                last_seen=now,
+            )
         )
-        self._sessions[session.id] = session
-        return session
+        return Session(session_id, username, credential, csrf_token)
 
-    def _alive(self, session: Session, now: float) -> bool:
-        return now - session.last_seen < self.idle and now - session.created < self.absolute
-
-    def get(self, session_id: str | None, *, touch: bool = True) -> Session | None:
+    async def get(self, session_id: str | None, *, touch: bool = True) -> Session | None:
         """The live session with this id, or None (unknown, idle too long or too old).
         touch: the operator did something, so the idle clock starts again."""
         if not session_id:
             return None
-        session = self._sessions.get(session_id)
-        if session is None:
+        found = await self.store.get(session_id, self._clock(), self.lifetime, touch=touch)
+        if found is None:
             return None
-        now = self._clock()
-        if not self._alive(session, now):
-            del self._sessions[session_id]
-            return None
-        if touch:
-            session.last_seen = now
-        return session
+        return Session(session_id, found.username, found.credential, found.csrf_token)
 
-    def drop(self, session_id: str) -> Session | None:
-        return self._sessions.pop(session_id, None)
+    async def drop(self, session_id: str) -> None:
+        await self.store.drop(session_id)
 
-    def drop_user(self, username: str) -> list[Session]:
+    async def drop_user(self, username: str) -> None:
         """End every session of an account (deactivated, or its password changed)."""
-        ended = [s for s in self._sessions.values() if s.username == username]
-        for session in ended:
-            del self._sessions[session.id]
-        return ended
+        await self.store.drop_user(username)
 
-    def expired(self) -> list[Session]:
-        """Remove and return the sessions that ran out, so their sockets can be closed."""
-        now = self._clock()
-        gone = [s for s in self._sessions.values() if not self._alive(s, now)]
-        for session in gone:
-            del self._sessions[session.id]
-        return gone
-
-    def __len__(self) -> int:
-        return len(self._sessions)
+    async def expire(self) -> None:
+        """Forget the sessions that ran out (their sockets are closed by whoever holds them)."""
+        await self.store.expire(self._clock(), self.lifetime)

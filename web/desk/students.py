@@ -6,11 +6,11 @@ from __future__ import annotations
 from bot.validate import Valid, validate_number
 from storage import Ticket
 from web.desk.errors import ApiError
-from web.desk.limits import RateLimiter, email_key, refund_all, take_all
+from web.desk.limits import Counter, email_key, refund_all, take_all
 from web.desk.services import Services
 
 
-def creation_limits(services: Services, ip: str, email: str) -> list[tuple[RateLimiter, str]]:
+def creation_limits(services: Services, ip: str, email: str) -> list[tuple[Counter, str]]:
     limits = services.limits
     return [(limits.create_per_ip, ip), (limits.create_per_email, email_key(email))]
 
@@ -29,7 +29,7 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
         (limits.lookup_failures_per_number, clean.value if isinstance(clean, Valid) else number),
         (limits.lookup_failures_per_email, email_key(wanted)),
     ]
-    take_all(pairs)
+    await take_all(pairs)
     summary = (
         await services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
     )
@@ -38,7 +38,7 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
         ticket = await services.storage.tickets.get(summary.number)
     if ticket is None:
         raise ApiError(404, "lookup_failed")
-    refund_all(pairs)
+    await refund_all(pairs)
     return ticket
 
 

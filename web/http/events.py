@@ -4,8 +4,9 @@ Every event carries exactly one payload: an object with only the fields its even
 of the type named, strings no longer than their limit. Anything else (no payload, two, a
 number, a list, an unknown field, a megabyte of text, an unknown event) is refused by the same
 rule, through the guard (web/http/guard.py): one `bad_request` error event, a strike. A handler
-therefore reads plain, typed fields, and one that fails unexpectedly answers `internal` (its
-traceback logged with a reference) instead of leaving the widget waiting.
+therefore reads plain, typed fields; one the database could not serve answers `unavailable`,
+and one that fails unexpectedly answers `internal` (its traceback logged with a reference),
+instead of leaving the widget waiting.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import socketio
 
 from bot.i18n import t
+from storage import DatabaseUnavailable
 from web.http.errors import PUBLIC_CODES
 from web.http.logs import new_request_id
 
@@ -77,7 +79,13 @@ class GuardedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # connect and disconnect come from the server itself: GuardedPacket refuses a
         # client's event of that name.
         if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
+            try:
+                return await super().trigger_event(event, *args)
+            except DatabaseUnavailable as exc:
+                # A connection that needed the database (the console's session) is refused,
+                # and the client tries again.
+                log.warning("%s %s: %s", self.namespace, event, exc)
+                raise socketio.exceptions.ConnectionRefusedError("unavailable") from None
         sid, payloads = args[0], args[1:]
         expected = self.EVENTS.get(event)
         data = None
@@ -88,6 +96,11 @@ class GuardedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return None
         try:
             return await getattr(self, f"on_{event}")(sid, data)
+        except DatabaseUnavailable as exc:
+            # As the HTTP API answers 503: nothing was done; the event may be sent again.
+            log.warning("%s %s: %s", self.namespace, event, exc)
+            await self.error(sid, "unavailable")
+            return None
         except Exception:
             reference = new_request_id()
             log.exception("%s %s failed, reference %s", self.namespace, event, reference)

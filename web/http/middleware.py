@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from storage import DatabaseUnavailable
 from web.config import Config
-from web.desk.errors import ApiError
+from web.desk.errors import ApiError, unavailable
 from web.http.errors import error_response, request_lang
 from web.http.logs import REQUEST_ID, new_request_id
 
@@ -55,13 +56,18 @@ def request_context(read_timeout: float) -> Callable[..., Awaitable[web.StreamRe
 
 @web.middleware
 async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Errors become CONTRACT.md's error shape, in the caller's language; an unexpected one
-    is a 500 whose reference is the request id its log line carries, and nothing more."""
+    """Errors become CONTRACT.md's error shape, in the caller's language: a database out of
+    reach a 503; an unexpected error a 500 whose reference is the request id its log line
+    carries, and nothing more."""
     lang = request_lang(request)
     try:
         return await handler(request)
     except ApiError as error:
         return error_response(error, lang)
+    except DatabaseUnavailable as exc:
+        # Nothing was done, and the request may be sent again once the database is back.
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        return error_response(unavailable(), lang)
     except web.HTTPRequestEntityTooLarge:
         return error_response(ApiError(413, "too_large"), lang)
     except web.HTTPException as exc:

@@ -4,8 +4,10 @@
 Ready means every check passes within CHECK_SECONDS and the process is not stopping. The
 checks are a named list (web/ops/install.py): the data folder must take a write, or, with
 HELPDESK_DATABASE_URL, the database must answer; a part that lives on a server of its own adds
-its check the same way (Redis, once HELPDESK_REDIS_URL is built: `app[READINESS].add("redis",
-check)`). The answer names each check and says ok or failed, nothing more; why is in the log.
+its check the same way (`app[READINESS].add(name, check)`). Redis adds none: without it every
+process still serves, on its own (web/cluster), and a check that failed on every process at
+once would take the whole desk out of the balancer. The answer names each check and says ok or
+failed, nothing more; why is in the log.
 """
 
 from __future__ import annotations

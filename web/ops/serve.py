@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -29,17 +29,19 @@ log = logging.getLogger("helpdesk")
 CLOSE_MARGIN_SECONDS = 10
 
 
-async def serve(config: Config, announce: Callable[[], None]) -> bool:
-    """Serve until a stop signal; False when the stop took longer than it may."""
+async def serve(config: Config, announce: Callable[[web.Application], Awaitable[None]]) -> bool:
+    """Serve until a stop signal; False when the stop took longer than it may. announce runs
+    once the server listens, with the app started (its storage open)."""
+    app = create_app(config)
     runner = Runner(
-        create_app(config),
+        app,
         read_timeout=config.read_timeout_seconds,
         shutdown_timeout=config.shutdown_seconds,
     )
     await runner.setup()
     try:
         await web.TCPSite(runner, config.host, config.port).start()
-        announce()
+        await announce(app)
         await _stop_signal()
         log.info("stopping: no new connections; finishing the requests in flight")
     finally:

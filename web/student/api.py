@@ -50,12 +50,12 @@ async def create_ticket(request: web.Request) -> web.Response:
         if errors:
             raise ApiError(422, "validation_failed", fields=errors)
         limits = creation_limits(services, request_ip(request), fields["email"])
-        take_all(limits)
+        await take_all(limits)
         try:
             references = await _references(services, data.get("references"), fields["email"])
             ticket = await Desk(services).open(fields, attachment, references=references)
         except BaseException:
-            refund_all(limits)  # nothing was opened: the attempt does not count
+            await refund_all(limits)  # nothing was opened: the attempt does not count
             raise
     except BaseException:
         await discard(services, attachment)
@@ -124,11 +124,9 @@ async def post_message(request: web.Request) -> web.Response:
         body = validate_reply(str(data.get("body") or ""), has_attachment=attachment is not None)
         if not isinstance(body, Valid):
             raise ApiError(422, "validation_failed", fields={"body": body.key})
-        limiter = services.limits.student_messages_per_ticket
-        wait = limiter.retry_after(number)
+        wait = await services.limits.student_messages_per_ticket.take(number)
         if wait:
             raise rate_limited(wait)
-        limiter.hit(number)
         ticket = await Desk(services).student_reply(number, body.value, attachment)
     except BaseException:
         await discard(services, attachment)

@@ -38,14 +38,14 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
         (services.limits.uploads_per_conversation, conversation_id),
         (services.limits.uploads_per_ip, request_ip(request)),
     ]
-    take_all(limits)
+    await take_all(limits)
     # A refused file (too big, wrong type) still cost a write and a delete: it counts.
     form = await read_form(
         request, services.storage.attachments, field_names=set()
     )
     attachment = form.attachment
     if attachment is None:
-        refund_all(limits)
+        await refund_all(limits)
         raise ApiError(400, "bad_request")
     async with services.conversation_lock(conversation_id):
         conversation = await services.storage.conversations.get(conversation_id)

@@ -110,12 +110,8 @@ class ChatNamespace(GuardedNamespace):
         """The operators who have the ticket open see the student leave it (and the console
         mails its next reply instead of counting on the live view), unless another tab of
         the student still shows it."""
-        manager = self.server.manager
-        room = STUDENT_ROOM.format(number=number)
-        if any(
-            other != sid and manager.is_connected(other, STUDENTS)
-            for other, _ in manager.get_participants(STUDENTS, room)
-        ):
+        await self.services.presence.watching(sid, number, False)
+        if await self.services.presence.watched(number):
             return
         await self.emit(
             "student_online",
@@ -193,7 +189,7 @@ class ChatNamespace(GuardedNamespace):
         if not conversation_id or conversation_id != session.get("conversation_id"):
             await self.error(sid, "not_found")
             return
-        wait = self.services.limits.chat_events_per_conversation.take(conversation_id)
+        wait = await self.services.limits.chat_events_per_conversation.take(conversation_id)
         if wait:
             await self._report(sid, rate_limited(wait))
             return
@@ -236,6 +232,7 @@ class ChatNamespace(GuardedNamespace):
         session["tickets"] = sorted({*session.get("tickets", []), ticket.number})
         await self.save_session(sid, session)
         await self.enter_room(sid, STUDENT_ROOM.format(number=ticket.number))
+        await self.services.presence.watching(sid, ticket.number, True)
         view = await Desk(self.services).student_view(ticket, lang)
         await self.emit("ticket", view, to=sid)
         await self._follow_wait(sid, ticket.number, view["queue"])

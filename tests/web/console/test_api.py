@@ -24,16 +24,19 @@ from tests.conftest import ROOT, Server, make_config, start_server
 from tests.web.conftest import (
     ANNA,
     ELENA,
+    IDLE,
     LAURA,
     MARCO,
     PASSWORD,
     Account,
     Console,
     Factory,
-    console_state,
+    age_session,
     create_account,
     open_ticket,
+    stored_session,
 )
+from web.config import Config
 from web.desk.accounts import add_operator_command, verify_password
 from web.desk.sessions import ABSOLUTE_SECONDS, COOKIE
 from web.desk.tickets import Desk
@@ -85,7 +88,7 @@ async def test_the_cookie_is_secure_behind_https(data_dir: Path) -> None:
     config = make_config(data_dir)
     server = await start_server(replace(config, public_url="https://helpdesk.example.org"))
     try:
-        create_account(server, LAURA)
+        await create_account(server, LAURA)
         async with (
             aiohttp.ClientSession() as http,
             http.post(
@@ -306,48 +309,40 @@ async def test_logout_kills_the_session_on_the_server(server: Server, signed_in:
 async def test_a_session_expires_when_idle_and_after_a_working_day(
     server: Server, signed_in: Factory
 ) -> None:
-    sessions = console_state(server).sessions
     idle = await signed_in(LAURA)
-    session = sessions.get(idle.session_id)
-    assert session is not None
-    session.last_seen -= sessions.idle + 1
+    await age_session(server, idle.session_id, idle=IDLE + 1)
     status, body = await idle.get("/api/console/tickets")
     assert status == 401
     assert body["error"]["message"] == "Accesso non valido o scaduto: accedi di nuovo."
 
     busy = await signed_in(MARCO)
-    session = sessions.get(busy.session_id)
-    assert session is not None
-    session.created -= ABSOLUTE_SECONDS + 1  # active all along, but since yesterday
+    # active all along, but since yesterday
+    await age_session(server, busy.session_id, age=ABSOLUTE_SECONDS + 1)
     assert (await busy.get("/api/console/tickets"))[0] == 401
 
 
 async def test_activity_keeps_a_session_alive(server: Server, signed_in: Factory) -> None:
-    sessions = console_state(server).sessions
     console = await signed_in(LAURA)
-    session = sessions.get(console.session_id)
-    assert session is not None
-    session.last_seen -= sessions.idle - 5  # five seconds left
+    await age_session(server, console.session_id, idle=IDLE - 5)  # five seconds left
     assert (await console.get("/api/console/tickets"))[0] == 200
-    session.last_seen -= 10  # ten seconds later: the request above restarted the clock
+    # ten seconds later: the request above restarted the clock
+    await age_session(server, console.session_id, idle=10)
     assert (await console.get("/api/console/tickets"))[0] == 200
 
 
 async def test_a_refresh_the_page_makes_by_itself_is_not_activity(
     server: Server, signed_in: Factory
 ) -> None:
-    sessions = console_state(server).sessions
     console = await signed_in(LAURA)
-    session = sessions.get(console.session_id)
-    assert session is not None
-    session.last_seen -= 60
-    idle_since = session.last_seen
+    await age_session(server, console.session_id, idle=60)
+    before = await stored_session(server, console.session_id)
     async with console.http.get(
         "/api/console/tickets", headers={"X-Console-Background": "1"}
     ) as response:
         assert response.status == 200
-    assert session.last_seen == idle_since  # the queue reloaded after a push: still idle
-    session.last_seen -= sessions.idle
+    # the queue reloaded after a push: still idle
+    assert await stored_session(server, console.session_id) == before
+    await age_session(server, console.session_id, idle=IDLE)
     async with console.http.get(
         "/api/console/tickets", headers={"X-Console-Background": "1"}
     ) as response:
@@ -361,7 +356,7 @@ async def test_a_new_password_ends_the_sessions_opened_with_the_old_one(
     code = await asyncio.to_thread(
         add_operator_command,
         [LAURA.username, "--password-stdin"],
-        server.config.data_dir,
+        server.config,
         stdin=io.StringIO("una-password-nuova\n"),
         stdout=io.StringIO(),
     )
@@ -474,7 +469,7 @@ async def test_the_console_page_is_private_and_escapes_what_it_embeds(
     assert '"me": null' in page and '<script type="module" src="/static/console.js">' in page
 
     sneaky = Account("sneaky", "</script><script>alert(1)</script>", "operator")
-    create_account(server, sneaky)
+    await create_account(server, sneaky)
     console = await signed_in(sneaky)
     status, page = await console.get("/console")
     assert status == 200
@@ -1172,7 +1167,7 @@ async def test_the_parked_list_says_when_the_mail_server_is_down(data_dir: Path)
     server = await start_server(config)
     anna = Console(server)
     try:
-        create_account(server, ANNA)
+        await create_account(server, ANNA)
         assert (await anna.login(ANNA))[0] == 200
         await open_ticket(server)
         for _ in range(100):
@@ -1313,7 +1308,9 @@ async def test_ready_answers_sent_in_replies_count_in_the_faq_report(
 
 def run_cli(args: list[str], data_dir: Path, stdin: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = add_operator_command(args, data_dir, stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    code = add_operator_command(
+        args, Config(data_dir=data_dir), stdin=io.StringIO(stdin), stdout=out, stderr=err
+    )
     return code, out.getvalue(), err.getvalue()
 
 

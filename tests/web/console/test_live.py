@@ -14,6 +14,7 @@ import socketio
 from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import (
     ANNA,
+    IDLE,
     LAURA,
     MARCO,
     Console,
@@ -21,9 +22,10 @@ from tests.web.conftest import (
     OperatorSocket,
     Recorder,
     StudentSocket,
-    console_state,
+    age_session,
     create_account,
     open_ticket,
+    stored_session,
 )
 from web.console import namespace as console_module
 from web.http.keys import SERVICES
@@ -100,7 +102,7 @@ async def test_an_embedding_university_page_may_open_the_chat_but_never_the_cons
     laura = Console(server)
     student = StudentSocket()
     try:
-        create_account(server, LAURA)
+        await create_account(server, LAURA)
         assert (await laura.login(LAURA))[0] == 200
         assert "forbidden" in await refused(
             server,
@@ -350,10 +352,7 @@ async def test_an_idle_console_is_closed_by_the_sweeper(
     laura = await signed_in(LAURA)
     a = await operator_socket(server, laura, sockets)
     await a.next("presence")
-    state = console_state(server)
-    session = state.sessions.get(laura.session_id, touch=False)
-    assert session is not None
-    session.last_seen -= state.sessions.idle + 1
+    await age_session(server, laura.session_id, idle=IDLE + 1)
     assert await a.next("session_expired") == {"reason": "expired"}
     await asyncio.wait_for(a.disconnected.wait(), 5)
 
@@ -364,19 +363,18 @@ async def test_socket_activity_counts_as_activity(
     laura = await signed_in(LAURA)
     a = await operator_socket(server, laura, sockets)
     await a.next("presence")
-    state = console_state(server)
-    session = state.sessions.get(laura.session_id, touch=False)
-    assert session is not None
-    session.last_seen -= state.sessions.idle - 2  # two seconds left
-    almost_gone = session.last_seen
+    await age_session(server, laura.session_id, idle=IDLE - 2)  # two seconds left
+    almost_gone = await stored_session(server, laura.session_id)
+    assert almost_gone is not None
     await a.emit("active", {})
     for _ in range(50):
-        if session.last_seen > almost_gone:
+        now = await stored_session(server, laura.session_id)
+        if now is not None and now.last_seen > almost_gone.last_seen:
             break
         await asyncio.sleep(0.02)
-    assert session.last_seen - almost_gone > state.sessions.idle - 10  # the clock restarted
+    assert now is not None and now.last_seen - almost_gone.last_seen > IDLE - 10  # restarted
     assert (await laura.get("/api/console/me"))[0] == 200
     # once the session has run out, the next event closes the socket
-    session.last_seen -= state.sessions.idle + 1
+    await age_session(server, laura.session_id, idle=IDLE + 1)
     await a.emit("open_ticket", {"number": "000001"})
     assert await a.next("session_expired") == {"reason": "expired"}

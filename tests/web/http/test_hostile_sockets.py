@@ -236,7 +236,7 @@ async def test_a_client_cannot_fire_the_disconnect_handler(server: Server) -> No
     await student.client.emit("disconnect", {}, namespace="/chat")
     assert (await student.next("error"))["code"] == "bad_request"
     assert student.client.connected
-    assert console_of(server.app).student_online(ticket.number)
+    assert await console_of(server.app).student_online(ticket.number)
     await student.close()
 
 

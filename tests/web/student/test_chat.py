@@ -469,13 +469,13 @@ async def test_a_student_who_turns_away_from_the_ticket_is_no_longer_online(
     await student.client.emit("watch_ticket", {"token": created["token"]}, namespace="/chat")
     await student.next("ticket")
     console = console_of(server.app)
-    assert console.student_online(created["number"])
+    assert await console.student_online(created["number"])
     await student.client.emit("unwatch_ticket", {"token": created["token"]}, namespace="/chat")
     for _ in range(50):
-        if not console.student_online(created["number"]):
+        if not await console.student_online(created["number"]):
             break
         await asyncio.sleep(0.02)
-    assert not console.student_online(created["number"])
+    assert not await console.student_online(created["number"])
     anna = Operator(username="anna", name="Anna Bianchi", role="operator", password_hash="x")
     await server.app[SERVICES].storage.operators.put(anna)
     await Desk(server.app[SERVICES]).operator_reply(
@@ -571,7 +571,7 @@ async def test_the_per_address_chat_limits_can_be_turned_off(data_dir: Path) -> 
     try:
         limits = server.app[SERVICES].limits
         for _ in range(1000):
-            assert limits.conversations_per_ip.take("10.0.0.1") == 0
-            assert limits.uploads_per_ip.take("10.0.0.1") == 0
+            assert await limits.conversations_per_ip.take("10.0.0.1") == 0
+            assert await limits.uploads_per_ip.take("10.0.0.1") == 0
     finally:
         await server.stop()

@@ -1,7 +1,6 @@
 -- The office's figures and the students' queue (storage/README.md, "Figures"): each ticket's
 -- moments (models.TicketTimes) as columns written with its record, so that a report counts a
 -- window through an index and never reads a record; and the chats that searched the FAQ.
--- Numbered 0003: 0002 is the personal-data columns of issue 16, merged beside this one.
 
 -- Moments are ISO 8601 UTC text, compared as text like the data folder compares them: in byte
 -- order ("C"), whatever the database's default collation.

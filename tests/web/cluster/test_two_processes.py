@@ -1,0 +1,200 @@
+"""Two real `python -m web` processes on one Redis, behind haproxy (tests/deployment.py): a
+student and an operator connected to different processes, and many students behind the proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import ROOT, free_port
+from tests.deployment import Deployment, WebProcess
+from tests.web.conftest import LAURA, MARCO, Account, Console, OperatorSocket, StudentSocket
+
+
+class People:
+    """Consoles and sockets of one test, closed at its end."""
+
+    def __init__(self) -> None:
+        self.consoles: list[Console] = []
+        self.sockets: list[OperatorSocket | StudentSocket] = []
+
+    async def sign_in(self, process: WebProcess, account: Account) -> Console:
+        console = Console(process)  # type: ignore[arg-type] # a process has a url too
+        self.consoles.append(console)
+        status, body = await console.login(account)
+        assert status == 200, body
+        return console
+
+    async def operator(self, process: WebProcess, account: Account) -> OperatorSocket:
+        console = await self.sign_in(process, account)
+        socket = OperatorSocket()
+        self.sockets.append(socket)
+        auth = {"csrf_token": console.csrf}
+        await socket.connect(process, cookie=console.cookie_header, auth=auth)  # type: ignore[arg-type]
+        return socket
+
+    async def student(self, process: WebProcess, token: str) -> StudentSocket:
+        socket = StudentSocket()
+        self.sockets.append(socket)
+        await socket.watch(process, token)  # type: ignore[arg-type]
+        return socket
+
+    async def close(self) -> None:
+        for socket in self.sockets:
+            if not socket.client.connected:
+                continue
+            if socket.client.transport() == "polling":
+                # python-socketio's client waits for its pending poll, which the server answers
+                # at the next ping (25 s): say goodbye and drop the request, as a browser does.
+                await socket.client.eio.disconnect(abort=True)
+            else:
+                await socket.close()
+        for console in self.consoles:
+            await console.close()
+
+
+@pytest.fixture
+async def people() -> AsyncIterator[People]:
+    made = People()
+    yield made
+    await made.close()
+
+
+async def test_a_student_on_one_process_and_an_operator_on_the_other_talk_live(
+    deployment: Deployment, people: People
+) -> None:
+    ticket = deployment.ticket()
+    student = await people.student(deployment.a, ticket.token)
+    laura = await people.operator(deployment.b, LAURA)
+    await laura.emit("open_ticket", {"number": ticket.number})
+    assert await laura.next("student_online") == {"number": ticket.number, "online": True}
+
+    status, body = await people.consoles[-1].post(
+        f"/api/console/tickets/{ticket.number}/messages", {"body": "Può mandarci la ricevuta?"}
+    )
+    assert status == 201 and body["mailed"] is False  # read live on the other process
+    view = await student.next("ticket")
+    assert view["messages"][-1]["body"] == "Può mandarci la ricevuta?"
+
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{deployment.a.url}/api/tickets/{ticket.number}/messages",
+        json={"body": "Eccola: RF123."},
+        headers={"Authorization": f"Bearer {ticket.token}"},
+    ) as response:
+        assert response.status == 201
+    by_student = await laura.next("ticket_message", where=lambda m: "RF123" in m["message"]["body"])
+    assert by_student["message"]["author"] == "student"
+
+
+async def test_a_console_on_one_process_sees_who_is_online_on_the_other(
+    deployment: Deployment, people: People
+) -> None:
+    laura = await people.operator(deployment.a, LAURA)
+    await people.operator(deployment.b, MARCO)
+    presence = await laura.next("presence", where=lambda p: len(p["operators"]) == 2)
+    assert [o["username"] for o in presence["operators"]] == [LAURA.username, MARCO.username]
+
+
+async def test_failed_look_ups_alternating_between_the_processes_are_throttled_as_one(
+    deployment: Deployment,
+) -> None:
+    ticket = deployment.ticket()
+    statuses = []
+    async with aiohttp.ClientSession() as http:
+        for attempt in range(12):
+            process = deployment.a if attempt % 2 else deployment.b
+            async with http.post(
+                f"{process.url}/api/tickets/lookup",
+                json={"email": "non.sono.io@example.org", "number": ticket.number},
+                # a different student's address each time: only the per-number limit (10) bites
+                headers={"X-Forwarded-For": f"203.0.113.{attempt}"},
+            ) as response:
+                statuses.append(response.status)
+    assert statuses == [404] * 10 + [429, 429]
+
+
+async def test_long_polling_students_behind_the_proxy_hear_both_processes(
+    deployment: Deployment, people: People
+) -> None:
+    """Six widgets that only long-poll, through haproxy: the proxy spreads them over both
+    processes and keeps each one's requests on its process; a reply from either process
+    reaches all six."""
+    ticket = deployment.ticket()
+    students = []
+    for _ in range(6):
+        student = StudentSocket()
+        people.sockets.append(student)
+        await student.client.connect(
+            deployment.proxy.url,
+            namespaces=["/chat"],
+            transports=["polling"],
+            headers={"Origin": deployment.proxy.url},
+            wait_timeout=5,
+        )
+        await student.emit("watch_ticket", {"token": ticket.token})
+        await student.next("ticket")
+        students.append(student)
+    assert await watchers_per_process(deployment, ticket.number) == [3, 3]
+
+    for process, text in (
+        (deployment.a, "Risposta da un processo."),
+        (deployment.b, "Risposta dall'altro."),
+    ):
+        console = await people.sign_in(process, LAURA)
+        status, _ = await console.post(
+            f"/api/console/tickets/{ticket.number}/messages", {"body": text}
+        )
+        assert status == 201
+        for student in students:
+            view = await student.next("ticket")
+            assert view["messages"][-1]["body"] == text
+
+
+async def watchers_per_process(deployment: Deployment, number: str) -> list[int]:
+    """How many sockets each process says are watching the ticket (its presence hash)."""
+    client = Redis.from_url(deployment.redis_url)
+    try:
+        counts = []
+        async for key in client.scan_iter("helpdesk:presence:*"):
+            value = await client.hget(key, f"watching:{number}")
+            counts.append(int(value or 0))
+        return sorted(counts)
+    finally:
+        await client.aclose()
+
+
+def run_web(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "web"],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "HELPDESK_PORT": str(free_port()), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_an_unreachable_redis_stops_the_start_with_what_to_check(tmp_path: Any) -> None:
+    url = f"redis://:sekret-password@127.0.0.1:{free_port()}/0"
+    result = await asyncio.to_thread(
+        run_web, {"HELPDESK_DATA_DIR": str(tmp_path), "HELPDESK_REDIS_URL": url}
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "HELPDESK_REDIS_URL" in result.stderr and "redis-cli" in result.stderr
+    assert ":***@127.0.0.1" in result.stderr and "sekret" not in result.stderr
+    assert "Student page" not in result.stdout
+
+    wrong = await asyncio.to_thread(
+        run_web, {"HELPDESK_DATA_DIR": str(tmp_path), "HELPDESK_REDIS_URL": "127.0.0.1:6379"}
+    )
+    assert wrong.returncode == 2 and "HELPDESK_REDIS_URL" in wrong.stderr
+

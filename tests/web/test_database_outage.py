@@ -1,0 +1,131 @@
+"""The database lost while the service runs (CONTRACT.md section 7, issue 13): requests fail
+with 503 in the contract's error shape, nothing acknowledged is lost, and the process carries
+on by itself once the database is back. On a PostgreSQL server of its own, which it stops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.i18n import t
+from storage.postgres import PostgresStorage
+from tests.conftest import Server, make_config, start_server
+from tests.servers import PostgresServer, postgres_server
+from tests.web.conftest import Recorder
+from tests.web.student.test_api import VALID
+
+# The pool gives up reconnecting after 5 s and starts again at the next request: back well
+# within this.
+RECOVERY_SECONDS = 15
+
+
+@pytest.fixture
+def own_postgres() -> AsyncIterator[PostgresServer]:
+    with postgres_server() as server:
+        server.execute('CREATE DATABASE "helpdesk"')
+        yield server
+
+
+class Creator:
+    """Students opening tickets one after another, each with an address of their own; every
+    answer is recorded, and every ticket acknowledged with a 201."""
+
+    def __init__(self, http: aiohttp.ClientSession) -> None:
+        self.http = http
+        self.statuses: list[int] = []
+        self.acknowledged: list[str] = []
+        self._n = 0
+
+    async def one(self) -> tuple[int, dict[str, object]]:
+        self._n += 1
+        fields = {**VALID, "email": f"studente{self._n}@example.org"}
+        async with self.http.post("/api/tickets", json=fields) as response:
+            body = await response.json()
+            self.statuses.append(response.status)
+            if response.status == 201:
+                self.acknowledged.append(body["number"])
+            return response.status, body
+
+    async def keep_going(self) -> None:
+        while True:
+            await self.one()
+
+
+async def lookup_in_english(
+    http: aiohttp.ClientSession, email: str, number: str
+) -> tuple[int, str | None, str]:
+    async with http.post(
+        "/api/tickets/lookup",
+        json={"email": email, "number": number},
+        headers={"Accept-Language": "en"},
+    ) as response:
+        body = await response.json()
+        message = body["error"]["message"] if "error" in body else ""
+        return response.status, response.headers.get("Retry-After"), message
+
+
+async def chat_hello(server: Server) -> object:
+    """A student opening the chat: its first step writes the conversation."""
+    chat = Recorder("/chat")
+    await chat.client.connect(
+        server.url, namespaces=["/chat"], transports=["websocket"],
+        headers={"Origin": server.url}, wait_timeout=5,
+    )
+    try:
+        await chat.emit("hello", {"lang": "en"})
+        return await chat.next("error", "state", wait=15)
+    finally:
+        await chat.close()
+
+
+async def test_a_lost_database_answers_503_loses_nothing_and_is_picked_up_again(
+    tmp_path: Path, own_postgres: PostgresServer
+) -> None:
+    url = own_postgres.url("helpdesk")
+    server = await start_server(
+        make_config(tmp_path / "var", database_url=url, create_per_ip_per_minute=0)
+    )
+    try:
+        async with aiohttp.ClientSession(base_url=server.url) as http:
+            students = [Creator(http) for _ in range(3)]
+            assert (await students[0].one())[0] == 201
+            running = [asyncio.create_task(s.keep_going()) for s in students]
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(own_postgres.halt)  # in the middle of their requests
+            # Each waits a few seconds for the database before giving up: side by side.
+            (status, body), lookup, hello = await asyncio.gather(
+                students[0].one(),
+                lookup_in_english(http, "studente1@example.org", students[0].acknowledged[0]),
+                chat_hello(server),
+            )
+            assert status == 503
+            assert body["error"]["code"] == "unavailable"  # type: ignore[index]
+            assert "non è stata completata" in body["error"]["message"]  # type: ignore[index]
+            assert lookup == (503, "5", t("error.unavailable", "en"))
+            assert hello == {"code": "unavailable", "message": t("error.unavailable", "it")}
+            await asyncio.to_thread(own_postgres.start)
+            back = time.monotonic()
+            while students[0].statuses[-1] != 201:
+                assert time.monotonic() - back < RECOVERY_SECONDS, "not back on its own"
+                await asyncio.sleep(0.2)
+            for task in running:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            assert (await students[1].one())[0] == 201
+            assert isinstance(await chat_hello(server), dict)
+    finally:
+        await server.stop()
+
+    statuses = {status for s in students for status in s.statuses}
+    assert statuses == {201, 503}, statuses
+    acknowledged = {number for s in students for number in s.acknowledged}
+    async with await PostgresStorage.open(url) as storage:
+        kept = {summary.number for summary in await storage.tickets.summaries()}
+    assert acknowledged <= kept

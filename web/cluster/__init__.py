@@ -1,0 +1,42 @@
+"""What several processes of one desk share through Redis (HELPDESK_REDIS_URL, CONTRACT.md
+section 7): the live events (live.py), the abuse limits (counters.py) and presence
+(presence.py), each the Redis home of a protocol the application layer defines, over one
+client that knows whether Redis answers (link.py). Without Redis the in-process homes serve.
+
+When Redis goes away while the desk runs, nothing stops: live events reach the sockets of the
+process that emits them, limits count per process, presence shows this process's sockets; the
+outage is logged once, and everything is shared again when Redis answers.
+"""
+
+from __future__ import annotations
+
+from web.cluster.counters import RedisCounters
+from web.cluster.link import RedisLink, RedisUnreachable
+from web.cluster.live import RedisLive
+from web.cluster.presence import RedisPresence
+
+__all__ = ["STICKY_COOKIE", "Cluster", "RedisUnreachable"]
+
+# The engine.io session id, named as deploy/haproxy.cfg reads it from the handshake's answer.
+# Nothing reads it from the browser, which may well drop it (the widget runs cross-site).
+STICKY_COOKIE = {"name": "io", "path": "/socket.io/", "HttpOnly": True, "SameSite": "Lax"}
+
+
+class Cluster:
+    def __init__(self, url: str) -> None:
+        self.link = RedisLink(url)
+        self.live = RedisLive(self.link)
+        self.counters = RedisCounters(self.link)
+        self.presence = RedisPresence(self.link)
+
+    async def start(self) -> None:
+        """Refuse to start (RedisUnreachable) if Redis does not answer: a process that
+        started alone would quietly be a second, separate help desk."""
+        await self.link.check()
+        await self.live.start()
+        self.presence.start()
+
+    async def stop(self) -> None:
+        await self.presence.stop()
+        await self.live.stop()
+        await self.link.close()

@@ -1,0 +1,80 @@
+"""Socket.IO's client manager over Redis pub/sub: an emit on one process reaches the sockets of
+every process, so a student connected to one hears the operator who answers on another.
+
+Built on AsyncPubSubManager's two hooks (_publish, _listen) rather than on python-socketio's
+AsyncRedisManager, whose semantics it keeps: the emitting process delivers to its own sockets
+first and then publishes; whoever is not listening at that moment never hears it (at most once;
+the stores hold the truth, and every client reloads what it shows when it reconnects). What
+differs is the outage: AsyncRedisManager logs two errors for every emit while Redis is down and
+listens again only after up to 60 s; this one goes through the process's RedisLink (one line
+when Redis goes, one when it is back, no publishing in between) and listens again within
+LISTEN_RETRY_MAX seconds. A subscriber whose connection dies silently is found by TCP
+keep-alive, which redis-py turns on (about 45 s), where python-socketio#826 hung for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from web.cluster.link import LOST, RedisLink, RedisUnavailable
+
+LISTEN_RETRY_MIN = 0.5
+LISTEN_RETRY_MAX = 5.0
+START_SECONDS = 5.0
+
+
+class RedisLive(AsyncPubSubManager):
+    name = "helpdesk-redis"
+
+    def __init__(self, link: RedisLink) -> None:
+        super().__init__(channel=link.channel)
+        self.link = link
+        self.listening = asyncio.Event()
+
+    async def start(self) -> None:
+        """Listen from the start rather than from the first socket (python-socketio's
+        default), so that an event published just after this process's first client
+        connected is heard."""
+        self.server.manager_initialized = True
+        self.initialize()
+        async with asyncio.timeout(START_SECONDS):
+            await self.listening.wait()
+
+    async def stop(self) -> None:
+        thread = getattr(self, "thread", None)
+        if thread is not None:
+            thread.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await thread
+
+    async def _publish(self, data: Any) -> None:
+        with contextlib.suppress(RedisUnavailable):
+            await self.link.call(
+                lambda: self.link.client.publish(self.channel, self.json.dumps(data))
+            )
+
+    async def _listen(self) -> AsyncIterator[bytes]:
+        pause = LISTEN_RETRY_MIN
+        while True:
+            pubsub = self.link.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self.link.answered()
+                self.listening.set()
+                pause = LISTEN_RETRY_MIN
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        yield message["data"]
+            except LOST as exc:
+                self.link.failed(exc)
+            finally:
+                self.listening.clear()
+                with contextlib.suppress(*LOST):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LISTEN_RETRY_MAX)
