@@ -189,15 +189,23 @@ async def open_tickets(targets: list[Target]) -> tuple[int, int, float, float, l
     connector = aiohttp.TCPConnector(limit=CLIENTS * 2)
     async with aiohttp.ClientSession(connector=connector) as http:
         tasks = [asyncio.create_task(client(n, http)) for n in range(CLIENTS)]
-        await asyncio.sleep(WARM_UP)
-        cpu, busy = sum(t.cpu_seconds() for t in targets), machine_busy_seconds()
-        counting.set()
-        await asyncio.sleep(SECONDS)
-        done.set()
-        cpu = sum(t.cpu_seconds() for t in targets) - cpu
-        busy = machine_busy_seconds() - busy
-        await asyncio.gather(*tasks)
+        try:
+            await asyncio.sleep(WARM_UP)
+            cpu, busy = server_cpu(targets), machine_busy_seconds()
+            counting.set()
+            await asyncio.sleep(SECONDS)
+            done.set()
+            cpu, busy = server_cpu(targets) - cpu, machine_busy_seconds() - busy
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
     return opened, failed, cpu, busy, latencies
+
+
+def server_cpu(targets: list[Target]) -> float:
+    """User and system CPU seconds of the server processes so far."""
+    return sum(sum(target.cpu_seconds()) for target in targets)
 
 
 def http_throughput(base: Path, server: PostgresServer) -> list[tuple[str, str]]:

@@ -78,7 +78,7 @@ async def chat_hello(server: Server) -> object:
         headers={"Origin": server.url}, wait_timeout=5,
     )
     try:
-        await chat.emit("hello", {"lang": "en"})
+        await chat.emit("hello", {"conversation_id": None, "lang": "en"})
         return await chat.next("error", "state", wait=15)
     finally:
         await chat.close()
