@@ -5,8 +5,6 @@ views, on a desktop and at 320 px; the console reflows at 320 px without sideway
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from playwright.async_api import Page, expect
 
@@ -65,7 +63,7 @@ CONSOLE_VIEWS = {"team": "Operatori", "parked": "Posta non recapitata", "report"
 async def test_no_serious_violation_anywhere(
     server: Server, host_site: HostSite, new_page: NewPage, width: int
 ) -> None:
-    await asyncio.to_thread(create_account, server, ANNA)
+    await create_account(server, ANNA)
     ticket = await open_ticket(server, name="Esposito Chiara")
     audit = Audit(server)
     page = await new_page(width)
@@ -116,7 +114,7 @@ async def test_no_serious_violation_anywhere(
 
 
 async def test_the_console_reflows_at_320_px(server: Server, new_page: NewPage) -> None:
-    await asyncio.to_thread(create_account, server, ANNA)
+    await create_account(server, ANNA)
     ticket = await open_ticket(server, name="Esposito Chiara Maria Antonietta")
     page = await new_page(NARROWEST)
     await sign_in(page, server, ANNA)
@@ -143,7 +141,7 @@ async def test_every_console_view_has_one_h1_and_sign_in_focuses_the_queue(
     server: Server, new_page: NewPage
 ) -> None:
     for account in (ANNA, LAURA):
-        await asyncio.to_thread(create_account, server, account)
+        await create_account(server, account)
     ticket = await open_ticket(server)
     page = await new_page(DESKTOP)
     await page.goto(f"{server.url}/console")
