@@ -2,8 +2,7 @@
 processes on one PostgreSQL database and one Redis, each with its own empty data folder, behind
 haproxy running deploy/haproxy.cfg itself.
 
-The database is seeded with tickets and operators before the processes start. Operator
-sessions are still each process's own (web/desk/sessions.py), so a test signs in where it acts.
+The database is seeded with tickets and operators before the processes start.
 """
 
 from __future__ import annotations
@@ -11,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -24,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage import Message, Operator, StatusChange, Ticket, open_backend
-from tests.conftest import FAQ_DIR, ROOT
+from tests.conftest import ROOT
+from tests.processes import WebProcess
 from tests.servers import START_TIMEOUT, free_port, require_servers
 from tests.web.conftest import LAURA, MARCO, password_hash
 from web.desk.tokens import TokenSigner
@@ -86,53 +83,6 @@ async def seed(database_url: str, folder: Path) -> list[Seeded]:
         return seeded
     finally:
         await store.close()
-
-
-class WebProcess:
-    """`python -m web`, as the systemd unit of deploy/ runs it."""
-
-    def __init__(self, name: str, folder: Path, env: dict[str, str]) -> None:
-        self.name = name
-        self.port = free_port()
-        self.folder = folder
-        self.env = {**env, "HELPDESK_PORT": str(self.port), "HELPDESK_DATA_DIR": str(folder)}
-        self._log_path = folder.parent / f"{name}.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        log = open(self._log_path, "ab")  # noqa: SIM115 - kept for the process
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "web"], cwd=ROOT, env=self.env, stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-
-    def wait_ready(self) -> None:
-        wait_for(f"{self.url}/healthz", self._process, self.log)
-
-    def log(self) -> str:
-        with contextlib.suppress(OSError):
-            return self._log_path.read_text(errors="replace")
-        return ""
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-        self.wait_ready()
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.send_signal(signal.SIGTERM)  # what systemctl stop sends
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
 
 
 class HAProxy:
@@ -213,9 +163,6 @@ def start_deployment(redis_url: str, database_url: str) -> Iterator[Deployment]:
             seeded = pool.submit(asyncio.run, seed(database_url, folder / "seed")).result()
         proxy_port = free_port()
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HELPDESK_HOST": "127.0.0.1",
-            "HELPDESK_FAQ_DIR": str(FAQ_DIR),
             "HELPDESK_SECRET_KEY": SECRET,
             "HELPDESK_DATABASE_URL": database_url,
             "HELPDESK_REDIS_URL": redis_url,

@@ -71,6 +71,11 @@ class WebProcess:
             return self._log_path.read_text(errors="replace")
         return ""
 
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+        self.wait_ready()
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or the OOM killer."""
         if self._process is not None:
