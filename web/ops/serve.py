@@ -5,9 +5,10 @@ new connections go to the other processes or wait for the restart; idle keep-ali
 close; every live socket is closed at the Engine.IO level, which the widget and the console
 take as "reconnect" (create_app's on_shutdown); requests in flight get up to
 HELPDESK_SHUTDOWN_SECONDS to finish, and their answers are sent; then the mail worker and the
-storage close. Storage acknowledges a write only once it is on disk, so whatever was answered
-with a success survives; whatever was cut off was never answered (aiohttp stops reading at the
-stop: a request whose body is still arriving gets no answer, not a success).
+storage close. Storage acknowledges a ticket, a message or an upload only once it is on disk,
+and writes what it queued (chats' progress, the journals) as it closes, so whatever was
+answered with a success survives; whatever was cut off was never answered (aiohttp stops
+reading at the stop: a request whose body is still arriving gets no answer, not a success).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiohttp import web
 from web.app import create_app
 from web.config import Config
 from web.http.server import Runner
+from web.ops import collector
 
 log = logging.getLogger("helpdesk")
 # The storage and the mail worker close after the requests: a little time for them too.
@@ -39,6 +41,7 @@ async def serve(config: Config, announce: Callable[[web.Application], Awaitable[
         shutdown_timeout=config.shutdown_seconds,
     )
     await runner.setup()
+    collector.settle()
     try:
         await web.TCPSite(runner, config.host, config.port).start()
         await announce(app)
