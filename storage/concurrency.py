@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from .errors import StorageError
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+RETRY_SECONDS = 1.0
 
 
 class KeyedLock:
@@ -82,3 +85,49 @@ class Gate:
         while self._active:
             self._idle.clear()
             await self._idle.wait()
+
+
+class GroupFlush:
+    """Writes queued work soon, in one go: `schedule()` after queueing starts a flush `delay`
+    seconds later (the queueing of a busy moment shares it), which calls `write` until
+    `pending()` is false. `write` takes the whole queue, and on OSError (a full disk) puts it
+    back and raises: it is retried every RETRY_SECONDS, logged once."""
+
+    def __init__(
+        self,
+        write: Callable[[], Awaitable[None]],
+        pending: Callable[[], int],
+        delay: float,
+        what: str,
+    ) -> None:
+        self._write = write
+        self._pending = pending
+        self._delay = delay
+        self._what = what
+        self._task: asyncio.Task[None] | None = None
+
+    def schedule(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    async def flush(self) -> None:
+        """Return once everything queued so far is written."""
+        if self._pending():
+            self.schedule()
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        await asyncio.sleep(self._delay)
+        failing = False
+        while self._pending():
+            try:
+                await self._write()
+                failing = False
+            except OSError:
+                if not failing:
+                    log.exception(
+                        "%s: could not write %d queued; retrying", self._what, self._pending()
+                    )
+                failing = True
+                await asyncio.sleep(RETRY_SECONDS)

@@ -1,5 +1,16 @@
 """Chat conversations (step, slots, transcript): one TinyDB file each, keyed by an id the
-widget keeps, so a reload or a server restart resumes the same conversation."""
+widget keeps, so a reload or a server restart resumes the same conversation.
+
+A chat in progress is a working copy, not a promise: what a student is promised (a ticket, a
+message, an attachment) is on disk before its answer, in its own store. So a step's save is
+written behind: the chats saved within WRITE_BEHIND_SECONDS are written by one worker-thread
+call, a chat saved twice meanwhile is written once, and closing the storage writes what is
+left. One atomic write with two fsyncs per step, handed to a thread, was most of a deadline
+crowd's server CPU after the journals (bench.load). A crash loses at most the last moments of
+the chats in progress; `save(durable=True)` waits for the disk when a step records something
+promised (an upload); if that write fails, the caller sees the error and the save stays
+queued, to be written at the next try.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +24,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .concurrency import Gate, KeyedLock, finish
-from .errors import DamagedFile
-from .files import atomic_write, ensure_dir, fsync_dir, is_temp
+from .concurrency import Gate, GroupFlush, finish
+from .errors import DamagedFile, StorageError
+from .files import ensure_dir, fsync_dir, is_temp, write_temp
 from .layout import Layout, conversation_shard, valid_conversation_id
 from .models import Conversation, ConversationBrief, utcnow
 from .tinyfile import DOC_ID, encode, read_record
@@ -25,6 +36,7 @@ log = logging.getLogger(__name__)
 TABLE = "conversation"
 # The chats kept in memory: a deadline crowd's worth; an older one is read from its file.
 RECENT_MAX = 4096
+WRITE_BEHIND_SECONDS = 0.2
 SHARD = re.compile(r"[0-9a-f]{2}")
 
 Problems = list[tuple[Path, str]]
@@ -88,20 +100,30 @@ def scan_conversations(
 
 class ConversationStore:
     """Every step of a chat reads its conversation and writes it back. The chats in progress
-    are kept in memory as last written (this process owns the folder, so the file holds
-    nothing newer), and a write encodes the record once, without copying the transcript: a
-    step costs the atomic write of one small file and no read."""
+    are kept in memory as last saved (this process owns the folder, so the file holds nothing
+    newer), and a save encodes the record once, without copying the transcript: a step costs
+    no read, and its write is shared with the other chats of the moment (see the module)."""
 
     def __init__(self, layout: Layout, gate: Gate) -> None:
         self._layout = layout
         self._gate = gate
-        self._locks = KeyedLock()
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Saved, not yet on disk: id -> (record, encoded file). Read before the files.
+        self._unwritten: dict[str, tuple[dict[str, Any], bytes]] = {}
+        # Held while a batch is written, so that a delete never races a write of its file.
+        self._writing = asyncio.Lock()
+        self._flusher = GroupFlush(
+            self._write_unwritten, lambda: len(self._unwritten), WRITE_BEHIND_SECONDS,
+            str(layout.conversations),
+        )
 
     async def get(self, conversation_id: str) -> Conversation | None:
         """None for an unknown id, and for a malformed one (it could not have been ours)."""
         if not valid_conversation_id(conversation_id):
             return None
+        unwritten = self._unwritten.get(conversation_id)
+        if unwritten is not None:
+            return _thaw(unwritten[0])
         record = self._recent.get(conversation_id)
         if record is not None:
             self._recent.move_to_end(conversation_id)
@@ -109,38 +131,57 @@ class ConversationStore:
         path = self._layout.conversation(conversation_id)
         return await asyncio.to_thread(read_conversation, path, conversation_id)
 
-    async def save(self, conversation: Conversation) -> None:
-        """Create or replace, atomically; stamps updated_at. ValueError for a malformed id,
-        which must never become part of a path."""
+    async def save(self, conversation: Conversation, *, durable: bool = False) -> None:
+        """Create or replace; stamps updated_at. Written behind unless `durable` (see the
+        module); either way a crash leaves the old file or the new one, whole. ValueError for a
+        malformed id, which must never become part of a path."""
         if not valid_conversation_id(conversation.id):
             raise ValueError(f"malformed conversation id {conversation.id!r}")
-        async with self._gate.enter(), self._locks.hold(conversation.id):
-            conversation.updated_at = utcnow()
-            path = self._layout.conversation(conversation.id)
-            # Frozen and encoded here, on the loop: the caller may change the object once we
-            # return. The entries of a transcript are never changed once written, so the
-            # frozen record shares them.
-            record = _freeze(conversation)
-            data = encode({TABLE: {str(DOC_ID): record}})
-            self._recent.pop(conversation.id, None)  # a failed write must not be remembered
-            await finish(asyncio.to_thread(_write_file, path, data))
-            self._recent[conversation.id] = record
-            if len(self._recent) > RECENT_MAX:
-                self._recent.popitem(last=False)
+        if self._gate.closed:
+            raise StorageError("the storage is closed")
+        conversation.updated_at = utcnow()
+        # Frozen and encoded here: the caller may change the object once we return. The
+        # entries of a transcript are never changed once written, so the record shares them.
+        record = _freeze(conversation)
+        self._unwritten[conversation.id] = (record, encode({TABLE: {str(DOC_ID): record}}))
+        self._recent.pop(conversation.id, None)
+        self._recent[conversation.id] = record
+        if len(self._recent) > RECENT_MAX:
+            self._recent.popitem(last=False)
+        self._flusher.schedule()
+        if durable:
+            await self._write_unwritten()  # now, and a failure is the caller's to see
+
+    async def flush(self) -> None:
+        """Return once every conversation saved so far is on disk."""
+        await self._flusher.flush()
+
+    async def _write_unwritten(self) -> None:
+        async with self._writing:
+            batch, self._unwritten = self._unwritten, {}
+            files = [(self._layout.conversation(cid), data) for cid, (_, data) in batch.items()]
+            try:
+                await finish(asyncio.to_thread(_write_files, files))
+            except OSError:
+                for cid, unwritten in batch.items():
+                    self._unwritten.setdefault(cid, unwritten)  # a newer save wins
+                raise
 
     async def delete(self, conversation_id: str) -> None:
         """Gone from disk for good; nothing for an unknown or malformed id. The caller holds the
         conversation's lock in the web layer, so that no step saves it again meanwhile."""
         if not valid_conversation_id(conversation_id):
             return
-        async with self._gate.enter(), self._locks.hold(conversation_id):
+        async with self._gate.enter(), self._writing:
+            self._unwritten.pop(conversation_id, None)
             self._recent.pop(conversation_id, None)
             path = self._layout.conversation(conversation_id)
             await finish(asyncio.to_thread(_delete, path))
 
     async def briefs(self) -> list[ConversationBrief]:
         """Every conversation, without its transcript: for the retention sweep and the erasure,
-        which run rarely. Reads every file, in a worker thread."""
+        which run rarely. Reads every file, in a worker thread, once the saves are written."""
+        await self.flush()
         return await asyncio.to_thread(self._briefs)
 
     def _briefs(self) -> list[ConversationBrief]:
@@ -180,6 +221,17 @@ def _thaw(record: dict[str, Any]) -> Conversation:
     return Conversation.from_dict(_copied(record))
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    ensure_dir(path.parent)
-    atomic_write(path, data)
+def _write_files(files: list[tuple[Path, bytes]]) -> None:
+    """Each file whole (files.atomic_write), with one fsync per folder for all the renames."""
+    folders: set[Path] = set()
+    for path, data in files:
+        ensure_dir(path.parent)
+        tmp = write_temp(path, data)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        folders.add(path.parent)
+    for folder in folders:
+        fsync_dir(folder)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from .concurrency import Gate, finish
+from .concurrency import Gate, GroupFlush, finish
 from .errors import DamagedFile, StorageError
 from .faq_chats import FaqChats
 from .files import FILE_MODE, atomic_write, fsync_dir, is_temp, write_all
@@ -34,7 +34,6 @@ E = TypeVar("E")
 DAY_FILE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\.jsonl")
 Problems = list[tuple[Path, str]]
 FLUSH_DELAY = 0.05
-RETRY_SECONDS = 1.0
 # Lines parsed at once at start: big enough to be fast, small enough not to leave the memory
 # of a whole season's parsed audit trail behind in the allocator.
 BATCH = 2000
@@ -147,7 +146,8 @@ class Journal(Generic[E]):
         # Told of every entry read at start or appended: an index that must see them all.
         self._observe = observe
         self._pending: list[tuple[Path, bytes]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._flusher = GroupFlush(self._write_locked, lambda: len(self._pending), FLUSH_DELAY,
+                                   str(folder))
         # Held while lines are appended, and while erasure rewrites or deletes day files.
         self._lock = asyncio.Lock()
 
@@ -193,32 +193,15 @@ class Journal(Generic[E]):
         line = json.dumps(self._encode(entry), ensure_ascii=False).encode() + b"\n"
         self._pending.append((self.folder / f"{datetime.now(UTC):%Y-%m-%d}.jsonl", line))
         self._keep([entry])
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_soon())
+        self._flusher.schedule()
 
     async def flush(self) -> None:
         """Return once every entry appended so far is on disk."""
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.shield(self._flusher)
+        await self._flusher.flush()
 
-    async def _flush_soon(self) -> None:
-        # A short wait lets the entries of a busy moment share one flush.
-        await asyncio.sleep(FLUSH_DELAY)
-        failing = False
-        while self._pending:
-            try:
-                async with self._lock:
-                    await self._write_pending()
-                failing = False
-            except OSError:
-                # A full disk: the lines are kept, in order, to try again; say so once.
-                if not failing:
-                    log.exception(
-                        "%s: could not write %d entries; retrying", self.folder,
-                        len(self._pending),
-                    )
-                failing = True
-                await asyncio.sleep(RETRY_SECONDS)
+    async def _write_locked(self) -> None:
+        async with self._lock:
+            await self._write_pending()
 
     async def _write_pending(self) -> None:
         """Under the lock: the lines queued so far, to their day files (put back on failure)."""

@@ -147,8 +147,10 @@ class Conversations(Protocol):
     async def get(self, conversation_id: str) -> Conversation | None:
         """None for an unknown id, and for a malformed one."""
 
-    async def save(self, conversation: Conversation) -> None:
-        """Create or replace; stamps updated_at. ValueError for a malformed id."""
+    async def save(self, conversation: Conversation, *, durable: bool = False) -> None:
+        """Create or replace; stamps updated_at. ValueError for a malformed id. A chat's
+        progress may reach the disk just after the call (the data folder writes it behind);
+        durable: on disk before it returns, for a step that records something promised."""
 
     async def delete(self, conversation_id: str) -> None:
         """Gone for good; unknown and malformed ids are a no-op. The web layer holds the

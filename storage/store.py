@@ -92,7 +92,9 @@ class Storage:
         if not self._lock.held:
             return
         await self._gate.close()
-        # The journals' last entries are queued for a group flush: on disk before we let go.
+        # The journals' last entries and the chats' last steps are queued for a group flush:
+        # on disk before we let go.
+        await self.conversations.flush()
         await self.audit.flush()
         await self.faq_events.flush()
         self._lock.release()

@@ -30,7 +30,8 @@ class ConversationStore:
         )
         return Conversation.from_dict(row[0]) if row is not None else None
 
-    async def save(self, conversation: Conversation) -> None:
+    async def save(self, conversation: Conversation, *, durable: bool = False) -> None:
+        # Each save is a commit: durable whatever is asked.
         if not valid_conversation_id(conversation.id):
             raise ValueError(f"malformed conversation id {conversation.id!r}")
         async with self._locks.hold(conversation.id):

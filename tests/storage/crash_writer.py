@@ -53,8 +53,14 @@ async def writer(storage: Storage, worker: str) -> None:
             ack(f"M {number} {message_id}")
         elif roll < 0.9:
             step += 1
-            await storage.conversations.save(Conversation(id=conversation_id, step=str(step)))
-            ack(f"C {conversation_id} {step}")
+            # A chat's progress is written behind: only a durable save is acknowledged, but
+            # the others must leave whole files too.
+            durable = random.random() < 0.5
+            await storage.conversations.save(
+                Conversation(id=conversation_id, step=str(step)), durable=durable
+            )
+            if durable:
+                ack(f"C {conversation_id} {step}")
         else:
             target = f"{worker}-{i}"
             await storage.audit.append(AuditEntry(actor="crash", action="test", target=target))

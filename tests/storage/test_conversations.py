@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import secrets
 from pathlib import Path
 
@@ -82,3 +83,62 @@ async def test_a_step_reads_no_file_and_what_it_gets_is_its_own(
         reads.clear()  # the start verifies every file
         assert await storage.conversations.get(chat.id) == chat
         assert reads == [chat.id]
+
+
+async def test_steps_are_written_behind_together_and_a_failed_write_waits_for_the_disk(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import concurrency, conversations
+
+    monkeypatch.setattr(concurrency, "RETRY_SECONDS", 0.05)
+    batches: list[int] = []
+    disk_full = False
+    write_files, write_temp = conversations._write_files, conversations.write_temp
+
+    def counting(files: list[tuple[Path, bytes]]) -> None:
+        batches.append(len(files))
+        write_files(files)
+
+    def disk(path: Path, data: bytes) -> Path:
+        if disk_full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_temp(path, data)
+
+    monkeypatch.setattr(conversations, "_write_files", counting)
+    monkeypatch.setattr(conversations, "write_temp", disk)
+    storage = await Storage.open(data_dir)
+    chats = [Conversation(id=secrets.token_urlsafe(16), step="s1") for _ in range(20)]
+    for step in ("s1", "s2"):
+        for chat in chats:
+            chat.step = step
+            await storage.conversations.save(chat)
+    # Forty steps answered, none waited for the disk; each chat is written once, together.
+    assert batches == []
+    await storage.conversations.flush()
+    assert batches == [20]
+
+    disk_full = True
+    chats[0].step = "s3"
+    with pytest.raises(OSError):
+        await storage.conversations.save(chats[0], durable=True)
+    # Kept, and tried again until the disk has room.
+    stored = await storage.conversations.get(chats[0].id)
+    assert stored is not None and stored.step == "s3"
+    await asyncio.sleep(0.3)
+    disk_full = False
+    await storage.close()
+    async with await Storage.open(data_dir) as reopened:
+        for chat in chats:
+            stored = await reopened.conversations.get(chat.id)
+            assert stored is not None and stored.step == ("s3" if chat is chats[0] else "s2")
+
+
+async def test_a_deleted_chat_is_not_written_back_by_a_late_flush(data_dir: Path) -> None:
+    async with await Storage.open(data_dir) as storage:
+        chat = Conversation(id=secrets.token_urlsafe(16), step="s1")
+        await storage.conversations.save(chat)
+        await storage.conversations.delete(chat.id)
+        await storage.conversations.flush()
+        assert await storage.conversations.get(chat.id) is None
+    async with await Storage.open(data_dir) as storage:
+        assert await storage.conversations.get(chat.id) is None

@@ -111,8 +111,8 @@ class Conversations:
         }
 
     async def step(self, conversation_id: str, event: engine.Event, ip: str) -> Turn:
-        """One step, saved before it returns (ApiError 404 for an unknown conversation or
-        upload). The caller holds the conversation's lock."""
+        """One step, saved (written behind, see storage.conversations); ApiError 404 for an
+        unknown conversation or upload. The caller holds the conversation's lock."""
         storage = self.services.storage
         faq = self.services.faq.index
         conversation = await storage.conversations.get(conversation_id)
@@ -131,8 +131,10 @@ class Conversations:
         replies = list(outcome.replies)
         # Effects may feed a result back into the engine, which may ask for more effects.
         pending = list(outcome.effects)
+        opens_ticket = False
         while pending:
             effect = pending.pop(0)
+            opens_ticket |= effect.kind == "create_ticket"
             result = await self._carry_out(conversation, effect, ip)
             if result is not None:
                 outcome = engine.step(outcome.state, result, faq)
@@ -148,7 +150,8 @@ class Conversations:
             *conversation.transcript,
             *(e for e in entries if e is not None),
         ][-TRANSCRIPT_MAX:]
-        await storage.conversations.save(conversation)
+        # A chat that forgot, after a crash, the ticket it opened would offer to open it again.
+        await storage.conversations.save(conversation, durable=opens_ticket)
         return Turn(
             [e for e in entries if e is not None], prompt_view(outcome.prompt), conversation.lang
         )

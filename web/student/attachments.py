@@ -53,7 +53,8 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
             await services.storage.attachments.delete(attachment.id)
             raise ApiError(404, "not_found")
         conversation.uploads.append(asdict(attachment))
-        await services.storage.conversations.save(conversation)
+        # "Received" is a promise: on disk before the student reads it.
+        await services.storage.conversations.save(conversation, durable=True)
     return web.json_response(
         {"id": attachment.id, "filename": attachment.filename, "size": attachment.size}, status=201
     )

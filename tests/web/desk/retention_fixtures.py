@@ -43,7 +43,8 @@ async def chat(storage: Backend, place: Place, chat_id: str, updated: datetime, 
                          "text": f"scrivo da {email or 'nessuna email'}", "data": {}, "at": ""}],
             uploads=[{"id": u, "filename": "scan.pdf", "size": 13,
                       "content_type": "application/pdf"} for u in uploads],
-        )
+        ),
+        durable=True,  # on disk now, to be dated there
     )
     await place.date_conversation(chat_id, stamp(updated))
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import socketio
 
-from storage import Operator
+from storage import Conversation, Operator
 from tests.conftest import Server, make_config, start_server
 from web.desk.limits import RateLimiter
 from web.desk.tickets import Desk
@@ -178,13 +178,19 @@ async def test_a_faq_answers_the_student(server: Server) -> None:
 async def test_the_typing_indicator_shows_only_for_a_slow_step(
     server: Server, monkeypatch: pytest.MonkeyPatch, slow: bool
 ) -> None:
-    import web.student.chat
+    conversations = server.app[SERVICES].storage.conversations
+    read = conversations.get
 
-    monkeypatch.setattr(web.student.chat, "TYPING_AFTER", 0.0 if slow else 0.3)
+    async def slow_disk(conversation_id: str) -> Conversation | None:
+        await asyncio.sleep(0.6)
+        return await read(conversation_id)
+
     student = Student(server)
     student.client.on("typing", student._recorder("typing"), namespace="/chat")
     await student.connect()
     await student.hello()
+    if slow:
+        monkeypatch.setattr(conversations, "get", slow_disk)
     await student.client.emit(
         "say", {"conversation_id": student.conversation_id, "text": "ciao"}, namespace="/chat"
     )
