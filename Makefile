@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # The chat under a crowd, alone, at any size: make bench-load LOAD_STUDENTS=2000 LOAD_RATE=100
+# (LOAD_CLUSTER=2: two processes on PostgreSQL + Redis behind haproxy)
 # (the same variables size the part of `make bench`; see bench/load.py)
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load

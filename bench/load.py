@@ -9,7 +9,9 @@ its delay is the time the loop takes to get to a new request (its idle figure is
 
     python -m bench.load                               # 500 students at 100/s (make bench)
     python -m bench.load --students 2000 --rate 100    # the issue's size, about 2 minutes
-    make bench-load LOAD_STUDENTS=2000 LOAD_RATE=100   # the same (LOAD_PROCESSES too)
+    make bench-load LOAD_STUDENTS=2000 LOAD_RATE=100   # the same (LOAD_PROCESSES, LOAD_CLUSTER)
+    python -m bench.load --cluster 2 --rate 200       # two processes on PostgreSQL + Redis
+        # behind haproxy (--cluster 1: one process on them, no proxy)
     python -m bench.load --url http://127.0.0.1:8080 --pid 1234 --pid 1235
         # the service part against servers started elsewhere (CPU and memory of those pids)
 
@@ -39,13 +41,14 @@ from typing import Any
 
 import aiohttp
 
-from bench.load_servers import Target, bare, machine_busy_seconds, service
+from bench.load_servers import Target, bare, cluster, machine_busy_seconds, service
 from bench.load_students import CONNECT_TIMEOUT, STEP_TIMEOUT, STEPS, Tally, worker
 from bench.storage import percentile
 
 STUDENTS = int(os.environ.get("LOAD_STUDENTS", "500"))
 RATE = float(os.environ.get("LOAD_RATE", "100"))
 PROCESSES = int(os.environ.get("LOAD_PROCESSES", "2"))
+CLUSTER = int(os.environ.get("LOAD_CLUSTER", "0"))
 PROBE_PERIOD = 0.05
 PROBE_TIMEOUT = 30.0
 CORES = os.cpu_count() or 1
@@ -265,12 +268,15 @@ def raise_open_files() -> None:
 
 
 async def both(students: int, rate: float, processes: int, transports: list[str],
-               url: str | None = None, pids: tuple[int, ...] = ()) -> tuple[Run, Run]:
-    """The service (started here, or at `url` with its `pids`), then the bare server."""
+               url: str | None = None, pids: tuple[int, ...] = (),
+               servers: int = 0) -> tuple[Run, Run]:
+    """The service (started here: on a data folder, or `servers` processes on PostgreSQL +
+    Redis; or at `url` with its `pids`), then the bare server."""
     raise_open_files()
     with tempfile.TemporaryDirectory(prefix="helpdesk-load-") as folder:
         if url is None:
-            with service(Path(folder)) as target:
+            started = cluster(Path(folder), servers) if servers else service(Path(folder))
+            with started as target:
                 ours = await load(target, students, rate, processes, transports)
         else:
             ours = await load(Target("service", url, pids), students, rate, processes,
@@ -296,13 +302,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--polling", action="store_true",
                         help="start on long-polling and upgrade, as the browser does "
                              "(default: WebSocket only)")
+    parser.add_argument("--cluster", type=int, default=CLUSTER, metavar="N",
+                        help="N (1 or 2) processes on PostgreSQL + Redis started here "
+                             "(default: one process on a data folder)")
     parser.add_argument("--url", help="the service is already running here (127.0.0.1 only)")
     parser.add_argument("--pid", type=int, action="append", default=[],
                         help="with --url: a server process whose CPU and memory count")
     args = parser.parse_args(argv)
     transports = ["polling", "websocket"] if args.polling else ["websocket"]
     ours, theirs = asyncio.run(both(args.students, args.rate, args.processes, transports,
-                                    args.url, tuple(args.pid)))
+                                    args.url, tuple(args.pid), args.cluster))
     table = rows(ours, theirs, args.students, args.rate)
     width = max(len(name) for name, _ in table)
     for name, value in table:

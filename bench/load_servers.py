@@ -1,8 +1,8 @@
 """The servers the load benchmark runs against, and what /proc says about them.
 
-A `Target` is a base URL plus the processes that serve it: one `python -m web` or the bare
-yardstick started here, or any URL given from outside (several processes behind a balancer:
-pass their pids to count their CPU and memory).
+A `Target` is a base URL plus the processes that serve it: one `python -m web` on a data
+folder, one or two on PostgreSQL + Redis (`cluster`), or the bare yardstick, started here; or
+any URL given from outside (pass the pids of its processes to count their CPU and memory).
 """
 
 from __future__ import annotations
@@ -130,6 +130,47 @@ def service(folder: Path) -> Iterator[Target]:
     with started("service", [sys.executable, "-m", "web"], env, folder / "service.log",
                  port) as target:
         yield target
+
+
+@contextlib.contextmanager
+def cluster(folder: Path, processes: int) -> Iterator[Target]:
+    """`processes` (1 or 2) `python -m web` on one PostgreSQL database with fsync on, as in
+    production, and one Redis, started as the tests start them; two sit behind haproxy running
+    deploy/haproxy.cfg (docs/deploy.md). The database, Redis and haproxy are not the target's
+    processes: their CPU shows as the machine's other work."""
+    from tests.deployment import HAProxy
+    from tests.processes import WebProcess
+    from tests.servers import postgres_server, redis_server
+
+    if processes not in (1, 2):
+        raise ValueError("deploy/haproxy.cfg balances two processes: --cluster 1 or 2")
+    with postgres_server(durable=True) as database, redis_server() as redis:
+        env = {
+            **NO_ADDRESS_LIMITS,
+            "HELPDESK_SECRET_KEY": "load-benchmark",
+            "HELPDESK_DATABASE_URL": database.url(database.new_database()),
+            "HELPDESK_REDIS_URL": redis.url(),
+            "HELPDESK_TRUSTED_PROXIES": "127.0.0.1",
+        }
+        servers = [WebProcess(f"web{n}", folder / f"web{n}", env) for n in range(processes)]
+        try:
+            for server in servers:
+                server.start()
+            for server in servers:
+                server.wait_ready()
+            pids = tuple(server.pid for server in servers)
+            if processes == 1:
+                yield Target("service", servers[0].url, pids)
+                return
+            proxy = HAProxy(folder, free_port(), servers)
+            proxy.start()
+            try:
+                yield Target("service", proxy.url, pids)
+            finally:
+                proxy.stop()
+        finally:
+            for server in servers:
+                server.stop()
 
 
 @contextlib.contextmanager

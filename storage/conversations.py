@@ -20,7 +20,6 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -210,11 +209,8 @@ def _copied(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_FIELDS = tuple(f.name for f in fields(Conversation))
-
-
 def _freeze(conversation: Conversation) -> dict[str, Any]:
-    return _copied({name: getattr(conversation, name) for name in _FIELDS})
+    return _copied(conversation.to_dict())
 
 
 def _thaw(record: dict[str, Any]) -> Conversation:

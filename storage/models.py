@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
@@ -260,7 +260,9 @@ class Conversation:
     updated_at: str = field(default_factory=utcnow)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields, sharing the conversation's lists and dicts: for encoding at once. A deep
+        copy (dataclasses.asdict) of the transcript was half a millisecond per chat step."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:

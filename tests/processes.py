@@ -42,6 +42,12 @@ class WebProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self._process.pid
+
     def start(self) -> None:
         log = open(self._log_path, "ab")  # noqa: SIM115 - kept for the process
         self._process = subprocess.Popen(

@@ -52,6 +52,28 @@ class RedisLive(AsyncPubSubManager):
             with contextlib.suppress(asyncio.CancelledError):
                 await thread
 
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """An emit to one socket of this process (the answer to the student who asked, most
+        emits) stays here: publishing it cost a Redis round trip, and every other process's
+        decoding of it, for no socket of theirs."""
+        room = to or room
+        if isinstance(room, str) and self.is_connected(room, namespace or "/"):
+            kwargs["ignore_queue"] = True
+        await super().emit(
+            event, data, namespace=namespace, room=room, skip_sid=skip_sid, callback=callback,
+            **kwargs,
+        )
+
     async def _publish(self, data: Any) -> None:
         with contextlib.suppress(RedisUnavailable):
             await self.link.call(
