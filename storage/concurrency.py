@@ -90,8 +90,8 @@ class Gate:
 class GroupFlush:
     """Writes queued work soon, in one go: `schedule()` after queueing starts a flush `delay`
     seconds later (the queueing of a busy moment shares it), which calls `write` until
-    `pending()` is false. `write` takes the whole queue, and on OSError (a full disk) puts it
-    back and raises: it is retried every RETRY_SECONDS, logged once."""
+    `pending()` is false. `write` takes the whole queue, and on a `passing` error (a full disk,
+    a database away) puts it back and raises: it is retried every RETRY_SECONDS, logged once."""
 
     def __init__(
         self,
@@ -99,11 +99,13 @@ class GroupFlush:
         pending: Callable[[], int],
         delay: float,
         what: str,
+        passing: tuple[type[Exception], ...] = (OSError,),
     ) -> None:
         self._write = write
         self._pending = pending
         self._delay = delay
         self._what = what
+        self._passing = passing
         self._task: asyncio.Task[None] | None = None
 
     def schedule(self) -> None:
@@ -124,7 +126,7 @@ class GroupFlush:
             try:
                 await self._write()
                 failing = False
-            except OSError:
+            except self._passing:
                 if not failing:
                     log.exception(
                         "%s: could not write %d queued; retrying", self._what, self._pending()

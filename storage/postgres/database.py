@@ -197,6 +197,11 @@ class Db:
         async with self.gate.enter():
             return await finish(self._transaction(work))
 
+    async def write_queued(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """A write of what was acknowledged before: still allowed while the storage closes
+        (the gate is shut to new work, and close() flushes the queues after it)."""
+        return await finish(self._transaction(work))
+
     async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         async with self.connection() as conn, conn.transaction():
             return await work(conn)

@@ -1,6 +1,10 @@
 """The audit log and the FAQ events in PostgreSQL: append-only tables, newest by id. A chat's
 FAQ events also keep its row of `faq_chats` (migrations/0004_figures.sql): the deflection
-rate counts a window of those rows instead of grouping every event ever written."""
+rate counts a window of those rows instead of grouping every event ever written.
+
+FAQ events only feed the figures, and the chat writes one at nearly every question: as in the
+data folder (storage/journal.py), an append is queued and a group flush writes every event
+queued meanwhile in one transaction. Whatever reads them flushes first; closing flushes."""
 
 from __future__ import annotations
 
@@ -10,9 +14,13 @@ from typing import ClassVar
 
 from psycopg import AsyncConnection
 
+from ..concurrency import GroupFlush
+from ..errors import DatabaseUnavailable, StorageError
 from ..faq_chats import SEARCHES
 from ..models import AuditEntry, ChatsReached, FaqEvent
 from .database import Db, dumps
+
+FLUSH_DELAY = 0.05
 
 
 class AuditLog:
@@ -73,24 +81,46 @@ class FaqEventLog:
 
     def __init__(self, db: Db) -> None:
         self._db = db
+        self._pending: list[FaqEvent] = []
+        self._flusher = GroupFlush(
+            self._write_pending, lambda: len(self._pending), FLUSH_DELAY, "faq_events",
+            passing=(DatabaseUnavailable,),
+        )
 
     async def append(self, event: FaqEvent) -> None:
-        row = (event.at, event.conversation_id, dumps(asdict(event)))
-        chat = event.conversation_id
-        if chat is not None and event.kind in SEARCHES:
-            await self._db.run(SEARCHED, (*row, chat, event.at))
-        elif chat is not None and event.kind == "solved":
-            await self._db.run(SOLVED, (*row, chat))
-        else:
-            await self._db.run(EVENT, row)
+        """Queued for the next group flush (see the module's docstring)."""
+        if self._db.gate.closed:
+            raise StorageError("the storage is closed")
+        self._pending.append(event)
+        self._flusher.schedule()
+
+    async def flush(self) -> None:
+        """Return once every event appended so far is in the database."""
+        await self._flusher.flush()
+
+    async def _write_pending(self) -> None:
+        batch, self._pending = self._pending, []
+
+        async def insert(conn: AsyncConnection) -> None:
+            async with conn.pipeline():  # one round trip for the batch, in order
+                for event in batch:
+                    await conn.execute(*_statement(event))
+
+        try:
+            await self._db.write_queued(insert)
+        except DatabaseUnavailable:
+            self._pending[:0] = batch
+            raise
 
     async def recent(self, limit: int = 1000) -> list[FaqEvent]:
+        await self.flush()
         rows = await self._db.rows(
             "SELECT event FROM faq_events ORDER BY id DESC LIMIT %s", (min(limit, self.MEMORY),)
         )
         return [FaqEvent(**row[0]) for row in rows]
 
     async def chats_between(self, since: str, until: str) -> ChatsReached:
+        await self.flush()
         row = await self._db.row(
             "SELECT count(*), count(*) FILTER (WHERE solved) FROM faq_chats"
             " WHERE first_search >= %s AND first_search < %s",
@@ -102,6 +132,7 @@ class FaqEventLog:
         ids = list(conversation_ids)
         if not ids:
             return 0
+        await self.flush()
 
         # In Python rather than with jsonb_set: the record stays json, as written.
         async def blank(conn: AsyncConnection) -> int:
@@ -121,6 +152,7 @@ class FaqEventLog:
         return await self._db.write(blank)
 
     async def drop_before(self, day: str) -> int:
+        await self.flush()
         # the chats first seen on those days leave the figures with their events
         row = await self._db.run(
             "WITH gone AS (DELETE FROM faq_events WHERE at < %(day)s"
@@ -130,3 +162,13 @@ class FaqEventLog:
             {"day": day},
         )
         return int(row[0][0])
+
+
+def _statement(event: FaqEvent) -> tuple[str, tuple[object, ...]]:
+    row = (event.at, event.conversation_id, dumps(asdict(event)))
+    chat = event.conversation_id
+    if chat is not None and event.kind in SEARCHES:
+        return SEARCHED, (*row, chat, event.at)
+    if chat is not None and event.kind == "solved":
+        return SOLVED, (*row, chat)
+    return EVENT, row

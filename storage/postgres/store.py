@@ -46,8 +46,10 @@ class PostgresStorage:
         return cls(Db(pool, url))
 
     async def close(self) -> None:
-        """Wait for the writes in flight, refuse new ones, close the pool. Idempotent."""
+        """Wait for the writes in flight, refuse new ones, write the queued FAQ events, close
+        the pool. Idempotent."""
         await self._db.gate.close()
+        await self.faq_events.flush()
         await self._db.pool.close()
 
     async def __aenter__(self) -> PostgresStorage:

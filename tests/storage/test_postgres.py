@@ -226,3 +226,25 @@ async def test_a_missing_database_and_a_malformed_url(postgres: PostgresServer) 
         # libpq's own message would quote the password: "invalid percent-encoded token"
         await PostgresStorage.open("postgresql://helpdesk:s3cr%zzt@db/helpdesk")
     assert "s3cr" not in str(refused.value)
+
+
+async def test_faq_events_queued_while_the_database_is_away_land_when_it_is_back() -> None:
+    server = PostgresServer()
+    server.start()
+    try:
+        storage = await PostgresStorage.open(server.url(server.new_database()))
+        try:
+            server.halt()
+            # The chat does not wait for the figures: queued, no error.
+            for n in range(3):
+                await storage.faq_events.append(FaqEvent("no_match", f"q{n}", "it"))
+            await asyncio.sleep(1.5)  # tried, failed, waiting to try again
+            server.start()
+            await asyncio.wait_for(storage.faq_events.flush(), 30)
+            assert [e.query for e in await storage.faq_events.recent()] == ["q2", "q1", "q0"]
+        finally:
+            await storage.close()
+        with pytest.raises(StorageError, match="closed"):
+            await storage.faq_events.append(FaqEvent("no_match", "late", "it"))
+    finally:
+        server.stop()
