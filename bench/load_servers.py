@@ -144,6 +144,7 @@ def cluster(folder: Path, processes: int) -> Iterator[Target]:
 
     if processes not in (1, 2):
         raise ValueError("deploy/haproxy.cfg balances two processes: --cluster 1 or 2")
+    proxy_port = free_port()
     with postgres_server(durable=True) as database, redis_server() as redis:
         env = {
             **NO_ADDRESS_LIMITS,
@@ -152,6 +153,8 @@ def cluster(folder: Path, processes: int) -> Iterator[Target]:
             "HELPDESK_REDIS_URL": redis.url(),
             "HELPDESK_TRUSTED_PROXIES": "127.0.0.1",
         }
+        if processes > 1:  # the origin the students' pages are served from
+            env["HELPDESK_PUBLIC_URL"] = f"http://127.0.0.1:{proxy_port}"
         servers = [WebProcess(f"web{n}", folder / f"web{n}", env) for n in range(processes)]
         try:
             for server in servers:
@@ -162,7 +165,7 @@ def cluster(folder: Path, processes: int) -> Iterator[Target]:
             if processes == 1:
                 yield Target("service", servers[0].url, pids)
                 return
-            proxy = HAProxy(folder, free_port(), servers)
+            proxy = HAProxy(folder, proxy_port, servers)
             proxy.start()
             try:
                 yield Target("service", proxy.url, pids)
