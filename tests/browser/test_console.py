@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.browser.conftest import NewPage
 from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server
-from tests.web.conftest import ELENA, LAURA, MARCO, Account, create_account, open_ticket
+from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -219,3 +219,25 @@ async def test_the_report_shows_per_faq_the_hedged_offers_and_the_ready_answers_
         ["0", "1" if faq_id in hedged else "0", "1"]
     )
     await expect(uses.get_by_role("row")).to_have_count(1 + len(set(hedged) | {faq_id}))
+
+
+async def test_an_admin_is_told_an_account_was_made_and_signing_out_says_so(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, ANNA)
+    page = await page_of(browser)
+    await sign_in(page, server, ANNA)
+    await page.get_by_role("button", name="Operatori").click()
+    form = page.locator("form.c-add")
+    await form.get_by_label("Nome utente").fill("gbianchi")
+    await form.get_by_label("Nome visibile agli studenti").fill("Giulia Bianchi")
+    await form.get_by_label("Password").fill("una-password-lunga-abbastanza")
+    await form.get_by_role("button", name="Crea account").click()
+    # The list is drawn again with the new account: the confirmation must survive it.
+    await expect(page.get_by_role("row", name=re.compile("gbianchi"))).to_be_visible()
+    await expect(page.get_by_role("status").filter(has_text="Account gbianchi creato.")).to_be_visible()
+
+    await page.get_by_role("button", name="Esci").click()
+    await expect(page.get_by_text("Sei uscito dalla console.")).to_be_visible()
+    await expect(page.get_by_text("La sessione è scaduta")).to_have_count(0)
+    assert page.errors == []  # type: ignore[attr-defined]

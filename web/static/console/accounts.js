@@ -11,9 +11,10 @@ export async function loadTeam() {
   if (res.ok) S.team = res.data.operators;
 }
 
-export async function renderTeam(box) {
+// done: what the last change did, said in the list drawn again after it.
+export async function renderTeam(box, done = "") {
   await loadTeam();
-  const status = h("p", { role: "status", class: "c-ok" });
+  const status = h("p", { role: "status", class: "c-ok", text: done });
   const rows = S.team.map((o) => {
     const role = h("select", { "aria-label": T("role") + " · " + o.username },
       ["operator", "editor", "admin"].map((r) => h("option", { value: r, selected: o.role === r, text: roleLabel(r) })));
@@ -27,8 +28,7 @@ export async function renderTeam(box) {
         error.textContent = errorText(res.error);
         return;
       }
-      status.textContent = T("updated", { username: o.username });
-      renderTeam(box);
+      renderTeam(box, T("updated", { username: o.username }));
     };
     return h("tr", { class: o.active ? "" : "c-inactive" },
       h("th", { scope: "row" }, h("span", { text: o.username }), o.online ? h("span", { class: "c-online-dot", title: T("isOnline") }, h("span", { class: "c-sr", text: T("isOnline") })) : null),
@@ -61,8 +61,7 @@ export async function renderTeam(box) {
       addError.textContent = errorText(res.error);
       return;
     }
-    status.textContent = T("added", { username: res.data.operator.username });
-    renderTeam(box);
+    renderTeam(box, T("added", { username: res.data.operator.username }));
   } },
     h("h3", { text: T("addOperator") }),
     h("div", { class: "c-add-grid" },

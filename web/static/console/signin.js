@@ -75,6 +75,13 @@ export function signedOut(message) {
 }
 
 export async function logout() {
+  // The server closes this session's sockets with "session_expired": let go of ours first,
+  // or that message would arrive before the answer and say the session expired.
+  if (S.socket) {
+    S.socket.off();
+    S.socket.disconnect();
+    S.socket = null;
+  }
   await api("POST", "/api/console/logout");
   signedOut(T("loggedOut"));
 }
