@@ -235,7 +235,8 @@ async def test_an_admin_is_told_an_account_was_made_and_signing_out_says_so(
     await form.get_by_role("button", name="Crea account").click()
     # The list is drawn again with the new account: the confirmation must survive it.
     await expect(page.get_by_role("row", name=re.compile("gbianchi"))).to_be_visible()
-    await expect(page.get_by_role("status").filter(has_text="Account gbianchi creato.")).to_be_visible()
+    confirmation = page.get_by_role("status").filter(has_text="Account gbianchi creato.")
+    await expect(confirmation).to_be_visible()
 
     await page.get_by_role("button", name="Esci").click()
     await expect(page.get_by_text("Sei uscito dalla console.")).to_be_visible()
