@@ -112,9 +112,12 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         services.faq.start()
         await services.mail.start()
         services.retention.start()
+        if cluster is not None:
+            services.waits.start()  # the other processes move the queue too
         try:
             yield
         finally:
+            await services.waits.stop()
             await services.retention.stop()
             await consoles.close()
             await services.mail.stop()

@@ -15,19 +15,27 @@ room its whole view would read one ticket file per waiting ticket on every chang
 short event to every waiting room, cheap in one process, would be one Redis publish per waiting
 ticket with several. Instead this process remembers which waiting tickets someone is watching
 here and what each was last told, and sends the short `wait` event only where the place or the
-estimate changed (`make bench` measures the three). Each process tells only its own watchers,
-of the changes it makes itself.
+estimate changed (`make bench` measures the three). Each process tells only its own watchers:
+at once of the changes it makes itself, and, when there are several processes, of the others'
+changes at its next look, every LOOK_SECONDS (`start`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage import Backend
 from web.desk.live import STUDENTS, WAIT_ROOM, LiveEvents
 
+log = logging.getLogger(__name__)
 RECENT = timedelta(days=7)
+# How late a student watching here hears that an operator of another process moved the queue:
+# the place is a minutes-long wait's, and each look costs two reads only while someone watches.
+LOOK_SECONDS = 10.0
 
 Queue = dict[str, Any] | None
 
@@ -66,6 +74,27 @@ class WaitWatch:
         self._watchers: dict[str, set[str]] = {}  # number -> sids
         self._of_sid: dict[str, set[str]] = {}  # sid -> numbers
         self._told: dict[str, Queue] = {}
+        self._looking: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Look for the other processes' changes every LOOK_SECONDS (several processes)."""
+        self._looking = asyncio.create_task(self._look(), name="wait-look")
+
+    async def stop(self) -> None:
+        if self._looking is not None:
+            self._looking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._looking
+
+    async def _look(self) -> None:
+        while True:
+            await asyncio.sleep(LOOK_SECONDS)
+            try:
+                await self.moved()
+            except Exception:
+                # the database away: the students keep the last place they were told
+                log.exception("could not look at the queue; trying again in %.0f s",
+                              LOOK_SECONDS)
 
     def watch(self, number: str, sid: str, told: Queue) -> None:
         """`sid` follows `number`'s place, and has just been told `told`."""

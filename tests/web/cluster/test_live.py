@@ -211,3 +211,23 @@ async def test_without_redis_each_process_serves_its_own_sockets_until_it_is_bac
     messages = [r.getMessage() for r in caplog.records if r.name == "helpdesk.cluster"]
     assert len([m for m in messages if "does not answer" in m]) == 2, messages  # one each
     assert len([m for m in messages if "answers again" in m]) == 2, messages
+
+
+async def test_a_student_hears_the_queue_move_when_an_operator_of_the_other_process_answers(
+    start_pair: StartPair, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from web.desk import waiting
+
+    monkeypatch.setattr(waiting, "LOOK_SECONDS", 0.2)
+    pair = await start_pair(redis_url)
+    first, second = await open_ticket(pair.a), await open_ticket(pair.a)
+    student = await pair.student(pair.a, second.token)
+    await pair.sign_in(pair.b, LAURA)
+    status, _ = await pair.consoles[-1].post(
+        f"/api/console/tickets/{first.number}/messages", {"body": "Eccomi."}
+    )
+    assert status == 201
+    # B moved the queue; A tells its own student at its next look
+    assert await student.next("wait") == {
+        "number": second.number, "queue": {"position": 1, "expected_wait_minutes": 1}
+    }
