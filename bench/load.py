@@ -198,8 +198,13 @@ def _per_student(run: Run, students: int) -> tuple[float | None, float | None]:
     return cpu, rss
 
 
-def rows(ours: Run, theirs: Run, students: int, rate: float) -> list[tuple[str, str]]:
-    head = f"load {students}@{rate:g}/s"
+def mode(servers: int) -> str:
+    return {0: "", 1: " PostgreSQL+Redis", 2: " PostgreSQL+Redis x2"}[servers]
+
+
+def rows(ours: Run, theirs: Run, students: int, rate: float,
+         servers: int = 0) -> list[tuple[str, str]]:
+    head = f"load{mode(servers)} {students}@{rate:g}/s"
     table: list[tuple[str, str]] = []
     for step, a, b in [
         *((s, ours.tally.seconds[s], theirs.tally.seconds[s]) for s in STEPS),
@@ -287,9 +292,20 @@ async def both(students: int, rate: float, processes: int, transports: list[str]
 
 
 def run() -> list[tuple[str, str]]:
-    """The part of `make bench` (sizes from LOAD_STUDENTS, LOAD_RATE, LOAD_PROCESSES)."""
-    ours, theirs = asyncio.run(both(STUDENTS, RATE, PROCESSES, ["websocket"]))
-    return rows(ours, theirs, STUDENTS, RATE)
+    """The part of `make bench`: on a data folder, then one and two processes on PostgreSQL +
+    Redis (sizes from LOAD_STUDENTS, LOAD_RATE, LOAD_PROCESSES)."""
+    table: list[tuple[str, str]] = []
+    for servers in (0, 1, 2):
+        try:
+            ours, theirs = asyncio.run(both(STUDENTS, RATE, PROCESSES, ["websocket"],
+                                            servers=servers))
+        except BaseException as exc:  # pytest's skip is one: PostgreSQL or Redis missing
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            table.append((f"load{mode(servers)}", f"FAILED: {exc!r}"))
+            continue
+        table += rows(ours, theirs, STUDENTS, RATE, servers)
+    return table
 
 
 def main(argv: list[str]) -> int:
@@ -312,7 +328,7 @@ def main(argv: list[str]) -> int:
     transports = ["polling", "websocket"] if args.polling else ["websocket"]
     ours, theirs = asyncio.run(both(args.students, args.rate, args.processes, transports,
                                     args.url, tuple(args.pid), args.cluster))
-    table = rows(ours, theirs, args.students, args.rate)
+    table = rows(ours, theirs, args.students, args.rate, args.cluster)
     width = max(len(name) for name, _ in table)
     for name, value in table:
         print(f"{name:{width}}  {value}")
