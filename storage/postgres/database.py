@@ -217,10 +217,13 @@ class Db:
             return await cur.fetchone()
 
     async def run(self, sql: QueryNoTemplate, params: Params = ()) -> list[Row]:
-        """One write statement in its own transaction; what it RETURNS, if anything."""
+        """One write statement, atomic on its own; what it RETURNS, if anything. The pool's
+        connections autocommit, so it needs no BEGIN and COMMIT around it: those were two of a
+        chat step's round trips for each write."""
+        async with self.gate.enter():
+            return await finish(self._statement(sql, params))
 
-        async def work(conn: AsyncConnection) -> list[Row]:
+    async def _statement(self, sql: QueryNoTemplate, params: Params) -> list[Row]:
+        async with self.connection() as conn:
             cur = await conn.execute(sql, params)
             return await cur.fetchall() if cur.description else []
-
-        return await self.write(work)
