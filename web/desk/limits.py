@@ -202,7 +202,9 @@ class Limits:
     student_messages_per_ticket: Counter
     uploads_per_conversation: Counter
     # Unauthenticated chats cost disk: new conversations and uploads per address, and the
-    # events of one conversation (each one is a FAQ search and a durable write).
+    # events of one conversation (each one is a FAQ search and a write). That last one guards
+    # the CPU of the process the chat's socket is on, and is asked at every step: it is
+    # counted in that process even with Redis, which saves a round trip per step.
     conversations_per_ip: Counter
     uploads_per_ip: Counter
     chat_events_per_conversation: Counter
@@ -226,5 +228,5 @@ class Limits:
                 "conversations_per_ip", config.chats_per_ip_per_hour, 3600
             ),
             uploads_per_ip=at.counter("uploads_per_ip", config.uploads_per_ip_per_hour, 3600),
-            chat_events_per_conversation=at.counter("chat_events_per_conversation", 40, 60),
+            chat_events_per_conversation=RateLimiter(40, 60),
         )
