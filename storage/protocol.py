@@ -29,6 +29,7 @@ from .models import (
     TicketSummary,
     TicketTimes,
 )
+from .queue import QueuePage, QueueQuery
 
 T = TypeVar("T")
 
@@ -53,6 +54,10 @@ class Tickets(Protocol):
 
     async def summaries(self) -> list[TicketSummary]:
         """All tickets, newest created first."""
+
+    async def queue(self, query: QueueQuery) -> QueuePage:
+        """The console's queue: one page of the tickets the query keeps, and the counts per
+        status (storage/queue.py says what each field means)."""
 
     async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
         """Tickets whose number, email, name or messages (internal notes too) contain text,

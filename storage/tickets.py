@@ -31,6 +31,7 @@ from .models import (
     TicketTimes,
     utcnow,
 )
+from .queue import QueuePage, QueueQuery, page_of
 from .ticket_index import TicketIndex
 from .tinyfile import RecordFile, read_record
 
@@ -164,6 +165,9 @@ class TicketStore:
     async def summaries(self) -> list[TicketSummary]:
         """All tickets, newest created first."""
         return self._index.summaries()
+
+    async def queue(self, query: QueueQuery) -> QueuePage:
+        return page_of(self._index.summaries(), query)
 
     async def summary(self, number: str) -> TicketSummary | None:
         return self._index.summary(number)

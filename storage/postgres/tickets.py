@@ -19,7 +19,8 @@ from psycopg import AsyncConnection
 
 from ..errors import StorageError, TicketNotFound
 from ..layout import valid_number
-from ..models import OutboxMail, Ticket, TicketSummary, TicketTimes, utcnow
+from ..models import TICKET_STATUSES, OutboxMail, Ticket, TicketSummary, TicketTimes, utcnow
+from ..queue import QueuePage, QueueQuery
 from ..ticket_index import email_key, search_text
 from ..tickets import DRAWS, NUMBERS
 from .database import Db, Row, dumps
@@ -68,6 +69,7 @@ def ticket_row(ticket: Ticket) -> dict[str, Any]:
         "rated_at": times.rated_at,
         "rating_score": times.score,
         "anonymised": times.anonymised,
+        "holder": ticket.operator or "",  # the queue's filter: "" for nobody
         # what the retention sweep and the erasure look for (storage/retention.py)
         "conversation_id": ticket.conversation_id,
         "attachments": [a.id for m in ticket.messages for a in m.attachments],
@@ -131,6 +133,15 @@ async def _write_outbox(
                 " next_try_at = %s::timestamptz, mail = %s::json WHERE number = %s AND id = %s",
                 changed,
             )
+
+
+# storage.queue.SORTS in SQL: each over tickets newest created first, as there.
+QUEUE_ORDER = {
+    "newest": "created_at DESC, number DESC",
+    "oldest": "created_at ASC, number DESC",
+    "waiting": "updated_at ASC, created_at DESC, number DESC",
+    "updated": "updated_at DESC, created_at DESC, number DESC",
+}
 
 
 def _summaries(rows: list[Row]) -> list[TicketSummary]:
@@ -239,6 +250,34 @@ class TicketStore(TicketFigures):
         return _summaries(
             await self._db.rows("SELECT summary FROM tickets ORDER BY created_at DESC, number DESC")
         )
+
+    async def queue(self, query: QueueQuery) -> QueuePage:
+        # Only fixed text joins the statement; every value the console sent is a parameter.
+        where: list[str] = ["NOT anonymised"]
+        params: dict[str, Any] = {}
+        if query.topic:
+            where.append("topic = %(topic)s")
+            params["topic"] = query.topic
+        if query.subtopic:
+            where.append("subtopic = %(subtopic)s")
+            params["subtopic"] = query.subtopic
+        if query.holders is not None:
+            where.append("holder = ANY(%(holders)s)")
+            params["holders"] = sorted(query.holders)
+        kept = " AND ".join(where)
+        rows = await self._db.rows(
+            f"SELECT status, count(*) FROM tickets WHERE {kept} GROUP BY status",
+            params,
+        )
+        counts: dict[str, int] = dict.fromkeys(TICKET_STATUSES, 0)
+        counts.update({status: int(n) for status, n in rows})
+        chosen = [s for s in TICKET_STATUSES if not query.statuses or s in query.statuses]
+        page = await self._db.rows(
+            f"SELECT summary FROM tickets WHERE {kept} AND status = ANY(%(statuses)s)"
+            f" ORDER BY {QUEUE_ORDER[query.sort]} LIMIT %(limit)s",
+            {**params, "statuses": chosen, "limit": query.limit},
+        )
+        return QueuePage(_summaries(page), sum(counts[s] for s in chosen), counts)
 
     async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
         needle = text.strip().lower()

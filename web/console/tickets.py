@@ -17,6 +17,7 @@ from bot.i18n import t
 from bot.validate import Invalid, validate_reply
 from storage import Message, Ticket, TicketSummary
 from storage.models import TICKET_STATUSES, TicketStatus
+from storage.queue import SORTS, QueueQuery, page_of
 from web.console.access import flag, json_response, path_number, require
 from web.console.namespace import Caller, ConsoleNamespace, parse_number
 from web.desk.accounts import (
@@ -43,15 +44,6 @@ async def _search(services: Services, query: str) -> list[TicketSummary]:
     if exact is None:
         return found
     return [exact, *(s for s in found if s.number != exact.number)]
-
-
-SORTS = {
-    "newest": (lambda s: s.created_at, True),
-    "oldest": (lambda s: s.created_at, False),
-    # Longest without news first: what a student has been waiting for the longest.
-    "waiting": (lambda s: s.updated_at, False),
-    "updated": (lambda s: s.updated_at, True),
-}
 
 
 @routes.get("/api/console/tickets")
@@ -84,32 +76,22 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
     holders = (
         None
         if not assigned or "all" in assigned
-        else {{"me": caller.operator.username, "none": ""}.get(a, a) for a in assigned}
+        else frozenset({"me": caller.operator.username, "none": ""}.get(a, a) for a in assigned)
     )
 
-    def keep(s: TicketSummary) -> bool:
-        return (
-            not s.anonymised
-            and (not topic or s.topic == topic)
-            and (not subtopic or s.subtopic == subtopic)
-            and (holders is None or (s.operator or "") in holders)
-        )
-
-    found = await _search(services, query) if query else await services.storage.tickets.summaries()
-    pool = [s for s in found if keep(s)]
-    counts = dict.fromkeys(TICKET_STATUSES, 0)
-    for s in pool:
-        counts[s.status] += 1
-    chosen = [s for s in pool if not statuses or s.status in statuses]
-    key, reverse = SORTS[sort]
-    if not (query and sort == "newest"):  # a search keeps the exact number first
-        chosen.sort(key=key, reverse=reverse)
+    wanted = QueueQuery(frozenset(statuses), topic, subtopic, holders, sort, limit)
+    if query:
+        # a search keeps the exact number first, unless another order is asked for
+        found = await _search(services, query)
+        page = page_of(found, wanted, keep_order=sort == "newest")
+    else:
+        page = await services.storage.tickets.queue(wanted)
     names = await console.desk.operator_names()
     return json_response(
         {
-            "tickets": [summary_view(s, names) for s in chosen[:limit]],
-            "total": len(chosen),
-            "counts": counts,
+            "tickets": [summary_view(s, names) for s in page.tickets],
+            "total": page.total,
+            "counts": page.counts,
         }
     )
 

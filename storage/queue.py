@@ -1,0 +1,67 @@
+"""The console's queue: which tickets an operator's filters keep, how many there are of each
+status, and one page of them in the order asked for.
+
+The data folder runs `page_of` over its summaries in memory; PostgreSQL answers the same
+QueueQuery in SQL (storage/postgres/tickets.py), so that a queue that reloads at every change
+of any ticket, in every console, never reads every ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .models import TICKET_STATUSES, TicketSummary
+
+# name -> (sort key, newest first). Applied to tickets already newest created first, so that
+# ties keep that order.
+SORTS: dict[str, tuple[Callable[[TicketSummary], str], bool]] = {
+    "newest": (lambda s: s.created_at, True),
+    "oldest": (lambda s: s.created_at, False),
+    # Longest without news first: what a student has been waiting for the longest.
+    "waiting": (lambda s: s.updated_at, False),
+    "updated": (lambda s: s.updated_at, True),
+}
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    statuses: frozenset[str] = frozenset()  # none: every status
+    topic: str = ""
+    subtopic: str = ""
+    holders: frozenset[str] | None = None  # usernames, "" for nobody; None: held or not
+    sort: str = "newest"  # a key of SORTS
+    limit: int = 200
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    tickets: list[TicketSummary]
+    total: int  # the tickets of the chosen statuses, beyond the page too
+    counts: dict[str, int] = field(default_factory=dict)  # per status, whatever is chosen
+
+
+def kept(summary: TicketSummary, query: QueueQuery) -> bool:
+    """Everything the filters ask but the status; an anonymised ticket is nobody's to find."""
+    return (
+        not summary.anonymised
+        and (not query.topic or summary.topic == query.topic)
+        and (not query.subtopic or summary.subtopic == query.subtopic)
+        and (query.holders is None or (summary.operator or "") in query.holders)
+    )
+
+
+def page_of(
+    summaries: Iterable[TicketSummary], query: QueueQuery, *, keep_order: bool = False
+) -> QueuePage:
+    """The page of `summaries` (newest created first). keep_order: a search's own order (the
+    exact number first) instead of the query's sort."""
+    pool = [s for s in summaries if kept(s, query)]
+    counts: dict[str, int] = dict.fromkeys(TICKET_STATUSES, 0)
+    for s in pool:
+        counts[s.status] += 1
+    chosen = [s for s in pool if not query.statuses or s.status in query.statuses]
+    if not keep_order:
+        key, reverse = SORTS[query.sort]
+        chosen.sort(key=key, reverse=reverse)
+    return QueuePage(chosen[: query.limit], len(chosen), counts)
