@@ -132,6 +132,13 @@ def service(folder: Path) -> Iterator[Target]:
         yield target
 
 
+def cluster_missing() -> str | None:
+    """Why `cluster` cannot start PostgreSQL and Redis here, or None."""
+    from tests.servers import REDIS_SERVER, postgres_missing
+
+    return postgres_missing() or (None if REDIS_SERVER.exists() else f"{REDIS_SERVER} is missing")
+
+
 @contextlib.contextmanager
 def cluster(folder: Path, processes: int) -> Iterator[Target]:
     """`processes` (1 or 2) `python -m web` on one PostgreSQL database with fsync on, as in

@@ -87,14 +87,19 @@ class WaitWatch:
                 await self._looking
 
     async def _look(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(LOOK_SECONDS)
             try:
                 await self.moved()
+                failing = False
             except Exception:
-                # the database away: the students keep the last place they were told
-                log.exception("could not look at the queue; trying again in %.0f s",
-                              LOOK_SECONDS)
+                # the database away: the students keep the last place they were told; said
+                # once, not every look
+                if not failing:
+                    log.exception("could not look at the queue; trying every %.0f s",
+                                  LOOK_SECONDS)
+                failing = True
 
     def watch(self, number: str, sid: str, told: Queue) -> None:
         """`sid` follows `number`'s place, and has just been told `told`."""

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.validate import Valid, validate_number, validate_reply, validate_ticket
-from storage import Attachment
+from storage import Attachment, Ticket
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.ratings import rating_view, read_rating
@@ -104,13 +104,18 @@ async def bearer_ticket(request: web.Request, services: Services) -> str:
     return opened
 
 
+async def bearer_ticket_record(request: web.Request, services: Services) -> Ticket:
+    """The ticket the bearer token opens (bearer_ticket), read; 404 if it is gone."""
+    ticket = await services.storage.tickets.get(await bearer_ticket(request, services))
+    if ticket is None:
+        raise ApiError(404, "not_found")
+    return ticket
+
+
 @routes.get("/api/tickets/{number}")
 async def get_ticket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    number = await bearer_ticket(request, services)
-    ticket = await services.storage.tickets.get(number)
-    if ticket is None:
-        raise ApiError(404, "not_found")
+    ticket = await bearer_ticket_record(request, services)
     view = await Desk(services).student_view(ticket, request_lang(request))
     return web.json_response(view)
 

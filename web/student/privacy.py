@@ -10,12 +10,11 @@ from aiohttp import web
 
 from bot.i18n import t
 from storage import AuditEntry
-from web.desk.errors import ApiError
 from web.desk.export import student_data
 from web.http.download import json_download
 from web.http.errors import request_lang
 from web.http.keys import SERVICES
-from web.student.api import bearer_ticket
+from web.student.api import bearer_ticket_record
 from web.student.pages import page_context
 
 routes = web.RouteTableDef()
@@ -35,13 +34,10 @@ async def notice(request: web.Request) -> dict[str, Any]:
 async def export(request: web.Request) -> web.Response:
     """Every ticket of the email of the ticket the token opens, as a file to save."""
     services = request.app[SERVICES]
-    number = await bearer_ticket(request, services)
-    ticket = await services.storage.tickets.get(number)
-    if ticket is None:
-        raise ApiError(404, "not_found")
+    ticket = await bearer_ticket_record(request, services)
     data = await student_data(services, ticket.email)
     await services.storage.audit.append(
-        AuditEntry(actor="student", action="privacy.exported", target=number)
+        AuditEntry(actor="student", action="privacy.exported", target=ticket.number)
     )
-    filename = t("privacy.export_filename", request_lang(request), number=number)
+    filename = t("privacy.export_filename", request_lang(request), number=ticket.number)
     return json_download(data, filename)
