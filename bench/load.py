@@ -58,6 +58,7 @@ PROCESSES = int(os.environ.get("LOAD_PROCESSES", "2"))
 CLUSTER = int(os.environ.get("LOAD_CLUSTER", "0"))
 PROBE_PERIOD = 0.05
 PROBE_TIMEOUT = 30.0
+SETTLE_SECONDS = 0.5
 CORES = os.cpu_count() or 1
 EXCHANGE = STEPS[1:]  # the four answers a student waits for (connecting is counted apart)
 
@@ -76,6 +77,7 @@ class Run:
     generator_lag: list[float]
     wall: float  # seconds from the first arrival to the last answer
     others: float  # CPU seconds the rest of the machine used meanwhile (other work, noise)
+    leave_cpu: float | None  # server CPU seconds for everyone to disconnect at once
 
     def exchange(self) -> list[float]:
         return [s for step in EXCHANGE for s in self.tally.seconds[step]]
@@ -151,10 +153,12 @@ async def load(target: Target, students: int, rate: float, processes: int,
         user, kernel = user_after - user, kernel_after - kernel
         until.set()
         lag = await probe
+        before_leaving = sum(target.cpu_seconds())
         for conn in pipes:
             conn.send("leave")
         for conn in pipes:
             await _recv(conn, 120)
+        leave_cpu = await _settled_cpu(target) - before_leaving
     finally:
         for conn in pipes:
             conn.close()  # a child still waiting for a word stops at once
@@ -178,7 +182,20 @@ async def load(target: Target, students: int, rate: float, processes: int,
         generator_lag=[x for r in reports for x in r["lags"]],
         wall=wall,
         others=busy - own - user - kernel - sum(r["cpu"] for r in reports),
+        leave_cpu=leave_cpu if target.pids else None,
     )
+
+
+async def _settled_cpu(target: Target) -> float:
+    """The server's CPU seconds once it has stopped working (the disconnects it was told of
+    may still be queued when the students have left)."""
+    last = sum(target.cpu_seconds())
+    while True:
+        await asyncio.sleep(SETTLE_SECONDS)
+        now = sum(target.cpu_seconds())
+        if now - last < SETTLE_SECONDS * 0.05:
+            return now
+        last = now
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -237,6 +254,8 @@ def rows(ours: Run, theirs: Run, students: int, rate: float,
                   f"{_ratio(cpu_a, cpu_b)} (total {per(ours.cpu, 1, 's')}, kernel "
                   f"{per(ours.kernel, 1, 's')} | {per(theirs.cpu, 1, 's')}, kernel "
                   f"{per(theirs.kernel, 1, 's')})"))
+    table.append((f"{head} server CPU for everyone to leave at once: service | bare",
+                  f"{per(ours.leave_cpu, 1e-3, 'ms')} | {per(theirs.leave_cpu, 1e-3, 'ms')}"))
     table.append((f"{head} server RSS per connected student: service | bare | ratio",
                   f"{per(rss_a, 1024, 'KiB')} | {per(rss_b, 1024, 'KiB')} | "
                   f"{_ratio(rss_a, rss_b)}"))
