@@ -33,6 +33,7 @@ from web.http.server import hide_server
 from web.http.sockets import GuardedServer
 from web.ops.install import METRICS
 from web.ops.install import install as install_ops
+from web.rooms import LocalRooms
 from web.student.chat import ChatNamespace
 
 log = logging.getLogger("helpdesk")
@@ -62,7 +63,7 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
     sio = GuardedServer(
         Guard(),
         async_mode="aiohttp",
-        client_manager=cluster.live if cluster else None,
+        client_manager=cluster.live if cluster else LocalRooms(),
         # Several processes sit behind a balancer, which learns from this cookie in the
         # handshake's answer where a long-polling client's later requests belong (docs/deploy.md).
         cookie=STICKY_COOKIE if cluster else None,

@@ -22,13 +22,14 @@ from typing import Any
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from web.cluster.link import LOST, RedisLink, RedisUnavailable
+from web.rooms import IndexedRooms
 
 LISTEN_RETRY_MIN = 0.5
 LISTEN_RETRY_MAX = 5.0
 START_SECONDS = 5.0
 
 
-class RedisLive(AsyncPubSubManager):
+class RedisLive(IndexedRooms, AsyncPubSubManager):
     name = "helpdesk-redis"
 
     def __init__(self, link: RedisLink) -> None:
