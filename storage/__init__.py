@@ -6,6 +6,7 @@ from .backend import open_backend, open_operators, where
 from .check import check_data
 from .conversations import ConversationStore
 from .errors import (
+    ConversationChanged,
     DamagedFile,
     DatabaseUnavailable,
     DataFolderBusy,
@@ -47,6 +48,7 @@ __all__ = [
     "ChatsReached",
     "Conversation",
     "ConversationBrief",
+    "ConversationChanged",
     "ConversationStore",
     "DamagedFile",
     "DatabaseUnavailable",

@@ -122,13 +122,17 @@ class ConversationStore:
             return None
         unwritten = self._unwritten.get(conversation_id)
         if unwritten is not None:
-            return _thaw(unwritten[0])
+            return thaw_conversation(unwritten[0])
         record = self._recent.get(conversation_id)
         if record is not None:
             self._recent.move_to_end(conversation_id)
-            return _thaw(record)
+            return thaw_conversation(record)
         path = self._layout.conversation(conversation_id)
         return await asyncio.to_thread(read_conversation, path, conversation_id)
+
+    async def working_copy(self, conversation_id: str) -> Conversation | None:
+        # This process owns the folder: its copy is the stored one.
+        return await self.get(conversation_id)
 
     async def save(self, conversation: Conversation, *, durable: bool = False) -> None:
         """Create or replace; stamps updated_at. Written behind unless `durable` (see the
@@ -141,7 +145,7 @@ class ConversationStore:
         conversation.updated_at = utcnow()
         # Frozen and encoded here: the caller may change the object once we return. The
         # entries of a transcript are never changed once written, so the record shares them.
-        record = _freeze(conversation)
+        record = freeze_conversation(conversation)
         self._unwritten[conversation.id] = (record, encode({TABLE: {str(DOC_ID): record}}))
         self._recent.pop(conversation.id, None)
         self._recent[conversation.id] = record
@@ -209,11 +213,11 @@ def _copied(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _freeze(conversation: Conversation) -> dict[str, Any]:
+def freeze_conversation(conversation: Conversation) -> dict[str, Any]:
     return _copied(conversation.to_dict())
 
 
-def _thaw(record: dict[str, Any]) -> Conversation:
+def thaw_conversation(record: dict[str, Any]) -> Conversation:
     return Conversation.from_dict(_copied(record))
 
 

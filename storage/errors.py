@@ -13,6 +13,16 @@ class StorageError(Exception):
     """Base of every storage failure."""
 
 
+class ConversationChanged(StorageError):
+    """Another process saved this chat after the copy being saved was read (a second tab of the
+    student's, sent to another process): the save changed nothing, and the step that made it
+    is taken again on the stored chat."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__(f"conversation {conversation_id} was saved by another process")
+
+
 class DataFolderBusy(StorageError):
     """Another process owns the data folder: two writers would lose each other's changes."""
 

@@ -258,15 +258,21 @@ class Conversation:
     uploads: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=utcnow)
     updated_at: str = field(default_factory=utcnow)
+    # Which save of the stored chat this copy is (PostgreSQL, storage/postgres/records.py):
+    # 0 for a copy never stored. Not part of the record, nor of what makes two copies equal.
+    version: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields, sharing the conversation's lists and dicts: for encoding at once. A deep
         copy (dataclasses.asdict) of the transcript was half a millisecond per chat step."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _CONVERSATION_RECORD}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:
         return cls(**data)
+
+
+_CONVERSATION_RECORD = tuple(f.name for f in fields(Conversation) if f.name != "version")
 
 
 @dataclass(frozen=True)

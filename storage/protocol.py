@@ -150,12 +150,18 @@ class Outbox(Protocol):
 
 class Conversations(Protocol):
     async def get(self, conversation_id: str) -> Conversation | None:
-        """None for an unknown id, and for a malformed one."""
+        """The stored chat; None for an unknown id, and for a malformed one."""
+
+    async def working_copy(self, conversation_id: str) -> Conversation | None:
+        """This process's own last copy of the chat if it has one, else the stored one: a
+        chat step's read, which may then be behind another process's save (see save)."""
 
     async def save(self, conversation: Conversation, *, durable: bool = False) -> None:
         """Create or replace; stamps updated_at. ValueError for a malformed id. A chat's
         progress may reach the disk just after the call (the data folder writes it behind);
-        durable: on disk before it returns, for a step that records something promised."""
+        durable: on disk before it returns, for a step that records something promised.
+        ConversationChanged, changing nothing, if another process saved the chat since this
+        copy was read or created (PostgreSQL; the data folder has one process)."""
 
     async def delete(self, conversation_id: str) -> None:
         """Gone for good; unknown and malformed ids are a no-op. The web layer holds the

@@ -4,31 +4,52 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 from ..attachments import HEAD_BYTES
 from ..concurrency import KeyedLock
-from ..errors import StorageError
+from ..conversations import RECENT_MAX, freeze_conversation, thaw_conversation
+from ..errors import ConversationChanged, StorageError
 from ..layout import valid_attachment_id, valid_conversation_id
 from ..models import Conversation, ConversationBrief, Operator, utcnow
 from .database import Db, dumps
 
 
 class ConversationStore:
+    """Each save names the version of the chat it changes (migrations/0006): a student's two
+    tabs may sit on two processes, and a copy that another process's save has overtaken must
+    not overwrite it (ConversationChanged; the chat step is taken again on the stored chat).
+    That also lets a chat step work on this process's last copy (working_copy) instead of
+    reading the row again: a round trip less per step, and the version still catches a copy
+    that is behind."""
+
     def __init__(self, db: Db) -> None:
         self._db = db
-        # The saves of one conversation in this process land in the order they were asked
-        # for; across processes the web layer's conversation lock orders them.
+        # The saves of one conversation in this process land in the order they were asked for.
         self._locks = KeyedLock()
+        self._recent: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
 
     async def get(self, conversation_id: str) -> Conversation | None:
         if not valid_conversation_id(conversation_id):
             return None
         row = await self._db.row(
-            "SELECT record FROM conversations WHERE id = %s", (conversation_id,)
+            "SELECT version, record FROM conversations WHERE id = %s", (conversation_id,)
         )
-        return Conversation.from_dict(row[0]) if row is not None else None
+        if row is None:
+            self._recent.pop(conversation_id, None)
+            return None
+        self._remember(conversation_id, row[0], row[1])
+        return _thawed(row[0], row[1])
+
+    async def working_copy(self, conversation_id: str) -> Conversation | None:
+        known = self._recent.get(conversation_id)
+        if known is None:
+            return await self.get(conversation_id)
+        self._recent.move_to_end(conversation_id)
+        return _thawed(*known)
 
     async def save(self, conversation: Conversation, *, durable: bool = False) -> None:
         # Each save is a commit: durable whatever is asked.
@@ -36,17 +57,37 @@ class ConversationStore:
             raise ValueError(f"malformed conversation id {conversation.id!r}")
         async with self._locks.hold(conversation.id):
             conversation.updated_at = utcnow()
-            await self._db.run(
-                "INSERT INTO conversations (id, updated_at, record) VALUES (%s, %s, %s::json)"
-                " ON CONFLICT (id) DO UPDATE"
-                " SET updated_at = excluded.updated_at, record = excluded.record",
-                (conversation.id, conversation.updated_at, dumps(conversation.to_dict())),
-            )
+            record = freeze_conversation(conversation)
+            if conversation.version:
+                rows = await self._db.run(
+                    "UPDATE conversations SET updated_at = %s, record = %s::json,"
+                    " version = version + 1 WHERE id = %s AND version = %s RETURNING version",
+                    (conversation.updated_at, dumps(record), conversation.id,
+                     conversation.version),
+                )
+            else:
+                rows = await self._db.run(
+                    "INSERT INTO conversations (id, updated_at, record) VALUES (%s, %s, %s::json)"
+                    " ON CONFLICT (id) DO NOTHING RETURNING version",
+                    (conversation.id, conversation.updated_at, dumps(record)),
+                )
+            if not rows:
+                self._recent.pop(conversation.id, None)
+                raise ConversationChanged(conversation.id)
+            conversation.version = rows[0][0]
+            self._remember(conversation.id, conversation.version, record)
+
+    def _remember(self, conversation_id: str, version: int, record: dict[str, Any]) -> None:
+        self._recent.pop(conversation_id, None)
+        self._recent[conversation_id] = (version, record)
+        if len(self._recent) > RECENT_MAX:
+            self._recent.popitem(last=False)
 
     async def delete(self, conversation_id: str) -> None:
         if not valid_conversation_id(conversation_id):
             return
         async with self._locks.hold(conversation_id):
+            self._recent.pop(conversation_id, None)
             await self._db.run("DELETE FROM conversations WHERE id = %s", (conversation_id,))
 
     async def briefs(self) -> list[ConversationBrief]:
@@ -56,6 +97,12 @@ class ConversationStore:
             " FROM conversations ORDER BY id"
         )
         return [ConversationBrief.of(row[0], row[1], row[2], row[3] or []) for row in rows]
+
+
+def _thawed(version: int, record: dict[str, Any]) -> Conversation:
+    conversation = thaw_conversation(record)
+    conversation.version = version
+    return conversation
 
 
 class OperatorStore:

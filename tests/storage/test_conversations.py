@@ -42,15 +42,16 @@ async def test_unknown_and_malformed_ids(storage: Backend) -> None:
 
 
 async def test_concurrent_saves_of_one_conversation_land_in_order(storage: Backend) -> None:
-    conversation_id = secrets.token_urlsafe(16)
-    await asyncio.gather(
-        *(
-            storage.conversations.save(Conversation(id=conversation_id, step=f"s{i}"))
-            for i in range(30)
-        )
-    )
-    stored = await storage.conversations.get(conversation_id)
-    assert stored is not None and stored.step == "s29"
+    conversation = Conversation(id=secrets.token_urlsafe(16), step="s0")
+    steps = iter(range(1, 31))
+
+    async def save() -> None:
+        conversation.step = f"s{next(steps)}"
+        await storage.conversations.save(conversation)
+
+    await asyncio.gather(*(save() for _ in range(30)))
+    stored = await storage.conversations.get(conversation.id)
+    assert stored is not None and stored.step == "s30"
 
 
 async def test_a_step_reads_no_file_and_what_it_gets_is_its_own(

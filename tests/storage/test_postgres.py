@@ -13,6 +13,8 @@ import pytest
 
 from storage import (
     Attachment,
+    Conversation,
+    ConversationChanged,
     FaqEvent,
     Message,
     Operator,
@@ -58,6 +60,38 @@ async def test_two_processes_share_tickets_and_never_share_a_number(
     await asyncio.gather(*(append(s, i) for i, s in enumerate((a, b) * 20)))
     stored = await a.tickets.get(made[0].number)
     assert stored is not None and len(stored.messages) == 41  # no update lost another
+
+
+async def test_a_chat_copy_another_process_overtook_cannot_overwrite_its_save(
+    two: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    a, b = two
+    chat = Conversation(id=secrets.token_urlsafe(16), step="topic")
+    await a.conversations.save(chat)
+    on_b = await b.conversations.get(chat.id)
+    assert on_b is not None
+    on_b.step = "describe"  # the student's other tab, on the other process
+    await b.conversations.save(on_b)
+    # a's own copy is a round trip cheaper, and behind: its save changes nothing
+    behind = await a.conversations.working_copy(chat.id)
+    assert behind is not None and behind.step == "topic"
+    behind.step = "contact"
+    with pytest.raises(ConversationChanged):
+        await a.conversations.save(behind)
+    stored = await a.conversations.working_copy(chat.id)  # read again after the refusal
+    assert stored is not None and stored.step == "describe"
+    stored.step = "contact"
+    await a.conversations.save(stored)
+    assert (await b.conversations.get(chat.id)) == stored
+    # a chat another process deleted (erasure) is not brought back by an old copy
+    await b.conversations.delete(chat.id)
+    with pytest.raises(ConversationChanged):
+        await a.conversations.save(stored)
+    assert await b.conversations.get(chat.id) is None
+    # and a new chat never overwrites a stored one that has its id
+    await a.conversations.save(Conversation(id=chat.id, step="topic"))
+    with pytest.raises(ConversationChanged):
+        await b.conversations.save(Conversation(id=chat.id, step="other"))
 
 
 async def test_an_account_or_session_made_on_one_works_on_the_other(

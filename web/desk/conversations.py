@@ -16,7 +16,7 @@ from typing import Any
 from bot import engine
 from bot.i18n import t
 from bot.validate import validate_ticket
-from storage import Attachment, Conversation, FaqEvent, utcnow
+from storage import Attachment, Conversation, ConversationChanged, FaqEvent, utcnow
 from storage.models import FAQ_BANDS
 from web.desk import meter, notify
 from web.desk.errors import ApiError, rate_limited
@@ -112,10 +112,26 @@ class Conversations:
 
     async def step(self, conversation_id: str, event: engine.Event, ip: str) -> Turn:
         """One step, saved (written behind, see storage.conversations); ApiError 404 for an
-        unknown conversation or upload. The caller holds the conversation's lock."""
-        storage = self.services.storage
+        unknown conversation or upload. The caller holds the conversation's lock, which is
+        this process's: when another process saved the chat meanwhile (the student's other
+        tab, there), the step is taken again on what it saved."""
+        try:
+            return await self._step(conversation_id, event, ip, stored=False)
+        except ConversationChanged:
+            return await self._step(conversation_id, event, ip, stored=True)
+
+    async def _step(
+        self, conversation_id: str, event: engine.Event, ip: str, *, stored: bool
+    ) -> Turn:
+        """stored: start from the stored chat rather than this process's copy of it. Nothing
+        is done outside the chat before the copy is known to be current: the FAQ events wait
+        for the save, and a ticket or a look-up for a read of the stored chat."""
+        conversations = self.services.storage.conversations
         faq = self.services.faq.index
-        conversation = await storage.conversations.get(conversation_id)
+        conversation = await (
+            conversations.get(conversation_id) if stored
+            else conversations.working_copy(conversation_id)
+        )
         if conversation is None:
             raise ApiError(404, "not_found")
         state = engine.State(conversation.step, conversation.slots, conversation.lang)
@@ -131,9 +147,16 @@ class Conversations:
         replies = list(outcome.replies)
         # Effects may feed a result back into the engine, which may ask for more effects.
         pending = list(outcome.effects)
+        logged: list[engine.Effect] = []
         opens_ticket = False
         while pending:
             effect = pending.pop(0)
+            if effect.kind == "faq_event":
+                logged.append(effect)
+                continue
+            if not stored:
+                await self._ensure_current(conversation)
+                stored = True
             opens_ticket |= effect.kind == "create_ticket"
             result = await self._carry_out(conversation, effect, ip)
             if result is not None:
@@ -151,10 +174,35 @@ class Conversations:
             *(e for e in entries if e is not None),
         ][-TRANSCRIPT_MAX:]
         # A chat that forgot, after a crash, the ticket it opened would offer to open it again.
-        await storage.conversations.save(conversation, durable=opens_ticket)
+        await conversations.save(conversation, durable=opens_ticket)
+        for effect in logged:
+            await self._carry_out(conversation, effect, ip)
         return Turn(
             [e for e in entries if e is not None], prompt_view(outcome.prompt), conversation.lang
         )
+
+    async def add_upload(self, conversation_id: str, upload: dict[str, Any]) -> bool:
+        """The file joins the chat, on disk before the student is told it was received; False
+        for an unknown chat. The caller holds the conversation's lock (this process's)."""
+        try:
+            return await self._add_upload(conversation_id, upload)
+        except ConversationChanged:  # another process saved the chat between read and save
+            return await self._add_upload(conversation_id, upload)
+
+    async def _add_upload(self, conversation_id: str, upload: dict[str, Any]) -> bool:
+        conversations = self.services.storage.conversations
+        conversation = await conversations.get(conversation_id)
+        if conversation is None:
+            return False
+        conversation.uploads.append(upload)
+        await conversations.save(conversation, durable=True)
+        return True
+
+    async def _ensure_current(self, conversation: Conversation) -> None:
+        """ConversationChanged if another process saved the chat after this copy was read."""
+        current = await self.services.storage.conversations.get(conversation.id)
+        if current is None or current.version != conversation.version:
+            raise ConversationChanged(conversation.id)
 
     def _student_entry(
         self, conversation: Conversation, state: engine.State, event: engine.Event

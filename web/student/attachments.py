@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.validate import Valid, validate_number
 from storage import Attachment, Ticket
+from web.desk.conversations import Conversations
 from web.desk.errors import ApiError
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
@@ -48,13 +49,9 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
         await refund_all(limits)
         raise ApiError(400, "bad_request")
     async with services.conversation_lock(conversation_id):
-        conversation = await services.storage.conversations.get(conversation_id)
-        if conversation is None:
+        if not await Conversations(services).add_upload(conversation_id, asdict(attachment)):
             await services.storage.attachments.delete(attachment.id)
             raise ApiError(404, "not_found")
-        conversation.uploads.append(asdict(attachment))
-        # "Received" is a promise: on disk before the student reads it.
-        await services.storage.conversations.save(conversation, durable=True)
     return web.json_response(
         {"id": attachment.id, "filename": attachment.filename, "size": attachment.size}, status=201
     )

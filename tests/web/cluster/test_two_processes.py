@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from tests.conftest import ROOT, free_port
 from tests.deployment import Deployment, WebProcess
 from tests.web.conftest import LAURA, MARCO, Account, Console, OperatorSocket, StudentSocket
+from tests.web.student.test_chat import Student
 
 
 class People:
@@ -198,3 +199,31 @@ async def test_an_unreachable_redis_stops_the_start_with_what_to_check(tmp_path:
     )
     assert wrong.returncode == 2 and "HELPDESK_REDIS_URL" in wrong.stderr
 
+
+
+async def test_a_chat_open_in_two_tabs_on_two_processes_loses_no_step(
+    deployment: Deployment,
+) -> None:
+    first, second = Student(deployment.a), Student(deployment.b)  # type: ignore[arg-type]
+    try:
+        await first.connect()
+        await second.connect()
+        await first.hello()
+        await second.hello(first.conversation_id)  # the second tab's process keeps its copy
+        chosen = first.prompt["options"][0]
+        await first.choose(chosen["id"])  # saved by the first process: that copy is now behind
+        _, heard = await second.next("bot")  # the second tab hears it through Redis
+        second.prompt = heard["prompt"]
+        then = heard["prompt"]["options"][0]
+        await second.choose(then["id"])
+        again = Student(deployment.a)  # type: ignore[arg-type]
+        await again.connect()
+        try:
+            state = await again.hello(first.conversation_id)
+        finally:
+            await again.close()
+        said = [e["text"] for e in state["transcript"] if e["from"] == "student"]
+        assert said == [chosen["label"], then["label"]]
+    finally:
+        await first.close()
+        await second.close()
