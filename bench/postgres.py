@@ -53,7 +53,7 @@ from bench.storage import (
     seed,
     timed,
 )
-from storage import Backend, Message, Storage
+from storage import Backend, Conversation, Message, Storage
 from storage.postgres import PostgresStorage
 from storage.postgres.importer import import_folder
 from storage.queue import QueueQuery
@@ -63,6 +63,8 @@ CLIENTS = 32
 CORES = os.cpu_count() or 1
 SECONDS = 8.0
 WARM_UP = 1.0
+CHATS = 200
+CHAT_ROUNDS = 10
 TICKET = {
     "name": "Rossi Mario",
     "phone": "+39 333 123 4567",
@@ -133,10 +135,34 @@ async def measure_store(base: Path, server: PostgresServer) -> list[tuple[str, s
         queue = await timed(lambda: large.tickets.queue(QueueQuery(statuses=frozenset({"open"}))))
         rows.append((f"postgres: search (full scan) / all summaries / the console's queue page,"
                      f" {LARGE:,} tickets", f"{ms(search)} / {ms(listing)} / {ms(queue)}"))
+        rows.append(await chat_steps(large))
     finally:
         for store in stores.values():
             await store.close()
     return rows
+
+
+async def chat_steps(store: Backend) -> tuple[str, str]:
+    """A chat step's storage work, the process's CPU per step: the stored chat read and saved,
+    against this process's copy saved (working_copy; the save's version still catches a copy
+    another process overtook)."""
+    chats = [Conversation(id=f"{n:022d}", step="topic", transcript=[
+        {"id": f"e{k}", "from": "bot", "kind": "text", "text": "Scegli un argomento.", "data": {},
+         "at": "2026-07-01T10:00:00.000+00:00"} for k in range(8)
+    ]) for n in range(CHATS)]
+    for chat in chats:
+        await store.conversations.save(chat)
+    cpu = {}
+    for read in ("get", "working_copy"):
+        started = time.process_time()
+        for _ in range(CHAT_ROUNDS):
+            for chat in chats:
+                copy = await getattr(store.conversations, read)(chat.id)
+                copy.step = "describe"
+                await store.conversations.save(copy)
+        cpu[read] = (time.process_time() - started) / (CHAT_ROUNDS * len(chats))
+    return ("postgres: a chat step's read + save, CPU of the process: stored / own copy",
+            f"{ms(cpu['get'])} / {ms(cpu['working_copy'])}")
 
 
 def ratio(samples: dict[tuple[str, int], list[float]], kind: str) -> float:
