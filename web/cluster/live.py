@@ -76,10 +76,27 @@ class RedisLive(IndexedRooms, AsyncPubSubManager):
         )
 
     async def _publish(self, data: Any) -> None:
+        message = self.json.dumps(data)
+        room = data.get("room")
+        if data.get("method") == "emit" and isinstance(room, str):
+            message = self.json.dumps([data["host_id"], data["namespace"], room]) + "\n" + message
         with contextlib.suppress(RedisUnavailable):
-            await self.link.call(
-                lambda: self.link.client.publish(self.channel, self.json.dumps(data))
-            )
+            await self.link.call(lambda: self.link.client.publish(self.channel, message))
+
+    def _wanted(self, message: bytes) -> bytes | None:
+        """The message to hand to python-socketio, or None for an emit this process has no use
+        for: its own (delivered here before it was published) or one to a room with no socket
+        here. Every process hears every emit, and a chat's room is nearly always on one
+        process; python-socketio decoded each, then encoded its packet again before finding
+        nobody to send it to. A room emit is published behind a short header line saying whose
+        it is and where it goes (_publish), so that it is passed over undecoded."""
+        if not message.startswith(b"["):
+            return message
+        header, _, body = message.partition(b"\n")
+        host, namespace, room = self.json.loads(header)
+        if host == self.host_id or room not in self.rooms.get(namespace, ()):
+            return None
+        return body
 
     async def _listen(self) -> AsyncIterator[bytes]:
         pause = LISTEN_RETRY_MIN
@@ -92,7 +109,9 @@ class RedisLive(IndexedRooms, AsyncPubSubManager):
                 pause = LISTEN_RETRY_MIN
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
-                        yield message["data"]
+                        wanted = self._wanted(message["data"])
+                        if wanted is not None:
+                            yield wanted
             except LOST as exc:
                 self.link.failed(exc)
             finally:
