@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import psycopg
 import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import ROOT, free_port
 from tests.deployment import Deployment, WebProcess
 from tests.web.conftest import LAURA, MARCO, Account, Console, OperatorSocket, StudentSocket
-from tests.web.student.test_chat import Student
+from tests.web.student.test_chat import Student, to_attachment_step
 
 
 class People:
@@ -224,6 +225,35 @@ async def test_a_chat_open_in_two_tabs_on_two_processes_loses_no_step(
             await again.close()
         said = [e["text"] for e in state["transcript"] if e["from"] == "student"]
         assert said == [chosen["label"], then["label"]]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_confirm_from_a_tab_whose_process_is_behind_opens_one_ticket(
+    deployment: Deployment,
+) -> None:
+    first, second = Student(deployment.a), Student(deployment.b)  # type: ignore[arg-type]
+    try:
+        await first.connect()
+        await second.connect()
+        await first.hello()
+        await to_attachment_step(first)
+        await first.choose("skip_attachment")
+        await second.hello(first.conversation_id)  # its process keeps this copy: the summary
+        await first._send("choose", option="lang:en")  # saved by the first process: that copy
+        # is now behind
+        _, heard = await second.next("bot")
+        second.prompt = heard["prompt"]
+        done = await second.choose("confirm")
+        [ticket] = [e for e in done if e["kind"] == "ticket"]
+        async with await psycopg.AsyncConnection.connect(
+            deployment.a.env["HELPDESK_DATABASE_URL"]
+        ) as db:
+            cursor = await db.execute(
+                "SELECT number FROM tickets WHERE conversation_id = %s", (first.conversation_id,)
+            )
+            assert await cursor.fetchall() == [(ticket["data"]["number"],)]
     finally:
         await first.close()
         await second.close()
