@@ -27,6 +27,7 @@ from engineio import payload as eio_payload
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet as sio_packet
 
+from web.http import json_codec
 from web.http.guard import Guard
 
 log = logging.getLogger("helpdesk.sockets")
@@ -48,7 +49,12 @@ class MalformedPacket(ValueError):
 
 
 class GuardedPacket(sio_packet.Packet):  # type: ignore[misc]
-    """socketio's packet, refusing in one exception type what our clients never send."""
+    """socketio's packet, refusing in one exception type what our clients never send; its
+    JSON is orjson's (json_codec), and so is the Redis manager's, which takes the packet's.
+    Engine.IO keeps the standard module (the server's `json` option would set both): it only
+    frames the packets, and the frames it cannot read are refused as they always were."""
+
+    json = json_codec
 
     def decode(self, encoded_packet: Any) -> int:
         self.namespace = None
