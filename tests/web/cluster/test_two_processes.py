@@ -201,59 +201,62 @@ async def test_an_unreachable_redis_stops_the_start_with_what_to_check(tmp_path:
     assert wrong.returncode == 2 and "HELPDESK_REDIS_URL" in wrong.stderr
 
 
+@pytest.fixture
+async def two_tabs(deployment: Deployment) -> AsyncIterator[tuple[Student, Student]]:
+    """A student's chat in two tabs, which the balancer sent to the two processes."""
+    tabs = Student(deployment.a), Student(deployment.b)  # type: ignore[arg-type]
+    try:
+        for tab in tabs:
+            await tab.connect()
+        yield tabs
+    finally:
+        for tab in tabs:
+            await tab.close()
+
+
+async def hear(tab: Student) -> dict[str, Any]:
+    """The step the other tab took, as this one hears it through Redis."""
+    _, heard = await tab.next("bot")
+    tab.prompt = heard["prompt"]
+    return dict(heard)
+
 
 async def test_a_chat_open_in_two_tabs_on_two_processes_loses_no_step(
-    deployment: Deployment,
+    deployment: Deployment, two_tabs: tuple[Student, Student]
 ) -> None:
-    first, second = Student(deployment.a), Student(deployment.b)  # type: ignore[arg-type]
+    first, second = two_tabs
+    await first.hello()
+    await second.hello(first.conversation_id)  # the second tab's process keeps its copy
+    chosen = first.prompt["options"][0]
+    await first.choose(chosen["id"])  # saved by the first process: that copy is now behind
+    then = (await hear(second))["prompt"]["options"][0]
+    await second.choose(then["id"])
+    again = Student(deployment.a)  # type: ignore[arg-type]
+    await again.connect()
     try:
-        await first.connect()
-        await second.connect()
-        await first.hello()
-        await second.hello(first.conversation_id)  # the second tab's process keeps its copy
-        chosen = first.prompt["options"][0]
-        await first.choose(chosen["id"])  # saved by the first process: that copy is now behind
-        _, heard = await second.next("bot")  # the second tab hears it through Redis
-        second.prompt = heard["prompt"]
-        then = heard["prompt"]["options"][0]
-        await second.choose(then["id"])
-        again = Student(deployment.a)  # type: ignore[arg-type]
-        await again.connect()
-        try:
-            state = await again.hello(first.conversation_id)
-        finally:
-            await again.close()
-        said = [e["text"] for e in state["transcript"] if e["from"] == "student"]
-        assert said == [chosen["label"], then["label"]]
+        state = await again.hello(first.conversation_id)
     finally:
-        await first.close()
-        await second.close()
+        await again.close()
+    said = [e["text"] for e in state["transcript"] if e["from"] == "student"]
+    assert said == [chosen["label"], then["label"]]
 
 
 async def test_a_confirm_from_a_tab_whose_process_is_behind_opens_one_ticket(
-    deployment: Deployment,
+    deployment: Deployment, two_tabs: tuple[Student, Student]
 ) -> None:
-    first, second = Student(deployment.a), Student(deployment.b)  # type: ignore[arg-type]
-    try:
-        await first.connect()
-        await second.connect()
-        await first.hello()
-        await to_attachment_step(first)
-        await first.choose("skip_attachment")
-        await second.hello(first.conversation_id)  # its process keeps this copy: the summary
-        await first._send("choose", option="lang:en")  # saved by the first process: that copy
-        # is now behind
-        _, heard = await second.next("bot")
-        second.prompt = heard["prompt"]
-        done = await second.choose("confirm")
-        [ticket] = [e for e in done if e["kind"] == "ticket"]
-        async with await psycopg.AsyncConnection.connect(
-            deployment.a.env["HELPDESK_DATABASE_URL"]
-        ) as db:
-            cursor = await db.execute(
-                "SELECT number FROM tickets WHERE conversation_id = %s", (first.conversation_id,)
-            )
-            assert await cursor.fetchall() == [(ticket["data"]["number"],)]
-    finally:
-        await first.close()
-        await second.close()
+    first, second = two_tabs
+    await first.hello()
+    await to_attachment_step(first)
+    await first.choose("skip_attachment")
+    await second.hello(first.conversation_id)  # its process keeps this copy: the summary
+    await first._send("choose", option="lang:en")  # and that copy is now behind
+    await hear(second)
+    done = await second.choose("confirm")
+    [ticket] = [e for e in done if e["kind"] == "ticket"]
+    async with await psycopg.AsyncConnection.connect(
+        deployment.a.env["HELPDESK_DATABASE_URL"]
+    ) as db:
+        cursor = await db.execute(
+            "SELECT number FROM tickets WHERE conversation_id = %s", (first.conversation_id,)
+        )
+        assert await cursor.fetchall() == [(ticket["data"]["number"],)]
