@@ -29,7 +29,7 @@ from tests import servers
 from tests.deployment import HAPROXY, Seeded, WebProcess, start_deployment
 from tests.web.conftest import LAURA
 from web.cluster.link import RedisLink
-from web.cluster.live import RedisLive
+from web.cluster.live import RedisLive, addressed
 
 SAMPLES = 200
 WARMUP = 10
@@ -184,7 +184,7 @@ async def unwanted_emit() -> tuple[str, str]:
                "host_id": "another", "data": [{"entries": [entry] * 2, "prompt": {
                    "options": [{"id": f"o{i}", "label": "Opzione"} for i in range(5)]}}]}
     plain = json.dumps(message).encode()
-    headed = json.dumps(["another", "/chat", "conversation:elsewhere"]).encode() + b"\n" + plain
+    headed = addressed(message, json.dumps).encode()
     started = time.process_time()
     for _ in range(EMITS):
         await live._handle_emit(json.loads(plain))

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from socketio.async_pubsub_manager import AsyncPubSubManager
@@ -27,6 +28,21 @@ from web.rooms import IndexedRooms
 LISTEN_RETRY_MIN = 0.5
 LISTEN_RETRY_MAX = 5.0
 START_SECONDS = 5.0
+ADDRESS = '{"address":'
+ADDRESS_BYTES = ADDRESS.encode()
+_ADDRESS_DECODER = json.JSONDecoder()
+
+
+def addressed(data: dict[str, Any], dumps: Callable[[Any], str]) -> str:
+    """A pub/sub message as JSON; a room emit with its address (sender, namespace, room) at the
+    head of the object, where a listener reads it alone (RedisLive._wanted). Inside the object:
+    a process of the previous version, met while the processes are restarted one at a time,
+    reads the message as it always did."""
+    message = dumps(data)
+    room = data.get("room")
+    if data.get("method") != "emit" or not isinstance(room, str):
+        return message
+    return f"{ADDRESS}{dumps([data['host_id'], data['namespace'], room])},{message[1:]}"
 
 
 class RedisLive(IndexedRooms, AsyncPubSubManager):
@@ -76,10 +92,7 @@ class RedisLive(IndexedRooms, AsyncPubSubManager):
         )
 
     async def _publish(self, data: Any) -> None:
-        message = self.json.dumps(data)
-        room = data.get("room")
-        if data.get("method") == "emit" and isinstance(room, str):
-            message = self.json.dumps([data["host_id"], data["namespace"], room]) + "\n" + message
+        message = addressed(data, self.json.dumps)
         with contextlib.suppress(RedisUnavailable):
             await self.link.call(lambda: self.link.client.publish(self.channel, message))
 
@@ -88,15 +101,16 @@ class RedisLive(IndexedRooms, AsyncPubSubManager):
         for: its own (delivered here before it was published) or one to a room with no socket
         here. Every process hears every emit, and a chat's room is nearly always on one
         process; python-socketio decoded each, then encoded its packet again before finding
-        nobody to send it to. A room emit is published behind a short header line saying whose
-        it is and where it goes (_publish), so that it is passed over undecoded."""
-        if not message.startswith(b"["):
+        nobody to send it to. A room emit is published with its address at the head
+        (addressed), so that only the address is decoded."""
+        if not message.startswith(ADDRESS_BYTES):
             return message
-        header, _, body = message.partition(b"\n")
-        host, namespace, room = self.json.loads(header)
+        (host, namespace, room), _ = _ADDRESS_DECODER.raw_decode(
+            message.decode(), len(ADDRESS)
+        )
         if host == self.host_id or room not in self.rooms.get(namespace, ()):
             return None
-        return body
+        return message
 
     async def _listen(self) -> AsyncIterator[bytes]:
         pause = LISTEN_RETRY_MIN
