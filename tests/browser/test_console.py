@@ -242,3 +242,27 @@ async def test_an_admin_is_told_an_account_was_made_and_signing_out_says_so(
     await expect(page.get_by_text("Sei uscito dalla console.")).to_be_visible()
     await expect(page.get_by_text("La sessione è scaduta")).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_the_queue_keeps_up_while_tickets_keep_arriving(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+
+    async def deadline_crowd() -> list[str]:
+        arriving = []
+        for _ in range(25):  # one every 80 ms, however long each takes: more often than the
+            # queue's 300 ms wait
+            arriving.append(asyncio.create_task(open_ticket(server, name="Ferri Giulia")))
+            await asyncio.sleep(0.08)
+        return [opened.number for opened in await asyncio.gather(*arriving)]
+
+    crowd = asyncio.create_task(deadline_crowd())
+    await expect(laura.locator(".c-item", has_text="Ferri Giulia").first).to_be_visible()
+    # shown while they are still arriving, not only once they stop
+    assert not crowd.done()
+    opened = await crowd
+    await expect(laura.locator(".c-item", has_text=opened[-1])).to_be_visible()
+    assert laura.errors == []  # type: ignore[attr-defined]

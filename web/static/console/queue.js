@@ -62,9 +62,11 @@ export function renderQueuePane() {
   );
 }
 
+// One reload for the changes of a moment, at most 300 ms after the first: restarting the wait
+// at each change (a debounce) left the queue still while changes kept coming, as at a deadline.
 export function scheduleQueue() {
-  clearTimeout(S.queueTimer);
-  S.queueTimer = setTimeout(() => loadQueue(true), 300);
+  if (S.queueTimer) return;
+  S.queueTimer = setTimeout(() => { S.queueTimer = null; loadQueue(true); }, 300);
 }
 
 export async function loadQueue(background) {
