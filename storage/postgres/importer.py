@@ -98,6 +98,12 @@ class Copy:
         )
         # COPY bypassed the insert that keeps each chat's row for the figures
         await self.conn.execute(CHATS_FROM_EVENTS)
+        # Tables loaded in bulk have no statistics and no visibility map until autovacuum comes
+        # round: until then the console's queue counted 20,000 tickets with a scan of the
+        # table, 27 ms at each reload of each console, instead of 3.6 ms from its index.
+        await self.conn.execute(
+            "VACUUM (ANALYZE) tickets, conversations, audit, faq_events, faq_chats"
+        )
         return self.report
 
     async def _present(self, table: str, key: str, keys: Sequence[str]) -> set[str]:

@@ -159,6 +159,14 @@ async def test_a_folder_is_copied_whole_with_its_numbers_and_a_second_run_adds_n
         assert await everything(copy) == expected
     counted = rows(empty_database)
     assert counted["tickets"] == 12 and counted["outbox"] == 24 and counted["audit"] == 24
+    # what was loaded in bulk is vacuumed and has statistics, before autovacuum comes round
+    with psycopg.connect(empty_database) as conn:
+        unvacuumed = conn.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname IN"
+            " ('tickets', 'conversations', 'audit', 'faq_events', 'faq_chats')"
+            " AND (last_vacuum IS NULL OR last_analyze IS NULL)"
+        ).fetchall()
+    assert unvacuumed == []
 
     again = await asyncio.to_thread(import_data, folder, empty_database)
     assert again.returncode == 0, again.stderr
