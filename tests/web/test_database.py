@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
 from storage.postgres.database import shown
 from tests.conftest import ROOT, Server, make_config, start_server
 from tests.processes import WebProcess
+from tests.servers import PostgresServer
 from tests.web.conftest import LAURA, Account, Console, OperatorSocket, create_account
 from tests.web.student.test_api import PNG, VALID, form
+from tests.web.student.test_chat import Student, to_attachment_step
 from web.config import Config
 from web.console import namespace as console_module
 
@@ -154,3 +157,49 @@ async def test_a_console_session_works_on_every_server_and_outlives_a_restart(
         await laura.close()
         await one.stop()
         await other.stop()
+
+
+async def test_a_chat_saved_elsewhere_while_its_ticket_opens_keeps_one_ticket(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """Another process saves the chat in the very moment its ticket is opened (the student's
+    other tab): played by a trigger, in a database of this test's own, at the ticket's insert."""
+    name = postgres.new_database()
+    database_url = postgres.url(name)
+    server = await start_server(make_config(tmp_path / "one", database_url=database_url))
+    student = Student(server)
+    try:
+        await student.connect()
+        await student.hello()
+        await to_attachment_step(student)
+        await student.choose("skip_attachment")
+        with psycopg.connect(database_url, autocommit=True) as db:
+            db.execute(
+                "CREATE FUNCTION other_tab() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " UPDATE conversations SET version = version + 1"
+                " WHERE id = NEW.conversation_id; RETURN NEW; END $$"
+            )
+            db.execute(
+                "CREATE TRIGGER other_tab AFTER INSERT ON tickets"
+                " FOR EACH ROW EXECUTE FUNCTION other_tab()"
+            )
+        done = await student.choose("confirm")
+        [ticket] = [e for e in done if e["kind"] == "ticket"]
+        with psycopg.connect(database_url) as db:
+            opened = db.execute(
+                "SELECT number FROM tickets WHERE conversation_id = %s",
+                (student.conversation_id,),
+            ).fetchall()
+        assert opened == [(ticket["data"]["number"],)]
+        # and the chat remembers it: a reload shows the ticket, not the summary again
+        again = Student(server)
+        await again.connect()
+        try:
+            state = await again.hello(student.conversation_id)
+        finally:
+            await again.close()
+        assert any(e["kind"] == "ticket" for e in state["transcript"])
+    finally:
+        await student.close()
+        await server.stop()
+        postgres.drop_database(name)

@@ -174,7 +174,12 @@ class Conversations:
             *(e for e in entries if e is not None),
         ][-TRANSCRIPT_MAX:]
         # A chat that forgot, after a crash, the ticket it opened would offer to open it again.
-        await conversations.save(conversation, durable=opens_ticket)
+        try:
+            await conversations.save(conversation, durable=opens_ticket)
+        except ConversationChanged:
+            if not opens_ticket:
+                raise
+            await self._save_over(conversation)
         for effect in logged:
             await self._carry_out(conversation, effect, ip)
         return Turn(
@@ -197,6 +202,17 @@ class Conversations:
         conversation.uploads.append(upload)
         await conversations.save(conversation, durable=True)
         return True
+
+    async def _save_over(self, conversation: Conversation) -> None:
+        """The ticket this step opened stays in the chat even though another process saved the
+        chat meanwhile: taking the step again would open a second ticket, so the other tab's
+        step gives way to it (a student acting in two tabs within those milliseconds)."""
+        conversations = self.services.storage.conversations
+        current = await conversations.get(conversation.id)
+        if current is None:  # erased meanwhile: the ticket stands, the chat stays gone
+            raise ApiError(404, "not_found")
+        conversation.version = current.version
+        await conversations.save(conversation, durable=True)
 
     async def _ensure_current(self, conversation: Conversation) -> None:
         """ConversationChanged if another process saved the chat after this copy was read."""
