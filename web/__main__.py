@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from storage import DamagedFile, DatabaseUnavailable, DataFolderBusy, StorageError, check_data
@@ -93,6 +94,28 @@ def import_data(args: list[str], config: Config) -> int:
     return 1 if report.conflicts else 0
 
 
+def check_database(config: Config, url: str) -> int:
+    """check-data on the database: what is past its time (the database keeps its own data
+    whole). Its schema is brought up to date first, as a starting server does."""
+    from storage.postgres import PostgresStorage
+    from storage.postgres.database import shown
+    from storage.retention import overdue_stored
+
+    async def check() -> list[tuple[str, str]]:
+        async with await PostgresStorage.open(url) as storage:
+            return await overdue_stored(storage, config.retention_days, datetime.now(UTC))
+
+    try:
+        problems = asyncio.run(check())
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for what, why in problems:
+        print(f"{what}: {why}")
+    print(f"{shown(url)}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
+
+
 def main(argv: list[str]) -> int:
     try:
         config = Config.from_env(os.environ)
@@ -109,6 +132,8 @@ def main(argv: list[str]) -> int:
     if command == "import-data":
         return import_data(argv[1:], config)
     if command == "check-data":
+        if config.database_url:
+            return check_database(config, config.database_url)
         problems = check_data(config.data_dir, retention_days=config.retention_days)
         for problem in problems:
             print(problem)

@@ -6,9 +6,13 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from storage import Message, Ticket
+from storage.postgres.database import shown
 from tests.conftest import ROOT, Server, free_port
+from tests.servers import PostgresServer
 from web.http.keys import SERVICES
 
 VALID = {
@@ -92,19 +96,24 @@ def test_a_bad_setting_is_named(tmp_path: Path) -> None:
     assert "HELPDESK_PORT" in result.stderr
 
 
+def closed_on(moment: str) -> Callable[[str], Ticket]:
+    """A ticket closed, and untouched since, at moment: for tickets.create."""
+    return lambda number: Ticket(
+        number=number, email="m@example.com", name="Rossi Mario", phone="+393331234567",
+        topic="immatricolazioni", subtopic="scadenze", status="closed", updated_at=moment,
+        messages=[Message(id="1", author="student", name="Rossi Mario", body="Scadenza?")],
+    )
+
+
 async def test_check_data_reports_data_kept_past_the_retention(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from storage import Message, Storage, Ticket
+    from storage import Storage
     from storage.retention import stamp
 
     closed = stamp(datetime.now(UTC) - timedelta(days=100))
     async with await Storage.open(tmp_path) as storage:
-        ticket = await storage.tickets.create(lambda n: Ticket(
-            number=n, email="m@example.com", name="Rossi Mario", phone="+393331234567",
-            topic="immatricolazioni", subtopic="scadenze", status="closed", updated_at=closed,
-            messages=[Message(id="1", author="student", name="Rossi Mario", body="Scadenza?")],
-        ))
+        ticket = await storage.tickets.create(closed_on(closed))
     kept = await asyncio.to_thread(run_web, "check-data", data_dir=tmp_path)
     assert kept.returncode == 0, kept.stdout
     short = await asyncio.to_thread(
@@ -139,3 +148,50 @@ def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert line.startswith("error: cannot reach the database postgresql://helpdesk@127.0.0.1:")
     assert "Check that PostgreSQL is running" in line and f"pw-{os.getpid()}" not in line
     assert "Student page" not in result.stdout
+
+
+async def test_check_data_on_a_database_reports_data_kept_past_the_retention(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+
+    from storage import Conversation
+    from storage.postgres import PostgresStorage
+    from storage.retention import stamp
+
+    name = postgres.new_database()
+    url = postgres.url(name)
+    settings = {"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"}
+    try:
+        clean = await asyncio.to_thread(run_web, "check-data", data_dir=tmp_path, settings=settings)
+        assert clean.returncode == 0, clean.stdout + clean.stderr
+        assert clean.stdout.splitlines() == [f"{shown(url)}: ok"]
+
+        closed = stamp(datetime.now(UTC) - timedelta(days=100))
+        idle = stamp(datetime.now(UTC) - timedelta(days=40))
+        async with await PostgresStorage.open(url) as storage:
+            ticket = await storage.tickets.create(closed_on(closed))
+            chat = Conversation(id="c" * 22, step="describe")
+            await storage.conversations.save(chat)
+        with psycopg.connect(url) as db:  # a chat left 40 days ago
+            db.execute("UPDATE conversations SET updated_at = %s", (idle,))
+
+        kept = await asyncio.to_thread(run_web, "check-data", data_dir=tmp_path, settings=settings)
+        assert kept.returncode == 1
+        assert kept.stdout.splitlines() == [
+            f"chat {chat.id}: a chat untouched since {idle} that led to no ticket: past 30 days,"
+            " and not deleted",
+            f"{shown(url)}: 1 problem(s)",
+        ]
+        short = await asyncio.to_thread(
+            run_web, "check-data", data_dir=tmp_path,
+            settings={**settings, "HELPDESK_RETENTION_DAYS": "90"},
+        )
+        assert short.stdout.splitlines()[0] == (
+            f"ticket {ticket.number}: closed and unchanged since {closed}: past the 90-day"
+            " retention, and not anonymised"
+        )
+    finally:
+        postgres.drop_database(name)
