@@ -137,6 +137,18 @@ def test_a_database_without_a_shared_secret_key_is_refused(tmp_path: Path) -> No
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_check_data_on_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    url = f"postgresql://helpdesk:pw-{os.getpid()}@127.0.0.1:{free_port()}/helpdesk"
+    result = run_web(
+        "check-data", data_dir=tmp_path,
+        settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"},
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: cannot reach the database postgresql://helpdesk@127.0.0.1:")
+    assert f"pw-{os.getpid()}" not in line
+
+
 def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
     url = f"postgresql://helpdesk:pw-{os.getpid()}@127.0.0.1:{free_port()}/helpdesk"
     result = run_web(
