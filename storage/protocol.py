@@ -35,9 +35,14 @@ T = TypeVar("T")
 
 
 class Tickets(Protocol):
-    async def create(self, build: Callable[[str], Ticket]) -> Ticket:
+    async def create(
+        self, build: Callable[[str], Ticket], *, idempotency_key: str | None = None
+    ) -> Ticket:
         """Draw a random number never used before (not even by a ticket since removed), build
-        the ticket with it, store it. build runs once, with the number that is kept."""
+        the ticket with it, store it. build runs once, with the number that is kept.
+        idempotency_key: names the attempt; if a ticket was created with it before, even in
+        the same moment by another process, that ticket is returned and build is not run
+        (PostgreSQL; the data folder has one process and ignores it)."""
 
     async def get(self, number: str) -> Ticket | None:
         """None for an unknown number and for a malformed one."""

@@ -113,8 +113,11 @@ class TicketStore:
             raise StorageError("every ticket number from 000000 to 999999 has been used")
         return secrets.choice(free)
 
-    async def create(self, build: Callable[[str], Ticket]) -> Ticket:
-        """Draw a number never used before, build the ticket with it, write it, index it."""
+    async def create(
+        self, build: Callable[[str], Ticket], *, idempotency_key: str | None = None
+    ) -> Ticket:
+        """Draw a number never used before, build the ticket with it, write it, index it.
+        One process: a second attempt cannot be under way elsewhere (idempotency_key)."""
         async with self._gate.enter():
             # Drawn and reserved with no await in between: concurrent creations cannot draw
             # the same number.

@@ -45,6 +45,17 @@ def _ticket(row: Row) -> Ticket:
         raise StorageError(f"ticket {record.get('number')!r} is not a valid record ({e})") from e
 
 
+async def _opened_with(conn: AsyncConnection, idempotency_key: str | None) -> str | None:
+    """The number of the ticket already opened with this key, if any."""
+    if idempotency_key is None:
+        return None
+    cur = await conn.execute(
+        "SELECT number FROM used_numbers WHERE idempotency_key = %s", (idempotency_key,)
+    )
+    row = await cur.fetchone()
+    return str(row[0]) if row is not None else None
+
+
 def ticket_row(ticket: Ticket) -> dict[str, Any]:
     """The row of a ticket: its record, and the columns queries filter, sort and count on."""
     record = ticket.to_dict()
@@ -152,7 +163,9 @@ class TicketStore(TicketFigures):
     def __init__(self, db: Db) -> None:
         self._db = db
 
-    async def create(self, build: Callable[[str], Ticket]) -> Ticket:
+    async def create(
+        self, build: Callable[[str], Ticket], *, idempotency_key: str | None = None
+    ) -> Ticket:
         for attempt in range(DRAWS + PICKS):
             # secrets, not random: with the email, the number is the student's only credential.
             if attempt < DRAWS:
@@ -160,13 +173,16 @@ class TicketStore(TicketFigures):
             else:
                 number = await self._pick_free()
 
-            async def insert(conn: AsyncConnection, number: str = number) -> Ticket | None:
+            async def insert(conn: AsyncConnection, number: str = number) -> Ticket | str | None:
+                # A key another transaction is inserting makes this insert wait for its commit
+                # (the unique index), then do nothing: two processes cannot both pass it.
                 cur = await conn.execute(
-                    "INSERT INTO used_numbers VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",
-                    (number,),
+                    "INSERT INTO used_numbers (number, idempotency_key) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING RETURNING 1",
+                    (number, idempotency_key),
                 )
                 if await cur.fetchone() is None:
-                    return None  # used, now or ever: draw again
+                    return await _opened_with(conn, idempotency_key)  # or None: draw again
                 ticket = build(number)
                 if ticket.number != number:
                     raise ValueError(f"build() returned ticket {ticket.number}, not {number}")
@@ -175,8 +191,13 @@ class TicketStore(TicketFigures):
                 return ticket
 
             created = await self._db.write(insert)
-            if created is not None:
+            if isinstance(created, Ticket):
                 return created
+            if created is not None:
+                opened = await self.get(created)
+                if opened is None:  # erased since, in the moment between
+                    raise TicketNotFound(created)
+                return opened
         raise StorageError("no free ticket number could be drawn")
 
     async def _pick_free(self) -> str:

@@ -25,7 +25,7 @@ from storage import (
 )
 from storage.postgres import PostgresStorage, database
 from storage.postgres.database import dumps, migrations
-from storage.postgres.tickets import ticket_row
+from storage.postgres.tickets import INSERT, ticket_row
 from tests.servers import PostgresServer, free_port
 
 from .conftest import build, run_python
@@ -60,6 +60,40 @@ async def test_two_processes_share_tickets_and_never_share_a_number(
     await asyncio.gather(*(append(s, i) for i, s in enumerate((a, b) * 20)))
     stored = await a.tickets.get(made[0].number)
     assert stored is not None and len(stored.messages) == 41  # no update lost another
+
+
+async def test_a_ticket_opened_again_with_its_key_is_the_same_ticket(
+    two: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    a, b = two
+    first = await a.tickets.create(build(), idempotency_key="chat@3")
+
+    def never(number: str) -> Ticket:
+        raise AssertionError(f"built a second ticket, {number}")
+
+    assert await b.tickets.create(never, idempotency_key="chat@3") == first
+    other = await b.tickets.create(build(), idempotency_key="chat@4")
+    assert other.number != first.number
+
+
+async def test_a_ticket_opening_with_a_key_another_process_is_using_waits_for_its_ticket(
+    database_url: str, two: tuple[PostgresStorage, PostgresStorage]
+) -> None:
+    """The other process's transaction is under way: the key is inserted, not yet committed."""
+    _, b = two
+    ticket = build()("000001")
+    with psycopg.connect(database_url) as other:
+        other.execute(
+            "INSERT INTO used_numbers (number, idempotency_key) VALUES (%s, %s)",
+            (ticket.number, "chat@7"),
+        )
+        opening = asyncio.create_task(b.tickets.create(build(), idempotency_key="chat@7"))
+        await asyncio.sleep(0.3)
+        assert not opening.done()  # an insert that did not wait would have opened a second
+        row = ticket_row(ticket)
+        other.execute(INSERT, row)
+        other.commit()
+        assert await asyncio.wait_for(opening, 10) == ticket
 
 
 async def test_a_chat_copy_another_process_overtook_cannot_overwrite_its_save(

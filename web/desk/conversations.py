@@ -317,8 +317,14 @@ class Conversations:
         attachment = Attachment(**upload) if upload is not None else None
         try:
             references = await self._own_ticket(data.get("references"), clean["email"])
+            # The step's own name: the other tab, confirming on another process in the same
+            # moment, read the same version of the chat and gets this same ticket.
             ticket = await Desk(services).open(
-                clean, attachment, conversation_id=conversation.id, references=references
+                clean,
+                attachment,
+                conversation_id=conversation.id,
+                references=references,
+                idempotency_key=f"{conversation.id}@{conversation.version}",
             )
         except Exception:
             # Nothing was opened: the attempt does not count, and the student keeps every

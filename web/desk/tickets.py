@@ -107,10 +107,15 @@ class Desk:
         *,
         conversation_id: str | None = None,
         references: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Ticket:
-        """A new ticket from validated fields, its first message, and the "opened" mail."""
+        """A new ticket from validated fields, its first message, and the "opened" mail; or
+        the one opened before with the same idempotency_key (Tickets.create), as it is."""
+        built = False
 
         def build(number: str) -> Ticket:
+            nonlocal built
+            built = True
             ticket = Ticket(
                 number=number,
                 email=fields["email"],
@@ -135,8 +140,9 @@ class Desk:
             self._queue_mail(ticket, "opened")
             return ticket
 
-        ticket = await self.storage.tickets.create(build)
-        await self._after(ticket, "created", actor="student", action="ticket.created")
+        ticket = await self.storage.tickets.create(build, idempotency_key=idempotency_key)
+        if built:
+            await self._after(ticket, "created", actor="student", action="ticket.created")
         return ticket
 
     async def _update(self, number: str, change: Callable[[Ticket], object]) -> Ticket:

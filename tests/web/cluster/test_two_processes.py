@@ -260,3 +260,46 @@ async def test_a_confirm_from_a_tab_whose_process_is_behind_opens_one_ticket(
             "SELECT number FROM tickets WHERE conversation_id = %s", (first.conversation_id,)
         )
         assert await cursor.fetchall() == [(ticket["data"]["number"],)]
+
+
+async def test_two_tabs_confirming_in_the_same_moment_on_two_processes_open_one_ticket(
+    deployment: Deployment, two_tabs: tuple[Student, Student]
+) -> None:
+    """Each process reads the chat, finds its copy current and opens the ticket: the other's
+    save comes too late to stop it. The moment is widened to half a second by a trigger that
+    slows every ticket number's insert."""
+    first, second = two_tabs
+    await first.hello()
+    await to_attachment_step(first)
+    await first.choose("skip_attachment")
+    await second.hello(first.conversation_id)  # both processes now hold the current summary
+    url = deployment.a.env["HELPDESK_DATABASE_URL"]
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
+        await db.execute(
+            "CREATE FUNCTION slow_number() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " PERFORM pg_sleep(0.5); RETURN NEW; END $$"
+        )
+        await db.execute(
+            "CREATE TRIGGER slow_number BEFORE INSERT ON used_numbers"
+            " FOR EACH ROW EXECUTE FUNCTION slow_number()"
+        )
+        try:
+            for tab in two_tabs:
+                await tab.client.emit(
+                    "choose",
+                    {"conversation_id": first.conversation_id, "option": "confirm"},
+                    namespace="/chat",
+                )
+            # each tab hears both steps, its own and the other's
+            heard = [await tab.next("bot") for tab in two_tabs for _ in range(2)]
+        finally:
+            await db.execute("DROP TRIGGER slow_number ON used_numbers")
+            await db.execute("DROP FUNCTION slow_number()")
+        entries = [e for _, step in heard for e in step["entries"]]
+        told = {e["data"]["number"] for e in entries if e["kind"] == "ticket"}
+        cursor = await db.execute(
+            "SELECT number FROM tickets WHERE conversation_id = %s", (first.conversation_id,)
+        )
+        opened = await cursor.fetchall()
+    assert len(opened) == 1, opened
+    assert told == {opened[0][0]}
