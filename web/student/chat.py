@@ -40,7 +40,10 @@ TYPING_AFTER = 0.3  # seconds
 
 class TypingIndicator:
     """"The assistant is typing", only for a step slow enough to be seen: most answer in
-    milliseconds, and two more events per step were a third of a crowd's traffic."""
+    milliseconds, and two more events per step were a third of a crowd's traffic. Shown only
+    to the tabs on this process (ignore_queue): steps turn slow when the processes are
+    overloaded, and publishing both events to every process then added a twentieth to their
+    work (profile of two overloaded processes), while a tab elsewhere only misses a hint."""
 
     def __init__(self, namespace: socketio.AsyncNamespace, room: str) -> None:
         self._namespace = namespace
@@ -51,14 +54,14 @@ class TypingIndicator:
     async def _show(self) -> None:
         await asyncio.sleep(TYPING_AFTER)
         self._shown = True
-        await self._namespace.emit("typing", {"on": True}, room=self._room)
+        await self._namespace.emit("typing", {"on": True}, room=self._room, ignore_queue=True)
 
     async def stop(self) -> None:
         if not self._shown:
             self._task.cancel()
             return
         await self._task  # the "on" is on its way: "off" must follow it, not pass it
-        await self._namespace.emit("typing", {"on": False}, room=self._room)
+        await self._namespace.emit("typing", {"on": False}, room=self._room, ignore_queue=True)
 
 
 class ChatNamespace(GuardedNamespace):

@@ -303,3 +303,37 @@ async def test_two_tabs_confirming_in_the_same_moment_on_two_processes_open_one_
         opened = await cursor.fetchall()
     assert len(opened) == 1, opened
     assert told == {opened[0][0]}
+
+
+async def test_the_typing_hint_of_a_slow_step_stays_on_its_process(
+    deployment: Deployment, two_tabs: tuple[Student, Student]
+) -> None:
+    """Steps turn slow when the processes are overloaded: the hint is not published then to
+    every process, only shown to the tabs of the one taking the step; the answer reaches all."""
+    first, second = two_tabs
+    for tab in two_tabs:
+        tab.client.on("typing", tab._recorder("typing"), namespace="/chat")
+    await first.hello()
+    await second.hello(first.conversation_id)
+    url = deployment.a.env["HELPDESK_DATABASE_URL"]
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
+        await db.execute(
+            "CREATE FUNCTION slow_save() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " PERFORM pg_sleep(0.6); RETURN NEW; END $$"
+        )
+        await db.execute(
+            "CREATE TRIGGER slow_save BEFORE UPDATE ON conversations"
+            " FOR EACH ROW EXECUTE FUNCTION slow_save()"
+        )
+        try:
+            await first.client.emit(
+                "say", {"conversation_id": first.conversation_id, "text": "ciao"},
+                namespace="/chat",
+            )
+            here = [await first.next("typing", "bot") for _ in range(3)]
+            there = await second.next("typing", "bot")
+        finally:
+            await db.execute("DROP TRIGGER slow_save ON conversations")
+            await db.execute("DROP FUNCTION slow_save()")
+    assert [name for name, _ in here] == ["typing", "typing", "bot"]
+    assert there[0] == "bot"
