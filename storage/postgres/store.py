@@ -7,9 +7,10 @@ from types import TracebackType
 
 from .database import Db, connect, migrate, open_pool, shown
 from .journals import AuditLog, FaqEventLog
+from .outbox import OutboxStore
 from .records import AttachmentStore, ConversationStore, OperatorStore
 from .sessions import SessionStore
-from .tickets import OutboxStore, TicketStore
+from .tickets import TicketStore
 
 log = logging.getLogger(__name__)
 
