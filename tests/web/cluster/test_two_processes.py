@@ -4,6 +4,7 @@ student and an operator connected to different processes, and many students behi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -214,6 +215,28 @@ async def two_tabs(deployment: Deployment) -> AsyncIterator[tuple[Student, Stude
             await tab.close()
 
 
+@contextlib.asynccontextmanager
+async def slowed(
+    deployment: Deployment, event: str, table: str, seconds: float
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """The database sleeps `seconds` before each row's `event` ("INSERT") on `table`: to widen
+    the moment of a race, or to make a step slow. Yields a connection to it."""
+    url = deployment.a.env["HELPDESK_DATABASE_URL"]
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
+        await db.execute(
+            "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" PERFORM pg_sleep({seconds}); RETURN NEW; END $$"
+        )
+        await db.execute(
+            f"CREATE TRIGGER slow BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION slow()"
+        )
+        try:
+            yield db
+        finally:
+            await db.execute(f"DROP TRIGGER slow ON {table}")
+            await db.execute("DROP FUNCTION slow()")
+
+
 async def hear(tab: Student) -> dict[str, Any]:
     """The step the other tab took, as this one hears it through Redis."""
     _, heard = await tab.next("bot")
@@ -273,34 +296,21 @@ async def test_two_tabs_confirming_in_the_same_moment_on_two_processes_open_one_
     await to_attachment_step(first)
     await first.choose("skip_attachment")
     await second.hello(first.conversation_id)  # both processes now hold the current summary
-    url = deployment.a.env["HELPDESK_DATABASE_URL"]
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
-        await db.execute(
-            "CREATE FUNCTION slow_number() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            " PERFORM pg_sleep(0.5); RETURN NEW; END $$"
-        )
-        await db.execute(
-            "CREATE TRIGGER slow_number BEFORE INSERT ON used_numbers"
-            " FOR EACH ROW EXECUTE FUNCTION slow_number()"
-        )
-        try:
-            for tab in two_tabs:
-                await tab.client.emit(
-                    "choose",
-                    {"conversation_id": first.conversation_id, "option": "confirm"},
-                    namespace="/chat",
-                )
-            # each tab hears both steps, its own and the other's
-            heard = [await tab.next("bot") for tab in two_tabs for _ in range(2)]
-        finally:
-            await db.execute("DROP TRIGGER slow_number ON used_numbers")
-            await db.execute("DROP FUNCTION slow_number()")
-        entries = [e for _, step in heard for e in step["entries"]]
-        told = {e["data"]["number"] for e in entries if e["kind"] == "ticket"}
+    async with slowed(deployment, "INSERT", "used_numbers", 0.5) as db:
+        for tab in two_tabs:
+            await tab.client.emit(
+                "choose",
+                {"conversation_id": first.conversation_id, "option": "confirm"},
+                namespace="/chat",
+            )
+        # each tab hears both steps, its own and the other's
+        heard = [await tab.next("bot") for tab in two_tabs for _ in range(2)]
         cursor = await db.execute(
             "SELECT number FROM tickets WHERE conversation_id = %s", (first.conversation_id,)
         )
         opened = await cursor.fetchall()
+    entries = [e for _, step in heard for e in step["entries"]]
+    told = {e["data"]["number"] for e in entries if e["kind"] == "ticket"}
     assert len(opened) == 1, opened
     assert told == {opened[0][0]}
 
@@ -315,25 +325,11 @@ async def test_the_typing_hint_of_a_slow_step_stays_on_its_process(
         tab.client.on("typing", tab._recorder("typing"), namespace="/chat")
     await first.hello()
     await second.hello(first.conversation_id)
-    url = deployment.a.env["HELPDESK_DATABASE_URL"]
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
-        await db.execute(
-            "CREATE FUNCTION slow_save() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            " PERFORM pg_sleep(0.6); RETURN NEW; END $$"
+    async with slowed(deployment, "UPDATE", "conversations", 0.6):
+        await first.client.emit(
+            "say", {"conversation_id": first.conversation_id, "text": "ciao"}, namespace="/chat"
         )
-        await db.execute(
-            "CREATE TRIGGER slow_save BEFORE UPDATE ON conversations"
-            " FOR EACH ROW EXECUTE FUNCTION slow_save()"
-        )
-        try:
-            await first.client.emit(
-                "say", {"conversation_id": first.conversation_id, "text": "ciao"},
-                namespace="/chat",
-            )
-            here = [await first.next("typing", "bot") for _ in range(3)]
-            there = await second.next("typing", "bot")
-        finally:
-            await db.execute("DROP TRIGGER slow_save ON conversations")
-            await db.execute("DROP FUNCTION slow_save()")
+        here = [await first.next("typing", "bot") for _ in range(3)]
+        there = await second.next("typing", "bot")
     assert [name for name, _ in here] == ["typing", "typing", "bot"]
     assert there[0] == "bot"
