@@ -16,7 +16,9 @@ its delay is the time the loop takes to get to a new request (its idle figure is
         # the service part against servers started elsewhere (CPU and memory of those pids)
 
 The machine is shared: the CPU the rest of it used during each run is printed too, and a run
-where that is more than a sliver measures the neighbours as much as the service.
+where that is more than a sliver measures the neighbours as much as the service. So is how busy
+the whole machine was (server, students, database, Redis, proxy, neighbours): a run near 100%
+measures the queue for the cores, not the service (two processes at 100/s on 2 cores do).
 
 The students run in `--processes` generator processes (default 2): at 100 arrivals a second
 one process of python-socketio clients is busy enough to inflate its own timings. The
@@ -77,6 +79,7 @@ class Run:
     generator_lag: list[float]
     wall: float  # seconds from the first arrival to the last answer
     others: float  # CPU seconds the rest of the machine used meanwhile (other work, noise)
+    busy: float  # CPU seconds the whole machine used meanwhile, all of the above included
     leave_cpu: float | None  # server CPU seconds for everyone to disconnect at once
 
     def exchange(self) -> list[float]:
@@ -182,6 +185,7 @@ async def load(target: Target, students: int, rate: float, processes: int,
         generator_lag=[x for r in reports for x in r["lags"]],
         wall=wall,
         others=busy - own - user - kernel - sum(r["cpu"] for r in reports),
+        busy=busy,
         leave_cpu=leave_cpu if target.pids else None,
     )
 
@@ -266,8 +270,9 @@ def rows(ours: Run, theirs: Run, students: int, rate: float,
         busy = ", ".join(f"{b:.0%}" for b in run.generator_busy)
         table.append((f"{head} {run.target}: generator CPU busy per process, loop lag p99",
                       f"{busy}; {_ms(percentile(run.generator_lag, 0.99))} ms"))
-        table.append((f"{head} {run.target}: run wall, CPU of other work on the machine",
-                       f"{run.wall:.1f} s; {run.others:.1f} of {run.wall * CORES:.1f} CPU s"))
+        table.append((f"{head} {run.target}: run wall, CPU of other work, machine busy",
+                       f"{run.wall:.1f} s; {run.others:.1f} of {run.wall * CORES:.1f} CPU s; "
+                       f"{run.busy / (run.wall * CORES):.0%}"))
     table.append((f"{head} issue 14 targets", _verdict(ours, theirs, cpu_a, cpu_b)))
     return table
 
