@@ -173,7 +173,7 @@ def run() -> list[tuple[str, str]]:
 async def unwanted_emit() -> tuple[str, str]:
     """Every process hears every emit: the CPU of one to a chat with no socket in this process,
     as python-socketio handles it (decoded, encoded again for nobody) and as our listener
-    passes it over (web/cluster/live.py, its header line only)."""
+    passes it over (web/cluster/live.py: only the address at the head of the message)."""
     live = RedisLive(RedisLink("redis://127.0.0.1:1/0"))  # never connects: nothing is sent
     socketio.AsyncServer(client_manager=live, async_mode="aiohttp")
     live.basic_enter_room("s1", "/chat", None, eio_sid="e1")
