@@ -130,6 +130,10 @@ class ConversationStore:
         path = self._layout.conversation(conversation_id)
         return await asyncio.to_thread(read_conversation, path, conversation_id)
 
+    async def resume(self, conversation_id: str) -> Conversation | None:
+        # One process: no socket elsewhere to share the chat with.
+        return await self.get(conversation_id)
+
     async def working_copy(self, conversation_id: str) -> Conversation | None:
         # This process owns the folder: its copy is the stored one.
         return await self.get(conversation_id)

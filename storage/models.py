@@ -261,6 +261,9 @@ class Conversation:
     # Which save of the stored chat this copy is (PostgreSQL, storage/postgres/records.py):
     # 0 for a copy never stored. Not part of the record, nor of what makes two copies equal.
     version: int = field(default=0, compare=False)
+    # Whether a hello resumed the stored chat (PostgreSQL), so that sockets of other processes
+    # than the one that started it may follow it. Like version, not part of the record.
+    shared: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields, sharing the conversation's lists and dicts: for encoding at once. A deep
@@ -272,7 +275,9 @@ class Conversation:
         return cls(**data)
 
 
-_CONVERSATION_RECORD = tuple(f.name for f in fields(Conversation) if f.name != "version")
+_CONVERSATION_RECORD = tuple(
+    f.name for f in fields(Conversation) if f.name not in ("version", "shared")
+)
 
 
 @dataclass(frozen=True)

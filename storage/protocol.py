@@ -157,6 +157,12 @@ class Conversations(Protocol):
     async def get(self, conversation_id: str) -> Conversation | None:
         """The stored chat; None for an unknown id, and for a malformed one."""
 
+    async def resume(self, conversation_id: str) -> Conversation | None:
+        """The stored chat, for a hello that resumes it in a socket: from then on the chat is
+        shared, and every copy of it that save returns says so (Conversation.shared), so that
+        a step's answer is published to the other processes only for a chat that one of their
+        sockets may follow. The data folder has one process: there it is get."""
+
     async def working_copy(self, conversation_id: str) -> Conversation | None:
         """This process's own last copy of the chat if it has one, else the stored one: a
         chat step's read, which may then be behind another process's save (see save)."""
@@ -166,7 +172,8 @@ class Conversations(Protocol):
         progress may reach the disk just after the call (the data folder writes it behind);
         durable: on disk before it returns, for a step that records something promised.
         ConversationChanged, changing nothing, if another process saved the chat since this
-        copy was read or created (PostgreSQL; the data folder has one process)."""
+        copy was read or created (PostgreSQL; the data folder has one process). Sets the
+        copy's version and shared to the stored chat's."""
 
     async def delete(self, conversation_id: str) -> None:
         """Gone for good; unknown and malformed ids are a no-op. The web layer holds the

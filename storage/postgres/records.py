@@ -30,19 +30,39 @@ class ConversationStore:
         self._db = db
         # The saves of one conversation in this process land in the order they were asked for.
         self._locks = KeyedLock()
-        self._recent: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+        # id -> (version, shared, record) as last read or saved here
+        self._recent: OrderedDict[str, tuple[int, bool, dict[str, Any]]] = OrderedDict()
 
     async def get(self, conversation_id: str) -> Conversation | None:
         if not valid_conversation_id(conversation_id):
             return None
-        row = await self._db.row(
-            "SELECT version, record FROM conversations WHERE id = %s", (conversation_id,)
+        return self._known(
+            conversation_id,
+            await self._db.row(
+                "SELECT version, shared, record FROM conversations WHERE id = %s",
+                (conversation_id,),
+            ),
         )
+
+    async def resume(self, conversation_id: str) -> Conversation | None:
+        # The mark and the read are one statement: a save by another process lands before it
+        # (and is read here) or after it (and returns shared), never in between.
+        if not valid_conversation_id(conversation_id):
+            return None
+        rows = await self._db.run(
+            "UPDATE conversations SET shared = true WHERE id = %s"
+            " RETURNING version, shared, record",
+            (conversation_id,),
+        )
+        return self._known(conversation_id, rows[0] if rows else None)
+
+    def _known(self, conversation_id: str, row: tuple[Any, ...] | None) -> Conversation | None:
         if row is None:
             self._recent.pop(conversation_id, None)
             return None
-        self._remember(conversation_id, row[0], row[1])
-        return _thawed(row[0], row[1])
+        version, shared, record = row
+        self._remember(conversation_id, version, shared, record)
+        return _thawed(version, shared, record)
 
     async def working_copy(self, conversation_id: str) -> Conversation | None:
         known = self._recent.get(conversation_id)
@@ -61,25 +81,29 @@ class ConversationStore:
             if conversation.version:
                 rows = await self._db.run(
                     "UPDATE conversations SET updated_at = %s, record = %s::json,"
-                    " version = version + 1 WHERE id = %s AND version = %s RETURNING version",
+                    " version = version + 1 WHERE id = %s AND version = %s"
+                    " RETURNING version, shared",
                     (conversation.updated_at, dumps(record), conversation.id,
                      conversation.version),
                 )
             else:
                 rows = await self._db.run(
-                    "INSERT INTO conversations (id, updated_at, record) VALUES (%s, %s, %s::json)"
-                    " ON CONFLICT (id) DO NOTHING RETURNING version",
+                    "INSERT INTO conversations (id, updated_at, record, shared)"
+                    " VALUES (%s, %s, %s::json, false)"
+                    " ON CONFLICT (id) DO NOTHING RETURNING version, shared",
                     (conversation.id, conversation.updated_at, dumps(record)),
                 )
             if not rows:
                 self._recent.pop(conversation.id, None)
                 raise ConversationChanged(conversation.id)
-            conversation.version = rows[0][0]
-            self._remember(conversation.id, conversation.version, record)
+            conversation.version, conversation.shared = rows[0]
+            self._remember(conversation.id, conversation.version, conversation.shared, record)
 
-    def _remember(self, conversation_id: str, version: int, record: dict[str, Any]) -> None:
+    def _remember(
+        self, conversation_id: str, version: int, shared: bool, record: dict[str, Any]
+    ) -> None:
         self._recent.pop(conversation_id, None)
-        self._recent[conversation_id] = (version, record)
+        self._recent[conversation_id] = (version, shared, record)
         if len(self._recent) > RECENT_MAX:
             self._recent.popitem(last=False)
 
@@ -99,9 +123,10 @@ class ConversationStore:
         return [ConversationBrief.of(row[0], row[1], row[2], row[3] or []) for row in rows]
 
 
-def _thawed(version: int, record: dict[str, Any]) -> Conversation:
+def _thawed(version: int, shared: bool, record: dict[str, Any]) -> Conversation:
     conversation = thaw_conversation(record)
     conversation.version = version
+    conversation.shared = shared
     return conversation
 
 

@@ -128,6 +128,55 @@ async def test_a_chat_copy_another_process_overtook_cannot_overwrite_its_save(
         await b.conversations.save(Conversation(id=chat.id, step="other"))
 
 
+async def test_a_chat_resumed_on_another_process_is_shared_from_the_next_save_on(
+    two: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    """Until a hello resumes a chat, its steps' answers are not published to the other
+    processes: the save of a copy read before the resume must still learn of it."""
+    a, b = two
+    chat = Conversation(id=secrets.token_urlsafe(16), step="topic")
+    await a.conversations.save(chat)
+    assert chat.shared is False
+    mine = await a.conversations.working_copy(chat.id)
+    assert mine is not None and mine.shared is False
+    mine.step = "describe"
+    await a.conversations.save(mine)
+    assert mine.shared is False  # a's own steps: nobody else follows the chat
+    resumed = await b.conversations.resume(chat.id)  # the other tab says hello on b
+    assert resumed is not None and resumed.shared and resumed.step == "describe"
+    behind = await a.conversations.working_copy(chat.id)
+    assert behind is not None and behind.shared is False  # a's copy has not heard of it
+    behind.step = "contact"
+    await a.conversations.save(behind)
+    assert behind.shared is True
+    assert (await a.conversations.get(chat.id)).shared is True  # type: ignore[union-attr]
+    assert await b.conversations.resume(secrets.token_urlsafe(16)) is None
+    assert await b.conversations.resume("../not-an-id") is None
+
+
+async def test_a_resume_waits_for_a_save_under_way_and_reads_what_it_saved(
+    two: tuple[PostgresStorage, PostgresStorage], database_url: str
+) -> None:
+    """The other order of the race: the save holds the row when the hello comes, so the
+    resumed copy has its step (and the save, which did not publish, needed not)."""
+    a, b = two
+    chat = Conversation(id=secrets.token_urlsafe(16), step="topic")
+    await a.conversations.save(chat)
+    with psycopg.connect(database_url) as other:
+        other.execute("UPDATE conversations SET version = version WHERE id = %s", (chat.id,))
+        resuming = asyncio.ensure_future(b.conversations.resume(chat.id))
+        await asyncio.sleep(0.2)
+        assert not resuming.done()  # waits on the row, as it would behind a's save
+        other.execute(
+            "UPDATE conversations SET record = jsonb_set(record::jsonb, '{step}', '\"describe\"')"
+            "::json, version = version + 1 WHERE id = %s",
+            (chat.id,),
+        )
+        other.commit()
+    resumed = await asyncio.wait_for(resuming, 10)
+    assert resumed is not None and resumed.step == "describe" and resumed.shared
+
+
 async def test_an_account_or_session_made_on_one_works_on_the_other(
     two: tuple[PostgresStorage, PostgresStorage],
 ) -> None:

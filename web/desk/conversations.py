@@ -31,11 +31,13 @@ TRANSCRIPT_MAX = 300
 
 @dataclass
 class Turn:
-    """What one step said: the new transcript entries, the next prompt, the chat's language."""
+    """What one step said: the new transcript entries, the next prompt, the chat's language,
+    and whether sockets of other processes may follow the chat (Conversation.shared)."""
 
     entries: list[dict[str, Any]]
     prompt: dict[str, Any]
     lang: str
+    shared: bool
 
 
 # Transcript entries need ids unique within a chat, not secret ones: a counter after a prefix
@@ -78,7 +80,7 @@ class Conversations:
         opened too many)."""
         storage = self.services.storage
         if requested is not None:
-            conversation = await storage.conversations.get(requested)
+            conversation = await storage.conversations.resume(requested)
             if conversation is not None:
                 return conversation
         # New conversations cost disk: a script must not open them by the thousand.
@@ -183,7 +185,10 @@ class Conversations:
         for effect in logged:
             await self._carry_out(conversation, effect, ip)
         return Turn(
-            [e for e in entries if e is not None], prompt_view(outcome.prompt), conversation.lang
+            [e for e in entries if e is not None],
+            prompt_view(outcome.prompt),
+            conversation.lang,
+            conversation.shared,
         )
 
     async def add_upload(self, conversation_id: str, upload: dict[str, Any]) -> bool:

@@ -211,10 +211,13 @@ class ChatNamespace(GuardedNamespace):
             session = await self.get_session(sid)
             if session.get("lang") != turn.lang:
                 await self.save_session(sid, {**session, "lang": turn.lang})
+        # A chat no hello resumed is followed by one socket, the one that started it and sent
+        # this step, here: publishing the answer to the other processes would reach nobody.
         await self.emit(
             "bot",
             {"conversation_id": conversation_id, "entries": turn.entries, "prompt": turn.prompt},
             room=room,
+            ignore_queue=not turn.shared,
         )
 
     def _ip(self, sid: str) -> str:

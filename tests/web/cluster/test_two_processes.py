@@ -333,3 +333,73 @@ async def test_the_typing_hint_of_a_slow_step_stays_on_its_process(
         there = await second.next("typing", "bot")
     assert [name for name, _ in here] == ["typing", "typing", "bot"]
     assert there[0] == "bot"
+
+
+@contextlib.asynccontextmanager
+async def published(deployment: Deployment) -> AsyncIterator[list[bytes]]:
+    """Every message the processes publish on Redis while the block runs, as it runs."""
+    client = Redis.from_url(deployment.redis_url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    heard: list[bytes] = []
+
+    async def listen() -> None:
+        async for message in pubsub.listen():
+            if message["type"] == "pmessage":
+                heard.append(message["data"])
+
+    await pubsub.psubscribe("helpdesk:*:live")
+    listener = asyncio.ensure_future(listen())
+    try:
+        yield heard
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await client.aclose()
+
+
+async def test_a_chat_in_one_tab_publishes_nothing_until_another_tab_resumes_it(
+    deployment: Deployment, two_tabs: tuple[Student, Student]
+) -> None:
+    """Nearly every chat is followed by the one tab that started it, on the process that takes
+    its steps: its answers stay on that process (a Redis round trip per step, and every other
+    process's decoding of it, saved). Once a tab resumes it, they are published."""
+    first, second = two_tabs
+    async with published(deployment) as heard:
+        await first.hello()
+        room = f'"conversation:{first.conversation_id}"'.encode()
+        await first.choose(first.options()[0])
+        await first.say("Come pago la seconda rata?")
+        await asyncio.sleep(0.5)  # a publish follows the local answer within milliseconds
+        assert not [m for m in heard if room in m]
+        await second.hello(first.conversation_id)
+        await first._send("choose", option="lang:en")
+        await hear(second)
+        assert [m for m in heard if room in m]
+
+
+async def test_a_step_saved_while_the_other_tab_resumes_the_chat_reaches_that_tab(
+    deployment: Deployment, two_tabs: tuple[Student, Student]
+) -> None:
+    """The first tab's save waits for the row that the second tab's hello holds: it must learn
+    that the chat is now shared and publish its answer, which the second tab's state (read
+    before the step) does not have. Each chat update sleeps 0.5 s to widen the moment."""
+    first, second = two_tabs
+    await first.hello()
+    async with slowed(deployment, "UPDATE", "conversations", 0.5):
+        await second.client.emit(
+            "hello", {"conversation_id": first.conversation_id, "lang": "it"}, namespace="/chat"
+        )
+        await asyncio.sleep(0.2)  # the hello holds the row now
+        chosen = first.options()[0]
+        await first.client.emit(
+            "choose", {"conversation_id": first.conversation_id, "option": chosen},
+            namespace="/chat",
+        )
+        _, state = await second.next("state")
+        assert all(e["from"] != "student" for e in state["transcript"])
+        heard = await hear(second)
+    assert [e["text"] for e in heard["entries"] if e["from"] == "student"] == [
+        first.prompt["options"][0]["label"]
+    ]
