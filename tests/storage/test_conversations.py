@@ -41,6 +41,14 @@ async def test_unknown_and_malformed_ids(storage: Backend) -> None:
             await storage.conversations.save(Conversation(id=bad, step="start"))
 
 
+async def test_a_resume_reads_the_chat_as_get_does(storage: Backend) -> None:
+    conversation = Conversation(id=secrets.token_urlsafe(16), step="describe")
+    await storage.conversations.save(conversation)
+    assert await storage.conversations.resume(conversation.id) == conversation
+    for unknown in (secrets.token_urlsafe(16), "../../../etc/passwd", ""):
+        assert await storage.conversations.resume(unknown) is None
+
+
 async def test_concurrent_saves_of_one_conversation_land_in_order(storage: Backend) -> None:
     conversation = Conversation(id=secrets.token_urlsafe(16), step="s0")
     steps = iter(range(1, 31))
