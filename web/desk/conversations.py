@@ -324,7 +324,7 @@ class Conversations:
             references = await self._own_ticket(data.get("references"), clean["email"])
             # The step's own name: the other tab, confirming on another process in the same
             # moment, read the same version of the chat and gets this same ticket.
-            ticket = await Desk(services).open(
+            opened = await Desk(services).open(
                 clean,
                 attachment,
                 conversation_id=conversation.id,
@@ -337,12 +337,14 @@ class Conversations:
             await refund_all(limits)
             log.exception("could not open a ticket for conversation %s", conversation.id)
             return engine.Event("ticket_failed", data={"reason": "error"})
+        if not opened.new:
+            await refund_all(limits)  # the other tab's confirm opened it, and counted it
         # Files uploaded in this chat but not sent with the ticket would stay on disk forever.
         for unused in conversation.uploads:
             if attachment is None or unused["id"] != attachment.id:
                 await services.storage.attachments.delete(unused["id"])
         conversation.uploads = []
-        return engine.Event("ticket_created", ticket.number)
+        return engine.Event("ticket_created", opened.ticket.number)
 
     async def _own_ticket(self, number: Any, email: str) -> str | None:
         """A follow-up links its closed ticket only when both belong to the same email (the

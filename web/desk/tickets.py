@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.i18n import t
 from storage import (
@@ -43,6 +43,11 @@ from web.desk.waiting import queue_view
 log = logging.getLogger("helpdesk.desk")
 # A check run inside a ticket's update, under its lock: raising ApiError refuses the change.
 Guard = Callable[[Ticket], None]
+
+
+class Opened(NamedTuple):
+    ticket: Ticket
+    new: bool  # False: the ticket an earlier step with the same idempotency_key opened
 
 
 class Desk:
@@ -108,7 +113,7 @@ class Desk:
         conversation_id: str | None = None,
         references: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Ticket:
+    ) -> Opened:
         """A new ticket from validated fields, its first message, and the "opened" mail; or
         the one opened before with the same idempotency_key (Tickets.create), as it is."""
         built = False
@@ -143,7 +148,7 @@ class Desk:
         ticket = await self.storage.tickets.create(build, idempotency_key=idempotency_key)
         if built:
             await self._after(ticket, "created", actor="student", action="ticket.created")
-        return ticket
+        return Opened(ticket, new=built)
 
     async def _update(self, number: str, change: Callable[[Ticket], object]) -> Ticket:
         def unless_anonymised(ticket: Ticket) -> object:

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from tests.conftest import ROOT, free_port
 from tests.deployment import Deployment, WebProcess
 from tests.web.conftest import LAURA, MARCO, Account, Console, OperatorSocket, StudentSocket
-from tests.web.student.test_chat import Student, to_attachment_step
+from tests.web.student.test_chat import Student, to_attachment_step, to_contact_data
 
 
 class People:
@@ -292,8 +292,11 @@ async def test_two_tabs_confirming_in_the_same_moment_on_two_processes_open_one_
     save comes too late to stop it. The moment is widened to half a second by a trigger that
     slows every ticket number's insert."""
     first, second = two_tabs
+    email = "due.schede@example.com"  # the allowance below is this student's alone
     await first.hello()
-    await to_attachment_step(first)
+    await to_contact_data(first)
+    for answer in (email, "Rossi Mario", "3331234567"):
+        await first.say(answer)
     await first.choose("skip_attachment")
     await second.hello(first.conversation_id)  # both processes now hold the current summary
     async with slowed(deployment, "INSERT", "used_numbers", 0.5) as db:
@@ -313,6 +316,27 @@ async def test_two_tabs_confirming_in_the_same_moment_on_two_processes_open_one_
     told = {e["data"]["number"] for e in entries if e["kind"] == "ticket"}
     assert len(opened) == 1, opened
     assert told == {opened[0][0]}
+    # one ticket counts once against the 5 an hour one email may open
+    statuses = [await open_over_http(deployment, email, n) for n in range(5)]
+    assert statuses == [201] * 4 + [429]
+
+
+async def open_over_http(deployment: Deployment, email: str, n: int) -> int:
+    """Opens a ticket with the HTTP API, each from its own address: only the email's limit."""
+    fields = {
+        "email": email,
+        "name": "Rossi Mario",
+        "phone": "3331234567",
+        "topic": "immatricolazioni",
+        "subtopic": "procedura-online",
+        "message": f"Domanda numero {n}.",
+    }
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{deployment.proxy.url}/api/tickets",
+        json=fields,
+        headers={"X-Forwarded-For": f"198.51.100.{n}"},
+    ) as response:
+        return response.status
 
 
 async def test_the_typing_hint_of_a_slow_step_stays_on_its_process(
