@@ -49,7 +49,7 @@ async def damage_one_ticket(server: Server) -> Path:
     desk_fields = {**VALID, "lang": "it"}
     from web.desk.tickets import Desk
 
-    ticket = (await Desk(server.app[SERVICES]).open(desk_fields, None)).ticket
+    ticket = await Desk(server.app[SERVICES]).open(desk_fields, None)
     await server.stop()
     [path] = list((server.config.data_dir / "tickets").rglob(f"{ticket.number}.json"))
     path.write_text('{"_default": {"1": {"number": "' + ticket.number + '", "ema')

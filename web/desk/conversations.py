@@ -324,7 +324,7 @@ class Conversations:
             references = await self._own_ticket(data.get("references"), clean["email"])
             # The step's own name: the other tab, confirming on another process in the same
             # moment, read the same version of the chat and gets this same ticket.
-            opened = await Desk(services).open(
+            opened = await Desk(services).open_once(
                 clean,
                 attachment,
                 conversation_id=conversation.id,

@@ -112,10 +112,24 @@ class Desk:
         *,
         conversation_id: str | None = None,
         references: str | None = None,
+    ) -> Ticket:
+        """A new ticket from validated fields, its first message, and the "opened" mail."""
+        opened = await self.open_once(
+            fields, attachment, conversation_id=conversation_id, references=references
+        )
+        return opened.ticket
+
+    async def open_once(
+        self,
+        fields: Mapping[str, str],
+        attachment: Attachment | None,
+        *,
+        conversation_id: str | None = None,
+        references: str | None = None,
         idempotency_key: str | None = None,
     ) -> Opened:
-        """A new ticket from validated fields, its first message, and the "opened" mail; or
-        the one opened before with the same idempotency_key (Tickets.create), as it is."""
+        """As open; or the ticket opened before with the same idempotency_key
+        (Tickets.create), as it is, and not new."""
         built = False
 
         def build(number: str) -> Ticket:

@@ -53,7 +53,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         await take_all(limits)
         try:
             references = await _references(services, data.get("references"), fields["email"])
-            ticket = (await Desk(services).open(fields, attachment, references=references)).ticket
+            ticket = await Desk(services).open(fields, attachment, references=references)
         except BaseException:
             await refund_all(limits)  # nothing was opened: the attempt does not count
             raise

@@ -628,12 +628,10 @@ async def test_a_ticket_shows_the_student_the_chat_that_led_to_it_and_everything
         "subtopic": "tasse-pagamenti",
         "message": "Il pagamento della prima rata non va a buon fine.",
     }
-    ticket = (await Desk(services).open(fields, None, conversation_id="c" * 22)).ticket
-    earlier = (
-        await Desk(services).open(
-            {**fields, "message": "Una domanda precedente, già chiusa."}, None
-        )
-    ).ticket
+    ticket = await Desk(services).open(fields, None, conversation_id="c" * 22)
+    earlier = await Desk(services).open(
+        {**fields, "message": "Una domanda precedente, già chiusa."}, None
+    )
     laura = await signed_in(LAURA)
     await laura.post(
         f"/api/console/tickets/{ticket.number}/messages",
