@@ -94,8 +94,18 @@ def words(text: str) -> list[str]:
     return [ABBREVIATIONS.get(w, w) for w in _WORD.findall(fold(text))]
 
 
+# Words the Snowball stemmer folds together although students mean different things by them:
+# "posta" (mail) and "posto" (a place on a course) both become "post".
+_STEMMED_APART = {
+    "it": {"posta": "posta", "poste": "posta", "posto": "posto", "posti": "posto"},
+}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str, lang: str) -> str:
+    apart = _STEMMED_APART.get(lang, {}).get(word)
+    if apart is not None:
+        return apart
     stemmer = _stemmer(lang)
     return str(stemmer.stemWord(word))
 
