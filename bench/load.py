@@ -81,6 +81,8 @@ class Run:
     others: float  # CPU seconds the rest of the machine used meanwhile (other work, noise)
     busy: float  # CPU seconds the whole machine used meanwhile, all of the above included
     leave_cpu: float | None  # server CPU seconds for everyone to disconnect at once
+    back: Tally  # everyone coming back after a blip: "connect", and "hello" for the resume
+    back_cpu: float | None  # server CPU seconds for it
 
     def exchange(self) -> list[float]:
         return [s for step in EXCHANGE for s in self.tally.seconds[step]]
@@ -162,6 +164,16 @@ async def load(target: Target, students: int, rate: float, processes: int,
         for conn in pipes:
             await _recv(conn, 120)
         leave_cpu = await _settled_cpu(target) - before_leaving
+        for conn in pipes:
+            conn.send("return")
+        back = Tally()
+        for conn in pipes:
+            back.merge(await _recv(conn, 120))
+        back_cpu = await _settled_cpu(target) - before_leaving - leave_cpu
+        for conn in pipes:
+            conn.send("leave")
+        for conn in pipes:
+            await _recv(conn, 120)
     finally:
         for conn in pipes:
             conn.close()  # a child still waiting for a word stops at once
@@ -187,6 +199,8 @@ async def load(target: Target, students: int, rate: float, processes: int,
         others=busy - own - user - kernel - sum(r["cpu"] for r in reports),
         busy=busy,
         leave_cpu=leave_cpu if target.pids else None,
+        back=back,
+        back_cpu=back_cpu if target.pids else None,
     )
 
 
@@ -260,6 +274,12 @@ def rows(ours: Run, theirs: Run, students: int, rate: float,
                   f"{per(theirs.kernel, 1, 's')})"))
     table.append((f"{head} server CPU for everyone to leave at once: service | bare",
                   f"{per(ours.leave_cpu, 1e-3, 'ms')} | {per(theirs.leave_cpu, 1e-3, 'ms')}"))
+    table.append((f"{head} everyone back within a second (a Wi-Fi blip): connect p50/p99, "
+                  "resume p50/p99, failed, server CPU: service | bare",
+                  " | ".join(f"{_spread(run.back.seconds['connect'])}, "
+                             f"{_spread(run.back.seconds['hello'])}, "
+                             f"{sum(run.back.failures.values())}, "
+                             f"{per(run.back_cpu, 1e-3, 'ms')}" for run in (ours, theirs))))
     table.append((f"{head} server RSS per connected student: service | bare | ratio",
                   f"{per(rss_a, 1024, 'KiB')} | {per(rss_b, 1024, 'KiB')} | "
                   f"{_ratio(rss_a, rss_b)}"))

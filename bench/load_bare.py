@@ -27,7 +27,7 @@ OPTIONS = [{"id": option, "label": option} for option in ("new_ticket", "immatri
 
 def chat(sio: socketio.AsyncServer) -> None:
     async def hello(sid: str, data: Any) -> None:
-        conversation_id = secrets.token_urlsafe(16)
+        conversation_id = data.get("conversation_id") or secrets.token_urlsafe(16)
         await sio.save_session(sid, {"conversation_id": conversation_id}, namespace="/chat")
         await sio.enter_room(sid, conversation_id, namespace="/chat")
         await sio.emit("state", {"conversation_id": conversation_id, "lang": "it",

@@ -31,6 +31,7 @@ CONNECT_TIMEOUT = 20.0
 # Past this an answer counts as lost, so that a run always ends.
 STEP_TIMEOUT = 60.0
 LAG_PERIOD = 0.01
+RETURN_SPREAD = (0.5, 1.5)  # seconds after the blip, as Socket.IO's client reconnects
 
 
 def questions() -> list[str]:
@@ -105,6 +106,13 @@ class Student:
         self.conversation_id = state["conversation_id"]
         _offers(state, "new_ticket")
 
+    async def resume(self) -> None:
+        state = await self.exchange(
+            "hello", {"conversation_id": self.conversation_id, "lang": "it"}, "state"
+        )
+        if state["conversation_id"] != self.conversation_id:
+            raise Refused("a new conversation instead of the student's own")
+
     async def new_ticket(self) -> None:
         _offers(await self.say("choose", option="new_ticket"), "immatricolazioni")
 
@@ -146,6 +154,34 @@ async def one_student(student: Student, question: str, tally: Tally) -> None:
             tally.fail(step, f"{type(exc).__name__}: {exc}"[:200])
             return
         tally.seconds[step].append(time.perf_counter() - started)
+
+
+async def come_back(left: list[Student], url: str, transports: list[str]) -> Tally:
+    """A Wi-Fi blip: every student who got a conversation comes back within RETURN_SPREAD
+    seconds, as the widget's Socket.IO client reconnects (a 1 s delay, randomised by half),
+    and resumes it. Timed from the reconnection to the conversation's state; tallied as
+    "connect" (connecting and resuming both count) and "hello"."""
+    tally = Tally()
+    rng = random.Random(len(left))
+    back: list[Student] = []
+
+    async def one(before: Student) -> None:
+        await asyncio.sleep(rng.uniform(*RETURN_SPREAD))
+        student = Student(url, transports)
+        student.conversation_id = before.conversation_id
+        back.append(student)
+        for step, action in (("connect", student.connect), ("hello", student.resume)):
+            started = time.perf_counter()
+            try:
+                await action()
+            except Exception as exc:  # counted and shown, as in one_student
+                tally.fail(step, f"{type(exc).__name__}: {exc}"[:200])
+                return
+            tally.seconds[step].append(time.perf_counter() - started)
+
+    await asyncio.gather(*(one(s) for s in left if s.conversation_id is not None))
+    left[:] = back
+    return tally
 
 
 class LagWatch:
@@ -207,7 +243,13 @@ async def _serve(conn: Connection, url: str, indices: range, rate: float,
         "tally": tally, "cpu": cpu, "wall": time.time() - start_at, "lags": lags,
         "connected": sum(1 for s in students if s.client.connected),
     })
-    # Everyone stays online until the parent has read the server's memory.
+    # Everyone stays online until the parent has read the server's memory; then leaves, comes
+    # back and leaves again when told.
+    await loop.run_in_executor(None, conn.recv)
+    await asyncio.gather(*(s.close() for s in students), return_exceptions=True)
+    conn.send("left")
+    await loop.run_in_executor(None, conn.recv)
+    conn.send(await come_back(students, url, transports))
     await loop.run_in_executor(None, conn.recv)
     await asyncio.gather(*(s.close() for s in students), return_exceptions=True)
     conn.send("left")
