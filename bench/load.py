@@ -87,6 +87,11 @@ class Run:
     back: Tally  # everyone coming back after a blip: "connect", and "hello" for the resume
     back_cpu: float | None  # server CPU seconds for it
 
+    @property
+    def machine_busy(self) -> float:
+        """The share of the machine's CPU used during the run."""
+        return self.busy / (self.wall * CORES)
+
     def exchange(self) -> list[float]:
         return [s for step in EXCHANGE for s in self.tally.seconds[step]]
 
@@ -128,6 +133,13 @@ async def _recv(conn: Connection, within: float) -> Any:
     return conn.recv()
 
 
+async def _tell(pipes: list[Connection], word: str, within: float = 120) -> list[Any]:
+    """Tells every generator process `word`, then waits for each one's answer."""
+    for conn in pipes:
+        conn.send(word)
+    return [await _recv(conn, within) for conn in pipes]
+
+
 async def load(target: Target, students: int, rate: float, processes: int,
                transports: list[str]) -> Run:
     context = multiprocessing.get_context("spawn")
@@ -162,21 +174,13 @@ async def load(target: Target, students: int, rate: float, processes: int,
         until.set()
         lag = await probe
         before_leaving = sum(target.cpu_seconds())
-        for conn in pipes:
-            conn.send("leave")
-        for conn in pipes:
-            await _recv(conn, 120)
+        await _tell(pipes, "leave")
         leave_cpu = await _settled_cpu(target) - before_leaving
-        for conn in pipes:
-            conn.send("return")
         back = Tally()
-        for conn in pipes:
-            back.merge(await _recv(conn, 120))
+        for tally in await _tell(pipes, "return"):
+            back.merge(tally)
         back_cpu = await _settled_cpu(target) - before_leaving - leave_cpu
-        for conn in pipes:
-            conn.send("leave")
-        for conn in pipes:
-            await _recv(conn, 120)
+        await _tell(pipes, "leave")
     finally:
         for conn in pipes:
             conn.close()  # a child still waiting for a word stops at once
@@ -295,7 +299,7 @@ def rows(ours: Run, theirs: Run, students: int, rate: float,
                       f"{busy}; {_ms(percentile(run.generator_lag, 0.99))} ms"))
         table.append((f"{head} {run.target}: run wall, CPU of other work, machine busy",
                        f"{run.wall:.1f} s; {run.others:.1f} of {run.wall * CORES:.1f} CPU s; "
-                       f"{run.busy / (run.wall * CORES):.0%}"))
+                       f"{run.machine_busy:.0%}"))
     table.append((f"{head} issue 14 targets", _verdict(ours, theirs, cpu_a, cpu_b)))
     return table
 
@@ -313,10 +317,9 @@ def _verdict(ours: Run, theirs: Run, cpu_a: float | None, cpu_b: float | None) -
         (f"question p50 <= 50 ms ({_ms(p50)} ms)", p50 <= 0.05),
     ]
     verdict = "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks)
-    busy = ours.busy / (ours.wall * CORES)
-    if busy > SATURATED:
-        verdict += (f" (the machine was {busy:.0%} busy: the p99 measures the queue for the"
-                    " cores as much as the service)")
+    if ours.machine_busy > SATURATED:
+        verdict += (f" (the machine was {ours.machine_busy:.0%} busy: the p99 measures the"
+                    " queue for the cores as much as the service)")
     return verdict
 
 

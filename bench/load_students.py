@@ -137,13 +137,12 @@ def _offers(reply: dict[str, Any], option: str) -> None:
         raise Refused(f"no option {option!r} in {reply['prompt']}")
 
 
-async def one_student(student: Student, question: str, tally: Tally) -> None:
-    """The exchange, each step timed from the send to the answer; the first failure ends it."""
-    actions: list[Callable[[], Awaitable[None]]] = [
-        student.connect, student.hello, student.new_ticket, student.topic,
-        functools.partial(student.question, question),
-    ]
-    for step, action in zip(STEPS, actions, strict=True):
+Steps = list[tuple[str, Callable[[], Awaitable[None]]]]
+
+
+async def timed(steps: Steps, tally: Tally) -> None:
+    """Each step timed from the send to the answer; the first failure ends them."""
+    for step, action in steps:
         started = time.perf_counter()
         try:
             await action()
@@ -156,11 +155,20 @@ async def one_student(student: Student, question: str, tally: Tally) -> None:
         tally.seconds[step].append(time.perf_counter() - started)
 
 
+async def one_student(student: Student, question: str, tally: Tally) -> None:
+    """The exchange of STEPS."""
+    actions = [
+        student.connect, student.hello, student.new_ticket, student.topic,
+        functools.partial(student.question, question),
+    ]
+    await timed(list(zip(STEPS, actions, strict=True)), tally)
+
+
 async def come_back(left: list[Student], url: str, transports: list[str]) -> Tally:
     """A Wi-Fi blip: every student who got a conversation comes back within RETURN_SPREAD
     seconds, as the widget's Socket.IO client reconnects (a 1 s delay, randomised by half),
-    and resumes it. Timed from the reconnection to the conversation's state; tallied as
-    "connect" (connecting and resuming both count) and "hello"."""
+    and resumes it. Tallied as "connect" and "hello" (the resume). `left` becomes the students
+    who came back."""
     tally = Tally()
     rng = random.Random(len(left))
     back: list[Student] = []
@@ -170,14 +178,7 @@ async def come_back(left: list[Student], url: str, transports: list[str]) -> Tal
         student = Student(url, transports)
         student.conversation_id = before.conversation_id
         back.append(student)
-        for step, action in (("connect", student.connect), ("hello", student.resume)):
-            started = time.perf_counter()
-            try:
-                await action()
-            except Exception as exc:  # counted and shown, as in one_student
-                tally.fail(step, f"{type(exc).__name__}: {exc}"[:200])
-                return
-            tally.seconds[step].append(time.perf_counter() - started)
+        await timed([("connect", student.connect), ("hello", student.resume)], tally)
 
     await asyncio.gather(*(one(s) for s in left if s.conversation_id is not None))
     left[:] = back

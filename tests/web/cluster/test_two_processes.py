@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from tests.conftest import ROOT, free_port
 from tests.deployment import Deployment, WebProcess
 from tests.web.conftest import LAURA, MARCO, Account, Console, OperatorSocket, StudentSocket
-from tests.web.student.test_chat import Student, to_attachment_step, to_contact_data
+from tests.web.student.test_chat import Student, to_attachment_step
 
 
 class People:
@@ -294,9 +294,7 @@ async def test_two_tabs_confirming_in_the_same_moment_on_two_processes_open_one_
     first, second = two_tabs
     email = "due.schede@example.com"  # the allowance below is this student's alone
     await first.hello()
-    await to_contact_data(first)
-    for answer in (email, "Rossi Mario", "3331234567"):
-        await first.say(answer)
+    await to_attachment_step(first, email)
     await first.choose("skip_attachment")
     await second.hello(first.conversation_id)  # both processes now hold the current summary
     async with slowed(deployment, "INSERT", "used_numbers", 0.5) as db:

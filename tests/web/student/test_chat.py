@@ -122,10 +122,10 @@ async def to_contact_data(student: Student) -> None:
     assert student.prompt["input"] == "email", bot_texts(entries)
 
 
-async def to_attachment_step(student: Student) -> None:
+async def to_attachment_step(student: Student, email: str = "mario.rossi@example.com") -> None:
     """On to the contact data, given right the first time: the widget now offers a file."""
     await to_contact_data(student)
-    await student.say("mario.rossi@example.com")
+    await student.say(email)
     await student.say("Rossi Mario")
     await student.say("3331234567")
     assert student.prompt["input"] == "file"
