@@ -76,6 +76,8 @@ class LangIndex:
     ) -> None:
         self.lang = lang
         self.synonyms, self.phrases = synonyms
+        # Most words start no phrase: they skip the look-ups of the two- and three-word joins.
+        self.phrase_starts = {phrase.split(" ", 1)[0] for phrase in self.phrases}
         self.docs: list[_Doc] = []
         self.words: dict[str, str] = {}  # folded word -> its token, for fuzzy look-up
         doc_freq: dict[str, float] = {}
@@ -153,7 +155,7 @@ class LangIndex:
         out: list[tuple[str, str, float]] = []
         i = 0
         while i < len(found):
-            for size in (3, 2):
+            for size in (3, 2) if found[i] in self.phrase_starts else ():
                 phrase = " ".join(found[i : i + size])
                 if len(found) - i >= size and phrase in self.phrases:
                     out.append((phrase, self.phrases[phrase], min(weights[i : i + size])))

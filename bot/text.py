@@ -73,6 +73,10 @@ def _stop_words(lang: str) -> frozenset[str]:
 
 
 STOP_WORDS: dict[str, frozenset[str]] = {lang: _stop_words(lang) for lang in ("it", "en")}
+# An English message drops Italian stop words too (students in the English chat mix the two);
+# an Italian one only Italian ones, since English function words rarely appear in it and some
+# ("test") are Italian content.
+_DROPPED = {"it": STOP_WORDS["it"], "en": STOP_WORDS["it"] | STOP_WORDS["en"]}
 
 _STEMMERS = {"it": "italian", "en": "english"}
 
@@ -116,8 +120,6 @@ def _stemmer(lang: str) -> Any:
 
 
 def content_words(text: str, lang: str) -> list[str]:
-    """Folded words that carry meaning, stop words out. An English message drops Italian stop
-    words too (students in the English chat mix the two); an Italian one only Italian ones,
-    since English function words rarely appear in it and some ("test") are Italian content."""
-    stop = STOP_WORDS["it"] | STOP_WORDS["en"] if lang == "en" else STOP_WORDS["it"]
+    """Folded words that carry meaning, stop words out (_DROPPED says which)."""
+    stop = _DROPPED.get(lang, STOP_WORDS["it"])
     return [w for w in words(text) if w not in stop and (len(w) > 1 or w.isdigit())]
