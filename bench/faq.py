@@ -241,10 +241,18 @@ def big_corpus(corpus: Corpus, size: int = 2000) -> Corpus:
     return Corpus(corpus.topics, tuple(faqs))
 
 
+# The machine is shared: one build's time moved by half with the neighbours' load, the median
+# of a few builds' CPU time much less.
+BUILDS = 5
+
+
 def timing(queries: Sequence[Query], corpus: Corpus) -> list[tuple[str, str]]:
-    started = time.perf_counter()
-    index = FaqIndex(corpus)
-    build = time.perf_counter() - started
+    builds = []
+    for _ in range(BUILDS):
+        started = time.process_time()
+        index = FaqIndex(corpus)
+        builds.append(time.process_time() - started)
+    build = statistics.median(builds)
 
     def per_query(fn: Callable[[str, str], object]) -> list[float]:
         out = []
@@ -259,7 +267,10 @@ def timing(queries: Sequence[Query], corpus: Corpus) -> list[tuple[str, str]]:
     plain = per_query(lambda q, _lang: process.extract(q, strings, scorer=fuzz.WRatio, limit=3))
     ms = 1000
     return [
-        ("faq index build, 2,000 FAQs (target < 1 s)", f"{build * ms:.0f} ms"),
+        (
+            f"faq index build, 2,000 FAQs, median CPU of {BUILDS} (target < 1 s)",
+            f"{build * ms:.0f} ms (fastest {min(builds) * ms:.0f} ms)",
+        ),
         (
             "faq query median / p99, 2,000 FAQs (target median <= 2 ms)",
             f"{statistics.median(ours) * ms:.2f} / {_p99(ours) * ms:.2f} ms",
