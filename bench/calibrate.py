@@ -23,7 +23,10 @@ informative query word the best FAQ lacks (0.717 / 0.854); the share of the quer
 corpus does not know at all, after typo correction (0.717 / 0.873; 0.37 on average for
 out-of-scope questions, 0.15 for the others, but the score already says it); the score's
 parts refitted as separate signals (0.684 / 0.860); the second score's ratio to the best
-(0.714 / 0.869).
+(0.714 / 0.869); the issue's "agreement between the question/variant match and the answer
+match", from two more indexes, one on question, variants and keywords, one on the answer alone:
+the best FAQ also first on the question side (0.708 / 0.869), its answer-side score (0.703 /
+0.873), its question-side score (0.708 / 0.875), both scores (0.698 / 0.873).
 In the scoring: word-frequency lists (wordfreq) discounting ordinary words in the query's
 mass (0.693 against 0.687 at 0.90: noise, for a 57 MB wheel), or in its evidence too (0.609
 in-sample); a longer English stop list (0.710, held-out 0.780); a stricter fuzzy typo gate,
