@@ -79,8 +79,11 @@ def test_every_key_of_the_flow_exists() -> None:
     assert sorted(k for k in keys if not has(k)) == []
 
 
-def test_every_error_a_validator_can_give_has_a_text() -> None:
-    source = Path(validate.__file__).read_text(encoding="utf-8")
+def test_every_error_a_validator_or_the_web_layer_can_give_has_a_text() -> None:
+    web = I18N.parents[1] / "web"
+    source = "\n".join(
+        p.read_text(encoding="utf-8") for p in [Path(validate.__file__), *web.rglob("*.py")]
+    )
     keys = set(re.findall(r'"(wrong_[a-z_]+\.[a-z_]+)"', source))
     assert len(keys) > 30
     assert sorted(k for k in keys if not has(k)) == []

@@ -75,7 +75,7 @@ async def _references(services: Services, raw: object, email: str) -> str | None
         raise ApiError(422, "validation_failed", fields={"references": number.key})
     old = await services.storage.tickets.get(number.value)
     if old is None or old.email != email:
-        raise ApiError(422, "validation_failed", fields={"references": "wrong_number.syntax"})
+        raise ApiError(422, "validation_failed", fields={"references": "wrong_number.not_yours"})
     return number.value
 
 

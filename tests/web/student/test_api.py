@@ -351,6 +351,8 @@ async def test_a_follow_up_references_the_closed_ticket(
         "/api/tickets", json={**VALID, "email": "x@example.com", "references": old["number"]}
     ) as response:
         assert response.status == 422
+        refused = (await response.json())["error"]["fields"]["references"]
+        assert refused.startswith("Questo numero non è di un tuo ticket")
 
 
 async def test_concurrent_creations_get_distinct_numbers(data_dir: Path) -> None:
