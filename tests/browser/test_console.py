@@ -266,3 +266,26 @@ async def test_the_queue_keeps_up_while_tickets_keep_arriving(
     opened = await crowd
     await expect(laura.locator(".c-item", has_text=opened[-1])).to_be_visible()
     assert laura.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_closed_ticket_offers_a_note_and_a_reply_only_once_reopened(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Greco Sara")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    send = laura.get_by_role("button", name="Invia risposta")
+    await expect(send).to_be_enabled()
+    await laura.get_by_role("button", name="Chiudi ticket").click()
+    composer = laura.locator(".c-composer")
+    await expect(composer).to_contain_text("Il ticket è chiuso: lo studente non potrebbe")
+    await expect(send).to_be_disabled()
+    await laura.get_by_role("button", name="Nota interna").click()
+    await expect(laura.get_by_role("button", name="Salva nota")).to_be_enabled()
+    await laura.get_by_role("button", name="Risposta allo studente", exact=True).click()
+    await laura.get_by_role("button", name="Riapri").click()
+    await expect(send).to_be_enabled()
+    await expect(composer).to_contain_text("Lo studente non è collegato")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

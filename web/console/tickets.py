@@ -2,8 +2,10 @@
 
 Two operators must never answer one student twice, so a public reply and a status change are
 refused (409) on a ticket a colleague holds (take it first, on purpose), and a reply is refused
-when a colleague's answer arrived after the last message the sender had seen. Both checks run
-under the ticket's lock, inside the same update that writes the reply.
+when a colleague's answer arrived after the last message the sender had seen. A public reply
+is refused on a closed ticket too: its mail would ask the student to answer on a ticket that
+takes no more messages. The checks run under the ticket's lock, inside the same update that
+writes the reply.
 """
 
 from __future__ import annotations
@@ -198,6 +200,8 @@ def reply_guard(caller: Caller, names: dict[str, str], after: str | None) -> Gua
 
     def guard(ticket: Ticket) -> None:
         holder(ticket)
+        if ticket.status == "closed":
+            raise ApiError(409, "closed_reply")
         if after is None:
             return
         ids = [m.id for m in ticket.messages]

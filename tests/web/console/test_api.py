@@ -815,6 +815,29 @@ async def test_a_colleagues_ticket_takes_no_reply_and_no_status_change_until_tak
     assert sum(1 for m in stored.messages if m.author == "operator" and not m.internal) == 1
 
 
+async def test_a_closed_ticket_takes_a_note_but_no_reply_until_reopened(
+    server: Server, signed_in: Factory
+) -> None:
+    # The reply's mail would ask the student to answer where a closed ticket refuses it.
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    path = f"/api/console/tickets/{ticket.number}"
+    assert (await laura.post(f"{path}/status", {"status": "closed"}))[0] == 200
+    status, body = await laura.post(f"{path}/messages", {"body": "Un'ultima domanda: ..."})
+    assert status == 409
+    assert body["error"]["code"] == "closed_reply"
+    assert body["error"]["message"].startswith("Questo ticket è chiuso")
+    note = {"body": "Chiuso dopo la telefonata", "internal": True}
+    assert (await laura.post(f"{path}/messages", note))[0] == 201
+    assert (await laura.post(f"{path}/status", {"status": "open"}))[0] == 200
+    assert (await laura.post(f"{path}/messages", {"body": "Un'ultima domanda: ..."}))[0] == 201
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None
+    assert [m.body for m in stored.messages if m.author == "operator" and not m.internal] == [
+        "Un'ultima domanda: ..."
+    ]
+
+
 async def test_a_reply_that_crossed_a_colleagues_answer_is_refused(
     server: Server, signed_in: Factory
 ) -> None:

@@ -266,6 +266,8 @@ async def test_two_operators_and_a_student_on_one_ticket(
     # the student closes the page: the operators see it, and the next reply goes by mail
     await student.close()
     assert await a.next("student_online") == {"number": number, "online": False}
+    status, _ = await marco.post(f"/api/console/tickets/{number}/status", {"status": "open"})
+    assert status == 200
     status, body = await marco.post(
         f"/api/console/tickets/{number}/messages", {"body": "Per completezza, le scrivo ancora."}
     )

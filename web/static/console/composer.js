@@ -52,9 +52,12 @@ export function renderComposerMode() {
 export function renderComposerHint() {
   if (!ui.composerHint || !S.current) return;
   const note = S.mode === "note";
-  ui.composerHint.className = "c-hint" + (note ? "" : S.studentOnline ? " c-hint-live" : "");
-  ui.composerHint.textContent = note ? "" : S.studentOnline ? T("studentOnline") : T("studentOffline");
-  const blocked = !note && heldByOther(S.current);
+  // a closed ticket takes no message from the student: a reply would ask for one in vain
+  const closed = !note && S.current.status === "closed";
+  ui.composerHint.className = "c-hint" + (note || closed ? "" : S.studentOnline ? " c-hint-live" : "");
+  ui.composerHint.textContent = note ? "" : closed ? T("closedReply")
+    : S.studentOnline ? T("studentOnline") : T("studentOffline");
+  const blocked = closed || (!note && heldByOther(S.current));
   ui.sendBtn.disabled = blocked || S.sending;
   ui.text.disabled = false;
 }
