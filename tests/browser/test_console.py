@@ -14,6 +14,7 @@ from tests.browser.conftest import NewPage
 from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server
 from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
+from web.console.namespace import CONSOLE
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -288,4 +289,31 @@ async def test_a_closed_ticket_offers_a_note_and_a_reply_only_once_reopened(
     await laura.get_by_role("button", name="Riapri").click()
     await expect(send).to_be_enabled()
     await expect(composer).to_contain_text("Lo studente non è collegato")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_reply_cut_off_by_the_end_of_the_session_is_there_after_signing_in_again(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Fontana Luca")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    draft = "Gentile Luca, per la prima rata devi prima completare la domanda e poi"
+    await laura.get_by_label("Risposta allo studente").fill(draft)
+    # the idle timeout, a restart or a revocation: the server ends the session mid-reply
+    await server.app[CONSOLE].end_sessions_of(LAURA.username, "expired")
+    await expect(laura.locator(".c-login")).to_contain_text("La sessione è scaduta")
+    await laura.get_by_label("Nome utente").fill(LAURA.username)
+    await laura.get_by_label("Password").fill(LAURA.password)
+    await laura.get_by_role("button", name="Accedi").click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {ticket.number}")).to_be_visible()
+    await expect(laura.get_by_label("Risposta allo studente")).to_have_value(draft)
+    await expect(laura.get_by_label("Risposta allo studente")).to_be_focused()
+    # signing out on purpose leaves nothing behind for whoever uses the page next
+    await laura.get_by_role("button", name="Esci").click()
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    await expect(laura.get_by_label("Risposta allo studente")).to_have_value("")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

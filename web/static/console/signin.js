@@ -5,6 +5,8 @@ import { T } from "./texts.js";
 import { clear, h } from "./dom.js";
 import { api, errorText } from "./api.js";
 import { startConsole } from "./frame.js";
+import { saveDraft } from "./composer.js";
+import { openTicket } from "./ticket.js";
 
 export function renderLogin(message) {
   document.body.className = "signed-out";
@@ -36,10 +38,19 @@ export function renderLogin(message) {
         return;
       }
       S.me = { username: res.data.username, name: res.data.name, role: res.data.role, csrf_token: res.data.csrf_token };
+      const back = S.interrupted;
+      S.interrupted = null;
+      // Drafts are the operator's who wrote them, not of whoever signs in next on this page.
+      if (!back || back.username !== S.me.username) S.drafts.clear();
       startConsole();
       // The form is gone: a screen reader or keyboard user starts at the queue, not at the
-      // top of the page.
-      ui.queuePane.focus();
+      // top of the page; or back at the reply that the end of the session interrupted.
+      if (back && back.username === S.me.username && back.number) {
+        await openTicket(back.number);
+        if (ui.text) ui.text.focus();
+      } else {
+        ui.queuePane.focus();
+      }
     } },
     h("h1", { text: T("loginTitle") }),
     h("p", { class: "c-muted", text: T("loginIntro") }),
@@ -64,6 +75,10 @@ export function renderLogin(message) {
 
 export function signedOut(message) {
   if (!S.me) return;
+  // An idle timeout, a restart or a 401 on Send can end the session mid-reply: the text is
+  // kept, and the ticket opens again with it when the same operator signs back in.
+  saveDraft();
+  S.interrupted = { username: S.me.username, number: S.current ? S.current.number : null };
   S.me = null;
   if (S.socket) {
     S.socket.off();
@@ -84,4 +99,7 @@ export async function logout() {
   }
   await api("POST", "/api/console/logout");
   signedOut(T("loggedOut"));
+  // signing out on purpose leaves nothing of the work behind on this page
+  S.drafts.clear();
+  S.interrupted = null;
 }

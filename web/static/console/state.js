@@ -22,6 +22,7 @@ export const S = {
   unread: new Set(),
   fresh: new Set(),
   drafts: new Map(),
+  interrupted: null, // {username, number}: where the end of the session found the operator
   mode: "reply",
   team: [],
   online: [],
