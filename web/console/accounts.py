@@ -120,6 +120,8 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
     await store.put(updated)
     if not updated.active or updated.password_hash != operator.password_hash:
         await console.end_sessions_of(updated.username, "revoked")
+    if operator.active and not updated.active:
+        await console.desk.release_held_by(updated.username, caller.operator)
     changes = sorted(
         k for k in ("name", "role", "active") if getattr(updated, k) != getattr(operator, k)
     )

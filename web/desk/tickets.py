@@ -26,6 +26,7 @@ from storage import (
     utcnow,
 )
 from storage.models import TicketStatus
+from storage.queue import QueueQuery
 from web.desk import notify
 from web.desk.errors import ApiError
 from web.desk.live import (
@@ -313,6 +314,41 @@ class Desk:
         return ticket
 
     # --- after every change ---------------------------------------------------------------
+
+    async def release_held_by(self, username: str, by: Operator) -> list[str]:
+        """Every ticket still open that `username` holds goes back to nobody: an account
+        that was deactivated held them where nobody's queue shows them ("mine and
+        unassigned") and its name stayed on the student's page. Closed tickets keep it."""
+        held = QueueQuery(
+            statuses=frozenset({"open", "awaiting_user"}), holders=frozenset({username})
+        )
+
+        def change(ticket: Ticket) -> bool:
+            if ticket.operator != username or ticket.status == "closed":
+                return False  # taken over or closed meanwhile
+            ticket.operator = None
+            return True
+
+        released: list[str] = []
+        while page := (await self.storage.tickets.queue(held)).tickets:
+            before = len(released)
+            for summary in page:
+                try:
+                    ticket, changed = await self.storage.tickets.update(summary.number, change)
+                except TicketNotFound:
+                    continue
+                if changed:
+                    released.append(ticket.number)
+                    await self._after(
+                        ticket,
+                        "assigned",
+                        actor=by.username,
+                        action="ticket.released",
+                        detail={"operator": username},
+                    )
+            if len(released) == before:
+                break  # what is left changed hands meanwhile, or someone keeps taking it back
+        return released
 
     async def _after(
         self,

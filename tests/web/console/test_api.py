@@ -1080,6 +1080,32 @@ async def test_deactivating_an_operator_ends_their_session_at_once(
     assert [e.action for e in entries][:2] == ["operator.login", "operator.updated"]
 
 
+async def test_a_deactivated_operators_open_tickets_go_back_to_the_unassigned_queue(
+    server: Server, signed_in: Factory
+) -> None:
+    anna, laura, marco = await signed_in(ANNA), await signed_in(LAURA), await signed_in(MARCO)
+    held = [await open_ticket(server) for _ in range(3)]
+    for ticket in held:
+        assert (await marco.post(f"/api/console/tickets/{ticket.number}/assign", {"username": ""}))[
+            0
+        ] == 200
+    done = f"/api/console/tickets/{held[2].number}/status"
+    assert (await marco.post(done, {"status": "closed"}))[0] == 200
+
+    async def lauras_queue(status: str) -> list[str]:
+        _, body = await laura.get("/api/console/tickets", assigned="me,none", status=status)
+        return sorted(t["number"] for t in body["tickets"])
+
+    assert await lauras_queue("open") == []
+    assert (await anna.post("/api/console/operators/mverdi", {"active": False}))[0] == 200
+    # what Marco still had to do is everyone's again; what he closed keeps his name
+    assert await lauras_queue("open") == sorted(t.number for t in held[:2])
+    closed = await server.app[SERVICES].storage.tickets.get(held[2].number)
+    assert closed is not None and closed.operator == "mverdi"
+    entries = await server.app[SERVICES].storage.audit.recent(target=held[0].number)
+    assert entries[0].action == "ticket.released" and entries[0].actor == "aneri"
+
+
 async def test_an_admin_changes_roles_and_passwords_but_cannot_lock_themselves_out(
     server: Server, signed_in: Factory
 ) -> None:
