@@ -108,6 +108,8 @@ class RecordFile:
         with self._db(exclusive=True) as db:
             try:
                 db.table(self.table).insert(Document(record, doc_id=DOC_ID))
+            except UnicodeError:  # a ValueError too, but about the record, not the file
+                raise
             except ValueError:  # TinyDB's "already exists", seen when it read the file first
                 raise FileExistsError(errno.EEXIST, "record file exists", str(self.path)) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -337,6 +338,25 @@ async def test_reply_reopens_an_awaiting_ticket_and_closed_ones_refuse(
     ) as response:
         assert response.status == 409
         assert "nuovo ticket" in (await response.json())["error"]["message"]
+
+
+async def test_half_an_emoji_is_a_bad_request_for_a_ticket_and_a_reply(
+    http: aiohttp.ClientSession,
+) -> None:
+    # A client that cuts a string inside an emoji sends a lone surrogate, which no file or
+    # database can store: refused up front, never a 500 after the checks.
+    cut = json.dumps({**VALID, "message": VALID["message"] + " \ud83d"}, ensure_ascii=True)
+    headers = {"Content-Type": "application/json"}
+    async with http.post("/api/tickets", data=cut, headers=headers) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "bad_request"
+    ticket = await create(http)
+    headers["Authorization"] = f"Bearer {ticket['token']}"
+    reply = json.dumps({"body": "Grazie \ud83d"}, ensure_ascii=True)
+    async with http.post(
+        f"/api/tickets/{ticket['number']}/messages", data=reply, headers=headers
+    ) as response:
+        assert response.status == 400
 
 
 async def test_a_follow_up_references_the_closed_ticket(
