@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 TYPO_EMAIL = "gmail.con o gmail.it invece di gmail.com"
 WRONG_TYPE = "Puoi allegare solo file PDF, PNG o JPEG."
 TOO_BIG = "Il file è troppo grande: il massimo è 2 MB."
+EMPTY = "Il file è vuoto (0 byte)"
 
 
 def uploads_of(page: Page) -> list[str]:
@@ -69,6 +70,8 @@ async def test_a_student_clicks_through_to_a_ticket_number(
         await expect(chat.alert).to_have_text(WRONG_TYPE)
         await attach(page, "scansione.pdf", "application/pdf", b"%PDF" + b"0" * (2 * 1024 * 1024))
         await expect(chat.alert).to_have_text(TOO_BIG)
+        await attach(page, "bonifico.pdf", "application/pdf", b"")
+        await expect(chat.alert).to_contain_text(EMPTY)
         assert uploads == []
         await attach(page, "ricevuta.png", "image/png", PNG)
         await chat.settled()

@@ -69,6 +69,7 @@
       uploading: "caricamento {pct}%",
       fileTooBig: "Il file è troppo grande: il massimo è 2 MB.",
       fileWrongType: "Puoi allegare solo file PDF, PNG o JPEG.",
+      fileEmpty: "Il file è vuoto (0 byte): sceglilo di nuovo; se è in un cloud, scaricalo prima sul dispositivo.",
       offline: "Connessione persa, riprovo…",
       botTyping: "L'assistente sta scrivendo…",
       operatorTyping: "L'operatore sta scrivendo…",
@@ -167,6 +168,7 @@
       uploading: "uploading {pct}%",
       fileTooBig: "The file is too large: 2 MB at most.",
       fileWrongType: "Only PDF, PNG or JPEG files can be attached.",
+      fileEmpty: "The file is empty (0 bytes): choose it again; if it is in a cloud drive, download it to your device first.",
       offline: "Connection lost, retrying…",
       botTyping: "The assistant is typing…",
       operatorTyping: "The operator is typing…",
@@ -419,6 +421,7 @@
 
   function checkFile(f) {
     if (f.size > MAX_FILE) return "fileTooBig";
+    if (!f.size) return "fileEmpty";
     const okType = FILE_TYPES.indexOf(f.type) >= 0 || (!f.type && /\.(pdf|png|jpe?g)$/i.test(f.name));
     return okType ? null : "fileWrongType";
   }

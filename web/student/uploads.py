@@ -92,6 +92,9 @@ async def _receive(part: BodyPartReader, attachments: Attachments) -> Attachment
                 raise ApiError(413, "too_large")
             await upload.write(chunk)
         if upload.size == 0:
+            if part.filename:
+                # a file of nothing: a download that failed, a cloud file never fetched
+                raise ApiError(400, "empty_file")
             return None  # an empty file input: no attachment, as if none was chosen
         kind = filetype.guess(upload.head)
         mime = kind.mime if kind is not None else None

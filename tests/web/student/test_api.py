@@ -166,6 +166,23 @@ async def test_attachment_over_2_mib_is_refused_and_leaves_nothing(
     assert await server.app[SERVICES].storage.tickets.summaries() == []
 
 
+async def test_an_empty_file_is_named_as_such_and_opens_no_ticket(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    # a download that failed, a cloud file never fetched: the student believes it is sent
+    async with http.post(
+        "/api/tickets", data=form(VALID, ("documento.pdf", b"", "application/pdf"))
+    ) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]["message"].startswith("Il file è vuoto")
+    assert await server.app[SERVICES].storage.tickets.summaries() == []
+    # an empty file input (no file chosen) is no attachment at all
+    async with http.post(
+        "/api/tickets", data=form(VALID, ("", b"", "application/octet-stream"))
+    ) as response:
+        assert response.status == 201, await response.text()
+
+
 async def test_exactly_2_mib_is_accepted(http: aiohttp.ClientSession) -> None:
     exact = PDF + b"0" * (2 * 1024 * 1024 - len(PDF))
     async with http.post(

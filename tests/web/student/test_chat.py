@@ -319,6 +319,9 @@ async def test_attachment_travels_over_http_then_joins_the_ticket(server: Server
     assert student.conversation_id
     refused = await upload(server, student.conversation_id, "x.png", b"<html></html>")
     assert refused.status == 415
+    empty = await upload(server, student.conversation_id, "x.png", b"")
+    assert empty.status == 400
+    assert (await empty.json())["error"]["code"] == "empty_file"
     unknown = await upload(server, "a" * 22, "x.png", PNG)
     assert unknown.status == 404
     response = await upload(server, student.conversation_id, "schermata.png", PNG)
