@@ -51,7 +51,7 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
         middlewares=[
-            request_context(config.read_timeout_seconds),
+            request_context(config.read_timeout_seconds, CLIENT_MAX_SIZE),
             cors_and_headers(config),
             api_errors,
         ],

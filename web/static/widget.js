@@ -445,7 +445,8 @@
           message: (data && data.error && data.error.message) || T(x.status ? "genericError" : "networkError"),
         });
       x.open(method, ORIGIN + path);
-      x.timeout = 60000;
+      // the server gives a body 60 s, and more for a large one on a slow link (middleware.py)
+      x.timeout = 60000 + (o.size || 0) / 8;
       x.setRequestHeader("Accept-Language", S.lang); // the API answers errors in this language
       if (o.token) x.setRequestHeader("Authorization", "Bearer " + o.token);
       if (o.blob) x.responseType = "blob";
@@ -1313,6 +1314,7 @@
     try {
       const res = await http("POST", "/api/chat/" + encodeURIComponent(S.conversationId) + "/attachments", {
         form: fd,
+        size: f.size,
         progress: (n) => (pct.textContent = " · " + T("uploading", { pct: n })),
       });
       pct.textContent = " · " + fmtSize(res && res.size ? res.size : f.size);

@@ -221,6 +221,40 @@ async def test_a_body_shorter_than_announced_gets_408(impatient: Server) -> None
     assert (status, json.loads(body)["error"]["code"]) == (408, "request_timeout")
 
 
+async def test_a_file_sent_slowly_but_steadily_arrives(impatient: Server) -> None:
+    # A phone on a weak link: 48 KiB at 16 KiB/s takes three times the server's one second,
+    # and the body announced its length, so it has the time a slow link needs.
+    fields = {
+        "email": "lenta@example.org", "name": "Rossi Mario", "phone": "+393331234567",
+        "topic": "immatricolazioni", "subtopic": "tasse-pagamenti",
+        "message": "Allego la ricevuta del pagamento della prima rata.",
+    }
+    parts = [PART.format(name=name, extra="", value=value) for name, value in fields.items()]
+    pdf = b"%PDF-1.4\n" + b"0" * (48 * 1024)
+    file_part = (
+        'Content-Disposition: form-data; name="attachment"; filename="ricevuta.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    )
+    body = multipart("abc", *parts, end=False).encode() + b"--abc\r\n" + file_part.encode()
+    body += pdf + b"\r\n--abc--\r\n"
+    head = (
+        "POST /api/tickets HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        "Content-Type: multipart/form-data; boundary=abc\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", impatient.config.port)
+    try:
+        writer.write(head)
+        for start in range(0, len(body), 4096):
+            writer.write(body[start : start + 4096])
+            await writer.drain()
+            await asyncio.sleep(0.25)
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+
+
 async def test_a_trickled_header_loses_its_connection(impatient: Server) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", impatient.config.port)
     writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
