@@ -34,8 +34,10 @@ class LoginAttempt:
     """One try at a password, counted against three limits: per address, per username from
     that address (strict), per username from anywhere (a high ceiling). The strict one is
     keyed on the address too, so that whoever knows an operator's username cannot lock the
-    operator out by guessing from elsewhere; and the ceiling does not apply where the
-    operator signed in during the last 30 days, so a distributed guesser cannot either."""
+    operator out by guessing from elsewhere. Where the operator signed in during the last
+    30 days only the strict one applies: a distributed guesser cannot lock them out with the
+    ceiling, nor can someone behind the same address (a campus network, a proxy) with made-up
+    usernames."""
 
     taken: list[tuple[Counter, str]]
     limits: Limits
@@ -45,12 +47,12 @@ class LoginAttempt:
     async def take(cls, limits: Limits, username: str, ip: str) -> LoginAttempt:
         """Count the attempt, or raise 429 (counting nothing) if any limit is reached."""
         user_address = f"{username}\n{ip}"  # no address holds a line break
-        counters = [
-            (limits.login_failures_per_ip, ip),
-            (limits.login_failures_per_user_address, user_address),
-        ]
+        counters = [(limits.login_failures_per_user_address, user_address)]
         if not await limits.trusted_logins.has(user_address):
-            counters.append((limits.login_failures_per_user, username))
+            counters += [
+                (limits.login_failures_per_ip, ip),
+                (limits.login_failures_per_user, username),
+            ]
         taken: list[tuple[Counter, str]] = []
         wait = 0.0
         for limiter, key in counters:
