@@ -64,10 +64,6 @@ class Tickets(Protocol):
         """The console's queue: one page of the tickets the query keeps, and the counts per
         status (storage/queue.py says what each field means)."""
 
-    async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
-        """Tickets whose number, email, name or messages (internal notes too) contain text,
-        case-insensitively; newest first."""
-
     async def of_email(self, email: str) -> list[TicketSummary]:
         """The tickets one student opened, newest first."""
 

@@ -154,17 +154,14 @@ class TicketIndex:
     def summaries(self) -> list[TicketSummary]:
         return [self._summaries[n] for _, n in reversed(self._order)]
 
-    def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
+    def matching(self, text: str, number: str = "") -> list[TicketSummary]:
+        """QueueQuery.text and .number: newest first."""
         needle = text.strip().lower().encode()
-        if not needle or limit <= 0:
-            return []
-        found: list[TicketSummary] = []
-        for _, number in reversed(self._order):
-            if needle in self._text[number]:
-                found.append(self._summaries[number])
-                if len(found) >= limit:
-                    break
-        return found
+        return [
+            self._summaries[n]
+            for _, n in reversed(self._order)
+            if n == number or (needle and needle in self._text[n])
+        ]
 
     def of_email(self, email: str) -> list[TicketSummary]:
         """The tickets one student opened, newest first (the console shows them together)."""

@@ -170,13 +170,13 @@ class TicketStore:
         return self._index.summaries()
 
     async def queue(self, query: QueueQuery) -> QueuePage:
-        return page_of(self._index.summaries(), query)
+        searched = query.text.strip() or query.number
+        index = self._index
+        pool = index.matching(query.text, query.number) if searched else index.summaries()
+        return page_of(pool, query)
 
     async def summary(self, number: str) -> TicketSummary | None:
         return self._index.summary(number)
-
-    async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
-        return self._index.search(text, limit)
 
     async def of_email(self, email: str) -> list[TicketSummary]:
         return self._index.of_email(email)

@@ -283,6 +283,14 @@ class TicketStore(TicketFigures):
         if query.holders is not None:
             where.append("holder = ANY(%(holders)s)")
             params["holders"] = sorted(query.holders)
+        needle = query.text.strip().lower().replace("\x00", "")
+        if needle or query.number:
+            # strpos, not LIKE: the text is matched as it is, % and _ included
+            where.append(
+                "(number = %(number)s"
+                " OR (%(text)s <> '' AND strpos(search_text, %(text)s) > 0))"
+            )
+            params.update(number=query.number, text=needle)
         kept = " AND ".join(where)
         rows = await self._db.rows(
             f"SELECT status, count(*) FROM tickets WHERE {kept} GROUP BY status",
@@ -297,19 +305,6 @@ class TicketStore(TicketFigures):
             {**params, "statuses": chosen, "limit": query.limit},
         )
         return QueuePage(_summaries(page), sum(counts[s] for s in chosen), counts)
-
-    async def search(self, text: str, limit: int = 200) -> list[TicketSummary]:
-        needle = text.strip().lower()
-        if not needle or limit <= 0 or "\x00" in needle:
-            return []
-        # strpos, not LIKE: the student's text is matched as it is, % and _ included.
-        return _summaries(
-            await self._db.rows(
-                "SELECT summary FROM tickets WHERE strpos(search_text, %s) > 0"
-                " ORDER BY created_at DESC, number DESC LIMIT %s",
-                (needle, limit),
-            )
-        )
 
     async def of_email(self, email: str) -> list[TicketSummary]:
         key = email_key(email)

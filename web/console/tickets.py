@@ -10,6 +10,7 @@ writes the reply.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, cast
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from bot.i18n import t
 from bot.validate import Invalid, validate_reply
 from storage import Message, Ticket, TicketSummary
 from storage.models import TICKET_STATUSES, TicketStatus
-from storage.queue import SORTS, QueueQuery, page_of
+from storage.queue import SORTS, QueuePage, QueueQuery, kept
 from web.console.access import flag, json_response, path_number, require
 from web.console.namespace import Caller, ConsoleNamespace, parse_number
 from web.desk.accounts import (
@@ -38,14 +39,16 @@ QUEUE_LIMIT_MAX = 1000
 routes = web.RouteTableDef()
 
 
-async def _search(services: Services, query: str) -> list[TicketSummary]:
-    tickets = services.storage.tickets
-    found = await tickets.search(query, limit=QUEUE_LIMIT_MAX)
-    number = parse_number(query)
-    exact = await tickets.summary(number) if number else None
-    if exact is None:
-        return found
-    return [exact, *(s for s in found if s.number != exact.number)]
+async def _exact_first(services: Services, page: QueuePage, query: QueueQuery) -> QueuePage:
+    """A search for a ticket's number shows that ticket first, before those that merely
+    mention the digits (a phone number, a message), even when they are newer than a page."""
+    exact = await services.storage.tickets.summary(query.number)
+    if exact is None or not kept(exact, query) or (
+        query.statuses and exact.status not in query.statuses
+    ):
+        return page
+    others = [s for s in page.tickets if s.number != exact.number]
+    return replace(page, tickets=[exact, *others][: query.limit])
 
 
 @routes.get("/api/console/tickets")
@@ -81,13 +84,13 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
         else frozenset({"me": caller.operator.username, "none": ""}.get(a, a) for a in assigned)
     )
 
-    wanted = QueueQuery(frozenset(statuses), topic, subtopic, holders, sort, limit)
-    if query:
-        # a search keeps the exact number first, unless another order is asked for
-        found = await _search(services, query)
-        page = page_of(found, wanted, keep_order=sort == "newest")
-    else:
-        page = await services.storage.tickets.queue(wanted)
+    wanted = QueueQuery(
+        frozenset(statuses), topic, subtopic, holders, sort, limit,
+        text=query, number=(parse_number(query) or "") if query else "",
+    )
+    page = await services.storage.tickets.queue(wanted)
+    if wanted.number and sort == "newest":  # unless another order is asked for
+        page = await _exact_first(services, page, wanted)
     names = await console.desk.operator_names()
     return json_response(
         {

@@ -19,8 +19,9 @@ import pytest
 
 from bot.i18n import t
 from bot.validate import MESSAGE_MAX
-from storage import Conversation, FaqEvent, OperatorStore, Ticket
+from storage import Conversation, FaqEvent, Message, OperatorStore, Ticket
 from tests.conftest import ROOT, Server, make_config, start_server
+from tests.storage.conftest import build
 from tests.web.conftest import (
     ANNA,
     ELENA,
@@ -565,6 +566,28 @@ async def test_the_queue_searches_number_email_name_and_text(
     assert await search("portale non lo vede") == [a.number]
     assert await search("russo") == [b.number]
     assert await search("nessuno scrive questo") == []
+
+
+async def test_a_search_in_one_status_finds_an_old_ticket_behind_a_thousand_newer_ones(
+    server: Server, signed_in: Factory
+) -> None:
+    # Two years of tickets: a common word ("MAV") in the "Aperto" tab still finds the one
+    # open ticket, and the tab counts count every match, not a first batch of them.
+    laura = await signed_in(LAURA)
+    waiting = await open_ticket(server, message="Il MAV della seconda rata non si apre.")
+    tickets = server.app[SERVICES].storage.tickets
+    for n in range(1001):
+        await tickets.create(
+            build(
+                status="closed",
+                created_at=f"2099-01-01T00:00:{n // 100:02d}.{n % 100:02d}0+00:00",
+                messages=[Message(id="m0", author="student", name="Mario", body="Pagato il MAV")],
+            )
+        )
+    status, body = await laura.get("/api/console/tickets", q="mav", status="open", limit="5")
+    assert status == 200
+    assert [t["number"] for t in body["tickets"]] == [waiting.number]
+    assert body["counts"] == {"open": 1, "awaiting_user": 0, "closed": 1001}
 
 
 @pytest.mark.parametrize(
