@@ -31,7 +31,11 @@ def faq_view(faq: Faq, lang: str) -> dict[str, Any]:
 
 def page_context(request: web.Request, name: str) -> dict[str, Any]:
     lang = page_lang(request)
-    return {"lang": lang, "page": name, "path": request.path, "query": request.query_string}
+    # the same page in the other language, keeping what it was showing (a ticket's number,
+    # a FAQ search)
+    kept = [(k, v) for k, v in request.query.items() if k != "lang"]
+    other = request.rel_url.with_query(kept + ([("lang", "en")] if lang == "it" else []))
+    return {"lang": lang, "page": name, "other_lang_url": str(other)}
 
 
 @routes.get("/")

@@ -36,6 +36,23 @@ async def test_pages_read_without_javascript(
     assert "frame-ancestors" in response.headers["Content-Security-Policy"]
 
 
+@pytest.mark.parametrize(
+    ("path", "switch"),
+    [
+        ("/ticket?number=000412", '/ticket?number=000412&amp;lang=en" lang="en"'),
+        ("/ticket?number=000412&lang=en", 'href="/ticket?number=000412" lang="it"'),
+        ("/faq?q=isee&topic=immatricolazioni", "/faq?q=isee&amp;topic=immatricolazioni&amp;lang"),
+        ("/?lang=en", 'href="/" lang="it"'),
+    ],
+)
+async def test_the_language_switch_keeps_what_the_page_shows(
+    http: aiohttp.ClientSession, path: str, switch: str
+) -> None:
+    # a student who switches language on their ticket's page does not retype its number
+    async with http.get(path) as response:
+        assert switch in await response.text()
+
+
 async def test_landing_explains_the_seed_guide(http: aiohttp.ClientSession) -> None:
     async with http.get("/") as response:
         html = await response.text()
