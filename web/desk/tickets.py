@@ -315,7 +315,7 @@ class Desk:
 
     # --- after every change ---------------------------------------------------------------
 
-    async def release_held_by(self, username: str, by: Operator) -> list[str]:
+    async def release_held_by(self, username: str, by: Operator) -> None:
         """Every ticket still open that `username` holds goes back to nobody: an account
         that was deactivated held them where nobody's queue shows them ("mine and
         unassigned") and its name stayed on the student's page. Closed tickets keep it."""
@@ -325,30 +325,23 @@ class Desk:
 
         def change(ticket: Ticket) -> bool:
             if ticket.operator != username or ticket.status == "closed":
-                return False  # taken over or closed meanwhile
+                return False  # taken over or closed since the queue was read
             ticket.operator = None
             return True
 
-        released: list[str] = []
         while page := (await self.storage.tickets.queue(held)).tickets:
-            before = len(released)
+            released = 0
             for summary in page:
-                try:
-                    ticket, changed = await self.storage.tickets.update(summary.number, change)
-                except TicketNotFound:
-                    continue
+                ticket, changed = await self.storage.tickets.update(summary.number, change)
                 if changed:
-                    released.append(ticket.number)
+                    released += 1
+                    detail = {"operator": username}
                     await self._after(
-                        ticket,
-                        "assigned",
-                        actor=by.username,
-                        action="ticket.released",
-                        detail={"operator": username},
+                        ticket, "assigned", actor=by.username, action="ticket.released",
+                        detail=detail,
                     )
-            if len(released) == before:
-                break  # what is left changed hands meanwhile, or someone keeps taking it back
-        return released
+            if not released:
+                break  # what is left keeps changing hands: it is someone's
 
     async def _after(
         self,
