@@ -53,6 +53,7 @@ from web.desk.mail_message import (
     build_message,
     describe,
     eml_name,
+    recipient,
     temporary,
 )
 
@@ -279,7 +280,7 @@ class OutboxWorker:
         await aiosmtplib.send(
             message,
             sender=self._sender,
-            recipients=[mail.to],
+            recipients=[recipient(mail.to)],
             hostname=cfg.smtp_host,
             port=cfg.smtp_port,
             username=cfg.smtp_user,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
+import idna
 
 from storage import OutboxMail
 from web.config import Config
@@ -28,6 +30,17 @@ UNREACHABLE = (OSError, aiosmtplib.SMTPException)
 
 def address(value: str) -> str:
     return parseaddr(value)[1].strip().lower()
+
+
+def recipient(email: str) -> str:
+    """The student's address as SMTP takes it. An accented domain (which bot.validate accepts)
+    goes out in its ASCII form; an accented local part needs SMTPUTF8 (build_message), since
+    a header may not encode it."""
+    local, _, domain = email.rpartition("@")
+    try:
+        return f"{local}@{idna.encode(domain).decode('ascii')}"
+    except idna.IDNAError:
+        return email
 
 
 def server_answers(error: BaseException) -> list[tuple[int, str]]:
@@ -62,9 +75,10 @@ def build_message(number: str, mail: OutboxMail, config: Config) -> EmailMessage
     no-reply sender."""
     sender = address(config.mail_from)
     domain = sender.rpartition("@")[2] or "localhost"
-    message = EmailMessage()
+    to = recipient(mail.to)
+    message = EmailMessage(policy=policy.default if to.isascii() else policy.SMTPUTF8)
     message["From"] = config.mail_from
-    message["To"] = mail.to
+    message["To"] = to
     message["Reply-To"] = config.mail_from
     message["Subject"] = mail.subject
     # Both fixed by the mail, not by the try: a mail sent twice (see at-least-once above) is

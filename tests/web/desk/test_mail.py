@@ -362,6 +362,26 @@ async def test_a_mail_queued_while_running_goes_out_at_once_on_wake(
     await worker.stop()
 
 
+async def test_an_accented_address_reaches_its_mailbox_with_a_well_formed_to(
+    storage: Storage, tmp_path: Path, workers: list[OutboxWorker]
+) -> None:
+    # bot.validate takes both: an accented domain goes out in its ASCII (IDNA) form, an
+    # accented local part as UTF-8 (SMTPUTF8); neither as an encoded-word inside the address.
+    smtp = SmtpServer(free_port(), enable_SMTPUTF8=True)
+    await smtp.start()
+    try:
+        for to in ("studente@università.it", "josé@example.org"):
+            await open_ticket(storage, email_address=to)
+        await start_worker(storage, config_for(tmp_path, smtp), workers)
+        await eventually(lambda: len(smtp.inbox.envelopes) == 2, within=5.0)
+    finally:
+        await smtp.stop()
+    delivered = {tuple(e.rcpt_tos) for e in smtp.inbox.envelopes}
+    assert delivered == {("studente@xn--universit-y1a.it",), ("josé@example.org",)}
+    headers = {str(m["To"]) for m in smtp.inbox.messages()}
+    assert headers == {"studente@xn--universit-y1a.it", "josé@example.org"}
+
+
 def test_the_real_backoff_grows_and_never_exceeds_60_seconds() -> None:
     for attempts in range(1, 30):
         wait = backoff(attempts)
