@@ -29,11 +29,16 @@ CHUNK = 64 * 1024
 MALFORMED = (ValueError, LookupError, HttpProcessingError)
 
 
+_TYPOGRAPHIC = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2013": "-", "\u2014": "-"})
+
+
 def clean_filename(name: str | None, extension: str) -> str:
     """A display name safe in a header and a file dialog; the extension always matches the
     detected type, so "photo.jpg.html" cannot come back as HTML."""
     base = unicodedata.normalize("NFKC", name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    base = re.sub(r"[^\w .()-]+", "_", base).strip(" ._") or "allegato"
+    # Italian names have apostrophes ("carta d’identità"): kept, as the plain one
+    base = base.translate(_TYPOGRAPHIC)
+    base = re.sub(r"[^\w .()'-]+", "_", base).strip(" ._") or "allegato"
     stem = base.rsplit(".", 1)[0] if "." in base else base
     return stem[:80] + extension
 

@@ -15,6 +15,7 @@ from storage import Operator
 from tests.conftest import Server, make_config, start_server
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
+from web.student.uploads import clean_filename
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -517,6 +518,22 @@ async def test_the_opened_mail_names_the_topic_as_the_student_chose_it(
     [mail] = ticket.outbox
     assert f"{topic} – {subtopic}" in mail.text
     assert "tasse-pagamenti" not in mail.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "extension", "kept"),
+    [
+        ("carta d’identità – fronte.pdf", ".pdf", "carta d'identità - fronte.pdf"),
+        ("../../etc/passwd", ".pdf", "passwd.pdf"),
+        ('a"b<c>.png', ".png", "a_b_c_.png"),
+        ("photo.jpg.html", ".jpg", "photo.jpg.jpg"),
+        ("", ".png", "allegato.png"),
+    ],
+)
+def test_a_file_keeps_a_readable_name_safe_in_a_header(
+    sent: str, extension: str, kept: str
+) -> None:
+    assert clean_filename(sent, extension) == kept
 
 
 async def test_accented_file_names_survive_the_download(http: aiohttp.ClientSession) -> None:
