@@ -129,7 +129,12 @@ def validate_phone(text: str, region: str = "IT") -> Result:
     raw = text.strip()
     if not raw:
         return Invalid("wrong_phone.empty")
-    if not _PHONE_CHARS.fullmatch(raw) or "+" in raw[1:] or not any(c.isdigit() for c in raw):
+    # "(+39) 333 1234567": the prefix in brackets is still the number's start
+    if (
+        not _PHONE_CHARS.fullmatch(raw)
+        or "+" in raw.lstrip("( ")[1:]
+        or not any(c.isdigit() for c in raw)
+    ):
         return Invalid("wrong_phone.characters")
     try:
         number = phonenumbers.parse(raw, region)
@@ -152,6 +157,9 @@ def validate_phone(text: str, region: str = "IT") -> Result:
         kind = phonenumbers.number_type(number)
         if kind == PhoneNumberType.FIXED_LINE:
             return Invalid("wrong_phone.not_mobile")
+        if kind == PhoneNumberType.VOICEMAIL:
+            # a mobile number with one digit too many reads as a voicemail access number
+            return Invalid("wrong_phone.too_long")
         if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
             return Invalid("wrong_phone.service")
     return Valid(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -81,6 +81,8 @@ def test_email_errors_name_the_problem(typed: str, key: str) -> None:
         ("3331234567", "+393331234567"),
         ("+39 333.123-4567", "+393331234567"),
         ("0039 333 1234567", "+393331234567"),
+        ("(+39) 333 1234567", "+393331234567"),
+        ("+39 (333) 1234567", "+393331234567"),
         ("(333) 123 4567", "+393331234567"),
         ("+44 7911 123456", "+447911123456"),
         # abroad we cannot tell a mobile from a landline everywhere: a valid number will do
@@ -102,6 +104,8 @@ def test_phone_is_stored_in_e164(typed: str, stored: str) -> None:
         ("12", "wrong_phone.too_short"),
         ("+39 333 12", "wrong_phone.too_short"),
         ("333 12345678901", "wrong_phone.too_long"),
+        # one digit too many: phonenumbers reads a voicemail access number, not a service
+        ("+39 333 12345678", "wrong_phone.too_long"),
         ("+999 1234567", "wrong_phone.country"),
         ("1234567890", "wrong_phone.invalid"),
         ("075 585 2000", "wrong_phone.not_mobile"),
