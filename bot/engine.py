@@ -23,16 +23,16 @@ from bot.flow import (
     LOOKUP_FORM,
     PREFILL_SLOTS,
     SUMMARY_FIELDS,
-    TICKET_NUMBER,
     VALIDATORS,
     Step,
     fold,
     intent,
+    typed_number,
 )
 from bot.i18n import LANGS, normalise_lang, t
 from bot.results import RESULT_EVENTS, RESULTS
 from bot.turn import Effect, Event, Option, Outcome, Prompt, Reply, State, Turn
-from bot.validate import MAX_ATTACHMENT_BYTES, MESSAGE_MAX, Valid, validate_message, validate_number
+from bot.validate import MAX_ATTACHMENT_BYTES, MESSAGE_MAX, Valid, validate_message
 
 if TYPE_CHECKING:
     from bot.faq import FaqIndex
@@ -166,6 +166,8 @@ def _text(turn: Turn, spec: Step, raw: str) -> None:
         ACTIONS[spec.yes](turn)
     elif command == "no" and spec.no:
         ACTIONS[spec.no](turn)
+    elif command == "greeting" and spec.slot == "message":
+        turn.say("wrong_message.vague")  # "buonasera, avrei bisogno di aiuto" says no problem
     elif spec.text == "value" and spec.slot:
         _fill(turn, spec, spec.slot, text)
     elif spec.text == "question":
@@ -218,10 +220,9 @@ def _question(turn: Turn, text: str, command: str | None) -> None:
             turn.say("operator.offer")
             forms.advance(turn)
     elif command == "have_ticket":
-        _have_ticket(turn)
-    elif turn.step in ("welcome", "done") and TICKET_NUMBER.fullmatch(text):
-        number = validate_number(text)
-        _have_ticket(turn, number.value if isinstance(number, Valid) else None)
+        _have_ticket(turn, typed_number(text))
+    elif turn.step in ("welcome", "done") and (number := typed_number(text)):
+        _have_ticket(turn, number)
     elif command == "greeting":
         turn.say("greeting")
     elif command in ("yes", "no"):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from bot.validate import (
     Result,
+    Valid,
     validate_email,
     validate_message,
     validate_name,
@@ -164,7 +165,8 @@ EXACT: dict[str, frozenset[str]] = {
 PHRASES: dict[str, tuple[str, ...]] = {
     "operator": (
         "operatore", "operatrice", "persona reale", "essere umano", "umano", "operator",
-        "human", "real person", "agent",
+        "human", "real person", "agent", "aprire un ticket", "apri un ticket", "creare un ticket",
+        "nuovo ticket", "aprire una richiesta", "open a ticket", "new ticket",
     ),
     "have_ticket": (
         "ho gia un ticket", "ho gia aperto un ticket", "gia aperto un ticket", "stato del ticket",
@@ -174,8 +176,48 @@ PHRASES: dict[str, tuple[str, ...]] = {
     ),
 }
 PHRASE_MAX_WORDS = 8
-# A bare ticket number typed at the welcome ("000412", "#412 ") means "find my ticket".
-TICKET_NUMBER = re.compile(r"#?\s*\d{6}")
+# A short reply made only of these words answers with yes, no or thanks in any order ("ok
+# grazie mille", "no, non è quello", "risolto grazie"), which no list of whole messages holds;
+# a word of "no" wins ("ok ma non ho risolto"), then one of thanks: where a yes is asked for,
+# thanks is one, and elsewhere it gets its own answer.
+REPLY_WORDS: dict[str, frozenset[str]] = {
+    "no": frozenset({
+        "no", "n", "nope", "nah", "non", "nn", "purtroppo", "niente", "nulla", "affatto", "not",
+        "nothing", "unfortunately",
+    }),
+    "thanks": frozenset({
+        "grazie", "grazi", "mille", "tante", "infinite", "thanks", "thank", "thx", "ty", "tnx",
+    }),
+    "yes": frozenset({
+        "si", "s", "sisi", "ok", "okay", "okk", "oki", "certo", "bene", "perfetto", "ottimo",
+        "risolto", "risolta", "chiaro", "capito", "esatto", "fatto", "giusto", "funziona",
+        "yes", "y", "yep", "yeah", "yup", "sure", "solved", "great", "perfect", "clear", "fine",
+        "works", "got", "understood",
+    }),
+}
+# Words that sit around such a reply without changing it.
+REPLY_FILLER = frozenset({
+    "ho", "hai", "e", "ma", "mi", "ti", "tutto", "molto", "proprio", "davvero", "allora",
+    "quindi", "va", "cosi", "era", "quello", "questo", "cio", "cercavo", "ancora", "ora", "a",
+    "posto", "it", "is", "that", "this", "you", "so", "much", "very", "all", "really", "lot",
+})
+REPLY_MAX_WORDS = 6
+# A greeting or a call for help that says nothing of the problem ("buonasera, avrei bisogno di
+# aiuto", "hello, I have a question"): a greeting, never the ticket's request.
+VAGUE_WORDS = frozenset({
+    "ciao", "salve", "buongiorno", "buonasera", "buon", "pomeriggio", "hey", "ehi", "hello",
+    "hi", "raga", "ragazzi", "good", "morning", "evening", "afternoon", "aiuto", "help",
+    "bisogno", "domanda", "domande", "question", "questions", "info", "informazione",
+    "informazioni", "information", "chiarimento", "dubbio", "avrei", "ho", "una", "un", "di",
+    "i", "have", "need", "a", "some", "per", "favore", "please", "vorrei", "chiedere", "ask",
+    "to", "posso", "can", "could", "qualcuno", "someone", "anyone", "mi", "me", "aiutare",
+    "aiutarmi", "potete", "puoi", "you", "with", "qualcosa", "something", "c", "e", "there",
+    "is",
+})
+# A ticket number typed at the welcome: bare ("000412", "#412", "412"), or in a few words that
+# name it ("ticket 000412", "il mio ticket è il n. 412").
+TICKET_NUMBER = re.compile(r"#?\s*\d{1,6}")
+NUMBER_WORDS = frozenset({"ticket", "pratica", "numero", "n", "nr", "num", "number"})
 
 
 def fold(text: str) -> str:
@@ -191,9 +233,30 @@ def intent(text: str) -> str | None:
     for name, words in EXACT.items():
         if folded in words:
             return name
+    said = set(folded.split())
+    if said and len(folded.split()) <= REPLY_MAX_WORDS:
+        kinds = [name for name, words in REPLY_WORDS.items() if said & words]
+        if kinds and said <= REPLY_FILLER.union(*REPLY_WORDS.values()):
+            return kinds[0]  # in REPLY_WORDS' order: no, thanks, yes
+    if said and len(folded.split()) <= PHRASE_MAX_WORDS and said <= VAGUE_WORDS:
+        return "greeting"
     if len(folded.split()) <= PHRASE_MAX_WORDS:
         padded = f" {folded} "
         for name, phrases in PHRASES.items():
             if any(f" {p} " in padded for p in phrases):
                 return name
     return None
+
+
+def typed_number(text: str) -> str | None:
+    """The ticket number a message at the welcome gives (TICKET_NUMBER), as stored."""
+    words = fold(text).split()
+    digits = [w for w in words if w.isdigit() and len(w) <= 6]
+    if TICKET_NUMBER.fullmatch(text.strip()):
+        candidate = text
+    elif len(digits) == 1 and len(words) <= PHRASE_MAX_WORDS and NUMBER_WORDS & set(words):
+        candidate = digits[0]
+    else:
+        return None
+    number = validate_number(candidate)
+    return number.value if isinstance(number, Valid) else None

@@ -187,7 +187,8 @@ def test_new_ticket_from_welcome_to_the_ticket_number(faq: FaqIndex) -> None:
     chat.type("tasse e pagamenti").expect("message", "ask_message")
     assert chat.prompt.input == "text"
 
-    chat.type("aiuto!").expect("message", "wrong_message.too_short")
+    chat.type("aiuto!").expect("message", "wrong_message.vague")
+    chat.type("isee?").expect("message", "wrong_message.too_short")
     chat.type(QUESTION).expect("suggest", "suggest.intro_many", "ask_solved")
     faqs = [r for r in chat.replies if r.kind == "faq"]
     assert 1 <= len(faqs) <= 3
@@ -291,12 +292,27 @@ def test_solved_ends_without_a_ticket(faq: FaqIndex) -> None:
     assert chat.options == ["new_ticket", "have_ticket"]
 
 
-@pytest.mark.parametrize("typed", ["sì", "Si!", "ok", "grazie", "Sì, ho risolto"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "sì", "Si!", "ok", "grazie", "Sì, ho risolto",
+        # said the way students say it: any order, with thanks and filler
+        "ok grazie", "ok grazie mille", "sisi", "risolto grazie", "perfetto grazie",
+        "tutto chiaro, grazie!", "ok thanks", "yes thank you",
+    ],
+)
 def test_solved_can_be_typed(faq: FaqIndex, typed: str) -> None:
     at_suggestions(faq).type(typed).expect("done", "solved")
 
 
-@pytest.mark.parametrize("typed", ["no", "No, ho ancora bisogno di aiuto", "voglio un operatore"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "no", "No, ho ancora bisogno di aiuto", "voglio un operatore", "no non ho risolto",
+        "nn ho risolto", "no purtroppo", "no, not really", "no, non è quello",
+        "ok ma non ho risolto",
+    ],
+)
 def test_not_solved_can_be_typed(faq: FaqIndex, typed: str) -> None:
     at_suggestions(faq).type(typed).expect("email", "not_solved", "ask_email")
 
@@ -374,9 +390,30 @@ def test_a_long_question_that_mentions_an_operator_is_still_a_question(faq: FaqI
     assert chat.step == "suggest"
 
 
-@pytest.mark.parametrize("typed", ["ciao", "Buongiorno!", "hello"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ciao", "Buongiorno!", "hello", "ciao raga", "Ciao, buonasera",
+        # a call for help that says nothing of the problem is no request to search or keep
+        "buonasera, avrei bisogno di aiuto", "salve, ho una domanda", "aiuto", "info",
+        "hello, I have a question",
+    ],
+)
 def test_a_greeting_is_answered_and_keeps_the_welcome(faq: FaqIndex, typed: str) -> None:
-    Chat(faq).type(typed).expect("welcome", "greeting")
+    chat = Chat(faq).type(typed).expect("welcome", "greeting")
+    assert "message" not in chat.slots and chat.effects("faq_event") == []
+
+
+def test_a_greeting_where_the_request_is_asked_asks_for_the_problem(faq: FaqIndex) -> None:
+    chat = Chat(faq).choose("new_ticket").choose("immatricolazioni").choose("tasse-pagamenti")
+    chat.expect("message", "ask_message")
+    chat.type("buonasera, avrei bisogno di aiuto").expect("message", "wrong_message.vague")
+    assert "message" not in chat.slots
+
+
+def test_asking_to_open_a_ticket_asks_for_the_problem_later(faq: FaqIndex) -> None:
+    chat = Chat(faq).type("voglio aprire un ticket").expect("topic", "operator.offer", "ask_topic")
+    assert "message" not in chat.slots
 
 
 @pytest.mark.parametrize("typed", ["ok", "no", "sì"])
@@ -385,8 +422,10 @@ def test_yes_or_no_with_nothing_to_answer_gets_a_nudge(faq: FaqIndex, typed: str
     Chat(faq).choose("new_ticket").type(typed).expect("topic", "nudge")
 
 
-def test_thanks_at_the_end(faq: FaqIndex) -> None:
-    at_suggestions(faq).choose("solved").type("grazie mille").expect("done", "thanks")
+@pytest.mark.parametrize("typed", ["grazie mille", "ok grazie mille", "perfetto, grazie"])
+def test_thanks_at_the_end(faq: FaqIndex, typed: str) -> None:
+    chat = at_suggestions(faq).choose("solved").type(typed).expect("done", "thanks")
+    assert chat.effects("create_ticket") == [] and "message" not in chat.slots
 
 
 @pytest.mark.parametrize("typed", ["ricomincia", "Ricominciamo!", "da capo", "restart"])
@@ -680,10 +719,21 @@ def test_have_ticket_can_be_typed(faq: FaqIndex, typed: str) -> None:
     Chat(faq).type(typed).expect("lookup_email", "ask_lookup_email")
 
 
-def test_a_ticket_number_typed_at_the_welcome_looks_it_up(faq: FaqIndex) -> None:
-    chat = Chat(faq).type("#000412").expect("lookup_email", "ask_lookup_email")
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "#000412", "000412", "#412", "412", "ticket 000412", "ticket n. 412",
+        "il mio ticket è 000412", "numero 412",
+    ],
+)
+def test_a_ticket_number_typed_at_the_welcome_looks_it_up(faq: FaqIndex, typed: str) -> None:
+    chat = Chat(faq).type(typed).expect("lookup_email", "ask_lookup_email")
     chat.type(EMAIL).expect("looking_up")
     assert chat.effects("lookup_ticket") == [{"email": EMAIL, "number": "000412"}]
+
+
+def test_a_number_in_a_question_is_no_ticket_number(faq: FaqIndex) -> None:
+    assert Chat(faq).type("ho 17 anni, posso immatricolarmi?").step != "lookup_email"
 
 
 def test_after_a_ticket_the_status_check_knows_the_email(faq: FaqIndex) -> None:
