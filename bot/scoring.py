@@ -12,6 +12,9 @@ How a match is scored, in short:
    that no FAQ uses ("biblioteca", "wifi") weigh in the denominator, so a question about
    something the corpus does not talk about covers little and gets no suggestion, while a
    long, rambling message still covers enough through its informative words.
+5. A message that says one of the FAQ's phrasings (its question or a variant) nearly whole
+   earns a bonus: pooled with the other variants, "come mi iscrivo?" was a small share of the
+   question field, and a FAQ with a short question that only shared the verb ranked first.
 Topic and subtopic only add a small bonus: students pick the wrong subtopic. What the best
 score means (how sure the assistant may be) is bot.confidence's.
 The scoring runs over per-word postings as numpy arrays: a query costs the FAQs that share a
@@ -46,6 +49,8 @@ QUESTION_COVERAGE_WEIGHT = 4.0
 QUERY_COVERAGE_WEIGHT = 1.0
 UNKNOWN_WORD_WEIGHT = 0.8
 FULL_COVERAGE_BONUS = 2.0
+PHRASING_BONUS = 2.0
+PHRASING_POWER = 4
 # Evidence is mapped onto 0..100 by 100 * (1 - exp(-evidence / scale)).
 EVIDENCE_SCALE = 8.4
 TOPIC_BONUS = 0.3
@@ -59,6 +64,16 @@ class _Posting:
     docs: npt.NDArray[np.intp]
     saturation: FloatArray  # what the word earns each FAQ, 0..1
     question: FloatArray  # the share of each FAQ's question mass it is, 0 if not there
+
+
+@dataclass(frozen=True)
+class _Phrasings:
+    """Each question and variant of every FAQ on its own: a message that says one of them
+    whole is that FAQ's, however many other variants pad its question field."""
+
+    starts: npt.NDArray[np.intp]  # each FAQ's first phrasing (phrasings are in FAQ order)
+    count: int
+    postings: dict[str, tuple[npt.NDArray[np.intp], FloatArray]]  # token -> (phrasings, share)
 
 
 @dataclass(frozen=True)
@@ -81,13 +96,19 @@ class LangIndex:
         self.docs: list[_Doc] = []
         self.words: dict[str, str] = {}  # folded word -> its token, for fuzzy look-up
         doc_freq: dict[str, float] = {}
+        phrasings: list[tuple[int, Counter[str]]] = []
         for faq in faqs:
             question_texts = [faq.question_in(lang), *faq.variants.get(lang, ())]
             if lang != "it" and lang not in faq.question:
                 # No translation: the Italian variants still describe the intent.
                 question_texts += list(faq.variants.get("it", ()))
+            question: Counter[str] = Counter()
+            for phrasing in question_texts:
+                words = self._count([phrasing])
+                question.update(words)
+                phrasings.append((len(self.docs), words))
             fields = {
-                "question": self._count(question_texts),
+                "question": question,
                 "keywords": self._count(faq.keywords, both_languages=True),
                 "answer": self._count([faq.answer_in(lang)]),
             }
@@ -117,6 +138,7 @@ class LangIndex:
         self.phrase_words = {w for phrase in self.phrases for w in phrase.split()}
         self.word_list = sorted({w for w in self.words if " " not in w} | self.phrase_words)
         self.postings = self._postings()
+        self.phrasings = self._phrasings(phrasings)
         self.topic_of = np.array([d.faq.topic for d in self.docs])
         self.subtopic_of = np.array([d.faq.subtopic for d in self.docs])
 
@@ -231,6 +253,23 @@ class LangIndex:
             for t, a, b in zip(self.idf, bounds[:-1], bounds[1:], strict=True)
         }
 
+    def _phrasings(self, said: Sequence[tuple[int, Counter[str]]]) -> _Phrasings:
+        """Per token, the phrasings that use it and the share of each one's information
+        (IDF mass of its distinct words) it carries."""
+        by_token: dict[str, tuple[list[int], list[float]]] = {}
+        for index, (_, counter) in enumerate(said):
+            mass = sum(self.idf[t] for t in counter) or 1.0
+            for token in counter:
+                ids, shares = by_token.setdefault(token, ([], []))
+                ids.append(index)
+                shares.append(self.idf[token] / mass)
+        docs = np.array([doc for doc, _ in said], dtype=np.intp)
+        return _Phrasings(
+            np.searchsorted(docs, np.arange(len(self.docs))),
+            len(said),
+            {t: (np.array(i, dtype=np.intp), np.array(s)) for t, (i, s) in by_token.items()},
+        )
+
     def evidence(self, weights: dict[str, float], mass: float) -> FloatArray:
         """How strongly the query points at each FAQ: the information (IDF) of the query's
         words that the FAQ uses; plus how much of the FAQ's own question the query covers,
@@ -244,9 +283,17 @@ class LangIndex:
             covered[posting.docs] += weight * posting.saturation
             question[posting.docs] += posting.question
         share = covered / (mass or 1.0)
+        # how much of its closest phrasing (question or variant) the query says
+        said = np.zeros(self.phrasings.count)
+        for token in weights:
+            found = self.phrasings.postings.get(token)
+            if found is not None:
+                said[found[0]] += found[1]
+        phrasing = np.maximum.reduceat(said, self.phrasings.starts) if len(said) else said
         evidence = (
             covered
             + QUESTION_COVERAGE_WEIGHT * question
+            + PHRASING_BONUS * phrasing**PHRASING_POWER
             + QUERY_COVERAGE_WEIGHT * share
             # a short message that the FAQ covers whole ("codice fiscale", "isee") is a
             # strong match even though it carries little information in absolute terms

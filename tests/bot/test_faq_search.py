@@ -286,3 +286,28 @@ def test_accommodations_for_a_disability_are_not_housing() -> None:
     asked = index.search_ranked("what accommodations are there for students with DSA?", "en")
     assert asked[0].id in {"situazioni-002", "situazioni-003"}
     assert index.search_ranked("student accommodation", "en")[0].id == "alloggi-001"
+
+
+def test_a_message_that_says_one_variant_whole_finds_its_faq(tmp_path: Path) -> None:
+    """Variants pad a FAQ's question field: a message that is one of them matched a small
+    share of that field, and a FAQ with a short question that merely shared its word won."""
+    padded = {
+        "id": "proc-001",
+        "topic": "immatricolazioni",
+        "subtopic": "tasse",
+        "question": {"it": "Come si compila online la domanda di immatricolazione sul portale?"},
+        "variants": {"it": [
+            "passaggi della procedura online sul portale", "dove si compila la domanda",
+            "da dove comincio per la domanda sul portale", "come mi iscrivo?",
+        ]},
+        "answer": {"it": "Dal portale SOL, nella sezione Immatricolazione."},
+    }
+    short = {
+        "id": "int-003",
+        "topic": "immatricolazioni",
+        "subtopic": "tasse",
+        "question": {"it": "Iscriversi dall'estero"},
+        "answer": {"it": "Con la preiscrizione su Universitaly."},
+    }
+    index = index_of(tmp_path, [padded, short])
+    assert index.search_ranked("come mi iscrivo?")[0].id == "proc-001"
