@@ -109,8 +109,7 @@ class Tickets(Protocol):
         """Score (1..5) -> ratings given in the window; scores nobody gave left out."""
 
     async def count_by_status(self) -> dict[TicketStatus, int]:
-        """How many tickets are in each status now; a status with none left out. A ticket
-        whose student was erased is nobody's to work on any more, so it counts in none."""
+        """How many tickets are in each status now; a status with none left out."""
 
     async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
         """The place in the queue of those of these tickets that wait: 1 for the oldest

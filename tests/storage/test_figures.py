@@ -53,11 +53,8 @@ async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Backend
     # the student's data erased: nobody can answer it, it holds nobody back
     fourth = await storage.tickets.create(build(created_at=at(7)))
     assert await position(fourth.number) == 1
-    assert (await storage.tickets.count_by_status())["open"] == 4
     await storage.tickets.update(fourth.number, lambda t: anonymise(t, at(12)), touch=False)
     assert await position(fourth.number) is None
-    # nor does it count among the open tickets of the office's figures, for ever
-    assert (await storage.tickets.count_by_status())["open"] == 3
     everyone = await storage.tickets.queue_positions(
         [first.number, second.number, third.number, "000000", "nonsense"]
     )
