@@ -21,9 +21,8 @@ EMAIL = "anna.verdi@libero.it"
 ANNA = Operator(username="abianchi", name="Anna Bianchi", role="operator", password_hash="x")
 
 
-async def test_a_student_rates_a_closed_ticket_by_keyboard_from_the_mail(
-    server: Server, new_page: NewPage
-) -> None:
+async def closed_with_its_link(server: Server) -> tuple[str, str]:
+    """A ticket of EMAIL answered and closed, and the rating link of its closing mail."""
     services = server.app[SERVICES]
     await services.storage.operators.put(ANNA)
     desk = Desk(services)
@@ -38,11 +37,19 @@ async def test_a_student_rates_a_closed_ticket_by_keyboard_from_the_mail(
     [mail] = [m for m in closed.outbox if m.kind == "closed"]
     found = re.search(r"^(http\S+#rating)$", mail.text, re.M)
     assert found is not None, mail.text
+    return ticket.number, found.group(1)
+
+
+async def test_a_student_rates_a_closed_ticket_by_keyboard_from_the_mail(
+    server: Server, new_page: NewPage
+) -> None:
+    services = server.app[SERVICES]
+    number, link = await closed_with_its_link(server)
 
     page = await new_page(DESKTOP)
-    await page.goto(found.group(1))
+    await page.goto(link)
     email = page.locator("#uh-lk-email")
-    await expect(page.locator("#uh-lk-number")).to_have_value(ticket.number)
+    await expect(page.locator("#uh-lk-number")).to_have_value(number)
     await email.focus()
     await page.keyboard.type(EMAIL)
     await page.keyboard.press("Enter")
@@ -68,7 +75,7 @@ async def test_a_student_rates_a_closed_ticket_by_keyboard_from_the_mail(
     await expect(done).to_contain_text("Risposta chiara, grazie.")
     await expect(done).to_be_focused()
     await expect(group).to_be_hidden()
-    stored = await services.storage.tickets.get(ticket.number)
+    stored = await services.storage.tickets.get(number)
     assert stored is not None and stored.rating is not None
     assert (stored.rating.score, stored.rating.comment) == (4, "Risposta chiara, grazie.")
 
@@ -76,3 +83,25 @@ async def test_a_student_rates_a_closed_ticket_by_keyboard_from_the_mail(
     await page.reload()
     await expect(page.locator(".uh-rate-done")).to_contain_text("4 su 5")
     await expect(page.get_by_role("group", name="Il tuo voto, da 1 a 5 stelle")).to_be_hidden()
+
+
+async def test_a_one_tap_rating_and_the_next_mail_link_in_the_same_tab(
+    server: Server, new_page: NewPage
+) -> None:
+    first, first_link = await closed_with_its_link(server)
+    page = await new_page(DESKTOP)
+    await page.goto(first_link)
+    await page.locator("#uh-lk-email").fill(EMAIL)
+    await page.keyboard.press("Enter")
+    group = page.get_by_role("group", name="Il tuo voto, da 1 a 5 stelle")
+    await group.get_by_role("button", name="5 su 5: ottima").click()
+    # no comment: nothing after the thanks (DOM append once wrote "null" there)
+    await expect(page.locator(".uh-rate-done")).to_have_text(
+        re.compile(r"La tua valutazione: 5 su 5\. Grazie!$")
+    )
+    # the link of another ticket's mail, in the same tab, opens that ticket, not this one
+    second, second_link = await closed_with_its_link(server)
+    await page.goto(second_link)
+    number = page.locator("#uh-lk-number")
+    await expect(number).to_be_visible()
+    await expect(number).to_have_value(second)

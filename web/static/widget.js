@@ -419,6 +419,12 @@
     }
   }
 
+  // "412", "#000412", " 000412 " -> "000412", as the server stores a ticket's number
+  function normalNumber(raw) {
+    const digits = String(raw || "").replace(/\D/g, "");
+    return digits ? digits.padStart(6, "0") : "";
+  }
+
   function checkFile(f) {
     if (f.size > MAX_FILE) return "fileTooBig";
     if (!f.size) return "fileEmpty";
@@ -1670,10 +1676,11 @@
     ui.rateStarBtns.forEach((btn, i) => btn.setAttribute("aria-label", T("rateStar", { n: i + 1, label: T("rate" + (i + 1)) })));
     if (r) {
       ui.rateDone.textContent = "";
+      // DOM append writes a null as the text "null": the comment goes in only when there is one
       ui.rateDone.append(
         h("span", { class: "uh-stars-shown", "aria-hidden": "true", text: "\u2605".repeat(r.score) + "\u2606".repeat(5 - r.score) }),
         " " + T("rateDone", { n: r.score }),
-        r.comment ? h("span", { class: "uh-rate-comment", text: "\u201c" + r.comment + "\u201d" }) : null
+        ...(r.comment ? [h("span", { class: "uh-rate-comment", text: "\u201c" + r.comment + "\u201d" })] : [])
       );
     }
     if (go) {
@@ -1841,7 +1848,8 @@
     root.append(css, wrap);
     (target || document.body).appendChild(host);
 
-    const tk = S.ticket;
+    // a mail's link names its ticket: the one this tab followed before may be another
+    const tk = S.ticket && (!S.page || !S.number || normalNumber(S.number) === S.ticket.number) ? S.ticket : null;
     if (S.page && opt.view === "ticket") showView(tk ? "ticket" : "lookup");
     else showView(tk && tk.active ? "ticket" : "chat");
     if (S.page) activate();
