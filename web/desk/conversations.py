@@ -94,7 +94,8 @@ class Conversations:
             slots=dict(outcome.state.slots),
             lang=outcome.state.lang,
         )
-        conversation.transcript = [self._reply_entry(r) for r in outcome.replies]
+        lang = outcome.state.lang
+        conversation.transcript = [self._reply_entry(r, lang) for r in outcome.replies]
         await storage.conversations.save(conversation)
         return conversation
 
@@ -165,7 +166,7 @@ class Conversations:
                 outcome = engine.step(outcome.state, result, faq)
                 replies += outcome.replies
                 pending += outcome.effects
-        entries += [self._reply_entry(r) for r in replies]
+        entries += [self._reply_entry(r, outcome.state.lang) for r in replies]
         conversation.step = outcome.state.step
         conversation.slots = dict(outcome.state.slots)
         conversation.lang = outcome.state.lang
@@ -250,13 +251,13 @@ class Conversations:
                 )
         return None
 
-    def _reply_entry(self, reply: engine.Reply) -> dict[str, Any]:
+    def _reply_entry(self, reply: engine.Reply, lang: str) -> dict[str, Any]:
         data = dict(reply.data)
         if reply.kind == "ticket":
             # lets the widget follow the new ticket live at once, without a look-up
             data["token"] = self.services.signer.issue(str(data.get("number", "")))
             data["status_url"] = notify.ticket_link(
-                self.services.config.public_url, str(data.get("number", ""))
+                self.services.config.public_url, str(data.get("number", "")), lang
             )
         return entry("bot", reply.kind, reply.text, data)
 

@@ -56,13 +56,15 @@ def _environment() -> Environment:
 _env = _environment()
 
 
-def ticket_link(public_url: str, number: str) -> str:
-    return f"{public_url.rstrip('/')}/ticket?{urlencode({'number': number})}"
+def ticket_link(public_url: str, number: str, lang: str) -> str:
+    """The ticket page in the student's language (an English mail must not open Italian)."""
+    query = {"number": number, **({"lang": "en"} if lang == "en" else {})}
+    return f"{public_url.rstrip('/')}/ticket?{urlencode(query)}"
 
 
-def rating_link(public_url: str, number: str) -> str:
+def rating_link(public_url: str, number: str, lang: str) -> str:
     """The ticket page, opened at the rating once the student has looked the ticket up."""
-    return ticket_link(public_url, number) + "#rating"
+    return ticket_link(public_url, number, lang) + "#rating"
 
 
 def privacy_link(public_url: str, lang: str) -> str:
@@ -111,8 +113,8 @@ def compose(
         "status": kind if kind in ("awaiting_user", "closed") else ticket.status,
         "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
         "request": _shorten(first.body, SUMMARY_CHARS) if first else "",
-        "link": ticket_link(public_url, ticket.number),
-        "rating_link": rating_link(public_url, ticket.number),
+        "link": ticket_link(public_url, ticket.number, lang),
+        "rating_link": rating_link(public_url, ticket.number, lang),
         "privacy": privacy_link(public_url, lang),
         "message": message,
     }

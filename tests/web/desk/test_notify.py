@@ -75,9 +75,12 @@ def test_each_mail_has_the_number_the_link_and_the_notice_first(kind: str, lang:
     assert mail.to == "mario.rossi@example.org"
     assert mail.subject == SUBJECTS[lang, kind]
     assert mail.state == "queued" and mail.attempts == 0
+    # the page opens in the mail's language
+    in_text, in_html = (LINK + "&lang=en", LINK + "&amp;lang=en") if lang == "en" else (LINK, LINK)
+    assert in_text in mail.text and in_html in mail.html
+    assert (lang == "en") == ("lang=en" in mail.text.replace("/privacy?lang=en", ""))
     for body in (mail.text, mail.html):
         assert "000412" in body
-        assert LINK in body
         for words in SAYS[lang, kind]:
             assert words in body
     # The notice comes before anything else the mail says.
