@@ -269,14 +269,20 @@ async def test_the_queue_keeps_up_while_tickets_keep_arriving(
     assert laura.errors == []  # type: ignore[attr-defined]
 
 
-async def test_a_closed_ticket_offers_a_note_and_a_reply_only_once_reopened(
-    server: Server, browser: Browser
-) -> None:
+async def laura_at_a_new_ticket(server: Server, browser: Browser, name: str) -> tuple[Page, str]:
+    """Laura signed in, with a student's new ticket open in her console."""
     await create_account(server, LAURA)
-    ticket = await open_ticket(server, name="Greco Sara")
+    ticket = await open_ticket(server, name=name)
     laura = await page_of(browser)
     await sign_in(laura, server, LAURA)
     await laura.locator(".c-item", has_text=ticket.number).click()
+    return laura, ticket.number
+
+
+async def test_a_closed_ticket_offers_a_note_and_a_reply_only_once_reopened(
+    server: Server, browser: Browser
+) -> None:
+    laura, _ = await laura_at_a_new_ticket(server, browser, "Greco Sara")
     send = laura.get_by_role("button", name="Invia risposta")
     await expect(send).to_be_enabled()
     await laura.get_by_role("button", name="Chiudi ticket").click()
@@ -295,11 +301,7 @@ async def test_a_closed_ticket_offers_a_note_and_a_reply_only_once_reopened(
 async def test_a_reply_cut_off_by_the_end_of_the_session_is_there_after_signing_in_again(
     server: Server, browser: Browser
 ) -> None:
-    await create_account(server, LAURA)
-    ticket = await open_ticket(server, name="Fontana Luca")
-    laura = await page_of(browser)
-    await sign_in(laura, server, LAURA)
-    await laura.locator(".c-item", has_text=ticket.number).click()
+    laura, number = await laura_at_a_new_ticket(server, browser, "Fontana Luca")
     draft = "Gentile Luca, per la prima rata devi prima completare la domanda e poi"
     await laura.get_by_label("Risposta allo studente").fill(draft)
     # the idle timeout, a restart or a revocation: the server ends the session mid-reply
@@ -308,12 +310,12 @@ async def test_a_reply_cut_off_by_the_end_of_the_session_is_there_after_signing_
     await laura.get_by_label("Nome utente").fill(LAURA.username)
     await laura.get_by_label("Password").fill(LAURA.password)
     await laura.get_by_role("button", name="Accedi").click()
-    await expect(laura.get_by_role("heading", name=f"Ticket {ticket.number}")).to_be_visible()
+    await expect(laura.get_by_role("heading", name=f"Ticket {number}")).to_be_visible()
     await expect(laura.get_by_label("Risposta allo studente")).to_have_value(draft)
     await expect(laura.get_by_label("Risposta allo studente")).to_be_focused()
     # signing out on purpose leaves nothing behind for whoever uses the page next
     await laura.get_by_role("button", name="Esci").click()
     await sign_in(laura, server, LAURA)
-    await laura.locator(".c-item", has_text=ticket.number).click()
+    await laura.locator(".c-item", has_text=number).click()
     await expect(laura.get_by_label("Risposta allo studente")).to_have_value("")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
