@@ -57,7 +57,7 @@ def read_conversation(path: str | Path, conversation_id: str) -> Conversation | 
 def brief(conversation: Conversation) -> ConversationBrief:
     return ConversationBrief.of(
         conversation.id, conversation.updated_at, conversation.slots.get("email"),
-        conversation.uploads,
+        conversation.emails, conversation.uploads,
     )
 
 

@@ -258,6 +258,9 @@ class Conversation:
     uploads: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=utcnow)
     updated_at: str = field(default_factory=utcnow)
+    # Every email given in this chat, lower case: a restart or a change of email clears the
+    # slot, not what was typed, so the erasure of an email finds the chat by this list.
+    emails: list[str] = field(default_factory=list)
     # Which save of the stored chat this copy is (PostgreSQL, storage/postgres/records.py):
     # 0 for a copy never stored. Not part of the record, nor of what makes two copies equal.
     version: int = field(default=0, compare=False)
@@ -286,18 +289,25 @@ class ConversationBrief:
 
     id: str
     updated_at: str
-    email: str  # the email the student gave in the chat, lower case; "" if none yet
+    emails: tuple[str, ...]  # every email given in the chat (Conversation.emails), lower case
     uploads: tuple[str, ...]  # ids of the files uploaded in it and not yet sent with a ticket
 
     @classmethod
     def of(
-        cls, conversation_id: str, updated_at: str, email: object, uploads: list[dict[str, Any]]
+        cls,
+        conversation_id: str,
+        updated_at: str,
+        email: object,
+        emails: object,
+        uploads: list[dict[str, Any]],
     ) -> ConversationBrief:
-        """From the parts of a record (slots["email"], uploads), read whole or picked out."""
+        """From the parts of a record (slots["email"], emails, uploads), read whole or picked
+        out. The slot counts too: chats saved before the list existed have only that."""
+        given = [*(emails if isinstance(emails, list) else []), email]
         return cls(
             id=conversation_id,
             updated_at=updated_at,
-            email=email.strip().lower() if isinstance(email, str) else "",
+            emails=tuple(sorted({e.strip().lower() for e in given if isinstance(e, str) and e})),
             uploads=tuple(str(u.get("id", "")) for u in uploads),
         )
 

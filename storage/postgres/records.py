@@ -117,10 +117,10 @@ class ConversationStore:
     async def briefs(self) -> list[ConversationBrief]:
         # Picked out in the database: the transcripts, the bulk of a chat, stay there.
         rows = await self._db.rows(
-            "SELECT id, updated_at, record->'slots'->'email', record->'uploads'"
+            "SELECT id, updated_at, record->'slots'->'email', record->'emails', record->'uploads'"
             " FROM conversations ORDER BY id"
         )
-        return [ConversationBrief.of(row[0], row[1], row[2], row[3] or []) for row in rows]
+        return [ConversationBrief.of(row[0], row[1], row[2], row[3], row[4] or []) for row in rows]
 
 
 def _thawed(version: int, shared: bool, record: dict[str, Any]) -> Conversation:

@@ -191,9 +191,9 @@ async def test_a_conversation_is_deleted_for_good_and_briefs_list_the_rest(
     )
     await storage.conversations.save(Conversation(id="conversation-empty-22", step="welcome"))
     briefs = sorted(await storage.conversations.briefs(), key=lambda b: b.id)
-    assert [(b.id, b.email, b.uploads) for b in briefs] == [
-        ("conversation-empty-22", "", ()),
-        ("conversation-of-giulia-1", "giulia.verdi@example.org", ("b" * 32,)),
+    assert [(b.id, b.emails, b.uploads) for b in briefs] == [
+        ("conversation-empty-22", (), ()),
+        ("conversation-of-giulia-1", ("giulia.verdi@example.org",), ("b" * 32,)),
     ]
     saved = await storage.conversations.get("conversation-of-giulia-1")
     assert saved is not None and briefs[1].updated_at == saved.updated_at

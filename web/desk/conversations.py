@@ -96,6 +96,7 @@ class Conversations:
         )
         lang = outcome.state.lang
         conversation.transcript = [self._reply_entry(r, lang) for r in outcome.replies]
+        _remember_email(conversation)
         await storage.conversations.save(conversation)
         return conversation
 
@@ -169,6 +170,7 @@ class Conversations:
         entries += [self._reply_entry(r, outcome.state.lang) for r in replies]
         conversation.step = outcome.state.step
         conversation.slots = dict(outcome.state.slots)
+        _remember_email(conversation)
         conversation.lang = outcome.state.lang
         # The newest entries are what a reload shows; an endless chat must not grow its file
         # (and every later write) without bound.
@@ -354,3 +356,11 @@ class Conversations:
             return None
         old = await self.services.storage.tickets.summary(number)
         return number if old is not None and old.email == email else None
+
+
+def _remember_email(conversation: Conversation) -> None:
+    """Conversation.emails: the erasure must find a chat by an email it was given even after a
+    restart cleared the slot (the transcript and the uploads stay)."""
+    email = conversation.slots.get("email")
+    if isinstance(email, str) and email and email.lower() not in conversation.emails:
+        conversation.emails.append(email.lower())

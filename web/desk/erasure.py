@@ -31,7 +31,7 @@ async def erase(services: Services, email: str, by: Operator) -> int:
     at = utcnow()
     for number in numbers:
         await anonymiser.anonymise(number, at)
-    chats |= {c.id for c in await storage.conversations.briefs() if c.email == key}
+    chats |= {c.id for c in await storage.conversations.briefs() if key in c.emails}
     for conversation_id in chats:
         await anonymiser.delete_conversation(conversation_id)
     await storage.faq_events.forget_conversations(chats)

@@ -27,6 +27,7 @@ from tests.web.conftest import (
     place_of,
 )
 from tests.web.privacy_scenario import EMAIL, Scenario, spread_student_data
+from tests.web.student.test_chat import PNG, Student, to_attachment_step, upload
 from web.http.keys import SERVICES
 
 ERASE = "/api/console/privacy/erase"
@@ -207,3 +208,28 @@ async def test_an_admin_exports_what_the_student_would(server: Server, signed_in
     assert (entry.actor, entry.action, entry.target) == (
         ANNA.username, "privacy.exported", seen.chat_number
     )
+
+
+async def test_an_erasure_finds_a_chat_that_was_restarted_after_the_email(
+    server: Server, signed_in: Factory, sockets: list[Recorder]
+) -> None:
+    # A student gives the email, uploads an ID, then starts over: the restart clears the
+    # chat's email slot, not what was typed nor the file, and the erasure must still find both.
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await to_attachment_step(student, email="giulia.neri@example.com")
+    assert student.conversation_id
+    response = await upload(server, student.conversation_id, "documento.png", PNG)
+    assert response.status == 201
+    uploaded = (await response.json())["id"]
+    await student.say("ricomincia")
+    await student.close()
+    place = place_of(server)
+    assert await place.holds("giulia.neri")
+    anna = await signed_in(ANNA)
+    assert await anna.post(ERASE, {"email": "Giulia.Neri@example.com"}) == (200, {"tickets": 0})
+    storage = server.app[SERVICES].storage
+    assert await storage.conversations.get(student.conversation_id) is None
+    assert await storage.attachments.read(uploaded) is None
+    assert not await place.holds("giulia.neri")
