@@ -1,6 +1,7 @@
 """Erasing a student on request (GDPR art. 17): every ticket of an email is anonymised the way
 the retention sweep does it (web/desk/anonymise.py), and the chats that email was given in go
-with what was typed in them. The numbers stay taken and the figures keep counting the tickets.
+with what was typed in them, even one that went on to a ticket of another email. The numbers
+stay taken and the figures keep counting the tickets.
 
 The audit says who erased and when, and how many tickets: never whose data, which would keep
 in the log exactly what was asked to be forgotten.
@@ -8,7 +9,9 @@ in the log exactly what was asked to be forgotten.
 
 from __future__ import annotations
 
-from storage import AuditEntry, Operator, utcnow
+import contextlib
+
+from storage import AuditEntry, Operator, Ticket, TicketNotFound, utcnow
 from web.desk.anonymise import Anonymiser
 from web.desk.live import OPERATORS, OPERATORS_ROOM
 from web.desk.services import Services
@@ -33,7 +36,11 @@ async def erase(services: Services, email: str, by: Operator) -> int:
         await anonymiser.anonymise(number, at)
     chats |= {c.id for c in await storage.conversations.briefs() if key in c.emails}
     for conversation_id in chats:
-        await anonymiser.delete_conversation(conversation_id)
+        if not await anonymiser.delete_conversation(conversation_id):
+            # The chat went on to a ticket of another email ("ricomincia", then someone
+            # else's data): that ticket loses its chat rather than keep this student's words.
+            await _detach(services, conversation_id)
+            await anonymiser.delete_conversation(conversation_id)
     await storage.faq_events.forget_conversations(chats)
     await storage.audit.append(
         AuditEntry(
@@ -43,6 +50,26 @@ async def erase(services: Services, email: str, by: Operator) -> int:
     await storage.audit.flush()  # who erased must survive a crash, like the erasure itself
     await _tell_consoles(services, numbers, by)
     return len(numbers)
+
+
+async def _detach(services: Services, conversation_id: str) -> None:
+    """The tickets the chat opened (its transcript names them) forget it."""
+    conversation = await services.storage.conversations.get(conversation_id)
+    if conversation is None:
+        return
+    opened = {
+        str(entry.get("data", {}).get("number", ""))
+        for entry in conversation.transcript
+        if entry.get("kind") == "ticket"
+    }
+
+    def forget(ticket: Ticket) -> None:
+        if ticket.conversation_id == conversation_id:
+            ticket.conversation_id = None
+
+    for number in opened:
+        with contextlib.suppress(TicketNotFound):
+            await services.storage.tickets.update(number, forget, touch=False)
 
 
 async def _conversation_of(services: Services, number: str) -> str | None:

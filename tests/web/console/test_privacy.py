@@ -233,3 +233,34 @@ async def test_an_erasure_finds_a_chat_that_was_restarted_after_the_email(
     assert await storage.conversations.get(student.conversation_id) is None
     assert await storage.attachments.read(uploaded) is None
     assert not await place.holds("giulia.neri")
+
+
+async def test_an_erasure_takes_its_words_out_of_a_chat_that_went_on_to_another_ticket(
+    server: Server, signed_in: Factory
+) -> None:
+    # One chat, two people: a ticket for one email, "ricomincia", a ticket for another. The
+    # second ticket must not keep the first student's data in its "chat before the ticket".
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    numbers = []
+    for email in ("giulia.neri@example.com", "paolo.verdi@example.com"):
+        await to_attachment_step(student, email=email)
+        await student.choose("skip_attachment")
+        done = await student.choose("confirm")
+        numbers.append(next(e for e in done if e["kind"] == "ticket")["data"]["number"])
+        await student.say("ricomincia")
+    await student.close()
+    storage = server.app[SERVICES].storage
+    kept = await storage.tickets.get(numbers[1])
+    assert kept is not None and kept.conversation_id == student.conversation_id
+    anna = await signed_in(ANNA)
+    assert await anna.post(ERASE, {"email": "giulia.neri@example.com"}) == (200, {"tickets": 1})
+    assert await storage.conversations.get(student.conversation_id) is None
+    assert not await place_of(server).holds("giulia.neri")
+    # the other student's ticket stays whole, without the chat
+    kept = await storage.tickets.get(numbers[1])
+    assert kept is not None and kept.email == "paolo.verdi@example.com"
+    assert kept.conversation_id is None
+    status, view = await anna.get(f"/api/console/tickets/{numbers[1]}")
+    assert status == 200 and "giulia" not in json.dumps(view)
