@@ -288,6 +288,13 @@ def _back_to_topic(turn: Turn) -> None:
     forms.enter(turn, "topic")
 
 
+def _leave_lookup(turn: Turn) -> None:
+    # contacts kept after a ticket stay, for the next one
+    turn.slots.pop("number", None)
+    turn.step = "welcome"
+    turn.say("ask_welcome")
+
+
 def _change_email(turn: Turn) -> None:
     turn.slots.pop("email", None)
     forms.advance_lookup(turn)
@@ -324,6 +331,7 @@ ACTIONS: dict[str, Callable[[Turn], None]] = {
     "skip_attachment": _skip_attachment,
     "back_to_topic": _back_to_topic,
     "change_email": _change_email,
+    "leave_lookup": _leave_lookup,
     "confirm": _confirm,
     "correct": lambda turn: forms.enter(turn, "correct"),
     "summary": lambda turn: forms.enter(turn, "summary"),

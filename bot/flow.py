@@ -102,14 +102,15 @@ FLOW: dict[str, Step] = {
         on={"back_to_summary": "summary"}, no="summary",
     ),
     "creating_ticket": Step(waiting=True),
+    # "back": a student who pressed "Ho già un ticket" by mistake is not stuck with an email
     "lookup_email": Step(
         ask="ask_lookup_email", slot="email", input="email", placeholder="placeholder.email",
-        text="value", form="lookup",
+        options=("back",), on={"back": "leave_lookup"}, text="value", form="lookup",
     ),
     "lookup_number": Step(
         ask="ask_lookup_number", slot="number", input="text", placeholder="placeholder.number",
-        options=("change_email",), on={"change_email": "change_email"}, text="value",
-        form="lookup",
+        options=("change_email", "back"),
+        on={"change_email": "change_email", "back": "leave_lookup"}, text="value", form="lookup",
     ),
     "looking_up": Step(waiting=True),
     "done": Step(

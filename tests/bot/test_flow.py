@@ -679,7 +679,7 @@ def test_have_ticket_found(faq: FaqIndex) -> None:
     assert chat.prompt.input == "email"
     chat.type("mario.rossi").expect("lookup_email", "wrong_email.no_at")
     chat.type(EMAIL).expect("lookup_number", T("ask_lookup_number", email=EMAIL))
-    assert chat.labels == ["Cambia email"]
+    assert chat.labels == ["Cambia email", "Indietro"]
     assert chat.prompt.placeholder == "000412"
     chat.type("41a").expect("lookup_number", "wrong_number.format")
     chat.type(" #412 ").expect("looking_up")
@@ -697,13 +697,22 @@ def test_have_ticket_not_found_asks_the_number_again_or_another_email(faq: FaqIn
     chat = Chat(faq).choose("have_ticket").type(EMAIL).type("000413")
     chat.result("lookup_failed", reason="not_found")
     chat.expect("lookup_number", "lookup_failed.not_found")
-    assert chat.options == ["change_email"]
+    assert chat.options == ["change_email", "back"]
     chat.type("000412").expect("looking_up")
     assert chat.effects("lookup_ticket") == [{"email": EMAIL, "number": "000412"}]
     chat.result("lookup_failed", reason="not_found")
     chat.choose("change_email").expect("lookup_email", "ask_lookup_email")
     chat.type("anna@libero.it").type("412")
     assert chat.effects("lookup_ticket") == [{"email": "anna@libero.it", "number": "000412"}]
+
+
+def test_a_status_check_started_by_mistake_goes_back_to_the_welcome(faq: FaqIndex) -> None:
+    chat = Chat(faq).choose("have_ticket").expect("lookup_email", "ask_lookup_email")
+    assert chat.labels == ["Indietro"]
+    chat.choose("back").expect("welcome", "ask_welcome")
+    chat.choose("have_ticket").type(EMAIL).type("indietro").expect("welcome", "ask_welcome")
+    assert "number" not in chat.slots
+    chat.choose("new_ticket").expect("topic", "new_ticket.intro", "ask_topic")
 
 
 def test_have_ticket_throttled_says_when_to_retry(faq: FaqIndex) -> None:
