@@ -203,6 +203,7 @@ REPLY_FILLER = frozenset({
     "posto", "it", "is", "that", "this", "you", "so", "much", "very", "all", "really", "lot",
 })
 REPLY_MAX_WORDS = 6
+_REPLY_VOCABULARY = REPLY_FILLER.union(*REPLY_WORDS.values())
 # A greeting or a call for help that says nothing of the problem ("buonasera, avrei bisogno di
 # aiuto", "hello, I have a question"): a greeting, never the ticket's request.
 VAGUE_WORDS = frozenset({
@@ -234,14 +235,15 @@ def intent(text: str) -> str | None:
     for name, words in EXACT.items():
         if folded in words:
             return name
+    count = len(folded.split())
     said = set(folded.split())
-    if said and len(folded.split()) <= REPLY_MAX_WORDS:
+    if said and count <= REPLY_MAX_WORDS and said <= _REPLY_VOCABULARY:
         kinds = [name for name, words in REPLY_WORDS.items() if said & words]
-        if kinds and said <= REPLY_FILLER.union(*REPLY_WORDS.values()):
+        if kinds:
             return kinds[0]  # in REPLY_WORDS' order: no, thanks, yes
-    if said and len(folded.split()) <= PHRASE_MAX_WORDS and said <= VAGUE_WORDS:
+    if said and count <= PHRASE_MAX_WORDS and said <= VAGUE_WORDS:
         return "greeting"
-    if len(folded.split()) <= PHRASE_MAX_WORDS:
+    if count <= PHRASE_MAX_WORDS:
         padded = f" {folded} "
         for name, phrases in PHRASES.items():
             if any(f" {p} " in padded for p in phrases):

@@ -165,13 +165,16 @@ def validate_phone(text: str, region: str = "IT") -> Result:
     return Valid(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u2010": "-"})
+# Phones type typographic apostrophes and hyphens: one plain form, for names and file names.
+PLAIN_PUNCTUATION = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u2010": "-"}
+)
 
 
 def validate_name(text: str) -> Result:
     """'Cognome Nome': letters of any script, spaces, apostrophes, hyphens, dots."""
     # Phones type a typographic apostrophe (D’Angelo): store one form so search and mail agree.
-    name = " ".join(unicodedata.normalize("NFC", text).translate(_APOSTROPHES).split())
+    name = " ".join(unicodedata.normalize("NFC", text).translate(PLAIN_PUNCTUATION).split())
     if not name:
         return Invalid("wrong_name.empty")
     if "@" in name:

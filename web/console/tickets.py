@@ -42,6 +42,8 @@ routes = web.RouteTableDef()
 async def _exact_first(services: Services, page: QueuePage, query: QueueQuery) -> QueuePage:
     """A search for a ticket's number shows that ticket first, before those that merely
     mention the digits (a phone number, a message), even when they are newer than a page."""
+    if page.tickets and page.tickets[0].number == query.number:
+        return page  # already first: no read
     exact = await services.storage.tickets.summary(query.number)
     if exact is None or not kept(exact, query) or (
         query.statuses and exact.status not in query.statuses

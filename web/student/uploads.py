@@ -15,6 +15,7 @@ import filetype
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.validate import PLAIN_PUNCTUATION
 from storage import Attachment
 from storage.protocol import Attachments
 from web.config import MAX_ATTACHMENT_BYTES
@@ -29,7 +30,8 @@ CHUNK = 64 * 1024
 MALFORMED = (ValueError, LookupError, HttpProcessingError)
 
 
-_TYPOGRAPHIC = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2013": "-", "\u2014": "-"})
+# names' punctuation, and the dashes a file name may hold too
+_TYPOGRAPHIC = {**PLAIN_PUNCTUATION, ord("\u2013"): "-", ord("\u2014"): "-"}
 
 
 def clean_filename(name: str | None, extension: str) -> str:
