@@ -8,6 +8,7 @@ updates of one ticket across every process. Claiming the mail is outbox.py's.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import asdict
@@ -25,6 +26,8 @@ from .database import Db, Row, dumps
 from .figures import TicketFigures
 
 T = TypeVar("T")
+# LIKE's wildcards and its escape character (a backslash, by default)
+_LIKE_SPECIAL = re.compile(r"[\\%_]")
 # After DRAWS random numbers all taken, a free one is picked among those left; two processes
 # may pick the same, so that is retried too, a few times.
 PICKS = 8
@@ -284,13 +287,17 @@ class TicketStore(TicketFigures):
             where.append("holder = ANY(%(holders)s)")
             params["holders"] = sorted(query.holders)
         needle = query.text.strip().lower().replace("\x00", "")
-        if needle or query.number:
-            # strpos, not LIKE: the text is matched as it is, % and _ included
-            where.append(
-                "(number = %(number)s"
-                " OR (%(text)s <> '' AND strpos(search_text, %(text)s) > 0))"
-            )
-            params.update(number=query.number, text=needle)
+        found: list[str] = []
+        if query.number:
+            found.append("number = %(number)s")
+            params["number"] = query.number
+        if needle:
+            # LIKE, which the trigram index answers (migration 0009), with its wildcards
+            # escaped: the text is matched as it is, % and _ included
+            found.append("search_text LIKE %(pattern)s")
+            params["pattern"] = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", needle) + "%"
+        if found:
+            where.append(f"({' OR '.join(found)})")
         kept = " AND ".join(where)
         rows = await self._db.rows(
             f"SELECT status, count(*) FROM tickets WHERE {kept} GROUP BY status",

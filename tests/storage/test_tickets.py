@@ -171,7 +171,11 @@ async def test_summaries_newest_first_search_and_limits(storage: Backend) -> Non
     assert await search("rossi") == [c.number, a.number]
     assert await search("rossi", limit=1) == [c.number]
     assert await search("   ") == [b.number, c.number, a.number]  # no search at all
-    assert await search("%") == []  # matched as text, not as a pattern
+    # matched as text, not as a pattern
+    assert await search("%") == []
+    assert await search("pin_spid") == []
+    assert await search("pin%scaduto") == []
+    assert await search("\\") == []
     # a number the text names, found whatever its text says
     assert await search("#" + a.number.lstrip("0"), number=a.number) == [a.number]
     mine = await tickets.of_email("MARIO.ROSSI@example.org")
