@@ -26,7 +26,8 @@ from storage import (
 from storage.postgres import PostgresStorage, database
 from storage.postgres.database import dumps, migrations
 from storage.postgres.tickets import INSERT, ticket_row
-from tests.servers import PostgresServer, free_port
+from storage.queue import QueueQuery
+from tests.servers import PG_USER, PostgresServer, free_port
 
 from .conftest import build, run_python
 
@@ -308,6 +309,30 @@ async def test_the_personal_data_migration_fills_its_columns_from_the_records(
             assert await storage.faq_events.recent() == []
     finally:
         postgres.drop_database(name)
+
+
+async def test_a_role_that_may_not_create_extensions_still_searches(
+    postgres: PostgresServer,
+) -> None:
+    """Migration 0009's trigram index needs CREATE on the database; a role that may only create
+    tables gets the schema without it, and the console's search scans instead."""
+    name = postgres.new_database()
+    role = f"limited_{name}"
+    try:
+        postgres.execute(f'CREATE ROLE "{role}" LOGIN')
+        with psycopg.connect(postgres.url(name), autocommit=True) as conn:
+            conn.execute(f'GRANT CREATE, USAGE ON SCHEMA public TO "{role}"')  # type: ignore[arg-type]
+        url = postgres.url(name).replace(f"//{PG_USER}@", f"//{role}@")
+        async with await PostgresStorage.open(url) as storage:
+            created = await storage.tickets.create(build())
+            found = await storage.tickets.queue(QueueQuery(text="rossi"))
+            assert [s.number for s in found.tickets] == [created.number]
+        with psycopg.connect(url) as conn:
+            indexes = conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tickets'")
+            assert "tickets_search" not in {row[0] for row in indexes}
+    finally:
+        postgres.drop_database(name)
+        postgres.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 async def test_a_database_of_newer_code_is_refused(postgres: PostgresServer) -> None:
