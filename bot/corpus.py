@@ -18,6 +18,8 @@ LANGS = ("it", "en")
 # A synonym that applies to one language only: "en:fine".
 _LANGUAGE_TAG = re.compile(r"^([a-z]{2}):\s*(.+)$")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
+# The desk's first purpose: its topic comes first in the chat (CONTRACT.md section 3).
+ENROLMENT = "immatricolazioni"
 
 
 def _in(texts: Mapping[str, str], lang: str) -> str:
@@ -143,9 +145,14 @@ class _Checker:
 def _load_json(path: Path, root: Path, checker: _Checker) -> Any:
     name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows editors (Notepad) start a saved file with a BOM the editor never sees
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         checker.add(name, "-", "-", "file missing")
+    except IsADirectoryError:
+        checker.add(name, "-", "-", "a folder, not a file: rename or move it")
+    except PermissionError:
+        checker.add(name, "-", "-", "not readable by this user: check the file's permissions")
     except UnicodeDecodeError:
         checker.add(name, "-", "-", "not UTF-8 text")
     except json.JSONDecodeError as exc:
@@ -198,6 +205,9 @@ def _read_topics(root: Path, checker: _Checker) -> tuple[Topic, ...]:
             )
             subtopics.append(Subtopic(sid, sub_label))
         topics.append(Topic(tid, label, tuple(subtopics)))
+    if topics and topics[0].id != ENROLMENT:
+        # the chat offers the topics in this order, and enrolment is the desk's first purpose
+        checker.add("topics.json", topics[0].id, "-", f"'{ENROLMENT}' must be the first topic")
     return tuple(topics)
 
 
@@ -292,6 +302,9 @@ def _read_faq(
 def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
     """Read a corpus folder; return what could be read and every problem found."""
     checker = _Checker()
+    if not root.is_dir():
+        checker.add(str(root), "-", "-", "not a folder: name the one with topics.json and faq/")
+        return Corpus((), ()), checker.problems
     topics = _read_topics(root, checker)
     by_id = {t.id: t for t in topics}
     faqs: list[Faq] = []

@@ -149,3 +149,31 @@ def test_a_synonym_tagged_with_an_unknown_language_is_named(tmp_path: Path) -> N
     assert problems(root) == [
         "synonyms.json: -: groups: 'fr:amende': unknown language, use it: or en:"
     ]
+
+
+def test_a_file_saved_with_a_bom_is_read(tmp_path: Path) -> None:
+    # Notepad starts a UTF-8 file with a byte-order mark that the editor never sees.
+    root = corpus(tmp_path, GOOD)
+    (root / "faq" / "one.json").write_text("\ufeff" + json.dumps({"faqs": [GOOD]}))
+    assert problems(root) == []
+
+
+def test_a_file_instead_of_the_folder_is_named(tmp_path: Path) -> None:
+    one = corpus(tmp_path, GOOD) / "faq" / "one.json"
+    assert problems(one) == [f"{one}: -: -: not a folder: name the one with topics.json and faq/"]
+
+
+def test_a_folder_named_like_a_faq_file_is_named(tmp_path: Path) -> None:
+    root = corpus(tmp_path, GOOD)
+    (root / "faq" / "vecchio.json").mkdir()
+    assert problems(root) == ["faq/vecchio.json: -: -: a folder, not a file: rename or move it"]
+
+
+def test_enrolment_must_stay_the_first_topic(tmp_path: Path) -> None:
+    root = corpus(tmp_path, GOOD)
+    subtopics = TOPICS["topics"][0]["subtopics"]
+    other = {"id": "carriera", "label": {"it": "Carriera"}, "subtopics": subtopics}
+    (root / "topics.json").write_text(json.dumps({"topics": [other, *TOPICS["topics"]]}))
+    assert problems(root) == [
+        "topics.json: carriera: -: 'immatricolazioni' must be the first topic"
+    ]
