@@ -15,6 +15,7 @@ from web.config import Config, ConfigError
 def serve(config: Config) -> int:
     from aiohttp import web
 
+    from bot.faq import CorpusError
     from web.cluster import RedisUnreachable
     from web.desk.accounts import ensure_demo_operator
     from web.http.keys import SERVICES
@@ -56,6 +57,16 @@ def serve(config: Config) -> int:
         return 1
     except (DataFolderBusy, StorageError, ConfigError, RedisUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except CorpusError as exc:
+        # Only at a first start: later ones fall back on the last good FAQ (web/desk/faqs.py).
+        print(f"error: the FAQ folder {config.faq_dir} cannot be loaded:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        print(
+            f"Fix it (check with: python -m bot.faq validate {config.faq_dir}), then start again.",
+            file=sys.stderr,
+        )
         return 2
     return 0 if clean else 1
 

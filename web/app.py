@@ -17,7 +17,7 @@ from web.cluster import STICKY_COOKIE, Cluster
 from web.config import MAX_ATTACHMENT_BYTES, Config
 from web.console.namespace import CONSOLE, ConsoleNamespace
 from web.desk.anonymise import Anonymiser
-from web.desk.faqs import LiveFaq
+from web.desk.faqs import LAST_GOOD, LiveFaq
 from web.desk.limits import Limits
 from web.desk.mail import OutboxWorker
 from web.desk.presence import LocalPresence
@@ -91,7 +91,7 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         services = Services(
             config=config,
             storage=store,
-            faq=LiveFaq(config.faq_dir, config.faq_reload_seconds),
+            faq=LiveFaq(config.faq_dir, config.faq_reload_seconds, config.data_dir / LAST_GOOD),
             live=sio,
             signer=TokenSigner(secret, config.ticket_token_hours * 3600),
             limits=Limits.from_config(config, cluster.counters if cluster else None),

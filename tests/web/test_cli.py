@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from storage import Message, Ticket
 from storage.postgres.database import shown
-from tests.conftest import ROOT, Server, free_port
+from tests.conftest import FAQ_DIR, ROOT, Server, free_port
 from tests.servers import PostgresServer
 from web.http.keys import SERVICES
 
@@ -94,6 +95,21 @@ def test_a_bad_setting_is_named(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "HELPDESK_PORT" in result.stderr
+
+
+def test_a_broken_faq_folder_at_a_first_start_is_named(tmp_path: Path) -> None:
+    faq = tmp_path / "faq_data"
+    shutil.copytree(FAQ_DIR, faq)
+    (faq / "faq" / "scadenze.json").write_text("\ufeff" + '{"faqs": [')
+    result = run_web(data_dir=tmp_path / "var", settings={"HELPDESK_FAQ_DIR": str(faq)})
+    assert result.returncode == 2
+    # after the log lines of the storage opened before the FAQ
+    assert result.stderr[result.stderr.index("error:") :].splitlines() == [
+        f"error: the FAQ folder {faq} cannot be loaded:",
+        "  faq/scadenze.json: -: -: invalid JSON at line 1, column 11: Expecting value",
+        f"Fix it (check with: python -m bot.faq validate {faq}), then start again.",
+    ]
+    assert "Student page" not in result.stdout and "Traceback" not in result.stderr
 
 
 def closed_on(moment: str) -> Callable[[str], Ticket]:

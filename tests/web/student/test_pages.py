@@ -153,6 +153,28 @@ async def test_edited_faq_goes_live_and_a_broken_edit_keeps_the_old(
         await server.stop()
 
 
+async def test_a_restart_on_a_broken_edit_serves_the_last_good_faq(
+    data_dir: Path, faq_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The folder is broken when the server starts again (a deploy, a reboot after the bad
+    edit): it serves the FAQ that last loaded, until the folder is fixed."""
+    server: Server = await start_server(make_config(data_dir, faq_dir=faq_dir))
+    await server.stop()
+    good = (faq_dir / "faq" / "tasse-pagamenti.json").read_text()
+    (faq_dir / "faq" / "tasse-pagamenti.json").write_text(good[:-40])
+    server = await start_server(make_config(data_dir, faq_dir=faq_dir))
+    try:
+        live = server.app[SERVICES].faq
+        assert live.index.search("quanto costa la prima rata")[0].id == "tasse-001"
+        assert "tasse-pagamenti.json: -: -: invalid JSON" in caplog.text
+        assert "serving the last good version" in caplog.text
+        # fixed, it goes live as any edit does
+        (faq_dir / "faq" / "tasse-pagamenti.json").write_text(good.replace("prima rata", "rata 1"))
+        await wait_until(lambda: "rata 1" in live.index.get("tasse-001").question["it"])
+    finally:
+        await server.stop()
+
+
 async def test_favicon(http: aiohttp.ClientSession) -> None:
     async with http.get("/favicon.ico") as response:
         assert response.status == 200
