@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import FilePayload, Page, Request, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
+from tests.browser.test_ticket_page import EMAIL, QUESTION, open_ticket
 from tests.browser.widget import PNG, REFUSE, UNSURE, Chat, press
 from tests.conftest import Server
 from web.http.keys import SERVICES
@@ -249,3 +250,53 @@ async def test_a_reload_mid_flow_resumes_at_the_same_step(
     await expect(chat.field).to_have_attribute("autocomplete", "name")
     await chat.say("Rossi Mario")
     await expect(chat.field).to_have_attribute("type", "tel")
+
+
+async def test_on_the_landing_page_a_ticket_leads_back_to_the_chat(
+    server: Server, new_page: NewPage
+) -> None:
+    """On / the ticket view is part of the chat: its back link returns there, and a reload
+    after it shows the chat (on /ticket there is no chat: the link looks up another ticket)."""
+    ticket = await open_ticket(server)
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.choose("Ho già un ticket")
+    await chat.say(EMAIL, field="email")
+    await chat.say(ticket.number)
+    await expect(page.locator(".uh-thread")).to_contain_text(QUESTION)
+    back = page.locator(".uh-back:visible")
+    await expect(back).to_have_text("Torna alla chat")
+    await press(page, back)
+    await expect(chat.log).to_be_visible()
+    await expect(chat.log).to_contain_text(ticket.number)
+    await page.reload()
+    await chat.settled()
+    await expect(chat.log).to_be_visible()
+    await expect(page.locator(".uh-thread")).not_to_be_visible()
+
+
+async def test_after_a_long_request_the_answer_is_in_view_not_the_request(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.settled()
+    request = (
+        "Buonasera, sono una studentessa fuori sede e mi sto immatricolando per la prima volta. "
+        "Ho compilato la domanda online, caricato i documenti e la foto, e adesso devo pagare la "
+        "prima rata, ma non capisco quanto costa davvero e se posso pagarla con pagoPA dalla "
+        "app della mia banca oppure devo andare in tabaccheria. Potete aiutarmi? Grazie mille."
+    )
+    await chat.say(request)
+    answer = page.locator(".uh-log .uh-student").last.locator("xpath=following-sibling::*[1]")
+    await expect(answer).to_have_class(re.compile(r"\buh-bot\b"))
+    # the answer starts at the top of the log, the request above it scrolled away
+    top, height = await answer.evaluate(
+        """(entry) => {
+            const log = entry.closest(".uh-log");
+            return [entry.offsetTop - log.scrollTop, log.clientHeight];
+        }"""
+    )
+    assert 0 <= top < height / 4, (top, height)

@@ -290,6 +290,7 @@
     // answers, its language wins (what the bot says and the widget's labels stay one language)
     lang: pickLang(opt.lang, local.get(K_LANG), document.documentElement.lang),
     page: false, // inline in a page element, no launcher
+    chatless: false, // the /ticket page: look-up and ticket only, no chat to go back to
     open: false,
     view: "chat", // chat | lookup | ticket
     socket: null,
@@ -843,8 +844,8 @@
     ui.langBtn.textContent = T("langSwitch");
     ui.langBtn.setAttribute("aria-label", T("langSwitchLabel"));
     ui.langBtn.setAttribute("lang", T("langSwitchLang"));
-    ui.tkBack.lastChild.textContent = T(S.page ? "otherTicket" : "backToChat");
-    ui.lkBack.hidden = S.page;
+    ui.tkBack.lastChild.textContent = T(S.chatless ? "otherTicket" : "backToChat");
+    ui.lkBack.hidden = S.chatless;
     for (const a of ui.wrap.querySelectorAll(".uh-privacy a")) a.href = privacyUrl();
     applyPrompt();
   }
@@ -1047,12 +1048,14 @@
     // our optimistic bubble is replaced by the server's own record of what the student did
     if (entries.some((e) => e.from === "student")) removePending();
     else ui.log.querySelectorAll(".uh-pending").forEach((n) => n.classList.remove("uh-pending"));
+    // where to scroll: the start of the answer, not the student's own words echoed before it
+    // (a long request would push the whole answer below the fold)
     let first = null;
     for (const e of entries) {
       const node = renderEntry(e);
       ui.log.append(node);
       S.renderedIds.push(entryId(e, S.renderedIds.length));
-      first = first || node;
+      if (!first || (first.classList.contains("uh-student") && e.from !== "student")) first = node;
       if (live && e.kind === "ticket_view" && e.data && e.data.token) openTicket(e.data, true);
     }
     scrollTo(first);
@@ -1427,7 +1430,7 @@
   }
 
   function leaveTicket() {
-    if (S.page) {
+    if (S.chatless) {
       stopTyping();
       forgetTicket("");
     } else showView("chat", true);
@@ -1836,6 +1839,7 @@
       }
     }
     S.page = !!target;
+    S.chatless = S.page && opt.view === "ticket";
     S.number = target && target.dataset.number; // /ticket?number=… prefills the look-up
     const host = h("div", { id: HOST_ID, class: S.page ? "uh-page-host" : null });
     const root = host.attachShadow({ mode: "open" });
@@ -1850,7 +1854,7 @@
 
     // a mail's link names its ticket: the one this tab followed before may be another
     const tk = S.ticket && (!S.page || !S.number || normalNumber(S.number) === S.ticket.number) ? S.ticket : null;
-    if (S.page && opt.view === "ticket") showView(tk ? "ticket" : "lookup");
+    if (S.chatless) showView(tk ? "ticket" : "lookup");
     else showView(tk && tk.active ? "ticket" : "chat");
     if (S.page) activate();
     else if (opt.open === "true") open();
