@@ -61,6 +61,11 @@ class Config:
     # defaults, and 0 turns either off.
     chats_per_ip_per_hour: int = 600
     uploads_per_ip_per_hour: int = 100
+    # Failed ticket look-ups per address. The ceilings per email and per number (10 in 15
+    # minutes each) already make guessing one student's ticket take years; this one only slows
+    # guesses spread over many emails, and a campus network or a mobile carrier puts thousands
+    # of students, each of whom may mistype once at the deadline, behind one address.
+    lookup_failures_per_ip_per_hour: int = 200
     # The university's reverse proxies: behind them the peer is always the proxy, so the
     # student's address is read from X-Forwarded-For (only when the peer is one of these).
     trusted_proxies: tuple[str, ...] = ()
@@ -145,6 +150,9 @@ class Config:
             create_per_ip_per_minute=_int(environ, "HELPDESK_CREATE_PER_IP_PER_MINUTE", 30),
             chats_per_ip_per_hour=_int(environ, "HELPDESK_CHATS_PER_IP_PER_HOUR", 600),
             uploads_per_ip_per_hour=_int(environ, "HELPDESK_UPLOADS_PER_IP_PER_HOUR", 100),
+            lookup_failures_per_ip_per_hour=_int(
+                environ, "HELPDESK_LOOKUP_FAILURES_PER_IP_PER_HOUR", 200
+            ),
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
             retention_days=_int(environ, "HELPDESK_RETENTION_DAYS", 730, minimum=1),
             dpo_contact=environ.get("HELPDESK_DPO_CONTACT", "").strip() or None,

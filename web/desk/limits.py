@@ -215,7 +215,9 @@ class Limits:
         return cls(
             create_per_ip=at.counter("create_per_ip", config.create_per_ip_per_minute, 60),
             create_per_email=at.counter("create_per_email", 5, 3600),
-            lookup_failures_per_ip=at.counter("lookup_failures_per_ip", 20, 900),
+            lookup_failures_per_ip=at.counter(
+                "lookup_failures_per_ip", config.lookup_failures_per_ip_per_hour, 3600
+            ),
             lookup_failures_per_number=at.counter("lookup_failures_per_number", 10, 900),
             lookup_failures_per_email=at.counter("lookup_failures_per_email", 10, 900),
             login_failures_per_ip=at.counter("login_failures_per_ip", 20, 900),

@@ -43,6 +43,8 @@ def test_chat_limits_per_address_are_settings() -> None:
     )
     assert (config.chats_per_ip_per_hour, config.uploads_per_ip_per_hour) == (0, 500)
     assert Config.from_env({}).chats_per_ip_per_hour == 600
+    looked_up = Config.from_env({"HELPDESK_LOOKUP_FAILURES_PER_IP_PER_HOUR": "0"})
+    assert looked_up.lookup_failures_per_ip_per_hour == 0
 
 
 def test_a_bad_proxy_setting_is_named() -> None:

@@ -497,6 +497,24 @@ async def test_a_burst_of_concurrent_guesses_cannot_pass_the_limit(
     assert statuses.count(429) == 60 - statuses.count(404)
 
 
+async def test_students_behind_one_address_mistyping_once_each_do_not_lock_it(
+    http: aiohttp.ClientSession,
+) -> None:
+    """A campus network: fifty students mistype their number once each, then one gets it
+    right. Each email and each number failed once; only the address failed fifty times."""
+    created = await create(http)
+    for n in range(50):
+        async with http.post(
+            "/api/tickets/lookup",
+            json={"email": f"studente{n}@example.com", "number": f"{n:06d}"},
+        ) as response:
+            assert response.status == 404
+    async with http.post(
+        "/api/tickets/lookup", json={"email": VALID["email"], "number": created["number"]}
+    ) as response:
+        assert response.status == 200
+
+
 async def test_a_successful_lookup_is_not_counted_as_a_failure(
     http: aiohttp.ClientSession,
 ) -> None:
