@@ -300,3 +300,17 @@ async def test_after_a_long_request_the_answer_is_in_view_not_the_request(
         }"""
     )
     assert 0 <= top < height / 4, (top, height)
+
+
+async def test_switching_the_site_to_english_before_typing_switches_the_chat(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.settled()
+    await chat.expect_said("Scrivimi la tua domanda")
+    await page.get_by_role("link", name="English").first.click()
+    await chat.settled()
+    await expect(chat.bot().first).to_contain_text("Hi")
+    await expect(chat.option("Open a new ticket")).to_be_visible()

@@ -100,6 +100,25 @@ class Conversations:
         await storage.conversations.save(conversation)
         return conversation
 
+    async def in_language(self, conversation: Conversation, lang: str) -> Conversation:
+        """A chat still at its welcome, where the student has said nothing yet, takes the
+        language the page asks for: the Italian landing page started it, then the student
+        switched the site to English, or opened an English page that embeds the widget. Once
+        the student has spoken, the chat keeps its language. The caller holds its lock."""
+        untouched = conversation.step == "welcome" and not any(
+            entry.get("from") == "student" for entry in conversation.transcript
+        )
+        if conversation.lang == lang or not untouched:
+            return conversation
+        outcome = engine.start(lang, self.services.faq.index, conversation.slots or None)
+        conversation.lang = outcome.state.lang
+        conversation.transcript = [self._reply_entry(r, conversation.lang) for r in outcome.replies]
+        try:
+            await self.services.storage.conversations.save(conversation)
+        except ConversationChanged:  # another process's tab moved it on: that chat stands
+            return await self.services.storage.conversations.get(conversation.id) or conversation
+        return conversation
+
     async def _follow_up(self, token: Any) -> dict[str, str] | None:
         """The contact data of a closed ticket whose token the student holds: its follow-up
         starts with them filled in and refers to it."""

@@ -145,6 +145,8 @@ class ChatNamespace(GuardedNamespace):
             conversation = await self.conversations.resume_or_start(
                 requested if valid else None, lang, data.get("follow_up"), self._ip(sid)
             )
+            async with self.services.conversation_lock(conversation.id):
+                conversation = await self.conversations.in_language(conversation, lang)
         except ApiError as error:
             await self.save_session(sid, {**await self.get_session(sid), "lang": lang})
             await self._report(sid, error)

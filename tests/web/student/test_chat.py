@@ -467,6 +467,29 @@ async def test_language_switch_at_any_step(server: Server) -> None:
     await student.close()
 
 
+async def test_a_chat_not_yet_spoken_in_follows_the_page_language(server: Server) -> None:
+    """The Italian landing page started the chat; the student switches the site to English
+    before typing anything, and the chat greets in English. Once spoken in, it stays."""
+    italian = Student(server)
+    await italian.connect()
+    await italian.hello(lang="it")
+    await italian.close()
+    english = Student(server)
+    await english.connect()
+    state = await english.hello(italian.conversation_id, lang="en")
+    assert state["conversation_id"] == italian.conversation_id
+    assert state["lang"] == "en"
+    assert bot_texts(state["transcript"]).startswith("Hi")
+    assert [o["label"] for o in state["prompt"]["options"]][:1] == ["Open a new ticket"]
+    await english.choose("new_ticket")
+    await english.close()
+    again = Student(server)
+    await again.connect()
+    state = await again.hello(italian.conversation_id, lang="it")
+    assert state["lang"] == "en"
+    await again.close()
+
+
 async def test_a_student_who_turns_away_from_the_ticket_is_no_longer_online(
     server: Server,
 ) -> None:
