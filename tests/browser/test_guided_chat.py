@@ -314,3 +314,15 @@ async def test_switching_the_site_to_english_before_typing_switches_the_chat(
     await chat.settled()
     await expect(chat.bot().first).to_contain_text("Hi")
     await expect(chat.option("Open a new ticket")).to_be_visible()
+
+
+async def test_typing_english_switches_the_widget_too(server: Server, new_page: NewPage) -> None:
+    """The bot's words and the widget's own labels (read aloud in the root's language) stay
+    one language when the student types the switch instead of pressing it."""
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.say("English")
+    await expect(chat.bot().last).to_contain_text("Type your question")
+    await expect(page.locator(".uh-root")).to_have_attribute("lang", "en")
+    await expect(page.locator(".uh-log .uh-student .uh-sr").last).to_have_text("You: ")

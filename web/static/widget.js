@@ -995,7 +995,9 @@
 
   function onBot(p) {
     if (!p) return;
-    // a `lang:` choice (ours, or typed) switched the conversation: the prompt tells us which
+    // a `lang:` choice (ours, typed, or another tab's) may have switched the conversation:
+    // the widget's own labels follow, as the bot's words do
+    if (p.lang) setLang(p.lang);
     setBusy(false);
     showTyping(false);
     const first = appendEntries(p.entries || [], true);

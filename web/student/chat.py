@@ -217,7 +217,12 @@ class ChatNamespace(GuardedNamespace):
         # this step, here: publishing the answer to the other processes would reach nobody.
         await self.emit(
             "bot",
-            {"conversation_id": conversation_id, "entries": turn.entries, "prompt": turn.prompt},
+            {
+                "conversation_id": conversation_id,
+                "lang": turn.lang,
+                "entries": turn.entries,
+                "prompt": turn.prompt,
+            },
             room=room,
             ignore_queue=not turn.shared,
         )
