@@ -326,3 +326,25 @@ async def test_typing_english_switches_the_widget_too(server: Server, new_page: 
     await expect(chat.bot().last).to_contain_text("Type your question")
     await expect(page.locator(".uh-root")).to_have_attribute("lang", "en")
     await expect(page.locator(".uh-log .uh-student .uh-sr").last).to_have_text("You: ")
+
+
+async def test_the_newest_line_stays_in_view_when_the_keyboard_opens(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.choose("Apri un nuovo ticket")
+    await chat.choose("Immatricolazioni")  # eleven subtopics take half the screen
+    await page.set_viewport_size({"width": PHONE, "height": 360})  # the keyboard is up
+    # the log follows on the next frame, after the resize
+    await page.wait_for_function(
+        """() => {
+            const log = document.getElementById("unipg-helpdesk-widget").shadowRoot
+                .querySelector(".uh-log");
+            const entry = log.lastElementChild;
+            const bottom = entry.offsetTop + entry.offsetHeight - log.scrollTop;
+            return 0 < bottom && bottom <= log.clientHeight + 1;
+        }""",
+        timeout=3000,
+    )

@@ -643,6 +643,15 @@
 
   function buildChat() {
     ui.log = tr(h("div", { class: "uh-log", role: "log", "aria-live": "polite", tabindex: "0" }), "log", "aria-label");
+    // A log that shrinks (a phone's keyboard opening, quick replies taking room) keeps its newest
+    // line in view while the student was reading the end, rather than the lines above it.
+    let atEnd = true;
+    ui.log.addEventListener("scroll", () => {
+      atEnd = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 24;
+    });
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => atEnd && (ui.log.scrollTop = ui.log.scrollHeight)).observe(ui.log);
+    }
     ui.typing = h(
       "div",
       { class: "uh-typing", hidden: true },
