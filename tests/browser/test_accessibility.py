@@ -167,3 +167,28 @@ async def test_every_console_view_has_one_h1_and_sign_in_focuses_the_queue(
         await expect(admin.locator(".c-admin h2").first).to_be_visible()
         assert await admin.locator("h1").count() == 1, view
         await admin.get_by_role("button", name="← Torna alla coda").click()
+
+
+async def test_a_student_s_message_is_announced_once(server: Server, new_page: NewPage) -> None:
+    """The live log reads out what is added to it: the bubble shown while the message travels
+    is replaced by the server's record of it, and only one of the two may be heard."""
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.settled()
+    await page.evaluate(
+        """() => {
+            const log = document.getElementById("unipg-helpdesk-widget").shadowRoot
+                .querySelector(".uh-log");
+            window.heard = [];
+            new MutationObserver((changes) => {
+                for (const change of changes)
+                    for (const node of change.addedNodes)
+                        if (node.nodeType === 1 && !node.closest("[aria-hidden=true]"))
+                            window.heard.push(node.textContent);
+            }).observe(log, { childList: true });
+        }"""
+    )
+    await chat.say("quanto costa la prima rata?")
+    heard = await page.evaluate("window.heard")
+    assert sum("quanto costa la prima rata?" in text for text in heard) == 1, heard

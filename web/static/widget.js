@@ -1058,7 +1058,11 @@
     if (!entries.length) return null;
     // our optimistic bubble is replaced by the server's own record of what the student did
     if (entries.some((e) => e.from === "student")) removePending();
-    else ui.log.querySelectorAll(".uh-pending").forEach((n) => n.classList.remove("uh-pending"));
+    else
+      ui.log.querySelectorAll(".uh-pending").forEach((n) => {
+        n.classList.remove("uh-pending");
+        n.removeAttribute("aria-hidden");
+      });
     // where to scroll: the start of the answer, not the student's own words echoed before it
     // (a long request would push the whole answer below the fold)
     let first = null;
@@ -1191,7 +1195,13 @@
 
   // What the student did, shown at once; the server's own entry replaces it when it answers.
   function addPending(text, fileName) {
-    const node = h("div", { class: "uh-entry uh-student uh-pending" }, h("span", { class: "uh-sr", text: T("you") + " " }));
+    // hidden from screen readers: the live log announces the server's record of it, which
+    // replaces this bubble, and the student's words would be read out twice
+    const node = h(
+      "div",
+      { class: "uh-entry uh-student uh-pending", "aria-hidden": "true" },
+      h("span", { class: "uh-sr", text: T("you") + " " })
+    );
     if (fileName) {
       node.append(h("p", { class: "uh-bubble uh-att" }, icon("clip"), h("span", { text: fileName }), h("span", { class: "uh-size" })));
     } else node.append(bubble(text));
