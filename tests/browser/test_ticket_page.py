@@ -3,6 +3,9 @@ live while an operator answers, and takes the student's reply."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -163,3 +166,41 @@ async def test_a_closed_ticket_refuses_a_reply_and_offers_a_new_ticket(
     await chat.settled()
     await expect(chat.log).to_contain_text(f"Il ticket {ticket.number} è chiuso")
     await expect(chat.option("Immatricolazioni")).to_be_visible()
+
+
+async def test_a_ticket_left_in_a_background_tab_is_not_counted_as_read_live(
+    server: Server, new_page: NewPage
+) -> None:
+    """The office mails a reply unless the student reads the ticket live: a page left open in a
+    tab the student is not looking at does not count as reading."""
+    ticket = await open_ticket(server)
+    presence = server.app[SERVICES].presence
+    page = await new_page()
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+    await wait_until(lambda: presence.watched(ticket.number), True)
+
+    async def shown(visible: bool) -> None:
+        # what the browser does when the student switches tabs (headless tabs never hide)
+        await page.evaluate(
+            """(visible) => {
+                Object.defineProperty(document, "hidden", { value: !visible, configurable: true });
+                document.dispatchEvent(new Event("visibilitychange"));
+            }""",
+            visible,
+        )
+
+    await shown(False)
+    await wait_until(lambda: presence.watched(ticket.number), False)
+    await shown(True)
+    await wait_until(lambda: presence.watched(ticket.number), True)
+
+
+async def wait_until(probe: Callable[[], Awaitable[bool]], wanted: bool) -> None:
+    for _ in range(100):
+        if await probe() == wanted:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still not {wanted}")

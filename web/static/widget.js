@@ -540,7 +540,7 @@
     setOnline(true);
     if (S.chatStarted) sendHello();
     if (S.view === "ticket" && S.ticket) {
-      emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
+      watchTicket();
       refreshTicket(); // anything that happened while we were away
     }
     if (S.waitCard && S.waitCard.waiting) emit("watch_wait", { token: S.waitCard.token });
@@ -875,7 +875,7 @@
       setBusy(true);
       showTyping(true);
     }
-    if (S.view === "ticket" && S.ticket) emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
+    if (S.view === "ticket" && S.ticket) watchTicket();
   }
 
   /* ----- panel: open, close, keyboard, which view shows ----- */
@@ -1421,9 +1421,24 @@
     ui.tkStatus.textContent = "";
     showView("ticket", moveFocus);
     connect();
-    emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
+    watchTicket();
     refreshTicket();
   }
+
+  // Watching tells the office the student reads its replies here, so they are not mailed. A page
+  // left in a background tab is read by nobody: it stops watching, and watches again when shown.
+  function watchTicket() {
+    if (!document.hidden) emit("watch_ticket", { token: S.ticket.token, lang: S.lang });
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (S.view !== "ticket" || !S.ticket) return;
+    if (document.hidden) emit("unwatch_ticket", { token: S.ticket.token });
+    else {
+      watchTicket();
+      refreshTicket();
+    }
+  });
 
   function setTkHeading(number) {
     ui.tkHeading.textContent = "";
