@@ -93,9 +93,28 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def not_allowed(url: str, role: str, cause: psycopg.Error) -> StorageError:
+    """Since PostgreSQL 15 only the database's owner may create in schema public, so a role
+    made for the help desk but not given the database cannot build the schema."""
+    reason = cause.diag.message_primary or type(cause).__name__
+    return StorageError(
+        f"the role {role} may not create tables in the database {shown(url)} ({reason}): "
+        f"make it the database's owner (createdb --owner {role}) or, as the owner, run "
+        f"GRANT CREATE ON SCHEMA public TO {role} in that database"
+    )
+
+
 async def migrate(conn: AsyncConnection, url: str) -> list[str]:
     """Apply the migrations this database has not had, all in one transaction (all or none);
-    the names of those applied. Refuses a database migrated by newer code than this."""
+    the names of those applied. Refuses a database migrated by newer code than this, and a
+    role that may not create tables, saying what to grant."""
+    try:
+        return await _migrate(conn, url)
+    except psycopg.errors.InsufficientPrivilege as e:
+        raise not_allowed(url, conn.info.user, e) from None
+
+
+async def _migrate(conn: AsyncConnection, url: str) -> list[str]:
     known = migrations()
     applied: list[str] = []
     async with conn.transaction():

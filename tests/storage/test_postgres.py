@@ -335,6 +335,28 @@ async def test_a_role_that_may_not_create_extensions_still_searches(
         postgres.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
+async def test_a_role_that_may_not_create_tables_is_told_what_to_grant(
+    postgres: PostgresServer,
+) -> None:
+    """PostgreSQL 15 no longer lets every role create in schema public: only the database's
+    owner may, so a role made for the help desk but not its owner cannot build the schema."""
+    name = postgres.new_database()
+    role = f"limited_{name}"
+    try:
+        postgres.execute(f'CREATE ROLE "{role}" LOGIN PASSWORD \'s3cret\'')
+        url = postgres.url(name).replace(f"//{PG_USER}@", f"//{role}:s3cret@")
+        with pytest.raises(StorageError) as refused:
+            await PostgresStorage.open(url)
+        message = str(refused.value)
+        assert message.startswith(f"the role {role} may not create tables in the database ")
+        assert database.shown(url) in message and "s3cret" not in message
+        assert f"createdb --owner {role}" in message
+        assert f"GRANT CREATE ON SCHEMA public TO {role}" in message
+    finally:
+        postgres.drop_database(name)
+        postgres.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
 async def test_a_database_of_newer_code_is_refused(postgres: PostgresServer) -> None:
     name = postgres.new_database()
     url = postgres.url(name)

@@ -13,7 +13,7 @@ from pathlib import Path
 from storage import Message, Ticket
 from storage.postgres.database import shown
 from tests.conftest import FAQ_DIR, ROOT, Server, free_port
-from tests.servers import PostgresServer
+from tests.servers import PG_USER, PostgresServer
 from web.http.keys import SERVICES
 
 VALID = {
@@ -176,6 +176,27 @@ def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert line.startswith("error: cannot reach the database postgresql://helpdesk@127.0.0.1:")
     assert "Check that PostgreSQL is running" in line and f"pw-{os.getpid()}" not in line
     assert "Student page" not in result.stdout
+
+
+def test_a_role_that_may_not_create_tables_is_one_line_and_exit_2(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    name = postgres.new_database()
+    role = f"limited_{name}"
+    try:
+        postgres.execute(f'CREATE ROLE "{role}" LOGIN')  # no CREATE on schema public
+        url = postgres.url(name).replace(f"//{PG_USER}@", f"//{role}@")
+        result = run_web(
+            data_dir=tmp_path, settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"}
+        )
+        assert result.returncode == 2
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"error: the role {role} may not create tables in the database")
+        assert f"GRANT CREATE ON SCHEMA public TO {role}" in line
+        assert "Student page" not in result.stdout
+    finally:
+        postgres.drop_database(name)
+        postgres.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 async def test_check_data_on_a_database_reports_data_kept_past_the_retention(
