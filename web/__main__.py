@@ -20,6 +20,7 @@ def serve(config: Config) -> int:
     from web.desk.accounts import ensure_demo_operator
     from web.http.keys import SERVICES
     from web.http.logs import setup_logging
+    from web.ops.serve import CannotListen
     from web.ops.serve import serve as run
 
     setup_logging(config.log_format)
@@ -55,7 +56,7 @@ def serve(config: Config) -> int:
         # Not a setting to fix but a server to wait for: exit 1, and a supervisor may retry.
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (DataFolderBusy, StorageError, ConfigError, RedisUnreachable) as exc:
+    except (DataFolderBusy, StorageError, ConfigError, RedisUnreachable, CannotListen) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except CorpusError as exc:

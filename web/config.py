@@ -8,13 +8,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+MAX_PORT = 65535
 
 
 class ConfigError(ValueError):
     """A setting has a value the service cannot use."""
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def _int(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -24,7 +32,28 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {value}")
     return value
+
+
+def _redis_url(environ: Mapping[str, str]) -> str | None:
+    url = environ.get("HELPDESK_REDIS_URL", "").strip() or None
+    if url is None:
+        return None
+    if url.partition("://")[0] not in ("redis", "rediss", "unix"):
+        raise ConfigError("HELPDESK_REDIS_URL must start with redis://, rediss:// or unix://")
+    # redis-py's own reading of the URL, so that one it would refuse at the first request
+    # (a port that is not a number) is refused here, before anything starts.
+    from redis.connection import parse_url
+
+    try:
+        parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as e:  # its messages never quote the password
+        raise ConfigError(
+            f"HELPDESK_REDIS_URL is not a usable Redis URL ({e}); expected redis://host:port/db"
+        ) from None
+    return url
 
 
 def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -108,7 +137,7 @@ class Config:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:
         host = environ.get("HELPDESK_HOST", "").strip() or "127.0.0.1"
-        port = _int(environ, "HELPDESK_PORT", 8080, minimum=0)
+        port = _int(environ, "HELPDESK_PORT", 8080, minimum=0, maximum=MAX_PORT)
         security = environ.get("HELPDESK_SMTP_SECURITY", "").strip().lower() or "none"
         if security not in ("none", "starttls", "tls"):
             raise ConfigError("HELPDESK_SMTP_SECURITY must be none, starttls or tls")
@@ -125,9 +154,7 @@ class Config:
             # with the student's credentials (ASVS 14.5.3).
             raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
         proxies = _networks(environ, "HELPDESK_TRUSTED_PROXIES")
-        redis_url = environ.get("HELPDESK_REDIS_URL", "").strip() or None
-        if redis_url and redis_url.partition("://")[0] not in ("redis", "rediss", "unix"):
-            raise ConfigError("HELPDESK_REDIS_URL must start with redis://, rediss:// or unix://")
+        redis_url = _redis_url(environ)
         return cls(
             trusted_proxies=proxies,
             host=host,
@@ -139,7 +166,7 @@ class Config:
                 or f"http://{host}:{port}"
             ),
             smtp_host=environ.get("HELPDESK_SMTP_HOST", "").strip() or None,
-            smtp_port=_int(environ, "HELPDESK_SMTP_PORT", 25, minimum=1),
+            smtp_port=_int(environ, "HELPDESK_SMTP_PORT", 25, minimum=1, maximum=MAX_PORT),
             smtp_user=environ.get("HELPDESK_SMTP_USER", "").strip() or None,
             smtp_password=environ.get("HELPDESK_SMTP_PASSWORD") or None,
             smtp_security=security,

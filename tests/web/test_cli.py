@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -110,6 +111,59 @@ def test_a_broken_faq_folder_at_a_first_start_is_named(tmp_path: Path) -> None:
         f"Fix it (check with: python -m bot.faq validate {faq}), then start again.",
     ]
     assert "Student page" not in result.stdout and "Traceback" not in result.stderr
+
+
+def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """What the administrator is told, among the start's log lines, with no traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_web(data_dir=tmp_path, settings={"HELPDESK_PORT": str(port)})
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert line.startswith(f"error: port {port} on 127.0.0.1 is in use by another program")
+    assert "HELPDESK_PORT" in line and "Student page" not in result.stdout
+
+
+def test_a_port_past_65535_is_named(tmp_path: Path) -> None:
+    result = run_web(data_dir=tmp_path, settings={"HELPDESK_PORT": "99999"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["error: HELPDESK_PORT must be at most 65535, not 99999"]
+
+
+def test_a_host_that_does_not_resolve_is_named(tmp_path: Path) -> None:
+    result = run_web(data_dir=tmp_path, settings={"HELPDESK_HOST": "no-such-host.invalid"})
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert line.startswith("error: HELPDESK_HOST 'no-such-host.invalid'")
+    assert "Student page" not in result.stdout
+
+
+def test_a_host_that_is_not_this_machines_is_named(tmp_path: Path) -> None:
+    # 192.0.2.0/24 is kept for documentation: never an address of this machine.
+    result = run_web(data_dir=tmp_path, settings={"HELPDESK_HOST": "192.0.2.1"})
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert line.startswith("error: cannot listen on 192.0.2.1 port ")
+    assert line.endswith("check HELPDESK_HOST and HELPDESK_PORT")
+
+
+def test_a_redis_url_with_a_wrong_port_is_named_before_anything_starts(tmp_path: Path) -> None:
+    # check-data never uses Redis: the setting is refused as the configuration is read.
+    result = run_web(
+        "check-data", data_dir=tmp_path,
+        settings={"HELPDESK_REDIS_URL": "redis://127.0.0.1:abc/0"},
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: HELPDESK_REDIS_URL is not a usable Redis URL")
+    assert "'abc'" in line
 
 
 def closed_on(moment: str) -> Callable[[str], Ticket]:

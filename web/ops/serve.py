@@ -14,8 +14,10 @@ reading at the stop: a request whose body is still arriving gets no answer, not 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -31,6 +33,11 @@ log = logging.getLogger("helpdesk")
 CLOSE_MARGIN_SECONDS = 10
 
 
+class CannotListen(Exception):
+    """HELPDESK_HOST and HELPDESK_PORT name no address this process may listen on: a setting
+    to change, or another program to stop, not a fault that trying again would mend."""
+
+
 async def serve(config: Config, announce: Callable[[web.Application], Awaitable[None]]) -> bool:
     """Serve until a stop signal; False when the stop took longer than it may. announce runs
     once the server listens, with the app started (its storage open)."""
@@ -43,7 +50,7 @@ async def serve(config: Config, announce: Callable[[web.Application], Awaitable[
     await runner.setup()
     collector.settle()
     try:
-        await web.TCPSite(runner, config.host, config.port).start()
+        await _listen(runner, config)
         await announce(app)
         await _stop_signal()
         log.info("stopping: no new connections; finishing the requests in flight")
@@ -51,6 +58,28 @@ async def serve(config: Config, announce: Callable[[web.Application], Awaitable[
         clean = await _bounded(runner.cleanup(), config.shutdown_seconds + CLOSE_MARGIN_SECONDS)
     log.info("stopped" if clean else "stopped, but the clean stop overran its time")
     return clean
+
+
+async def _listen(runner: web.AppRunner, config: Config) -> None:
+    try:
+        await web.TCPSite(runner, config.host, config.port).start()
+    except socket.gaierror as e:
+        raise CannotListen(
+            f"HELPDESK_HOST {config.host!r} is not an address or a name this machine can "
+            f"resolve ({e.strerror}): set it to an address of this machine"
+        ) from None
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise CannotListen(
+                f"port {config.port} on {config.host} is in use by another program: "
+                "stop it, or set HELPDESK_PORT to a free port"
+            ) from None
+        # The rest are settings too: an address not this machine's, a port below 1024 for a
+        # process without the right to it.
+        raise CannotListen(
+            f"cannot listen on {config.host} port {config.port} ({e.strerror}): "
+            "check HELPDESK_HOST and HELPDESK_PORT"
+        ) from None
 
 
 async def _stop_signal() -> None:
