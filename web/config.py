@@ -9,6 +9,9 @@ from pathlib import Path
 
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
 MAX_PORT = 65535
+# A hundred years: longer than any retention a data protection officer would sign, and far
+# short of the ~700,000 days back to year 1, where the cutoff date stops being a date.
+MAX_RETENTION_DAYS = 36500
 
 
 class ConfigError(ValueError):
@@ -181,7 +184,9 @@ class Config:
                 environ, "HELPDESK_LOOKUP_FAILURES_PER_IP_PER_HOUR", 200
             ),
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
-            retention_days=_int(environ, "HELPDESK_RETENTION_DAYS", 730, minimum=1),
+            retention_days=_int(
+                environ, "HELPDESK_RETENTION_DAYS", 730, minimum=1, maximum=MAX_RETENTION_DAYS
+            ),
             dpo_contact=environ.get("HELPDESK_DPO_CONTACT", "").strip() or None,
             database_url=environ.get("HELPDESK_DATABASE_URL", "").strip() or None,
             read_timeout_seconds=_int(environ, "HELPDESK_READ_TIMEOUT_SECONDS", 60, minimum=1),

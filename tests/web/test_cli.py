@@ -197,6 +197,20 @@ async def test_check_data_reports_data_kept_past_the_retention(tmp_path: Path) -
     ]
 
 
+def test_a_retention_past_a_hundred_years_is_named(tmp_path: Path) -> None:
+    refused = run_web(
+        "check-data", data_dir=tmp_path, settings={"HELPDESK_RETENTION_DAYS": "1000000"}
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "error: HELPDESK_RETENTION_DAYS must be at most 36500, not 1000000"
+    ]
+    longest = run_web(
+        "check-data", data_dir=tmp_path, settings={"HELPDESK_RETENTION_DAYS": "36500"}
+    )
+    assert longest.returncode == 0, longest.stderr
+
+
 def test_a_database_without_a_shared_secret_key_is_refused(tmp_path: Path) -> None:
     # Refused before the database is even tried: this one does not exist.
     url = f"postgresql://helpdesk@127.0.0.1:{free_port()}/helpdesk"
