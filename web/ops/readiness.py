@@ -56,7 +56,7 @@ class Readiness:
         try:
             await asyncio.wait_for(self.checks[name](), CHECK_SECONDS)
         except Exception as exc:  # whatever the part raised, it cannot serve
-            log.warning("readiness: %s failed: %s", name, exc or type(exc).__name__)
+            log.warning("readiness: %s failed: %s", name, str(exc) or type(exc).__name__)
             return False
         return True
 

@@ -4,10 +4,12 @@ the database answers) and the process is not stopping; GET /healthz stays plain 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.conftest import Server, make_config, start_server
 from tests.servers import PostgresServer
@@ -44,6 +46,18 @@ async def test_a_part_that_hangs_is_not_ready(server: Server) -> None:
     server.app[READINESS].add("database", database)
     status, body = await ready(server)
     assert (status, body["checks"]) == (503, {"data_dir": "ok", "database": "failed"})
+
+
+async def test_the_log_names_a_failure_that_has_no_message(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def database() -> None:
+        raise TimeoutError()  # what asyncio.wait_for raises: no message at all
+
+    server.app[READINESS].add("database", database)
+    with caplog.at_level(logging.WARNING, logger="helpdesk.ops"):
+        assert (await ready(server))[0] == 503
+    assert "readiness: database failed: TimeoutError" in caplog.messages
 
 
 async def test_not_ready_once_stopping(server: Server) -> None:
