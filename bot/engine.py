@@ -21,6 +21,7 @@ from bot.flow import (
     EXACT,
     FLOW,
     LOOKUP_FORM,
+    OPENED,
     PREFILL_SLOTS,
     SUMMARY_FIELDS,
     VALIDATORS,
@@ -231,6 +232,11 @@ def _question(turn: Turn, text: str, command: str | None) -> None:
     elif command == "thanks":
         turn.say("thanks")
     else:
+        if (opened := turn.slots.pop(OPENED, None)) is not None:
+            # Right after a ticket, more text is most often more for that ticket ("ho
+            # dimenticato l'allegato"): a second ticket would reach an operator without the
+            # first one's thread.
+            turn.say("ticket.add_to_it", number=opened)
         _search_question(turn, text)
 
 
@@ -251,6 +257,7 @@ def _search_question(turn: Turn, text: str) -> None:
 
 
 def _new_ticket(turn: Turn) -> None:
+    turn.slots.pop(OPENED, None)
     turn.say("new_ticket.intro")
     forms.advance(turn)
 

@@ -131,6 +131,8 @@ SUMMARY_FIELDS = ("email", "name", "phone", "topic", "subtopic", "message", "att
 CONTACT_SLOTS = ("email", "name", "phone")
 # Slots a follow-up conversation may start with (web layer, closed ticket).
 PREFILL_SLOTS = ("email", "name", "phone", "references")
+# The number of the ticket this chat has just opened, until the student's next move.
+OPENED = "opened"
 
 VALIDATORS: dict[str, Callable[[str], Result]] = {
     "email": validate_email,

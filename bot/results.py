@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from bot import forms
-from bot.flow import SUMMARY_FIELDS
+from bot.flow import OPENED, SUMMARY_FIELDS
 from bot.i18n import has, t
 from bot.turn import Event, Reply, Turn
 from bot.validate import Valid, validate_number
@@ -24,6 +24,7 @@ def _ticket_created(turn: Turn, event: Event) -> None:
     turn.say("ticket.keep_number")
     turn.say("ticket.next", email=turn.slots.get("email", ""))
     forms.keep_contacts(turn)
+    turn.slots[OPENED] = number
     turn.step = "done"
 
 

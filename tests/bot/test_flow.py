@@ -276,8 +276,11 @@ def test_new_ticket_from_welcome_to_the_ticket_number(faq: FaqIndex) -> None:
     assert chat.replies[0].data == {"number": "000412"}
     assert "000412" in chat.replies[0].text
     assert "compresi gli zeri" in chat.replies[1].text
-    # the contact data stays for a second request; the rest is forgotten
-    assert dict(chat.slots) == {"email": EMAIL, "name": "Rossi Mario", "phone": PHONE}
+    # the contact data stays for a second request, and the number until the student's next
+    # move; the rest is forgotten
+    assert dict(chat.slots) == {
+        "email": EMAIL, "name": "Rossi Mario", "phone": PHONE, "opened": "000412"
+    }
 
 
 def test_solved_ends_without_a_ticket(faq: FaqIndex) -> None:
@@ -748,6 +751,24 @@ def test_a_number_in_a_question_is_no_ticket_number(faq: FaqIndex) -> None:
 def test_after_a_ticket_the_status_check_knows_the_email(faq: FaqIndex) -> None:
     chat = at_summary(faq).choose("confirm").result("ticket_created", "000412")
     chat.choose("have_ticket").expect("lookup_number", T("ask_lookup_number", email=EMAIL))
+
+
+def test_more_words_right_after_a_ticket_are_pointed_at_that_ticket(faq: FaqIndex) -> None:
+    """'ho dimenticato di allegare il documento' after the ticket most often belongs to it: the
+    student is told where to add it, once, before the FAQ is searched as for any question."""
+    chat = at_summary(faq).choose("confirm").result("ticket_created", "000412")
+    chat.type("ho dimenticato di allegare la carta d'identità")
+    pointer = chat.text(T("ticket.add_to_it", number="000412"))
+    assert [r.text for r in chat.replies if r.kind == "text"][0] == pointer
+    assert len(chat.replies) > 1  # then it goes on as for any question
+    chat.type("quanto costa la prima rata?")
+    assert pointer not in [r.text for r in chat.replies]
+
+
+def test_a_new_ticket_after_a_ticket_is_not_pointed_at_the_first(faq: FaqIndex) -> None:
+    chat = at_summary(faq).choose("confirm").result("ticket_created", "000412")
+    chat.choose("new_ticket").choose("carriera").choose("certificati")
+    assert "opened" not in chat.slots
 
 
 def test_a_second_ticket_skips_the_contact_data(faq: FaqIndex) -> None:
