@@ -23,6 +23,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from storage.queue import QueueQuery
 from web.desk.errors import ApiError
 from web.desk.live import OPERATORS, STUDENTS
 from web.desk.meter import DECISIONS
@@ -84,8 +85,11 @@ class Metrics:
         for namespace in (STUDENTS, OPERATORS):
             count = sum(1 for _ in manager.get_participants(namespace, None)) if manager else 0
             self.sockets.labels(namespace).set(count)
-        tickets = await services.storage.tickets.summaries()
-        self.queue.set(sum(1 for t in tickets if t.status == "open"))
+        # The console's own count of its open tab: on the database a count in SQL, not every
+        # ticket read at each scrape; and an erased ticket, which nobody can answer, is not
+        # waiting for the office.
+        queue = await services.storage.tickets.queue(QueueQuery(limit=0))
+        self.queue.set(queue.counts["open"])
         self.outbox.labels("waiting").set(await services.storage.outbox.queued())
         self.outbox.labels("parked").set(len(await services.storage.outbox.parked()))
 

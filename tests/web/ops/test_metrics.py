@@ -11,9 +11,11 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from storage import Operator
 from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import open_ticket
 from tests.web.student.test_chat import Student
+from web.desk.erasure import erase
 from web.http.keys import SERVICES
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -112,3 +114,14 @@ async def test_metrics_from_an_address_not_allowed_are_refused(only_one_address:
     ) as response:
         assert response.status == 404
     assert await scrape(only_one_address, **{"X-Forwarded-For": "127.0.0.1"})
+
+
+async def test_an_erased_ticket_is_not_in_the_queue_length(server: Server) -> None:
+    """Nobody can answer an erased ticket, and the console's open tab leaves it out: a queue
+    alert must not stay raised for it for ever."""
+    kept, erased = await open_ticket(server), await open_ticket(server)
+    admin = Operator(username="admin", name="Admin", role="admin", password_hash="x")
+    await erase(server.app[SERVICES], erased.email, admin)
+    samples = await scrape(server)
+    assert samples[("helpdesk_queue_length", ())] == 1
+    assert await server.app[SERVICES].storage.tickets.summary(kept.number) is not None
