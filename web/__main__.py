@@ -99,7 +99,11 @@ def import_data(args: list[str], config: Config) -> int:
     for number in report.conflicts:
         print(f"error: ticket {number}: the database has another ticket with this number; "
               "not copied", file=sys.stderr)
-    if (data_dir / "secret_key").exists() and config.secret_key is None:
+    folder_key = data_dir / "secret_key"
+    # deploy.md sets a new key on the database's processes: unless it is the folder's own,
+    # every link a student holds stops opening the ticket
+    configured = (config.secret_key or "").encode()
+    if folder_key.exists() and folder_key.read_bytes().strip() != configured:
         print(f"The students' links of the last {config.ticket_token_hours} hours were signed "
               f"with the key in {data_dir / 'secret_key'}: to keep them working, set "
               "HELPDESK_SECRET_KEY to its content on every process.")

@@ -32,11 +32,14 @@ from tests.servers import PostgresServer
 TABLES = ("tickets", "outbox", "conversations", "operators", "attachments", "audit", "faq_events")
 
 
-def import_data(folder: Path, url: str) -> subprocess.CompletedProcess[str]:
+def import_data(
+    folder: Path, url: str, secret_key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    key = {"HELPDESK_SECRET_KEY": secret_key} if secret_key else {}
     return subprocess.run(
         [sys.executable, "-m", "web", "import-data", str(folder)],
         cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HELPDESK_DATABASE_URL": url},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HELPDESK_DATABASE_URL": url, **key},
         capture_output=True,
         text=True,
         timeout=120,
@@ -172,6 +175,23 @@ async def test_a_folder_is_copied_whole_with_its_numbers_and_a_second_run_adds_n
     assert again.returncode == 0, again.stderr
     assert "tickets: 0 copied, 12 already in the database" in again.stdout
     assert rows(empty_database) == counted
+
+
+async def test_a_new_key_on_the_database_is_told_to_take_the_folder_s(
+    tmp_path: Path, empty_database: str
+) -> None:
+    """The students' links were signed with the folder's key: a process on the database with
+    another one (deploy.md draws a new key) would open none of them."""
+    folder = tmp_path / "var"
+    async with await Storage.open(folder):
+        pass
+    (folder / "secret_key").write_text("the-folder-s-key\n")
+    drawn = await asyncio.to_thread(import_data, folder, empty_database, "a-new-key")
+    assert drawn.returncode == 0, drawn.stderr
+    assert f"signed with the key in {folder / 'secret_key'}" in drawn.stdout
+    same = await asyncio.to_thread(import_data, folder, empty_database, "the-folder-s-key")
+    assert same.returncode == 0, same.stderr
+    assert "signed with the key" not in same.stdout
 
 
 async def test_a_number_the_database_gives_another_ticket_is_reported_not_copied(
