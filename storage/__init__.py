@@ -12,6 +12,7 @@ from .errors import (
     DataFolderBusy,
     StorageError,
     TicketNotFound,
+    refused_by_disk,
 )
 from .journal import AuditLog, FaqEventLog
 from .models import (
@@ -77,4 +78,5 @@ __all__ = [
     "open_operators",
     "utcnow",
     "where",
+    "refused_by_disk",
 ]

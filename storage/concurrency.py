@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from .errors import StorageError
+from .errors import StorageError, refused_by_disk
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -126,8 +126,13 @@ class GroupFlush:
             try:
                 await self._write()
                 failing = False
-            except self._passing:
-                if not failing:
+            except self._passing as exc:
+                if not failing and refused_by_disk(exc):
+                    log.error(
+                        "%s: could not write %d queued, the disk refused a write: %s; retrying",
+                        self._what, self._pending(), exc,
+                    )
+                elif not failing:
                     log.exception(
                         "%s: could not write %d queued; retrying", self._what, self._pending()
                     )

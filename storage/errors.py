@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from pathlib import Path
 
 # Beyond this many paths the message would drown the first one, which is usually the cause.
 _LISTED = 20
+# A write the file system refused: full, over a quota or a file size limit, or read-only.
+_DISK_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+def refused_by_disk(exc: BaseException) -> bool:
+    """The disk, not the code: worth one line to the admin, not a traceback, and nothing of
+    what the write carried was kept (the caller may try the same again once there is room)."""
+    return isinstance(exc, OSError) and exc.errno in _DISK_REFUSALS
 
 
 class StorageError(Exception):

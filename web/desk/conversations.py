@@ -16,7 +16,14 @@ from typing import Any
 from bot import engine
 from bot.i18n import t
 from bot.validate import validate_ticket
-from storage import Attachment, Conversation, ConversationChanged, FaqEvent, utcnow
+from storage import (
+    Attachment,
+    Conversation,
+    ConversationChanged,
+    FaqEvent,
+    refused_by_disk,
+    utcnow,
+)
 from storage.models import FAQ_BANDS
 from web.desk import meter, notify
 from web.desk.errors import ApiError, rate_limited
@@ -353,11 +360,15 @@ class Conversations:
                 references=references,
                 idempotency_key=f"{conversation.id}@{conversation.version}",
             )
-        except Exception:
+        except Exception as exc:
             # Nothing was opened: the attempt does not count, and the student keeps every
             # answer and can confirm again.
             await refund_all(limits)
-            log.exception("could not open a ticket for conversation %s", conversation.id)
+            if refused_by_disk(exc):
+                log.error("could not open a ticket for conversation %s: the disk refused a"
+                          " write: %s", conversation.id, exc)
+            else:
+                log.exception("could not open a ticket for conversation %s", conversation.id)
             return engine.Event("ticket_failed", data={"reason": "error"})
         if not opened.new:
             await refund_all(limits)  # the other tab's confirm opened it, and counted it

@@ -48,8 +48,9 @@ def rate_limited(retry_after: float) -> ApiError:
 
 
 def unavailable() -> ApiError:
-    """The storage cannot be reached (storage.DatabaseUnavailable): nothing was done, and the
-    same request may be sent again shortly."""
+    """The storage cannot be reached (storage.DatabaseUnavailable) or its disk refused a write
+    (storage.refused_by_disk): nothing was done, and the same request may be sent again
+    shortly."""
     return ApiError(
         503, "unavailable", headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}
     )

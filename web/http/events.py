@@ -19,7 +19,7 @@ from typing import Any
 import socketio
 
 from bot.i18n import t
-from storage import DatabaseUnavailable
+from storage import DatabaseUnavailable, refused_by_disk
 from web.http.errors import PUBLIC_CODES
 from web.http.logs import new_request_id
 
@@ -101,7 +101,11 @@ class GuardedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             log.warning("%s %s: %s", self.namespace, event, exc)
             await self.error(sid, "unavailable")
             return None
-        except Exception:
+        except Exception as exc:
+            if refused_by_disk(exc):
+                log.error("%s %s: the disk refused a write: %s", self.namespace, event, exc)
+                await self.error(sid, "unavailable")
+                return None
             reference = new_request_id()
             log.exception("%s %s failed, reference %s", self.namespace, event, reference)
             await self.error(sid, "internal_reference", reference=reference)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from storage import DatabaseUnavailable
+from storage import DatabaseUnavailable, refused_by_disk
 from web.config import Config
 from web.desk.errors import ApiError, unavailable
 from web.http.errors import error_response, request_lang
@@ -98,7 +98,10 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         response = error_response(ApiError(400, "bad_request"), lang)
         response.force_close()
         return response
-    except Exception:
+    except Exception as exc:
+        if refused_by_disk(exc):
+            log.error("%s %s: the disk refused a write: %s", request.method, request.path, exc)
+            return error_response(unavailable(), lang)
         reference = REQUEST_ID.get() or new_request_id()
         log.exception("unexpected error, reference %s", reference)
         unexpected = ApiError(500, "internal_reference", params={"reference": reference})
