@@ -308,7 +308,7 @@ def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
     topics = _read_topics(root, checker)
     by_id = {t.id: t for t in topics}
     faqs: list[Faq] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, int]] = {}  # id -> where it first was: file, position
     faq_dir = root / "faq"
     files = sorted(faq_dir.glob("*.json")) if faq_dir.is_dir() else []
     if not files:
@@ -324,10 +324,12 @@ def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
         for position, raw in enumerate(data["faqs"], 1):
             fid = raw.get("id") if isinstance(raw, dict) else None
             if isinstance(fid, str) and fid in seen:
-                checker.add(name, fid, "id", f"duplicate id, also in {seen[fid]}")
+                file, first = seen[fid]
+                where = f"the FAQ number {first} of this file" if file == name else file
+                checker.add(name, fid, "id", f"duplicate id, also {where}")
                 continue
             if isinstance(fid, str):
-                seen[fid] = name
+                seen[fid] = (name, position)
             faq = _read_faq(raw, position, name, by_id, checker)
             if faq is not None:
                 faqs.append(faq)

@@ -95,7 +95,11 @@ def test_each_problem_is_named(tmp_path: Path, faq: dict[str, Any], expected: st
 
 def test_duplicate_ids(tmp_path: Path) -> None:
     found = problems(corpus(tmp_path, GOOD, GOOD))
-    assert found == ["faq/one.json: tasse-001: id: duplicate id, also in faq/one.json"]
+    assert found == [
+        "faq/one.json: tasse-001: id: duplicate id, also the FAQ number 1 of this file"
+    ]
+    (tmp_path / "faq" / "two.json").write_text(json.dumps({"faqs": [GOOD]}))
+    assert problems(tmp_path)[-1] == "faq/two.json: tasse-001: id: duplicate id, also faq/one.json"
 
 
 def test_invalid_json_gives_its_line(tmp_path: Path) -> None:
