@@ -1501,7 +1501,10 @@
     const closed = b.status === "closed";
     ui.replyForm.hidden = closed;
     ui.closedBox.hidden = !closed;
-    if (closed) ui.closedText.textContent = T("closedNote");
+    if (closed) {
+      ui.closedText.textContent = T("closedNote");
+      ui.tkStatus.textContent = ""; // "Messaggio inviato." was about a reply box now gone
+    }
     renderRating(b);
   }
 
