@@ -348,3 +348,14 @@ async def test_the_newest_line_stays_in_view_when_the_keyboard_opens(
         }""",
         timeout=3000,
     )
+
+
+async def test_a_paste_cut_at_the_maximum_says_so(server: Server, new_page: NewPage) -> None:
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.settled()
+    await press(page, chat.field)
+    await page.keyboard.insert_text("Buongiorno, " + "x" * 4100)
+    await expect(chat.field).to_have_value(re.compile(r"^Buongiorno, x{3988}$"))
+    await expect(chat.alert).to_contain_text("al massimo 4000 caratteri")

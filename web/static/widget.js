@@ -113,6 +113,7 @@
       sendReply: "Invia la risposta",
       sending: "Invio in corso…",
       sent: "Messaggio inviato.",
+      cut: "Il messaggio può essere lungo al massimo {max} caratteri: il resto è stato tagliato. Se serve, scrivilo in due messaggi.",
       emptyReply: "Scrivi un messaggio o allega un file.",
       closedNote: "Questo ticket è chiuso e non accetta nuovi messaggi.",
       newTicket: "Apri un nuovo ticket",
@@ -212,6 +213,7 @@
       sendReply: "Send the reply",
       sending: "Sending…",
       sent: "Message sent.",
+      cut: "A message can be at most {max} characters long: the rest was cut. If you need to, send it in two messages.",
       emptyReply: "Write a message or attach a file.",
       closedNote: "This ticket is closed and takes no new messages.",
       newTicket: "Open a new ticket",
@@ -662,7 +664,10 @@
     ui.alert = h("p", { class: "uh-alert", role: "alert" });
 
     ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "2", maxlength: "4000", enterkeyhint: "send" });
-    ui.text.addEventListener("input", () => grow(ui.text));
+    ui.text.addEventListener("input", () => {
+      grow(ui.text);
+      sayIfCut(ui.text, ui.alert);
+    });
     ui.text.addEventListener("keydown", (e) => {
       // Enter sends; Shift+Enter (and Enter on touch keyboards) starts a new line
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !matchMedia("(pointer: coarse)").matches) {
@@ -786,6 +791,7 @@
     ui.reply = h("textarea", { id: "uh-reply", class: "uh-field", rows: "3", maxlength: "4000" });
     ui.reply.addEventListener("input", () => {
       ui.tkStatus.textContent = "";
+      sayIfCut(ui.reply, ui.tkAlert);
       studentTyping();
     });
     ui.rFile = h("input", { type: "file", accept: ACCEPT, class: "uh-sr", tabindex: "-1", "aria-hidden": "true" });
@@ -837,6 +843,13 @@
       ui.replyForm,
       h("div", { class: "uh-privacy uh-row" }, ui.exportBtn, privacyLink())
     ));
+  }
+
+  // The browser cuts a paste at the field's maxlength without a word: say so, since the end of
+  // a long message is often its question.
+  function sayIfCut(field, alert) {
+    const max = Number(field.getAttribute("maxlength"));
+    if (field.value.length >= max) alert.textContent = T("cut", { max });
   }
 
   function grow(ta) {
