@@ -310,7 +310,11 @@ class OutboxWorker:
 
     def _server_ok(self) -> None:
         if self._outages:
-            log.info("outbox: the mail server answers again")
+            # with no SMTP server set, what failed was the outbox folder (a full disk, say)
+            if self._config.smtp_host:
+                log.info("outbox: the mail server answers again")
+            else:
+                log.info("outbox: the outbox folder %s takes mail again", self._outbox)
         self._outages = 0
         self.server_problem = None
 
