@@ -8,13 +8,14 @@ import asyncio
 import re
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Dialog, Page, Route, expect
 
 from tests.browser.conftest import NewPage
 from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server
 from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
 from web.console.namespace import CONSOLE
+from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -319,3 +320,164 @@ async def test_a_reply_cut_off_by_the_end_of_the_session_is_there_after_signing_
     await laura.locator(".c-item", has_text=number).click()
     await expect(laura.get_by_label("Risposta allo studente")).to_have_value("")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def two_tickets(server: Server, browser: Browser) -> tuple[Page, str, str]:
+    """Laura at the first of two new tickets."""
+    laura, first = await laura_at_a_new_ticket(server, browser, "Marini Elisa")
+    second = (await open_ticket(server, name="Conti Davide")).number
+    await expect(laura.locator(".c-item", has_text=second)).to_be_visible()
+    return laura, first, second
+
+
+async def operator_replies(server: Server, number: str) -> list[str]:
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None
+    return [m.body for m in ticket.messages if m.author == "operator"]
+
+
+async def test_a_reply_settles_on_its_own_ticket_while_the_operator_moves_on(
+    server: Server, browser: Browser
+) -> None:
+    """Ctrl+Enter, then at once the next ticket: the reply sent is no draft on coming back
+    (it would go twice), and one that failed says so and stays."""
+    laura, first, second = await two_tickets(server, browser)
+    box = laura.get_by_label("Risposta allo studente")
+
+    async def slow(route: Route) -> None:
+        await asyncio.sleep(0.6)
+        await route.continue_()
+
+    await laura.route("**/api/console/tickets/*/messages", slow)
+    await box.fill("Gentile Elisa, la domanda risulta completa.")
+    await box.press("Control+Enter")
+    await laura.locator(".c-item", has_text=second).click()
+    await expect(laura.locator(".c-toasts")).to_contain_text("Risposta inviata")
+    await laura.locator(".c-item", has_text=first).click()
+    await expect(laura.locator(".c-thread")).to_contain_text("la domanda risulta completa")
+    await expect(box).to_have_value("")
+    assert await operator_replies(server, first) == ["Gentile Elisa, la domanda risulta completa."]
+
+    await laura.unroute("**/api/console/tickets/*/messages")
+
+    async def lost(route: Route) -> None:
+        await asyncio.sleep(0.6)
+        await route.abort()
+
+    await laura.route("**/api/console/tickets/*/messages", lost)
+    await box.fill("Le scrivo anche per la seconda rata.")
+    await box.press("Control+Enter")
+    await laura.locator(".c-item", has_text=second).click()
+    await expect(laura.locator(".c-toasts")).to_contain_text(
+        f"La risposta sul ticket {first} non è stata inviata"
+    )
+    await laura.locator(".c-item", has_text=first).click()
+    await expect(box).to_have_value("Le scrivo anche per la seconda rata.")
+
+
+async def test_opening_the_ticket_on_screen_again_keeps_the_reply(
+    server: Server, browser: Browser
+) -> None:
+    laura, number = await laura_at_a_new_ticket(server, browser, "Ricci Marta")
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("Gentile Marta, ")
+    await laura.locator(".c-item", has_text=number).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {number}")).to_be_visible()
+    await expect(box).to_have_value("Gentile Marta, ")
+
+
+async def test_closing_with_a_reply_still_in_the_box_asks_first(
+    server: Server, browser: Browser
+) -> None:
+    laura, number = await laura_at_a_new_ticket(server, browser, "Galli Irene")
+    await laura.get_by_label("Risposta allo studente").fill("Il certificato è pronto.")
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, False)))
+    await laura.get_by_role("button", name="Chiudi ticket").click()
+    for _ in range(50):
+        if asked:
+            break
+        await asyncio.sleep(0.05)
+    assert "non è stata inviata" in asked[0]
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None and ticket.status == "open"
+    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, True)))
+    await laura.get_by_role("button", name="Chiudi ticket").click()
+    await expect(laura.locator(".c-composer")).to_contain_text("Il ticket è chiuso")
+
+
+async def test_a_ticket_that_fails_to_load_leaves_the_one_on_screen_working(
+    server: Server, browser: Browser
+) -> None:
+    laura, first, second = await two_tickets(server, browser)
+    await laura.route(f"**/api/console/tickets/{second}", lambda route: route.abort())
+    await laura.locator(".c-item", has_text=second).click()
+    await expect(laura.locator(".c-toasts .c-toast-error")).to_be_visible()
+    await expect(laura.get_by_role("heading", name=f"Ticket {first}")).to_be_visible()
+    await laura.get_by_label("Risposta allo studente").fill("Ancora qui.")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-thread")).to_contain_text("Ancora qui.")
+
+
+async def test_a_colleague_s_reply_shows_who_holds_the_ticket_and_clears_its_count(
+    server: Server, browser: Browser
+) -> None:
+    laura, number = await laura_at_a_new_ticket(server, browser, "Bruno Sofia")
+    marco = await create_account(server, MARCO)
+    fresh = await open_ticket(server, name="Serra Nicola")
+    await expect(laura).to_have_title(re.compile(r"^\(1\) Console operatori"))
+    desk = Desk(server.app[SERVICES])
+    await desk.operator_reply(number, marco, "Ci penso io.", internal=False)
+    await expect(laura.locator(".c-warnings")).to_contain_text("in carico a Marco Verdi")
+    # the new ticket is Marco's now: nothing of it waits for Laura
+    await desk.assign(fresh.number, marco.username, marco)
+    await expect(laura).to_have_title(re.compile(r"^Console operatori"))
+
+
+async def test_the_queue_keeps_its_place_when_a_ticket_lower_down_opens(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    names = [f"{surname} {first}" for surname in ("Rossi", "Bianchi", "Verdi", "Neri", "Gallo")
+             for first in ("Anna", "Luca", "Sara", "Marco", "Ugo", "Ivo")]
+    numbers = [(await open_ticket(server, name=name)).number for name in names]
+    laura = await page_of(browser, 1280, 720)
+    await sign_in(laura, server, LAURA)
+    queue = laura.locator(".c-list")
+    await expect(laura.locator(".c-item")).to_have_count(30)
+    await queue.evaluate("(list) => { list.scrollTop = list.scrollHeight; }")
+    before = await queue.evaluate("(list) => list.scrollTop")
+    assert before > 0
+    # the queue lists the oldest first: the newest is at the bottom, in view
+    await laura.locator(".c-item", has_text=numbers[-1]).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {numbers[-1]}")).to_be_visible()
+    assert await queue.evaluate("(list) => list.scrollTop") == before
+
+
+async def test_leaving_the_console_with_a_draft_asks_first(
+    server: Server, browser: Browser
+) -> None:
+    """Drafts live in the page: the language link, a reload or closing the tab would lose
+    them without a word."""
+    laura, _ = await laura_at_a_new_ticket(server, browser, "Costa Giada")
+    await expect(laura.locator(".c-aside")).not_to_contain_text("null")  # no rating yet
+    await laura.get_by_label("Risposta allo studente").fill("Gentile Giada, ")
+    asked: list[str] = []
+
+    async def stay(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        await dialog.dismiss()
+
+    laura.once("dialog", lambda d: asyncio.ensure_future(stay(d)))
+    await laura.get_by_role("link", name="English").click(no_wait_after=True)
+    for _ in range(50):
+        if asked:
+            break
+        await asyncio.sleep(0.05)
+    assert asked == ["beforeunload"]
+    await expect(laura.get_by_label("Risposta allo studente")).to_have_value("Gentile Giada, ")

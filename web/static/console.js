@@ -28,12 +28,19 @@
  */
 
 import { S, ui } from "./console/state.js";
-import { stopTyping } from "./console/composer.js";
+import { saveDraft, stopTyping } from "./console/composer.js";
 import { startConsole } from "./console/frame.js";
 import { renderLogin } from "./console/signin.js";
 import { emit } from "./console/socket.js";
 
-window.addEventListener("beforeunload", () => {
+window.addEventListener("beforeunload", (ev) => {
+  saveDraft();
+  // Drafts live in this page only: a reload, the language link or a closed tab loses them.
+  if ([...S.drafts.values()].some((d) => (d.reply || "").trim() || (d.note || "").trim())) {
+    ev.preventDefault();
+    ev.returnValue = "";
+    return;
+  }
   if (S.current) {
     stopTyping();
     emit("close_ticket", { number: S.current.number });

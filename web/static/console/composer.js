@@ -128,8 +128,14 @@ async function send() {
   if (res.ok && !internal) insertedFaqs(t.number).length = 0;
   S.sending = false;
   renderComposerMode();
-  if (S.current !== t) return;
+  // The outcome belongs to the ticket it was sent on, whichever is on screen now: the operator
+  // may have opened another, or a colleague's change reloaded this one (a new S.current).
+  const here = S.current && S.current.number === t.number;
   if (!res.ok) {
+    if (!here) {
+      toast(T("sendFailedOn", { number: t.number }) + " " + errorText(res.error), "error");
+      return;
+    }
     ui.sendError.textContent = errorText(res.error);
     if (res.status === 409) {
       await reloadTicket();
@@ -137,16 +143,29 @@ async function send() {
     }
     return;
   }
+  toast(internal ? T("noteSaved") : res.data.mailed ? T("sentMail") : T("sentLive"), "ok");
+  forgetSent(t.number, internal ? "note" : "reply", body);
+  if (!here) return;
   stopTyping();
-  ui.text.value = "";
-  saveDraft();
-  if (!t.messages.some((m) => m.id === res.data.message.id)) {
-    t.messages.push(res.data.message);
+  const shown = S.current;
+  if (!shown.messages.some((m) => m.id === res.data.message.id)) {
+    shown.messages.push(res.data.message);
     appendMessage(res.data.message);
   }
-  toast(internal ? T("noteSaved") : res.data.mailed ? T("sentMail") : T("sentLive"), "ok");
-  if (!internal && !t.operator) reloadTicket();
+  if (!internal && !shown.operator) reloadTicket();
   ui.text.focus();
+}
+
+// The text just sent is no draft any more, on screen or kept for its ticket: left there, it
+// would be sent twice.
+function forgetSent(number, mode, body) {
+  if (S.current && S.current.number === number && S.mode === mode && ui.text) {
+    if (ui.text.value.trim() === body) ui.text.value = "";
+    saveDraft();
+    return;
+  }
+  const draft = S.drafts.get(number);
+  if (draft && (draft[mode] || "").trim() === body) draft[mode] = "";
 }
 
 export function insertAnswer(f) {

@@ -99,13 +99,37 @@ export function renderQueue() {
     el.textContent = String(n);
   }
   ui.list.setAttribute("aria-busy", "false");
-  clear(ui.list);
   ui.queueInfo.textContent = S.queue.length < S.total ? T("shown", { shown: S.queue.length, total: S.total }) : "";
+  // The list is rebuilt at every change anywhere: a press on an item would lose its click, so
+  // the rebuild waits for the release; the scroll position and the focused item stay.
+  if (S.pressingQueue) {
+    S.queueStale = true;
+    return;
+  }
+  S.queueStale = false;
+  const top = ui.list.scrollTop;
+  const focused = ui.list.contains(document.activeElement) ? document.activeElement.dataset.number : null;
+  clear(ui.list);
   if (!S.queue.length) {
     ui.list.append(h("li", { class: "c-empty", text: T("emptyQueue") }));
     return;
   }
   for (const t of S.queue) ui.list.append(queueItem(t));
+  ui.list.scrollTop = top;
+  const again = focused && ui.list.querySelector(`[data-number="${focused}"]`);
+  if (again) again.focus({ preventScroll: true });
+}
+
+document.addEventListener("pointerdown", (ev) => {
+  S.pressingQueue = !!(ui.list && ui.list.contains(ev.target));
+});
+for (const end of ["pointerup", "pointercancel"]) {
+  document.addEventListener(end, () => {
+    if (!S.pressingQueue) return;
+    S.pressingQueue = false;
+    // after the click this release makes (which renders anyway when it opens a ticket)
+    setTimeout(() => S.queueStale && renderQueue());
+  });
 }
 
 function queueItem(t) {
@@ -119,6 +143,7 @@ function queueItem(t) {
       type: "button",
       class: "c-item" + (selected ? " c-item-current" : "") + (unread ? " c-item-unread" : ""),
       "aria-current": selected ? "true" : null,
+      "data-number": t.number,
       onclick: () => openTicket(t.number),
     },
       h("span", { class: "c-item-top" },

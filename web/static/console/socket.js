@@ -96,11 +96,18 @@ function onQueueEvent(p) {
   const t = p && p.ticket;
   if (!t) return;
   const byMe = p.by === S.me.username;
+  // A ticket a colleague holds, or one closed, is not this operator's to catch up on: the
+  // title's count and the beeps are about the tickets that wait for them.
+  const colleagues = t.operator && t.operator.username !== S.me.username;
+  if (colleagues || t.status === "closed") {
+    S.fresh.delete(t.number);
+    S.unread.delete(t.number);
+  }
   if (p.reason === "created") {
     S.fresh.add(t.number);
     beep();
     announce(T("newTicket", { number: t.number, name: t.name }));
-  } else if (p.reason === "message" && p.by === "student") {
+  } else if (p.reason === "message" && p.by === "student" && !colleagues) {
     if (!S.current || S.current.number !== t.number || document.hidden) {
       S.unread.add(t.number);
       beep();
@@ -118,9 +125,9 @@ function onQueueEvent(p) {
   }
   updateTitle();
   scheduleQueue();
-  if (S.current && S.current.number === t.number && ["status", "assigned", "rated"].includes(p.reason) && !byMe) {
-    reloadTicket(true);
-  }
+  // a colleague's reply may also have taken the ticket: the open copy must say who holds it
+  const changed = ["status", "assigned", "rated"].includes(p.reason) || (p.reason === "message" && p.by !== "student");
+  if (S.current && S.current.number === t.number && changed && !byMe) reloadTicket(true);
 }
 
 function nameOf(username) {

@@ -22,6 +22,7 @@ export const S = {
   unread: new Set(),
   fresh: new Set(),
   drafts: new Map(),
+  opening: 0, // the latest ticket asked for: an older answer arriving later is dropped
   interrupted: null, // {username, number}: where the end of the session found the operator
   mode: "reply",
   team: [],
@@ -31,6 +32,8 @@ export const S = {
   typingTimer: null,
   activeSent: 0,
   queueTimer: null,
+  pressingQueue: false, // a pointer is down on the queue: its rebuild waits (queue.js)
+  queueStale: false,
   view: "queue",
   reportDays: 30,
 };

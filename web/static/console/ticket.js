@@ -19,12 +19,17 @@ export function renderEmptyTicket() {
 }
 
 export async function openTicket(number) {
-  if (S.current && S.current.number !== number) leaveTicket();
+  // The ticket on screen stays, and keeps working, until the next one has loaded: one that
+  // fails to load (a blip, an erased ticket) leaves the operator where they were.
+  const asked = ++S.opening;
   const res = await api("GET", "/api/console/tickets/" + encodeURIComponent(number));
+  if (asked !== S.opening) return; // another ticket was asked for meanwhile
   if (!res.ok) {
     toast(errorText(res.error), "error");
     return;
   }
+  if (S.current && S.current.number !== number) leaveTicket();
+  else saveDraft(); // the same ticket again (a refresh): the reply being written stays
   S.unread.delete(number);
   S.fresh.delete(number);
   updateTitle();
@@ -234,6 +239,13 @@ async function assign(username) {
 async function setStatus(status) {
   const t = S.current;
   if (!t) return;
+  // Closing, or asking the student for more, with the answer still in the box would mail the
+  // student "resolved" or "read the operator's message" with no message to read.
+  const unsent = S.mode === "reply" && ui.text && ui.text.value.trim();
+  if (unsent && status !== "open" && !window.confirm(T("confirmUnsent", { status: statusLabel(status) }))) {
+    ui.text.focus();
+    return;
+  }
   const res = await withForce((force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force }));
   if (!res) return;
   announce(T("statusChanged", { number: t.number, status: statusLabel(status) }));
@@ -262,7 +274,7 @@ function renderAside() {
   let timer = null;
   ui.cannedInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadCanned, 250); });
   clear(ui.aside).append(
-    t.rating ? ratingCard(t.rating) : null,
+    ...(t.rating ? [ratingCard(t.rating)] : []), // the DOM's own append writes a null as "null"
     h("section", { class: "c-card" }, h("h3", { text: T("studentData") }), dl,
       // The student's requests about their data (GDPR) are the admins' to carry out.
       S.me.role === "admin" ? h("div", { class: "c-privacy-actions" },
