@@ -481,3 +481,14 @@ async def test_leaving_the_console_with_a_draft_asks_first(
         await asyncio.sleep(0.05)
     assert asked == ["beforeunload"]
     await expect(laura.get_by_label("Risposta allo studente")).to_have_value("Gentile Giada, ")
+
+
+async def test_a_colleague_added_after_sign_in_can_be_handed_a_ticket(
+    server: Server, browser: Browser
+) -> None:
+    laura, _, second = await two_tickets(server, browser)
+    await create_account(server, MARCO)
+    await laura.locator(".c-item", has_text=second).click()
+    await laura.get_by_label("Trasferisci a").select_option(label="Marco Verdi")
+    await laura.get_by_role("button", name="Trasferisci", exact=True).click()
+    await expect(laura.locator(".c-holder-line")).to_contain_text("Marco Verdi")

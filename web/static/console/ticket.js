@@ -8,6 +8,7 @@ import { fmtDate, fmtSize, heldByOther, isMine, statusLabel } from "./format.js"
 import { api, errorText } from "./api.js";
 import { announce, toast, updateTitle } from "./feedback.js";
 import { showAdmin, showView } from "./frame.js";
+import { loadTeam } from "./accounts.js";
 import { exportStudent } from "./privacy.js";
 import { emit } from "./socket.js";
 import { renderQueue, scheduleQueue } from "./queue.js";
@@ -22,7 +23,9 @@ export async function openTicket(number) {
   // The ticket on screen stays, and keeps working, until the next one has loaded: one that
   // fails to load (a blip, an erased ticket) leaves the operator where they were.
   const asked = ++S.opening;
-  const res = await api("GET", "/api/console/tickets/" + encodeURIComponent(number));
+  // the team too: the transfer list must offer a colleague added since sign-in, and not one
+  // deactivated since
+  const [res] = await Promise.all([api("GET", "/api/console/tickets/" + encodeURIComponent(number)), loadTeam()]);
   if (asked !== S.opening) return; // another ticket was asked for meanwhile
   if (!res.ok) {
     toast(errorText(res.error), "error");
