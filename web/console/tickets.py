@@ -16,6 +16,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from bot.corpus import ID_PATTERN
+from bot.flow import typed_number
 from bot.i18n import t
 from bot.validate import Invalid, validate_reply
 from storage import Message, Ticket, TicketSummary
@@ -88,7 +89,8 @@ async def list_tickets(request: web.Request) -> web.StreamResponse:
 
     wanted = QueueQuery(
         frozenset(statuses), topic, subtopic, holders, sort, limit,
-        text=query, number=(parse_number(query) or "") if query else "",
+        # "ticket 000412", as a student's mail names it, is that ticket too
+        text=query, number=(parse_number(query) or typed_number(query) or "") if query else "",
     )
     page = await services.storage.tickets.queue(wanted)
     if wanted.number and sort == "newest":  # unless another order is asked for

@@ -561,6 +561,7 @@ async def test_the_queue_searches_number_email_name_and_text(
 
     assert await search(a.number) == [a.number]
     assert (await search(f" #{int(a.number)} "))[0] == a.number
+    assert (await search(f"ticket {a.number}"))[0] == a.number  # pasted from its mail
     assert await search(a.email.upper()) == [a.number]
     assert await search("esposito") == [a.number]
     assert await search("portale non lo vede") == [a.number]
