@@ -492,3 +492,19 @@ async def test_a_colleague_added_after_sign_in_can_be_handed_a_ticket(
     await laura.get_by_label("Trasferisci a").select_option(label="Marco Verdi")
     await laura.get_by_role("button", name="Trasferisci", exact=True).click()
     await expect(laura.locator(".c-holder-line")).to_contain_text("Marco Verdi")
+
+
+ARABIC = "مرحبا، لم أتمكن من دفع القسط الأول عبر بوابة الجامعة"
+
+
+async def test_a_message_in_arabic_reads_right_to_left(server: Server, browser: Browser) -> None:
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, message=ARABIC)
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    body = laura.locator(".c-msg-body", has_text=ARABIC)
+    assert await body.evaluate("(el) => getComputedStyle(el).direction") == "rtl"
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("شكرا")
+    assert await box.evaluate("(el) => getComputedStyle(el).direction") == "rtl"

@@ -359,3 +359,14 @@ async def test_a_paste_cut_at_the_maximum_says_so(server: Server, new_page: NewP
     await page.keyboard.insert_text("Buongiorno, " + "x" * 4100)
     await expect(chat.field).to_have_value(re.compile(r"^Buongiorno, x{3988}$"))
     await expect(chat.alert).to_contain_text("al massimo 4000 caratteri")
+
+
+async def test_a_student_writing_arabic_reads_it_right_to_left(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.say("مرحبا، لم أتمكن من دفع القسط الأول")
+    bubble = page.locator(".uh-log .uh-student .uh-bubble").last
+    assert await bubble.evaluate("(el) => getComputedStyle(el).direction") == "rtl"

@@ -663,7 +663,7 @@
     ui.options = tr(h("div", { class: "uh-options", role: "group", hidden: true }), "options", "aria-label");
     ui.alert = h("p", { class: "uh-alert", role: "alert" });
 
-    ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "2", maxlength: "4000", enterkeyhint: "send" });
+    ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "2", maxlength: "4000", enterkeyhint: "send", dir: "auto" });
     ui.text.addEventListener("input", () => {
       grow(ui.text);
       sayIfCut(ui.text, ui.alert);
@@ -788,7 +788,7 @@
     ui.tkAlert = h("p", { class: "uh-alert", role: "alert" });
     ui.tkStatus = h("p", { class: "uh-ok", role: "status" });
 
-    ui.reply = h("textarea", { id: "uh-reply", class: "uh-field", rows: "3", maxlength: "4000" });
+    ui.reply = h("textarea", { id: "uh-reply", class: "uh-field", rows: "3", maxlength: "4000", dir: "auto" });
     ui.reply.addEventListener("input", () => {
       ui.tkStatus.textContent = "";
       sayIfCut(ui.reply, ui.tkAlert);
@@ -1096,7 +1096,8 @@
   }
 
   function bubble(text, cls) {
-    return h("p", { class: "uh-bubble" + (cls ? " " + cls : ""), text });
+    // dir=auto: a student writing Arabic or Persian reads it right to left
+    return h("p", { class: "uh-bubble" + (cls ? " " + cls : ""), dir: "auto", text });
   }
 
   function renderEntry(e) {
@@ -1529,7 +1530,7 @@
       "div",
       { class: "uh-msg uh-msg-" + author },
       h("p", { class: "uh-meta" }, h("span", { class: "uh-who", text: who }), m.at ? " · " + fmtDate(m.at) : ""),
-      m.body ? h("p", { class: "uh-body", text: m.body }) : null,
+      m.body ? h("p", { class: "uh-body", dir: "auto", text: m.body }) : null,
       files.length
         ? h(
             "ul",

@@ -16,7 +16,7 @@ export function renderComposer() {
   ui.modeReply = h("button", { type: "button", class: "c-mode", onclick: () => setMode("reply"), text: T("modeReply") });
   ui.modeNote = h("button", { type: "button", class: "c-mode c-mode-note", onclick: () => setMode("note"), text: T("modeNote") });
   ui.textLabel = h("label", { for: "c-text", class: "c-label" });
-  ui.text = h("textarea", { id: "c-text", rows: "6", value: draft[S.mode] || "" });
+  ui.text = h("textarea", { id: "c-text", rows: "6", dir: "auto", value: draft[S.mode] || "" });
   ui.text.addEventListener("input", onTextInput);
   ui.text.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {

@@ -178,7 +178,7 @@ function messageItem(m) {
       h("strong", { text: who }),
       m.internal ? h("span", { class: "c-note-tag", text: T("internalNote") }) : null,
       h("time", { datetime: m.at, text: fmtDate(m.at) })),
-    h("p", { class: "c-msg-body", text: m.body }),
+    h("p", { class: "c-msg-body", dir: "auto", text: m.body }), // Arabic or Persian reads right to left
     (m.attachments || []).length
       ? h("ul", { class: "c-attachments" }, m.attachments.map((a) => h("li", {},
         h("a", {
