@@ -343,31 +343,27 @@ async def test_a_reply_settles_on_its_own_ticket_while_the_operator_moves_on(
     (it would go twice), and one that failed says so and stays."""
     laura, first, second = await two_tickets(server, browser)
     box = laura.get_by_label("Risposta allo studente")
+    messages = "**/api/console/tickets/*/messages"
 
-    async def slow(route: Route) -> None:
-        await asyncio.sleep(0.6)
-        await route.continue_()
+    async def send_and_move_on(text: str, *, arrives: bool) -> None:
+        async def late(route: Route) -> None:
+            await asyncio.sleep(0.6)
+            await (route.continue_() if arrives else route.abort())
 
-    await laura.route("**/api/console/tickets/*/messages", slow)
-    await box.fill("Gentile Elisa, la domanda risulta completa.")
-    await box.press("Control+Enter")
-    await laura.locator(".c-item", has_text=second).click()
+        await laura.unroute(messages)
+        await laura.route(messages, late)
+        await box.fill(text)
+        await box.press("Control+Enter")
+        await laura.locator(".c-item", has_text=second).click()
+
+    await send_and_move_on("Gentile Elisa, la domanda risulta completa.", arrives=True)
     await expect(laura.locator(".c-toasts")).to_contain_text("Risposta inviata")
     await laura.locator(".c-item", has_text=first).click()
     await expect(laura.locator(".c-thread")).to_contain_text("la domanda risulta completa")
     await expect(box).to_have_value("")
     assert await operator_replies(server, first) == ["Gentile Elisa, la domanda risulta completa."]
 
-    await laura.unroute("**/api/console/tickets/*/messages")
-
-    async def lost(route: Route) -> None:
-        await asyncio.sleep(0.6)
-        await route.abort()
-
-    await laura.route("**/api/console/tickets/*/messages", lost)
-    await box.fill("Le scrivo anche per la seconda rata.")
-    await box.press("Control+Enter")
-    await laura.locator(".c-item", has_text=second).click()
+    await send_and_move_on("Le scrivo anche per la seconda rata.", arrives=False)
     await expect(laura.locator(".c-toasts")).to_contain_text(
         f"La risposta sul ticket {first} non è stata inviata"
     )
