@@ -1,14 +1,16 @@
 """What the server keeps in memory about every ticket: the queue, search, limits and pending
 mail are answered from here without touching the disk. Pure data, no I/O.
 
-Memory per ticket is bounded: a frozen summary, a capped lower-case search text, and the mail
-still waiting to go out (sent mail is not kept).
+Memory per ticket is bounded: a frozen summary, a capped lower-case, accent-free search text,
+and the mail still waiting to go out (sent mail is not kept).
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 import sys
+import unicodedata
 from dataclasses import replace
 
 from .models import OutboxMail, Ticket, TicketSummary, TicketTimes
@@ -18,6 +20,18 @@ from .timeline import Timeline
 # then cost at most 40 MB of search text, usually far less.
 SEARCH_BYTES = 2000
 FIRST_MESSAGE_CHARS = 800
+# The combining marks that NFKD splits off accented letters (bot.text.fold does the same for
+# the FAQ; storage does not import the bot).
+_ACCENTS = re.compile("[\u0300-\u036f]")
+
+
+def searchable(text: str) -> str:
+    """Lower case without accents, on both sides of the console's search: "Garcia" finds
+    "García", "Muller" finds "Müller", and "è scaduto" still finds itself."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    return _ACCENTS.sub("", unicodedata.normalize("NFKD", lowered))
 
 
 def search_text(ticket: Ticket) -> bytes:
@@ -26,8 +40,8 @@ def search_text(ticket: Ticket) -> bytes:
 
     UTF-8 bytes rather than str: one emoji would make Python store a whole str at four bytes a
     character. Substring search is the same on UTF-8 bytes, whose characters never overlap."""
-    head = f"{ticket.number}\n{ticket.email}\n{ticket.name}\n".lower().encode()
-    bodies = [m.body.lower().encode() for m in ticket.messages]
+    head = searchable(f"{ticket.number}\n{ticket.email}\n{ticket.name}\n").encode()
+    bodies = [searchable(m.body).encode() for m in ticket.messages]
     if not bodies:
         return head[:SEARCH_BYTES]
     first, rest = bodies[0][:FIRST_MESSAGE_CHARS], bodies[1:]
@@ -156,7 +170,7 @@ class TicketIndex:
 
     def matching(self, text: str, number: str = "") -> list[TicketSummary]:
         """QueueQuery.text and .number: newest first."""
-        needle = text.strip().lower().encode()
+        needle = searchable(text.strip()).encode()
         return [
             self._summaries[n]
             for _, n in reversed(self._order)

@@ -20,7 +20,7 @@ from ..errors import StorageError, TicketNotFound
 from ..layout import valid_number
 from ..models import TICKET_STATUSES, OutboxMail, Ticket, TicketSummary, TicketTimes, utcnow
 from ..queue import QueuePage, QueueQuery
-from ..ticket_index import email_key, search_text
+from ..ticket_index import email_key, search_text, searchable
 from ..tickets import DRAWS, NUMBERS
 from .database import Db, Row, dumps
 from .figures import TicketFigures
@@ -286,7 +286,7 @@ class TicketStore(TicketFigures):
         if query.holders is not None:
             where.append("holder = ANY(%(holders)s)")
             params["holders"] = sorted(query.holders)
-        needle = query.text.strip().lower().replace("\x00", "")
+        needle = searchable(query.text.strip()).replace("\x00", "")
         found: list[str] = []
         if query.number:
             found.append("number = %(number)s")

@@ -357,6 +357,29 @@ async def test_a_role_that_may_not_create_tables_is_told_what_to_grant(
         postgres.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
+async def test_tickets_written_before_0010_are_found_without_their_accents(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = postgres.new_database()
+    url = postgres.url(name)
+    known = migrations()
+    try:
+        monkeypatch.setattr(database, "migrations", lambda: [m for m in known if m[0] < 10])
+        async with await PostgresStorage.open(url) as before:
+            created = await before.tickets.create(build(name="García Lucía"))
+        with psycopg.connect(url, autocommit=True) as conn:  # as the code before 0010 wrote it
+            conn.execute(
+                "UPDATE tickets SET search_text = %s WHERE number = %s",
+                (f"{created.number}\nlg@example.org\ngarcía lucía\n", created.number),
+            )
+        monkeypatch.undo()
+        async with await PostgresStorage.open(url) as after:
+            found = await after.tickets.queue(QueueQuery(text="garcia lucia"))
+            assert [s.number for s in found.tickets] == [created.number]
+    finally:
+        postgres.drop_database(name)
+
+
 async def test_a_database_of_newer_code_is_refused(postgres: PostgresServer) -> None:
     name = postgres.new_database()
     url = postgres.url(name)

@@ -307,3 +307,18 @@ async def test_the_queue_filters_counts_sorts_and_pages(storage: Backend) -> Non
     ]:
         # the same answer as the in-memory reference, on every storage
         assert await storage.tickets.queue(query) == page_of(everything, query), query
+
+
+async def test_the_search_ignores_accents(storage: Backend) -> None:
+    garcia = await storage.tickets.create(build(name="García Núñez Lucía", email="lg@example.org"))
+    muller = await storage.tickets.create(
+        build(messages=[Message(id="m", author="student", name="Jan", body="Sono Jan Müller")])
+    )
+
+    async def search(text: str) -> list[str]:
+        return [s.number for s in (await storage.tickets.queue(QueueQuery(text=text))).tickets]
+
+    assert await search("garcia nunez") == [garcia.number]
+    assert await search("GARCÍA") == [garcia.number]
+    assert await search("muller") == [muller.number]
+    assert await search("Müller") == [muller.number]
