@@ -3,6 +3,9 @@ charts drawn with their tables beside them, changes the window and downloads the
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from playwright.async_api import Locator, Page, expect
 
@@ -93,3 +96,23 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
     assert name.startswith("tickets-") and name.endswith("-7d.csv")
     text = (await saved.path()).read_text(encoding="utf-8")
     assert text.count("\n") == 5 and all(t.number in text for t in tickets)
+
+
+ITALIAN_MONTHS = (
+    "gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"
+)
+
+
+async def test_the_period_is_the_office_s_days_in_any_browser_zone(
+    server: Server, new_page: NewPage
+) -> None:
+    """A head of office travelling (or a browser set to another zone) reads the same period:
+    in New York the office's midnight is the evening before."""
+    await create_account(server, ELENA)
+    page = await new_page(timezone_id="America/New_York")
+    await sign_in(page, server, ELENA)
+    await page.get_by_role("button", name="Report", exact=True).click()
+    today = datetime.now(ZoneInfo("Europe/Rome")).date()
+    first = today - timedelta(days=29)
+    since = f"{first.day} {ITALIAN_MONTHS[first.month - 1]} {first.year}"
+    await expect(page.locator(".c-figures")).to_contain_text(f"Dal {since} al ")

@@ -11,7 +11,7 @@ from storage.models import Role
 from web.console.access import json_response, no_store, require
 from web.desk.errors import ApiError
 from web.desk.faq_report import build_report
-from web.desk.figures import Window, office_csv, office_report, per_day, per_subtopic
+from web.desk.figures import OFFICE_TZ, Window, office_csv, office_report, per_day, per_subtopic
 from web.desk.report_charts import day_chart, subtopic_chart
 from web.http.errors import request_lang
 
@@ -75,7 +75,7 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
         charset="utf-8",
         headers={
             "Content-Disposition": (
-                f'attachment; filename="tickets-{now:%Y-%m-%d}-{days}d.csv"'
+                f'attachment; filename="tickets-{now.astimezone(OFFICE_TZ):%Y-%m-%d}-{days}d.csv"'
             )
         },
     )

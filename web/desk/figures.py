@@ -161,7 +161,8 @@ async def office_report(storage: Backend, days: int, now: datetime) -> dict[str,
 async def office_csv(storage: Backend, days: int, now: datetime) -> str:
     """The tickets opened in the window, one row each, oldest first. Figures only: no name,
     email or text of the student, and no operator (a CSV travels, and a per-person table of
-    staff performance is not what this report is for)."""
+    staff performance is not what this report is for). Moments in the office's time, as the
+    page counts its days: a ticket of 00:30 in Perugia is that day's, not the day before."""
     window = Window.of(days, now)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -170,18 +171,24 @@ async def office_csv(storage: Backend, days: int, now: datetime) -> str:
         writer.writerow(
             (
                 t.number,
-                t.created_at,
+                _local(t.created_at),
                 t.topic,
                 t.subtopic,
                 t.status,
-                t.first_response_at or "",
+                _local(t.first_response_at),
                 _number(t.first_response_seconds, 60),
-                t.closed_at or "",
+                _local(t.closed_at),
                 _number(t.resolution_seconds, 3600),
                 t.score if t.score is not None else "",
             )
         )
     return out.getvalue()
+
+
+def _local(stamp: str | None) -> str:
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
 
 
 def _number(seconds: float | None, scale: float) -> str:

@@ -16,7 +16,8 @@ import { periodPicker } from "./period.js";
 
 const num = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
 const pct = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
-const windowDay = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
+// the window is the office's days: a browser in London or New York must not move them
+const windowDay = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "Europe/Rome" });
 // by_day's days are calendar dates: read and written in UTC so that no zone moves them
 const tableDay = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
 

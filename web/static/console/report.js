@@ -8,7 +8,7 @@ import { fmtDate } from "./format.js";
 import { api, errorText } from "./api.js";
 import { periodPicker } from "./period.js";
 const pctFmt = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
-const dayFmt = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
+const dayFmt = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "Europe/Rome" }); // the office's days
 const fmtDay = (iso) => dayFmt.format(new Date(iso));
 
 export function renderReport(box) {
