@@ -98,8 +98,11 @@ def day_chart(by_day: Sequence[Mapping[str, Any]], lang: str) -> str:
                 "</title></rect>"
             )
         if (len(by_day) - 1 - i) % every == 0:  # today always has its label
-            body.append(_text(left + (i + 0.5) * slot, height - 12, label, text_anchor="middle",
-                              fill=MUTED))
+            # centred under its bar, but today's ends there: centred, it overran the edge
+            last = i == len(by_day) - 1 and len(by_day) > 1
+            x_label = left + (i + 1) * slot if last else left + (i + 0.5) * slot
+            body.append(_text(x_label, height - 12, label,
+                              text_anchor="end" if last else "middle", fill=MUTED))
     return _svg(height, title, body)
 
 

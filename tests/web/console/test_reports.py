@@ -39,6 +39,13 @@ def local(days: int, hour: int, minute: int = 0) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def label_of(days: int) -> str:
+    """A day as the Italian chart labels it: "7 dic"."""
+    months = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
+    date = datetime.now(ROME).date() - timedelta(days=days)
+    return f"{date.day} {months[date.month - 1]}"
+
+
 def day(days: int) -> str:
     return (datetime.now(ROME).date() - timedelta(days=days)).isoformat()
 
@@ -293,9 +300,7 @@ async def test_the_day_chart_draws_two_bars_a_day_from_the_figures(
     assert root.findtext(f"{SVG}title") == "Ticket aperti e chiusi per giorno"
     drawn = bars(root)
     assert len(drawn) == 14
-    months = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
-    yesterday = datetime.now(ROME).date() - timedelta(days=1)
-    label = f"{yesterday.day} {months[yesterday.month - 1]}"
+    label = label_of(1)
     # yesterday: C and D opened, B closed
     assert drawn[10:12] == [f"{label}: 2 aperti", f"{label}: 1 chiusi"]
     heights = [
@@ -306,6 +311,10 @@ async def test_the_day_chart_draws_two_bars_a_day_from_the_figures(
     assert heights[10] == 2 * heights[11] > 0  # drawn to scale
     english = await svg(elena, "by_day", days="7", lang="en")
     assert english.findtext(f"{SVG}title") == "Tickets opened and closed per day"
+    # today's label ends at its bar's right edge, inside the drawing, at any window
+    season = await svg(elena, "by_day", days="90")
+    today = [t for t in season.iter(f"{SVG}text") if t.text == label_of(0)]
+    assert [(t.get("text-anchor"), float(t.get("x", 0)) <= 720) for t in today] == [("end", True)]
 
 
 async def test_the_subtopic_chart_names_each_subtopic_in_the_readers_language(
