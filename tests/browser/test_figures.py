@@ -90,7 +90,8 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
 
     # the CSV of the window's tickets
     async with page.expect_download() as download:
-        await page.get_by_role("link", name="Scarica i ticket aperti in questi 7 giorni (CSV)").click()
+        csv_link = "Scarica i ticket aperti in questi 7 giorni (CSV)"
+        await page.get_by_role("link", name=csv_link).click()
     saved = await download.value
     name = saved.suggested_filename
     assert name.startswith("tickets-") and name.endswith("-7d.csv")
