@@ -26,6 +26,7 @@ from bot.flow import (
     SUMMARY_FIELDS,
     VALIDATORS,
     Step,
+    asked_language,
     fold,
     intent,
     typed_number,
@@ -162,6 +163,10 @@ def _text(turn: Turn, spec: Step, raw: str) -> None:
         if folded in (fold(option.label), option.id):
             _choose(turn, spec, option.id)
             return
+    asked = asked_language(text)
+    if asked is not None and asked != turn.lang:
+        _switch_lang(turn, asked)
+        return
     command = intent(text)
     if command in ("yes", "thanks") and spec.yes:
         ACTIONS[spec.yes](turn)

@@ -218,6 +218,33 @@ VAGUE_WORDS = frozenset({
     "aiutarmi", "potete", "puoi", "you", "with", "qualcosa", "something", "c", "e", "there",
     "is",
 })
+# Asking for the other language in a few words ("in english please", "parli inglese?", "can we
+# speak italian"): a longer message, or one with other words ("certificato di inglese"), is a
+# question, not a request to switch.
+LANGUAGE_NAMES = {
+    "en": frozenset({"english", "inglese", "eng"}),
+    "it": frozenset({"italiano", "italian", "ita"}),
+}
+LANGUAGE_FILLER = frozenset({
+    "in", "parli", "parla", "parlate", "parlare", "scrivere", "scrivi", "scrivete", "possiamo",
+    "lingua", "language", "speak", "talk", "write", "we", "do", "the", "an", "version",
+    "sorry", "scusa", "scusate", "don", "t", "only", "solo", "si", "ok", "switch", "cambia",
+})
+LANGUAGE_MAX_WORDS = 7
+
+
+def asked_language(text: str) -> str | None:
+    """The language a short message asks to chat in, if that is all it asks."""
+    words = fold(text).split()
+    said = set(words)
+    if not words or len(words) > LANGUAGE_MAX_WORDS:
+        return None
+    for lang, names in LANGUAGE_NAMES.items():
+        if said & names and said <= names | LANGUAGE_FILLER | VAGUE_WORDS:
+            return lang
+    return None
+
+
 # A ticket number typed at the welcome: bare ("000412", "#412", "412"), or in a few words that
 # name it ("ticket 000412", "il mio ticket è il n. 412").
 TICKET_NUMBER = re.compile(r"#?\s*\d{1,6}")

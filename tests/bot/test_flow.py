@@ -863,3 +863,26 @@ def test_prompt_for_shows_the_same_prompt_when_resuming(faq: FaqIndex) -> None:
                                         "lang": state.lang}))
         assert prompt_for(State(**stored), faq) == prompt_for(state, faq)
     assert prompt_for(at_summary(faq).state, faq).options[0].label == "Invia la richiesta"
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "wanted"),
+    [
+        ("it", "in english please", "en"),
+        ("it", "Do you speak English?", "en"),
+        ("it", "parli inglese?", "en"),
+        ("en", "possiamo parlare in italiano?", "it"),
+        ("en", "Italian please", "it"),
+    ],
+)
+def test_asking_for_the_other_language_in_words_switches_it(
+    faq: FaqIndex, lang: str, typed: str, wanted: str
+) -> None:
+    chat = Chat(faq, lang).type(typed)
+    assert chat.state.lang == wanted
+    assert chat.step == "welcome"
+
+
+@pytest.mark.parametrize("typed", ["certificato di inglese", "il test di inglese è obbligatorio?"])
+def test_a_question_about_a_language_is_no_switch(faq: FaqIndex, typed: str) -> None:
+    assert Chat(faq).type(typed).state.lang == "it"
