@@ -504,3 +504,13 @@ async def test_a_message_in_arabic_reads_right_to_left(server: Server, browser: 
     box = laura.get_by_label("Risposta allo studente")
     await box.fill("شكرا")
     assert await box.evaluate("(el) => getComputedStyle(el).direction") == "rtl"
+
+
+async def test_a_reply_near_the_limit_shows_its_length(server: Server, browser: Browser) -> None:
+    laura, _ = await laura_at_a_new_ticket(server, browser, "Leone Anna")
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("a" * 100)
+    await expect(laura.locator(".c-length")).to_have_text("")
+    await box.fill("a" * 4100)
+    await expect(laura.locator(".c-length")).to_have_text("4100 caratteri su 4000")
+    await expect(laura.locator(".c-length")).to_have_class(re.compile(r"\bc-error\b"))

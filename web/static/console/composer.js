@@ -27,14 +27,26 @@ export function renderComposer() {
   ui.sendBtn = h("button", { type: "submit", class: "c-btn c-primary" });
   ui.sendError = h("p", { class: "c-error", role: "alert" });
   ui.composerHint = h("p", { class: "c-hint" });
+  ui.length = h("span", { class: "c-small c-length", "aria-live": "polite" });
   clear(ui.composer).append(
     h("h3", { class: "c-sr", text: T("composer") }),
     h("div", { class: "c-modes", role: "group", "aria-label": T("composer") }, ui.modeReply, ui.modeNote),
     h("form", { class: "c-compose-form", onsubmit: (ev) => { ev.preventDefault(); send(); } },
       ui.textLabel, ui.text, ui.sendError,
-      h("div", { class: "c-compose-bar" }, ui.composerHint, h("span", { class: "c-muted c-small", text: T("sendHint") }), ui.sendBtn)),
+      h("div", { class: "c-compose-bar" }, ui.composerHint, ui.length, h("span", { class: "c-muted c-small", text: T("sendHint") }), ui.sendBtn)),
   );
   renderComposerMode();
+  renderLength();
+}
+
+// The server takes 4,000 characters (bot/validate.py MESSAGE_MAX): near it, say how many, so a
+// long reply with ready answers inserted is trimmed before Send, not after.
+const MESSAGE_MAX = 4000;
+
+function renderLength() {
+  const n = ui.text.value.length;
+  ui.length.textContent = n > MESSAGE_MAX * 0.9 ? T("length", { n, max: MESSAGE_MAX }) : "";
+  ui.length.classList.toggle("c-error", n > MESSAGE_MAX);
 }
 
 export function renderComposerMode() {
@@ -70,6 +82,7 @@ function setMode(mode) {
   const draft = S.drafts.get(S.current.number) || {};
   ui.text.value = draft[mode] || "";
   renderComposerMode();
+  renderLength();
   ui.text.focus();
 }
 
@@ -90,6 +103,7 @@ function insertedFaqs(number = S.current.number) {
 
 function onTextInput() {
   if (!S.current) return;
+  renderLength();
   // a reply emptied by hand no longer carries what was inserted into it
   if (S.mode === "reply" && !ui.text.value.trim()) insertedFaqs().length = 0;
   const now = Date.now();
@@ -162,6 +176,7 @@ function forgetSent(number, mode, body) {
   if (S.current && S.current.number === number && S.mode === mode && ui.text) {
     if (ui.text.value.trim() === body) ui.text.value = "";
     saveDraft();
+    renderLength();
     return;
   }
   const draft = S.drafts.get(number);

@@ -261,6 +261,7 @@ const TEXTS = {
     close_: "Chiudi",
     sessionNote: "Per sicurezza la sessione scade dopo {n} minuti di inattività.",
     bodyEmpty: "Scrivi il testo del messaggio.",
+    length: "{n} caratteri su {max}",
     usernameRequired: "Inserisci il nome utente.",
     passwordRequired: "Inserisci la password.",
     // students' data (GDPR): admins only
@@ -537,6 +538,7 @@ const TEXTS = {
     close_: "Close",
     sessionNote: "For security the session ends after {n} minutes without activity.",
     bodyEmpty: "Write the text of the message.",
+    length: "{n} of {max} characters",
     usernameRequired: "Enter your user name.",
     passwordRequired: "Enter your password.",
     // students' data (GDPR): admins only
