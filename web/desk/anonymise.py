@@ -3,9 +3,10 @@
 Two writes, and the deletions between them (storage/retention.py says what goes):
 1. one atomic update empties every personal field and notes in the record the files still to
    delete (Ticket.purge): from that moment nobody can find or open the ticket;
-2. the files go: the attachments, the chat that led to the ticket with the files uploaded there
-   (unless another ticket still holding its data points at that chat), the mails written to the
-   outbox folder;
+2. the files go: the attachments, the chat that led to the ticket with the files uploaded there,
+   the mails written to the outbox folder. A chat that went on to another email's ticket
+   ("ricomincia", then someone else's request on a shared computer) goes too: that ticket loses
+   its chat rather than keep this student's words;
 3. an update drops the note.
 A crash between 1 and 3 leaves the note, and `finish_pending` ends the work at the next sweep:
 a ticket is untouched or fully anonymised, never half.
@@ -14,6 +15,7 @@ a ticket is untouched or fully anonymised, never half.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,7 +62,7 @@ class Anonymiser:
         for attachment_id in ticket.purge.attachments:
             await self.storage.attachments.delete(attachment_id)
         for conversation_id in ticket.purge.conversations:
-            await self.delete_conversation(conversation_id)
+            await self.forget_conversation(conversation_id)
         if self._mail_folder is not None:
             await asyncio.to_thread(_delete_mail, self._mail_folder, number)
 
@@ -75,6 +77,31 @@ class Anonymiser:
         for number in pending:
             await self.finish(number)
         return len(pending)
+
+    async def forget_conversation(self, conversation_id: str) -> None:
+        """Delete a chat that holds an anonymised student's words. One still used by another
+        ticket of the same student stays with it (their data, for as long as that ticket
+        keeps it); one that was also given another email (a shared computer) goes anyway,
+        and the tickets it opened (its transcript names them) forget it first."""
+        if await self.delete_conversation(conversation_id):
+            return
+        conversation = await self.storage.conversations.get(conversation_id)
+        if conversation is None or len(set(conversation.emails)) < 2:
+            return
+        opened = {
+            str(entry.get("data", {}).get("number", ""))
+            for entry in conversation.transcript
+            if entry.get("kind") == "ticket"
+        }
+
+        def forget(ticket: Ticket) -> None:
+            if ticket.conversation_id == conversation_id:
+                ticket.conversation_id = None
+
+        for number in opened:
+            with contextlib.suppress(TicketNotFound):
+                await self.storage.tickets.update(number, forget, touch=False)
+        await self.delete_conversation(conversation_id)
 
     async def delete_conversation(self, conversation_id: str, *, idle_since: str | None = None
                                   ) -> bool:

@@ -9,9 +9,7 @@ in the log exactly what was asked to be forgotten.
 
 from __future__ import annotations
 
-import contextlib
-
-from storage import AuditEntry, Operator, Ticket, TicketNotFound, utcnow
+from storage import AuditEntry, Operator, utcnow
 from web.desk.anonymise import Anonymiser
 from web.desk.live import OPERATORS, OPERATORS_ROOM
 from web.desk.services import Services
@@ -36,11 +34,7 @@ async def erase(services: Services, email: str, by: Operator) -> int:
         await anonymiser.anonymise(number, at)
     chats |= {c.id for c in await storage.conversations.briefs() if key in c.emails}
     for conversation_id in chats:
-        if not await anonymiser.delete_conversation(conversation_id):
-            # The chat went on to a ticket of another email ("ricomincia", then someone
-            # else's data): that ticket loses its chat rather than keep this student's words.
-            await _detach(services, conversation_id)
-            await anonymiser.delete_conversation(conversation_id)
+        await anonymiser.forget_conversation(conversation_id)
     await storage.faq_events.forget_conversations(chats)
     await storage.audit.append(
         AuditEntry(
@@ -50,26 +44,6 @@ async def erase(services: Services, email: str, by: Operator) -> int:
     await storage.audit.flush()  # who erased must survive a crash, like the erasure itself
     await _tell_consoles(services, numbers, by)
     return len(numbers)
-
-
-async def _detach(services: Services, conversation_id: str) -> None:
-    """The tickets the chat opened (its transcript names them) forget it."""
-    conversation = await services.storage.conversations.get(conversation_id)
-    if conversation is None:
-        return
-    opened = {
-        str(entry.get("data", {}).get("number", ""))
-        for entry in conversation.transcript
-        if entry.get("kind") == "ticket"
-    }
-
-    def forget(ticket: Ticket) -> None:
-        if ticket.conversation_id == conversation_id:
-            ticket.conversation_id = None
-
-    for number in opened:
-        with contextlib.suppress(TicketNotFound):
-            await services.storage.tickets.update(number, forget, touch=False)
 
 
 async def _conversation_of(services: Services, number: str) -> str | None:

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from storage import Attachment, Conversation, Message, OutboxMail, Ticket, utcnow
+from storage.ticket_index import email_key
 from web.desk.services import Services
 
 # Ticket fields that are the office's bookkeeping, not the student's data.
@@ -38,8 +39,19 @@ async def student_data(services: Services, email: str) -> dict[str, Any]:
             if ticket.conversation_id
             else None
         )
+        if conversation is not None and _shared(conversation, email):
+            conversation = None
         tickets.append(await _ticket(services, ticket, names, conversation))
     return {"exported_at": utcnow(), "email": email.strip().lower(), "tickets": tickets}
+
+
+def _shared(conversation: Conversation, email: str) -> bool:
+    """A chat that was also given another email: on a shared computer, "ricomincia" and then
+    someone else's request. Its transcript and slots hold that person's data, and their email
+    and ticket number are a credential: the chat stays out of this student's export (GDPR
+    art. 15(4)); the ticket's own thread has this student's request."""
+    own = email_key(email)
+    return any(email_key(given) != own for given in conversation.emails)
 
 
 async def _ticket(

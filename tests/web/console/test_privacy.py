@@ -235,22 +235,29 @@ async def test_an_erasure_finds_a_chat_that_was_restarted_after_the_email(
     assert not await place.holds("giulia.neri")
 
 
-async def test_an_erasure_takes_its_words_out_of_a_chat_that_went_on_to_another_ticket(
-    server: Server, signed_in: Factory
-) -> None:
-    # One chat, two people: a ticket for one email, "ricomincia", a ticket for another. The
-    # second ticket must not keep the first student's data in its "chat before the ticket".
+async def two_students_in_one_chat(server: Server) -> tuple[Student, list[dict[str, str]]]:
+    """A shared computer: a ticket for one email, "ricomincia", a ticket for another; the two
+    tickets' number and token, in that order."""
     student = Student(server)
     await student.connect()
     await student.hello()
-    numbers = []
+    opened = []
     for email in ("giulia.neri@example.com", "paolo.verdi@example.com"):
         await to_attachment_step(student, email=email)
         await student.choose("skip_attachment")
         done = await student.choose("confirm")
-        numbers.append(next(e for e in done if e["kind"] == "ticket")["data"]["number"])
+        opened.append(next(e for e in done if e["kind"] == "ticket")["data"])
         await student.say("ricomincia")
     await student.close()
+    return student, opened
+
+
+async def test_an_erasure_takes_its_words_out_of_a_chat_that_went_on_to_another_ticket(
+    server: Server, signed_in: Factory
+) -> None:
+    # The second ticket must not keep the first student's data in its "chat before the ticket".
+    student, opened = await two_students_in_one_chat(server)
+    numbers = [o["number"] for o in opened]
     storage = server.app[SERVICES].storage
     kept = await storage.tickets.get(numbers[1])
     assert kept is not None and kept.conversation_id == student.conversation_id
@@ -264,3 +271,19 @@ async def test_an_erasure_takes_its_words_out_of_a_chat_that_went_on_to_another_
     assert kept.conversation_id is None
     status, view = await anna.get(f"/api/console/tickets/{numbers[1]}")
     assert status == 200 and "giulia" not in json.dumps(view)
+
+
+async def test_an_export_leaves_out_a_chat_shared_with_another_student(server: Server) -> None:
+    """Each one's export would hold the other's email, name, phone and ticket number (with the
+    email, a credential): the shared chat stays out of both."""
+    _, opened = await two_students_in_one_chat(server)
+    for mine, theirs in ((opened[0], "paolo.verdi"), (opened[1], "giulia.neri")):
+        async with aiohttp.ClientSession() as http, http.get(
+            f"{server.url}/api/tickets/{mine['number']}/export",
+            headers={"Authorization": f"Bearer {mine['token']}"},
+        ) as response:
+            assert response.status == 200
+            text = await response.text()
+        assert theirs not in text
+        [ticket] = json.loads(text)["tickets"]
+        assert ticket["number"] == mine["number"] and ticket["conversation"] is None

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from storage import FaqEvent, Operator, Storage, TicketSummary, check_data
+from storage import Conversation, FaqEvent, Operator, Storage, TicketSummary, check_data
 from storage.retention import stamp
 from tests.conftest import Server
 from tests.storage.conftest import Place
@@ -185,3 +185,42 @@ async def test_the_servers_sweep_closes_the_door_on_old_tickets(server: Server) 
             assert response.status == 404
     summary = await services.storage.tickets.summary(ticket.number)
     assert summary is not None and summary.anonymised and summary.status == "closed"
+
+
+async def test_the_sweep_takes_a_student_s_words_out_of_a_chat_shared_with_another(
+    place: Place,
+) -> None:
+    """A shared computer: Mario's ticket, "ricomincia", Paola's ticket, from one chat. When
+    Mario's passes the retention, his words go with it; Paola's ticket loses the chat."""
+    storage = await place.open()
+    try:
+        old = await student_ticket(storage, status="closed", updated=ago(800),
+                                   email="mario@example.org", chat_id="chat-of-two-students")
+        other = await student_ticket(storage, status="open", updated=ago(2),
+                                     email="paola@example.org", chat_id="chat-of-two-students")
+        opened = [
+            {"id": f"t{n}", "from": "bot", "kind": "ticket", "text": "", "at": "",
+             "data": {"number": number}}
+            for n, number in enumerate((old.number, other.number))
+        ]
+        said = {"id": "s", "from": "student", "kind": "text", "text": "scrivo da mario@example.org",
+                "data": {}, "at": ""}
+        await storage.conversations.save(
+            Conversation(id="chat-of-two-students", step="done",
+                         slots={"email": "paola@example.org"},
+                         emails=["mario@example.org", "paola@example.org"],
+                         transcript=[said, *opened]),
+            durable=True,
+        )
+    finally:
+        await storage.close()
+    storage = await place.open()
+    try:
+        await retention(storage, place.data_dir / "outbox").sweep(NOW)
+        assert await storage.conversations.get("chat-of-two-students") is None
+        kept = await storage.tickets.get(other.number)
+        assert kept is not None and kept.email == "paola@example.org"
+        assert kept.conversation_id is None
+        assert not await place.holds("mario@example.org")
+    finally:
+        await storage.close()
