@@ -89,6 +89,18 @@ def test_each_mail_has_the_number_the_link_and_the_notice_first(kind: str, lang:
     assert f'<html lang="{lang}">' in mail.html
 
 
+@pytest.mark.parametrize("lang", ["it", "en"])
+@pytest.mark.parametrize("kind", notify.KINDS)
+def test_only_an_open_ticket_s_mail_asks_for_a_reply(kind: str, lang: str) -> None:
+    """A closed ticket takes no message: its mail invites a new ticket, not a reply."""
+    mail = compose(kind, lang)
+    asks = ("rispondi", "scrivere all'operatore", "reply", "write to the operator")
+    for body in (mail.text, mail.html.replace("&#39;", "'")):
+        told = [words for words in asks if words in body.lower().replace("do not reply", "")
+                .replace("non rispondere", "").replace("replies are not read", "")]
+        assert bool(told) == (kind != "closed"), (kind, told)
+
+
 @pytest.mark.parametrize("kind", notify.KINDS)
 def test_the_email_is_never_in_the_link_nor_the_body(kind: str) -> None:
     # The student types it at /ticket: a forwarded mail must not hand over both credentials.
