@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, Dialog, Page, Route, expect
 
@@ -15,6 +16,7 @@ from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server
 from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
 from web.console.namespace import CONSOLE
+from web.desk.erasure import erase
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
@@ -514,3 +516,81 @@ async def test_a_reply_near_the_limit_shows_its_length(server: Server, browser: 
     await box.fill("a" * 4100)
     await expect(laura.locator(".c-length")).to_have_text("4100 caratteri su 4000")
     await expect(laura.locator(".c-length")).to_have_class(re.compile(r"\bc-error\b"))
+
+
+async def test_signing_in_again_in_a_second_tab_keeps_the_first_one_in(
+    server: Server, browser: Browser
+) -> None:
+    """After a restart both tabs ask for the password. Signing in on one, then on the other,
+    threw the first one out, and signing in there threw out the second, for ever."""
+    laura, number = await laura_at_a_new_ticket(server, browser, "Fabbri Ada")
+    second = await laura.context.new_page()
+    await second.goto(f"{server.url}/console")
+    await expect(second.get_by_role("button", name="Esci")).to_be_visible()
+    await server.app[CONSOLE].end_sessions_of(LAURA.username, "expired")
+    for page in (laura, second):
+        await expect(page.locator(".c-login")).to_be_visible()
+    for page in (laura, second):
+        await page.get_by_label("Nome utente").fill(LAURA.username)
+        await page.get_by_label("Password").fill(LAURA.password)
+        await page.get_by_role("button", name="Accedi").click()
+        await expect(page.get_by_role("button", name="Esci")).to_be_visible()
+    await asyncio.sleep(0.5)  # the time the first tab's socket took to be thrown out
+    await expect(laura.get_by_role("button", name="Esci")).to_be_visible()
+    await laura.locator(".c-item", has_text=number).click()
+    await laura.get_by_label("Risposta allo studente").fill("Dalla prima scheda.")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-thread")).to_contain_text("Dalla prima scheda.")
+
+
+async def test_a_keyboard_operator_keeps_their_place_and_hears_what_arrives(
+    server: Server, browser: Browser
+) -> None:
+    """Closing from the keyboard leaves focus in the ticket, not at the page's top; a student's
+    message in the ticket on screen is announced; a colleague's change keeps the ready
+    answers' search being typed."""
+    await create_account(server, LAURA)
+    marco = await create_account(server, MARCO)
+    ticket = await open_ticket(server, name="Sala Carla")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    close = laura.get_by_role("button", name="Chiudi ticket")
+    await close.focus()
+    await laura.keyboard.press("Enter")
+    await expect(laura.locator(".c-composer")).to_contain_text("Il ticket è chiuso")
+    await expect(laura.locator(".c-t-title")).to_be_focused()
+    await laura.get_by_role("button", name="Riapri").click()
+    announced = laura.locator("[role=status][aria-live=polite].c-sr")
+    await expect(announced).to_contain_text("Aperto")  # the reopening, said before what follows
+
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{server.url}/api/tickets/{ticket.number}/messages",
+        json={"body": "Ho trovato la ricevuta."},
+        headers={"Authorization": f"Bearer {ticket.token}"},
+    ) as response:
+        assert response.status == 201
+    await expect(laura.locator(".c-thread")).to_contain_text("Ho trovato la ricevuta.")
+    await expect(announced).to_contain_text("ha scritto in questo ticket")
+
+    search = laura.locator("#c-canned")
+    await search.fill("seconda rata")
+    await Desk(server.app[SERVICES]).set_status(ticket.number, "awaiting_user", marco)
+    await expect(laura.locator(".c-t-header .c-status-awaiting_user")).to_be_visible()
+    await expect(search).to_have_value("seconda rata")
+    await expect(search).to_be_focused()
+
+
+async def test_an_erased_ticket_leaves_no_draft_behind(server: Server, browser: Browser) -> None:
+    laura, number = await laura_at_a_new_ticket(server, browser, "Villa Rita")
+    await laura.get_by_label("Risposta allo studente").fill("Gentile Rita, ")
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None
+    admin = await create_account(server, ANNA)
+    await erase(server.app[SERVICES], ticket.email, admin)
+    await expect(laura.locator(".c-toasts")).to_contain_text(number)
+    asked: list[str] = []
+    laura.once("dialog", lambda d: (asked.append(d.type), asyncio.ensure_future(d.dismiss())))
+    await laura.reload()
+    await expect(laura.get_by_role("button", name="Esci")).to_be_visible()
+    assert asked == []

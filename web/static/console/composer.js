@@ -155,6 +155,7 @@ async function send() {
       await reloadTicket();
       toast(T("conflictReload"), "info");
     }
+    ui.text.focus(); // the disabled Send button held it: back to the text, to fix or resend
     return;
   }
   toast(internal ? T("noteSaved") : res.data.mailed ? T("sentMail") : T("sentLive"), "ok");

@@ -40,7 +40,22 @@ export function connect() {
       }
     }
   });
-  socket.on("session_expired", (p) => signedOut(p && p.reason === "revoked" ? T("revoked") : T("expired")));
+  socket.on("session_expired", async (p) => {
+    const reason = p && p.reason;
+    if (reason === "replaced") {
+      // A sign-in in another tab of this browser ended this tab's session (every sign-in
+      // does); if it was the same operator, the browser holds their new session: go on with
+      // it, instead of asking for the password and ending that tab's session in turn.
+      const res = await api("GET", "/api/console/me", undefined, true);
+      if (res.ok && res.data.username === S.me.username) {
+        S.me.csrf_token = res.data.csrf_token;
+        socket.auth = { csrf_token: res.data.csrf_token, lang };
+        setTimeout(() => socket.connect(), 100);
+        return;
+      }
+    }
+    signedOut(reason === "revoked" ? T("revoked") : reason === "replaced" ? T("replaced") : T("expired"));
+  });
   socket.on("presence", (p) => {
     S.online = (p && p.operators) || [];
     renderOnline();
@@ -123,6 +138,8 @@ function onQueueEvent(p) {
     renderEmptyTicket();
     toast(T("erasedCurrent", { number: t.number }), "info");
   }
+  // nor in a draft, which the page would keep asking to save and could never send
+  if (p.reason === "anonymised") S.drafts.delete(t.number);
   updateTitle();
   scheduleQueue();
   // a colleague's reply may also have taken the ticket: the open copy must say who holds it
@@ -145,4 +162,9 @@ function onTicketMessage(p) {
   }
   appendMessage(p.message, true);
   renderWarnings();
+  // the thread is no live region (it would read the whole ticket out): say what arrived
+  if (p.message.author === "student") announce(T("studentWroteHere", { name: p.message.name || S.current.name }));
+  else if (p.message.author === "operator" && !p.message.internal && p.message.name !== S.me.name) {
+    announce(T("colleagueWroteHere", { name: p.message.name }));
+  }
 }

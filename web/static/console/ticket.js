@@ -62,13 +62,19 @@ export async function reloadTicket(background) {
   if (!S.current) return;
   const res = await api("GET", "/api/console/tickets/" + S.current.number, undefined, background === true);
   if (!res.ok) return;
+  // A colleague's change redraws the header and the side column under the operator: what
+  // they were typing into the ready answers' search, and where the keyboard was, stay.
+  const focused = ui.ticketPane.contains(document.activeElement) ? document.activeElement.id : "";
+  const searching = ui.cannedInput ? ui.cannedInput.value : "";
   S.current = res.data;
   S.studentOnline = !!res.data.student_online;
   renderHeader();
   renderThread();
-  renderAside();
+  renderAside(searching);
   renderWarnings();
   renderComposerMode();
+  const again = focused && document.getElementById(focused);
+  if (again) again.focus();
 }
 
 function renderTicket() {
@@ -237,6 +243,13 @@ async function assign(username) {
   announce(T("assignedTo", { number: t.number, name: res.data.ticket.operator ? res.data.ticket.operator.name : "" }));
   await reloadTicket();
   scheduleQueue();
+  keepPlace();
+}
+
+// The header's buttons are drawn again after an action: focus, which was on the button
+// pressed, would fall to the page's top; the ticket's title keeps the keyboard's place.
+function keepPlace() {
+  if (!ui.ticketPane.contains(document.activeElement)) ui.ticketTitle.focus();
 }
 
 async function setStatus(status) {
@@ -254,11 +267,12 @@ async function setStatus(status) {
   announce(T("statusChanged", { number: t.number, status: statusLabel(status) }));
   await reloadTicket();
   scheduleQueue();
+  keepPlace();
 }
 
 /* the side column: student, chat before the ticket, canned answers, history */
 
-function renderAside() {
+function renderAside(searching = "") {
   const t = S.current;
   const dl = h("dl", { class: "c-facts" },
     h("dt", { text: T("email") }), h("dd", {}, h("span", { class: "c-copyable", text: t.email })),
@@ -272,7 +286,7 @@ function renderAside() {
       ? h("ul", { class: "c-inline-list" }, t.other_tickets.map((o) => h("li", {}, ticketLink(o.number), " ", h("span", { class: "c-muted", text: statusLabel(o.status) }))))
       : T("none")),
   );
-  ui.cannedInput = h("input", { id: "c-canned", type: "search", placeholder: T("cannedPlaceholder"), autocomplete: "off" });
+  ui.cannedInput = h("input", { id: "c-canned", type: "search", placeholder: T("cannedPlaceholder"), autocomplete: "off", value: searching });
   ui.cannedList = h("ul", { class: "c-canned-list" });
   let timer = null;
   ui.cannedInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadCanned, 250); });
