@@ -594,3 +594,15 @@ async def test_an_erased_ticket_leaves_no_draft_behind(server: Server, browser: 
     await laura.reload()
     await expect(laura.get_by_role("button", name="Esci")).to_be_visible()
     assert asked == []
+
+
+async def test_an_admin_view_takes_the_focus_and_gives_it_back_to_the_queue(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, ANNA)
+    anna = await page_of(browser)
+    await sign_in(anna, server, ANNA)
+    await anna.get_by_role("button", name="Operatori", exact=True).click()
+    await expect(anna.get_by_role("heading", level=2, name="Operatori")).to_be_focused()
+    await anna.get_by_role("button", name="← Torna alla coda").click()
+    await expect(anna.locator(".c-queue")).to_be_focused()

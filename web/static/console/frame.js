@@ -100,7 +100,14 @@ export async function showAdmin(which, email) {
     renderEmptyTicket();
   }
   showView(which);
-  const close = h("button", { type: "button", class: "c-btn c-ghost", onclick: () => { showView("queue"); renderQueue(); }, text: "← " + T("back") });
+  // The button hides with the view it closes: the keyboard goes on in the queue, not at the
+  // page's top.
+  const back = () => {
+    showView("queue");
+    renderQueue();
+    ui.queuePane.focus();
+  };
+  const close = h("button", { type: "button", class: "c-btn c-ghost", onclick: back, text: "← " + T("back") });
   const box = h("div", { class: "c-admin-body" });
   clear(ui.adminPane).append(close, box);
   if (which === "team") await renderTeam(box);
@@ -108,4 +115,11 @@ export async function showAdmin(which, email) {
   else if (which === "figures") await renderFigures(box);
   else if (which === "privacy") renderPrivacy(box, email);
   else await renderParked(box);
+  // a screen reader hears which view opened, from its heading (unless the view put the
+  // focus where the work starts, as the privacy view does in its email field)
+  const heading = box.querySelector("h2");
+  if (heading && S.view === which && !box.contains(document.activeElement)) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
 }
