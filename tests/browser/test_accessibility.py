@@ -192,3 +192,26 @@ async def test_a_student_s_message_is_announced_once(server: Server, new_page: N
     await chat.say("quanto costa la prima rata?")
     heard = await page.evaluate("window.heard")
     assert sum("quanto costa la prima rata?" in text for text in heard) == 1, heard
+
+
+async def test_in_forced_colours_the_chosen_mode_and_tab_still_show(
+    server: Server, new_page: NewPage
+) -> None:
+    """Windows high contrast paints every border alike: the reply/note toggle and the status
+    tabs must not say which one is on by colour alone."""
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server)
+    page = await new_page(forced_colors="active")
+    await sign_in(page, server, LAURA)
+    await page.locator(".c-item", has_text=ticket.number).click()
+    await expect(page.locator(".c-mode[aria-pressed=true]")).to_be_visible()
+
+    def frame(selector: str) -> str:
+        return f"""() => [...document.querySelectorAll('{selector}')].map((el) => {{
+            const s = getComputedStyle(el);
+            return [el.getAttribute("aria-pressed"), s.outlineStyle + s.borderBottomStyle];
+        }})"""
+
+    for selector in (".c-mode", ".c-tab"):
+        looks = dict(await page.evaluate(frame(selector)))
+        assert looks["true"] != looks["false"], (selector, looks)
