@@ -606,3 +606,28 @@ async def test_an_admin_view_takes_the_focus_and_gives_it_back_to_the_queue(
     await expect(anna.get_by_role("heading", level=2, name="Operatori")).to_be_focused()
     await anna.get_by_role("button", name="← Torna alla coda").click()
     await expect(anna.locator(".c-queue")).to_be_focused()
+
+
+async def test_the_team_page_names_each_row_s_buttons_and_keeps_the_keyboard_s_place(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, ANNA)
+    await create_account(server, MARCO)
+    anna = await page_of(browser)
+    await sign_in(anna, server, ANNA)
+    await anna.get_by_role("button", name="Operatori", exact=True).click()
+    save = anna.get_by_role("button", name=f"Salva · {MARCO.username}")
+    await save.focus()
+    await anna.keyboard.press("Enter")
+    status = anna.get_by_role("status").filter(has_text=f"Account {MARCO.username} aggiornato")
+    await expect(status).to_be_visible()
+    await expect(status).to_be_focused()
+    # a password change with nothing typed says so, instead of doing nothing
+    await anna.get_by_role("button", name=f"Cambia password · {MARCO.username}").click()
+    missing = anna.get_by_role("alert").filter(has_text="Scrivi la nuova password")
+    await expect(missing).to_be_visible()
+    # deactivating asks first; dismissed, the account stays active
+    anna.once("dialog", lambda d: asyncio.ensure_future(d.dismiss()))
+    await anna.get_by_role("button", name=f"Disattiva · {MARCO.username}").click()
+    operator = await server.app[SERVICES].storage.operators.get(MARCO.username)
+    assert operator is not None and operator.active

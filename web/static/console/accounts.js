@@ -14,7 +14,7 @@ export async function loadTeam() {
 // done: what the last change did, said in the list drawn again after it.
 export async function renderTeam(box, done = "") {
   await loadTeam();
-  const status = h("p", { role: "status", class: "c-ok", text: done });
+  const status = h("p", { role: "status", class: "c-ok", tabindex: "-1", text: done });
   const rows = S.team.map((o) => {
     const role = h("select", { "aria-label": T("role") + " · " + o.username },
       ["operator", "editor", "admin"].map((r) => h("option", { value: r, selected: o.role === r, text: roleLabel(r) })));
@@ -36,11 +36,20 @@ export async function renderTeam(box, done = "") {
       h("td", {}, role),
       h("td", { text: o.active ? T("active") : T("inactive") }),
       h("td", { class: "c-row-actions" },
-        h("button", { type: "button", class: "c-btn", onclick: () => update({ name: name.value, role: role.value }), text: T("save") }),
+        // each row's buttons say whose they are: a screen reader lists them out of their rows
+        rowButton(T("save"), o, () => update({ name: name.value, role: role.value })),
         // An admin cannot lock themselves out (the server says so too): no button for it.
         o.username === S.me.username ? null
-          : h("button", { type: "button", class: "c-btn", onclick: () => update({ active: !o.active }), text: o.active ? T("deactivate") : T("activate") }),
-        h("span", { class: "c-pw" }, pw, h("button", { type: "button", class: "c-btn", onclick: () => pw.value && update({ password: pw.value }), text: T("setPassword") })),
+          : rowButton(o.active ? T("deactivate") : T("activate"), o, () => {
+            if (!o.active || window.confirm(T("confirmDeactivate", { name: o.name }))) update({ active: !o.active });
+          }),
+        h("span", { class: "c-pw" }, pw, rowButton(T("setPassword"), o, () => {
+          if (pw.value) update({ password: pw.value });
+          else {
+            error.textContent = T("passwordMissing");
+            pw.focus();
+          }
+        })),
         error),
     );
   });
@@ -81,4 +90,11 @@ export async function renderTeam(box, done = "") {
       h("tbody", {}, rows))),
     addForm,
   );
+  // The table was drawn again under the button pressed: the keyboard resumes at the news,
+  // which the screen reader reads as the focus lands on it.
+  if (done) status.focus();
+}
+
+function rowButton(text, operator, onclick) {
+  return h("button", { type: "button", class: "c-btn", "aria-label": text + " · " + operator.username, onclick, text });
 }
