@@ -324,6 +324,13 @@ async def test_a_reply_cut_off_by_the_end_of_the_session_is_there_after_signing_
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 
+async def reply(page: Page, text: str) -> None:
+    """The operator answers the ticket on screen with the button, and sees the answer in it."""
+    await page.get_by_label("Risposta allo studente").fill(text)
+    await page.get_by_role("button", name="Invia risposta").click()
+    await expect(page.locator(".c-thread")).to_contain_text(text)
+
+
 async def two_tickets(server: Server, browser: Browser) -> tuple[Page, str, str]:
     """Laura at the first of two new tickets."""
     laura, first = await laura_at_a_new_ticket(server, browser, "Marini Elisa")
@@ -417,9 +424,7 @@ async def test_a_ticket_that_fails_to_load_leaves_the_one_on_screen_working(
     await laura.locator(".c-item", has_text=second).click()
     await expect(laura.locator(".c-toasts .c-toast-error")).to_be_visible()
     await expect(laura.get_by_role("heading", name=f"Ticket {first}")).to_be_visible()
-    await laura.get_by_label("Risposta allo studente").fill("Ancora qui.")
-    await laura.get_by_role("button", name="Invia risposta").click()
-    await expect(laura.locator(".c-thread")).to_contain_text("Ancora qui.")
+    await reply(laura, "Ancora qui.")
 
 
 async def test_a_colleague_s_reply_shows_who_holds_the_ticket_and_clears_its_count(
@@ -538,9 +543,7 @@ async def test_signing_in_again_in_a_second_tab_keeps_the_first_one_in(
     await asyncio.sleep(0.5)  # the time the first tab's socket took to be thrown out
     await expect(laura.get_by_role("button", name="Esci")).to_be_visible()
     await laura.locator(".c-item", has_text=number).click()
-    await laura.get_by_label("Risposta allo studente").fill("Dalla prima scheda.")
-    await laura.get_by_role("button", name="Invia risposta").click()
-    await expect(laura.locator(".c-thread")).to_contain_text("Dalla prima scheda.")
+    await reply(laura, "Dalla prima scheda.")
 
 
 async def test_a_keyboard_operator_keeps_their_place_and_hears_what_arrives(
