@@ -40,20 +40,8 @@ export function connect() {
       }
     }
   });
-  socket.on("session_expired", async (p) => {
+  socket.on("session_expired", (p) => {
     const reason = p && p.reason;
-    if (reason === "replaced") {
-      // A sign-in in another tab of this browser ended this tab's session (every sign-in
-      // does); if it was the same operator, the browser holds their new session: go on with
-      // it, instead of asking for the password and ending that tab's session in turn.
-      const res = await api("GET", "/api/console/me", undefined, true);
-      if (res.ok && res.data.username === S.me.username) {
-        S.me.csrf_token = res.data.csrf_token;
-        socket.auth = { csrf_token: res.data.csrf_token, lang };
-        setTimeout(() => socket.connect(), 100);
-        return;
-      }
-    }
     signedOut(reason === "revoked" ? T("revoked") : reason === "replaced" ? T("replaced") : T("expired"));
   });
   socket.on("presence", (p) => {
