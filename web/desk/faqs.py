@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.faq import CorpusError, FaqIndex
+from storage.files import atomic_write
 
 log = logging.getLogger("helpdesk.faq")
 
@@ -73,9 +73,7 @@ class LiveFaq:
                 return
             saved = {"saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
             self.last_good.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.last_good.with_name(self.last_good.name + ".tmp")
-            temporary.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
-            os.replace(temporary, self.last_good)
+            atomic_write(self.last_good, json.dumps(saved, ensure_ascii=False).encode())
         except OSError as exc:  # the FAQ is live all the same; only the fallback is missing
             log.warning("FAQ: cannot keep a copy of the last good version in %s: %s",
                         self.last_good, exc)
