@@ -46,7 +46,8 @@ async def erase_student(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/console/tickets/{number}/export")
 async def export(request: web.Request) -> web.StreamResponse:
-    """The same document the student downloads, for an admin answering a request by mail."""
+    """Every ticket of the email, in the document the student downloads for one ticket: for an
+    admin answering a request by mail, having checked who asks."""
     console, caller = await require(request, csrf=False, roles=ADMIN)
     number = await path_number(request)
     ticket = await console.services.storage.tickets.get(number)

@@ -1,6 +1,9 @@
 """Everything the help desk keeps about a student, for them to take away (GDPR arts. 15, 20):
-every ticket of their email with its thread, the mails sent about it, the chat that led to it
-and the attachments themselves (base64), as one JSON document.
+a ticket with its thread, the mails sent about it, the chat that led to it and the attachments
+themselves (base64), as one JSON document. The office exports every ticket of an email
+(`student_data`); a student's own download holds the ticket their token opens (`ticket_data`),
+because a token proves only that its holder opened or looked up that ticket, not that the
+mailbox is theirs: anyone may open a ticket with someone else's email.
 
 Built from the whole records minus a closed list of what is the office's own (internal notes,
 operators' usernames, bookkeeping), so that a field added to a record later (a rating...) is
@@ -27,22 +30,40 @@ SECRET_KEYS = ("token",)
 
 
 async def student_data(services: Services, email: str) -> dict[str, Any]:
+    """Every ticket of the email, oldest first: for the office, which checks who asks."""
     storage = services.storage
-    names = {o.username: o.name for o in await storage.operators.list()}
     tickets = []
     for summary in reversed(await storage.tickets.of_email(email)):  # oldest first
         ticket = await storage.tickets.get(summary.number)
-        if ticket is None or ticket.anonymised_at is not None:
-            continue
-        conversation = (
-            await storage.conversations.get(ticket.conversation_id)
-            if ticket.conversation_id
-            else None
-        )
-        if conversation is not None and _shared(conversation, email):
-            conversation = None
-        tickets.append(await _ticket(services, ticket, names, conversation))
-    return {"exported_at": utcnow(), "email": email.strip().lower(), "tickets": tickets}
+        if ticket is not None and ticket.anonymised_at is None:
+            tickets.append(ticket)
+    return await _document(services, email, tickets)
+
+
+async def ticket_data(services: Services, ticket: Ticket) -> dict[str, Any]:
+    """The one ticket, in the same document: for the student who holds its token."""
+    return await _document(services, ticket.email, [ticket])
+
+
+async def _document(services: Services, email: str, tickets: list[Ticket]) -> dict[str, Any]:
+    names = {o.username: o.name for o in await services.storage.operators.list()}
+    return {
+        "exported_at": utcnow(),
+        "email": email.strip().lower(),
+        "tickets": [
+            await _ticket(services, ticket, names, await _own_conversation(services, ticket))
+            for ticket in tickets
+        ],
+    }
+
+
+async def _own_conversation(services: Services, ticket: Ticket) -> Conversation | None:
+    if not ticket.conversation_id:
+        return None
+    conversation = await services.storage.conversations.get(ticket.conversation_id)
+    if conversation is None or _shared(conversation, ticket.email):
+        return None
+    return conversation
 
 
 def _shared(conversation: Conversation, email: str) -> bool:

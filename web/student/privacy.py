@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.i18n import t
 from storage import AuditEntry
-from web.desk.export import student_data
+from web.desk.export import ticket_data
 from web.http.download import json_download
 from web.http.errors import request_lang
 from web.http.keys import SERVICES
@@ -32,10 +32,11 @@ async def notice(request: web.Request) -> dict[str, Any]:
 
 @routes.get("/api/tickets/{number}/export")
 async def export(request: web.Request) -> web.Response:
-    """Every ticket of the email of the ticket the token opens, as a file to save."""
+    """The ticket the token opens, everything kept with it, as a file to save (not the email's
+    other tickets: see web/desk/export.py)."""
     services = request.app[SERVICES]
     ticket = await bearer_ticket_record(request, services)
-    data = await student_data(services, ticket.email)
+    data = await ticket_data(services, ticket)
     await services.storage.audit.append(
         AuditEntry(actor="student", action="privacy.exported", target=ticket.number)
     )

@@ -80,26 +80,25 @@ def test_every_mail_links_the_notice() -> None:
         assert link in mail.text and f'href="{link}"' in mail.html
 
 
-async def test_the_export_holds_every_ticket_of_the_email_and_no_internal_note(
+async def test_the_export_holds_the_tokens_ticket_and_no_internal_note(
     either_server: Server,
 ) -> None:
     server = either_server  # the files come from the folder, or from the database
     seen = await spread_student_data(server)
 
     status, headers, body = await fetch(
-        server, f"/api/tickets/{seen.api_number}/export", seen.api_token
+        server, f"/api/tickets/{seen.chat_number}/export", seen.chat_token
     )
 
     assert status == 200
     assert headers["Content-Disposition"] == (
-        f'attachment; filename="dati-personali-{seen.api_number}.json"'
+        f'attachment; filename="dati-personali-{seen.chat_number}.json"'
     )
     assert headers["Cache-Control"] == "no-store"
     data = json.loads(body)
     assert data["email"] == EMAIL
-    tickets = {t["number"]: t for t in data["tickets"]}
-    assert sorted(tickets) == sorted([seen.chat_number, seen.api_number])  # not the other one
-    chat = tickets[seen.chat_number]
+    [chat] = data["tickets"]
+    assert chat["number"] == seen.chat_number
     assert (chat["email"], chat["name"], chat["phone"]) == (EMAIL, "Rossi Mario", "+393331234567")
     assert chat["operator"] == "Sara Gialli"
     assert [(m["author"], m["body"]) for m in chat["messages"]] == [
@@ -120,15 +119,17 @@ async def test_the_export_holds_every_ticket_of_the_email_and_no_internal_note(
     assert [(h["status"], h["by"]) for h in chat["history"]] == [("open", "student")]
     assert [m["subject"] for m in chat["mails"]][0].startswith(f"[Ticket {seen.chat_number}]")
     assert {"outbox", "purge", "anonymised_at"}.isdisjoint(chat)
-    api = tickets[seen.api_number]
-    assert base64.b64decode(api["messages"][0]["attachments"][0]["content_base64"]) == PDF
-    assert api["conversation"] is None
 
-    # Either ticket's token gives the same document; a token opens only its own URL.
-    status, _, again = await fetch(server, f"/api/tickets/{seen.chat_number}/export",
-                                   seen.chat_token)
+    # The second ticket was opened with the same email by anyone who knew it: its token
+    # gives that ticket alone, not the chat's ticket, its operator's answer or its files.
+    status, _, body = await fetch(server, f"/api/tickets/{seen.api_number}/export",
+                                  seen.api_token)
     assert status == 200
-    assert sorted(t["number"] for t in json.loads(again)["tickets"]) == sorted(tickets)
+    [api] = json.loads(body)["tickets"]
+    assert api["number"] == seen.api_number and api["conversation"] is None
+    assert base64.b64decode(api["messages"][0]["attachments"][0]["content_base64"]) == PDF
+    for secret in (seen.chat_number, "carichi la ricevuta", "schermata.png", "Sara Gialli"):
+        assert secret not in body.decode(), secret
     for token in (seen.other_token, "forged.123.abc", None):
         status, _, _ = await fetch(server, f"/api/tickets/{seen.api_number}/export", token)
         assert status == 401
