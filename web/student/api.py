@@ -52,7 +52,9 @@ async def create_ticket(request: web.Request) -> web.Response:
         limits = creation_limits(services, request_ip(request), fields["email"])
         await take_all(limits)
         try:
-            references = await _references(services, data.get("references"), fields["email"])
+            references = await _references(
+                services, data.get("references"), fields["email"], request_ip(request)
+            )
             ticket = await Desk(services).open(fields, attachment, references=references)
         except BaseException:
             await refund_all(limits)  # nothing was opened: the attempt does not count
@@ -66,16 +68,23 @@ async def create_ticket(request: web.Request) -> web.Response:
     )
 
 
-async def _references(services: Services, raw: object, email: str) -> str | None:
-    """A follow-up of a closed ticket names it; only its own owner may link to it."""
+async def _references(services: Services, raw: object, email: str, ip: str) -> str | None:
+    """A follow-up of a closed ticket names it; only its own owner may link to it. The pair
+    email + number is the student's credential, so a wrong one counts as a failed look-up:
+    otherwise this answer would let anyone try numbers for an email at the creation's pace."""
     if not raw:
         return None
     number = validate_number(str(raw))
     if not isinstance(number, Valid):
         raise ApiError(422, "validation_failed", fields={"references": number.key})
-    old = await services.storage.tickets.get(number.value)
-    if old is None or old.email != email:
-        raise ApiError(422, "validation_failed", fields={"references": "wrong_number.not_yours"})
+    try:
+        await lookup(services, email, number.value, ip)
+    except ApiError as refused:
+        if refused.status != 404:
+            raise  # throttled: the look-up's own 429
+        raise ApiError(
+            422, "validation_failed", fields={"references": "wrong_number.not_yours"}
+        ) from None
     return number.value
 
 

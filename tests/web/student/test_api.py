@@ -393,6 +393,27 @@ async def test_a_follow_up_references_the_closed_ticket(
         assert refused.startswith("Questo numero non è di un tuo ticket")
 
 
+async def test_guessing_the_referenced_number_of_an_email_is_a_throttled_lookup(
+    http: aiohttp.ClientSession,
+) -> None:
+    victim = await create(http)
+    statuses = []
+    for n in range(11):
+        guess = f"{(int(victim['number']) + 1 + n) % 1_000_000:06d}"
+        async with http.post("/api/tickets", json={**VALID, "references": guess}) as response:
+            statuses.append(response.status)
+    assert statuses == [422] * 10 + [429]
+    # Even the right number now waits, as a look-up of that email does.
+    async with http.post(
+        "/api/tickets", json={**VALID, "references": victim["number"]}
+    ) as response:
+        assert response.status == 429
+    async with http.post(
+        "/api/tickets/lookup", json={"email": VALID["email"], "number": victim["number"]}
+    ) as response:
+        assert response.status == 429
+
+
 async def test_concurrent_creations_get_distinct_numbers(data_dir: Path) -> None:
     server = await start_server(make_config(data_dir, create_per_ip_per_minute=0))
     try:
