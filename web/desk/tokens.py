@@ -33,7 +33,8 @@ class TokenSigner:
             expiry = int(expires)
         except ValueError:
             return None
-        if not hmac.compare_digest(mac, self._mac(f"{number}.{expires}")):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+        if not hmac.compare_digest(mac.encode(), self._mac(f"{number}.{expires}").encode()):
             return None
         if expiry < (now if now is not None else time.time()):
             return None

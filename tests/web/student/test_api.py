@@ -295,7 +295,7 @@ async def test_lookup_failures_look_alike_and_are_throttled(http: aiohttp.Client
 async def test_tokens_open_only_their_ticket(http: aiohttp.ClientSession) -> None:
     first = await create(http, email="uno@example.com")
     second = await create(http, email="due@example.com")
-    for token in (second["token"], "forged.123.abc", first["token"] + "x", ""):
+    for token in (second["token"], "forged.123.abc", first["token"] + "x", "", "1.2.é"):
         async with http.get(
             f"/api/tickets/{first['number']}", headers={"Authorization": f"Bearer {token}"}
         ) as response:
