@@ -76,7 +76,7 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         return error_response(error, lang)
     except DatabaseUnavailable as exc:
         # Nothing was done, and the request may be sent again once the database is back.
-        log.warning("%s %s: %s", request.method, request.path, exc)
+        log.warning("%s %s: %s", request.method, request.rel_url.raw_path, exc)
         return error_response(unavailable(), lang)
     except web.HTTPRequestEntityTooLarge:
         return error_response(ApiError(413, "too_large"), lang)
@@ -100,7 +100,9 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         return response
     except Exception as exc:
         if refused_by_disk(exc):
-            log.error("%s %s: the disk refused a write: %s", request.method, request.path, exc)
+            log.error(
+                "%s %s: the disk refused a write: %s", request.method, request.rel_url.raw_path, exc
+            )
             return error_response(unavailable(), lang)
         reference = REQUEST_ID.get() or new_request_id()
         log.exception("unexpected error, reference %s", reference)

@@ -89,8 +89,10 @@ class AccessLog(AbstractAccessLogger):
         referer = request.headers.get("Referer", "-").split("?", 1)[0]
         self.logger.info(
             '%s "%s %s HTTP/%d.%d" %d %d %.3f "%s" "%s"',
-            request.remote, request.method, request.path, *request.version, response.status,
-            response.body_length, time, referer, request.headers.get("User-Agent", "-"),
+            # the path as sent: decoded, a %0A would start a forged line of its own
+            request.remote, request.method, request.rel_url.raw_path, *request.version,
+            response.status, response.body_length, time, referer,
+            request.headers.get("User-Agent", "-"),
         )
 
     @property

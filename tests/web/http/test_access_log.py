@@ -6,6 +6,7 @@ import logging
 
 import aiohttp
 import pytest
+import yarl
 
 from tests.conftest import Server
 
@@ -25,3 +26,17 @@ async def test_the_access_log_keeps_the_path_and_drops_the_query(
     assert '"GET /api/console/tickets HTTP/1.1" 401' in line
     assert line.endswith(f'"{server.url}/ticket" "prova"')
     assert "mario.rossi" not in line and "000412" not in line
+
+
+async def test_a_path_cannot_write_a_log_line_of_its_own(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A decoded %0A would end the access line and start a forged one."""
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    forged = "/nothing%0A2026-12-07%2005:30:00%20INFO%20console%20login%20failed%20for%20boss"
+    async with aiohttp.ClientSession() as http, http.get(
+        yarl.URL(f"{server.url}{forged}", encoded=True)
+    ) as response:
+        assert response.status == 404
+    [line] = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert "\n" not in line and f'"GET {forged} HTTP/1.1" 404' in line
