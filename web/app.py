@@ -14,7 +14,7 @@ from bot.i18n import t
 from storage import Backend, open_backend
 from web import console, student
 from web.cluster import STICKY_COOKIE, Cluster
-from web.config import MAX_ATTACHMENT_BYTES, Config
+from web.config import Config
 from web.console.namespace import CONSOLE, ConsoleNamespace
 from web.desk.anonymise import Anonymiser
 from web.desk.faqs import LAST_GOOD, LiveFaq
@@ -35,12 +35,13 @@ from web.ops.install import METRICS
 from web.ops.install import install as install_ops
 from web.rooms import LocalRooms
 from web.student.chat import ChatNamespace
+from web.student.uploads import MAX_FORM_BYTES
 
 log = logging.getLogger("helpdesk")
 HERE = Path(__file__).resolve().parent
 # 2 MiB of attachment plus the form's other fields and multipart framing; the upload code
-# counts the attachment itself and stops at exactly 2 MiB.
-CLIENT_MAX_SIZE = MAX_ATTACHMENT_BYTES + 256 * 1024
+# counts both while streaming and stops at exactly 2 MiB of attachment.
+CLIENT_MAX_SIZE = MAX_FORM_BYTES
 
 async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})

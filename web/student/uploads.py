@@ -23,6 +23,11 @@ from web.desk.errors import ApiError
 
 ALLOWED_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 MAX_FIELD_BYTES = 64 * 1024
+# Everything but the attachment: the form's fields, parts nobody asked for, their framing.
+# Parts not read into a field are still read off the wire, so they are counted too: an
+# endless stream of them would otherwise be read to its end before any answer.
+MAX_OTHER_BYTES = 256 * 1024
+MAX_FORM_BYTES = MAX_ATTACHMENT_BYTES + MAX_OTHER_BYTES
 CHUNK = 64 * 1024
 # What aiohttp's multipart reader raises on a body that is not the multipart it announced (no
 # boundary, a broken one, a header it cannot parse, a charset nobody knows): the sender's
@@ -57,6 +62,7 @@ async def read_form(
     """Text fields (each capped) and at most one `attachment` part, stored on success."""
     fields: dict[str, str] = {}
     attachment: Attachment | None = None
+    other_bytes = 0
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
@@ -68,10 +74,13 @@ async def read_form(
                 if part.filename is None and part.at_eof():
                     continue
                 attachment = await _receive(part, attachments)
-            elif part.name in field_names:
-                fields[part.name] = await _read_field(part)
-            else:
-                await part.release()
+                continue
+            data = await _read_field(part)
+            other_bytes += len(data)
+            if other_bytes > MAX_OTHER_BYTES:
+                raise ApiError(413, "too_large")
+            if part.name in field_names:
+                fields[part.name] = data.decode("utf-8", errors="replace")
     except BaseException as exc:
         if attachment is not None:
             await attachments.delete(attachment.id)
@@ -81,7 +90,7 @@ async def read_form(
     return Form(fields, attachment)
 
 
-async def _read_field(part: BodyPartReader) -> str:
+async def _read_field(part: BodyPartReader) -> bytes:
     """A text field, whole: read_chunk returns what has arrived so far, so a long message
     split across network packets must be read until its end (or cut, silently)."""
     data = bytearray()
@@ -89,7 +98,7 @@ async def _read_field(part: BodyPartReader) -> str:
         data += chunk
         if len(data) > MAX_FIELD_BYTES:
             raise ApiError(413, "too_large")
-    return data.decode("utf-8", errors="replace")
+    return bytes(data)
 
 
 async def _receive(part: BodyPartReader, attachments: Attachments) -> Attachment | None:

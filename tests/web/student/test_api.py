@@ -167,6 +167,23 @@ async def test_attachment_over_2_mib_is_refused_and_leaves_nothing(
     assert await server.app[SERVICES].storage.tickets.summaries() == []
 
 
+async def test_a_form_padded_with_parts_nobody_asked_for_is_refused(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    """Parts that are not fields are still read off the wire: they count against the form's
+    size, or a body of any length would be read to its end before an answer."""
+    for padding in ("unknown", "message"):
+        data = aiohttp.FormData(default_to_multipart=True)
+        for key, value in VALID.items():
+            data.add_field(key, value)
+        for _ in range(8):
+            data.add_field(padding, "x" * 60_000)
+        async with http.post("/api/tickets", data=data) as response:
+            assert response.status == 413, padding
+            assert (await response.json())["error"]["code"] == "too_large"
+    assert await server.app[SERVICES].storage.tickets.summaries() == []
+
+
 async def test_an_empty_file_is_named_as_such_and_opens_no_ticket(
     http: aiohttp.ClientSession, server: Server
 ) -> None:
