@@ -29,7 +29,7 @@ from web.desk import meter, notify
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
-from web.desk.students import creation_limits, lookup, opened_by
+from web.desk.students import creation_limits, lookup, opened_by, opened_from
 from web.desk.tickets import Desk
 
 log = logging.getLogger("helpdesk.chat")
@@ -372,6 +372,7 @@ class Conversations:
             return engine.Event("ticket_failed", data={"reason": "error"})
         if not opened.new:
             await refund_all(limits)  # the other tab's confirm opened it, and counted it
+        await opened_from(services, clean["email"], ip)
         # Files uploaded in this chat but not sent with the ticket would stay on disk forever.
         for unused in conversation.uploads:
             if attachment is None or unused["id"] != attachment.id:

@@ -12,7 +12,7 @@ from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.ratings import rating_view, read_rating
 from web.desk.services import Services
-from web.desk.students import creation_limits, lookup, opened_by
+from web.desk.students import creation_limits, lookup, opened_by, opened_from
 from web.desk.tickets import Desk
 from web.http.clients import request_ip
 from web.http.errors import json_object, request_lang
@@ -62,6 +62,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     except BaseException:
         await discard(services, attachment)
         raise
+    await opened_from(services, ticket.email, request_ip(request))
     token = services.signer.issue(ticket.number)
     return web.json_response(
         {"number": ticket.number, "status": ticket.status, "token": token}, status=201

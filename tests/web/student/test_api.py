@@ -309,6 +309,40 @@ async def test_lookup_failures_look_alike_and_are_throttled(http: aiohttp.Client
         assert "Retry-After" in response.headers
 
 
+async def test_a_stranger_guessing_with_a_students_email_does_not_lock_the_student_out(
+    data_dir: Path,
+) -> None:
+    """Soft lockout: the strict limit is per email from one address, and the ceiling across
+    addresses spares the address the student opened the ticket from."""
+    server = await start_server(make_config(data_dir, trusted_proxies=("127.0.0.1",)))
+
+    def student_at(ip: str) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(base_url=server.url, headers={"X-Forwarded-For": ip})
+
+    try:
+        async with student_at("192.0.2.10") as student:
+            created = await create(student)
+        statuses = []
+        for n in range(40):  # a stranger, from several addresses, past every ceiling
+            async with student_at(f"198.51.100.{n % 4}") as stranger, stranger.post(
+                "/api/tickets/lookup",
+                json={"email": VALID["email"], "number": f"{(n * 7919) % 10**6:06d}"},
+            ) as response:
+                statuses.append(response.status)
+        assert statuses.count(429) > 0 and 200 not in statuses
+        async with student_at("192.0.2.10") as student, student.post(
+            "/api/tickets/lookup", json={"email": VALID["email"], "number": created["number"]}
+        ) as response:
+            assert response.status == 200
+        # A new address of the student's is held to the ceiling the stranger reached.
+        async with student_at("203.0.113.5") as elsewhere, elsewhere.post(
+            "/api/tickets/lookup", json={"email": VALID["email"], "number": created["number"]}
+        ) as response:
+            assert response.status == 429
+    finally:
+        await server.stop()
+
+
 async def test_tokens_open_only_their_ticket(http: aiohttp.ClientSession) -> None:
     first = await create(http, email="uno@example.com")
     second = await create(http, email="due@example.com")
