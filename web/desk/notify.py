@@ -27,9 +27,6 @@ MailKind = Literal["opened", "reply", "awaiting_user", "closed"]
 KINDS: Final[tuple[MailKind, ...]] = get_args(MailKind)
 LANGS: Final = ("it", "en")  # Italian first: any other language falls back to it
 
-# The request quoted in the "opened" mail: enough to recognise it, not a copy of an essay.
-SUMMARY_CHARS = 600
-
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
@@ -71,11 +68,6 @@ def privacy_link(public_url: str, lang: str) -> str:
     return f"{public_url.rstrip('/')}/privacy" + ("?lang=en" if lang == "en" else "")
 
 
-def _shorten(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit].rstrip() + "…"
-
-
 def _one_line(text: str) -> str:
     # A header is one line: a template's line breaks must not become a folded (or injected)
     # header.
@@ -103,7 +95,6 @@ def compose(
         # An internal note is for operators only: it never leaves the console.
         raise ValueError("an internal note is never mailed to the student")
     lang = ticket.lang if ticket.lang in LANGS else LANGS[0]
-    first = next((m for m in ticket.messages if m.author == "student"), None)
     context = {
         "kind": kind,
         "lang": lang,
@@ -112,7 +103,8 @@ def compose(
         # The status the mail announces, even if the caller queues it before setting it.
         "status": kind if kind in ("awaiting_user", "closed") else ticket.status,
         "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
-        "request": _shorten(first.body, SUMMARY_CHARS) if first else "",
+        # Not the request: whoever typed this address decides what the mail says, so a mail
+        # that quoted it would carry anyone's text and links from the university's sender.
         "link": ticket_link(public_url, ticket.number, lang),
         "rating_link": rating_link(public_url, ticket.number, lang),
         "privacy": privacy_link(public_url, lang),

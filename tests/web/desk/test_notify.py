@@ -25,13 +25,13 @@ SUBJECTS = {
 # What each kind must tell the student, beyond the number and the link.
 SAYS = {
     ("it", "opened"): ["Conserva questo numero, compresi gli zeri (0)", "Riepilogo", "Aperto",
-                       "Non riesco a pagare la prima rata"],
+                       "Se non hai inviato tu questa richiesta"],
     ("it", "reply"): ["Anna Bianchi ha risposto", "Carica la ricevuta"],
     ("it", "awaiting_user"): ["l'operatore ha bisogno di ulteriori informazioni",
                               "In attesa di risposta utente"],
     ("it", "closed"): ["è stato chiuso", "Chiuso"],
     ("en", "opened"): ["Keep this number, including the zeros (0)", "Summary", "Open",
-                       "Non riesco a pagare la prima rata"],
+                       "If you did not send this request"],
     ("en", "reply"): ["Anna Bianchi has replied", "Carica la ricevuta"],
     ("en", "awaiting_user"): ["the operator needs more information", "Awaiting your reply"],
     ("en", "closed"): ["has been closed", "Closed"],
@@ -51,7 +51,7 @@ def make_ticket(lang: str = "it", status: str = "open") -> Ticket:
     )
     ticket.messages.append(
         Message(id="m1", author="student", name=NAME,
-                body="Non riesco a pagare la prima rata.\nIl sito dice <errore> & basta.")
+                body="Non riesco a pagare la prima rata.")
     )
     return ticket
 
@@ -116,7 +116,6 @@ def test_html_escapes_what_students_and_operators_wrote() -> None:
         assert "Rossi &lt;script&gt;alert(1)&lt;/script&gt; Mario" in mail.html
         # The plain-text part is not HTML: it shows what was typed, as typed.
         assert NAME in mail.text
-    assert "Il sito dice &lt;errore&gt; &amp; basta." in opened.html
     assert "<b>Grazie</b>" not in answered.html
     # Line breaks survive in HTML as <br>, the only markup added to a message.
     assert "Carica la ricevuta qui.<br>\n&lt;b&gt;Grazie&lt;/b&gt;" in answered.html
@@ -155,12 +154,26 @@ def test_topic_label_replaces_the_ids() -> None:
     assert "Argomento: Immatricolazioni – Tasse, ISEE, pagoPA ed esoneri" in labelled.text
 
 
-def test_a_long_request_is_shortened_in_the_summary() -> None:
-    ticket = make_ticket()
-    ticket.messages[0].body = "parola " * 500
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_the_first_mail_does_not_carry_what_was_typed_with_the_address(lang: str) -> None:
+    """Anyone may open a ticket with anyone's email: quoting the request would send their
+    text and links from the university's sender to that mailbox."""
+    ticket = make_ticket(lang)
+    ticket.messages[0].body = "URGENTE: verifica le credenziali su https://unipg-login.evil"
     mail = notify.compose("opened", ticket, public_url=PUBLIC_URL)
-    assert "…" in mail.text
-    assert len(mail.text) < 2500
+    for body in (mail.text, mail.html):
+        assert "evil" not in body and "URGENTE" not in body
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+@pytest.mark.parametrize("kind", notify.KINDS)
+def test_the_link_after_the_notice_has_a_line_of_its_own(kind: str, lang: str) -> None:
+    """A link glued to the sentence before it ("000412:https://...") is not a link in every
+    mail reader, and reads as one word."""
+    lines = compose(kind, lang).text.splitlines()
+    link = next(line for line in lines if "/ticket?" in line)
+    assert link.startswith("https://") and not link.endswith(":")
+    assert lines[lines.index(link) - 1].endswith("000412:")
 
 
 def test_an_unknown_language_falls_back_to_italian() -> None:
