@@ -135,6 +135,8 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         # a snippet pasted twice, as happens when a page template and an editor both add it
         "twice": HOST_PAGE.format(css="", scripts=tag + "\n" + tag),
         "hostile": HOST_PAGE.format(css=HOSTILE_CSS, scripts=tag),
+        # an element whose id is the widget's global name: browsers make it a window property
+        "named": HOST_PAGE.format(css="", scripts='<div id="unipgHelpdesk"></div>' + tag),
     }
 
     async def serve(request: web.Request) -> web.Response:

@@ -65,6 +65,14 @@ async def test_the_script_tag_adds_one_launcher_that_opens_and_closes(
     assert await page.locator("script[src$='socket.io.min.js']").count() == 1
 
 
+async def test_a_page_element_named_like_the_widget_does_not_stop_it(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    page = await new_page()
+    chat = await open_embedded(page, host_site.page("named"))
+    await chat.expect_said("Scrivimi la tua domanda")
+
+
 async def test_the_host_pages_css_does_not_change_the_widget(
     server: Server, host_site: HostSite, new_page: NewPage
 ) -> None:
@@ -101,3 +109,14 @@ async def test_under_480_px_the_panel_is_full_screen_and_modal(
     await press(page, page.locator(".uh-header").get_by_role("button", name="Chiudi"))
     await expect(chat.launcher).to_be_visible()
     await expect(chat.launcher).to_have_attribute("aria-expanded", "false")
+
+
+@pytest.mark.parametrize(("width", "height"), [(740, 360), (640, 400)])  # landscape; zoom 200%
+async def test_on_a_short_screen_the_panel_is_full_screen_too(
+    server: Server, host_site: HostSite, new_page: NewPage, width: int, height: int
+) -> None:
+    page = await new_page(width, height)
+    chat = await open_embedded(page, host_site.page())
+    box = await chat.panel.bounding_box()
+    assert box == {"x": 0, "y": 0, "width": width, "height": height}
+    await expect(chat.panel).to_have_attribute("aria-modal", "true")

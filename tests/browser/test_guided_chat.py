@@ -316,6 +316,29 @@ async def test_switching_the_site_to_english_before_typing_switches_the_chat(
     await expect(chat.option("Open a new ticket")).to_be_visible()
 
 
+async def test_the_sites_english_link_switches_a_chat_already_under_way(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.say("quanto costa la prima rata?")
+    await chat.settled()
+    await page.get_by_role("link", name="English").first.click()
+    await chat.settled()
+    await expect(page.locator(".uh-root")).to_have_attribute("lang", "en")
+    await expect(chat.bot().last).to_contain_text(re.compile("[A-Za-z]"))
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    # and the widget's own switch goes into the address: a reload keeps it
+    await press(page, page.locator(".uh-lang"))
+    await chat.settled()
+    assert "lang=it" in page.url
+    await page.reload()
+    await chat.settled()
+    await expect(page.locator(".uh-root")).to_have_attribute("lang", "it")
+    assert await page.evaluate("document.documentElement.lang") == "it"
+
+
 async def test_typing_english_switches_the_widget_too(server: Server, new_page: NewPage) -> None:
     """The bot's words and the widget's own labels (read aloud in the root's language) stay
     one language when the student types the switch instead of pressing it."""
@@ -329,14 +352,22 @@ async def test_typing_english_switches_the_widget_too(server: Server, new_page: 
 
 
 async def test_the_newest_line_stays_in_view_when_the_keyboard_opens(
-    server: Server, new_page: NewPage
+    server: Server, host_site: HostSite, new_page: NewPage
 ) -> None:
-    page = await new_page(PHONE)
-    await page.goto(server.url + "/")
+    page = await new_page(360)
+    await page.goto(host_site.page())
     chat = Chat(page)
-    await chat.choose("Apri un nuovo ticket")
-    await chat.choose("Immatricolazioni")  # eleven subtopics take half the screen
-    await page.set_viewport_size({"width": PHONE, "height": 360})  # the keyboard is up
+    await chat.open()
+    await chat.to_contact_data()
+    # Touch keyboards have no Send key in the message box: Enter starts a new line there.
+    await expect(page.locator("#uh-text")).to_have_attribute("enterkeyhint", "enter")
+    # the field focused first: the browser's own scroll anchoring must not interfere
+    await chat.field.focus()
+    await page.set_viewport_size({"width": PHONE, "height": 400})
+    await newest_line_in_view(page)
+
+
+async def newest_line_in_view(page: Page) -> None:
     # the log follows on the next frame, after the resize
     await page.wait_for_function(
         """() => {

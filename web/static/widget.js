@@ -39,7 +39,8 @@
 
   // Safe to load twice: the first copy owns the page, any later copy stops here.
   const HOST_ID = "unipg-helpdesk-widget";
-  if (window.unipgHelpdesk || document.getElementById(HOST_ID)) return;
+  // (an element with id="unipgHelpdesk" is a window property too: only our own object counts)
+  if ((window.unipgHelpdesk && window.unipgHelpdesk.version) || document.getElementById(HOST_ID)) return;
   const api = (window.unipgHelpdesk = { version: 1 });
 
   /* ----- texts: what the widget itself shows (everything the bot says comes translated) ----- */
@@ -255,6 +256,10 @@
   const ORIGIN = script ? new URL(script.src, location.href).origin : location.origin;
   const STATIC = ORIGIN + "/static/";
   const opt = script ? script.dataset : {};
+  // The desk's own pages (/, /ticket), where ?lang= is the language the student chose last:
+  // the site's language link or the widget's switch (keepLang).
+  const OWN_PAGE = ORIGIN === location.origin;
+  const ADDRESS_LANG = OWN_PAGE ? new URLSearchParams(location.search).get("lang") : null;
 
   const K_CONV = "unipg-helpdesk:conversation";
   const K_TICKET = "unipg-helpdesk:ticket";
@@ -663,7 +668,8 @@
     ui.options = tr(h("div", { class: "uh-options", role: "group", hidden: true }), "options", "aria-label");
     ui.alert = h("p", { class: "uh-alert", role: "alert" });
 
-    ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "2", maxlength: "4000", enterkeyhint: "send", dir: "auto" });
+    // Enter on a touch keyboard starts a new line (below): its key must not say "Send"
+    ui.text = h("textarea", { id: "uh-text", class: "uh-field", rows: "2", maxlength: "4000", enterkeyhint: "enter", dir: "auto" });
     ui.text.addEventListener("input", () => {
       grow(ui.text);
       sayIfCut(ui.text, ui.alert);
@@ -881,14 +887,28 @@
 
   function switchLang() {
     setLang(S.lang === "it" ? "en" : "it");
-    local.set(K_LANG, S.lang);
-    // the dialogue switches language at any step on this option, and answers in it
+    keepLang();
+    switchChat();
+    if (S.view === "ticket" && S.ticket) watchTicket();
+  }
+
+  // The dialogue switches language at any step on this option, and answers in it.
+  function switchChat() {
     if (S.chatStarted && S.conversationId && ready()) {
       emit("choose", { conversation_id: S.conversationId, option: "lang:" + S.lang });
       setBusy(true);
       showTyping(true);
     }
-    if (S.view === "ticket" && S.ticket) watchTicket();
+  }
+
+  // The student's choice outlives the page. On the desk's own pages the address says it too
+  // (?lang=): the server renders the page around the widget in it, and a reload keeps it.
+  function keepLang() {
+    local.set(K_LANG, S.lang);
+    if (!OWN_PAGE) return;
+    const url = new URL(location.href);
+    url.searchParams.set("lang", S.lang);
+    history.replaceState(history.state, "", url.href);
   }
 
   /* ----- panel: open, close, keyboard, which view shows ----- */
@@ -917,8 +937,10 @@
 
   const toggle = () => (S.open ? close() : open());
 
-  // Under 480 px the panel covers the page: it is modal there, and Tab stays inside it.
-  const fullScreen = () => !S.page && S.open && matchMedia("(max-width: 480px)").matches;
+  // On a narrow or short screen the panel covers the page: it is modal there, and Tab stays
+  // inside it.
+  const FULL_SCREEN = "(max-width: 480px), (max-height: 500px)"; // as widget.css
+  const fullScreen = () => !S.page && S.open && matchMedia(FULL_SCREEN).matches;
 
   function trapTab(e) {
     const all = Array.from(ui.panel.querySelectorAll("button, a[href], input, textarea, [tabindex='0']")).filter(
@@ -1013,6 +1035,12 @@
     renderPrompt(p.prompt);
     ui.log.scrollTop = ui.log.scrollHeight;
     S.followUp = null;
+    // A chat the student had spoken in keeps its language on a page in another, unless the
+    // student chose the page's language since: the site's own language link.
+    if (ADDRESS_LANG in STRINGS && p.lang && p.lang !== ADDRESS_LANG && ready()) {
+      setLang(ADDRESS_LANG);
+      switchChat();
+    }
   }
 
   function onBot(p) {
@@ -1318,7 +1346,7 @@
     // the dialogue's own language buttons ("lang:en") switch our labels as well
     if (/^lang:/.test(o.id)) {
       setLang(o.id.slice(5));
-      local.set(K_LANG, S.lang);
+      keepLang();
     }
     addPending(o.label || o.id);
     emit("choose", { conversation_id: S.conversationId, option: o.id });
