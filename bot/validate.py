@@ -80,7 +80,8 @@ TYPO_TLDS = frozenset({"con", "cpm", "ocm", "vom", "xom", "comm", "coom", "cim",
 
 def validate_email(text: str) -> Result:
     """A personal email address, lower-cased."""
-    address = text.strip()
+    # a Chinese or Japanese keyboard's full-width @ is the same sign
+    address = text.strip().replace("\uff20", "@")
     if not address:
         return Invalid("wrong_email.empty")
     if len(address) > EMAIL_MAX:
@@ -126,7 +127,12 @@ _ITALIAN_REGIONS = ("IT", "SM", "VA")
 
 def validate_phone(text: str, region: str = "IT") -> Result:
     """A mobile number in E.164 (+393331234567); national numbers are read as Italian."""
-    raw = text.strip()
+    # Full-width signs (NFKC) and the digits of other scripts (Arabic-Indic, Persian...) are
+    # the ones phone keyboards in those languages type: the same number.
+    raw = "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() else c
+        for c in unicodedata.normalize("NFKC", text).strip()
+    )
     if not raw:
         return Invalid("wrong_phone.empty")
     # "(+39) 333 1234567": the prefix in brackets is still the number's start
@@ -171,23 +177,34 @@ PLAIN_PUNCTUATION = str.maketrans(
 )
 
 
+# The zero-width (non-)joiner is part of how Persian and Indic names are spelled.
+_NAME_SIGNS = " '-.\u200c\u200d"
+# Chinese, Japanese and Korean names are written without a space between surname and name.
+_UNSPACED = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def validate_name(text: str) -> Result:
     """'Cognome Nome': letters of any script, spaces, apostrophes, hyphens, dots."""
     # Phones type a typographic apostrophe (D’Angelo): store one form so search and mail agree.
-    name = " ".join(unicodedata.normalize("NFC", text).translate(PLAIN_PUNCTUATION).split())
+    # "Sánchez, José": the comma of a surname written first is the space of our format
+    plain = unicodedata.normalize("NFC", text).translate(PLAIN_PUNCTUATION).replace(",", " ")
+    name = " ".join(plain.split())
     if not name:
         return Invalid("wrong_name.empty")
     if "@" in name:
         return Invalid("wrong_name.email")
     if any(c.isdigit() for c in name):
         return Invalid("wrong_name.digits")
-    if not all(c.isalpha() or unicodedata.category(c).startswith("M") or c in " '-." for c in name):
+    if not all(
+        c.isalpha() or unicodedata.category(c).startswith("M") or c in _NAME_SIGNS for c in name
+    ):
         return Invalid("wrong_name.characters")
     if len(name) < NAME_MIN:
         return Invalid("wrong_name.too_short")
     if len(name) > NAME_MAX:
         return Invalid("wrong_name.too_long")
-    if sum(any(c.isalpha() for c in word) for word in name.split(" ")) < 2:
+    words = sum(any(c.isalpha() for c in word) for word in name.split(" "))
+    if words < 2 and not (len(name) >= 2 and all(_UNSPACED.match(c) for c in name)):
         return Invalid("wrong_name.one_word")
     return Valid(name)
 

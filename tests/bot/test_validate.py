@@ -38,6 +38,7 @@ def faq() -> FaqIndex:
         ("M.Rossi@Studenti.UniPG.it", "m.rossi@studenti.unipg.it"),
         ("anna+unipg@libero.it", "anna+unipg@libero.it"),
         ("jürgen@müller.de", "jürgen@müller.de"),
+        ("li.wei＠example.cn", "li.wei@example.cn"),  # a full-width keyboard's @
     ],
 )
 def test_email_is_accepted_in_lower_case(typed: str, stored: str) -> None:
@@ -88,6 +89,10 @@ def test_email_errors_name_the_problem(typed: str, key: str) -> None:
         # abroad we cannot tell a mobile from a landline everywhere: a valid number will do
         ("+49 30 123456", "+4930123456"),
         ("+1 650 253 0000", "+16502530000"),
+        # the digits a phone keyboard types in Arabic, Persian or full-width
+        ("+٩٧١ ٥٠ ١٢٣ ٤٥٦٧", "+971501234567"),
+        ("+۹۸ ۹۱۲ ۳۴۵ ۶۷۸۹", "+989123456789"),
+        ("+８６ １３８ ００１３ ８０００", "+8613800138000"),
     ],
 )
 def test_phone_is_stored_in_e164(typed: str, stored: str) -> None:
@@ -127,6 +132,11 @@ def test_phone_errors_name_the_problem(typed: str, key: str) -> None:
         ("Nguyễn Văn An", "Nguyễn Văn An"),
         ("Ελένη Παπαδοπούλου", "Ελένη Παπαδοπούλου"),
         ("Rossi\tMario", "Rossi Mario"),
+        # surname and name written together, as Chinese, Japanese and Korean names are
+        ("王伟", "王伟"),
+        ("김민준", "김민준"),
+        ("رضایی فاطمه\u200cزهرا", "رضایی فاطمه\u200cزهرا"),  # a Persian zero-width joiner
+        ("Sánchez, José", "Sánchez José"),
     ],
 )
 def test_name_accepts_letters_of_any_script(typed: str, stored: str) -> None:
