@@ -349,9 +349,11 @@ def synonym_map(
 def query_language(query: str, lang: str) -> str:
     """Students in the Italian chat sometimes write English (and the reverse): trust the
     words over the setting when the stop words clearly say otherwise."""
+    # a word of both lists ("i", "a", "come"...) says nothing about which one it is
     folded = text.words(query)
-    it = sum(w in text.STOP_WORDS["it"] for w in folded)
-    en = sum(w in text.STOP_WORDS["en"] for w in folded)
+    it_words, en_words = text.STOP_WORDS["it"], text.STOP_WORDS["en"]
+    it = sum(w in it_words and w not in en_words for w in folded)
+    en = sum(w in en_words and w not in it_words for w in folded)
     if lang == "it" and en >= 2 and en > 2 * it:
         return "en"
     if lang == "en" and it >= 2 and it > 2 * en:

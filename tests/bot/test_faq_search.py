@@ -12,6 +12,7 @@ import pytest
 from bench.queries import DEV
 from bot import text
 from bot.faq import FaqIndex
+from bot.scoring import query_language
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = {
@@ -311,3 +312,18 @@ def test_a_message_that_says_one_variant_whole_finds_its_faq(tmp_path: Path) -> 
     }
     index = index_of(tmp_path, [padded, short])
     assert index.search_ranked("come mi iscrivo?")[0].id == "proc-001"
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "read_as"),
+    [
+        # "i" is an Italian article too, "help" a word Italians chat with: neither decides
+        ("I need help with my residence permit", "it", "en"),
+        ("how do I pay the first instalment?", "it", "en"),
+        ("come pago la prima rata?", "en", "it"),
+        ("help", "it", "it"),
+        ("isee", "en", "en"),
+    ],
+)
+def test_the_words_decide_the_language_over_the_chats(query: str, lang: str, read_as: str) -> None:
+    assert query_language(query, lang) == read_as
