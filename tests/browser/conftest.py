@@ -135,6 +135,10 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         # a snippet pasted twice, as happens when a page template and an editor both add it
         "twice": HOST_PAGE.format(css="", scripts=tag + "\n" + tag),
         "hostile": HOST_PAGE.format(css=HOSTILE_CSS, scripts=tag),
+        # a page whose bottom-right corner is taken: the launcher moved left and up
+        "cornered": HOST_PAGE.format(
+            css="", scripts=tag.replace("defer>", 'defer data-position="left" data-offset="80">')
+        ),
         # an element whose id is the widget's global name: browsers make it a window property
         "named": HOST_PAGE.format(css="", scripts='<div id="unipgHelpdesk"></div>' + tag),
     }

@@ -120,3 +120,23 @@ async def test_on_a_short_screen_the_panel_is_full_screen_too(
     box = await chat.panel.bounding_box()
     assert box == {"x": 0, "y": 0, "width": width, "height": height}
     await expect(chat.panel).to_have_attribute("aria-modal", "true")
+
+
+async def test_the_page_can_move_the_launcher_out_of_its_corner(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    for width in (DESKTOP, PHONE):
+        page = await new_page(width)
+        await page.goto(host_site.page("cornered"))
+        chat = Chat(page)
+        await expect(chat.launcher).to_be_visible()
+        box = await chat.launcher.bounding_box()
+        assert box is not None
+        assert box["x"] == 20 and box["y"] + box["height"] == HEIGHT[width] - 20 - 80 + (
+            6 if width == PHONE else 0  # 14 px from the edge on a phone
+        ), box
+        if width == DESKTOP:
+            await chat.open()
+            panel = await chat.panel.bounding_box()
+            assert panel is not None and panel["x"] == 20
+            assert panel["y"] + panel["height"] == HEIGHT[width] - 88 - 80

@@ -6,6 +6,9 @@
  * Options, as data-* attributes of that script tag:
  *   data-lang="en"        start in English (the student's own switch, once used, wins)
  *   data-open="true"      open the panel at once
+ *   data-position="left"  the launcher in the bottom-left corner (default: bottom-right)
+ *   data-offset="80"      the launcher and the panel that many px higher (0-400), above what
+ *                         the page keeps in that corner (a cookie banner, a footer link)
  *   data-mode="page" data-target="#selector"
  *                         render the panel inline inside that element: no launcher
  *   data-view="ticket"    (page mode) open on the ticket look-up instead of the chat
@@ -577,7 +580,10 @@
   const ui = {};
 
   function build() {
-    const wrap = (ui.wrap = h("div", { class: "uh-root" + (S.page ? " uh-page" : ""), lang: S.lang, hidden: true }));
+    const left = opt.position === "left" ? " uh-left" : "";
+    const wrap = (ui.wrap = h("div", { class: "uh-root" + (S.page ? " uh-page" : left), lang: S.lang, hidden: true }));
+    const lift = Math.min(Math.max(parseInt(opt.offset, 10) || 0, 0), 400);
+    if (lift) wrap.style.setProperty("--uh-lift", lift + "px");
     wrap.addEventListener("keydown", onKeydown);
 
     if (!S.page) {
