@@ -8,7 +8,7 @@ of any ticket, in every console, never reads every ticket.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .models import TICKET_STATUSES, TicketSummary
@@ -46,14 +46,29 @@ class QueuePage:
     counts: dict[str, int] = field(default_factory=dict)  # per status, whatever is chosen
 
 
-def kept(summary: TicketSummary, query: QueueQuery) -> bool:
+# What the filters but the status look at, the same for thousands of tickets: an index can
+# count its tickets by these (Tally) instead of reading each one for the counts.
+TallyKey = tuple[str, str, str, str, bool]  # status, topic, subtopic, operator or "", anonymised
+
+
+def tally_key(summary: TicketSummary) -> TallyKey:
+    return (summary.status, summary.topic, summary.subtopic, summary.operator or "",
+            summary.anonymised)
+
+
+def _passes(key: TallyKey, query: QueueQuery) -> bool:
     """Everything the filters ask but the status; an anonymised ticket is nobody's to find."""
+    _, topic, subtopic, operator, anonymised = key
     return (
-        not summary.anonymised
-        and (not query.topic or summary.topic == query.topic)
-        and (not query.subtopic or summary.subtopic == query.subtopic)
-        and (query.holders is None or (summary.operator or "") in query.holders)
+        not anonymised
+        and (not query.topic or topic == query.topic)
+        and (not query.subtopic or subtopic == query.subtopic)
+        and (query.holders is None or operator in query.holders)
     )
+
+
+def kept(summary: TicketSummary, query: QueueQuery) -> bool:
+    return _passes(tally_key(summary), query)
 
 
 def page_of(
@@ -70,3 +85,24 @@ def page_of(
         key, reverse = SORTS[query.sort]
         chosen.sort(key=key, reverse=reverse)
     return QueuePage(chosen[: query.limit], len(chosen), counts)
+
+
+def page_by_status(
+    by_status: Mapping[str, Iterable[TicketSummary]],
+    tally: Mapping[TallyKey, int],
+    query: QueueQuery,
+) -> QueuePage:
+    """page_of for an index that keeps its tickets by status and counts them by TallyKey:
+    only the chosen statuses' tickets are read, so the queue of the open tickets costs what
+    they number, not what the season does."""
+    counts: dict[str, int] = dict.fromkeys(TICKET_STATUSES, 0)
+    for key, n in tally.items():
+        if n and _passes(key, query):
+            counts[key[0]] += n
+    statuses = query.statuses or TICKET_STATUSES
+    chosen = [s for status in statuses for s in by_status.get(status, ()) if kept(s, query)]
+    chosen.sort(key=lambda s: (s.created_at, s.number), reverse=True)  # page_of's own order
+    key, reverse = SORTS[query.sort]
+    chosen.sort(key=key, reverse=reverse)
+    return QueuePage(chosen[: query.limit], len(chosen), counts)
+

@@ -11,9 +11,12 @@ import bisect
 import re
 import sys
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from .models import OutboxMail, Ticket, TicketSummary, TicketTimes
+from .queue import TallyKey, tally_key
 from .timeline import Timeline
 
 # Enough for the request, the names and the latest exchanges of a long thread; 20,000 tickets
@@ -88,6 +91,10 @@ class TicketIndex:
         self._attachments: dict[str, tuple[str, ...]] = {}
         self._purging: set[str] = set()
         self.timeline = Timeline()
+        # The queue's: the tickets of each status, and how many of each status there are per
+        # topic, subtopic and holder (storage/queue.py page_by_status).
+        self._by_status: dict[str, dict[str, TicketSummary]] = {}
+        self.tally: Counter[TallyKey] = Counter()
 
     def __len__(self) -> int:
         return len(self._summaries)
@@ -121,6 +128,11 @@ class TicketIndex:
         else:
             bisect.insort(self._order, (summary.created_at, number))
         self._summaries[number] = summary
+        if old is not None:
+            self.tally[tally_key(old)] -= 1
+            self._by_status.get(old.status, {}).pop(number, None)
+        self.tally[tally_key(summary)] += 1
+        self._by_status.setdefault(summary.status, {})[number] = summary
         if summary.email:  # an anonymised ticket has none, and no look-up may reach it
             numbers = self._by_email.setdefault(email_key(summary.email), [])
             if number not in numbers:
@@ -167,6 +179,9 @@ class TicketIndex:
 
     def summaries(self) -> list[TicketSummary]:
         return [self._summaries[n] for _, n in reversed(self._order)]
+
+    def of_status(self) -> Mapping[str, Iterable[TicketSummary]]:
+        return {status: tickets.values() for status, tickets in self._by_status.items()}
 
     def matching(self, text: str, number: str = "") -> list[TicketSummary]:
         """QueueQuery.text and .number: newest first."""

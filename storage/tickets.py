@@ -31,7 +31,7 @@ from .models import (
     TicketTimes,
     utcnow,
 )
-from .queue import QueuePage, QueueQuery, page_of
+from .queue import QueuePage, QueueQuery, page_by_status, page_of
 from .ticket_index import TicketIndex
 from .tinyfile import RecordFile, read_record
 
@@ -170,10 +170,10 @@ class TicketStore:
         return self._index.summaries()
 
     async def queue(self, query: QueueQuery) -> QueuePage:
-        searched = query.text.strip() or query.number
         index = self._index
-        pool = index.matching(query.text, query.number) if searched else index.summaries()
-        return page_of(pool, query)
+        if query.text.strip() or query.number:
+            return page_of(index.matching(query.text, query.number), query)
+        return page_by_status(index.of_status(), index.tally, query)
 
     async def summary(self, number: str) -> TicketSummary | None:
         return self._index.summary(number)
