@@ -88,6 +88,8 @@ class TicketIndex:
         # What the retention sweep must not delete: the chat and the files of each ticket that
         # still holds its student's data; and the anonymised tickets whose files still go.
         self._conversation: dict[str, str] = {}
+        # the other way round, counted: the retention sweep asks about one chat at a time
+        self._conversation_users: Counter[str] = Counter()
         self._attachments: dict[str, tuple[str, ...]] = {}
         self._purging: set[str] = set()
         self.timeline = Timeline()
@@ -148,10 +150,14 @@ class TicketIndex:
 
     def _keep_files(self, ticket: Ticket) -> None:
         number = ticket.number
+        old = self._conversation.pop(number, None)
+        if old is not None:
+            self._conversation_users[old] -= 1
+            if not self._conversation_users[old]:
+                del self._conversation_users[old]
         if ticket.conversation_id:
             self._conversation[number] = ticket.conversation_id
-        else:
-            self._conversation.pop(number, None)
+            self._conversation_users[ticket.conversation_id] += 1
         files = tuple(a.id for m in ticket.messages for a in m.attachments)
         if files:
             self._attachments[number] = files
@@ -199,8 +205,10 @@ class TicketIndex:
             (self._summaries[n] for n in numbers), key=lambda s: s.created_at, reverse=True
         )
 
-    def conversations_in_use(self) -> set[str]:
-        return set(self._conversation.values())
+    def conversations_in_use(self, among: Iterable[str] | None = None) -> set[str]:
+        if among is None:
+            return set(self._conversation_users)
+        return {c for c in among if c in self._conversation_users}
 
     def attachments_in_use(self) -> set[str]:
         return {a for files in self._attachments.values() for a in files}

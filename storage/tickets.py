@@ -182,8 +182,7 @@ class TicketStore:
         return self._index.of_email(email)
 
     async def conversations_in_use(self, among: Collection[str] | None = None) -> set[str]:
-        used = self._index.conversations_in_use()
-        return used if among is None else used.intersection(among)
+        return self._index.conversations_in_use(among)
 
     async def attachments_in_use(self) -> set[str]:
         return self._index.attachments_in_use()
