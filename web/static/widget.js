@@ -307,6 +307,9 @@
     loading: false,
     connected: false,
     chatStarted: false,
+    bound: false, // this socket's hello was answered: it speaks for S.conversationId
+    helloDelay: 0,
+    helloRetry: null,
     busy: false, // waiting for the bot's answer to our last action
     conversationId: local.get(K_CONV),
     prompt: null,
@@ -548,6 +551,7 @@
 
   function onConnect() {
     setOnline(true);
+    S.bound = false;
     if (S.chatStarted) sendHello();
     if (S.view === "ticket" && S.ticket) {
       watchTicket();
@@ -557,6 +561,7 @@
   }
 
   function sendHello() {
+    clearTimeout(S.helloRetry);
     setBusy(true);
     if (!S.renderedIds.length) showTyping(true); // an empty panel must not look dead
 
@@ -1030,6 +1035,8 @@
 
   function onState(p) {
     if (!p) return;
+    S.bound = true;
+    S.helloDelay = 0;
     if (p.conversation_id) {
       S.conversationId = p.conversation_id;
       local.set(K_CONV, p.conversation_id);
@@ -1068,6 +1075,12 @@
     setBusy(false);
     showTyping(false);
     const msg = (p && p.message) || T("genericError");
+    // The hello itself failed (the database was out of reach as we connected): this socket
+    // speaks for no chat, so say hello again, more slowly each time, until it answers.
+    if (S.chatStarted && !S.bound && p && p.code === "unavailable") {
+      S.helloDelay = Math.min((S.helloDelay || 1000) * 2, 30000);
+      S.helloRetry = setTimeout(() => S.connected && !S.bound && sendHello(), S.helloDelay);
+    }
     if (S.view === "ticket") {
       ui.tkAlert.textContent = msg;
       return;
@@ -1343,7 +1356,7 @@
   }
 
   function ready() {
-    return S.connected && !S.busy && !S.uploading && S.conversationId;
+    return S.connected && S.bound && !S.busy && !S.uploading && S.conversationId;
   }
 
   function choose(o) {

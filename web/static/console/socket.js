@@ -21,7 +21,9 @@ export function connect() {
     auth: { csrf_token: S.me.csrf_token, lang },
     reconnectionDelayMax: 10000,
   }));
+  let retryDelay = 0;
   socket.on("connect", () => {
+    retryDelay = 0;
     setLive(true);
     if (S.current) socket.emit("open_ticket", { number: S.current.number });
     loadQueue(true);
@@ -38,6 +40,11 @@ export function connect() {
         socket.auth = { csrf_token: res.data.csrf_token, lang };
         setTimeout(() => socket.connect(), 2000);
       }
+    } else if (err && err.message === "unavailable") {
+      // The server refused us while its database was out of reach; a refused connection is
+      // not retried by the client on its own: try again, more slowly each time.
+      retryDelay = Math.min((retryDelay || 1000) * 2, 30000);
+      setTimeout(() => socket.connect(), retryDelay);
     }
   });
   socket.on("session_expired", (p) => {
