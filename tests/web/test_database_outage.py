@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -129,3 +132,44 @@ async def test_a_lost_database_answers_503_loses_nothing_and_is_picked_up_again(
     async with await PostgresStorage.open(url) as storage:
         kept = {summary.number for summary in await storage.tickets.summaries()}
     assert acknowledged <= kept
+
+
+def test_behind_haproxy_a_lost_database_leaves_the_pages_up_and_answers_the_rest_503(
+    own_postgres: PostgresServer, redis_url: str
+) -> None:
+    """deploy/haproxy.cfg takes a process that is not ready out of the balance; when none is,
+    the processes still serve what needs no database, and the rest in the contract's shape."""
+    from tests.deployment import start_deployment  # starts processes: only where it runs
+
+    def get(url: str, data: bytes | None = None) -> tuple[int, str, bytes]:
+        request = urllib.request.Request(
+            url, data=data, headers={"Content-Type": "application/json"} if data else {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers["Content-Type"], response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers["Content-Type"], error.read()
+
+    with start_deployment(redis_url, own_postgres.url("helpdesk")) as deployment:
+        proxy = deployment.proxy.url
+        own_postgres.halt()
+        try:
+            deadline = time.monotonic() + RECOVERY_SECONDS
+            # until haproxy has seen both processes not ready (2 checks, 2 s apart)
+            while not all(
+                f"Server helpdesk/{name} is DOWN" in deployment.proxy.log()
+                for name in ("web1", "web2")
+            ):
+                assert time.monotonic() < deadline, deployment.proxy.log()
+                time.sleep(0.5)
+            for path in ("/widget.js", "/", "/faq", "/privacy"):
+                status, _, _ = get(proxy + path)
+                assert status == 200, path
+            status, kind, body = get(
+                f"{proxy}/api/tickets/lookup", b'{"email": "a@example.org", "number": "000001"}'
+            )
+            assert (status, kind) == (503, "application/json; charset=utf-8"), body[:200]
+            assert json.loads(body)["error"]["code"] == "unavailable"
+        finally:
+            own_postgres.start()
