@@ -42,7 +42,15 @@ from pathlib import Path
 
 import aiosmtplib
 
-from storage import Backend, OutboxMail, StorageError, Ticket, TicketNotFound, utcnow
+from storage import (
+    Backend,
+    DatabaseUnavailable,
+    OutboxMail,
+    StorageError,
+    Ticket,
+    TicketNotFound,
+    utcnow,
+)
 from storage.files import atomic_write, ensure_dir, sweep_temp
 from storage.models import ParkReason
 from web.config import Config
@@ -114,6 +122,8 @@ class OutboxWorker:
         self._outbox = config.data_dir / "outbox"
         # Whose claims these are: unique across processes, machines and restarts.
         self._worker = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        # (number, mail id) -> when it left: sent, not yet written down (_record_sent)
+        self._unrecorded: dict[tuple[str, str], str] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -200,6 +210,11 @@ class OutboxWorker:
             try:
                 await self._send_due()
                 delay = await self._sleep_time()
+            except DatabaseUnavailable as e:
+                # An outage of the database, not a fault here: one line, not a traceback a pass.
+                log.warning("outbox: %s; trying again shortly", e)
+                delay = self._delay(1)
+                self._pause(delay)
             except Exception:
                 # Never end the worker: the mail stays queued and the next pass tries again.
                 log.exception("outbox: unexpected failure; trying again shortly")
@@ -213,14 +228,19 @@ class OutboxWorker:
     async def _send_due(self) -> None:
         outbox = self._storage.outbox
         try:
+            for (number, mail_id), sent_at in list(self._unrecorded.items()):
+                if not await self._record_sent(number, mail_id, sent_at):
+                    return
             for number, mail in await outbox.claim(self._worker, utcnow(), CLAIM, LEASE):
                 if self._stopping or self._paused():
                     return
                 await self._deliver(number, mail)
         finally:
             # What this pass did not get to (stopping, an outage) goes back to the queue now,
-            # not when the claims lapse.
-            await outbox.release(self._worker)
+            # not when the claims lapse; but a mail that left without being written down
+            # stays claimed, or the next pass, here or in another process, would send it again.
+            if not self._unrecorded:
+                await outbox.release(self._worker)
 
     async def _sleep_time(self) -> float:
         delay = IDLE_POLL
@@ -228,6 +248,8 @@ class OutboxWorker:
         if due is not None:
             until = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
             delay = min(delay, until)
+        if self._unrecorded:  # its own claim would keep it out of next_due until it lapses
+            delay = min(delay, self._delay(1))
         delay = max(delay, self._paused_until - asyncio.get_running_loop().time())
         return max(0.0, delay)
 
@@ -261,14 +283,32 @@ class OutboxWorker:
             self._server_ok()
             # The mail has left. If the process dies before this write lands, the mail is
             # sent again at the next start: at-least-once, never lost.
-            sent_at = utcnow()
-
-            def sent(m: OutboxMail) -> None:
-                m.state = "sent"
-                m.sent_at = sent_at
-
-            await self._record(number, mail.id, sent)
             log.info("outbox: %s mail %s of ticket %s sent", mail.kind, mail.id, number)
+            await self._record_sent(number, mail.id, utcnow())
+
+    async def _record_sent(self, number: str, mail_id: str, sent_at: str) -> bool:
+        """Write down that a mail left. Whether it was: when the database is out of reach the
+        mail is kept in _unrecorded, still claimed (its lease runs LEASE seconds), and written
+        down before anything else is sent."""
+
+        def sent(m: OutboxMail) -> None:
+            m.state = "sent"
+            m.sent_at = sent_at
+
+        try:
+            await self._storage.outbox.settle(number, mail_id, sent)
+        except DatabaseUnavailable as e:
+            self._unrecorded[(number, mail_id)] = sent_at
+            log.warning("outbox: mail %s of ticket %s left, but the database did not take it"
+                        " down (%s): it stays claimed until it does", mail_id, number, e)
+            self._pause(self._delay(1))
+            return False
+        except StorageError as e:
+            # Closed storage or a vanished ticket: nothing to retry.
+            log.error("outbox: cannot record mail %s of ticket %s: %s", mail_id, number, e)
+            self._pause(self._delay(1))
+        self._unrecorded.pop((number, mail_id), None)
+        return True
 
     async def _transmit(self, number: str, mail: OutboxMail, message: EmailMessage) -> None:
         cfg = self._config
