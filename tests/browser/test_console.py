@@ -272,6 +272,36 @@ async def test_the_queue_keeps_up_while_tickets_keep_arriving(
     assert laura.errors == []  # type: ignore[attr-defined]
 
 
+async def test_on_a_slow_server_the_queue_reloads_one_at_a_time(
+    server: Server, browser: Browser
+) -> None:
+    """Reloads that pile up on a slow server add to each other's wait; the changes heard
+    during one are picked up by a single reload after it."""
+    await create_account(server, LAURA)
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    in_flight, most = 0, 0
+
+    async def slowly(route: Route) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(1.2)
+        try:
+            await route.continue_()
+        finally:
+            in_flight -= 1
+
+    await laura.route(re.compile(r"/api/console/tickets\?"), slowly)
+    opened = []
+    for _ in range(12):  # a change every 200 ms, for longer than a reload takes
+        opened.append((await open_ticket(server, name="Neri Paola")).number)
+        await asyncio.sleep(0.2)
+    await expect(laura.locator(".c-item", has_text=opened[-1])).to_be_visible(timeout=10_000)
+    assert most == 1
+    assert laura.errors == []  # type: ignore[attr-defined]
+
+
 async def laura_at_a_new_ticket(server: Server, browser: Browser, name: str) -> tuple[Page, str]:
     """Laura signed in, with a student's new ticket open in her console."""
     await create_account(server, LAURA)

@@ -62,15 +62,36 @@ export function renderQueuePane() {
   );
 }
 
-// One reload for the changes of a moment, at most 300 ms after the first: restarting the wait
-// at each change (a debounce) left the queue still while changes kept coming, as at a deadline.
+// One reload for the changes of a moment, at most 300-800 ms after the first: restarting the
+// wait at each change (a debounce) left the queue still while changes kept coming, as at a
+// deadline. Every open console hears the same change: the random part spreads their reloads
+// instead of landing forty of them on the server in the same instant.
 export function scheduleQueue() {
   if (S.queueTimer) return;
-  S.queueTimer = setTimeout(() => { S.queueTimer = null; loadQueue(true); }, 300);
+  S.queueTimer = setTimeout(() => { S.queueTimer = null; loadQueue(true); }, 300 + Math.random() * 500);
 }
 
 export async function loadQueue(background) {
   if (!S.me || !ui.list) return;
+  // One background reload at a time: on a slow server they would pile up, each adding to
+  // the wait of the next. A change heard meanwhile reloads once the one under way is done.
+  if (background === true && S.queueLoading) {
+    S.queueAgain = true;
+    return;
+  }
+  S.queueLoading = true;
+  try {
+    await fetchQueue(background);
+  } finally {
+    S.queueLoading = false;
+    if (S.queueAgain) {
+      S.queueAgain = false;
+      scheduleQueue();
+    }
+  }
+}
+
+async function fetchQueue(background) {
   const f = S.filters;
   const params = new URLSearchParams({ assigned: f.assigned, sort: f.sort });
   if (f.status) params.set("status", f.status);

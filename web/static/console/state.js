@@ -32,6 +32,8 @@ export const S = {
   typingTimer: null,
   activeSent: 0,
   queueTimer: null,
+  queueLoading: false, // a reload of the queue is under way (loadQueue)
+  queueAgain: false, // and another was asked for meanwhile
   pressingQueue: false, // a pointer is down on the queue: its rebuild waits (queue.js)
   queueStale: false,
   view: "queue",
