@@ -215,3 +215,38 @@ async def test_in_forced_colours_the_chosen_mode_and_tab_still_show(
     for selector in (".c-mode", ".c-tab"):
         looks = dict(await page.evaluate(frame(selector)))
         assert looks["true"] != looks["false"], (selector, looks)
+
+
+# The contrast of the focused element's outline against the first opaque background behind
+# it (WCAG 1.4.11: 3:1).
+FOCUS_CONTRAST = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const el = document.activeElement;
+  let under = el.parentElement;
+  while (under && rgb(getComputedStyle(under).backgroundColor)[3] === 0) under = under.parentElement;
+  const bg = under ? getComputedStyle(under).backgroundColor : "rgb(255, 255, 255)";
+  const [a, b] = [lum(rgb(getComputedStyle(el).outlineColor)), lum(rgb(bg))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+async def test_the_pages_focus_ring_stands_out_from_what_surrounds_it(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.goto(server.url + "/faq?q=rata")
+    for target in (
+        page.get_by_role("button", name="Cerca"),
+        page.locator("summary").first,
+        page.locator("footer a").first,
+        page.locator("header.site a").first,
+    ):
+        await target.focus()
+        await page.keyboard.press("Shift+Tab")
+        await page.keyboard.press("Tab")  # focused by keyboard: :focus-visible
+        ratio = await page.evaluate(FOCUS_CONTRAST)
+        assert ratio >= 3, (await target.evaluate("(e) => e.outerHTML.slice(0, 80)"), ratio)
