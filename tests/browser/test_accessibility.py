@@ -250,3 +250,72 @@ async def test_the_pages_focus_ring_stands_out_from_what_surrounds_it(
         await page.keyboard.press("Tab")  # focused by keyboard: :focus-visible
         ratio = await page.evaluate(FOCUS_CONTRAST)
         assert ratio >= 3, (await target.evaluate("(e) => e.outerHTML.slice(0, 80)"), ratio)
+
+
+# Every text put into a live region of the widget while it was live, recorded from the start
+# (the widget's shadow root is observed from the moment it is attached).
+HEAR_LIVE_REGIONS = """(() => {
+  window.heardLive = [];
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        const target = change.target.nodeType === 1 ? change.target : change.target.parentElement;
+        const region = target && target.closest("[aria-live], [role=log], [role=status]");
+        if (!region || region.getAttribute("aria-live") === "off") continue;
+        const added = [...change.addedNodes].map((n) => n.textContent).join(" ").trim();
+        if (added) window.heardLive.push(added);
+      }
+    }).observe(root, { childList: true, subtree: true, characterData: true });
+    return root;
+  };
+})()"""
+
+
+async def test_a_reload_reads_out_only_what_is_new_not_the_whole_chat(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.add_init_script(HEAR_LIVE_REGIONS)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.say("quanto costa la prima rata?")
+    await chat.settled()
+    await page.reload()
+    await chat.settled()
+    await page.wait_for_timeout(400)
+    heard = await page.evaluate("window.heardLive")
+    assert not any("prima rata" in said for said in heard), heard
+
+
+async def test_the_ticket_s_status_and_place_are_said_once(
+    server: Server, new_page: NewPage
+) -> None:
+    from tests.browser.test_ticket_page import EMAIL, TicketPage
+    from tests.browser.test_ticket_page import open_ticket as open_ticket_like_the_chat
+
+    ticket = await open_ticket_like_the_chat(server)
+    page = await new_page()
+    await page.add_init_script(HEAR_LIVE_REGIONS)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+    await page.wait_for_timeout(1500)  # the socket's own refresh of the ticket comes too
+    heard = await page.evaluate("window.heardLive")
+    assert sum(said == "Aperto" for said in heard) == 1, heard
+    assert sum("in coda" in said for said in heard) <= 1, heard
+
+
+async def test_what_the_bot_said_before_a_language_switch_keeps_its_language(
+    server: Server, new_page: NewPage
+) -> None:
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.expect_said("Scrivimi la tua domanda")
+    await chat.say("English")
+    await expect(chat.bot().last).to_contain_text("Type your question")
+    await expect(chat.bot().first).to_have_attribute("lang", "it")
+    await expect(chat.bot().last).to_have_attribute("lang", "en")

@@ -53,7 +53,11 @@ _ENTRY_IDS = itertools.count()
 _ENTRY_PREFIX = secrets.token_hex(3)
 
 
-def entry(source: str, kind: str, text: str, data: Any = None) -> dict[str, Any]:
+def entry(
+    source: str, kind: str, text: str, data: Any = None, lang: str | None = None
+) -> dict[str, Any]:
+    """A line of the transcript; the bot's carry the language they were said in, which a
+    screen reader needs once the chat has switched language (WCAG 3.1.2)."""
     return {
         "id": f"{_ENTRY_PREFIX}{next(_ENTRY_IDS):06x}",
         "from": source,
@@ -61,6 +65,7 @@ def entry(source: str, kind: str, text: str, data: Any = None) -> dict[str, Any]
         "text": text,
         "data": dict(data or {}),
         "at": utcnow(),
+        **({"lang": lang} if lang else {}),
     }
 
 
@@ -287,7 +292,7 @@ class Conversations:
             data["status_url"] = notify.ticket_link(
                 self.services.config.public_url, str(data.get("number", "")), lang
             )
-        return entry("bot", reply.kind, reply.text, data)
+        return entry("bot", reply.kind, reply.text, data, lang)
 
     async def _carry_out(
         self, conversation: Conversation, effect: engine.Effect, ip: str

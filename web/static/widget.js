@@ -1105,13 +1105,26 @@
       appendEntries(entries.slice(have.length), false); // a resume: only what is new
     } else {
       // a fresh start: rebuild quietly rather than read the whole transcript out again
-      ui.log.setAttribute("aria-busy", "true");
-      ui.log.textContent = "";
-      S.renderedIds = [];
-      appendEntries(entries, false);
-      ui.log.removeAttribute("aria-busy");
+      quietly(ui.log, () => {
+        ui.log.textContent = "";
+        S.renderedIds = [];
+        appendEntries(entries, false);
+      });
       ui.log.scrollTop = ui.log.scrollHeight;
     }
+  }
+
+  // A live region rebuilt whole (a reload, a language switch) must not be read out again from
+  // the top: aria-busy alone is set and cleared in the same task, which the browser never
+  // sees, so the region stops being live until the rebuild has been laid out.
+  function quietly(region, rebuild) {
+    region.setAttribute("aria-live", "off");
+    region.setAttribute("aria-busy", "true");
+    rebuild();
+    setTimeout(() => {
+      region.setAttribute("aria-live", "polite");
+      region.removeAttribute("aria-busy");
+    }, 250);
   }
 
   function appendEntries(entries, live) {
@@ -1151,6 +1164,7 @@
     const d = e.data || {};
     const mine = e.from === "student";
     const box = h("div", { class: "uh-entry uh-" + (mine ? "student" : "bot") + " uh-k-" + (e.kind || "text") });
+    if (e.lang) box.lang = e.lang; // said before a language switch: read in its own language
     if (mine) box.append(h("span", { class: "uh-sr", text: T("you") + " " }));
     switch (e.kind) {
       case "faq": {
@@ -1541,22 +1555,29 @@
     if (!b || !S.ticket || String(b.number) !== S.ticket.number) return;
     S.ticketBody = b;
     setTkHeading(b.number);
-    ui.tkBadge.textContent = T("st_" + b.status) || b.status_label || b.status;
+    // in a role=status: rewritten only when it changes, or every refresh says it again
+    const badge = T("st_" + b.status) || b.status_label || b.status;
+    if (ui.tkBadge.textContent !== badge) ui.tkBadge.textContent = badge;
     ui.tkBadge.className = "uh-badge uh-st-" + b.status;
     ui.tkHelp.textContent = T("st_" + b.status + "_help");
     ui.tkOperator.textContent = b.operator && b.operator.name ? T("operator", { name: b.operator.name }) : T("noOperator");
     showWait(ui.tkWait, b.queue);
 
     const msgs = b.messages || [];
+    const fill = () => {
+      const fresh = msgs.slice(S.msgCount);
+      fresh.forEach((m) => ui.thread.append(renderMessage(m)));
+      S.msgCount = msgs.length;
+      return fresh;
+    };
+    let fresh;
     if (full || msgs.length < S.msgCount) {
-      ui.thread.setAttribute("aria-busy", "true");
-      ui.thread.textContent = "";
-      S.msgCount = 0;
-    }
-    const fresh = msgs.slice(S.msgCount);
-    fresh.forEach((m) => ui.thread.append(renderMessage(m)));
-    S.msgCount = msgs.length;
-    ui.thread.removeAttribute("aria-busy");
+      quietly(ui.thread, () => {
+        ui.thread.textContent = "";
+        S.msgCount = 0;
+        fresh = fill();
+      });
+    } else fresh = fill();
     if (fresh.some((m) => m.author === "operator")) ui.opTyping.hidden = true;
 
     const closed = b.status === "closed";
@@ -1656,7 +1677,12 @@
       o.form = new FormData();
       o.form.append("body", body);
       o.form.append("attachment", f, f.name);
-      o.progress = (n) => (ui.tkStatus.textContent = T("uploading", { pct: n }));
+      // a role=status: every percent would be read out; a quarter at a time is news
+      let said = -1;
+      o.progress = (n) => {
+        const step = Math.floor(n / 25) * 25;
+        if (step !== said) ui.tkStatus.textContent = T("uploading", { pct: (said = step) });
+      };
     } else o.json = { body };
     setEnabled(ui.rSend, false);
     ui.tkStatus.textContent = T("sending");
@@ -1857,6 +1883,10 @@
   // "Sei il 14° in coda: di solito rispondiamo entro circa 3 ore." and, when there is an
   // estimate, what it does not know (office hours); nothing once the ticket is answered.
   function showWait(el, q) {
+    // a live region: rewritten only when what it says changes, or it is read out again
+    const said = q ? JSON.stringify([q.position, q.expected_wait_minutes, S.lang]) : "";
+    if (el.dataset.said === said) return;
+    el.dataset.said = said;
     el.textContent = "";
     el.hidden = !q;
     if (!q) return;
