@@ -319,3 +319,36 @@ async def test_what_the_bot_said_before_a_language_switch_keeps_its_language(
     await expect(chat.bot().last).to_contain_text("Type your question")
     await expect(chat.bot().first).to_have_attribute("lang", "it")
     await expect(chat.bot().last).to_have_attribute("lang", "en")
+
+
+async def test_a_refused_value_is_marked_and_says_why(server: Server, new_page: NewPage) -> None:
+    """WCAG 3.3.1: the field that was refused says so, and which text explains it."""
+    from tests.browser.test_ticket_page import TicketPage
+
+    page = await new_page()
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up("anna.verdi@example.org", "000001")
+    await expect(tp.lookup_alert).not_to_be_empty()
+    for field in (tp.email, tp.number):
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        why = await field.get_attribute("aria-describedby")
+        assert why and await page.locator(f"#{why}").text_content() == (
+            await tp.lookup_alert.text_content()
+        )
+    await expect(tp.number).to_be_focused()
+    await tp.number.press_sequentially("2")
+    await expect(tp.number).not_to_have_attribute("aria-invalid", "true")
+
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.to_contact_data()
+    await chat.say("mario.rossi@", field="email")
+    await expect(chat.field).to_have_attribute("aria-invalid", "true")
+    why = await chat.field.get_attribute("aria-describedby")
+    assert why and "@" in (await page.locator(f"#{why}").text_content() or "")
+    # "Ricomincia" asks first: its yes button is described by what a restart loses
+    await expect(page.locator(".uh-confirm .uh-primary")).to_have_attribute(
+        "aria-describedby", "uh-confirm-text"
+    )

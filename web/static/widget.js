@@ -307,6 +307,7 @@
     loading: false,
     connected: false,
     chatStarted: false,
+    whyIds: 0, // ids given to the texts that say why a field is wrong (markInvalid)
     bound: false, // this socket's hello was answered: it speaks for S.conversationId
     helloDelay: 0,
     helloRetry: null,
@@ -632,7 +633,7 @@
       h(
         "div",
         { class: "uh-row" },
-        tr(h("button", { type: "button", class: "uh-btn uh-primary", onclick: doRestart }), "restartYes"),
+        tr(h("button", { type: "button", class: "uh-btn uh-primary", onclick: doRestart, "aria-describedby": "uh-confirm-text" }), "restartYes"),
         tr(h("button", { type: "button", class: "uh-btn", onclick: cancelRestart }), "restartNo")
       )
     );
@@ -1303,11 +1304,14 @@
     ui.alert.textContent = "";
     applyPrompt();
 
-    // A step that refused the value comes back with the same prompt: give the text back to fix.
+    // A step that refused the value comes back with the same prompt: give the text back to fix,
+    // marked as wrong and described by the bot's words on what is wrong with it.
     const f = activeField();
     const last = S.lastSent;
     S.lastSent = null;
+    for (const field of [ui.text, ui.input]) markInvalid(field, null);
     if (f && last && last.input === S.prompt.input && last.placeholder === S.prompt.placeholder && !f.value) {
+      markInvalid(f, [...ui.log.querySelectorAll(".uh-bot")].pop());
       f.value = last.text;
       if (f === ui.text) grow(ui.text);
       if (S.wantFocus) {
@@ -1319,6 +1323,20 @@
     // after the student acted, focus follows the conversation: to the new input or first option
     if (S.wantFocus && (S.open || S.page) && S.view === "chat") focusFirst();
     S.wantFocus = false;
+  }
+
+  // WCAG 3.3.1: a field whose value was refused says so, and which text says why (`why`, an
+  // element of the panel; null clears it). Typing anew clears it too.
+  function markInvalid(field, why) {
+    if (!why) {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+      return;
+    }
+    if (!why.id) why.id = "uh-why-" + ++S.whyIds;
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", why.id);
+    field.addEventListener("input", () => markInvalid(field, null), { once: true });
   }
 
   // Shape the input row after the prompt (also after a language switch or going offline).
@@ -1462,9 +1480,12 @@
   async function lookup() {
     const email = ui.lkEmail.value.trim();
     const number = ui.lkNumber.value.trim();
+    for (const field of [ui.lkEmail, ui.lkNumber]) markInvalid(field, null);
     if (!email || !number) {
       ui.lkAlert.textContent = T("lookupMissing");
-      (email ? ui.lkNumber : ui.lkEmail).focus();
+      const missing = email ? ui.lkNumber : ui.lkEmail;
+      markInvalid(missing, ui.lkAlert);
+      missing.focus();
       return;
     }
     if (!enabled(ui.lkSubmit)) return;
@@ -1476,6 +1497,12 @@
       openTicket(res, true);
     } catch (e) {
       ui.lkAlert.textContent = e.message;
+      if (e.status === 404) {
+        // one answer for a wrong email and a wrong number: both are in question; the number,
+        // the one more often mistyped, takes the focus
+        for (const field of [ui.lkEmail, ui.lkNumber]) markInvalid(field, ui.lkAlert);
+        ui.lkNumber.focus();
+      }
     } finally {
       setEnabled(ui.lkSubmit, true);
     }
