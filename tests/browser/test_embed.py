@@ -140,3 +140,16 @@ async def test_the_page_can_move_the_launcher_out_of_its_corner(
             panel = await chat.panel.bounding_box()
             assert panel is not None and panel["x"] == 20
             assert panel["y"] + panel["height"] == HEIGHT[width] - 88 - 80
+
+
+async def test_escape_on_the_host_page_closes_the_panel_beside_it(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    """WCAG 2.4.11: the panel must not stay over what has the focus out on the page."""
+    page = await new_page()
+    chat = await open_embedded(page, host_site.page())
+    await page.locator("#host-button").focus()
+    await page.keyboard.press("Escape")
+    await expect(chat.panel).to_be_hidden()
+    await expect(chat.launcher).to_have_attribute("aria-expanded", "false")
+    await expect(page.locator("#host-button")).to_be_focused()  # the focus stays on the page

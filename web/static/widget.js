@@ -591,6 +591,7 @@
     const lift = Math.min(Math.max(parseInt(opt.offset, 10) || 0, 0), 400);
     if (lift) wrap.style.setProperty("--uh-lift", lift + "px");
     wrap.addEventListener("keydown", onKeydown);
+    document.addEventListener("keydown", onPageKeydown);
 
     if (!S.page) {
       ui.launcher = h(
@@ -938,13 +939,20 @@
     focusFirst();
   }
 
-  function close() {
+  function close(focusLauncher = true) {
     if (S.page || !S.open) return;
     S.open = false;
     ui.panel.hidden = true;
     ui.wrap.classList.remove("uh-is-open");
     ui.launcher.setAttribute("aria-expanded", "false");
-    ui.launcher.focus();
+    if (focusLauncher) ui.launcher.focus();
+  }
+
+  // Beside the page (not full screen) the open panel can cover what has the focus out on
+  // the page: Escape from there closes it too, leaving the focus where it is. (Inside the
+  // panel, onKeydown handles it and the key goes no further.)
+  function onPageKeydown(e) {
+    if (e.key === "Escape" && S.open && !e.defaultPrevented && !fullScreen()) close(false);
   }
 
   const toggle = () => (S.open ? close() : open());
