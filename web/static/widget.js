@@ -1886,7 +1886,7 @@
   // The chat's latest ticket card follows its ticket's place (over HTTP first: a card replayed
   // from an old transcript may hold a token that has expired, and then says nothing).
   async function followWait(d, el) {
-    if (S.waitCard) S.waitCard.el.textContent = "";
+    if (S.waitCard) showWait(S.waitCard.el, null); // an older card no longer says a place
     const card = (S.waitCard = { number: String(d.number), token: d.token, el, waiting: false });
     try {
       const b = await http("GET", "/api/tickets/" + encodeURIComponent(card.number), { token: card.token });
