@@ -153,3 +153,14 @@ async def test_escape_on_the_host_page_closes_the_panel_beside_it(
     await expect(chat.panel).to_be_hidden()
     await expect(chat.launcher).to_have_attribute("aria-expanded", "false")
     await expect(page.locator("#host-button")).to_be_focused()  # the focus stays on the page
+
+
+async def test_at_400_percent_zoom_the_conversation_keeps_room_to_be_read(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    """1280 x 1024 at 400%: 320 x 256 CSS pixels, the panel full screen."""
+    page = await new_page(320, 256)
+    chat = await open_embedded(page, host_site.page())
+    await chat.settled()
+    room = await page.locator(".uh-log").evaluate("(log) => log.clientHeight")
+    assert room >= 60, room
