@@ -189,10 +189,11 @@ class Limits:
     create_per_email: Counter
     lookup_failures_per_ip: Counter
     lookup_failures_per_number: Counter
-    # Strict for one email from one address; the ceiling per email across addresses spares
-    # the (email, address) pairs that opened or found a ticket lately (web/desk/students.py).
+    # Strict for one email from one address; per email, a hard ceiling for every address and
+    # a tighter one for those it has not opened or found a ticket from (web/desk/students.py).
     lookup_failures_per_email_address: Counter
     lookup_failures_per_email: Counter
+    lookup_failures_per_email_untrusted: Counter
     trusted_lookups: Recent
     login_failures_per_ip: Counter
     # Strict, but only for one username from one address: someone guessing an operator's
@@ -226,7 +227,10 @@ class Limits:
             lookup_failures_per_email_address=at.counter(
                 "lookup_failures_per_email_address", 10, 900
             ),
-            lookup_failures_per_email=at.counter("lookup_failures_per_email", 30, 900),
+            lookup_failures_per_email=at.counter("lookup_failures_per_email", 100, 3600),
+            lookup_failures_per_email_untrusted=at.counter(
+                "lookup_failures_per_email_untrusted", 10, 900
+            ),
             trusted_lookups=at.recent("trusted_lookups", 30 * 24 * 3600),
             login_failures_per_ip=at.counter("login_failures_per_ip", 20, 900),
             login_failures_per_user_address=at.counter("login_failures_per_user_address", 5, 900),

@@ -312,8 +312,8 @@ async def test_lookup_failures_look_alike_and_are_throttled(http: aiohttp.Client
 async def test_a_stranger_guessing_with_a_students_email_does_not_lock_the_student_out(
     data_dir: Path,
 ) -> None:
-    """Soft lockout: the strict limit is per email from one address, and the ceiling across
-    addresses spares the address the student opened the ticket from."""
+    """Soft lockout: the strict limit is per email from one address, and the tighter ceiling
+    across addresses spares the address the student opened the ticket from."""
     server = await start_server(make_config(data_dir, trusted_proxies=("127.0.0.1",)))
 
     def student_at(ip: str) -> aiohttp.ClientSession:
@@ -339,6 +339,31 @@ async def test_a_stranger_guessing_with_a_students_email_does_not_lock_the_stude
             "/api/tickets/lookup", json={"email": VALID["email"], "number": created["number"]}
         ) as response:
             assert response.status == 429
+    finally:
+        await server.stop()
+
+
+async def test_opening_tickets_with_someone_s_email_lifts_no_limit_on_guessing(
+    data_dir: Path,
+) -> None:
+    """A ticket opened with an email proves no mailbox: the addresses it trusts still meet
+    the per-address limit, and every guess counts against the email's hard ceiling."""
+    server = await start_server(make_config(
+        data_dir, trusted_proxies=("127.0.0.1",), lookup_failures_per_ip_per_hour=5
+    ))
+    try:
+        statuses = []
+        for n in range(4):
+            async with aiohttp.ClientSession(
+                base_url=server.url, headers={"X-Forwarded-For": f"198.51.100.{n}"}
+            ) as attacker:
+                await create(attacker)  # with the victim's email, from this address
+                for guess in range(8):
+                    async with attacker.post("/api/tickets/lookup", json={
+                        "email": VALID["email"], "number": f"{(n * 100 + guess):06d}",
+                    }) as response:
+                        statuses.append(response.status)
+        assert statuses.count(404) == 4 * 5, statuses  # the address's 5, not the pair's 10
     finally:
         await server.stop()
 
