@@ -23,10 +23,13 @@ from web.desk.errors import ApiError
 
 ALLOWED_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 MAX_FIELD_BYTES = 64 * 1024
-# Everything but the attachment: the form's fields, parts nobody asked for, their framing.
-# Parts not read into a field are still read off the wire, so they are counted too: an
-# endless stream of them would otherwise be read to its end before any answer.
+# Everything but the attachment: the form's fields and parts nobody asked for. Parts not read
+# into a field are still read off the wire, so they are counted too: an endless stream of
+# them would otherwise be read to its end before any answer.
 MAX_OTHER_BYTES = 256 * 1024
+# And how many parts: each costs parsing however small it is (30,000 empty ones held the
+# event loop for seconds). Our forms have at most 9.
+MAX_PARTS = 16
 MAX_FORM_BYTES = MAX_ATTACHMENT_BYTES + MAX_OTHER_BYTES
 CHUNK = 64 * 1024
 # What aiohttp's multipart reader raises on a body that is not the multipart it announced (no
@@ -65,8 +68,10 @@ async def read_form(
     other_bytes = 0
     try:
         reader = await request.multipart()
+        parts = 0
         while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
+            parts += 1
+            if parts > MAX_PARTS or not isinstance(part, BodyPartReader):
                 raise ApiError(400, "bad_request")
             if part.name == "attachment":
                 if attachment is not None:

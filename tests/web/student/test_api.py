@@ -182,6 +182,15 @@ async def test_a_form_padded_with_parts_nobody_asked_for_is_refused(
             assert response.status == 413, padding
             assert (await response.json())["error"]["code"] == "too_large"
     assert await server.app[SERVICES].storage.tickets.summaries() == []
+    # nor by their number: each part costs parsing, however small
+    data = aiohttp.FormData(default_to_multipart=True)
+    for key, value in VALID.items():
+        data.add_field(key, value)
+    for _ in range(5000):
+        data.add_field("x", "")
+    async with http.post("/api/tickets", data=data) as response:
+        assert response.status == 400
+    assert await server.app[SERVICES].storage.tickets.summaries() == []
 
 
 async def test_an_empty_file_is_named_as_such_and_opens_no_ticket(
@@ -382,6 +391,21 @@ async def test_tokens_open_only_their_ticket(http: aiohttp.ClientSession) -> Non
             headers={"Authorization": f"Bearer {token}"},
         ) as response:
             assert response.status == 401
+
+
+async def test_a_token_of_bytes_that_are_not_text_is_refused_not_a_500(
+    http: aiohttp.ClientSession, server: Server
+) -> None:
+    ticket = await create(http)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.config.port)
+    writer.write(
+        f"GET /api/tickets/{ticket['number']} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+        + b"Authorization: Bearer 1.2.\xff\xfe\r\nConnection: close\r\n\r\n"
+    )
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:100]
 
 
 async def test_expired_token_is_refused(http: aiohttp.ClientSession, server: Server) -> None:
