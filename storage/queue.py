@@ -1,9 +1,10 @@
 """The console's queue: which tickets an operator's filters keep, how many there are of each
 status, and one page of them in the order asked for.
 
-The data folder runs `page_of` over its summaries in memory; PostgreSQL answers the same
-QueueQuery in SQL (storage/postgres/tickets.py), so that a queue that reloads at every change
-of any ticket, in every console, never reads every ticket.
+The data folder answers from memory: `page_by_status` from its tickets kept by status and
+counted by a tally, `page_of` for a search over the tickets that match; PostgreSQL answers the
+same QueueQuery in SQL (storage/postgres/tickets.py). Either way a queue that reloads at every
+change of any ticket, in every console, never reads every ticket.
 """
 
 from __future__ import annotations
@@ -96,9 +97,9 @@ def page_by_status(
     only the chosen statuses' tickets are read, so the queue of the open tickets costs what
     they number, not what the season does."""
     counts: dict[str, int] = dict.fromkeys(TICKET_STATUSES, 0)
-    for key, n in tally.items():
-        if n and _passes(key, query):
-            counts[key[0]] += n
+    for tallied, n in tally.items():
+        if n and _passes(tallied, query):
+            counts[tallied[0]] += n
     statuses = query.statuses or TICKET_STATUSES
     chosen = [s for status in statuses for s in by_status.get(status, ()) if kept(s, query)]
     chosen.sort(key=lambda s: (s.created_at, s.number), reverse=True)  # page_of's own order

@@ -24,8 +24,9 @@ from .timeline import Timeline
 SEARCH_BYTES = 2000
 FIRST_MESSAGE_CHARS = 800
 # The combining marks that NFKD splits off accented letters (bot.text.fold does the same for
-# the FAQ; storage does not import the bot).
-_ACCENTS = re.compile("[\u0300-\u036f]")
+# the FAQ; storage does not import the bot), and the zero-width (non-)joiners a Persian name
+# may hold: "Ro\u200dssi" is found by "rossi".
+_ACCENTS = re.compile("[\u0300-\u036f\u200c\u200d]")
 
 
 def searchable(text: str) -> str:

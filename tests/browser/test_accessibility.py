@@ -227,7 +227,8 @@ FOCUS_CONTRAST = """() => {
   };
   const el = document.activeElement;
   let under = el.parentElement;
-  while (under && rgb(getComputedStyle(under).backgroundColor)[3] === 0) under = under.parentElement;
+  const clear = (node) => rgb(getComputedStyle(node).backgroundColor)[3] === 0;
+  while (under && clear(under)) under = under.parentElement;
   const bg = under ? getComputedStyle(under).backgroundColor : "rgb(255, 255, 255)";
   const [a, b] = [lum(rgb(getComputedStyle(el).outlineColor)), lum(rgb(bg))];
   return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);

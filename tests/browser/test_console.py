@@ -302,6 +302,30 @@ async def test_on_a_slow_server_the_queue_reloads_one_at_a_time(
     assert laura.errors == []  # type: ignore[attr-defined]
 
 
+async def test_a_search_is_not_overwritten_by_a_slower_reload_of_the_queue(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    await open_ticket(server, name="Bruno Verdi")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+
+    async def reloads_slowly(route: Route) -> None:
+        if "q=" not in route.request.url:
+            await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await laura.route(re.compile(r"/api/console/tickets\?"), reloads_slowly)
+    async with laura.expect_request(lambda r: "/api/console/tickets?" in r.url):
+        await open_ticket(server, name="Neri Paola")  # heard: a reload, slow to answer
+    await laura.locator("#c-search").fill("Bruno")
+    await laura.locator("#c-search").press("Enter")
+    await expect(laura.locator(".c-item", has_text="Bruno Verdi")).to_be_visible()
+    await asyncio.sleep(2)  # the slow reload has answered by now
+    await expect(laura.locator(".c-item", has_text="Neri Paola")).to_have_count(0)
+    assert laura.errors == []  # type: ignore[attr-defined]
+
+
 async def laura_at_a_new_ticket(server: Server, browser: Browser, name: str) -> tuple[Page, str]:
     """Laura signed in, with a student's new ticket open in her console."""
     await create_account(server, LAURA)

@@ -12,6 +12,7 @@ from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
 from tests.browser.test_ticket_page import EMAIL, QUESTION, open_ticket
 from tests.browser.widget import PNG, REFUSE, UNSURE, Chat, press
 from tests.conftest import Server
+from web.console.namespace import CONSOLE
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -333,6 +334,13 @@ async def test_the_sites_english_link_switches_a_chat_already_under_way(
     await press(page, page.locator(".uh-lang"))
     await chat.settled()
     assert "lang=it" in page.url
+    # a reconnection (a network blip, a restart) does not take the chat back to the page's
+    # first language
+    await server.app[CONSOLE].server.eio.hang_up_all()
+    await expect(page.locator(".uh-offline")).to_be_hidden()
+    await chat.settled()
+    await page.wait_for_timeout(500)
+    await expect(page.locator(".uh-root")).to_have_attribute("lang", "it")
     await page.reload()
     await chat.settled()
     await expect(page.locator(".uh-root")).to_have_attribute("lang", "it")

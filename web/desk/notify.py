@@ -103,8 +103,10 @@ def compose(
         # The status the mail announces, even if the caller queues it before setting it.
         "status": kind if kind in ("awaiting_user", "closed") else ticket.status,
         "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
-        # Not the request: whoever typed this address decides what the mail says, so a mail
-        # that quoted it would carry anyone's text and links from the university's sender.
+        # Not the request, and the first mail greets no name: whoever typed this address
+        # decides what they say, and a mail that repeated them would carry anyone's words and
+        # links ("Accedi subito a unipg-verifica.com" is a valid name) from the university's
+        # sender to that mailbox.
         "link": ticket_link(public_url, ticket.number, lang),
         "rating_link": rating_link(public_url, ticket.number, lang),
         "privacy": privacy_link(public_url, lang),

@@ -260,9 +260,10 @@
   const STATIC = ORIGIN + "/static/";
   const opt = script ? script.dataset : {};
   // The desk's own pages (/, /ticket), where ?lang= is the language the student chose last:
-  // the site's language link or the widget's switch (keepLang).
+  // the site's language link or the widget's switch (keepLang). The chat follows it once, at
+  // the page's first answer; later switches are the student's own.
   const OWN_PAGE = ORIGIN === location.origin;
-  const ADDRESS_LANG = OWN_PAGE ? new URLSearchParams(location.search).get("lang") : null;
+  let addressLang = OWN_PAGE ? new URLSearchParams(location.search).get("lang") : null;
 
   const K_CONV = "unipg-helpdesk:conversation";
   const K_TICKET = "unipg-helpdesk:ticket";
@@ -1059,8 +1060,10 @@
     S.followUp = null;
     // A chat the student had spoken in keeps its language on a page in another, unless the
     // student chose the page's language since: the site's own language link.
-    if (ADDRESS_LANG in STRINGS && p.lang && p.lang !== ADDRESS_LANG && ready()) {
-      setLang(ADDRESS_LANG);
+    const asked = addressLang;
+    addressLang = null;
+    if (asked in STRINGS && p.lang && p.lang !== asked && ready()) {
+      setLang(asked);
       switchChat();
     }
   }
@@ -1371,7 +1374,7 @@
       ui.input.setAttribute("autocapitalize", kind === "name" ? "words" : "off");
       ui.input.spellcheck = kind === "name";
     }
-    const on = S.connected && !S.busy && !S.uploading;
+    const on = S.connected && S.bound && !S.busy && !S.uploading;
     [ui.send, ui.fileBtn].concat(Array.from(ui.options.children)).forEach((b) => setEnabled(b, on));
   }
 

@@ -79,19 +79,24 @@ export async function loadQueue(background) {
     S.queueAgain = true;
     return;
   }
+  // Only the latest request's answer is shown: a filter changed while a reload was under way
+  // must not be overwritten by that reload's older list.
+  const mine = ++S.queueSeq;
   S.queueLoading = true;
   try {
-    await fetchQueue(background);
+    await fetchQueue(background, mine);
   } finally {
-    S.queueLoading = false;
-    if (S.queueAgain) {
-      S.queueAgain = false;
-      scheduleQueue();
+    if (mine === S.queueSeq) {
+      S.queueLoading = false;
+      if (S.queueAgain) {
+        S.queueAgain = false;
+        scheduleQueue();
+      }
     }
   }
 }
 
-async function fetchQueue(background) {
+async function fetchQueue(background, mine) {
   const f = S.filters;
   const params = new URLSearchParams({ assigned: f.assigned, sort: f.sort });
   if (f.status) params.set("status", f.status);
@@ -103,6 +108,7 @@ async function fetchQueue(background) {
   }
   if (f.q && f.sort === "oldest") params.set("sort", "newest");
   const res = await api("GET", "/api/console/tickets?" + params.toString(), undefined, background === true);
+  if (mine !== S.queueSeq) return;
   if (!res.ok) {
     if (res.status !== 401) ui.queueInfo.textContent = errorText(res.error);
     return;

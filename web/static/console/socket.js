@@ -38,13 +38,14 @@ export function connect() {
       else if (res.ok) {
         S.me.csrf_token = res.data.csrf_token;
         socket.auth = { csrf_token: res.data.csrf_token, lang };
-        setTimeout(() => socket.connect(), 2000);
+        setTimeout(() => S.socket === socket && socket.connect(), 2000);
       }
     } else if (err && err.message === "unavailable") {
       // The server refused us while its database was out of reach; a refused connection is
       // not retried by the client on its own: try again, more slowly each time.
       retryDelay = Math.min((retryDelay || 1000) * 2, 30000);
-      setTimeout(() => socket.connect(), retryDelay);
+      // (unless signed out meanwhile: this socket is then no longer the console's)
+      setTimeout(() => S.socket === socket && socket.connect(), retryDelay);
     }
   });
   socket.on("session_expired", (p) => {

@@ -34,6 +34,7 @@ export const S = {
   queueTimer: null,
   queueLoading: false, // a reload of the queue is under way (loadQueue)
   queueAgain: false, // and another was asked for meanwhile
+  queueSeq: 0, // the latest queue request: only its answer is shown
   pressingQueue: false, // a pointer is down on the queue: its rebuild waits (queue.js)
   queueStale: false,
   view: "queue",
