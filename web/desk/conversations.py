@@ -7,7 +7,6 @@ reload, a reconnect or a server restart resumes at the same step.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from storage import (
     ConversationChanged,
     FaqEvent,
     refused_by_disk,
-    utcnow,
 )
 from storage.models import FAQ_BANDS
 from web.desk import meter, notify
@@ -31,6 +29,7 @@ from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
 from web.desk.students import creation_limits, lookup, opened_by, opened_from
 from web.desk.tickets import Desk
+from web.desk.transcript import entry
 
 log = logging.getLogger("helpdesk.chat")
 TRANSCRIPT_MAX = 300
@@ -45,28 +44,6 @@ class Turn:
     prompt: dict[str, Any]
     lang: str
     shared: bool
-
-
-# Transcript entries need ids unique within a chat, not secret ones: a counter after a prefix
-# drawn at start is as unique across restarts and costs no system call per entry.
-_ENTRY_IDS = itertools.count()
-_ENTRY_PREFIX = secrets.token_hex(3)
-
-
-def entry(
-    source: str, kind: str, text: str, data: Any = None, lang: str | None = None
-) -> dict[str, Any]:
-    """A line of the transcript; the bot's carry the language they were said in, which a
-    screen reader needs once the chat has switched language (WCAG 3.1.2)."""
-    return {
-        "id": f"{_ENTRY_PREFIX}{next(_ENTRY_IDS):06x}",
-        "from": source,
-        "kind": kind,
-        "text": text,
-        "data": dict(data or {}),
-        "at": utcnow(),
-        **({"lang": lang} if lang else {}),
-    }
 
 
 def prompt_view(prompt: engine.Prompt) -> dict[str, Any]:
