@@ -5,7 +5,7 @@ the lease ends."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -58,8 +58,10 @@ class FolderOutbox:
             self._leases.pop((number, mail_id), None)
         return stored
 
-    async def release(self, worker: str) -> None:
-        for key in [k for k, (holder, _) in self._leases.items() if holder == worker]:
+    async def release(self, worker: str, keep: Collection[tuple[str, str]] = ()) -> None:
+        for key in [
+            k for k, (holder, _) in self._leases.items() if holder == worker and k not in keep
+        ]:
             del self._leases[key]
 
     async def next_due(self) -> str | None:

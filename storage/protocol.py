@@ -135,8 +135,9 @@ class Outbox(Protocol):
         """Record what happened to a mail (change mutates it) and end its claim; the ticket's
         updated_at is kept. The stored mail, or None when the ticket has no such mail."""
 
-    async def release(self, worker: str) -> None:
-        """End this worker's claims on the mails it did not settle (it stops, or pauses)."""
+    async def release(self, worker: str, keep: Collection[tuple[str, str]] = ()) -> None:
+        """End this worker's claims on the mails it did not settle (it stops, or pauses), but
+        those of `keep` ((number, mail id): sent, not yet written down)."""
 
     async def next_due(self) -> str | None:
         """When the next queued mail can be claimed (its next try, or the end of its claim)."""

@@ -4,7 +4,7 @@ so no two send one mail at once and a dead worker's mail is sent by another."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from ..models import OutboxMail, Ticket
@@ -52,10 +52,11 @@ class OutboxStore:
         _, stored = await self._tickets.modify(number, apply, touch=False, settled=mail_id)
         return stored
 
-    async def release(self, worker: str) -> None:
+    async def release(self, worker: str, keep: Collection[tuple[str, str]] = ()) -> None:
         await self._db.run(
-            "UPDATE outbox SET leased_by = NULL, lease_until = NULL WHERE leased_by = %s",
-            (worker,),
+            "UPDATE outbox SET leased_by = NULL, lease_until = NULL WHERE leased_by = %s"
+            " AND (number, id) NOT IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            (worker, [number for number, _ in keep], [mail_id for _, mail_id in keep]),
         )
 
     async def next_due(self) -> str | None:

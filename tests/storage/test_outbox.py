@@ -48,7 +48,11 @@ async def test_limit_and_release(storage: Backend) -> None:
     assert ids(await storage.outbox.claim("w1", NOW, 2, 120)) == ["m0", "m1"]
     assert ids(await storage.outbox.claim("w2", NOW, 2, 120)) == ["m2"]
     await storage.outbox.release("w1")  # w1 paused before sending: the others may take them
-    assert ids(await storage.outbox.claim("w3", NOW, 5, 120)) == ["m0", "m1"]
+    claimed = await storage.outbox.claim("w3", NOW, 5, 120)
+    assert ids(claimed) == ["m0", "m1"]
+    # m0 left, but the database went away before w3 wrote it down: it stays w3's
+    await storage.outbox.release("w3", keep=[(claimed[0][0], "m0")])
+    assert ids(await storage.outbox.claim("w4", NOW, 5, 120)) == ["m1"]
 
 
 async def test_settle_records_the_result_and_ends_the_claim(storage: Backend) -> None:

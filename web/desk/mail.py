@@ -239,8 +239,7 @@ class OutboxWorker:
             # What this pass did not get to (stopping, an outage) goes back to the queue now,
             # not when the claims lapse; but a mail that left without being written down
             # stays claimed, or the next pass, here or in another process, would send it again.
-            if not self._unrecorded:
-                await outbox.release(self._worker)
+            await outbox.release(self._worker, keep=self._unrecorded.keys())
 
     async def _sleep_time(self) -> float:
         delay = IDLE_POLL
