@@ -1087,9 +1087,10 @@
     setBusy(false);
     showTyping(false);
     const msg = (p && p.message) || T("genericError");
-    // The hello itself failed (the database was out of reach as we connected): this socket
-    // speaks for no chat, so say hello again, more slowly each time, until it answers.
-    if (S.chatStarted && !S.bound && p && p.code === "unavailable") {
+    // The hello itself failed (the database out of reach as we connected, too many new chats
+    // from this address): this socket speaks for no chat, so say hello again, more slowly
+    // each time, until it answers.
+    if (S.chatStarted && !S.bound) {
       S.helloDelay = Math.min((S.helloDelay || 1000) * 2, 30000);
       S.helloRetry = setTimeout(() => S.connected && !S.bound && sendHello(), S.helloDelay);
     }
