@@ -123,6 +123,15 @@ def chromium_path() -> Iterator[str]:
     yield str(CHROMIUM)
 
 
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test's own, with an empty database "helpdesk": for a test
+    that stops it, which the session's shared one must not be."""
+    with postgres_server() as server:
+        server.execute('CREATE DATABASE "helpdesk"')
+        yield server
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the whole run, started on first use, with the shared

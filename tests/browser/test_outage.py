@@ -16,11 +16,9 @@ from tests.browser.widget import Chat
 from tests.conftest import make_config, start_server
 from tests.servers import PostgresServer
 from tests.web.conftest import ANNA, create_account
-from tests.web.test_database_outage import own_postgres
 from web.console.namespace import CONSOLE
 
 pytestmark = pytest.mark.browser
-__all__ = ["own_postgres"]  # the fixture, used here by name
 
 
 async def test_a_chat_opened_while_the_database_is_out_starts_once_it_is_back(

@@ -10,29 +10,20 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.i18n import t
 from storage.postgres import PostgresStorage
 from tests.conftest import Server, make_config, start_server
-from tests.servers import PostgresServer, postgres_server
+from tests.servers import PostgresServer
 from tests.web.conftest import Recorder
 from tests.web.student.test_api import VALID
 
 # The pool gives up reconnecting after 5 s and starts again at the next request: back well
 # within this.
 RECOVERY_SECONDS = 15
-
-
-@pytest.fixture
-def own_postgres() -> AsyncIterator[PostgresServer]:
-    with postgres_server() as server:
-        server.execute('CREATE DATABASE "helpdesk"')
-        yield server
 
 
 class Creator:

@@ -295,17 +295,13 @@ class OutboxWorker:
             m.sent_at = sent_at
 
         try:
-            await self._storage.outbox.settle(number, mail_id, sent)
+            await self._record(number, mail_id, sent)
         except DatabaseUnavailable as e:
             self._unrecorded[(number, mail_id)] = sent_at
             log.warning("outbox: mail %s of ticket %s left, but the database did not take it"
                         " down (%s): it stays claimed until it does", mail_id, number, e)
             self._pause(self._delay(1))
             return False
-        except StorageError as e:
-            # Closed storage or a vanished ticket: nothing to retry.
-            log.error("outbox: cannot record mail %s of ticket %s: %s", mail_id, number, e)
-            self._pause(self._delay(1))
         self._unrecorded.pop((number, mail_id), None)
         return True
 
@@ -446,9 +442,13 @@ class OutboxWorker:
         self, number: str, mail_id: str, change: Callable[[OutboxMail], None]
     ) -> OutboxMail | None:
         """Apply change to the stored mail, in the ticket's own update (never over a change
-        the web layer makes to the same ticket meanwhile), and end this worker's claim."""
+        the web layer makes to the same ticket meanwhile), and end this worker's claim. A
+        database out of reach is not this mail's problem: it goes to the caller (_run waits it
+        out; _record_sent keeps the mail claimed)."""
         try:
             stored = await self._storage.outbox.settle(number, mail_id, change)
+        except DatabaseUnavailable:
+            raise
         except StorageError as e:
             # Closed storage or a vanished ticket: pause rather than spin on the same mail.
             log.error("outbox: cannot record mail %s of ticket %s: %s", mail_id, number, e)

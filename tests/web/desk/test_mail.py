@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from storage import Message, OutboxMail, Storage, Ticket
+from tests.servers import PostgresServer
 from web.config import Config
 from web.desk import notify
 from web.desk.mail import OutboxWorker, backoff
@@ -504,44 +505,41 @@ async def test_workers_of_two_processes_on_one_database_send_each_mail_once(
 
 
 async def test_a_mail_that_left_while_the_database_went_away_is_not_sent_again(
-    smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker]
+    smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker], own_postgres: PostgresServer
 ) -> None:
     """The database stops between the server's 250 and the worker's record of it: the mail
     stays claimed until the record lands, and no pass sends it a second time."""
     from storage.postgres import PostgresStorage
-    from tests.servers import postgres_server
 
-    with postgres_server() as own:
-        own.execute('CREATE DATABASE "mail"')
-        storage = await PostgresStorage.open(own.url("mail"))
-        try:
-            ticket = await open_ticket(storage)
-            accept = smtp.inbox.handle_DATA
+    storage = await PostgresStorage.open(own_postgres.url("helpdesk"))
+    try:
+        ticket = await open_ticket(storage)
+        accept = smtp.inbox.handle_DATA
 
-            async def accept_then_lose_the_database(*args: Any) -> str:
-                answer = await accept(*args)
-                await asyncio.to_thread(own.halt)
-                return answer
+        async def accept_then_lose_the_database(*args: Any) -> str:
+            answer = await accept(*args)
+            await asyncio.to_thread(own_postgres.halt)
+            return answer
 
-            smtp.inbox.handle_DATA = accept_then_lose_the_database  # type: ignore[method-assign]
-            worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
-            worker.wake()
-            await eventually(lambda: len(smtp.inbox.envelopes) == 1)
-            smtp.inbox.handle_DATA = accept  # type: ignore[method-assign]
-            await asyncio.sleep(3)  # passes go by while the database is out
-            await asyncio.to_thread(own.start)
+        smtp.inbox.handle_DATA = accept_then_lose_the_database  # type: ignore[method-assign]
+        worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
+        worker.wake()
+        await eventually(lambda: len(smtp.inbox.envelopes) == 1)
+        smtp.inbox.handle_DATA = accept  # type: ignore[method-assign]
+        await asyncio.sleep(3)  # passes go by while the database is out
+        await asyncio.to_thread(own_postgres.start)
 
-            async def recorded_as_sent() -> bool:
-                stored = await storage.tickets.get(ticket.number)
-                return stored is not None and stored.outbox[0].state == "sent"
+        async def recorded_as_sent() -> bool:
+            stored = await storage.tickets.get(ticket.number)
+            return stored is not None and stored.outbox[0].state == "sent"
 
-            await eventually(recorded_as_sent, within=30)
-            await asyncio.sleep(2)
-            assert len(smtp.inbox.envelopes) == 1
-        finally:
-            for worker in workers:
-                await worker.stop()
-            await storage.close()
+        await eventually(recorded_as_sent, within=30)
+        await asyncio.sleep(2)
+        assert len(smtp.inbox.envelopes) == 1
+    finally:
+        for worker in workers:
+            await worker.stop()
+        await storage.close()
 
 
 async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
