@@ -109,7 +109,9 @@ class Tickets(Protocol):
         """Score (1..5) -> ratings given in the window; scores nobody gave left out."""
 
     async def count_by_status(self) -> dict[TicketStatus, int]:
-        """How many tickets are in each status now; a status with none left out."""
+        """How many tickets are in each status now; a status with none left out. An
+        anonymised ticket counts in none: an open one erased on request is nobody's to answer,
+        and "Aperti adesso" would count it for ever."""
 
     async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
         """The place in the queue of those of these tickets that wait: 1 for the oldest
