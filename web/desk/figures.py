@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,40 +165,61 @@ async def office_csv(storage: Backend, days: int, now: datetime) -> str:
     email or text of the student, and no operator (a CSV travels, and a per-person table of
     staff performance is not what this report is for). Moments in the office's time, as the
     page counts its days: a ticket of 00:30 in Perugia is that day's, not the day before."""
-    window = Window.of(days, now)
-    tickets = await storage.tickets.times_between("opened", window.since, window.until)
     # A season's 20,000 rows take most of a second to write: not on the event loop, which
     # would hold every student and console meanwhile.
-    return await asyncio.to_thread(_csv, tickets)
+    return await asyncio.to_thread(_csv, await _opened(storage, days, now))
+
+
+async def _opened(storage: Backend, days: int, now: datetime) -> Sequence[TicketTimes]:
+    window = Window.of(days, now)
+    return await storage.tickets.times_between("opened", window.since, window.until)
+
+
+Cell = str | int | float | datetime | None
+
+
+def ticket_rows(tickets: Sequence[TicketTimes]) -> Iterator[tuple[Cell, ...]]:
+    """Each ticket's values in the order of CSV_COLUMNS, which each format writes its own way:
+    moments in the office's time to the second, durations in minutes or hours to a tenth, the
+    rating as it is, None for what has not happened."""
+    for t in tickets:
+        yield (
+            t.number,
+            _local(t.created_at),
+            t.topic,
+            t.subtopic,
+            t.status,
+            _local(t.first_response_at),
+            _tenths(t.first_response_seconds, 60),
+            _local(t.closed_at),
+            _tenths(t.resolution_seconds, 3600),
+            t.score,
+        )
+
+
+def _local(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp).astimezone(OFFICE_TZ).replace(microsecond=0)
+
+
+def _tenths(seconds: float | None, scale: float) -> float | None:
+    return None if seconds is None else round(seconds / scale, 1)
 
 
 def _csv(tickets: Sequence[TicketTimes]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for t in tickets:
-        writer.writerow(
-            (
-                t.number,
-                _local(t.created_at),
-                t.topic,
-                t.subtopic,
-                t.status,
-                _local(t.first_response_at),
-                _number(t.first_response_seconds, 60),
-                _local(t.closed_at),
-                _number(t.resolution_seconds, 3600),
-                t.score if t.score is not None else "",
-            )
-        )
+    writer.writerows(tuple(_csv_text(value) for value in row) for row in ticket_rows(tickets))
     return out.getvalue()
 
 
-def _local(stamp: str | None) -> str:
-    if not stamp:
+def _csv_text(value: Cell) -> str | int:
+    if value is None:
         return ""
-    return datetime.fromisoformat(stamp).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
-
-
-def _number(seconds: float | None, scale: float) -> str:
-    return "" if seconds is None else f"{seconds / scale:.1f}"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")  # with its offset: "2026-12-07T08:30:00+01:00"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return value
