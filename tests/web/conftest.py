@@ -117,7 +117,10 @@ class Console:
 async def _body(response: aiohttp.ClientResponse) -> Any:
     if response.content_type == "application/json":
         return await response.json()
-    return await response.text()
+    try:
+        return await response.text()
+    except UnicodeDecodeError:  # a file that is not text (a workbook): its bytes
+        return await response.read()
 
 
 class Recorder:

@@ -1,4 +1,5 @@
-"""The editors' and admins' reports: the FAQ report, and the office's figures (JSON and CSV)."""
+"""The editors' and admins' reports: the FAQ report, and the office's figures (JSON, and the
+tickets as CSV or as a workbook)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from storage.models import Role
 from web.console.access import json_response, no_store, require
 from web.desk.errors import ApiError
 from web.desk.faq_report import build_report
-from web.desk.figures import OFFICE_TZ, Window, office_csv, office_report, per_day, per_subtopic
+from web.desk.figures import (
+    OFFICE_TZ,
+    Window,
+    office_csv,
+    office_report,
+    office_xlsx,
+    per_day,
+    per_subtopic,
+)
 from web.desk.report_charts import day_chart, subtopic_chart
 from web.http.errors import request_lang
 
@@ -21,6 +30,7 @@ routes = web.RouteTableDef()
 REPORT_DAYS = 30
 REPORT_DAYS_MAX = 365
 READERS: tuple[Role, ...] = ("editor", "admin")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def window_days(request: web.Request) -> int:
@@ -69,15 +79,28 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
     console, _ = await require(request, csrf=False, roles=READERS)
     days = window_days(request)
     now = datetime.now(UTC)
-    response = web.Response(
-        text=await office_csv(console.services.storage, days, now),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="tickets-{now.astimezone(OFFICE_TZ):%Y-%m-%d}-{days}d.csv"'
-            )
-        },
+    text = await office_csv(console.services.storage, days, now)
+    response = web.Response(text=text, content_type="text/csv", charset="utf-8")
+    return tickets_download(response, days, now, "csv")
+
+
+@routes.get("/api/console/reports.xlsx")
+async def reports_xlsx(request: web.Request) -> web.StreamResponse:
+    """The same rows as a workbook, which any Excel or LibreOffice opens with real dates and
+    numbers (an Italian Excel reads the CSV's commas and ISO moments as text)."""
+    console, _ = await require(request, csrf=False, roles=READERS)
+    days = window_days(request)
+    now = datetime.now(UTC)
+    body = await office_xlsx(console.services.storage, days, now)
+    return tickets_download(web.Response(body=body, content_type=XLSX), days, now, "xlsx")
+
+
+def tickets_download(
+    response: web.Response, days: int, now: datetime, extension: str
+) -> web.StreamResponse:
+    """A file of the window's tickets, named after the office's today and the window."""
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="tickets-{now.astimezone(OFFICE_TZ):%Y-%m-%d}-{days}d.{extension}"'
     )
     return no_store(response)
 

@@ -9,7 +9,8 @@ indexed columns (PostgreSQL); no ticket record is read.
 How each figure is counted:
 - the window is N whole days in the office's time zone (Europe/Rome), today included: from
   midnight N-1 days ago until now; `by_day` has one line per day, oldest first;
-- `opened`, `by_subtopic`, `by_day.opened` and the CSV: tickets created in the window;
+- `opened`, `by_subtopic`, `by_day.opened`, the CSV and the workbook: tickets created in the
+  window;
 - `closed`, `by_day.closed` and `resolution_hours`: tickets whose latest closing falls in the
   window and that are still closed (a reopened ticket is not resolved); resolution = from
   creation to that closing;
@@ -33,6 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import xlsxwriter
 
 from storage import Backend
 from storage.models import Duration, TicketTimes
@@ -170,6 +173,13 @@ async def office_csv(storage: Backend, days: int, now: datetime) -> str:
     return await asyncio.to_thread(_csv, await _opened(storage, days, now))
 
 
+async def office_xlsx(storage: Backend, days: int, now: datetime) -> bytes:
+    """The rows of office_csv as a workbook, for the spreadsheets that misread a CSV: an Italian
+    Excel expects ";" and decimal commas, and reads no ISO 8601 moment as a date. Here a moment
+    is a date cell and a duration a number, whatever the reader's locale."""
+    return await asyncio.to_thread(_xlsx, await _opened(storage, days, now))
+
+
 async def _opened(storage: Backend, days: int, now: datetime) -> Sequence[TicketTimes]:
     window = Window.of(days, now)
     return await storage.tickets.times_between("opened", window.since, window.until)
@@ -223,3 +233,46 @@ def _csv_text(value: Cell) -> str | int:
     if isinstance(value, float):
         return f"{value:.1f}"
     return value
+
+
+# How a moment shows: year first, as in the CSV, which no locale reads as another day (07/12 is
+# the 7th of December in Perugia and July 12th in Boston). The cell holds the moment itself, so
+# a reader may pick another format.
+XLSX_MOMENT = "yyyy-mm-dd hh:mm:ss"
+XLSX_MOMENT_WIDTH = 19
+
+
+def _xlsx(tickets: Sequence[TicketTimes]) -> bytes:
+    out = io.BytesIO()
+    # in_memory: the parts of the file are built in memory, not in temporary files.
+    with xlsxwriter.Workbook(out, {"in_memory": True}) as book:
+        sheet = book.add_worksheet("tickets")
+        moment = book.add_format({"num_format": XLSX_MOMENT})
+        tenths = book.add_format({"num_format": "0.0"})
+        sheet.write_row(0, 0, CSV_COLUMNS, book.add_format({"bold": True}))
+        last = 0
+        for last, row in enumerate(ticket_rows(tickets), start=1):
+            for column, value in enumerate(row):
+                if value is None:
+                    continue  # an empty cell, as in the CSV
+                if isinstance(value, str):
+                    # write_string: never a formula or a link, whatever the text starts with
+                    sheet.write_string(last, column, value)
+                elif isinstance(value, datetime):
+                    # Excel keeps no time zone: the office's own clock, as the page counts days
+                    sheet.write_datetime(last, column, value.replace(tzinfo=None), moment)
+                else:
+                    sheet.write_number(
+                        last, column, value, tenths if isinstance(value, float) else None
+                    )
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, last, len(CSV_COLUMNS) - 1)
+        for column, name in enumerate(CSV_COLUMNS):
+            if name.endswith("_at"):
+                # autofit() measures a date as mm/dd/yyyy: this is the least width it widens
+                sheet.set_column(column, column, XLSX_MOMENT_WIDTH)
+        sheet.autofit()
+        if last:
+            # "000412" is a ticket's number, not a number: no "stored as text" warning on it
+            sheet.ignore_errors({"number_stored_as_text": f"A2:A{last + 1}"})
+    return out.getvalue()

@@ -17,6 +17,7 @@ import pytest
 from storage import Backend, FaqEvent, Message, Rating, StatusChange, Ticket
 from storage.models import TicketStatus
 from tests.conftest import Server
+from tests.spreadsheet import read_sheet
 from tests.web.backends import on_both_backends  # noqa: F401 - `server`, twice
 from tests.web.conftest import ANNA, ELENA, LAURA, Factory
 from web.desk.report_charts import nice_step
@@ -37,6 +38,11 @@ def local(days: int, hour: int, minute: int = 0) -> str:
     """The same moment as ago(), as the CSV writes it: in the office's time."""
     moment = datetime.fromisoformat(ago(days, hour, minute)).astimezone(ROME)
     return moment.isoformat(timespec="seconds")
+
+
+def wall_clock(days: int, hour: int, minute: int = 0) -> datetime:
+    """The same moment as a workbook's date cell holds it: the office's clock, no zone."""
+    return datetime.fromisoformat(local(days, hour, minute)).replace(tzinfo=None)
 
 
 def label_of(days: int) -> str:
@@ -251,7 +257,71 @@ async def test_the_csv_lists_the_tickets_of_the_window(
     assert "example.org" not in text and "Rossi" not in text
 
 
-@pytest.mark.parametrize("path", ["/api/console/reports", "/api/console/reports.csv"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+COLUMNS = [
+    "number", "created_at", "topic", "subtopic", "status", "first_response_at",
+    "first_response_minutes", "closed_at", "resolution_hours", "rating",
+]
+
+
+async def test_the_workbook_has_the_csv_s_rows_with_real_dates_and_numbers(
+    server: Server, signed_in: Factory, history: dict[str, str]
+) -> None:
+    """For a spreadsheet in any locale (an Italian Excel reads the CSV's commas and ISO moments
+    as text): the same rows and columns, but a moment is a date cell and a figure a number."""
+    elena = await signed_in(ELENA)
+    async with elena.http.get("/api/console/reports.xlsx", params={"days": "7"}) as response:
+        assert response.status == 200
+        assert response.content_type == XLSX
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith('attachment; filename="tickets-')
+        assert disposition.endswith('-7d.xlsx"')
+        assert response.headers["Cache-Control"] == "no-store"
+        sheet = read_sheet(await response.read())
+    async with elena.http.get("/api/console/reports.csv", params={"days": "7"}) as response:
+        csv_rows = list(csv.reader(io.StringIO(await response.text())))
+
+    header, *rows = sheet.rows
+    assert [c.value if c else None for c in header] == COLUMNS
+    assert all(c and c.kind == "text" and c.bold for c in header)
+    assert sheet.frozen_rows == 1
+    assert sheet.autofilter == "A1:J6"
+    # one row a ticket, oldest first, as in the CSV, and empty where the CSV is
+    assert [r[0].value if r[0] else None for r in rows] == [history[k] for k in "fbacd"]
+    assert [[c is None for c in r] for r in rows] == [[v == "" for v in r] for r in csv_rows[1:]]
+
+    a = dict(zip(COLUMNS, rows[2], strict=True))
+    assert a["number"] and a["number"].kind == "text" and a["number"].value == history["a"]
+    for name, moment in (("created_at", wall_clock(2, 9)),
+                         ("first_response_at", wall_clock(2, 9, 30)),
+                         ("closed_at", wall_clock(2, 11))):
+        cell = a[name]
+        assert cell and cell.kind == "number" and cell.is_date, (name, cell)
+        assert cell.moment == moment, name
+    figures = {name: (c.kind, c.value) if c else None for name, c in a.items()
+               if name in ("first_response_minutes", "resolution_hours", "rating")}
+    assert figures == {"first_response_minutes": ("number", 30.0),
+                       "resolution_hours": ("number", 2.0), "rating": ("number", 5.0)}
+    assert [a[name].value if a[name] else None for name in ("topic", "subtopic", "status")] == [
+        "immatricolazioni", "tasse-pagamenti", "closed"]
+    # a moment's column is wide enough to show it, not "#####"
+    assert all(sheet.widths[i] >= 19 for i, name in enumerate(COLUMNS) if name.endswith("_at"))
+    texts = [str(c.value) for r in sheet.rows for c in r if c]
+    assert not any("example.org" in t or "Rossi" in t for t in texts)
+
+
+async def test_an_empty_window_gives_a_workbook_with_its_header_only(signed_in: Factory) -> None:
+    elena = await signed_in(ELENA)
+    async with elena.http.get("/api/console/reports.xlsx", params={"days": "1"}) as response:
+        assert response.status == 200
+        sheet = read_sheet(await response.read())
+    assert [[c.value if c else None for c in r] for r in sheet.rows] == [COLUMNS]
+    assert sheet.autofilter == "A1:J1"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/console/reports", "/api/console/reports.csv", "/api/console/reports.xlsx"]
+)
 async def test_only_editors_and_admins_read_the_figures(
     server: Server, signed_in: Factory, path: str
 ) -> None:
