@@ -1,5 +1,6 @@
 """The office's figures in the console: an editor opens "Report", reads the tiles, sees both
-charts drawn with their tables beside them, changes the window and downloads the CSV."""
+charts drawn with their tables beside them, changes the window and downloads the CSV and the
+workbook."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from storage import Operator
 from tests.browser.conftest import NewPage
 from tests.browser.test_console import sign_in
 from tests.conftest import Server
+from tests.spreadsheet import read_sheet
 from tests.web.conftest import ELENA, LAURA, create_account, open_ticket
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
@@ -97,6 +99,17 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
     assert name.startswith("tickets-") and name.endswith("-7d.csv")
     text = (await saved.path()).read_text(encoding="utf-8")
     assert text.count("\n") == 5 and all(t.number in text for t in tickets)
+
+    # the same rows as a workbook, beside it
+    async with page.expect_download() as download:
+        xlsx_link = "Scarica i ticket aperti in questi 7 giorni (Excel)"
+        await page.get_by_role("link", name=xlsx_link).click()
+    saved = await download.value
+    name = saved.suggested_filename
+    assert name.startswith("tickets-") and name.endswith("-7d.xlsx")
+    header, *rows = read_sheet((await saved.path()).read_bytes()).rows
+    assert header[0] and header[0].value == "number" and len(rows) == 4
+    assert {t.number for t in tickets} < {r[0].value for r in rows if r[0]}
 
 
 ITALIAN_MONTHS = (

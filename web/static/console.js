@@ -16,7 +16,7 @@
  *   accounts.js  the team: transfer targets for all, accounts for admins
  *   mail.js      parked mail, for admins
  *   report.js    the editors' FAQ report
- *   figures.js   the office's figures: tiles, the server's SVG charts with their tables, the CSV
+ *   figures.js   the office's figures: tiles, the server's SVG charts with their tables, CSV and XLSX
  *   period.js    the 7 / 30 / 90 days both reports share
  *   privacy.js   students' data, for admins: export, erase by email after a preview
  *

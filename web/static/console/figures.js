@@ -5,7 +5,8 @@
  * The two charts are SVG drawn by the server (GET /api/console/reports/{chart}.svg;
  * web/desk/report_charts.py says why), shown as images with their alternative text, each with
  * its data table beside it: the table is what a screen reader and the keyboard use. The CSV
- * link downloads the window's tickets. */
+ * and Excel links download the window's tickets (the same rows; the workbook has real dates and
+ * numbers, which an Italian Excel does not read from a CSV). */
 
 import { lang, locale, S } from "./state.js";
 import { T } from "./texts.js";
@@ -69,7 +70,8 @@ async function loadFigures(body) {
   clear(body).append(
     h("p", { class: "c-muted c-small" },
       T("reportWindow", { since: windowDay.format(new Date(r.window.since)), until: windowDay.format(new Date(r.window.until)) }), " ",
-      h("a", { class: "c-btn c-small-btn", href: "/api/console/reports.csv?days=" + days, download: "", text: T("csvDownload", { n: days }) })),
+      h("a", { class: "c-btn c-small-btn", href: "/api/console/reports.csv?days=" + days, download: "", text: T("csvDownload", { n: days }) }), " ",
+      h("a", { class: "c-btn c-small-btn", href: "/api/console/reports.xlsx?days=" + days, download: "", text: T("xlsxDownload", { n: days }) })),
     h("dl", { class: "c-totals" },
       tile(T("figOpened"), String(r.tickets.opened)),
       tile(T("figClosed"), String(r.tickets.closed)),
