@@ -31,11 +31,11 @@ from web.http.keys import OPERATOR_OF, SERVICES
 from web.http.middleware import api_errors, cors_and_headers, request_context
 from web.http.server import hide_server
 from web.http.sockets import GuardedServer
+from web.http.uploads import MAX_FORM_BYTES
 from web.ops.install import METRICS
 from web.ops.install import install as install_ops
 from web.rooms import LocalRooms
 from web.student.chat import ChatNamespace
-from web.student.uploads import MAX_FORM_BYTES
 
 log = logging.getLogger("helpdesk")
 HERE = Path(__file__).resolve().parent

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from bot.validate import Valid, validate_number, validate_reply, validate_ticket
-from storage import Attachment, Ticket
+from storage import Ticket
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.ratings import rating_view, read_rating
@@ -17,34 +15,16 @@ from web.desk.tickets import Desk
 from web.http.clients import request_ip
 from web.http.errors import json_object, request_lang
 from web.http.keys import SERVICES
-from web.student.uploads import read_form
+from web.http.uploads import discard, read_body
 
 TICKET_FIELDS = {"email", "name", "phone", "topic", "subtopic", "message", "lang", "references"}
 routes = web.RouteTableDef()
 
 
-async def read_body(
-    request: web.Request, services: Services, fields: set[str]
-) -> tuple[dict[str, Any], Attachment | None]:
-    """JSON, or multipart with an optional `attachment` part (at most 2 MiB, PDF/PNG/JPEG)."""
-    if request.content_type == "multipart/form-data":
-        form = await read_form(
-            request, services.storage.attachments, field_names=fields
-        )
-        return dict(form.fields), form.attachment
-    return await json_object(request), None
-
-
-async def discard(services: Services, attachment: Attachment | None) -> None:
-    """An attachment of a refused request must not stay behind."""
-    if attachment is not None:
-        await services.storage.attachments.delete(attachment.id)
-
-
 @routes.post("/api/tickets")
 async def create_ticket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    data, attachment = await read_body(request, services, TICKET_FIELDS)
+    data, attachment = await read_body(request, services.storage.attachments, TICKET_FIELDS)
     try:
         fields, errors = validate_ticket(data, services.faq.index)
         if errors:
@@ -60,7 +40,7 @@ async def create_ticket(request: web.Request) -> web.Response:
             await refund_all(limits)  # nothing was opened: the attempt does not count
             raise
     except BaseException:
-        await discard(services, attachment)
+        await discard(services.storage.attachments, attachment)
         raise
     await opened_from(services, ticket.email, request_ip(request))
     token = services.signer.issue(ticket.number)
@@ -134,7 +114,7 @@ async def get_ticket(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     number = await bearer_ticket(request, services)
-    data, attachment = await read_body(request, services, {"body"})
+    data, attachment = await read_body(request, services.storage.attachments, {"body"})
     try:
         body = validate_reply(str(data.get("body") or ""), has_attachment=attachment is not None)
         if not isinstance(body, Valid):
@@ -144,7 +124,7 @@ async def post_message(request: web.Request) -> web.Response:
             raise rate_limited(wait)
         ticket = await Desk(services).student_reply(number, body.value, attachment)
     except BaseException:
-        await discard(services, attachment)
+        await discard(services.storage.attachments, attachment)
         raise
     return web.json_response({"number": ticket.number, "status": ticket.status}, status=201)
 

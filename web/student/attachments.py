@@ -16,9 +16,9 @@ from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
 from web.http.clients import request_ip
 from web.http.keys import OPERATOR_OF, SERVICES
+from web.http.uploads import read_form
 from web.student.api import bearer_ticket
 from web.student.chat import CONVERSATION_ID
-from web.student.uploads import read_form
 
 routes = web.RouteTableDef()
 

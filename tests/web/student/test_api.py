@@ -15,7 +15,7 @@ from storage import Operator
 from tests.conftest import Server, make_config, start_server
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
-from web.student.uploads import clean_filename
+from web.http.uploads import clean_filename
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -1,4 +1,5 @@
-"""Receiving one attachment from a multipart body: streamed, capped, typed by content.
+"""Receiving one attachment from a multipart body: streamed, capped, typed by content. Students
+and operators send them the same way, under the same limits.
 
 The cap is counted here while streaming (aiohttp's client_max_size is only a backstop, see
 shared/research/reliability-security.md section 4), the type comes from the file's first
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import filetype
 from aiohttp import BodyPartReader, web
@@ -20,6 +22,7 @@ from storage import Attachment
 from storage.protocol import Attachments
 from web.config import MAX_ATTACHMENT_BYTES
 from web.desk.errors import ApiError
+from web.http.errors import json_object
 
 ALLOWED_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 MAX_FIELD_BYTES = 64 * 1024
@@ -93,6 +96,23 @@ async def read_form(
             raise ApiError(400, "bad_request") from None
         raise
     return Form(fields, attachment)
+
+
+async def read_body(
+    request: web.Request, attachments: Attachments, fields: set[str]
+) -> tuple[dict[str, Any], Attachment | None]:
+    """JSON, or multipart with an optional `attachment` part (at most 2 MiB, PDF/PNG/JPEG):
+    the fields come as strings from a form, as they are from JSON."""
+    if request.content_type == "multipart/form-data":
+        form = await read_form(request, attachments, field_names=fields)
+        return dict(form.fields), form.attachment
+    return await json_object(request), None
+
+
+async def discard(attachments: Attachments, attachment: Attachment | None) -> None:
+    """An attachment of a refused request must not stay behind."""
+    if attachment is not None:
+        await attachments.delete(attachment.id)
 
 
 async def _read_field(part: BodyPartReader) -> bytes:
