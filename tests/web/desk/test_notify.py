@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import Message, OutboxMail, Ticket
+from storage import Attachment, Message, OutboxMail, Ticket
 from web.desk import notify
 
 PUBLIC_URL = "https://helpdesk.unipg.test/"
@@ -188,3 +188,23 @@ def test_wrong_calls_are_refused() -> None:
         notify.compose("deleted", make_ticket(), public_url=PUBLIC_URL)
     with pytest.raises(ValueError, match="needs the operator's message"):
         notify.compose("reply", make_ticket(), public_url=PUBLIC_URL)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("it", "Allegato alla risposta:"), ("en", "Attached to the reply:")]
+)
+def test_a_reply_mail_names_the_file_that_came_with_it(lang: str, said: str) -> None:
+    # The file stays on the ticket's page (a mail carries no attachment nobody asked for):
+    # the mail only says it is there, even when the file is the whole reply.
+    message = reply()
+    message.body = ""
+    message.attachments = [
+        Attachment(id="a" * 32, filename="modulo <1>.pdf", size=51, content_type="application/pdf")
+    ]
+    mail = notify.compose("reply", make_ticket(lang), public_url=PUBLIC_URL, message=message)
+    assert f"{said} modulo <1>.pdf" in mail.text
+    assert f"{said} <strong>modulo &lt;1&gt;.pdf</strong>" in mail.html
+    assert "<blockquote" not in mail.html  # no empty quote for a reply without text
+    # and a reply without a file says nothing of one
+    plain = compose("reply", lang)
+    assert "Allegato" not in plain.text and "Attached" not in plain.text
