@@ -33,6 +33,7 @@ from web.desk.services import Services
 from web.desk.tickets import Guard
 from web.desk.views import message_view, summary_view
 from web.http.errors import json_object, request_lang
+from web.http.uploads import discard, read_body
 
 QUEUE_LIMIT = 200
 QUEUE_LIMIT_MAX = 1000
@@ -233,8 +234,15 @@ BODY_ERRORS = {
 }
 
 
-def clean_body(raw: object) -> str:
-    result = validate_reply(raw) if isinstance(raw, str) else Invalid("wrong_message.empty")
+def clean_body(raw: object, *, has_attachment: bool = False) -> str:
+    """The reply's text; it may be empty when a file carries it, as a student's may."""
+    if raw is None and has_attachment:
+        raw = ""
+    result = (
+        validate_reply(raw, has_attachment=has_attachment)
+        if isinstance(raw, str)
+        else Invalid("wrong_message.empty")
+    )
     if isinstance(result, Invalid):
         key = BODY_ERRORS.get(result.key, "console.field.body_empty")
         raise ApiError(422, "validation_failed", fields={"body": key})
@@ -259,24 +267,58 @@ def inserted_faqs(raw: object) -> list[str]:
     return list(dict.fromkeys(raw))
 
 
+# A reply with a file comes as multipart/form-data: the JSON body's fields as text parts
+# ("internal": "true", "faq_ids": the ids joined by commas) and one `attachment` part, under
+# the students' limits (web/http/uploads.py: 2 MiB, PDF, PNG or JPEG by content).
+REPLY_FIELDS = {"body", "internal", "after", "faq_ids"}
+
+
+def form_reply(fields: dict[str, Any]) -> dict[str, Any]:
+    """A multipart reply's text parts in the JSON body's shape; a value neither shape knows
+    is left as it came, for the checks below to name."""
+    data = dict(fields)
+    if "internal" in data:
+        data["internal"] = {"true": True, "false": False}.get(data["internal"], data["internal"])
+    if "faq_ids" in data:
+        data["faq_ids"] = [i for i in data["faq_ids"].split(",") if i]
+    return data
+
+
 @routes.post("/api/console/tickets/{number}/messages")
 async def post_message(request: web.Request) -> web.StreamResponse:
+    # The session, the CSRF token and the ticket first: a caller refused here stores no file.
     console, caller = await require(request, csrf=True)
     number = await path_number(request)
-    data = await json_object(request)
-    body = clean_body(data.get("body"))
-    internal = flag(data, "internal")
-    after = data.get("after")
-    if after is not None and not isinstance(after, str):
-        raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
-    faq_ids = inserted_faqs(data.get("faq_ids"))
-    names = await console.desk.operator_names()
-    guard = None if internal else reply_guard(caller, names, after)
-    # Read live by the student when the ticket is open in their widget; otherwise mailed.
-    mail = not internal and not await console.student_online(number)
-    ticket = await console.desk.operator_reply(
-        number, caller.operator, body, internal=internal, guard=guard, mail=mail, faq_ids=faq_ids
-    )
+    attachments = console.services.storage.attachments
+    data, attachment = await read_body(request, attachments, REPLY_FIELDS)
+    try:
+        if request.content_type == "multipart/form-data":
+            data = form_reply(data)
+        body = clean_body(data.get("body"), has_attachment=attachment is not None)
+        internal = flag(data, "internal")
+        after = data.get("after")
+        if after is not None and not isinstance(after, str):
+            raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
+        faq_ids = inserted_faqs(data.get("faq_ids"))
+        names = await console.desk.operator_names()
+        guard = None if internal else reply_guard(caller, names, after)
+        # Read live by the student when the ticket is open in their widget; otherwise mailed.
+        mail = not internal and not await console.student_online(number)
+    except BaseException:
+        await discard(attachments, attachment)
+        raise
+    try:
+        ticket = await console.desk.operator_reply(
+            number, caller.operator, body, internal=internal, guard=guard, mail=mail,
+            faq_ids=faq_ids, attachment=attachment,
+        )
+    except ApiError:
+        # Refused under the ticket's lock (a colleague's or a closed ticket, an erased one):
+        # nothing was written and the file would be nobody's. Not after any other error: the
+        # reply may be written by then, with its file; an upload left unused meanwhile goes
+        # with the others after 30 days (storage/retention.py).
+        await discard(attachments, attachment)
+        raise
     return json_response(
         {
             "message": console_message(ticket.messages[-1]),

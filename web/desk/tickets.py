@@ -213,12 +213,14 @@ class Desk:
         guard: Guard | None = None,
         mail: bool = True,
         faq_ids: Sequence[str] = (),
+        attachment: Attachment | None = None,
     ) -> Ticket:
         """guard: checked under the ticket's lock before anything changes (the console refuses
         there a reply to a colleague's ticket, or one that crossed a colleague's answer).
         mail: False when the student is reading the ticket live and needs no notification.
         faq_ids: the FAQ answers the operator inserted into a public reply ("Risposte
-        pronte"), counted in the editors' report once the reply is written."""
+        pronte"), counted in the editors' report once the reply is written.
+        attachment: a file already stored, kept with the message as a student's is."""
         message = Message(
             id=new_id(),
             author="operator",
@@ -226,6 +228,7 @@ class Desk:
             body=body,
             internal=internal,
             username=operator.username,
+            attachments=[attachment] if attachment else [],
         )
 
         def change(ticket: Ticket) -> None:
