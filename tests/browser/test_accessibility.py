@@ -104,6 +104,11 @@ async def test_no_serious_violation_anywhere(
     await page.locator(".c-item", has_text=ticket.number).click()
     await expect(page.locator(".c-thread")).to_contain_text("pagoPA")
     await audit.check(page, "console ticket")
+    await page.locator("#c-file").set_input_files(
+        {"name": "modulo.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}
+    )
+    await expect(page.get_by_role("button", name="Rimuovi l'allegato modulo.pdf")).to_be_visible()
+    await audit.check(page, "console reply with a file")
     for view, button in CONSOLE_VIEWS.items():
         await page.get_by_role("button", name=button).click()
         await expect(page.locator(".c-admin h2").first).to_be_visible()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -334,6 +335,72 @@ async def laura_at_a_new_ticket(server: Server, browser: Browser, name: str) -> 
     await sign_in(laura, server, LAURA)
     await laura.locator(".c-item", has_text=ticket.number).click()
     return laura, ticket.number
+
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+async def test_an_operator_attaches_a_form_and_the_student_downloads_it(
+    server: Server, browser: Browser, tmp_path: Path
+) -> None:
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Ferri Giulia")
+    student = await page_of(browser, 900, 900)
+    await student.goto(f"{server.url}/ticket?number={ticket.number}")
+    await student.locator("#uh-lk-email").fill(ticket.email)
+    await student.get_by_role("button", name="Cerca il ticket").click()
+    thread = student.locator(".uh-thread")
+    await expect(thread).to_contain_text("Non riesco a pagare")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+
+    reply = "Le allego il modulo di rimborso: lo compili e lo carichi sul portale."
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill(reply)
+    error = laura.locator(".c-composer .c-error")
+    file_input = laura.locator("#c-file")
+    # too big: said at once, nothing sent, the text stays
+    await file_input.set_input_files(
+        {"name": "foto.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (2 * 1024 * 1024 + 1)}
+    )
+    await expect(error).to_contain_text("Il file «foto.jpg» supera i 2 MB")
+    # named like an image, but a page: the server refuses it by its content
+    await file_input.set_input_files(
+        {"name": "istruzioni.png", "mimeType": "image/png", "buffer": b"<html><p>ciao</p></html>"}
+    )
+    await expect(laura.locator(".c-file-chip")).to_contain_text("istruzioni.png")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(error).to_contain_text("Il file «istruzioni.png» è stato rifiutato")
+    await expect(error).to_contain_text("puoi allegare solo file PDF, PNG o JPEG")
+    await expect(box).to_have_value(reply)
+    await expect(laura.locator(".c-file-chip")).to_be_empty()
+    await expect(thread).not_to_contain_text(reply)
+
+    await file_input.set_input_files(
+        {"name": "modulo rimborso.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    await expect(laura.locator(".c-file-chip")).to_contain_text("modulo rimborso.pdf")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    sent = laura.locator(".c-thread .c-msg-operator")
+    await expect(sent).to_contain_text(reply)
+    await expect(sent.get_by_role("link", name=re.compile("modulo rimborso.pdf"))).to_be_visible()
+    await expect(box).to_have_value("")
+    await expect(laura.locator(".c-file-chip")).to_be_empty()
+    await expect(error).to_be_empty()
+
+    # the student's page shows it at once, and downloads it with the ticket's token
+    await expect(thread).to_contain_text(reply)
+    link = thread.get_by_role("button", name=re.compile("modulo rimborso.pdf"))
+    async with student.expect_download() as started:
+        await link.click()
+    download = await started.value
+    assert download.suggested_filename == "modulo rimborso.pdf"
+    saved = tmp_path / "modulo.pdf"
+    await download.save_as(saved)
+    assert saved.read_bytes() == PDF
+    for page in (student, laura):
+        assert page.errors == [], page.errors  # type: ignore[attr-defined]
 
 
 async def test_a_closed_ticket_offers_a_note_and_a_reply_only_once_reopened(

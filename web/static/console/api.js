@@ -1,4 +1,5 @@
-/* Talking to the server: JSON over fetch, the CSRF token on every POST; a 401 signs out. */
+/* Talking to the server: JSON over fetch (or a form, for a file), the CSRF token on every POST;
+ * a 401 signs out. */
 
 import { lang, S } from "./state.js";
 import { T } from "./texts.js";
@@ -9,8 +10,11 @@ import { signedOut } from "./signin.js";
 export async function api(method, path, body, background) {
   const headers = { Accept: "application/json", "Accept-Language": lang };
   if (background) headers["X-Console-Background"] = "1";
+  // A FormData (a reply with a file) goes as multipart: the browser writes its Content-Type,
+  // with the boundary.
+  const form = body instanceof FormData;
   if (method !== "GET") {
-    headers["Content-Type"] = "application/json";
+    if (!form) headers["Content-Type"] = "application/json";
     if (S.me) headers["X-CSRF-Token"] = S.me.csrf_token;
   }
   let response;
@@ -19,7 +23,7 @@ export async function api(method, path, body, background) {
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch (e) {
     return { ok: false, status: 0, error: { code: "network", message: T("network") } };

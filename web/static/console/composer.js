@@ -1,10 +1,10 @@
 /* The composer: a reply to the student or an internal note, a draft per ticket, the typing
- * signal to colleagues, FAQ answers inserted into the text. */
+ * signal to colleagues, FAQ answers inserted into the text, one file attached. */
 
 import { S, ui } from "./state.js";
 import { T } from "./texts.js";
 import { clear, h } from "./dom.js";
-import { heldByOther } from "./format.js";
+import { fmtSize, heldByOther } from "./format.js";
 import { api, errorText } from "./api.js";
 import { announce, toast } from "./feedback.js";
 import { emit } from "./socket.js";
@@ -24,6 +24,10 @@ export function renderComposer() {
       send();
     }
   });
+  // The file input stays hidden behind a real button (a label is no keyboard stop everywhere).
+  ui.fileInput = h("input", { type: "file", id: "c-file", accept: ACCEPT, hidden: true, onchange: onFileChosen });
+  ui.attachBtn = h("button", { type: "button", class: "c-btn c-small-btn", "aria-describedby": "c-file-help", onclick: () => ui.fileInput.click(), text: T("attachFile") });
+  ui.fileChip = h("span", { class: "c-file-chip" });
   ui.sendBtn = h("button", { type: "submit", class: "c-btn c-primary" });
   ui.sendError = h("p", { class: "c-error", role: "alert" });
   ui.composerHint = h("p", { class: "c-hint" });
@@ -32,11 +36,15 @@ export function renderComposer() {
     h("h3", { class: "c-sr", text: T("composer") }),
     h("div", { class: "c-modes", role: "group", "aria-label": T("composer") }, ui.modeReply, ui.modeNote),
     h("form", { class: "c-compose-form", onsubmit: (ev) => { ev.preventDefault(); send(); } },
-      ui.textLabel, ui.text, ui.sendError,
+      ui.textLabel, ui.text,
+      h("div", { class: "c-compose-file" }, ui.attachBtn, ui.fileInput, ui.fileChip,
+        h("span", { id: "c-file-help", class: "c-muted c-small", text: T("attachHelp") })),
+      ui.sendError,
       h("div", { class: "c-compose-bar" }, ui.composerHint, ui.length, h("span", { class: "c-muted c-small", text: T("sendHint") }), ui.sendBtn)),
   );
   renderComposerMode();
   renderLength();
+  renderFile();
 }
 
 // The server takes 4,000 characters (bot/validate.py MESSAGE_MAX): near it, say how many, so a
@@ -94,11 +102,74 @@ export function saveDraft() {
   S.drafts.set(S.current.number, d);
 }
 
-// The FAQ answers inserted into this ticket's reply: sent with it, for the editors' report.
-function insertedFaqs(number = S.current.number) {
+function draftOf(number = S.current.number) {
   const d = S.drafts.get(number) || { reply: "", note: "" };
   S.drafts.set(number, d);
+  return d;
+}
+
+// The FAQ answers inserted into this ticket's reply: sent with it, for the editors' report.
+function insertedFaqs(number = S.current.number) {
+  const d = draftOf(number);
   return (d.faqs = d.faqs || []);
+}
+
+/* One file with the reply or the note, kept with the ticket's draft until it is sent. The
+ * server decides (web/http/uploads.py: 2 MiB, PDF, PNG or JPEG by content); this check only
+ * spares the wait for an upload it would refuse, with the students' rule. */
+
+const MAX_FILE = 2 * 1024 * 1024;
+const FILE_TYPES = ["application/pdf", "image/png", "image/jpeg"];
+const ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg";
+// The server's codes for a file it refused: that file cannot be sent as it is.
+const FILE_ERRORS = ["too_large", "unsupported_type", "empty_file"];
+
+function checkFile(f) {
+  if (f.size > MAX_FILE) return "fileTooBig";
+  if (!f.size) return "fileEmpty";
+  const okType = FILE_TYPES.includes(f.type) || (!f.type && /\.(pdf|png|jpe?g)$/i.test(f.name));
+  return okType ? null : "fileWrongType";
+}
+
+export const draftFile = (number = S.current && S.current.number) =>
+  (number && S.drafts.get(number) && S.drafts.get(number).file) || null;
+
+function setFile(number, file) {
+  draftOf(number).file = file;
+  if (S.current && S.current.number === number) renderFile();
+}
+
+function renderFile() {
+  if (!ui.fileChip) return;
+  const f = draftFile();
+  clear(ui.fileChip);
+  if (!f) return;
+  ui.fileChip.append(
+    h("span", { text: T("attached", { name: f.name, size: fmtSize(f.size) }) }),
+    h("button", {
+      type: "button",
+      class: "c-linklike c-file-remove",
+      "aria-label": T("removeFile", { name: f.name }),
+      onclick: () => { setFile(S.current.number, null); ui.attachBtn.focus(); },
+      text: "×",
+    }),
+  );
+}
+
+function onFileChosen() {
+  const f = ui.fileInput.files && ui.fileInput.files[0];
+  ui.fileInput.value = ""; // the same file may be chosen again after it was removed
+  if (!f || !S.current) return;
+  const problem = checkFile(f);
+  if (problem) {
+    // the file already attached, if any, stays; the text is untouched
+    ui.sendError.textContent = T(problem, { name: f.name });
+    ui.attachBtn.focus();
+    return;
+  }
+  ui.sendError.textContent = "";
+  setFile(S.current.number, f);
+  announce(T("fileChosen", { name: f.name }));
 }
 
 function onTextInput() {
@@ -125,9 +196,10 @@ async function send() {
   const t = S.current;
   if (!t || S.sending) return;
   const body = ui.text.value.trim();
+  const file = draftFile(t.number);
   ui.sendError.textContent = "";
-  if (!body) {
-    ui.sendError.textContent = T("bodyEmpty");
+  if (!body && !file) {
+    ui.sendError.textContent = T("bodyOrFile");
     ui.text.focus();
     return;
   }
@@ -137,8 +209,12 @@ async function send() {
   ui.sendBtn.disabled = true;
   ui.sendBtn.textContent = T("sending");
   const faqIds = internal ? [] : insertedFaqs().slice(0, 10);
-  const payload = { body, internal, after: last, ...(faqIds.length ? { faq_ids: faqIds } : {}) };
+  const payload = file ? replyForm(body, internal, last, faqIds, file)
+    : { body, internal, after: last, ...(faqIds.length ? { faq_ids: faqIds } : {}) };
   const res = await api("POST", "/api/console/tickets/" + t.number + "/messages", payload);
+  if (file && draftFile(t.number) === file && (res.ok || FILE_ERRORS.includes(res.error.code))) {
+    setFile(t.number, null); // sent, or refused for what it is: either way no longer to send
+  }
   if (res.ok && !internal) insertedFaqs(t.number).length = 0;
   S.sending = false;
   renderComposerMode();
@@ -146,11 +222,12 @@ async function send() {
   // may have opened another, or a colleague's change reloaded this one (a new S.current).
   const here = S.current && S.current.number === t.number;
   if (!res.ok) {
+    const refused = file && FILE_ERRORS.includes(res.error.code) ? T("fileRefused", { name: file.name }) + " " : "";
     if (!here) {
-      toast(T("sendFailedOn", { number: t.number }) + " " + errorText(res.error), "error");
+      toast(T("sendFailedOn", { number: t.number }) + " " + refused + errorText(res.error), "error");
       return;
     }
-    ui.sendError.textContent = errorText(res.error);
+    ui.sendError.textContent = refused + errorText(res.error);
     if (res.status === 409) {
       await reloadTicket();
       toast(T("conflictReload"), "info");
@@ -169,6 +246,17 @@ async function send() {
   }
   if (!internal && !shown.operator) reloadTicket();
   ui.text.focus();
+}
+
+// A reply with a file: the JSON body's fields as the text parts the server reads back.
+function replyForm(body, internal, after, faqIds, file) {
+  const form = new FormData();
+  form.append("body", body);
+  form.append("internal", internal ? "true" : "false");
+  if (after) form.append("after", after);
+  if (faqIds.length) form.append("faq_ids", faqIds.join(","));
+  form.append("attachment", file, file.name);
+  return form;
 }
 
 // The text just sent is no draft any more, on screen or kept for its ticket: left there, it

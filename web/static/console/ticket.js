@@ -12,7 +12,7 @@ import { loadTeam } from "./accounts.js";
 import { exportStudent } from "./privacy.js";
 import { emit } from "./socket.js";
 import { renderQueue, scheduleQueue } from "./queue.js";
-import { insertAnswer, renderComposer, renderComposerHint, renderComposerMode, saveDraft, stopTyping } from "./composer.js";
+import { draftFile, insertAnswer, renderComposer, renderComposerHint, renderComposerMode, saveDraft, stopTyping } from "./composer.js";
 
 export function renderEmptyTicket() {
   ui.main.classList.remove("c-has-ticket");
@@ -257,7 +257,7 @@ async function setStatus(status) {
   if (!t) return;
   // Closing, or asking the student for more, with the answer still in the box would mail the
   // student "resolved" or "read the operator's message" with no message to read.
-  const unsent = S.mode === "reply" && ui.text && ui.text.value.trim();
+  const unsent = S.mode === "reply" && ui.text && (ui.text.value.trim() || draftFile());
   if (unsent && status !== "open" && !window.confirm(T("confirmUnsent", { status: statusLabel(status) }))) {
     ui.text.focus();
     return;
