@@ -51,10 +51,12 @@ async def chat(storage: Backend, place: Place, chat_id: str, updated: datetime, 
 
 async def student_ticket(
     storage: Backend, *, status: str, updated: datetime, email: str = "giulia@example.org",
-    chat_id: str | None = None, attachment: str | None = None,
+    chat_id: str | None = None, attachment: str | None = None, answered_with: str | None = None,
 ) -> Ticket:
-    """A ticket as the desk writes one: a student's request, an operator's answer, a note."""
+    """A ticket as the desk writes one: a student's request, an operator's answer, a note.
+    attachment: the student's file; answered_with: the one the operator sent back."""
     files = [Attachment(attachment, "isee.pdf", 13, "application/pdf")] if attachment else []
+    form = [Attachment(answered_with, "modulo.pdf", 13, "application/pdf")] if answered_with else []
     created = stamp(updated - timedelta(days=3))
 
     def build(number: str) -> Ticket:
@@ -67,7 +69,8 @@ async def student_ticket(
                 Message("m1", "student", "Verdi Giulia", "Il mio ISEE è 9000 euro", created,
                         attachments=files),
                 Message("m2", "operator", "Laura Bianchi", "Gentile Giulia, ecco come fare",
-                        stamp(updated - timedelta(days=2)), username="lbianchi"),
+                        stamp(updated - timedelta(days=2)), username="lbianchi",
+                        attachments=form),
                 Message("m3", "operator", "Laura Bianchi", "nota: ISEE basso",
                         stamp(updated - timedelta(days=2)), internal=True, username="lbianchi"),
             ],

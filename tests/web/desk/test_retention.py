@@ -49,10 +49,12 @@ async def test_the_sweep_at_a_given_now(place: Place) -> None:
         # A closed ticket past the retention, with its file, its chat (and a file uploaded there
         # but never sent), and its mails written to the outbox folder.
         sent_with, left_in_chat = await stored_file(storage), await stored_file(storage)
+        answered_with = await stored_file(storage)  # the form the operator sent back
         await chat(storage, place, "chat-of-the-old-ticket", ago(735),
                    email="giulia@example.org", uploads=(left_in_chat,))
         old = await student_ticket(storage, status="closed", updated=ago(731),
-                                   chat_id="chat-of-the-old-ticket", attachment=sent_with)
+                                   chat_id="chat-of-the-old-ticket", attachment=sent_with,
+                                   answered_with=answered_with)
         mail_folder.mkdir(parents=True)
         eml = mail_folder / f"20280530T120000000Z-{old.number}-abc123.eml"
         other_eml = mail_folder / "20280530T120000000Z-999999-abc123.eml"
@@ -60,7 +62,11 @@ async def test_the_sweep_at_a_given_now(place: Place) -> None:
         other_eml.write_text("To: someone@example.org")
         # Closed a day short of the retention; open for ages: both stay whole.
         recent = await student_ticket(storage, status="closed", updated=ago(729))
-        waiting = await student_ticket(storage, status="open", updated=ago(1000))
+        # an operator's file older than 30 days, on a ticket still open: in use, not abandoned
+        still_needed = await stored_file(storage)
+        await place.date_attachment(still_needed, ago(40))
+        waiting = await student_ticket(storage, status="open", updated=ago(1000),
+                                       answered_with=still_needed)
         # Two tickets from one chat: the old one goes, the chat stays with the open one.
         await chat(storage, place, "chat-of-two-tickets", ago(2))
         shared_old = await student_ticket(storage, status="closed", updated=ago(800),
@@ -100,8 +106,8 @@ async def test_the_sweep_at_a_given_now(place: Place) -> None:
         assert [(m.id, m.at, m.internal) for m in after.messages] == [
             (m.id, m.at, m.internal) for m in old.messages
         ]
-        gone_files = {sent_with, left_in_chat, abandoned_upload, orphan}
-        assert await place.attachment_ids() == {young_orphan}
+        gone_files = {sent_with, answered_with, left_in_chat, abandoned_upload, orphan}
+        assert await place.attachment_ids() == {young_orphan, still_needed}
         for attachment_id in gone_files:
             assert await storage.attachments.read(attachment_id) is None
         assert not eml.exists() and other_eml.exists()
