@@ -120,6 +120,35 @@ async def test_an_operator_takes_a_ticket_and_replies_and_the_student_sees_it(
         assert page.errors == [], page.errors  # type: ignore[attr-defined]
 
 
+async def test_a_reply_closes_the_ticket_with_one_mail_when_asked_to(
+    server: Server, browser: Browser
+) -> None:
+    # "Dopo l'invio: chiudi il ticket": the student gets one mail, the closing one with the
+    # reply in it, instead of a reply mail and a closing mail a moment apart.
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Gallo Marta", message="Come pago la seconda rata?")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    then = laura.get_by_label("Dopo l'invio")
+    await expect(then).to_have_value("")
+    # a note tells the student nothing: no status to choose with it
+    await laura.get_by_role("button", name="Nota interna").click()
+    await expect(then).to_be_hidden()
+    await laura.get_by_role("button", name="Risposta allo studente").click()
+    await laura.get_by_label("Risposta allo studente").fill("Con l'avviso pagoPA che trova nel portale.")
+    await then.select_option(label="chiudi il ticket")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-toasts")).to_contain_text("ticket chiuso")
+    await expect(laura.locator(".c-t-titlebar .c-status")).to_have_text("Chiuso")
+    await expect(then).to_have_value("")  # the next reply closes nothing unless chosen again
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None and stored.status == "closed"
+    assert [m.kind for m in stored.outbox] == ["opened", "closed"]
+    assert "Con l'avviso pagoPA" in stored.outbox[-1].text
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
 async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
     server: Server, new_page: NewPage
 ) -> None:

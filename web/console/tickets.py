@@ -270,7 +270,9 @@ def inserted_faqs(raw: object) -> list[str]:
 # A reply with a file comes as multipart/form-data: the JSON body's fields as text parts
 # ("internal": "true", "faq_ids": the ids joined by commas) and one `attachment` part, under
 # the students' limits (web/http/uploads.py: 2 MiB, PDF, PNG or JPEG by content).
-REPLY_FIELDS = {"body", "internal", "after", "faq_ids"}
+REPLY_FIELDS = {"body", "internal", "after", "faq_ids", "status"}
+# A public reply may leave the ticket awaiting the student or closed, with one mail for both.
+REPLY_THEN: tuple[TicketStatus, ...] = ("awaiting_user", "closed")
 
 
 def form_reply(fields: dict[str, Any]) -> dict[str, Any]:
@@ -300,6 +302,9 @@ async def post_message(request: web.Request) -> web.StreamResponse:
         if after is not None and not isinstance(after, str):
             raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
         faq_ids = inserted_faqs(data.get("faq_ids"))
+        then = data.get("status")
+        if then is not None and (internal or then not in REPLY_THEN):
+            raise ApiError(422, "validation_failed", fields={"status": "console.field.status"})
         names = await console.desk.operator_names()
         guard = None if internal else reply_guard(caller, names, after)
         # Read live by the student when the ticket is open in their widget; otherwise mailed.
@@ -308,9 +313,9 @@ async def post_message(request: web.Request) -> web.StreamResponse:
         await discard(attachments, attachment)
         raise
     try:
-        ticket = await console.desk.operator_reply(
+        ticket, mailed = await console.desk.operator_reply(
             number, caller.operator, body, internal=internal, guard=guard, mail=mail,
-            faq_ids=faq_ids, attachment=attachment,
+            faq_ids=faq_ids, attachment=attachment, then=cast(TicketStatus | None, then),
         )
     except ApiError:
         # Refused under the ticket's lock (a colleague's or a closed ticket, an erased one):
@@ -323,7 +328,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
         {
             "message": console_message(ticket.messages[-1]),
             "ticket": summary_view(TicketSummary.of(ticket), names),
-            "mailed": mail,
+            "mailed": mailed,
         },
         status=201,
     )

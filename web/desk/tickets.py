@@ -51,6 +51,11 @@ class Opened(NamedTuple):
     new: bool  # False: the ticket an earlier step with the same idempotency_key opened
 
 
+class Replied(NamedTuple):
+    ticket: Ticket
+    mailed: bool  # a mail tells the student: the reply's, or the new status's quoting it
+
+
 class Desk:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -214,13 +219,17 @@ class Desk:
         mail: bool = True,
         faq_ids: Sequence[str] = (),
         attachment: Attachment | None = None,
-    ) -> Ticket:
+        then: TicketStatus | None = None,
+    ) -> Replied:
         """guard: checked under the ticket's lock before anything changes (the console refuses
         there a reply to a colleague's ticket, or one that crossed a colleague's answer).
         mail: False when the student is reading the ticket live and needs no notification.
         faq_ids: the FAQ answers the operator inserted into a public reply ("Risposte
         pronte"), counted in the editors' report once the reply is written.
-        attachment: a file already stored, kept with the message as a student's is."""
+        attachment: a file already stored, kept with the message as a student's is.
+        then: the status a public reply leaves the ticket in ("awaiting_user" when it asks for
+        more, "closed" when it resolves), in the same write: the student gets one mail, the
+        status's, quoting the reply, instead of a reply mail and a status mail a moment apart."""
         message = Message(
             id=new_id(),
             author="operator",
@@ -231,16 +240,28 @@ class Desk:
             attachments=[attachment] if attachment else [],
         )
 
+        moved = mailed = False
+
         def change(ticket: Ticket) -> None:
+            nonlocal moved, mailed
             if guard is not None:
                 guard(ticket)
             ticket.messages.append(message)
-            if not internal:
-                # Answering a ticket nobody holds takes it: the student sees who helps them.
-                if ticket.operator is None:
-                    ticket.operator = operator.username
-                if mail:
-                    self._queue_mail(ticket, "reply", message)
+            if internal:
+                return
+            # Answering a ticket nobody holds takes it: the student sees who helps them.
+            if ticket.operator is None:
+                ticket.operator = operator.username
+            if then is not None and then != ticket.status:
+                moved = True
+                ticket.status = then
+                ticket.history.append(StatusChange(status=then, by=operator.username))
+                # mailed even to a student reading live, as a status change alone is
+                self._queue_mail(ticket, then, message)
+                mailed = True
+            elif mail:
+                self._queue_mail(ticket, "reply", message)
+                mailed = True
 
         ticket = await self._update(number, change)
         await self._after(
@@ -250,10 +271,18 @@ class Desk:
             action="ticket.note" if internal else "ticket.reply",
             message=message,
         )
+        if moved:
+            await self._after(
+                ticket,
+                "status",
+                actor=operator.username,
+                action="ticket.status",
+                detail={"status": ticket.status},
+            )
         if faq_ids and not internal:
             inserted = FaqEvent(kind="inserted", query="", lang=ticket.lang, faq_ids=[*faq_ids])
             await self.storage.faq_events.append(inserted)
-        return ticket
+        return Replied(ticket, mailed)
 
     async def set_status(
         self, number: str, status: TicketStatus, operator: Operator, *, guard: Guard | None = None

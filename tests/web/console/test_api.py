@@ -750,6 +750,49 @@ async def test_a_reply_reaches_the_student_with_the_display_name_only_and_a_note
 
 
 @pytest.mark.parametrize(
+    ("then", "said"),
+    [("awaiting_user", "ti ha scritto:"), ("closed", "Valuta l'assistenza ricevuta")],
+)
+async def test_a_reply_sent_with_a_new_status_is_one_mail(
+    server: Server, signed_in: Factory, then: str, said: str
+) -> None:
+    # "Invia e chiedi informazioni" / "Invia e chiudi": a reply and a status mail 13 ms apart
+    # told the student the same thing twice.
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    path = f"/api/console/tickets/{ticket.number}/messages"
+    status, body = await laura.post(
+        path, {"body": "Mi mandi la ricevuta del pagamento, per favore.", "status": then}
+    )
+    assert status == 201 and body["mailed"] is True
+    assert body["ticket"]["status"] == then
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None
+    assert [m.kind for m in stored.outbox] == ["opened", then]
+    mail = stored.outbox[-1]
+    assert "Laura Bianchi" in mail.text and said in mail.text
+    assert "    Mi mandi la ricevuta del pagamento, per favore." in mail.text
+    assert [(h.status, h.by) for h in stored.history][-1] == (then, "lbianchi")
+    seen = await student_view(server, ticket.number, ticket.token)
+    assert seen["status"] == then
+
+
+async def test_a_reply_that_keeps_the_status_it_asks_for_is_a_plain_reply(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    path = f"/api/console/tickets/{ticket.number}/messages"
+    await laura.post(path, {"body": "Mi manda la ricevuta?", "status": "awaiting_user"})
+    status, body = await laura.post(path, {"body": "Anche il documento.", "status": "awaiting_user"})
+    assert status == 201 and body["mailed"] is True
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None
+    assert [m.kind for m in stored.outbox] == ["opened", "awaiting_user", "reply"]
+    assert [h.status for h in stored.history].count("awaiting_user") == 1
+
+
+@pytest.mark.parametrize(
     ("body", "status", "field"),
     [
         ({"body": "   "}, 422, "body"),
@@ -761,6 +804,9 @@ async def test_a_reply_reaches_the_student_with_the_display_name_only_and_a_note
         ({"body": "ok", "faq_ids": ["Tasse 001"]}, 422, "faq_ids"),
         ({"body": "ok", "faq_ids": [1]}, 422, "faq_ids"),
         ({"body": "ok", "faq_ids": ["tasse-001"] * 11}, 422, "faq_ids"),
+        ({"body": "ok", "status": "open"}, 422, "status"),
+        ({"body": "ok", "status": "chiuso"}, 422, "status"),
+        ({"body": "ok", "status": "closed", "internal": True}, 422, "status"),
     ],
 )
 async def test_a_bad_reply_is_refused_with_the_field_named(

@@ -208,3 +208,22 @@ def test_a_reply_mail_names_the_file_that_came_with_it(lang: str, said: str) -> 
     # and a reply without a file says nothing of one
     plain = compose("reply", lang)
     assert "Allegato" not in plain.text and "Attached" not in plain.text
+
+
+@pytest.mark.parametrize("kind", ["awaiting_user", "closed"])
+def test_a_status_mail_sent_with_a_reply_quotes_it_escaped(kind: str) -> None:
+    # One mail for "Invia e chiedi informazioni" / "Invia e chiudi": the status's, with the
+    # reply in it, as safely as the reply mail quotes it.
+    message = reply()
+    message.attachments = [
+        Attachment(id="a" * 32, filename="modulo <1>.pdf", size=51, content_type="application/pdf")
+    ]
+    mail = notify.compose(kind, make_ticket(), public_url=PUBLIC_URL, message=message)
+    assert "Anna Bianchi ti ha scritto:" in mail.text
+    assert "    Carica la ricevuta qui." in mail.text
+    assert "Allegato alla risposta: modulo <1>.pdf" in mail.text
+    assert "Carica la ricevuta qui.<br>\n&lt;b&gt;Grazie&lt;/b&gt;" in mail.html
+    assert "<strong>modulo &lt;1&gt;.pdf</strong>" in mail.html
+    # and without a reply, none of it
+    alone = notify.compose(kind, make_ticket(), public_url=PUBLIC_URL)
+    assert "ti ha scritto" not in alone.text and "<blockquote" not in alone.html

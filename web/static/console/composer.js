@@ -28,6 +28,13 @@ export function renderComposer() {
   ui.fileInput = h("input", { type: "file", id: "c-file", accept: ACCEPT, hidden: true, onchange: onFileChosen });
   ui.attachBtn = h("button", { type: "button", class: "c-btn c-small-btn", "aria-describedby": "c-file-help", onclick: () => ui.fileInput.click(), text: T("attachFile") });
   ui.fileChip = h("span", { class: "c-file-chip" });
+  // What the reply leaves the ticket in: one mail tells the student both (a reply, then a status
+  // change, was two mails a moment apart). Back to "keep" after each send: a close must be chosen.
+  ui.then = h("select", { id: "c-then", class: "c-then" },
+    h("option", { value: "", text: T("thenKeep") }),
+    h("option", { value: "awaiting_user", text: T("thenAwaiting") }),
+    h("option", { value: "closed", text: T("thenClosed") }));
+  ui.thenBox = h("span", { class: "c-then-box" }, h("label", { for: "c-then", class: "c-small", text: T("thenLabel") }), ui.then);
   ui.sendBtn = h("button", { type: "submit", class: "c-btn c-primary" });
   ui.sendError = h("p", { class: "c-error", role: "alert" });
   ui.composerHint = h("p", { class: "c-hint" });
@@ -40,7 +47,7 @@ export function renderComposer() {
       h("div", { class: "c-compose-file" }, ui.attachBtn, ui.fileInput, ui.fileChip,
         h("span", { id: "c-file-help", class: "c-muted c-small", text: T("attachHelp") })),
       ui.sendError,
-      h("div", { class: "c-compose-bar" }, ui.composerHint, ui.length, h("span", { class: "c-muted c-small", text: T("sendHint") }), ui.sendBtn)),
+      h("div", { class: "c-compose-bar" }, ui.composerHint, ui.length, h("span", { class: "c-muted c-small", text: T("sendHint") }), ui.thenBox, ui.sendBtn)),
   );
   renderComposerMode();
   renderLength();
@@ -66,6 +73,7 @@ export function renderComposerMode() {
   ui.textLabel.textContent = note ? T("noteLabel") : T("replyLabel", { name: S.me.name });
   ui.text.placeholder = note ? T("notePlaceholder") : T("replyPlaceholder");
   ui.sendBtn.textContent = note ? T("saveNote") : T("sendReply");
+  ui.thenBox.hidden = note; // a note tells the student nothing, a status included
   renderComposerHint();
 }
 
@@ -209,8 +217,9 @@ async function send() {
   ui.sendBtn.disabled = true;
   ui.sendBtn.textContent = T("sending");
   const faqIds = internal ? [] : insertedFaqs().slice(0, 10);
-  const payload = file ? replyForm(body, internal, last, faqIds, file)
-    : { body, internal, after: last, ...(faqIds.length ? { faq_ids: faqIds } : {}) };
+  const then = internal ? "" : ui.then.value;
+  const payload = file ? replyForm(body, internal, last, faqIds, then, file)
+    : { body, internal, after: last, ...(faqIds.length ? { faq_ids: faqIds } : {}), ...(then ? { status: then } : {}) };
   const res = await api("POST", "/api/console/tickets/" + t.number + "/messages", payload);
   if (file && draftFile(t.number) === file && (res.ok || FILE_ERRORS.includes(res.error.code))) {
     setFile(t.number, null); // sent, or refused for what it is: either way no longer to send
@@ -235,26 +244,30 @@ async function send() {
     ui.text.focus(); // the disabled Send button held it: back to the text, to fix or resend
     return;
   }
-  toast(internal ? T("noteSaved") : res.data.mailed ? T("sentMail") : T("sentLive"), "ok");
+  const sent = then === "closed" ? T("sentClosed") : then === "awaiting_user" ? T("sentAwaiting")
+    : res.data.mailed ? T("sentMail") : T("sentLive");
+  toast(internal ? T("noteSaved") : sent, "ok");
   forgetSent(t.number, internal ? "note" : "reply", body);
   if (!here) return;
+  ui.then.value = "";
   stopTyping();
   const shown = S.current;
   if (!shown.messages.some((m) => m.id === res.data.message.id)) {
     shown.messages.push(res.data.message);
     appendMessage(res.data.message);
   }
-  if (!internal && !shown.operator) reloadTicket();
+  if (!internal && (!shown.operator || then)) reloadTicket();
   ui.text.focus();
 }
 
 // A reply with a file: the JSON body's fields as the text parts the server reads back.
-function replyForm(body, internal, after, faqIds, file) {
+function replyForm(body, internal, after, faqIds, then, file) {
   const form = new FormData();
   form.append("body", body);
   form.append("internal", internal ? "true" : "false");
   if (after) form.append("after", after);
   if (faqIds.length) form.append("faq_ids", faqIds.join(","));
+  if (then) form.append("status", then);
   form.append("attachment", file, file.name);
   return form;
 }
