@@ -136,7 +136,8 @@ async def test_a_reply_closes_the_ticket_with_one_mail_when_asked_to(
     await laura.get_by_role("button", name="Nota interna").click()
     await expect(then).to_be_hidden()
     await laura.get_by_role("button", name="Risposta allo studente").click()
-    await laura.get_by_label("Risposta allo studente").fill("Con l'avviso pagoPA che trova nel portale.")
+    answer = "Con l'avviso pagoPA che trova nel portale."
+    await laura.get_by_label("Risposta allo studente").fill(answer)
     await then.select_option(label="chiudi il ticket")
     await laura.get_by_role("button", name="Invia risposta").click()
     await expect(laura.locator(".c-toasts")).to_contain_text("ticket chiuso")

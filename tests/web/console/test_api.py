@@ -784,7 +784,8 @@ async def test_a_reply_that_keeps_the_status_it_asks_for_is_a_plain_reply(
     ticket = await open_ticket(server)
     path = f"/api/console/tickets/{ticket.number}/messages"
     await laura.post(path, {"body": "Mi manda la ricevuta?", "status": "awaiting_user"})
-    status, body = await laura.post(path, {"body": "Anche il documento.", "status": "awaiting_user"})
+    again = {"body": "Anche il documento.", "status": "awaiting_user"}
+    status, body = await laura.post(path, again)
     assert status == 201 and body["mailed"] is True
     stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
     assert stored is not None
