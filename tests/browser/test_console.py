@@ -784,3 +784,44 @@ async def test_a_sign_in_in_another_tab_says_why_this_one_ended(
     await laura.get_by_label("Password").fill(LAURA.password)
     await laura.get_by_role("button", name="Accedi").click()
     await expect(second.locator(".c-login")).to_contain_text("da un'altra scheda o finestra")
+
+
+async def test_a_colleague_s_change_leaves_the_reader_where_they_were(
+    server: Server, browser: Browser
+) -> None:
+    """A colleague's note, take-over or status change redraws the ticket on screen: the
+    thread stays where its reader is, unless they were at its end, where the new message is
+    followed; a ready answer opened to read stays open."""
+    laura, number = await laura_at_a_new_ticket(server, browser, "Longo Marta")
+    marco = await create_account(server, MARCO)
+    desk = Desk(server.app[SERVICES])
+    for i in range(12):
+        await desk.student_reply(
+            number, f"Messaggio {i}: ho pagato la seconda rata ma il portale non la vede.\n"
+            "Ho allegato la ricevuta.\nGrazie.", None)
+    thread = laura.locator(".c-thread")
+    await expect(thread).to_contain_text("Messaggio 11")
+    answer = laura.locator(".c-canned details").first
+    await answer.locator("summary").click()
+    await expect(answer).to_have_attribute("open", "")
+    await thread.evaluate("(t) => { t.scrollTop = 0; }")
+
+    await desk.operator_reply(number, marco, "Nota di Marco: verificare su Esse3.", internal=True)
+    await expect(thread).to_contain_text("Nota di Marco")
+    await desk.assign(number, marco.username, marco)
+    await expect(laura.locator(".c-holder-line")).to_contain_text("Marco Verdi")
+    await asyncio.sleep(0.3)  # past the frame in which a scroll to the end would land
+    assert await thread.evaluate("(t) => t.scrollTop") == 0
+    await expect(answer).to_have_attribute("open", "")
+
+    # at the end of the thread, the reader follows what arrives
+    await thread.evaluate("(t) => { t.scrollTop = t.scrollHeight; }")
+    await desk.operator_reply(number, marco, "Seconda nota di Marco.", internal=True)
+    await expect(thread).to_contain_text("Seconda nota di Marco")
+    for _ in range(50):
+        below = await thread.evaluate("(t) => t.scrollHeight - t.scrollTop - t.clientHeight")
+        if below < 5:
+            break
+        await asyncio.sleep(0.05)
+    assert below < 5
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

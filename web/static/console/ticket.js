@@ -64,17 +64,20 @@ export async function reloadTicket(background) {
   if (!res.ok) return;
   // A colleague's change redraws the header and the side column under the operator: what
   // they were typing into the ready answers' search, and where the keyboard was, stay.
+  // Nor may it move what they were reading: the thread keeps its place (unless they were at
+  // its end, where the new message is followed), the side column its scroll and what was open.
   const focused = ui.ticketPane.contains(document.activeElement) ? document.activeElement.id : "";
-  const searching = ui.cannedInput ? ui.cannedInput.value : "";
+  const asideTop = ui.aside.scrollTop;
   S.current = res.data;
   S.studentOnline = !!res.data.student_online;
   renderHeader();
-  renderThread();
-  renderAside(searching);
+  updateThread();
+  renderAside(true);
+  ui.aside.scrollTop = asideTop;
   renderWarnings();
   renderComposerMode();
   const again = focused && document.getElementById(focused);
-  if (again) again.focus();
+  if (again) again.focus({ preventScroll: true });
 }
 
 function renderTicket() {
@@ -203,6 +206,23 @@ function renderThread() {
   scrollThreadToEnd();
 }
 
+// The thread after a reload: the messages on screen stay, the new ones are appended (followed
+// only by a reader at the end); a thread that changed otherwise is drawn again in its place.
+function updateThread() {
+  const shown = [...ui.thread.children].map((li) => li.dataset.id);
+  const ids = S.current.messages.map((m) => String(m.id));
+  if (shown.every((id, i) => id === ids[i])) {
+    for (const m of S.current.messages.slice(shown.length)) appendMessage(m);
+    return;
+  }
+  const atEnd = threadAtEnd();
+  const top = ui.thread.scrollTop;
+  clear(ui.thread);
+  for (const m of S.current.messages) ui.thread.append(messageItem(m));
+  if (atEnd) scrollThreadToEnd();
+  else ui.thread.scrollTop = top;
+}
+
 const threadAtEnd = () => !ui.thread || ui.thread.scrollHeight - ui.thread.scrollTop - ui.thread.clientHeight < 120;
 // After layout: the composer and the warnings change the thread's height once they render.
 function scrollThreadToEnd() {
@@ -272,8 +292,12 @@ async function setStatus(status) {
 
 /* the side column: student, chat before the ticket, canned answers, history */
 
-function renderAside(searching = "") {
+// again: a reload of the ticket on screen, whose ready answers (what was typed in their
+// search, which ones were open) and open transcript stay as they were.
+function renderAside(again = false) {
   const t = S.current;
+  const keep = again && ui.cannedInput && ui.cannedList;
+  const transcriptOpen = again && !!ui.aside.querySelector(".c-transcript[open]");
   const dl = h("dl", { class: "c-facts" },
     h("dt", { text: T("email") }), h("dd", {}, h("span", { class: "c-copyable", text: t.email })),
     h("dt", { text: T("phone") }), h("dd", {}, h("a", { href: "tel:" + t.phone, text: t.phone })),
@@ -286,10 +310,12 @@ function renderAside(searching = "") {
       ? h("ul", { class: "c-inline-list" }, t.other_tickets.map((o) => h("li", {}, ticketLink(o.number), " ", h("span", { class: "c-muted", text: statusLabel(o.status) }))))
       : T("none")),
   );
-  ui.cannedInput = h("input", { id: "c-canned", type: "search", placeholder: T("cannedPlaceholder"), autocomplete: "off", value: searching });
-  ui.cannedList = h("ul", { class: "c-canned-list" });
-  let timer = null;
-  ui.cannedInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadCanned, 250); });
+  if (!keep) {
+    ui.cannedInput = h("input", { id: "c-canned", type: "search", placeholder: T("cannedPlaceholder"), autocomplete: "off" });
+    ui.cannedList = h("ul", { class: "c-canned-list" });
+    let timer = null;
+    ui.cannedInput.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadCanned, 250); });
+  }
   clear(ui.aside).append(
     ...(t.rating ? [ratingCard(t.rating)] : []), // the DOM's own append writes a null as "null"
     h("section", { class: "c-card" }, h("h3", { text: T("studentData") }), dl,
@@ -297,7 +323,7 @@ function renderAside(searching = "") {
       S.me.role === "admin" ? h("div", { class: "c-privacy-actions" },
         h("button", { type: "button", class: "c-linklike", onclick: () => exportStudent(t.number), text: T("exportStudent") }),
         h("button", { type: "button", class: "c-linklike", onclick: () => showAdmin("privacy", t.email), text: T("eraseStudent") })) : null),
-    h("section", { class: "c-card" }, h("h3", { text: T("beforeTicket") }), chatBefore(t)),
+    h("section", { class: "c-card" }, h("h3", { text: T("beforeTicket") }), chatBefore(t, transcriptOpen)),
     h("section", { class: "c-card" },
       h("h3", {}, h("label", { for: "c-canned", text: T("canned") })),
       ui.cannedInput, ui.cannedList),
@@ -306,7 +332,7 @@ function renderAside(searching = "") {
         h("span", { text: T("historyItem", { status: statusLabel(x.status), by: x.by === "student" ? T("byStudent") : x.by === "system" ? T("bySystem") : x.by_name || x.by }) }),
         " ", h("time", { class: "c-muted", datetime: x.at, text: fmtDate(x.at) }))))),
   );
-  loadCanned();
+  if (!keep) loadCanned();
 }
 
 // The student's verdict on the closed ticket, at the top: it is what the operator looks for.
@@ -324,7 +350,7 @@ function ticketLink(number) {
   return h("button", { type: "button", class: "c-linklike", onclick: () => openTicket(number), text: "#" + number });
 }
 
-function chatBefore(t) {
+function chatBefore(t, open) {
   const c = t.conversation;
   if (!c) return h("p", { class: "c-muted", text: T("noChat") });
   const faqs = c.faqs || [];
@@ -332,7 +358,7 @@ function chatBefore(t) {
     faqs.length
       ? [h("p", { text: T("faqRefused") }), h("ul", { class: "c-faq-refused" }, faqs.map((f) => h("li", { text: f.question })))]
       : h("p", { class: "c-muted", text: T("noFaqShown") }),
-    h("details", { class: "c-transcript" },
+    h("details", { class: "c-transcript", open },
       h("summary", { text: T("transcript", { n: c.transcript.length }) }),
       h("ol", {}, c.transcript.map((e) => h("li", { class: "c-tr c-tr-" + e.from },
         h("strong", { text: (e.from === "student" ? T("student") : T("bot")) + ": " }),
@@ -351,7 +377,8 @@ async function loadCanned() {
   const q = typed || (first ? first.body.slice(0, 300) : "");
   if (q) params.set("q", q);
   const res = await api("GET", "/api/console/faq?" + params.toString());
-  if (!res.ok || S.current !== t) return;
+  // (a reload of the same ticket meanwhile keeps this list: the answer is still for it)
+  if (!res.ok || !S.current || S.current.number !== t.number) return;
   const proposed = new Set(((t.conversation && t.conversation.faqs) || []).map((f) => f.id));
   clear(ui.cannedList);
   if (!typed && res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted c-small", text: T("cannedHint") }));
