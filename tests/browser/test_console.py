@@ -825,3 +825,21 @@ async def test_a_colleague_s_change_leaves_the_reader_where_they_were(
         await asyncio.sleep(0.05)
     assert below < 5
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_colleague_who_cannot_send_is_no_reason_to_wait(
+    server: Server, browser: Browser
+) -> None:
+    laura, number = await laura_at_a_new_ticket(server, browser, "Villa Carla")
+    await laura.get_by_role("button", name="Prendi in carico").click()
+    await expect(laura.locator(".c-holder-line")).to_contain_text("te (Laura Bianchi)")
+    await create_account(server, MARCO)
+    marco = await page_of(browser)
+    await sign_in(marco, server, MARCO)
+    await marco.get_by_label("Assegnazione").select_option("all")
+    await marco.locator(".c-item", has_text=number).click()
+    await expect(marco.get_by_role("button", name="Invia risposta")).to_be_disabled()
+    await marco.get_by_label("Risposta allo studente").fill("Buongiorno, le rispondo io")
+    warnings = laura.locator(".c-warnings")
+    await expect(warnings).to_contain_text("Marco Verdi sta scrivendo una risposta, ma non ha il ticket")
+    await expect(warnings).not_to_contain_text("aspetta prima di rispondere")

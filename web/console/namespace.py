@@ -283,14 +283,25 @@ class ConsoleNamespace(GuardedNamespace):
             room=CONSOLE_TICKET_ROOM.format(number=number),
             skip_sid=sid,
         )
-        # The student sees the display name only, and nothing while a note is being written.
-        if not internal or not typing:
+        # The student sees the display name only, and nothing while a note is being written,
+        # nor a reply that its writer could not send: one from a colleague of the ticket's
+        # holder, or on a closed ticket. The colleagues in the console still see it (who may
+        # be about to take the ticket over), and the console words it as news, not as "wait".
+        if not typing or (not internal and await self._may_reply(user, number)):
             await self.server.emit(
                 "operator_typing",
                 payload,
                 room=STUDENT_ROOM.format(number=number),
                 namespace=STUDENTS,
             )
+
+    async def _may_reply(self, user: SocketUser, number: str) -> bool:
+        summary = await self.services.storage.tickets.summary(number)
+        return (
+            summary is not None
+            and summary.status != "closed"
+            and summary.operator in (None, "", user.username)
+        )
 
 
 CONSOLE = web.AppKey("console", ConsoleNamespace)

@@ -327,6 +327,43 @@ async def test_a_socket_reaches_only_the_tickets_it_opened(
     assert (await english.next("error"))["message"].startswith("What you're looking for")
 
 
+async def test_the_student_sees_typing_only_from_an_operator_who_can_send(
+    server: Server, signed_in: Factory, sockets: list[Recorder]
+) -> None:
+    """Laura holds the ticket: Marco, whose Send button is off, may draft a reply, but the
+    student is not told that someone is answering, and Laura hears of it only as news."""
+    laura, marco = await signed_in(LAURA), await signed_in(MARCO)
+    a = await operator_socket(server, laura, sockets)
+    b = await operator_socket(server, marco, sockets)
+    ticket = await open_ticket(server)
+    number = ticket.number
+    student = await student_socket(server, ticket.token, sockets)
+    status, _ = await laura.post(f"/api/console/tickets/{number}/assign", {"username": ""})
+    assert status == 200
+    await student.next("ticket", where=lambda t: t["operator"] is not None)
+    for socket in (a, b):
+        await socket.emit("open_ticket", {"number": number})
+        await socket.next("student_online")
+
+    await b.emit("operator_typing", {"number": number, "typing": True})
+    seen = await a.next("operator_typing")
+    assert seen["username"] == "mverdi" and seen["typing"] is True
+    await student.nothing("operator_typing", wait=0.3)
+
+    # the holder's typing reaches the student
+    await a.emit("operator_typing", {"number": number, "typing": True})
+    assert await student.next("operator_typing") == {
+        "number": number, "typing": True, "name": "Laura Bianchi"
+    }
+    # and on a closed ticket, nobody's: the student could not even answer
+    await a.emit("operator_typing", {"number": number, "typing": False})
+    await student.next("operator_typing", where=lambda p: p["typing"] is False)
+    status, _ = await laura.post(f"/api/console/tickets/{number}/status", {"status": "closed"})
+    assert status == 200
+    await a.emit("operator_typing", {"number": number, "typing": True})
+    await student.nothing("operator_typing", wait=0.3)
+
+
 async def test_logout_and_deactivation_close_the_sockets_at_once(
     server: Server, signed_in: Factory, sockets: list[Recorder]
 ) -> None:

@@ -160,11 +160,17 @@ export function renderWarnings() {
   const t = S.current;
   const items = [];
   const others = S.viewers.filter((v) => v.username !== S.me.username);
-  const typingReply = [...S.typing.values()].filter((x) => !x.internal);
-  const typingNote = [...S.typing.values()].filter((x) => x.internal);
+  // A reply that could go out before this operator's is worth a wait; one from a colleague
+  // who does not hold the ticket could not be sent (the student is not told of it either).
+  const canSend = (username) => !t.operator || t.operator.username === username;
+  const typing = [...S.typing.entries()];
+  const typingReply = typing.filter(([u, x]) => !x.internal && canSend(u)).map(([, x]) => x);
+  const drafting = typing.filter(([u, x]) => !x.internal && !canSend(u)).map(([, x]) => x);
+  const typingNote = typing.filter(([, x]) => x.internal).map(([, x]) => x);
   for (const x of typingReply) items.push(h("p", { class: "c-warn c-warn-strong", text: T("colleagueTyping", { name: x.name }) }));
+  for (const x of drafting) items.push(h("p", { class: "c-warn", text: T("colleagueDrafting", { name: x.name }) }));
   for (const x of typingNote) items.push(h("p", { class: "c-warn", text: T("colleagueNote", { name: x.name }) }));
-  if (others.length && !typingReply.length) {
+  if (others.length && !typingReply.length && !drafting.length) {
     const names = others.map((o) => o.name).join(", ");
     items.push(h("p", { class: "c-warn", text: T(others.length > 1 ? "viewersWarnMany" : "viewersWarn", { names }) }));
   }
