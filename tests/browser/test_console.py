@@ -467,7 +467,9 @@ async def test_a_reply_cut_off_by_the_end_of_the_session_is_there_after_signing_
     await expect(laura.get_by_role("heading", name=f"Ticket {number}")).to_be_visible()
     await expect(laura.get_by_label("Risposta allo studente")).to_have_value(draft)
     await expect(laura.get_by_label("Risposta allo studente")).to_be_focused()
-    # signing out on purpose leaves nothing behind for whoever uses the page next
+    # signing out on purpose (confirmed, the reply still unsent) leaves nothing behind for
+    # whoever uses the page next
+    laura.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
     await laura.get_by_role("button", name="Esci").click()
     await sign_in(laura, server, LAURA)
     await laura.locator(".c-item", has_text=number).click()
@@ -843,3 +845,38 @@ async def test_a_colleague_who_cannot_send_is_no_reason_to_wait(
     warnings = laura.locator(".c-warnings")
     await expect(warnings).to_contain_text("Marco Verdi sta scrivendo una risposta, ma non ha il ticket")
     await expect(warnings).not_to_contain_text("aspetta prima di rispondere")
+
+
+async def test_signing_out_with_unsent_replies_asks_first(
+    server: Server, browser: Browser
+) -> None:
+    laura, first, second = await two_tickets(server, browser)
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("Gentile Elisa, ")
+    await laura.locator(".c-item", has_text=second).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {second}")).to_be_visible()
+    await box.fill("Gentile Davide, ")
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, False)))
+    await laura.get_by_role("button", name="Esci").click()
+    for _ in range(50):
+        if asked:
+            break
+        await asyncio.sleep(0.05)
+    assert asked == ["In 2 ticket hai risposte o note non inviate: uscendo andranno perse. "
+                     "Vuoi uscire comunque?"]
+    # staying keeps everything
+    await expect(box).to_have_value("Gentile Davide, ")
+    await laura.locator(".c-item", has_text=first).click()
+    await expect(box).to_have_value("Gentile Elisa, ")
+
+    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, True)))
+    await laura.get_by_role("button", name="Esci").click()
+    await expect(laura.locator(".c-login")).to_contain_text("Sei uscito dalla console")
+    assert len(asked) == 2
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

@@ -89,7 +89,20 @@ export function signedOut(message) {
   renderLogin(message);
 }
 
+// The tickets with a reply or a note written and not sent (the one on screen included).
+export function unsentDrafts() {
+  saveDraft();
+  return [...S.drafts.values()].filter((d) => (d.reply || "").trim() || (d.note || "").trim()).length;
+}
+
 export async function logout() {
+  // Signing out on purpose throws the drafts away (below): not without a word, as a reload
+  // would not either.
+  const unsent = unsentDrafts();
+  if (unsent && !window.confirm(T(unsent === 1 ? "confirmLogoutOne" : "confirmLogout", { n: unsent }))) {
+    if (ui.text && S.current) ui.text.focus();
+    return;
+  }
   // The server closes this session's sockets with "session_expired": let go of ours first,
   // or that message would arrive before the answer and say the session expired.
   if (S.socket) {
