@@ -134,6 +134,9 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
     async def hang_up_sockets(_app: web.Application) -> None:
         # At shutdown, before aiohttp waits for the requests in flight (an open socket is
         # one): the widgets and consoles reconnect, to another process or this one restarted.
+        consoles = _app.get(CONSOLE)
+        if consoles is not None:
+            await consoles.closing()
         await sio.eio.hang_up_all()
 
     app.on_shutdown.append(hang_up_sockets)

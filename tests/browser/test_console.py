@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Dialog, Page, Route, expect
 
 from tests.browser.conftest import NewPage
 from tests.browser.widget import UNSURE, Chat
-from tests.conftest import Server
+from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
 from web.console.namespace import CONSOLE
 from web.desk.erasure import erase
@@ -880,3 +880,27 @@ async def test_signing_out_with_unsent_replies_asks_first(
     await expect(laura.locator(".c-login")).to_contain_text("Sei uscito dalla console")
     assert len(asked) == 2
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_restart_says_so_and_keeps_the_reply_being_written(
+    data_dir: Path, browser: Browser
+) -> None:
+    """The data folder keeps its sessions in memory: a restart signs everyone out. The
+    console is told why, not that the session expired, and the reply survives the login."""
+    config = make_config(data_dir)
+    server = await start_server(config)
+    try:
+        laura, number = await laura_at_a_new_ticket(server, browser, "Rinaldi Ada")
+        draft = "Gentile Ada, la seconda rata"
+        await laura.get_by_label("Risposta allo studente").fill(draft)
+        await server.stop()
+        await expect(laura.locator(".c-login")).to_contain_text("Il servizio è stato riavviato")
+        server = await start_server(config)
+        await laura.get_by_label("Nome utente").fill(LAURA.username)
+        await laura.get_by_label("Password").fill(LAURA.password)
+        await laura.get_by_role("button", name="Accedi").click()
+        await expect(laura.get_by_role("heading", name=f"Ticket {number}")).to_be_visible()
+        await expect(laura.get_by_label("Risposta allo studente")).to_have_value(draft)
+        assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+    finally:
+        await server.stop()

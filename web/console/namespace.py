@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.i18n import normalise_lang
 from bot.validate import Valid, validate_number
 from storage import Operator, StorageError
+from storage.sessions import MemorySessions
 from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, OPERATORS_ROOM, STUDENT_ROOM, STUDENTS
 from web.desk.services import Services
 from web.desk.sessions import COOKIE, Session, SessionStore
@@ -107,6 +108,14 @@ class ConsoleNamespace(GuardedNamespace):
     async def end_session(self, session_id: str, reason: str) -> None:
         await self.sessions.drop(session_id)
         await self._close_sockets(lambda user: user.session.id == session_id, reason)
+
+    async def closing(self) -> None:
+        """This process stops. Where the sessions live in its memory (a data folder's store)
+        they end with it: its consoles are told so now, rather than, once they reconnect to
+        the process restarted, that their session expired or was closed."""
+        if isinstance(self.sessions.store, MemorySessions):
+            for sid in list(self._users):
+                await self.emit("session_expired", {"reason": "restart"}, to=sid)
 
     async def end_sessions_of(self, username: str, reason: str) -> None:
         await self.sessions.drop_user(username)

@@ -39,7 +39,7 @@ export async function api(method, path, body, background) {
   if (response.ok) return { ok: true, status: response.status, data };
   const error = (data && data.error) || { code: "server", message: T("serverError") };
   if (response.status === 401 && S.me && !path.endsWith("/login")) {
-    signedOut(T("expired"));
+    signedOut(T("sessionGone"));
   }
   return { ok: false, status: response.status, error };
 }

@@ -32,9 +32,11 @@ export function connect() {
   socket.on("connect_error", async (err) => {
     setLive(false);
     if (err && ["unauthorized", "csrf", "forbidden"].includes(err.message)) {
-      // The session is gone (expired, revoked, server restarted): ask for a new login.
+      // The session is gone (expired, revoked, or the server restarted without a word, as
+      // after a crash): ask for a new login. Which it was the console cannot tell: an unknown
+      // session looks the same to the server either way; a restart on purpose says so first.
       const res = await api("GET", "/api/console/me");
-      if (!res.ok && S.me) signedOut(T("expired"));
+      if (!res.ok && S.me) signedOut(T("sessionGone"));
       else if (res.ok) {
         S.me.csrf_token = res.data.csrf_token;
         socket.auth = { csrf_token: res.data.csrf_token, lang };
@@ -50,7 +52,8 @@ export function connect() {
   });
   socket.on("session_expired", (p) => {
     const reason = p && p.reason;
-    signedOut(reason === "revoked" ? T("revoked") : reason === "replaced" ? T("replaced") : T("expired"));
+    const known = { revoked: "revoked", replaced: "replaced", restart: "restarted" };
+    signedOut(T(known[reason] || "expired"));
   });
   socket.on("presence", (p) => {
     S.online = (p && p.operators) || [];
