@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -16,9 +17,11 @@ from tests.browser.conftest import NewPage
 from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
+from storage import Message, StatusChange, Ticket
 from web.console.namespace import CONSOLE
 from web.desk.erasure import erase
 from web.desk.tickets import Desk
+from web.desk.views import new_id
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -904,3 +907,37 @@ async def test_a_restart_says_so_and_keeps_the_reply_being_written(
         assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
     finally:
         await server.stop()
+
+
+async def test_the_queue_reaches_the_tickets_beyond_its_first_page(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    tickets = server.app[SERVICES].storage.tickets
+
+    def student(i: int) -> Callable[[str], Ticket]:
+        def build(number: str) -> Ticket:
+            ticket = Ticket(number=number, email=f"coda{i}@example.org", name=f"Coda {i:03d}",
+                            phone="+393331234567", topic="immatricolazioni",
+                            subtopic="tasse-pagamenti")
+            ticket.messages.append(Message(id=new_id(), author="student", name=ticket.name,
+                                           body="Non riesco a pagare la prima rata."))
+            ticket.history.append(StatusChange(status="open", by="student"))
+            return ticket
+        return build
+
+    for i in range(205):  # straight into storage: quietly, and quickly
+        await tickets.create(student(i))
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await expect(laura.locator(".c-item")).to_have_count(200)
+    await expect(laura.get_by_text("Mostrati 200 di 205: restringi i filtri o mostra altri")).to_be_visible()
+    await expect(laura.locator(".c-item", has_text="Coda 204")).to_have_count(0)
+    await laura.get_by_role("button", name="Mostra altri").click()
+    await expect(laura.locator(".c-item")).to_have_count(205)
+    newest = laura.locator(".c-item", has_text="Coda 204")
+    await expect(newest).to_be_visible()
+    await expect(laura.locator(".c-item").nth(200)).to_be_focused()
+    await expect(laura.get_by_role("button", name="Mostra altri")).to_have_count(0)
+    await expect(laura.get_by_text("Mostrati 200 di 205")).to_have_count(0)
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 /* The queue: status tabs, filters and search, the list of tickets. */
 
-import { boot, lang, S, saveFilters, ui } from "./state.js";
+import { boot, lang, QUEUE_MAX, QUEUE_PAGE, S, saveFilters, ui } from "./state.js";
 import { STATUS_TABS, T } from "./texts.js";
 import { clear, h } from "./dom.js";
 import { ageClass, fmtAge, fmtDate, isMine, statusLabel, subtopicLabel } from "./format.js";
@@ -107,6 +107,12 @@ async function fetchQueue(background, mine) {
     params.set("subtopic", subtopic);
   }
   if (f.q && f.sort === "oldest") params.set("sort", "newest");
+  const key = params.toString();
+  if (key !== S.queueKey) {
+    S.queueKey = key;
+    S.queueLimit = QUEUE_PAGE;
+  }
+  params.set("limit", String(S.queueLimit));
   const res = await api("GET", "/api/console/tickets?" + params.toString(), undefined, background === true);
   if (mine !== S.queueSeq) return;
   if (!res.ok) {
@@ -126,7 +132,9 @@ export function renderQueue() {
     el.textContent = String(n);
   }
   ui.list.setAttribute("aria-busy", "false");
-  ui.queueInfo.textContent = S.queue.length < S.total ? T("shown", { shown: S.queue.length, total: S.total }) : "";
+  const more = S.queue.length < S.total && S.queueLimit < QUEUE_MAX;
+  ui.queueInfo.textContent = S.queue.length < S.total
+    ? T(more ? "shown" : "shownMax", { shown: S.queue.length, total: S.total }) : "";
   // The list is rebuilt at every change anywhere: a press on an item would lose its click, so
   // the rebuild waits for the release; the scroll position and the focused item stay.
   if (S.pressingQueue) {
@@ -135,16 +143,31 @@ export function renderQueue() {
   }
   S.queueStale = false;
   const top = ui.list.scrollTop;
-  const focused = ui.list.contains(document.activeElement) ? document.activeElement.dataset.number : null;
+  const active = ui.list.contains(document.activeElement) ? document.activeElement : null;
+  const focused = active ? (active.dataset.number || ("more" in active.dataset ? "more" : null)) : null;
   clear(ui.list);
   if (!S.queue.length) {
     ui.list.append(h("li", { class: "c-empty", text: T("emptyQueue") }));
     return;
   }
   for (const t of S.queue) ui.list.append(queueItem(t));
+  if (more) {
+    ui.list.append(h("li", { class: "c-more" },
+      h("button", { type: "button", class: "c-btn c-ghost", "data-more": "", onclick: showMore, text: T("showMore") })));
+  }
   ui.list.scrollTop = top;
-  const again = focused && ui.list.querySelector(`[data-number="${focused}"]`);
+  const again = focused && ui.list.querySelector(focused === "more" ? "[data-more]" : `[data-number="${focused}"]`);
   if (again) again.focus({ preventScroll: true });
+}
+
+// The next page (the queue API has a limit, no offset: the list grows by a page). The
+// keyboard goes on from the first ticket it adds.
+async function showMore() {
+  const before = S.queue.length;
+  S.queueLimit = Math.min(S.queueLimit + QUEUE_PAGE, QUEUE_MAX);
+  await loadQueue();
+  const first = ui.list.querySelectorAll(".c-item")[before];
+  if (first) first.focus();
 }
 
 document.addEventListener("pointerdown", (ev) => {

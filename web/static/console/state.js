@@ -5,6 +5,9 @@ export const boot = JSON.parse(document.getElementById("console-boot").textConte
 export const lang = boot.lang === "en" ? "en" : "it";
 export const locale = lang === "en" ? "en-GB" : "it-IT";
 export const root = document.getElementById("console-root");
+// The queue's page, and the most the server lists at once (web/console/tickets.py).
+export const QUEUE_PAGE = 200;
+export const QUEUE_MAX = 1000;
 
 export const S = {
   me: boot.me,
@@ -37,6 +40,8 @@ export const S = {
   queueSeq: 0, // the latest queue request: only its answer is shown
   pressingQueue: false, // a pointer is down on the queue: its rebuild waits (queue.js)
   queueStale: false,
+  queueLimit: QUEUE_PAGE, // how many tickets the queue asks for: "Mostra altri" asks for more
+  queueKey: "", // the filters the limit was raised for: other filters start at one page again
   view: "queue",
   reportDays: 30,
 };
