@@ -941,3 +941,49 @@ async def test_the_queue_reaches_the_tickets_beyond_its_first_page(
     await expect(laura.get_by_role("button", name="Mostra altri")).to_have_count(0)
     await expect(laura.get_by_text("Mostrati 200 di 205")).to_have_count(0)
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_colleague_who_took_the_ticket_first_is_named_in_the_question(
+    server: Server, browser: Browser
+) -> None:
+    laura, number = await laura_at_a_new_ticket(server, browser, "Moretti Elia")
+    marco = await create_account(server, MARCO)
+    desk = Desk(server.app[SERVICES])
+    raced: list[bool] = []
+
+    async def meanwhile(route: Route) -> None:
+        if not raced:  # Marco takes it between Laura's look and her press
+            raced.append(True)
+            await desk.assign(number, marco.username, marco)
+        await route.continue_()
+
+    await laura.route(f"**/api/console/tickets/{number}/assign", meanwhile)
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d)))
+    await laura.get_by_role("button", name="Prendi in carico").click()
+    await expect(laura.locator(".c-holder-line")).to_contain_text("te (Laura Bianchi)")
+    assert asked == [
+        "Nel frattempo il ticket è stato preso in carico da Marco Verdi.\n\n"
+        "Vuoi prenderlo in carico tu al posto di Marco Verdi? Marco Verdi vedrà il cambio."
+    ]
+
+
+async def test_the_toast_after_a_reply_leaves_the_send_button_usable(
+    server: Server, browser: Browser
+) -> None:
+    laura, _ = await laura_at_a_new_ticket(server, browser, "Pellegrini Noemi")
+    await reply(laura, "Gentile Noemi, la domanda risulta completa.")
+    await expect(laura.locator(".c-toast")).to_be_visible()
+    send = laura.get_by_role("button", name="Invia risposta")
+    box = await send.bounding_box()
+    assert box is not None
+    hit = await laura.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('button')?.textContent",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+    assert hit == "Invia risposta"
+    await expect(laura.locator(".c-toast")).to_have_count(0, timeout=4000)

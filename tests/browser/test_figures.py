@@ -56,7 +56,7 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
     month = page.get_by_role("button", name="30 giorni")
     await expect(month).to_have_attribute("aria-pressed", "true")
     tiles = page.locator(".c-totals")
-    await expect(tiles.locator(".c-total", has_text="Ticket aperti")).to_contain_text("4")
+    await expect(tiles.locator(".c-total", has_text="Ticket arrivati")).to_contain_text("4")
     await expect(tiles.locator(".c-total", has_text="Ticket chiusi")).to_contain_text("1")
     await expect(tiles.locator(".c-total", has_text="Aperti adesso")).to_contain_text("3")
     await expect(tiles.locator(".c-total", has_text="Prima risposta")).to_contain_text("min")

@@ -15,7 +15,9 @@ export function toast(text, kind) {
   if (!ui.toasts) return;
   const item = h("p", { class: "c-toast" + (kind ? " c-toast-" + kind : ""), text });
   ui.toasts.append(item);
-  setTimeout(() => item.remove(), 6000);
+  // It sits over the corner where "Invia risposta" is (clicks pass through it, console.css):
+  // news that all went well goes soon; an error stays to be read.
+  setTimeout(() => item.remove(), kind === "error" ? 6000 : 3000);
 }
 
 export function beep() {

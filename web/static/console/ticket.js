@@ -246,10 +246,15 @@ export function appendMessage(m) {
 
 /* take, transfer, status */
 
-async function withForce(call) {
+// A colleague took the ticket between the operator's look and their press: the ticket is
+// drawn again (its header names the new holder) and the question says who holds it now and
+// what pressing on would do to them.
+async function withForce(call, question) {
   let res = await call(false);
   if (!res.ok && res.status === 409 && res.error.code === "held_by_other") {
-    if (!window.confirm(T("confirmForce", { message: res.error.message }))) return null;
+    await reloadTicket(true);
+    const holder = S.current && S.current.operator;
+    if (holder && !window.confirm(T("confirmForce", { name: holder.name }) + "\n\n" + question(holder.name))) return null;
     res = await call(true);
   }
   if (!res.ok) {
@@ -264,7 +269,10 @@ async function assign(username) {
   if (!t) return;
   if (username === "" && heldByOther(t) && !window.confirm(T("confirmTakeOver", { name: t.operator.name }))) return;
   const force = username === "" && heldByOther(t);
-  const res = await withForce((again) => api("POST", "/api/console/tickets/" + t.number + "/assign", { username, force: force || again }));
+  const to = (S.team.find((o) => o.username === username) || { name: username }).name;
+  const res = await withForce(
+    (again) => api("POST", "/api/console/tickets/" + t.number + "/assign", { username, force: force || again }),
+    (name) => (username ? T("forceTransfer", { name, to }) : T("forceTake", { name })));
   if (!res) return;
   announce(T("assignedTo", { number: t.number, name: res.data.ticket.operator ? res.data.ticket.operator.name : "" }));
   await reloadTicket();
@@ -288,7 +296,9 @@ async function setStatus(status) {
     ui.text.focus();
     return;
   }
-  const res = await withForce((force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force }));
+  const res = await withForce(
+    (force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force }),
+    (name) => T("forceStatus", { name, status: statusLabel(status) }));
   if (!res) return;
   announce(T("statusChanged", { number: t.number, status: statusLabel(status) }));
   await reloadTicket();
