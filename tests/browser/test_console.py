@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Dialog, Page, Route, expect
 
+from storage import Message, StatusChange, Ticket
 from tests.browser.conftest import NewPage
 from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
-from storage import Message, StatusChange, Ticket
 from web.console.namespace import CONSOLE
 from web.desk.erasure import erase
 from web.desk.tickets import Desk
@@ -846,7 +846,9 @@ async def test_a_colleague_who_cannot_send_is_no_reason_to_wait(
     await expect(marco.get_by_role("button", name="Invia risposta")).to_be_disabled()
     await marco.get_by_label("Risposta allo studente").fill("Buongiorno, le rispondo io")
     warnings = laura.locator(".c-warnings")
-    await expect(warnings).to_contain_text("Marco Verdi sta scrivendo una risposta, ma non ha il ticket")
+    await expect(warnings).to_contain_text(
+        "Marco Verdi sta scrivendo una risposta, ma non ha il ticket"
+    )
     await expect(warnings).not_to_contain_text("aspetta prima di rispondere")
 
 
@@ -931,7 +933,8 @@ async def test_the_queue_reaches_the_tickets_beyond_its_first_page(
     laura = await page_of(browser)
     await sign_in(laura, server, LAURA)
     await expect(laura.locator(".c-item")).to_have_count(200)
-    await expect(laura.get_by_text("Mostrati 200 di 205: restringi i filtri o mostra altri")).to_be_visible()
+    shown = laura.get_by_text("Mostrati 200 di 205: restringi i filtri o mostra altri")
+    await expect(shown).to_be_visible()
     await expect(laura.locator(".c-item", has_text="Coda 204")).to_have_count(0)
     await laura.get_by_role("button", name="Mostra altri").click()
     await expect(laura.locator(".c-item")).to_have_count(205)
