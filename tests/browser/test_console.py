@@ -153,6 +153,32 @@ async def test_a_reply_closes_the_ticket_with_one_mail_when_asked_to(
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 
+async def test_the_keyboard_goes_from_the_reply_to_the_next_ticket(
+    server: Server, browser: Browser
+) -> None:
+    # Forty tickets on a deadline day: send with Ctrl+Enter, Escape back to the queue, j / k.
+    await create_account(server, LAURA)
+    first = await open_ticket(server, name="Primo Studente")
+    second = await open_ticket(server, name="Secondo Studente")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    lines = laura.locator(".c-item")
+    await expect(lines).to_have_count(2)
+    top = await lines.nth(0).get_attribute("data-number")
+    below = second.number if top == first.number else first.number
+    await lines.nth(0).click()
+    reply = laura.get_by_label("Risposta allo studente")
+    await reply.fill("j e k qui si scrivono")
+    await reply.press("Escape")
+    await expect(laura.locator(".c-item-current")).to_be_focused()
+    await expect(reply).to_have_value("j e k qui si scrivono")  # typed, not obeyed
+    await laura.keyboard.press("j")
+    await expect(laura.get_by_role("heading", name=f"Ticket {below}")).to_be_visible()
+    await laura.keyboard.press("k")
+    await expect(laura.get_by_role("heading", name=f"Ticket {top}")).to_be_visible()
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
 async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
     server: Server, new_page: NewPage
 ) -> None:

@@ -46,12 +46,39 @@ window.addEventListener("beforeunload", (ev) => {
     emit("close_ticket", { number: S.current.number });
   }
 });
+// The keyboard path through forty tickets: "/" to search, j / k to the next / previous ticket
+// of the queue, Escape out of the reply box back to the ticket's line in the queue. Letters
+// act only outside fields, where they type nothing.
 document.addEventListener("keydown", (ev) => {
-  if (ev.key === "/" && S.me && ui.search && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) {
+  if (!S.me || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+  if (ev.key === "Escape" && document.activeElement === ui.text) {
+    const line = currentLine();
+    if (line) {
+      ev.preventDefault();
+      line.focus();
+    }
+    return;
+  }
+  if (typing) return;
+  if (ev.key === "/" && ui.search) {
     ev.preventDefault();
     ui.search.focus();
+  } else if (ev.key === "j" || ev.key === "k") {
+    const lines = ui.list ? [...ui.list.querySelectorAll(".c-item")] : [];
+    const at = lines.indexOf(currentLine());
+    const next = lines[at < 0 ? 0 : at + (ev.key === "j" ? 1 : -1)];
+    if (next) {
+      ev.preventDefault();
+      next.focus();
+      next.click();
+    }
   }
 });
+
+function currentLine() {
+  return ui.list ? ui.list.querySelector(".c-item-current") : null;
+}
 
 if (S.me) startConsole();
 else renderLogin("");
