@@ -4,13 +4,14 @@ workbook."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from storage import Operator
+from storage import Message, Operator, StatusChange, Ticket
 from tests.browser.conftest import NewPage
 from tests.browser.test_console import sign_in
 from tests.conftest import Server
@@ -130,3 +131,43 @@ async def test_the_period_is_the_office_s_days_in_any_browser_zone(
     first = today - timedelta(days=29)
     since = f"{first.day} {ITALIAN_MONTHS[first.month - 1]} {first.year}"
     await expect(page.locator(".c-figures")).to_contain_text(f"Dal {since} al ")
+
+
+async def test_a_resolution_of_minutes_reads_in_minutes(server: Server, new_page: NewPage) -> None:
+    """Tickets answered in a minute and a half and closed 2 minutes after they were opened: the
+    tiles say so, not "meno di 1 min" (hours to a tenth could only say multiples of 6 min)."""
+    await create_account(server, ELENA)
+    storage = server.app[SERVICES].storage
+    start = datetime.now(UTC) - timedelta(hours=1)
+    for _ in range(2):
+        await storage.tickets.create(resolved(start, answered=90, closed=120))
+    page = await new_page()
+    await sign_in(page, server, ELENA)
+    await page.get_by_role("button", name="Report", exact=True).click()
+    tiles = page.locator(".c-totals")
+    await expect(tiles.locator(".c-total", has_text="Risoluzione")).to_have_text(
+        "Risoluzione (mediana)2 min9 su 10 entro 2 min"
+    )
+    await expect(tiles.locator(".c-total", has_text="Prima risposta")).to_have_text(
+        "Prima risposta (mediana)1,5 min9 su 10 entro 1,5 min"
+    )
+
+
+def resolved(start: datetime, *, answered: float, closed: float) -> Callable[[str], Ticket]:
+    """A ticket opened at start, answered and closed that many seconds later."""
+
+    def at(seconds: float) -> str:
+        return (start + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+    def build(number: str) -> Ticket:
+        return Ticket(
+            number=number, email=f"s{number}@example.org", name="Rossi Mario",
+            phone="+393331234567", topic="immatricolazioni", subtopic="scadenze",
+            status="closed", created_at=at(0),
+            messages=[Message(id="r", author="operator", name="Anna", body="ok",
+                              username="abianchi", at=at(answered))],
+            history=[StatusChange("open", "student", at(0)),
+                     StatusChange("closed", "abianchi", at(closed))],
+        )
+
+    return build

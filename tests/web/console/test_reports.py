@@ -229,6 +229,24 @@ async def test_the_figures_follow_a_change_at_once(
     assert body["resolution_hours"] == {"median": 72.0, "p90": 91.2}
 
 
+async def test_minutes_long_resolutions_keep_their_minutes(
+    server: Server, signed_in: Factory
+) -> None:
+    """A tenth of an hour is six minutes: tickets resolved in 2 and 5 minutes are 0.033 and
+    0.083 h, not 0.0 (which the console showed as "under 1 min")."""
+    storage = server.app[SERVICES].storage
+    await put(storage, ago(1, 9), "scadenze", reply=ago(1, 9, 1),
+              history=[("closed", ago(1, 9, 2))])
+    await put(storage, ago(1, 10), "scadenze", reply=ago(1, 10, 3),
+              history=[("closed", ago(1, 10, 5))])
+    elena = await signed_in(ELENA)
+    _, body = await elena.get("/api/console/reports", days="7")
+    # 1, 3 minutes
+    assert body["first_response_minutes"] == {"median": 2.0, "p90": 2.8}
+    # 2, 5 minutes: 3.5 and 4.7 minutes
+    assert body["resolution_hours"] == {"median": 0.058, "p90": 0.078}
+
+
 async def test_the_csv_lists_the_tickets_of_the_window(
     server: Server, signed_in: Factory, history: dict[str, str]
 ) -> None:
