@@ -16,6 +16,7 @@ from .errors import (
 )
 from .journal import AuditLog, FaqEventLog
 from .models import (
+    Assignment,
     Attachment,
     AuditEntry,
     ChatsReached,
@@ -41,6 +42,7 @@ from .store import Storage
 from .tickets import TicketStore
 
 __all__ = [
+    "Assignment",
     "Attachment",
     "AttachmentStore",
     "AuditEntry",

@@ -51,6 +51,16 @@ class StatusChange:
 
 
 @dataclass
+class Assignment:
+    """The ticket changed hands: taken, transferred, or given back to nobody. Kept in the
+    record from when it was added; tickets changed before then have none."""
+
+    operator: str | None  # the new holder's username; None: nobody holds it any more
+    by: str  # the operator who did it
+    at: str = field(default_factory=utcnow)
+
+
+@dataclass
 class OutboxMail:
     """A notification waiting to be sent. It lives inside its ticket's record, so that the
     event and its mail are written in one atomic step."""
@@ -105,6 +115,7 @@ class Ticket:
     updated_at: str = field(default_factory=utcnow)
     messages: list[Message] = field(default_factory=list)
     history: list[StatusChange] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
     conversation_id: str | None = None  # the chat that led to the ticket
     references: str | None = None  # number of the closed ticket this one follows up
     outbox: list[OutboxMail] = field(default_factory=list)
@@ -125,6 +136,7 @@ class Ticket:
             for m in data.get("messages", [])
         ]
         data["history"] = [StatusChange(**h) for h in data.get("history", [])]
+        data["assignments"] = [Assignment(**a) for a in data.get("assignments", [])]
         data["outbox"] = [OutboxMail(**o) for o in data.get("outbox", [])]
         rating = data.get("rating")
         data["rating"] = Rating(**rating) if rating is not None else None

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from storage import Backend, Message, OutboxMail, Storage, Ticket, TicketNotFound
+from storage import Assignment, Backend, Message, OutboxMail, Storage, Ticket, TicketNotFound
 from storage import tickets as tickets_module
 from storage.queue import QueueQuery
 
@@ -203,6 +203,24 @@ async def test_a_restart_reads_everything_back(place: Place) -> None:
             assert await storage.tickets.get(ticket.number) == ticket
     finally:
         await storage.close()
+
+
+async def test_a_ticket_keeps_its_changes_of_hands_across_a_restart(place: Place) -> None:
+    storage = await place.open()
+    ticket = await storage.tickets.create(build())
+    handed = [Assignment("lbianchi", "lbianchi"), Assignment("mverdi", "lbianchi"),
+              Assignment(None, "aneri")]
+    await storage.tickets.update(ticket.number, lambda t: t.assignments.extend(handed))
+    await storage.close()
+    storage = await place.open()
+    try:
+        again = await storage.tickets.get(ticket.number)
+        assert again is not None and again.assignments == handed
+    finally:
+        await storage.close()
+    # a record written before assignments were kept reads as a ticket that has none
+    older = {k: v for k, v in again.to_dict().items() if k != "assignments"}
+    assert Ticket.from_dict(older).assignments == []
 
 
 async def test_each_ticket_file_is_a_plain_tinydb_database(folder: Storage) -> None:

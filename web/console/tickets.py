@@ -167,6 +167,18 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
             {"status": h.status, "by": h.by, "by_name": names.get(h.by, ""), "at": h.at}
             for h in ticket.history
         ],
+        # who took, transferred or released it: recorded for changes made since the record
+        # keeps them, so an older ticket has none
+        "assignments": [
+            {
+                "operator": a.operator,
+                "operator_name": names.get(a.operator, a.operator) if a.operator else None,
+                "by": a.by,
+                "by_name": names.get(a.by, a.by),
+                "at": a.at,
+            }
+            for a in ticket.assignments
+        ],
         "conversation": conversation,
         "rating": (
             {"score": ticket.rating.score, "comment": ticket.rating.comment, "at": ticket.rating.at}

@@ -20,8 +20,9 @@ from storage import Attachment, Conversation, Message, OutboxMail, Ticket, utcno
 from storage.ticket_index import email_key
 from web.desk.services import Services
 
-# Ticket fields that are the office's bookkeeping, not the student's data.
-OFFICE_ONLY = ("outbox", "purge", "anonymised_at")
+# Ticket fields that are the office's bookkeeping, not the student's data (assignments: which
+# operator handed the ticket to which, by username).
+OFFICE_ONLY = ("outbox", "purge", "anonymised_at", "assignments")
 # A message's fields that are the office's: who among the operators wrote it, and the flag of
 # a note (notes themselves never leave).
 MESSAGE_OFFICE_ONLY = ("internal", "username")

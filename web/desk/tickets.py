@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from bot.i18n import t
 from storage import (
+    Assignment,
     Attachment,
     AuditEntry,
     FaqEvent,
@@ -44,6 +45,15 @@ from web.desk.waiting import queue_view
 log = logging.getLogger("helpdesk.desk")
 # A check run inside a ticket's update, under its lock: raising ApiError refuses the change.
 Guard = Callable[[Ticket], None]
+
+
+def hand_over(ticket: Ticket, username: str | None, *, by: str) -> None:
+    """The ticket's holder becomes username (None: nobody), written down in the ticket's
+    assignments for the console's history; taking what one already holds changes nothing."""
+    if ticket.operator == username:
+        return
+    ticket.operator = username
+    ticket.assignments.append(Assignment(operator=username, by=by))
 
 
 class Opened(NamedTuple):
@@ -251,7 +261,7 @@ class Desk:
                 return
             # Answering a ticket nobody holds takes it: the student sees who helps them.
             if ticket.operator is None:
-                ticket.operator = operator.username
+                hand_over(ticket, operator.username, by=operator.username)
             if then is not None and then != ticket.status:
                 moved = True
                 ticket.status = then
@@ -295,7 +305,7 @@ class Desk:
             ticket.status = status
             ticket.history.append(StatusChange(status=status, by=operator.username))
             if ticket.operator is None:
-                ticket.operator = operator.username
+                hand_over(ticket, operator.username, by=operator.username)
             if status in ("awaiting_user", "closed"):
                 self._queue_mail(ticket, status)
             return True
@@ -320,7 +330,7 @@ class Desk:
         def change(ticket: Ticket) -> None:
             if guard is not None:
                 guard(ticket)
-            ticket.operator = username
+            hand_over(ticket, username, by=by.username)
 
         ticket = await self._update(number, change)
         await self._after(
@@ -358,7 +368,7 @@ class Desk:
         def change(ticket: Ticket) -> bool:
             if ticket.operator != username or ticket.status == "closed":
                 return False  # taken over or closed since the queue was read
-            ticket.operator = None
+            hand_over(ticket, None, by=by.username)
             return True
 
         while page := (await self.storage.tickets.queue(held)).tickets:
