@@ -344,11 +344,26 @@ function renderAside(again = false) {
       h("h3", {}, h("label", { for: "c-canned", text: T("canned") })),
       ui.cannedInput, ui.cannedList),
     h("section", { class: "c-card" }, h("h3", { text: T("history") }),
-      h("ol", { class: "c-history" }, t.history.map((x) => h("li", {},
-        h("span", { text: T("historyItem", { status: statusLabel(x.status), by: x.by === "student" ? T("byStudent") : x.by === "system" ? T("bySystem") : x.by_name || x.by }) }),
-        " ", h("time", { class: "c-muted", datetime: x.at, text: fmtDate(x.at) }))))),
+      h("ol", { class: "c-history" }, historyOf(t).map(([text, at]) => h("li", {},
+        h("span", { text }), " ", h("time", { class: "c-muted", datetime: at, text: fmtDate(at) }))))),
   );
   if (!keep) loadCanned();
+}
+
+// The status changes and the changes of hands, in the order they happened (stamps are UTC
+// ISO text: they sort as text; a stable sort keeps a status change before the take-over it
+// caused). Tickets changed before hands were recorded have status changes only.
+function historyOf(t) {
+  const who = (by, name) => by === "student" ? T("byStudent") : by === "system" ? T("bySystem") : name || by;
+  const rows = [
+    ...t.history.map((x) => [T("historyItem", { status: statusLabel(x.status), by: who(x.by, x.by_name) }), x.at]),
+    ...(t.assignments || []).map((x) => [
+      x.operator === null ? T("historyReleased", { by: x.by_name || x.by })
+        : x.operator === x.by ? T("historyTaken", { by: x.by_name || x.by })
+        : T("historyAssigned", { to: x.operator_name || x.operator, by: x.by_name || x.by }),
+      x.at]),
+  ];
+  return rows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
 }
 
 // The student's verdict on the closed ticket, at the top: it is what the operator looks for.
