@@ -102,6 +102,13 @@ class Tickets(Protocol):
         to the closing ("closed") of the tickets answered or closed in the window, interpolated
         as PostgreSQL's percentile_cont; None where the window has none."""
 
+    async def durations_between(
+        self, moment: Duration, since: str, until: str
+    ) -> list[tuple[str, float]]:
+        """(moment, seconds since creation) of each ticket answered ("answered") or closed
+        ("closed") in the window, in the order of the moment: the pace of the first answers
+        for the students' wait, without the rest of each ticket's times."""
+
     async def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
         """(topic, subtopic) -> tickets opened in the window; subtopics with none left out."""
 

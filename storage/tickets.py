@@ -207,6 +207,11 @@ class TicketStore:
     ) -> list[float | None]:
         return self._timeline.percentiles(_known(moment, DURATIONS), since, until, quantiles)
 
+    async def durations_between(
+        self, moment: Duration, since: str, until: str
+    ) -> list[tuple[str, float]]:
+        return self._timeline.durations(_known(moment, DURATIONS), since, until)
+
     async def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
         counts = self._timeline.count_by("subtopic", since, until)
         return {key: n for key, n in counts.items() if isinstance(key, tuple)}

@@ -137,6 +137,11 @@ class Timeline:
         values.sort()
         return [percentile(values, q) for q in quantiles]
 
+    def durations(self, name: Duration, since: str, until: str) -> list[tuple[str, float]]:
+        entries = self._lists[name]
+        low, high = _window(entries, since, until)
+        return [(e[0], e[3]) for e in entries[low:high] if e[3] is not None]
+
     def count_by_status(self) -> dict[TicketStatus, int]:
         return {status: n for status, n in self._status.items() if n}
 

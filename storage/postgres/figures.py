@@ -76,6 +76,19 @@ class TicketFigures:
         values = row[0] if row is not None else None
         return list(values) if values is not None else [None] * len(quantiles)
 
+    async def durations_between(
+        self, moment: Duration, since: str, until: str
+    ) -> list[tuple[str, float]]:
+        at, seconds = _column(moment, AT), _column(moment, SECONDS)
+        # index-only: tickets_answered and tickets_closed hold the moment and its seconds (no
+        # number to break ties with: equal moments may come in any order)
+        rows = await self._db.rows(
+            f"SELECT {at}, {seconds} FROM tickets WHERE {at} >= %s AND {at} < %s"
+            f" AND {seconds} IS NOT NULL ORDER BY {at}",
+            (since, until),
+        )
+        return [(stamp, value) for stamp, value in rows]
+
     async def opened_by_subtopic(self, since: str, until: str) -> dict[tuple[str, str], int]:
         rows = await self._db.rows(
             "SELECT topic, subtopic, count(*) FROM tickets"

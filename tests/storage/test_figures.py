@@ -131,6 +131,14 @@ async def test_counts_groups_and_percentiles_of_a_window(storage: Backend) -> No
     assert await tickets.percentiles_between("closed", EARLY, LATE, (0.5, 0.9)) == [None, None]
     with pytest.raises(ValueError, match="unknown moment"):
         await tickets.percentiles_between("opened", EARLY, LATE, (0.5,))  # type: ignore[arg-type]
+    # each first answer with its seconds, in the order they were given: the wait's pace
+    assert await tickets.durations_between("answered", EARLY, LATE) == [
+        (at(8, 10), 600.0), (at(9, 20), 1200.0), (at(11), 3600.0), (at(11, 30), 1800.0)
+    ]
+    assert await tickets.durations_between("answered", at(9), at(11)) == [(at(9, 20), 1200.0)]
+    assert await tickets.durations_between("closed", EARLY, LATE) == []
+    with pytest.raises(ValueError, match="unknown moment"):
+        await tickets.durations_between("opened", EARLY, LATE)  # type: ignore[arg-type]
 
 
 async def test_moments_and_chats_are_found_again_after_a_restart(place: Place) -> None:
