@@ -38,7 +38,7 @@ from storage.tinyfile import encode
 from tests.servers import PG_BIN, PostgresServer
 from web.desk.figures import office_csv, office_report, office_xlsx
 from web.desk.live import STUDENTS, WAIT_ROOM
-from web.desk.waiting import WaitWatch, expected_wait_minutes, queue_of, queue_view
+from web.desk.waiting import WaitWatch, queue_of, queue_view, wait_pace
 
 SIZES = (500, 20_000)
 RUNS = 30
@@ -154,10 +154,10 @@ async def measure_wait(storage: Backend, label: str) -> list[tuple[str, str]]:
     # Socket.IO server (rooms nobody is in), or each room its whole ticket (a read each)
     sio = socketio.AsyncServer(async_mode="aiohttp")
     started = time.perf_counter()
-    expected = await expected_wait_minutes(storage, datetime.now(UTC))
+    pace = await wait_pace(storage, datetime.now(UTC))
     positions = await storage.tickets.queue_positions(numbers[RUNS:])
     for number in numbers[RUNS:]:
-        queue = queue_of(positions[number], expected)
+        queue = queue_of(positions[number], pace)
         await sio.emit("wait", {"number": number, "queue": queue},
                        room=WAIT_ROOM.format(number=number), namespace=STUDENTS)
     every_short = time.perf_counter() - started

@@ -4,13 +4,17 @@ ahead; the ticket view says the same."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Locator, expect
 
 from storage import Operator
 from tests.browser.conftest import DESKTOP, HostSite, NewPage
 from tests.browser.widget import Chat, press
 from tests.conftest import Server
+from tests.web.conftest import Opened, open_ticket
+from tests.web.student.test_wait import answered_at
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
@@ -18,6 +22,7 @@ pytestmark = pytest.mark.browser
 
 LAURA = Operator(username="lbianchi", name="Laura Bianchi", role="operator", password_hash="x")
 NOTE = "non tiene conto degli orari d'ufficio"
+LOOKUP = {"it": "Cerca il ticket", "en": "Find the ticket"}
 
 
 async def test_the_widget_shows_the_place_in_the_queue_and_moves_it_live(
@@ -49,7 +54,7 @@ async def test_the_widget_shows_the_place_in_the_queue_and_moves_it_live(
     # wait and what the estimate does not know
     await desk.operator_reply(ahead.number, LAURA, "Il 30 settembre.", internal=False)
     await expect(wait).to_contain_text(
-        "Sei il primo in coda: di solito rispondiamo entro circa un minuto."
+        "Sei il primo in coda: al ritmo attuale dell'ufficio ti risponderemo tra circa un minuto."
     )
     await expect(wait).to_contain_text(NOTE)
 
@@ -65,3 +70,38 @@ async def test_the_widget_shows_the_place_in_the_queue_and_moves_it_live(
     await desk.operator_reply(number, LAURA, "Eccomi.", internal=False)
     await expect(view_wait).to_be_hidden()
     await expect(page.locator(".uh-thread .uh-msg-operator")).to_contain_text("Eccomi.")
+
+
+async def test_a_long_wait_reads_in_hours_or_as_more_than_a_day(
+    server: Server, new_page: NewPage
+) -> None:
+    """An office that answered three tickets in the last days, each 13 hours after it came and
+    a day apart: the next student waits about 13 hours, the one behind more than a day."""
+    storage = server.app[SERVICES].storage
+    now = datetime.now(UTC)
+    for days in (1, 2, 3):
+        start = now - timedelta(days=days, hours=13)
+        await storage.tickets.create(answered_at(start, timedelta(hours=13)))
+    first, second = await open_ticket(server), await open_ticket(server)
+
+    async def wait_of(ticket: Opened, lang: str) -> Locator:
+        page = await new_page(DESKTOP)
+        await page.goto(f"{server.url}/ticket?number={ticket.number}&lang={lang}")
+        await page.locator("#uh-lk-email").fill(ticket.email)
+        await page.get_by_role("button", name=LOOKUP[lang], exact=True).click()
+        return page.locator(".uh-tk-card .uh-wait")
+
+    wait = await wait_of(first, "it")
+    await expect(wait).to_contain_text(
+        "Sei il primo in coda: al ritmo attuale dell'ufficio ti risponderemo tra circa 13 ore."
+    )
+    await expect(wait).to_contain_text(NOTE)
+    wait = await wait_of(second, "it")
+    await expect(wait).to_contain_text(
+        "Sei il 2° in coda: al ritmo attuale dell'ufficio ci vorrà più di un giorno."
+    )
+    wait = await wait_of(second, "en")
+    await expect(wait).to_contain_text(
+        "You are 2nd in the queue: at the office's current pace it will take more than a day."
+    )
+    await expect(wait).to_contain_text("does not account for office hours")

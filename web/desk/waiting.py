@@ -5,10 +5,12 @@ queue moves.
 - The queue is the tickets nobody has answered yet (not closed, no operator message the student
   can read: an internal note is none), oldest first; storage gives the places of any number
   of tickets in one call.
-- The expected wait is the median first-response time of the tickets first answered in the last
-  7 days, in whole minutes: what "di solito rispondiamo entro circa..." says. It knows nothing
-  of office hours, and the widget says so. Without an answered ticket in those days it is None:
-  the student sees the place alone, never an invented figure.
+- The expected wait grows with the place, from the first answers of the last 7 days (Pace):
+  place p waits about p tickets' worth of the office's pace while it works, and never less than
+  the median first-response time, which is what place 1 usually waits. In whole minutes. It
+  knows nothing of office hours (a ticket of 23:00 waits for the morning), and the widget says
+  so. Without an answered ticket in those days it is None: the student sees the place alone,
+  never an invented figure.
 
 When a ticket is answered or closed, every place behind it moves. Sending each waiting ticket's
 room its whole view would read one ticket file per waiting ticket on every change; even the
@@ -25,14 +27,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from storage import Backend
+from storage.timeline import percentile
 from web.desk.live import STUDENTS, WAIT_ROOM, LiveEvents
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(days=7)
+# Two first answers further apart than this: the office was not answering in between (night,
+# weekend, a meeting, or nobody waiting), and the gap says nothing of its pace.
+WORKING_GAP = 30 * 60.0
 # How late a student watching here hears that an operator of another process moved the queue:
 # the place is a minutes-long wait's, and each look costs two reads only while someone watches.
 LOOK_SECONDS = 10.0
@@ -44,16 +52,46 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-async def expected_wait_minutes(storage: Backend, now: datetime) -> int | None:
-    [median] = await storage.tickets.percentiles_between(
-        "answered", _stamp(now - RECENT), _stamp(now), (0.5,)
+@dataclass(frozen=True)
+class Pace:
+    """How fast the office gave first answers in the last 7 days."""
+
+    median: float  # seconds from a ticket's creation to its first answer, the median
+    # seconds between one first answer and the next while the office answers: the mean of the
+    # gaps up to WORKING_GAP (nights and idle hours left out); 1 / the first answers per hour
+    # of work. The median when no two answers were that close (one answer, or a sparse office:
+    # then each ticket ahead counts as a usual wait).
+    interval: float
+
+    @classmethod
+    def of(cls, answers: list[tuple[str, float]]) -> Pace | None:
+        """From (moment, seconds to it) of each first answer, in order of the moment."""
+        if not answers:
+            return None
+        median = percentile(sorted(seconds for _, seconds in answers), 0.5) or 0.0
+        moments = [datetime.fromisoformat(at) for at, _ in answers]
+        gaps = [(b - a).total_seconds() for a, b in pairwise(moments)]
+        working = [gap for gap in gaps if gap <= WORKING_GAP]
+        return cls(median, sum(working) / len(working) if working else median)
+
+    def minutes(self, position: int) -> int:
+        """The wait of the ticket at this place: the tickets ahead and itself at the office's
+        pace, never less than the usual wait; at least a minute."""
+        return max(1, round(max(self.median, position * self.interval) / 60))
+
+
+async def wait_pace(storage: Backend, now: datetime) -> Pace | None:
+    """The pace of the first answers of the last 7 days; None when there were none."""
+    answers = await storage.tickets.durations_between(
+        "answered", _stamp(now - RECENT), _stamp(now)
     )
-    return None if median is None else max(1, round(median / 60))
+    return Pace.of(answers)
 
 
-def queue_of(position: int | None, expected: int | None) -> Queue:
+def queue_of(position: int | None, pace: Pace | None) -> Queue:
     if position is None:
         return None
+    expected = None if pace is None else pace.minutes(position)
     return {"position": position, "expected_wait_minutes": expected}
 
 
@@ -62,7 +100,7 @@ async def queue_view(storage: Backend, number: str, now: datetime | None = None)
     position = (await storage.tickets.queue_positions([number])).get(number)
     if position is None:
         return None
-    return queue_of(position, await expected_wait_minutes(storage, now or datetime.now(UTC)))
+    return queue_of(position, await wait_pace(storage, now or datetime.now(UTC)))
 
 
 class WaitWatch:
@@ -124,12 +162,12 @@ class WaitWatch:
         how many `wait` events were sent."""
         if not self._watchers:
             return 0
-        expected = await expected_wait_minutes(self._storage, now or datetime.now(UTC))
+        pace = await wait_pace(self._storage, now or datetime.now(UTC))
         watched = list(self._watchers)
         positions = await self._storage.tickets.queue_positions(watched)
         sent = 0
         for number in watched:
-            queue = queue_of(positions.get(number), expected)
+            queue = queue_of(positions.get(number), pace)
             # forgotten while storage answered, or told this already
             if number not in self._watchers or queue == self._told.get(number):
                 continue

@@ -135,14 +135,15 @@
       rateDone: "La tua valutazione: {n} su 5. Grazie!",
       waitFirst: "Sei il primo in coda",
       waitPlace: "Sei il {n} in coda",
-      waitExpected: "{place}: di solito rispondiamo entro circa {time}.",
-      waitNote: "È una stima dai tempi di risposta degli ultimi 7 giorni e non tiene conto degli orari d'ufficio: di notte e nei giorni festivi può volerci di più.",
+      waitExpected: "{place}: al ritmo attuale dell'ufficio ti risponderemo tra circa {time}.",
+      waitLong: "{place}: al ritmo attuale dell'ufficio ci vorrà più di un giorno.",
+      waitNote: "È una stima dalle risposte degli ultimi 7 giorni e non tiene conto degli orari d'ufficio: di sera, nel fine settimana e nei giorni festivi l'attesa si allunga fino alla riapertura.",
       waitMin1: "un minuto",
       waitMins: "{n} minuti",
       waitHour1: "un'ora",
+      waitHour1Half: "un'ora e mezza",
       waitHours: "{n} ore",
-      waitDay1: "un giorno",
-      waitDays: "{n} giorni",
+      waitHoursHalf: "{n} ore e mezza",
       privacyNotice: "I dati che ti chiediamo servono solo a rispondere alla tua richiesta.",
       privacyLink: "Leggi l'informativa privacy",
       exportData: "Scarica i tuoi dati",
@@ -235,14 +236,15 @@
       rateDone: "Your rating: {n} of 5. Thank you!",
       waitFirst: "You are next in the queue",
       waitPlace: "You are {n} in the queue",
-      waitExpected: "{place}: we usually answer within about {time}.",
-      waitNote: "This is an estimate from the last 7 days' response times and does not account for office hours: at night and on holidays it may take longer.",
+      waitExpected: "{place}: at the office's current pace we will answer you in about {time}.",
+      waitLong: "{place}: at the office's current pace it will take more than a day.",
+      waitNote: "This is an estimate from the last 7 days' answers and does not account for office hours: in the evening, at weekends and on holidays the wait lasts until the office reopens.",
       waitMin1: "a minute",
       waitMins: "{n} minutes",
       waitHour1: "an hour",
+      waitHour1Half: "an hour and a half",
       waitHours: "{n} hours",
-      waitDay1: "a day",
-      waitDays: "{n} days",
+      waitHoursHalf: "{n} and a half hours",
       privacyNotice: "The data we ask you for is used only to answer your request.",
       privacyLink: "Read the privacy notice",
       exportData: "Download your data",
@@ -1919,8 +1921,9 @@
     }
   }
 
-  // "Sei il 14° in coda: di solito rispondiamo entro circa 3 ore." and, when there is an
-  // estimate, what it does not know (office hours); nothing once the ticket is answered.
+  // "Sei il 14° in coda: al ritmo attuale dell'ufficio ti risponderemo tra circa 3 ore." (the
+  // estimate grows with the place: web/desk/waiting.py) and, when there is one, what it does
+  // not know (office hours); nothing once the ticket is answered.
   function showWait(el, q) {
     // a live region: rewritten only when what it says changes, or it is read out again
     const said = q ? JSON.stringify([q.position, q.expected_wait_minutes, S.lang]) : "";
@@ -1934,8 +1937,10 @@
       el.append(h("strong", { text: place + "." }));
       return;
     }
+    const m = q.expected_wait_minutes;
     el.append(
-      h("strong", { text: T("waitExpected", { place, time: fmtWait(q.expected_wait_minutes) }) }),
+      // a day and more of the office's work: no count of hours or days that would sound exact
+      h("strong", { text: m >= 24 * 60 ? T("waitLong", { place }) : T("waitExpected", { place, time: fmtWait(m) }) }),
       h("span", { class: "uh-wait-note", text: " " + T("waitNote") })
     );
   }
@@ -1947,17 +1952,17 @@
     return n + suffix;
   }
 
+  // Under a day, as people say it: "2 minuti", "25 minuti", "un'ora e mezza", "5 ore".
   function fmtWait(m) {
-    if (m < 60) {
-      const n = m < 10 ? m : Math.round(m / 5) * 5;
-      return n <= 1 ? T("waitMin1") : T("waitMins", { n });
+    if (m < 10) return m <= 1 ? T("waitMin1") : T("waitMins", { n: m });
+    if (m < 58) return T("waitMins", { n: Math.round(m / 5) * 5 });
+    if (m < 180) {
+      const halves = Math.max(2, Math.round(m / 30)); // in half hours, 2..6
+      const hours = Math.floor(halves / 2);
+      if (halves % 2) return hours === 1 ? T("waitHour1Half") : T("waitHoursHalf", { n: hours });
+      return hours === 1 ? T("waitHour1") : T("waitHours", { n: hours });
     }
-    if (m < 36 * 60) {
-      const n = Math.round(m / 60);
-      return n <= 1 ? T("waitHour1") : T("waitHours", { n });
-    }
-    const n = Math.round(m / 1440);
-    return n <= 1 ? T("waitDay1") : T("waitDays", { n });
+    return T("waitHours", { n: Math.round(m / 60) });
   }
 
   /* ----- privacy: the notice before personal data is asked, "download your data" ----- */

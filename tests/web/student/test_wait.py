@@ -85,8 +85,56 @@ async def test_the_estimate_is_the_median_first_answer_of_the_last_7_days(server
         (timedelta(days=9), timedelta(minutes=1000)),
     ):
         await storage.tickets.create(answered(created, after))
-    ticket = await open_ticket(server)
+    ticket, second = await open_ticket(server), await open_ticket(server)
     assert await queue(server, ticket) == {"position": 1, "expected_wait_minutes": 90}
+    # answers hours apart tell no pace: each ticket ahead counts as a usual wait
+    assert await queue(server, second) == {"position": 2, "expected_wait_minutes": 180}
+
+
+def answered_at(start: datetime, after: timedelta) -> Any:
+    """A ticket created at start and first answered `after` later."""
+
+    def build(number: str) -> Ticket:
+        stamp = (start + after).isoformat(timespec="milliseconds")
+        return Ticket(
+            number=number, email=f"x{number}@example.org", name="Rossi Mario",
+            phone="+393331234567", topic="immatricolazioni", subtopic="scadenze",
+            created_at=start.isoformat(timespec="milliseconds"),
+            messages=[Message(id="r", author="operator", name="Laura", body="ok", at=stamp)],
+        )
+
+    return build
+
+
+def waiting(number: str) -> Ticket:
+    return Ticket(number=number, email=f"w{number}@example.org", name="Rossi Mario",
+                  phone="+393331234567", topic="immatricolazioni", subtopic="scadenze")
+
+
+async def test_a_later_place_waits_longer_at_the_office_s_pace(server: Server) -> None:
+    storage = server.app[SERVICES].storage
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    # answered 8 days ago: too old to tell the pace, so still no figure
+    await storage.tickets.create(answered_at(yesterday - timedelta(days=7), timedelta(minutes=5)))
+    first = await open_ticket(server)
+    for _ in range(28):
+        await storage.tickets.create(waiting)
+    last = await open_ticket(server)
+    assert await queue(server, first) == {"position": 1, "expected_wait_minutes": None}
+    assert await queue(server, last) == {"position": 30, "expected_wait_minutes": None}
+
+    # yesterday, ten tickets each answered 10 minutes after it arrived, one every 2 minutes,
+    # then, after the night, two more the same way
+    for i in range(10):
+        start = yesterday + timedelta(minutes=2 * i)
+        await storage.tickets.create(answered_at(start, timedelta(minutes=10)))
+    for i in range(2):
+        start = yesterday + timedelta(hours=14, minutes=2 * i)
+        await storage.tickets.create(answered_at(start, timedelta(minutes=10)))
+    # the next one waits the usual 10 minutes; the 30th, 30 answers at one each 2 minutes (the
+    # night between is no part of the pace)
+    assert await queue(server, first) == {"position": 1, "expected_wait_minutes": 10}
+    assert await queue(server, last) == {"position": 30, "expected_wait_minutes": 60}
 
 
 async def connect(server: Server, socket: Recorder) -> None:
