@@ -64,16 +64,16 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
     await expect(tiles.locator(".c-total", has_text="Valutazione media")).to_contain_text("n.d.")
 
     # each chart is drawn, named, and has its numbers in a table beside it
-    days_chart = page.get_by_role("img", name="Grafico a barre dei ticket aperti e chiusi")
-    topics_chart = page.get_by_role("img", name="Grafico a barre dei ticket aperti per argomento")
+    days_chart = page.get_by_role("img", name="Grafico a barre dei ticket arrivati e chiusi")
+    topics_chart = page.get_by_role("img", name="Grafico a barre dei ticket arrivati per argomento")
     for chart in (days_chart, topics_chart):
         await expect(chart).to_be_visible()
         await drawn(page, chart)
     data = "Dati del grafico: "
-    days_table = page.get_by_role("region", name=data + "Ticket aperti e chiusi per giorno")
+    days_table = page.get_by_role("region", name=data + "Ticket arrivati e chiusi per giorno")
     await expect(days_table.locator("tbody tr")).to_have_count(30)
     await expect(days_table.locator("tbody tr").last.locator("td")).to_have_text(["4", "1"])
-    topics_table = page.get_by_role("region", name=data + "Ticket aperti per argomento")
+    topics_table = page.get_by_role("region", name=data + "Ticket arrivati per argomento")
     for subtopic, n in (("Tasse, ISEE, pagoPA ed esoneri", "3"),
                         ("Scadenze e iscrizione in ritardo", "1")):
         await expect(topics_table.get_by_role("row", name=subtopic)).to_contain_text(n)
@@ -93,7 +93,7 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
 
     # the CSV of the window's tickets
     async with page.expect_download() as download:
-        csv_link = "Scarica i ticket aperti in questi 7 giorni (CSV)"
+        csv_link = "Scarica i ticket arrivati in questi 7 giorni (CSV)"
         await page.get_by_role("link", name=csv_link).click()
     saved = await download.value
     name = saved.suggested_filename
@@ -103,7 +103,7 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
 
     # the same rows as a workbook, beside it
     async with page.expect_download() as download:
-        xlsx_link = "Scarica i ticket aperti in questi 7 giorni (Excel)"
+        xlsx_link = "Scarica i ticket arrivati in questi 7 giorni (Excel)"
         await page.get_by_role("link", name=xlsx_link).click()
     saved = await download.value
     name = saved.suggested_filename

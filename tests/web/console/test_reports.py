@@ -385,12 +385,12 @@ async def test_the_day_chart_draws_two_bars_a_day_from_the_figures(
 ) -> None:
     elena = await signed_in(ELENA)
     root = await svg(elena, "by_day", days="7")
-    assert root.findtext(f"{SVG}title") == "Ticket aperti e chiusi per giorno"
+    assert root.findtext(f"{SVG}title") == "Ticket arrivati e chiusi per giorno"
     drawn = bars(root)
     assert len(drawn) == 14
     label = label_of(1)
     # yesterday: C and D opened, B closed
-    assert drawn[10:12] == [f"{label}: 2 aperti", f"{label}: 1 chiusi"]
+    assert drawn[10:12] == [f"{label}: 2 arrivati", f"{label}: 1 chiusi"]
     heights = [
         float(r.get("height", 0))
         for r in root.iter(f"{SVG}rect")
@@ -398,7 +398,7 @@ async def test_the_day_chart_draws_two_bars_a_day_from_the_figures(
     ]
     assert heights[10] == 2 * heights[11] > 0  # drawn to scale
     english = await svg(elena, "by_day", days="7", lang="en")
-    assert english.findtext(f"{SVG}title") == "Tickets opened and closed per day"
+    assert english.findtext(f"{SVG}title") == "Tickets received and closed per day"
     # today's label ends at its bar's right edge, inside the drawing, at any window
     season = await svg(elena, "by_day", days="90")
     today = [t for t in season.iter(f"{SVG}text") if t.text == label_of(0)]
