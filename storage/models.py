@@ -1,4 +1,9 @@
-"""The records the stores keep. Plain dataclasses that round-trip through JSON dicts."""
+"""The records the stores keep. Plain dataclasses that round-trip through JSON dicts.
+
+Why one module: the records nest (a ticket holds its messages, history, hand-overs, outbox and
+rating) and the summaries and moments are read off them; split, each from_dict would import
+the others' types across modules.
+"""
 
 from __future__ import annotations
 
@@ -118,6 +123,9 @@ class Ticket:
     assignments: list[Assignment] = field(default_factory=list)
     conversation_id: str | None = None  # the chat that led to the ticket
     references: str | None = None  # number of the closed ticket this one follows up
+    # Closed because the same student asked the same in this other ticket, which goes on: no
+    # resolution to count, no rating to ask for. Cleared when the ticket is reopened.
+    duplicate_of: str | None = None
     outbox: list[OutboxMail] = field(default_factory=list)
     rating: Rating | None = None
     # When the student's personal data was removed (retention or erasure, storage/retention.py);
@@ -238,7 +246,8 @@ class TicketTimes:
             rated_at=ticket.rating.at if ticket.rating else None,
             score=ticket.rating.score if ticket.rating else None,
             first_response_seconds=_seconds(ticket.created_at, answer),
-            resolution_seconds=_seconds(ticket.created_at, closed),
+            # a duplicate closed is no request resolved: it stays out of the resolution times
+            resolution_seconds=None if ticket.duplicate_of else _seconds(ticket.created_at, closed),
             anonymised=ticket.anonymised_at is not None,
         )
 

@@ -179,6 +179,35 @@ async def test_the_keyboard_goes_from_the_reply_to_the_next_ticket(
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 
+async def test_a_ticket_opened_twice_is_closed_as_a_duplicate_of_the_first(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    first = await open_ticket(server, email="anna.gialli@example.org", name="Gialli Anna")
+    second = await open_ticket(server, email="anna.gialli@example.org", name="Gialli Anna")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=second.number).click()
+    laura.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await laura.get_by_role(
+        "button", name=f"Chiudi il ticket {second.number} come duplicato del ticket {first.number}"
+    ).click()
+    await expect(laura.locator(".c-t-titlebar .c-status")).to_have_text("Chiuso")
+    await expect(laura.locator(".c-facts")).to_contain_text("Chiuso come duplicato di")
+
+    # the student looking the second ticket up is sent to the first, and asked for no rating
+    student = await page_of(browser, 900, 900)
+    await student.goto(f"{server.url}/ticket?number={second.number}")
+    await student.locator("#uh-lk-email").fill(second.email)
+    await student.get_by_role("button", name="Cerca il ticket").click()
+    await expect(student.get_by_text(
+        f"la stessa richiesta prosegue nel ticket {first.number}"
+    )).to_be_visible()
+    await expect(student.locator(".uh-rate")).to_be_hidden()
+    for page in (laura, student):
+        assert page.errors == [], page.errors  # type: ignore[attr-defined]
+
+
 async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
     server: Server, new_page: NewPage
 ) -> None:

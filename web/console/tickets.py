@@ -15,22 +15,29 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from bot.corpus import ID_PATTERN
 from bot.flow import typed_number
 from bot.i18n import t
-from bot.validate import Invalid, validate_reply
 from storage import Message, Ticket, TicketSummary
 from storage.models import TICKET_STATUSES, TicketStatus
 from storage.queue import SORTS, QueuePage, QueueQuery, kept
 from web.console.access import flag, json_response, path_number, require
-from web.console.namespace import Caller, ConsoleNamespace, parse_number
+from web.console.checks import (
+    REPLY_FIELDS,
+    REPLY_THEN,
+    clean_body,
+    duplicate_target,
+    form_reply,
+    holder_guard,
+    inserted_faqs,
+    reply_guard,
+)
+from web.console.namespace import ConsoleNamespace, parse_number
 from web.desk.accounts import (
     USERNAME,
     normalise_username,
 )
 from web.desk.errors import ApiError
 from web.desk.services import Services
-from web.desk.tickets import Guard
 from web.desk.views import message_view, summary_view
 from web.http.errors import json_object, request_lang
 from web.http.uploads import discard, read_body
@@ -157,6 +164,7 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "references": ticket.references,
+        "duplicate_of": ticket.duplicate_of,
         "operator": (
             {"username": ticket.operator, "name": names.get(ticket.operator, ticket.operator)}
             if ticket.operator
@@ -203,99 +211,6 @@ async def get_ticket(request: web.Request) -> web.StreamResponse:
 def console_message(message: Message) -> dict[str, Any]:
     # Operators see who wrote what; the student's view (Desk.student_view) never has this.
     return {**message_view(message), "username": message.username}
-
-
-def holder_guard(caller: Caller, names: dict[str, str], *, force: bool = False) -> Guard:
-    def guard(ticket: Ticket) -> None:
-        if ticket.operator not in (None, caller.operator.username) and not force:
-            raise ApiError(
-                409, "held_by_other", params={"name": names.get(ticket.operator, ticket.operator)}
-            )
-
-    return guard
-
-
-def reply_guard(caller: Caller, names: dict[str, str], after: str | None) -> Guard:
-    holder = holder_guard(caller, names)
-
-    def guard(ticket: Ticket) -> None:
-        holder(ticket)
-        if ticket.status == "closed":
-            raise ApiError(409, "closed_reply")
-        if after is None:
-            return
-        ids = [m.id for m in ticket.messages]
-        if after not in ids:
-            raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
-        for message in ticket.messages[ids.index(after) + 1 :]:
-            if (
-                message.author == "operator"
-                and not message.internal
-                and message.username != caller.operator.username
-            ):
-                raise ApiError(409, "reply_conflict", params={"name": message.name})
-
-    return guard
-
-
-# The rule for a message in a ticket is the students' one (bot.validate); operators read its
-# errors in the console's own words.
-BODY_ERRORS = {
-    "wrong_message.empty": "console.field.body_empty",
-    "wrong_message.too_long": "console.field.body_long",
-}
-
-
-def clean_body(raw: object, *, has_attachment: bool = False) -> str:
-    """The reply's text; it may be empty when a file carries it, as a student's may."""
-    if raw is None and has_attachment:
-        raw = ""
-    result = (
-        validate_reply(raw, has_attachment=has_attachment)
-        if isinstance(raw, str)
-        else Invalid("wrong_message.empty")
-    )
-    if isinstance(result, Invalid):
-        key = BODY_ERRORS.get(result.key, "console.field.body_empty")
-        raise ApiError(422, "validation_failed", fields={"body": key})
-    return result.value
-
-
-# More FAQ answers than this in one reply is no reply an operator composed by hand.
-INSERTED_MAX = 10
-FAQ_ID_MAX = 100
-
-
-def inserted_faqs(raw: object) -> list[str]:
-    """The ids of the FAQ answers inserted into a reply, once each. Only their shape is
-    checked: a FAQ removed from the corpus while the operator wrote still counts, and the
-    report shows it as removed. Absent or null: none."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list) or len(raw) > INSERTED_MAX or not all(
-        isinstance(i, str) and len(i) <= FAQ_ID_MAX and ID_PATTERN.fullmatch(i) for i in raw
-    ):
-        raise ApiError(422, "validation_failed", fields={"faq_ids": "console.field.faq_ids"})
-    return list(dict.fromkeys(raw))
-
-
-# A reply with a file comes as multipart/form-data: the JSON body's fields as text parts
-# ("internal": "true", "faq_ids": the ids joined by commas) and one `attachment` part, under
-# the students' limits (web/http/uploads.py: 2 MiB, PDF, PNG or JPEG by content).
-REPLY_FIELDS = {"body", "internal", "after", "faq_ids", "status"}
-# A public reply may leave the ticket awaiting the student or closed, with one mail for both.
-REPLY_THEN: tuple[TicketStatus, ...] = ("awaiting_user", "closed")
-
-
-def form_reply(fields: dict[str, Any]) -> dict[str, Any]:
-    """A multipart reply's text parts in the JSON body's shape; a value neither shape knows
-    is left as it came, for the checks below to name."""
-    data = dict(fields)
-    if "internal" in data:
-        data["internal"] = {"true": True, "false": False}.get(data["internal"], data["internal"])
-    if "faq_ids" in data:
-        data["faq_ids"] = [i for i in data["faq_ids"].split(",") if i]
-    return data
 
 
 @routes.post("/api/console/tickets/{number}/messages")
@@ -355,12 +270,14 @@ async def post_status(request: web.Request) -> web.StreamResponse:
     if status not in TICKET_STATUSES:
         raise ApiError(422, "validation_failed", fields={"status": "console.field.status"})
     force = flag(data, "force")
+    duplicate_of = await duplicate_target(console, number, status, data.get("duplicate_of"))
     names = await console.desk.operator_names()
     ticket = await console.desk.set_status(
         number,
         cast(TicketStatus, status),
         caller.operator,
         guard=holder_guard(caller, names, force=force),
+        duplicate_of=duplicate_of,
     )
     return json_response({"ticket": summary_view(TicketSummary.of(ticket), names)})
 

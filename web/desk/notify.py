@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from storage import Message, OutboxMail, Ticket
 
-MailKind = Literal["opened", "reply", "awaiting_user", "closed"]
+MailKind = Literal["opened", "reply", "awaiting_user", "closed", "duplicate"]
 KINDS: Final[tuple[MailKind, ...]] = get_args(MailKind)
 LANGS: Final = ("it", "en")  # Italian first: any other language falls back to it
 
@@ -101,7 +101,10 @@ def compose(
         "number": ticket.number,
         "name": ticket.name,
         # The status the mail announces, even if the caller queues it before setting it.
-        "status": kind if kind in ("awaiting_user", "closed") else ticket.status,
+        "status": {"duplicate": "closed"}.get(kind, kind)
+        if kind in ("awaiting_user", "closed", "duplicate")
+        else ticket.status,
+        "duplicate_of": ticket.duplicate_of,
         "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
         # Not the request, and the first mail greets no name: whoever typed this address
         # decides what they say, and a mail that repeated them would carry anyone's words and

@@ -3,6 +3,9 @@
 Every change is one `tickets.update` (the event, its status history and its notification mail
 are written together), followed by an audit entry and the live broadcast: the student's room
 gets the ticket as the student sees it, the operators get the queue line and the message.
+
+Why one module: every change has that one shape on one Desk (its update, mail, audit and
+broadcast helpers); split by change, each part would reach into the others' private steps.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ class Desk:
             "operator": operator,
             "created_at": ticket.created_at,
             "references": ticket.references,
+            "duplicate_of": ticket.duplicate_of,
             "rating": rating_view(ticket.rating),
             "queue": await queue_view(self.storage, ticket.number),
             "messages": [
@@ -295,18 +299,31 @@ class Desk:
         return Replied(ticket, mailed)
 
     async def set_status(
-        self, number: str, status: TicketStatus, operator: Operator, *, guard: Guard | None = None
+        self,
+        number: str,
+        status: TicketStatus,
+        operator: Operator,
+        *,
+        guard: Guard | None = None,
+        duplicate_of: str | None = None,
     ) -> Ticket:
+        """duplicate_of: closing because the same student asked the same in that ticket, which
+        goes on (the caller checks it is theirs): the student is told to follow that one, with
+        no rating to give, and the figures count no resolution."""
+
         def change(ticket: Ticket) -> bool:
             if guard is not None:
                 guard(ticket)
             if ticket.status == status:
                 return False
             ticket.status = status
+            ticket.duplicate_of = duplicate_of if status == "closed" else None
             ticket.history.append(StatusChange(status=status, by=operator.username))
             if ticket.operator is None:
                 hand_over(ticket, operator.username, by=operator.username)
-            if status in ("awaiting_user", "closed"):
+            if duplicate_of is not None:
+                self._queue_mail(ticket, "duplicate")
+            elif status in ("awaiting_user", "closed"):
                 self._queue_mail(ticket, status)
             return True
 
@@ -316,7 +333,7 @@ class Desk:
             "status",
             actor=operator.username,
             action="ticket.status",
-            detail={"status": status},
+            detail={"status": status, **({"duplicate_of": duplicate_of} if duplicate_of else {})},
         )
         return ticket
 

@@ -120,6 +120,8 @@
       cut: "Il messaggio può essere lungo al massimo {max} caratteri: il resto è stato tagliato. Se serve, scrivilo in due messaggi.",
       emptyReply: "Scrivi un messaggio o allega un file.",
       closedNote: "Questo ticket è chiuso e non accetta nuovi messaggi.",
+      closedDuplicate: "Questo ticket è chiuso: la stessa richiesta prosegue nel ticket {number}. Per seguirla cerca il ticket {number} con la tua email.",
+      st_duplicate_help: "Chiuso come duplicato: l'assistenza prosegue nel ticket {number}.",
       newTicket: "Apri un nuovo ticket",
       sessionExpired: "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero.",
       rateTitle: "Com'è andata?",
@@ -221,6 +223,8 @@
       cut: "A message can be at most {max} characters long: the rest was cut. If you need to, send it in two messages.",
       emptyReply: "Write a message or attach a file.",
       closedNote: "This ticket is closed and takes no new messages.",
+      closedDuplicate: "This ticket is closed: the same request goes on in ticket {number}. To follow it, look up ticket {number} with your email.",
+      st_duplicate_help: "Closed as a duplicate: the help goes on in ticket {number}.",
       newTicket: "Open a new ticket",
       sessionExpired: "The ticket could not be opened: look it up again with email and number.",
       rateTitle: "How did it go?",
@@ -1600,7 +1604,8 @@
     const badge = T("st_" + b.status) || b.status_label || b.status;
     if (ui.tkBadge.textContent !== badge) ui.tkBadge.textContent = badge;
     ui.tkBadge.className = "uh-badge uh-st-" + b.status;
-    ui.tkHelp.textContent = T("st_" + b.status + "_help");
+    // closed in favour of the same request's other ticket: that is the one to follow
+    ui.tkHelp.textContent = b.duplicate_of ? T("st_duplicate_help", { number: b.duplicate_of }) : T("st_" + b.status + "_help");
     ui.tkOperator.textContent = b.operator && b.operator.name ? T("operator", { name: b.operator.name }) : T("noOperator");
     showWait(ui.tkWait, b.queue);
 
@@ -1625,7 +1630,7 @@
     ui.replyForm.hidden = closed;
     ui.closedBox.hidden = !closed;
     if (closed) {
-      ui.closedText.textContent = T("closedNote");
+      ui.closedText.textContent = b.duplicate_of ? T("closedDuplicate", { number: b.duplicate_of }) : T("closedNote");
       ui.tkStatus.textContent = ""; // "Messaggio inviato." was about a reply box now gone
     }
     renderRating(b);
@@ -1834,7 +1839,8 @@
   }
 
   function renderRating(b) {
-    const closed = b.status === "closed";
+    // a duplicate was closed unanswered: the help is rated on the ticket that goes on
+    const closed = b.status === "closed" && !b.duplicate_of;
     // the mail's link is followed once, on the ticket as it is now
     const go = S.wantRating && S.page;
     S.wantRating = false;

@@ -17,10 +17,12 @@ SUBJECTS = {
     ("it", "reply"): "[Ticket 000412] Nuova risposta dall'assistenza",
     ("it", "awaiting_user"): "[Ticket 000412] Ci servono altre informazioni",
     ("it", "closed"): "[Ticket 000412] Ticket chiuso",
+    ("it", "duplicate"): "[Ticket 000412] Ticket chiuso: segui il ticket 000409",
     ("en", "opened"): "[Ticket 000412] Request received",
     ("en", "reply"): "[Ticket 000412] New reply from the help desk",
     ("en", "awaiting_user"): "[Ticket 000412] We need more information from you",
     ("en", "closed"): "[Ticket 000412] Ticket closed",
+    ("en", "duplicate"): "[Ticket 000412] Ticket closed: follow ticket 000409",
 }
 # What each kind must tell the student, beyond the number and the link.
 SAYS = {
@@ -30,11 +32,13 @@ SAYS = {
     ("it", "awaiting_user"): ["l'operatore ha bisogno di ulteriori informazioni",
                               "In attesa di risposta utente"],
     ("it", "closed"): ["è stato chiuso", "Chiuso"],
+    ("it", "duplicate"): ["la stessa richiesta è già nel tuo ticket", "000409", "Chiuso"],
     ("en", "opened"): ["Keep this number, including the zeros (0)", "Summary", "Open",
                        "If you did not send this request"],
     ("en", "reply"): ["Anna Bianchi has replied", "Carica la ricevuta"],
     ("en", "awaiting_user"): ["the operator needs more information", "Awaiting your reply"],
     ("en", "closed"): ["has been closed", "Closed"],
+    ("en", "duplicate"): ["the same request is already in your ticket", "000409", "Closed"],
 }
 
 
@@ -63,6 +67,9 @@ def reply() -> Message:
 
 def compose(kind: str, lang: str) -> OutboxMail:
     ticket = make_ticket(lang, status=kind if kind in ("awaiting_user", "closed") else "open")
+    if kind == "duplicate":
+        # the student's second ticket on the same request, closed: 000409 goes on
+        ticket.status, ticket.duplicate_of = "closed", "000409"
     return notify.compose(kind, ticket, public_url=PUBLIC_URL,
                           message=reply() if kind == "reply" else None)
 
@@ -98,7 +105,7 @@ def test_only_an_open_ticket_s_mail_asks_for_a_reply(kind: str, lang: str) -> No
     for body in (mail.text, mail.html.replace("&#39;", "'")):
         told = [words for words in asks if words in body.lower().replace("do not reply", "")
                 .replace("non rispondere", "").replace("replies are not read", "")]
-        assert bool(told) == (kind != "closed"), (kind, told)
+        assert bool(told) == (kind not in ("closed", "duplicate")), (kind, told)
 
 
 @pytest.mark.parametrize("kind", notify.KINDS)

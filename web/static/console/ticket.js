@@ -286,7 +286,9 @@ function keepPlace() {
   if (!ui.ticketPane.contains(document.activeElement)) ui.ticketTitle.focus();
 }
 
-async function setStatus(status) {
+// duplicateOf: closing because the same student's request goes on in that ticket (the student
+// is told to follow it, and asked for no rating).
+async function setStatus(status, duplicateOf) {
   const t = S.current;
   if (!t) return;
   // Closing, or asking the student for more, with the answer still in the box would mail the
@@ -297,13 +299,27 @@ async function setStatus(status) {
     return;
   }
   const res = await withForce(
-    (force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force }),
+    (force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force, ...(duplicateOf ? { duplicate_of: duplicateOf } : {}) }),
     (name) => T("forceStatus", { name, status: statusLabel(status) }));
   if (!res) return;
   announce(T("statusChanged", { number: t.number, status: statusLabel(status) }));
   await reloadTicket();
   scheduleQueue();
   keepPlace();
+}
+
+// The same student's same request in two tickets (a deadline night, a page reloaded): this
+// one closes, the other goes on.
+function duplicateButton(t, other) {
+  return h("button", {
+    type: "button",
+    class: "c-linklike",
+    "aria-label": T("closeAsDuplicateLong", { number: t.number, other }),
+    onclick: () => {
+      if (window.confirm(T("confirmDuplicate", { number: t.number, other }))) setStatus("closed", other);
+    },
+    text: T("closeAsDuplicate"),
+  });
 }
 
 /* the side column: student, chat before the ticket, canned answers, history */
@@ -321,9 +337,11 @@ function renderAside(again = false) {
     h("dt", { text: T("language") }), h("dd", { text: t.lang === "en" ? T("langEn") : T("langIt") }),
     h("dt", { text: T("opened") }), h("dd", { text: fmtDate(t.created_at) }),
     t.references ? [h("dt", { text: T("follows") }), h("dd", {}, ticketLink(t.references))] : null,
+    t.duplicate_of ? [h("dt", { text: T("duplicateOf") }), h("dd", {}, ticketLink(t.duplicate_of))] : null,
     h("dt", { text: T("otherTickets") }),
     h("dd", {}, t.other_tickets.length
-      ? h("ul", { class: "c-inline-list" }, t.other_tickets.map((o) => h("li", {}, ticketLink(o.number), " ", h("span", { class: "c-muted", text: statusLabel(o.status) }))))
+      ? h("ul", { class: "c-inline-list" }, t.other_tickets.map((o) => h("li", {}, ticketLink(o.number), " ", h("span", { class: "c-muted", text: statusLabel(o.status) }),
+        t.status !== "closed" && o.status !== "closed" ? [" ", duplicateButton(t, o.number)] : null)))
       : T("none")),
   );
   if (!keep) {

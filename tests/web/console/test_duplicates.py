@@ -1,0 +1,97 @@
+"""Closing a ticket as a duplicate: a student on a deadline night opens the same request two or
+three times; the operator closes the extra ones in favour of the ticket that goes on. The
+student is told to follow that one (one mail, no rating asked), and the figures count no
+resolution for it."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from tests.conftest import Server
+from tests.storage.test_figures import EARLY, LATE
+from tests.web.conftest import LAURA, Factory, open_ticket
+from tests.web.console.test_api import student_view
+from web.http.keys import SERVICES
+
+
+@pytest.fixture
+def server(either_server: Server) -> Server:
+    """On both storages: the closing is kept in the ticket's record and its moments."""
+    return either_server
+
+
+async def rate(server: Server, number: str, token: str) -> int:
+    url = f"{server.url}/api/tickets/{number}/rating"
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http, http.post(
+        url, json={"score": 5}, headers=headers
+    ) as r:
+        return r.status
+
+
+async def test_a_second_ticket_is_closed_in_favour_of_the_first(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    first = await open_ticket(server, email="chiara.neri@example.org")
+    second = await open_ticket(server, email="Chiara.Neri@Example.org")  # the same student
+    status, body = await laura.post(
+        f"/api/console/tickets/{second.number}/status",
+        {"status": "closed", "duplicate_of": first.number.lstrip("0")},  # as typed, zeros lost
+    )
+    assert status == 200 and body["ticket"]["status"] == "closed"
+
+    services = server.app[SERVICES]
+    stored = await services.storage.tickets.get(second.number)
+    assert stored is not None and stored.duplicate_of == first.number
+    mail = stored.outbox[-1]
+    assert mail.kind == "duplicate"
+    assert f"segui il ticket {first.number}" in mail.subject
+    assert "valuta" not in mail.text.lower()  # nothing was answered here: nothing to rate
+    seen = await student_view(server, second.number, second.token)
+    assert seen["status"] == "closed" and seen["duplicate_of"] == first.number
+    assert await rate(server, second.number, second.token) == 409
+    _, view = await laura.get(f"/api/console/tickets/{second.number}")
+    assert view["duplicate_of"] == first.number
+
+    # the figures: closed, but no resolution to count
+    [closed] = await services.storage.tickets.times_between("closed", EARLY, LATE)
+    assert closed.number == second.number and closed.resolution_seconds is None
+
+    # reopened, it is a ticket of its own again
+    status, _ = await laura.post(f"/api/console/tickets/{second.number}/status", {"status": "open"})
+    assert status == 200
+    stored = await services.storage.tickets.get(second.number)
+    assert stored is not None and stored.duplicate_of is None
+
+
+async def test_a_duplicate_names_an_open_ticket_of_the_same_student(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    mine = await open_ticket(server, email="paolo.russo@example.org")
+    extra = await open_ticket(server, email="paolo.russo@example.org")
+    someone_else = await open_ticket(server)
+    closed = await open_ticket(server, email="paolo.russo@example.org")
+    path = f"/api/console/tickets/{extra.number}/status"
+    assert (await laura.post(f"/api/console/tickets/{closed.number}/status",
+                             {"status": "closed"}))[0] == 200
+    for body in (
+        {"status": "closed", "duplicate_of": someone_else.number},  # another student's
+        {"status": "closed", "duplicate_of": extra.number},  # itself
+        {"status": "closed", "duplicate_of": closed.number},  # nothing goes on there
+        {"status": "closed", "duplicate_of": "999999"},  # no such ticket
+        {"status": "closed", "duplicate_of": "dodici"},
+        {"status": "awaiting_user", "duplicate_of": mine.number},  # only a closing
+    ):
+        status, answer = await laura.post(path, body)
+        assert status == 422, body
+        assert answer["error"]["fields"] == {"duplicate_of": (
+            "Il ticket indicato non esiste, è di un altro studente, è già chiuso o è questo "
+            "stesso: un duplicato si chiude verso un ticket aperto dello stesso studente."
+        )}
+    stored = await server.app[SERVICES].storage.tickets.get(extra.number)
+    assert stored is not None and stored.status == "open" and [m.kind for m in stored.outbox] == [
+        "opened"
+    ]
