@@ -120,6 +120,10 @@ class Tickets(Protocol):
         anonymised ticket counts in none: an open one erased on request is nobody's to answer,
         and "Aperti adesso" would count it for ever."""
 
+    async def waiting_now(self) -> tuple[int, str | None]:
+        """How many tickets wait for their first answer now (the queue of queue_positions), and
+        when the oldest of them was created; None when none waits."""
+
     async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
         """The place in the queue of those of these tickets that wait: 1 for the oldest
         ticket that is not closed and has no operator answer the student can read (an

@@ -223,6 +223,9 @@ class TicketStore:
     async def count_by_status(self) -> dict[TicketStatus, int]:
         return self._timeline.count_by_status()
 
+    async def waiting_now(self) -> tuple[int, str | None]:
+        return self._timeline.waiting_now()
+
     async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
         return self._timeline.queue_positions(numbers)
 

@@ -145,6 +145,9 @@ class Timeline:
     def count_by_status(self) -> dict[TicketStatus, int]:
         return {status: n for status, n in self._status.items() if n}
 
+    def waiting_now(self) -> tuple[int, str | None]:
+        return len(self._waiting), self._waiting[0][0] if self._waiting else None
+
     def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
         found = (self._times.get(number) for number in numbers)
         return {

@@ -111,6 +111,14 @@ class TicketFigures:
         )
         return {status: n for status, n in rows}
 
+    async def waiting_now(self) -> tuple[int, str | None]:
+        # the partial index tickets_waiting holds exactly these rows
+        row = await self._db.row(
+            "SELECT count(*), min(created_at) FROM tickets"
+            " WHERE first_response_at IS NULL AND status <> 'closed' AND NOT anonymised"
+        )
+        return (row[0], row[1]) if row is not None else (0, None)
+
     async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
         if not numbers:
             return {}

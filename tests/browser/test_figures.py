@@ -60,6 +60,10 @@ async def test_an_editor_reads_the_figures_charts_and_tables(
     await expect(tiles.locator(".c-total", has_text="Ticket arrivati")).to_contain_text("4")
     await expect(tiles.locator(".c-total", has_text="Ticket chiusi")).to_contain_text("1")
     await expect(tiles.locator(".c-total", has_text="Aperti adesso")).to_contain_text("3")
+    # the queue now: three still without an answer, the first since a moment ago
+    await expect(tiles.locator(".c-total", has_text="Aperti adesso")).to_contain_text(
+        "3 senza ancora una risposta; attesa più lunga: ora"
+    )
     await expect(tiles.locator(".c-total", has_text="Prima risposta")).to_contain_text("min")
     await expect(tiles.locator(".c-total", has_text="Valutazione media")).to_contain_text("n.d.")
 

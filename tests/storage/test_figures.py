@@ -60,6 +60,12 @@ async def test_the_queue_is_the_unanswered_tickets_oldest_first(storage: Backend
     )
     assert everyone == {first.number: 1, second.number: 2}
     assert await storage.tickets.queue_positions([]) == {}
+    # the head's "waiting now": the same queue, counted, with its oldest
+    assert await storage.tickets.waiting_now() == (2, at(9))
+
+
+async def test_nobody_waiting_has_no_oldest(storage: Backend) -> None:
+    assert await storage.tickets.waiting_now() == (0, None)
 
 
 async def test_moments_follow_every_change(storage: Backend) -> None:

@@ -130,6 +130,7 @@ async def office_report(storage: Backend, days: int, now: datetime) -> dict[str,
     since, until = window.since, window.until
     tickets = storage.tickets
     by_status = await tickets.count_by_status()
+    waiting, oldest = await tickets.waiting_now()
     scores = await tickets.scores_between(since, until)
     rated = sum(scores.values())
     reached = await storage.faq_events.chats_between(since, until)
@@ -145,6 +146,9 @@ async def office_report(storage: Backend, days: int, now: datetime) -> dict[str,
             "opened": sum(day["opened"] for day in by_day),
             "closed": sum(day["closed"] for day in by_day),
             "open_now": by_status.get("open", 0) + by_status.get("awaiting_user", 0),
+            # the queue now, whatever the window: what a deadline day's head looks at first
+            "waiting_now": waiting,
+            "oldest_waiting_since": oldest,
         },
         # both to about 6 seconds: a tenth of an hour was 6 minutes, and a ticket closed 2
         # minutes after it was opened read "under 1 min" in the console

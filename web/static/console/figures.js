@@ -11,7 +11,7 @@
 import { lang, locale, S } from "./state.js";
 import { T } from "./texts.js";
 import { clear, h } from "./dom.js";
-import { subtopicLabel } from "./format.js";
+import { fmtAge, subtopicLabel } from "./format.js";
 import { api, errorText } from "./api.js";
 import { periodPicker } from "./period.js";
 
@@ -75,7 +75,9 @@ async function loadFigures(body) {
     h("dl", { class: "c-totals" },
       tile(T("figOpened"), String(r.tickets.opened)),
       tile(T("figClosed"), String(r.tickets.closed)),
-      tile(T("figOpenNow"), String(r.tickets.open_now)),
+      tile(T("figOpenNow"), String(r.tickets.open_now), h("span", { class: "c-total-sub", text: r.tickets.waiting_now
+        ? T("waitingNow", { n: r.tickets.waiting_now, age: fmtAge(r.tickets.oldest_waiting_since) })
+        : T("waitingNone") })),
       tile(T("figFirstResponse"), spread(r.first_response_minutes, fmtMinutes)),
       tile(T("figResolution"), spread(r.resolution_hours, fmtHours)),
       tile(T("figRating"), rating, h("span", { class: "c-total-sub", text: T("ratingCount", { n: r.rating.count }) })),
