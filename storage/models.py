@@ -170,10 +170,17 @@ class TicketSummary:
     last_author: Author | None = None
     # no personal data left: the figures count it, nobody can find or open it any more
     anonymised: bool = False
+    # The queue's "waiting" order (storage/queue.py): whether the office owes the student an
+    # answer (open, and no public operator reply since the student last wrote), and since when
+    # the ticket has waited on whichever side it waits for (waiting_turn). Only the public
+    # thread moves them: a reminder, an internal note, an assignment do not.
+    awaits_office: bool = False
+    waiting_since: str = ""
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketSummary:
         public = [m for m in ticket.messages if not m.internal]
+        side, since = waiting_turn(ticket)
         return cls(
             number=ticket.number,
             status=ticket.status,
@@ -186,7 +193,24 @@ class TicketSummary:
             updated_at=ticket.updated_at,
             last_author=public[-1].author if public else None,
             anonymised=ticket.anonymised_at is not None,
+            awaits_office=ticket.status == "open" and side == "student",
+            waiting_since=since,
         )
+
+
+def waiting_turn(ticket: Ticket) -> tuple[Author, str]:
+    """Whose move the ticket waits for, "student" (to be answered) or "operator", and since
+    when: the first public message of that side since the other side last wrote; the ticket's
+    creation while nobody has answered it. So a student's reminder keeps the moment of the
+    question it reminds of, and an operator's reply starts the student's turn. Internal notes
+    and system lines are no one's move. (The same rule in SQL: postgres/migrations/0011.)"""
+    side: Author = "student"
+    since = ticket.created_at
+    for m in ticket.messages:
+        if m.internal or m.author == "system" or m.author == side:
+            continue
+        side, since = m.author, m.at
+    return side, since
 
 
 # The moments of a ticket the office's figures count, each a TicketTimes field: "opened"

@@ -16,11 +16,13 @@ from .models import TICKET_STATUSES, TicketSummary
 
 # name -> (sort key, newest first). Applied to tickets already newest created first, so that
 # ties keep that order.
-SORTS: dict[str, tuple[Callable[[TicketSummary], str], bool]] = {
+SORTS: dict[str, tuple[Callable[[TicketSummary], str | tuple[bool, str]], bool]] = {
     "newest": (lambda s: s.created_at, True),
     "oldest": (lambda s: s.created_at, False),
-    # Longest without news first: what a student has been waiting for the longest.
-    "waiting": (lambda s: s.updated_at, False),
+    # The students waiting the longest for an answer first, from their first message we have
+    # not answered in public (a reminder or an internal note does not move a ticket); then
+    # the tickets that wait on nobody in the office, the longest untouched by either side first.
+    "waiting": (lambda s: (not s.awaits_office, s.waiting_since), False),
     "updated": (lambda s: s.updated_at, True),
 }
 

@@ -62,13 +62,14 @@ def ticket_row(ticket: Ticket) -> dict[str, Any]:
     record = ticket.to_dict()
     del record["outbox"]
     times = TicketTimes.of(ticket)
+    summary = TicketSummary.of(ticket)
     return {
         "email_key": email_key(ticket.email),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         # Text columns cannot hold NUL; search never looks for one.
         "search_text": search_text(ticket).decode("utf-8", "ignore").replace("\x00", ""),
-        "summary": dumps(asdict(TicketSummary.of(ticket))),
+        "summary": dumps(asdict(summary)),
         "record": dumps(record),
         # the moments the figures and the queue count (storage/README.md, "Figures")
         "status": times.status,
@@ -82,6 +83,9 @@ def ticket_row(ticket: Ticket) -> dict[str, Any]:
         "rating_score": times.score,
         "anonymised": times.anonymised,
         "holder": ticket.operator or "",  # the queue's filter: "" for nobody
+        # the queue's "waiting" order (migration 0011)
+        "awaits_office": summary.awaits_office,
+        "waiting_since": summary.waiting_since,
         # what the retention sweep and the erasure look for (storage/retention.py)
         "conversation_id": ticket.conversation_id,
         "attachments": [a.id for m in ticket.messages for a in m.attachments],
@@ -151,7 +155,7 @@ async def _write_outbox(
 QUEUE_ORDER = {
     "newest": "created_at DESC, number DESC",
     "oldest": "created_at ASC, number DESC",
-    "waiting": "updated_at ASC, created_at DESC, number DESC",
+    "waiting": "awaits_office DESC, waiting_since ASC, created_at DESC, number DESC",
     "updated": "updated_at DESC, created_at DESC, number DESC",
 }
 

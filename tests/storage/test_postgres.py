@@ -22,6 +22,7 @@ from storage import (
     Purge,
     StorageError,
     Ticket,
+    TicketSummary,
 )
 from storage.postgres import PostgresStorage, database
 from storage.postgres.database import dumps, migrations
@@ -357,6 +358,21 @@ async def test_a_role_that_may_not_create_tables_is_told_what_to_grant(
         postgres.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
+def insert_before_0011(conn: psycopg.Connection, ticket: Ticket, search_text: str) -> None:
+    """A ticket's row as the code before migration 0011 wrote it: without the columns of the
+    waiting order, nor their fields in the summary; `search_text` as that code wrote it."""
+    row = ticket_row(ticket)
+    del row["awaits_office"], row["waiting_since"]
+    summary = asdict(TicketSummary.of(ticket))
+    del summary["awaits_office"], summary["waiting_since"]
+    conn.execute("INSERT INTO used_numbers VALUES (%s)", (ticket.number,))
+    conn.execute(
+        INSERT.replace(", awaits_office, waiting_since", "")
+        .replace(", %(awaits_office)s, %(waiting_since)s", ""),
+        {**row, "summary": dumps(summary), "search_text": search_text},
+    )
+
+
 async def test_tickets_written_before_0010_are_found_without_their_accents(
     postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -365,12 +381,11 @@ async def test_tickets_written_before_0010_are_found_without_their_accents(
     known = migrations()
     try:
         monkeypatch.setattr(database, "migrations", lambda: [m for m in known if m[0] < 10])
-        async with await PostgresStorage.open(url) as before:
-            created = await before.tickets.create(build(name="García Lucía"))
+        await (await PostgresStorage.open(url)).close()
+        created = build(name="García Lucía")("123456")
         with psycopg.connect(url, autocommit=True) as conn:  # as the code before 0010 wrote it
-            conn.execute(
-                "UPDATE tickets SET search_text = %s WHERE number = %s",
-                (f"{created.number}\nlg@example.org\ngarcía lucía\n", created.number),
+            insert_before_0011(
+                conn, created, f"{created.number}\nlg@example.org\ngarcía lucía\n"
             )
         monkeypatch.undo()
         async with await PostgresStorage.open(url) as after:
@@ -433,3 +448,53 @@ async def test_faq_events_queued_while_the_database_is_away_land_when_it_is_back
             await storage.faq_events.append(FaqEvent("no_match", "late", "it"))
     finally:
         server.stop()
+
+
+async def test_tickets_written_before_0011_keep_their_place_in_the_waiting_order(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0011 gives the tickets already kept their place in the waiting order, from the public
+    thread as models.waiting_turn reads it: the same as the code writes for a new ticket."""
+    name = postgres.new_database()
+    url = postgres.url(name)
+    known = migrations()
+
+    def said(author: str, minute: int, internal: bool = False) -> Message:
+        return Message(f"{author}{minute}", author, "X", "...",  # type: ignore[arg-type]
+                       at=f"2026-03-02T10:{minute:02d}:00.000+00:00", internal=internal)
+
+    created = "2026-03-02T10:00:00.000+00:00"
+    made = [
+        # never answered, an internal note and a reminder since
+        build(created_at=created, messages=[said("student", 0), said("operator", 1, True),
+                                            said("student", 2)])("111111"),
+        # answered, then the student wrote again, twice
+        build(created_at=created, messages=[said("student", 0), said("operator", 3),
+                                            said("student", 4), said("student", 5)])("222222"),
+        # answered last
+        build(created_at=created, messages=[said("student", 0), said("operator", 6)])("333333"),
+        # nothing said at all, and awaiting the student
+        build(created_at=created, status="awaiting_user", messages=[])("444444"),
+        # a NUL in its record and summary, which no JSON function of PostgreSQL reads
+        build(created_at=created, name="Nul \x00 Name", messages=[said("student", 7)])("555555"),
+    ]
+    try:
+        monkeypatch.setattr(database, "migrations", lambda: [m for m in known if m[0] < 11])
+        await (await PostgresStorage.open(url)).close()
+        monkeypatch.undo()
+        with psycopg.connect(url, autocommit=True) as conn:  # as the code before 0011 wrote it
+            for ticket in made:
+                insert_before_0011(conn, ticket, ticket_row(ticket)["search_text"])
+        async with await PostgresStorage.open(url) as storage:
+            assert await storage.tickets.summaries() == sorted(
+                (TicketSummary.of(t) for t in made), key=lambda s: s.number, reverse=True
+            )
+            # never answered first (a reminder and a note do not move them; ties: newest
+            # created, then highest number, first), then the one answered and written to again
+            # from the student's new message; then those that wait on nobody in the office
+            page = await storage.tickets.queue(QueueQuery(sort="waiting"))
+            assert [s.number for s in page.tickets] == [
+                "555555", "111111", "222222", "444444", "333333"
+            ]
+    finally:
+        postgres.drop_database(name)

@@ -354,3 +354,51 @@ async def test_the_search_ignores_accents(storage: Backend) -> None:
     # a Persian name's zero-width joiner, typed on its keyboard, is no letter to search for
     rezaei = await storage.tickets.create(build(name="Rezaei Fateme\u200czahra", email="r@e.org"))
     assert await search("fatemezahra") == [rezaei.number]
+
+
+def at(minute: int, second: int = 0) -> str:
+    return f"2026-03-02T10:{minute:02d}:{second:02d}.000+00:00"
+
+
+async def test_the_waiting_order_is_how_long_a_student_has_waited_for_an_answer(
+    storage: Backend,
+) -> None:
+    """"Fermi da più tempo": from the student's first message the office has not answered in
+    public. A reminder, an internal note or an assignment moves no ticket; a reply sends it
+    behind every ticket still waiting; the student's next message makes it wait from there."""
+    tickets = storage.tickets
+
+    async def opened(minute: int, **more: Any) -> str:
+        question = Message(id="q", author="student", name="S", body="Domanda", at=at(minute))
+        made = await tickets.create(build(created_at=at(minute), messages=[question], **more))
+        return made.number
+
+    async def add(number: str, author: str, minute: int, second: int = 0, **more: Any) -> None:
+        message = Message(id=f"{author}{minute}{second}", author=author,  # type: ignore[arg-type]
+                          name="X", body="...", at=at(minute, second), **more)
+        await tickets.update(number, lambda t: t.messages.append(message))
+
+    async def waiting() -> list[str]:
+        page = await tickets.queue(QueueQuery(statuses=frozenset({"open", "awaiting_user"}),
+                                              sort="waiting"))
+        return [s.number for s in page.tickets]
+
+    first, second, third, later = [await opened(m) for m in (0, 1, 2, 5)]
+    asked = await opened(3, status="awaiting_user")  # waits on the student, not on us
+    assert await waiting() == [first, second, third, later, asked]
+
+    in_order = [first, second, third, later, asked]
+    await add(first, "student", 3)  # "Sollecito": still the first
+    assert await waiting() == in_order
+    await add(first, "operator", 4, internal=True)  # "guardo io dopo": no answer
+    assert await waiting() == in_order
+    await tickets.update(first, lambda t: setattr(t, "operator", "lbianchi"))  # taken
+    await tickets.update(first, lambda t: setattr(t, "operator", "mverdi"))  # passed on
+    assert await waiting() == in_order
+
+    await add(first, "operator", 4)  # answered: behind every ticket still waiting on us
+    assert await waiting() == [second, third, later, asked, first]
+
+    await add(first, "student", 4, 30)  # the student writes again: waits from that message
+    assert await waiting() == [second, third, first, later, asked]
+

@@ -32,6 +32,7 @@ from tests.web.conftest import (
     Account,
     Console,
     Factory,
+    Opened,
     age_session,
     create_account,
     open_ticket,
@@ -567,6 +568,47 @@ async def test_the_queue_searches_number_email_name_and_text(
     assert await search("portale non lo vede") == [a.number]
     assert await search("russo") == [b.number]
     assert await search("nessuno scrive questo") == []
+
+
+async def test_the_waiting_order_keeps_a_students_place_until_the_office_answers(
+    server: Server, signed_in: Factory
+) -> None:
+    """"Fermi da più tempo": a reminder, an internal note and an assignment move no ticket; a
+    reply sends it behind those still waiting; the student's answer brings it back."""
+    laura = await signed_in(LAURA)
+    first, second, third = [await open_ticket(server) for _ in range(3)]
+
+    async def waiting() -> list[str]:
+        status, body = await laura.get("/api/console/tickets", sort="waiting")
+        assert status == 200, body
+        return [t["number"] for t in body["tickets"]]
+
+    async def student_writes(ticket: Opened, body: str) -> None:
+        async with aiohttp.ClientSession() as http, http.post(
+            f"{server.url}/api/tickets/{ticket.number}/messages", json={"body": body},
+            headers={"Authorization": f"Bearer {ticket.token}"},
+        ) as response:
+            assert response.status == 201, await response.text()
+
+    in_order = [first.number, second.number, third.number]
+    assert await waiting() == in_order
+    await student_writes(first, "Sollecito: nessuna risposta, la scadenza è oggi!")
+    assert await waiting() == in_order
+    path = "/api/console/tickets/{}/"
+    await laura.post(path.format(second.number) + "messages",
+                     {"body": "guardo io dopo", "internal": True})
+    assert await waiting() == in_order
+    await laura.post(path.format(second.number) + "assign", {"username": ""})
+    assert await waiting() == in_order
+
+    status, _ = await laura.post(path.format(first.number) + "messages",
+                                 {"body": "Ecco come fare."})
+    assert status == 201
+    assert await waiting() == [second.number, third.number, first.number]
+    await student_writes(first, "Grazie, ma non funziona ancora.")
+    assert await waiting() == [second.number, third.number, first.number]
+    fourth = await open_ticket(server)
+    assert await waiting() == [second.number, third.number, first.number, fourth.number]
 
 
 async def test_a_search_in_one_status_finds_an_old_ticket_behind_a_thousand_newer_ones(

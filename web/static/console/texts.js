@@ -369,7 +369,7 @@ const TEXTS = {
     sort: "Order",
     sortOldest: "Oldest first",
     sortNewest: "Newest first",
-    sortWaiting: "Idle the longest",
+    sortWaiting: "Waiting the longest",
     emptyQueue: "No tickets match these filters.",
     shown: "Showing {shown} of {total}: narrow the filters or show more",
     shownMax: "Showing {shown} of {total}: narrow the filters to see the others",
