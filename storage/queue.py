@@ -35,9 +35,11 @@ class QueueQuery:
     holders: frozenset[str] | None = None  # usernames, "" for nobody; None: held or not
     sort: str = "newest"  # a key of SORTS
     limit: int = 200
-    # A search: the tickets whose number, email, name or messages (internal notes too) contain
-    # the text, any case, and the ticket numbered `number` ("#412" names 000412) whatever its
-    # text. The other filters and the counts apply to all of them, not to a first batch.
+    # A search: the tickets whose number, email, name, phone or messages (internal notes too)
+    # contain every word of the text, in any order and any case (ticket_index.needles: a
+    # phone number is compared by its digits), and the ticket numbered `number` ("#412" names
+    # 000412) whatever its text. The other filters and the counts apply to all of them, not to
+    # a first batch.
     text: str = ""
     number: str = ""
 

@@ -20,7 +20,7 @@ from ..errors import StorageError, TicketNotFound
 from ..layout import valid_number
 from ..models import TICKET_STATUSES, OutboxMail, Ticket, TicketSummary, TicketTimes, utcnow
 from ..queue import QueuePage, QueueQuery
-from ..ticket_index import email_key, search_text, searchable
+from ..ticket_index import email_key, needles, search_text
 from ..tickets import DRAWS, NUMBERS
 from .database import Db, Row, dumps
 from .figures import TicketFigures
@@ -290,16 +290,19 @@ class TicketStore(TicketFigures):
         if query.holders is not None:
             where.append("holder = ANY(%(holders)s)")
             params["holders"] = sorted(query.holders)
-        needle = searchable(query.text.strip()).replace("\x00", "")
+        words = [w for w in (w.replace("\x00", "") for w in needles(query.text)) if w]
         found: list[str] = []
         if query.number:
             found.append("number = %(number)s")
             params["number"] = query.number
-        if needle:
-            # LIKE, which the trigram index answers (migration 0009), with its wildcards
-            # escaped: the text is matched as it is, % and _ included
-            found.append("search_text LIKE %(pattern)s")
-            params["pattern"] = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", needle) + "%"
+        if words:
+            # One LIKE a word, all of which the trigram index answers together (migration
+            # 0009), with their wildcards escaped: the text is matched as it is, % and _ included
+            likes = []
+            for i, word in enumerate(words):
+                likes.append(f"search_text LIKE %(word{i})s")
+                params[f"word{i}"] = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", word) + "%"
+            found.append(f"({' AND '.join(likes)})")
         if found:
             where.append(f"({' OR '.join(found)})")
         kept = " AND ".join(where)

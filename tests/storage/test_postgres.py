@@ -498,3 +498,51 @@ async def test_tickets_written_before_0011_keep_their_place_in_the_waiting_order
             ]
     finally:
         postgres.drop_database(name)
+
+
+async def test_tickets_written_before_0012_are_found_by_phone_and_any_apostrophe(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = postgres.new_database()
+    url = postgres.url(name)
+    known = migrations()
+    made = [
+        build(name="D’Angelo Maria", phone="+393331000019", email="d@example.org",
+              messages=[Message("m", "student", "M", "l’iscrizione")]),
+        build(name="Nul \x00 Name", messages=[Message("m", "student", "N", "l‘iscrizione")]),
+        build(name="Rossi Mario"),
+    ]
+    try:
+        monkeypatch.setattr(database, "migrations", lambda: [m for m in known if m[0] < 12])
+        async with await PostgresStorage.open(url) as before:
+            created = [await before.tickets.create(ticket) for ticket in made]
+        with psycopg.connect(url, autocommit=True) as conn:  # as the code before 0012 wrote it
+            for ticket in created:
+                conn.execute(
+                    "UPDATE tickets SET search_text = %s WHERE number = %s",
+                    ((f"{ticket.number}\n{ticket.email}\n{ticket.name}\n"
+                      + "\n".join(m.body for m in ticket.messages)).lower().replace("\x00", ""),
+                     ticket.number),
+                )
+        monkeypatch.undo()
+        async with await PostgresStorage.open(url) as after:
+
+            async def search(text: str) -> list[str]:
+                page = await after.tickets.queue(QueueQuery(text=text))
+                return [s.number for s in page.tickets]
+
+            dangelo, nul, _ = (t.number for t in created)
+            assert await search("3331000019") == [dangelo]
+            assert await search("+39 333 1000019") == [dangelo]
+            assert await search("maria d'angelo") == [dangelo]
+            assert sorted(await search("l'iscrizione")) == sorted([dangelo, nul])
+            with psycopg.connect(url) as conn:
+                for ticket in created:
+                    row = conn.execute(
+                        "SELECT search_text FROM tickets WHERE number = %s", (ticket.number,)
+                    ).fetchone()
+                    # what the code writes now
+                    assert row is not None
+                    assert row[0] == ticket_row(ticket)["search_text"], ticket.name
+    finally:
+        postgres.drop_database(name)

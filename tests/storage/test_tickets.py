@@ -402,3 +402,57 @@ async def test_the_waiting_order_is_how_long_a_student_has_waited_for_an_answer(
     await add(first, "student", 4, 30)  # the student writes again: waits from that message
     assert await waiting() == [second, third, first, later, asked]
 
+
+async def test_the_search_finds_every_word_in_any_order(storage: Backend) -> None:
+    """The form asks "Cognome e nome": students write their names both ways round."""
+    gatti = await storage.tickets.create(build(name="Gatti Nicolò", email="ng@example.org"))
+    rossi = await storage.tickets.create(build(name="Rossi Mario"))
+
+    async def search(text: str) -> list[str]:
+        return [s.number for s in (await storage.tickets.queue(QueueQuery(text=text))).tickets]
+
+    assert await search("Nicolò Gatti") == [gatti.number]
+    assert await search("Gatti Nicolò") == [gatti.number]
+    assert await search("  nicolo   GATTI ") == [gatti.number]
+    assert await search("gatti scade") == [gatti.number]  # a name and a word of the request
+    # every word must be found in the same ticket: a name nobody has finds nobody
+    assert await search("Nicolò Rossi") == []
+    assert await search("Gatti Mario") == []
+    assert await search("rossi") == [rossi.number]
+
+
+async def test_the_search_finds_a_phone_by_its_digits(storage: Backend) -> None:
+    mine = await storage.tickets.create(build(phone="+393331000019", email="p@example.org"))
+    other = await storage.tickets.create(build(phone="+393331000018"))
+
+    async def search(text: str, number: str = "") -> list[str]:
+        page = await storage.tickets.queue(QueueQuery(text=text, number=number))
+        return [s.number for s in page.tickets]
+
+    # the national number, as written or spaced, and the stored international form
+    for typed in ("3331000019", "333 1000019", "333-100-0019", "+39 333 1000019",
+                  "+393331000019", " 39 3331000019 "):
+        assert await search(typed) == [mine.number], typed
+    assert await search("333 100001") == [other.number, mine.number]
+    assert await search("3331000017") == []
+    # a bare number or "#412" still names that ticket (the console passes it as `number`)
+    bare = mine.number.lstrip("0") or "0"
+    assert mine.number in await search(bare, number=mine.number)
+    assert await search("#" + bare, number=mine.number) == [mine.number]
+
+
+async def test_the_search_reads_every_apostrophe_as_one(storage: Backend) -> None:
+    dangelo = await storage.tickets.create(build(name="D'Angelo Maria", email="d@example.org"))
+    # typed on a phone: the stored name has the typographic one
+    damico = await storage.tickets.create(
+        build(name="D’Amico Luca", email="l@example.org",
+              messages=[Message(id="m", author="student", name="L", body="l‘iscrizione")])
+    )
+
+    async def search(text: str) -> list[str]:
+        return [s.number for s in (await storage.tickets.queue(QueueQuery(text=text))).tickets]
+
+    for typed in ("d’angelo", "D‘Angelo", "d´angelo", "d`angelo", "d'angelo", "maria d’angelo"):
+        assert await search(typed) == [dangelo.number], typed
+    assert await search("d'amico") == [damico.number]
+    assert await search("l'iscrizione") == [damico.number]

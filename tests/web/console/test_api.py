@@ -568,6 +568,15 @@ async def test_the_queue_searches_number_email_name_and_text(
     assert await search("portale non lo vede") == [a.number]
     assert await search("russo") == [b.number]
     assert await search("nessuno scrive questo") == []
+    # "Cognome e nome" either way round, the phone as an operator reads it out, an apostrophe
+    # as a phone types it
+    c = await open_ticket(server, name="D'Angelo Nicolò", phone="333 1000019")
+    assert await search("Nicolò D'Angelo") == [c.number]
+    assert await search("d’angelo nicolo") == [c.number]
+    assert await search("Nicolò Esposito") == []
+    assert await search("+39 333 1000019") == [c.number]
+    assert await search("3331000019") == [c.number]
+    assert (await search(f"#{int(c.number)}"))[0] == c.number
 
 
 async def test_the_waiting_order_keeps_a_students_place_until_the_office_answers(
