@@ -69,9 +69,15 @@ class Pace:
         if not answers:
             return None
         median = percentile(sorted(seconds for _, seconds in answers), 0.5) or 0.0
-        moments = [datetime.fromisoformat(at) for at, _ in answers]
-        gaps = [(b - a).total_seconds() for a, b in pairwise(moments)]
-        working = [gap for gap in gaps if gap <= WORKING_GAP]
+        moments = [(datetime.fromisoformat(at), seconds) for at, seconds in answers]
+        # A gap is the office's pace only when the next ticket was already waiting as the
+        # previous one was answered: otherwise it is how long until a ticket came at all (a
+        # quiet week answered in 2 minutes would tell a deadline queue 20 minutes a place).
+        working = [
+            (b - a).total_seconds()
+            for (a, _), (b, waited) in pairwise(moments)
+            if b - timedelta(seconds=waited) <= a and (b - a).total_seconds() <= WORKING_GAP
+        ]
         return cls(median, sum(working) / len(working) if working else median)
 
     def minutes(self, position: int) -> int:

@@ -62,21 +62,6 @@ async def test_the_place_moves_up_as_the_tickets_ahead_are_answered(server: Serv
 async def test_the_estimate_is_the_median_first_answer_of_the_last_7_days(server: Server) -> None:
     storage = server.app[SERVICES].storage
     now = datetime.now(UTC)
-
-    def answered(created: timedelta, after: timedelta) -> Any:
-        start = now - created
-
-        def build(number: str) -> Ticket:
-            stamp = (start + after).isoformat(timespec="milliseconds")
-            return Ticket(
-                number=number, email=f"x{number}@example.org", name="Rossi Mario",
-                phone="+393331234567", topic="immatricolazioni", subtopic="scadenze",
-                created_at=start.isoformat(timespec="milliseconds"),
-                messages=[Message(id="r", author="operator", name="Laura", body="ok", at=stamp)],
-            )
-
-        return build
-
     for created, after in (
         (timedelta(days=1), timedelta(minutes=30)),
         (timedelta(days=2), timedelta(minutes=90)),
@@ -84,7 +69,7 @@ async def test_the_estimate_is_the_median_first_answer_of_the_last_7_days(server
         # answered 8 days ago: too old to say how fast the office answers now
         (timedelta(days=9), timedelta(minutes=1000)),
     ):
-        await storage.tickets.create(answered(created, after))
+        await storage.tickets.create(answered_at(now - created, after))
     ticket, second = await open_ticket(server), await open_ticket(server)
     assert await queue(server, ticket) == {"position": 1, "expected_wait_minutes": 90}
     # answers hours apart tell no pace: each ticket ahead counts as a usual wait
@@ -135,6 +120,19 @@ async def test_a_later_place_waits_longer_at_the_office_s_pace(server: Server) -
     # night between is no part of the pace)
     assert await queue(server, first) == {"position": 1, "expected_wait_minutes": 10}
     assert await queue(server, last) == {"position": 30, "expected_wait_minutes": 60}
+
+
+async def test_a_quiet_week_tells_no_slow_pace(server: Server) -> None:
+    # One ticket every 20 minutes, each answered 2 minutes after it came: the office answers
+    # in 2 minutes, and the 20 between answers are only how long until the next ticket came.
+    storage = server.app[SERVICES].storage
+    start = datetime.now(UTC) - timedelta(days=1)
+    for i in range(20):
+        await storage.tickets.create(
+            answered_at(start + timedelta(minutes=20 * i), timedelta(minutes=2))
+        )
+    tickets = [await open_ticket(server) for _ in range(3)]
+    assert [(await queue(server, t))["expected_wait_minutes"] for t in tickets] == [2, 4, 6]
 
 
 async def connect(server: Server, socket: Recorder) -> None:
