@@ -132,13 +132,21 @@ class Ticket:
     # the record stays, so its number is never drawn again and the figures still count it.
     anonymised_at: str | None = None
     purge: Purge | None = None  # files still to delete after the anonymisation
+    # What a newer version of the service wrote in the record and this one does not know: kept
+    # and written back as it came. During a restart of the processes one by one, an older one
+    # still reads and changes a ticket that a newer one wrote, without losing the newer fields.
+    unknown: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        return {**record.pop("unknown"), **record}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ticket:
-        data = dict(data)
+        known = {f.name for f in fields(cls)} - {"unknown"}
+        data = {k: v for k, v in data.items() if k in known} | {
+            "unknown": {k: v for k, v in data.items() if k not in known}
+        }
         data["messages"] = [
             Message(**{**m, "attachments": [Attachment(**a) for a in m.get("attachments", [])]})
             for m in data.get("messages", [])

@@ -223,6 +223,26 @@ async def test_a_ticket_keeps_its_changes_of_hands_across_a_restart(place: Place
     assert Ticket.from_dict(older).assignments == []
 
 
+async def test_a_field_of_a_newer_version_survives_an_older_one_s_write(place: Place) -> None:
+    # Processes restarted one by one: an older one changes a ticket that a newer one wrote.
+    storage = await place.open()
+    ticket = await storage.tickets.create(build())
+    newer = {**ticket.to_dict(), "triage": {"level": 2}}
+    await storage.tickets.update(
+        ticket.number, lambda t: setattr(t, "unknown", Ticket.from_dict(newer).unknown)
+    )
+    await storage.close()
+    storage = await place.open()
+    try:
+        await storage.tickets.update(ticket.number, lambda t: setattr(t, "status", "closed"))
+        again = await storage.tickets.get(ticket.number)
+        assert again is not None and again.status == "closed"
+        assert again.to_dict()["triage"] == {"level": 2}
+        assert "unknown" not in again.to_dict()
+    finally:
+        await storage.close()
+
+
 async def test_each_ticket_file_is_a_plain_tinydb_database(folder: Storage) -> None:
     storage = folder
     from tinydb import TinyDB
