@@ -113,8 +113,10 @@ def form_reply(fields: dict[str, Any]) -> dict[str, Any]:
 async def duplicate_target(
     console: ConsoleNamespace, number: str, status: object, raw: object
 ) -> str | None:
-    """The ticket a closing names as the one that goes on: another open ticket of the same
-    student (any letter case of the email), else 422. None when the closing names none."""
+    """The ticket a closing names as the one that goes on: an open ticket of the same student
+    (any letter case of the email) opened before this one, else 422. None when the closing
+    names none. Always the earlier: two operators closing a student's two tickets each in
+    favour of the other, at the same moment, would otherwise leave no ticket going on."""
     if raw is None:
         return None
     target = parse_number(raw)
@@ -127,7 +129,9 @@ async def duplicate_target(
         or other.number == number
         or other.anonymised
         or other.status == "closed"
+        or this.status == "closed"
         or other.email.casefold() != this.email.casefold()
+        or (other.created_at, other.number) > (this.created_at, this.number)
     ):
         fields = {"duplicate_of": "console.field.duplicate_of"}
         raise ApiError(422, "validation_failed", fields=fields)

@@ -27,8 +27,10 @@ def read_rating(data: dict[str, Any]) -> Rating:
 
 def check_ratable(ticket: Ticket) -> None:
     """Under the ticket's lock: closed, and not rated yet (409 otherwise)."""
-    if ticket.status != "closed" or ticket.duplicate_of:
+    if ticket.duplicate_of:
         # a duplicate was closed unanswered: the help is rated on the ticket that goes on
+        raise ApiError(409, "duplicate_not_ratable", params={"number": ticket.duplicate_of})
+    if ticket.status != "closed":
         raise ApiError(409, "ticket_not_closed")
     if ticket.rating is not None:
         raise ApiError(409, "already_rated")

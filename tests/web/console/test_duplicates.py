@@ -5,6 +5,8 @@ resolution for it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import pytest
 
@@ -14,6 +16,12 @@ from tests.web.conftest import LAURA, Factory, open_ticket
 from tests.web.console.test_api import student_view
 from web.http.keys import SERVICES
 
+REFUSED = (
+    "Un ticket si chiude come duplicato di un ticket aperto dello stesso studente, aperto "
+    "prima: quello indicato non esiste, è di un altro studente, è chiuso o è più recente "
+    "(chiudi invece quello)."
+)
+
 
 @pytest.fixture
 def server(either_server: Server) -> Server:
@@ -21,13 +29,13 @@ def server(either_server: Server) -> Server:
     return either_server
 
 
-async def rate(server: Server, number: str, token: str) -> int:
+async def rate(server: Server, number: str, token: str) -> tuple[int, Any]:
     url = f"{server.url}/api/tickets/{number}/rating"
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession() as http, http.post(
         url, json={"score": 5}, headers=headers
     ) as r:
-        return r.status
+        return r.status, await r.json()
 
 
 async def test_a_second_ticket_is_closed_in_favour_of_the_first(
@@ -51,7 +59,11 @@ async def test_a_second_ticket_is_closed_in_favour_of_the_first(
     assert "valuta" not in mail.text.lower()  # nothing was answered here: nothing to rate
     seen = await student_view(server, second.number, second.token)
     assert seen["status"] == "closed" and seen["duplicate_of"] == first.number
-    assert await rate(server, second.number, second.token) == 409
+    status, refused = await rate(server, second.number, second.token)
+    assert status == 409 and refused["error"]["message"] == (
+        f"Questo ticket è stato chiuso come duplicato: valuta l'assistenza sul ticket "
+        f"{first.number}."
+    )
     _, view = await laura.get(f"/api/console/tickets/{second.number}")
     assert view["duplicate_of"] == first.number
 
@@ -87,10 +99,20 @@ async def test_a_duplicate_names_an_open_ticket_of_the_same_student(
     ):
         status, answer = await laura.post(path, body)
         assert status == 422, body
-        assert answer["error"]["fields"] == {"duplicate_of": (
-            "Il ticket indicato non esiste, è di un altro studente, è già chiuso o è questo "
-            "stesso: un duplicato si chiude verso un ticket aperto dello stesso studente."
-        )}
+        assert answer["error"]["fields"] == {"duplicate_of": REFUSED}
+    # the earlier one goes on: closing it in favour of the newer is refused, so that two
+    # operators closing the two at once in favour of each other cannot both succeed
+    status, answer = await laura.post(
+        f"/api/console/tickets/{mine.number}/status",
+        {"status": "closed", "duplicate_of": extra.number},
+    )
+    assert status == 422 and answer["error"]["fields"] == {"duplicate_of": REFUSED}
+    # nor is a ticket already closed closed again as a duplicate
+    status, _ = await laura.post(
+        f"/api/console/tickets/{closed.number}/status",
+        {"status": "closed", "duplicate_of": mine.number},
+    )
+    assert status == 422
     stored = await server.app[SERVICES].storage.tickets.get(extra.number)
     assert stored is not None and stored.status == "open" and [m.kind for m in stored.outbox] == [
         "opened"

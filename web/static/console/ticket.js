@@ -341,7 +341,8 @@ function renderAside(again = false) {
     h("dt", { text: T("otherTickets") }),
     h("dd", {}, t.other_tickets.length
       ? h("ul", { class: "c-inline-list" }, t.other_tickets.map((o) => h("li", {}, ticketLink(o.number), " ", h("span", { class: "c-muted", text: statusLabel(o.status) }),
-        t.status !== "closed" && o.status !== "closed" ? [" ", duplicateButton(t, o.number)] : null)))
+        // the newer closes in favour of the earlier (the server keeps to it: no two closings cross)
+        t.status !== "closed" && o.status !== "closed" && o.created_at < t.created_at ? [" ", duplicateButton(t, o.number)] : null)))
       : T("none")),
   );
   if (!keep) {
