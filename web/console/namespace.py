@@ -43,6 +43,9 @@ class SocketUser:
     lang: str
     tickets: set[str] = field(default_factory=set)  # open in this socket
     typing: set[str] = field(default_factory=set)  # tickets it is writing in
+    # tickets whose student was told it writes: only their stop goes to the student too, or a
+    # colleague's stop would hide the holder's "sta scrivendo" (the widget keeps one flag)
+    told_student: set[str] = field(default_factory=set)
 
 
 def person(operator: Operator) -> dict[str, str]:
@@ -296,13 +299,20 @@ class ConsoleNamespace(GuardedNamespace):
         # nor a reply that its writer could not send: one from a colleague of the ticket's
         # holder, or on a closed ticket. The colleagues in the console still see it (who may
         # be about to take the ticket over), and the console words it as news, not as "wait".
-        if not typing or (not internal and await self._may_reply(user, number)):
-            await self.server.emit(
-                "operator_typing",
-                payload,
-                room=STUDENT_ROOM.format(number=number),
-                namespace=STUDENTS,
-            )
+        if typing:
+            if internal or not await self._may_reply(user, number):
+                return
+            user.told_student.add(number)
+        elif number in user.told_student:
+            user.told_student.discard(number)
+        else:
+            return
+        await self.server.emit(
+            "operator_typing",
+            payload,
+            room=STUDENT_ROOM.format(number=number),
+            namespace=STUDENTS,
+        )
 
     async def _may_reply(self, user: SocketUser, number: str) -> bool:
         summary = await self.services.storage.tickets.summary(number)

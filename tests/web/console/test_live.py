@@ -355,6 +355,10 @@ async def test_the_student_sees_typing_only_from_an_operator_who_can_send(
     assert await student.next("operator_typing") == {
         "number": number, "typing": True, "name": "Laura Bianchi"
     }
+    # and Marco's stop does not hide it: the student never heard him start
+    await b.emit("operator_typing", {"number": number, "typing": False})
+    await a.next("operator_typing", where=lambda p: p["typing"] is False)
+    await student.nothing("operator_typing", wait=0.3)
     # and on a closed ticket, nobody's: the student could not even answer
     await a.emit("operator_typing", {"number": number, "typing": False})
     await student.next("operator_typing", where=lambda p: p["typing"] is False)
