@@ -43,6 +43,11 @@ from storage.models import Duration, TicketTimes
 from storage.protocol import Tickets
 
 OFFICE_TZ = ZoneInfo("Europe/Rome")
+# (seconds in the unit, decimals) of the durations, alike in the report, the CSV and the
+# workbook: minutes to a tenth (6 s), hours to a thousandth (3.6 s: a ticket resolved in 2
+# minutes is 0.033 h, not 0.0)
+MINUTES = (60, 1)
+HOURS = (3600, 3)
 CSV_COLUMNS = (
     "number",
     "created_at",
@@ -152,8 +157,8 @@ async def office_report(storage: Backend, days: int, now: datetime) -> dict[str,
         },
         # both to about 6 seconds: a tenth of an hour was 6 minutes, and a ticket closed 2
         # minutes after it was opened read "under 1 min" in the console
-        "first_response_minutes": await _spread(tickets, "answered", window, 60, 1),
-        "resolution_hours": await _spread(tickets, "closed", window, 3600, 3),
+        "first_response_minutes": await _spread(tickets, "answered", window, *MINUTES),
+        "resolution_hours": await _spread(tickets, "closed", window, *HOURS),
         "by_subtopic": await per_subtopic(storage, window),
         "by_day": by_day,
         "rating": {
@@ -197,8 +202,8 @@ Cell = str | int | float | datetime | None
 
 def ticket_rows(tickets: Sequence[TicketTimes]) -> Iterator[tuple[Cell, ...]]:
     """Each ticket's values in the order of CSV_COLUMNS, which each format writes its own way:
-    moments in the office's time to the second, durations in minutes or hours to a tenth, the
-    rating as it is, None for what has not happened."""
+    moments in the office's time to the second, durations in MINUTES and HOURS, the rating as
+    it is, None for what has not happened."""
     for t in tickets:
         yield (
             t.number,
@@ -207,9 +212,9 @@ def ticket_rows(tickets: Sequence[TicketTimes]) -> Iterator[tuple[Cell, ...]]:
             t.subtopic,
             t.status,
             _local(t.first_response_at),
-            _tenths(t.first_response_seconds, 60),
+            _in(t.first_response_seconds, *MINUTES),
             _local(t.closed_at),
-            _tenths(t.resolution_seconds, 3600),
+            _in(t.resolution_seconds, *HOURS),
             t.score,
         )
 
@@ -220,25 +225,33 @@ def _local(stamp: str | None) -> datetime | None:
     return datetime.fromisoformat(stamp).astimezone(OFFICE_TZ).replace(microsecond=0)
 
 
-def _tenths(seconds: float | None, scale: float) -> float | None:
-    return None if seconds is None else round(seconds / scale, 1)
+def _in(seconds: float | None, unit: float, digits: int) -> float | None:
+    return None if seconds is None else round(seconds / unit, digits)
+
+
+# The decimals each duration column is written with.
+DIGITS = {"first_response_minutes": MINUTES[1], "resolution_hours": HOURS[1]}
 
 
 def _csv(tickets: Sequence[TicketTimes]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(tuple(_csv_text(value) for value in row) for row in ticket_rows(tickets))
+    digits = [DIGITS.get(name, 0) for name in CSV_COLUMNS]
+    writer.writerows(
+        tuple(_csv_text(value, d) for value, d in zip(row, digits, strict=True))
+        for row in ticket_rows(tickets)
+    )
     return out.getvalue()
 
 
-def _csv_text(value: Cell) -> str | int:
+def _csv_text(value: Cell, digits: int) -> str | int:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")  # with its offset: "2026-12-07T08:30:00+01:00"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.{digits}f}"
     return value
 
 
@@ -255,7 +268,11 @@ def _xlsx(tickets: Sequence[TicketTimes]) -> bytes:
     with xlsxwriter.Workbook(out, {"in_memory": True}) as book:
         sheet = book.add_worksheet("tickets")
         moment = book.add_format({"num_format": XLSX_MOMENT})
-        tenths = book.add_format({"num_format": "0.0"})
+        # a duration shows its decimals: 0.0 minutes, 0.000 hours
+        durations = {
+            name: book.add_format({"num_format": "0." + "0" * digits})
+            for name, digits in DIGITS.items()
+        }
         sheet.write_row(0, 0, CSV_COLUMNS, book.add_format({"bold": True}))
         last = 0
         for last, row in enumerate(ticket_rows(tickets), start=1):
@@ -269,9 +286,7 @@ def _xlsx(tickets: Sequence[TicketTimes]) -> bytes:
                     # Excel keeps no time zone: the office's own clock, as the page counts days
                     sheet.write_datetime(last, column, value.replace(tzinfo=None), moment)
                 else:
-                    sheet.write_number(
-                        last, column, value, tenths if isinstance(value, float) else None
-                    )
+                    sheet.write_number(last, column, value, durations.get(CSV_COLUMNS[column]))
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, last, len(CSV_COLUMNS) - 1)
         for column, name in enumerate(CSV_COLUMNS):

@@ -250,6 +250,10 @@ async def test_minutes_long_resolutions_keep_their_minutes(
     assert body["first_response_minutes"] == {"median": 2.0, "p90": 2.8}
     # 2, 5 minutes: 3.5 and 4.7 minutes
     assert body["resolution_hours"] == {"median": 0.058, "p90": 0.078}
+    # and the downloads say the same of each ticket
+    async with elena.http.get("/api/console/reports.csv", params={"days": "7"}) as response:
+        rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert sorted(r["resolution_hours"] for r in rows) == ["0.033", "0.083"]
 
 
 async def test_the_csv_lists_the_tickets_of_the_window(
@@ -272,7 +276,7 @@ async def test_the_csv_lists_the_tickets_of_the_window(
     assert by_number[history["a"]] == {
         "number": history["a"], "created_at": local(2, 9), "topic": "immatricolazioni",
         "subtopic": "tasse-pagamenti", "status": "closed", "first_response_at": local(2, 9, 30),
-        "first_response_minutes": "30.0", "closed_at": local(2, 11), "resolution_hours": "2.0",
+        "first_response_minutes": "30.0", "closed_at": local(2, 11), "resolution_hours": "2.000",
         "rating": "5",
     }
     assert by_number[history["d"]]["first_response_at"] == ""
