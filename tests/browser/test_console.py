@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Dialog, Page, Route, expect
+from playwright.async_api import Browser, Dialog, Locator, Page, Route, expect
 
 from storage import Message, StatusChange, Ticket
 from tests.browser.conftest import NewPage
@@ -34,6 +34,20 @@ async def page_of(browser: Browser, width: int = 1280, height: int = 860) -> Pag
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors  # type: ignore[attr-defined]
     return page
+
+
+async def answered(page: Page, click: Locator, *, accept: bool) -> Dialog:
+    """Click, and answer the dialog it opens (a confirm, or the browser's leave-page check);
+    the dialog, to read what it asked."""
+    seen: asyncio.Future[Dialog] = asyncio.get_running_loop().create_future()
+
+    async def answer(dialog: Dialog) -> None:
+        seen.set_result(dialog)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    page.once("dialog", lambda d: asyncio.ensure_future(answer(d)))
+    await click.click(no_wait_after=True)
+    return await asyncio.wait_for(seen, 5)
 
 
 async def sign_in(page: Page, server: Server, account: Account) -> None:
@@ -188,10 +202,11 @@ async def test_a_ticket_opened_twice_is_closed_as_a_duplicate_of_the_first(
     laura = await page_of(browser)
     await sign_in(laura, server, LAURA)
     await laura.locator(".c-item", has_text=second.number).click()
-    laura.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-    await laura.get_by_role(
+    button = laura.get_by_role(
         "button", name=f"Chiudi il ticket {second.number} come duplicato del ticket {first.number}"
-    ).click()
+    )
+    asked = await answered(laura, button, accept=True)
+    assert f"seguire il ticket {first.number}" in asked.message
     await expect(laura.locator(".c-t-titlebar .c-status")).to_have_text("Chiuso")
     await expect(laura.locator(".c-facts")).to_contain_text("Chiuso come duplicato di")
 
@@ -607,23 +622,11 @@ async def test_closing_with_a_reply_still_in_the_box_asks_first(
 ) -> None:
     laura, number = await laura_at_a_new_ticket(server, browser, "Galli Irene")
     await laura.get_by_label("Risposta allo studente").fill("Il certificato è pronto.")
-    asked: list[str] = []
-
-    async def answer(dialog: Dialog, accept: bool) -> None:
-        asked.append(dialog.message)
-        await (dialog.accept() if accept else dialog.dismiss())
-
-    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, False)))
-    await laura.get_by_role("button", name="Chiudi ticket").click()
-    for _ in range(50):
-        if asked:
-            break
-        await asyncio.sleep(0.05)
-    assert "non è stata inviata" in asked[0]
+    close = laura.get_by_role("button", name="Chiudi ticket")
+    assert "non è stata inviata" in (await answered(laura, close, accept=False)).message
     ticket = await server.app[SERVICES].storage.tickets.get(number)
     assert ticket is not None and ticket.status == "open"
-    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, True)))
-    await laura.get_by_role("button", name="Chiudi ticket").click()
+    await answered(laura, close, accept=True)
     await expect(laura.locator(".c-composer")).to_contain_text("Il ticket è chiuso")
 
 
@@ -681,19 +684,8 @@ async def test_leaving_the_console_with_a_draft_asks_first(
     laura, _ = await laura_at_a_new_ticket(server, browser, "Costa Giada")
     await expect(laura.locator(".c-aside")).not_to_contain_text("null")  # no rating yet
     await laura.get_by_label("Risposta allo studente").fill("Gentile Giada, ")
-    asked: list[str] = []
-
-    async def stay(dialog: Dialog) -> None:
-        asked.append(dialog.type)
-        await dialog.dismiss()
-
-    laura.once("dialog", lambda d: asyncio.ensure_future(stay(d)))
-    await laura.get_by_role("link", name="English").click(no_wait_after=True)
-    for _ in range(50):
-        if asked:
-            break
-        await asyncio.sleep(0.05)
-    assert asked == ["beforeunload"]
+    english = laura.get_by_role("link", name="English")
+    assert (await answered(laura, english, accept=False)).type == "beforeunload"
     await expect(laura.get_by_label("Risposta allo studente")).to_have_value("Gentile Giada, ")
 
 
@@ -915,30 +907,22 @@ async def test_signing_out_with_unsent_replies_asks_first(
     await box.fill("Gentile Elisa, ")
     await laura.locator(".c-item", has_text=second).click()
     await expect(laura.get_by_role("heading", name=f"Ticket {second}")).to_be_visible()
-    await box.fill("Gentile Davide, ")
-    asked: list[str] = []
-
-    async def answer(dialog: Dialog, accept: bool) -> None:
-        asked.append(dialog.message)
-        await (dialog.accept() if accept else dialog.dismiss())
-
-    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, False)))
-    await laura.get_by_role("button", name="Esci").click()
-    for _ in range(50):
-        if asked:
-            break
-        await asyncio.sleep(0.05)
-    assert asked == ["In 2 ticket hai risposte o note non inviate: uscendo andranno perse. "
-                     "Vuoi uscire comunque?"]
+    # on the second only a file: a form to send, not a word written yet
+    form = {"name": "modulo.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}
+    await laura.locator("#c-file").set_input_files(files=[form])
+    await expect(laura.locator(".c-file-chip")).to_contain_text("modulo.pdf")
+    leave = laura.get_by_role("button", name="Esci")
+    assert (await answered(laura, leave, accept=False)).message == (
+        "In 2 ticket hai risposte o note non inviate: uscendo andranno perse. "
+        "Vuoi uscire comunque?"
+    )
     # staying keeps everything
-    await expect(box).to_have_value("Gentile Davide, ")
+    await expect(laura.locator(".c-file-chip")).to_contain_text("modulo.pdf")
     await laura.locator(".c-item", has_text=first).click()
     await expect(box).to_have_value("Gentile Elisa, ")
 
-    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d, True)))
-    await laura.get_by_role("button", name="Esci").click()
+    await answered(laura, leave, accept=True)
     await expect(laura.locator(".c-login")).to_contain_text("Sei uscito dalla console")
-    assert len(asked) == 2
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 

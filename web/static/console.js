@@ -28,15 +28,14 @@
  */
 
 import { S, ui } from "./console/state.js";
-import { saveDraft, stopTyping } from "./console/composer.js";
+import { stopTyping, unsentDrafts } from "./console/composer.js";
 import { startConsole } from "./console/frame.js";
 import { renderLogin } from "./console/signin.js";
 import { emit } from "./console/socket.js";
 
 window.addEventListener("beforeunload", (ev) => {
-  saveDraft();
   // Drafts live in this page only: a reload, the language link or a closed tab loses them.
-  if ([...S.drafts.values()].some((d) => (d.reply || "").trim() || (d.note || "").trim())) {
+  if (unsentDrafts()) {
     ev.preventDefault();
     ev.returnValue = "";
     return;

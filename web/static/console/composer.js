@@ -102,6 +102,13 @@ function setMode(mode) {
   ui.text.focus();
 }
 
+// The tickets with a reply, a note or a file chosen and not sent (the one on screen included):
+// what a sign-out or a closed tab would lose.
+export function unsentDrafts() {
+  saveDraft();
+  return [...S.drafts.values()].filter((d) => (d.reply || "").trim() || (d.note || "").trim() || d.file).length;
+}
+
 export function saveDraft() {
   if (!S.current || !ui.text) return;
   const d = S.drafts.get(S.current.number) || { reply: "", note: "" };

@@ -5,7 +5,7 @@ import { T } from "./texts.js";
 import { clear, h } from "./dom.js";
 import { api, errorText } from "./api.js";
 import { startConsole } from "./frame.js";
-import { saveDraft } from "./composer.js";
+import { saveDraft, unsentDrafts } from "./composer.js";
 import { openTicket } from "./ticket.js";
 
 export function renderLogin(message) {
@@ -87,12 +87,6 @@ export function signedOut(message) {
   }
   S.current = null;
   renderLogin(message);
-}
-
-// The tickets with a reply or a note written and not sent (the one on screen included).
-export function unsentDrafts() {
-  saveDraft();
-  return [...S.drafts.values()].filter((d) => (d.reply || "").trim() || (d.note || "").trim()).length;
 }
 
 export async function logout() {
