@@ -223,6 +223,27 @@ async def test_a_ticket_opened_twice_is_closed_as_a_duplicate_of_the_first(
         assert page.errors == [], page.errors  # type: ignore[attr-defined]
 
 
+async def test_closing_while_a_colleague_writes_the_answer_asks_first(
+    server: Server, browser: Browser
+) -> None:
+    for account in (LAURA, MARCO):
+        await create_account(server, account)
+    ticket = await open_ticket(server, name="Bruno Carla")
+    laura, marco = await page_of(browser), await page_of(browser)
+    for page, account in ((laura, LAURA), (marco, MARCO)):
+        await sign_in(page, server, account)
+        await page.locator(".c-item", has_text=ticket.number).click()
+    await marco.get_by_label("Risposta allo studente").fill("Gentile Carla, la ricevuta")
+    await expect(laura.locator(".c-warnings")).to_contain_text("Marco Verdi sta scrivendo")
+    close = laura.get_by_role("button", name="Chiudi ticket")
+    asked = await answered(laura, close, accept=False)
+    assert asked.message == (
+        "Marco Verdi sta scrivendo una risposta in questo ticket. Passare comunque a «Chiuso»?"
+    )
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None and stored.status == "open"
+
+
 async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
     server: Server, new_page: NewPage
 ) -> None:

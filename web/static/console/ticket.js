@@ -298,6 +298,9 @@ async function setStatus(status, duplicateOf) {
     ui.text.focus();
     return;
   }
+  // A colleague writing the answer that this change would make pointless (or mail past).
+  const writing = [...S.typing.values()].find((x) => !x.internal);
+  if (!unsent && writing && status !== "open" && !window.confirm(T("confirmColleagueWriting", { name: writing.name, status: statusLabel(status) }))) return;
   const res = await withForce(
     (force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force, ...(duplicateOf ? { duplicate_of: duplicateOf } : {}) }),
     (name) => T("forceStatus", { name, status: statusLabel(status) }));
