@@ -101,7 +101,7 @@ class CorpusError(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class _Checker:
+class Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
@@ -142,7 +142,7 @@ class _Checker:
         return tuple(v.strip() for v in value if v.strip())
 
 
-def _load_json(path: Path, root: Path, checker: _Checker) -> Any:
+def load_json(path: Path, root: Path, checker: Checker) -> Any:
     name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
         # utf-8-sig: Windows editors (Notepad) start a saved file with a BOM the editor never sees
@@ -162,8 +162,8 @@ def _load_json(path: Path, root: Path, checker: _Checker) -> Any:
     return None
 
 
-def _read_topics(root: Path, checker: _Checker) -> tuple[Topic, ...]:
-    data = _load_json(root / "topics.json", root, checker)
+def _read_topics(root: Path, checker: Checker) -> tuple[Topic, ...]:
+    data = load_json(root / "topics.json", root, checker)
     if data is None:
         return ()
     if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
@@ -220,7 +220,7 @@ def _valid_url(url: Any) -> bool:
 
 
 def _read_faq(
-    raw: Any, position: int, name: str, topics: Mapping[str, Topic], checker: _Checker
+    raw: Any, position: int, name: str, topics: Mapping[str, Topic], checker: Checker
 ) -> Faq | None:
     if not isinstance(raw, dict):
         checker.add(name, f"#{position}", "-", "must be an object")
@@ -301,7 +301,7 @@ def _read_faq(
 
 def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
     """Read a corpus folder; return what could be read and every problem found."""
-    checker = _Checker()
+    checker = Checker()
     if not root.is_dir():
         checker.add(str(root), "-", "-", "not a folder: name the one with topics.json and faq/")
         return Corpus((), ()), checker.problems
@@ -315,7 +315,7 @@ def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
         checker.add("faq/", "-", "-", "no *.json files: the FAQ folder is missing or empty")
     for path in files:
         name = str(path.relative_to(root))
-        data = _load_json(path, root, checker)
+        data = load_json(path, root, checker)
         if data is None:
             continue
         if not isinstance(data, dict) or not isinstance(data.get("faqs"), list):
@@ -349,8 +349,8 @@ def load_synonyms(root: Path) -> list[list[str]]:
     path = root / "synonyms.json"
     if not path.exists():
         return []
-    checker = _Checker()
-    data = _load_json(path, root, checker)
+    checker = Checker()
+    data = load_json(path, root, checker)
     if checker.problems:
         raise CorpusError(checker.problems)
     groups = data.get("groups") if isinstance(data, dict) else None

@@ -27,6 +27,7 @@ from bot.corpus import (
     load_corpus,
     load_synonyms,
 )
+from bot.replies import Reply, load_replies
 from bot.scoring import FloatArray, LangIndex, query_language, synonym_map
 
 __all__ = [
@@ -48,8 +49,15 @@ GENERAL_SYNONYMS = load_synonyms(Path(__file__).with_name("data"))
 
 
 class FaqIndex:
-    def __init__(self, corpus: Corpus, synonym_groups: Sequence[Sequence[str]] = ()) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        synonym_groups: Sequence[Sequence[str]] = (),
+        replies: Sequence[Reply] = (),
+    ) -> None:
         self.topics: list[Topic] = list(corpus.topics)
+        # the office's ready texts (bot.replies), for the console: no part of the search
+        self.replies: tuple[Reply, ...] = tuple(replies)
         self.faqs: list[Faq] = list(corpus.faqs)
         self._by_id = {f.id: f for f in self.faqs}
         self._topics = {t.id: t for t in self.topics}
@@ -59,10 +67,12 @@ class FaqIndex:
 
     @classmethod
     def from_directory(cls, path: Path | str) -> FaqIndex:
-        """Load a corpus folder; raises CorpusError listing every problem. The engine's general
-        synonyms come first, the corpus's own after them."""
+        """Load a corpus folder, with its office texts; raises CorpusError listing every
+        problem. The engine's general synonyms come first, the corpus's own after them."""
         root = Path(path)
-        return cls(load_corpus(root), [*GENERAL_SYNONYMS, *load_synonyms(root)])
+        return cls(
+            load_corpus(root), [*GENERAL_SYNONYMS, *load_synonyms(root)], load_replies(root)
+        )
 
     def topic(self, topic_id: str) -> Topic | None:
         return self._topics.get(topic_id)
@@ -142,12 +152,14 @@ class FaqIndex:
 
 
 def validate_directory(path: Path) -> list[Problem]:
-    """Every problem of a corpus folder, synonyms included; [] when it is valid."""
+    """Every problem of a corpus folder, synonyms and office texts included; [] when it is
+    valid."""
     _, problems = check_corpus(path)
-    try:
-        load_synonyms(path)
-    except CorpusError as exc:
-        problems = problems + exc.problems
+    for load in (load_synonyms, load_replies):
+        try:
+            load(path)
+        except CorpusError as exc:
+            problems = problems + exc.problems
     return problems
 
 

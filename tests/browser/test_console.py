@@ -244,6 +244,27 @@ async def test_closing_while_a_colleague_writes_the_answer_asks_first(
     assert stored is not None and stored.status == "open"
 
 
+async def test_an_office_text_goes_into_the_reply_to_be_edited(
+    server: Server, browser: Browser
+) -> None:
+    laura, number = await laura_at_a_new_ticket(server, browser, "Serra Giulia")
+    await laura.locator("#c-canned").fill("ricev")
+    office = laura.locator(".c-canned-office")
+    await expect(office).to_have_count(1)
+    await expect(office).to_contain_text("Chiedere la ricevuta del pagamento")
+    await office.get_by_role(
+        "button", name="Inserisci nella risposta: Chiedere la ricevuta del pagamento"
+    ).click()
+    reply = laura.get_by_label("Risposta allo studente")
+    await expect(reply).to_have_value(re.compile(r"^Per verificare il pagamento ci serve"))
+    await reply.press("End")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-toasts")).to_contain_text("Risposta inviata")
+    # no FAQ answered it: the editors' report counts none
+    events = await server.app[SERVICES].storage.faq_events.recent()
+    assert [e for e in events if e.kind == "inserted"] == []
+
+
 async def test_an_editor_reads_in_the_report_what_a_student_asked_in_the_chat(
     server: Server, new_page: NewPage
 ) -> None:
@@ -323,8 +344,8 @@ async def test_the_report_shows_per_faq_the_hedged_offers_and_the_ready_answers_
     laura = await new_page()
     await sign_in(laura, server, LAURA)
     await laura.locator(".c-item", has_text=ticket.number).click()
-    insert = laura.locator(".c-canned-list").get_by_role("button", name="Inserisci").first
-    await insert.click()
+    faqs = laura.locator(".c-canned-list .c-canned:not(.c-canned-office)")
+    await faqs.get_by_role("button", name="Inserisci").first.click()
     await expect(laura.get_by_label("Risposta allo studente")).not_to_have_value("")
     await laura.get_by_role("button", name="Invia risposta").click()
     await expect(laura.locator(".c-toasts")).to_contain_text("Risposta inviata")

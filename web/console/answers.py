@@ -1,10 +1,12 @@
-"""Ready answers ("Risposte pronte"): the FAQ, searched from the console."""
+"""Ready answers ("Risposte pronte"): the office's own texts and the FAQ answers, searched
+from the console."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from bot.i18n import normalise_lang
+from bot.replies import find
 from web.console.access import json_response, require
 from web.http.errors import request_lang
 
@@ -33,6 +35,11 @@ async def search_faq(request: web.Request) -> web.StreamResponse:
         faqs = []
     return json_response(
         {
+            "replies": [
+                {"id": r.id, "title": r.title_in(lang), "text": r.text_in(lang)}
+                # what the operator typed only: the student's words would leave none
+                for r in find(index.replies, request.query.get("find", "")[:300], lang)
+            ],
             "faqs": [
                 {
                     "id": f.id,

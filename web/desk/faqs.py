@@ -28,7 +28,12 @@ LAST_GOOD = "faq-last-good.json"  # in the data folder
 
 
 def corpus_files(root: Path) -> list[Path]:
-    return [root / "topics.json", root / "synonyms.json", *sorted((root / "faq").glob("*.json"))]
+    return [
+        root / "topics.json",
+        root / "synonyms.json",
+        root / "replies.json",
+        *sorted((root / "faq").glob("*.json")),
+    ]
 
 
 def fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:

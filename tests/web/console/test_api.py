@@ -1094,7 +1094,18 @@ async def test_the_faq_search_gives_answers_to_insert_in_the_students_language(
         for f in listing["faqs"]
     )
     _, empty = await laura.get("/api/console/faq")
-    assert empty == {"faqs": []}
+    assert empty["faqs"] == []
+    # the office's own texts: every one until the operator types, then those with its words
+    assert [r["id"] for r in empty["replies"]] == [r.id for r in index.replies]
+    _, found = await laura.get("/api/console/faq", q="prima rata", find="receipt", lang="en")
+    assert found["replies"] == [{
+        "id": "chiedi-ricevuta",
+        "title": "Ask for the payment receipt",
+        "text": index.replies[0].text_in("en"),
+    }]
+    # the student's words alone (what the console asks before the operator types) filter none
+    _, student = await laura.get("/api/console/faq", q="ho pagato la seconda rata")
+    assert len(student["replies"]) == len(index.replies)
 
 
 # --- the team -------------------------------------------------------------------------------

@@ -153,6 +153,19 @@ async def test_edited_faq_goes_live_and_a_broken_edit_keeps_the_old(
         await server.stop()
 
 
+async def test_an_edited_office_text_goes_live_like_the_faq(data_dir: Path, faq_dir: Path) -> None:
+    server: Server = await start_server(make_config(data_dir, faq_dir=faq_dir))
+    try:
+        live = server.app[SERVICES].faq
+        texts = json.loads((faq_dir / "replies.json").read_text())
+        texts["replies"].append({"id": "nuovo-testo", "title": {"it": "Nuovo"},
+                                 "text": {"it": "Un testo nuovo dell'ufficio."}})
+        (faq_dir / "replies.json").write_text(json.dumps(texts))
+        await wait_until(lambda: live.index.replies[-1].id == "nuovo-testo")
+    finally:
+        await server.stop()
+
+
 async def test_a_restart_on_a_broken_edit_serves_the_last_good_faq(
     data_dir: Path, faq_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -297,7 +297,17 @@ export function insertAnswer(f) {
   const ids = insertedFaqs();
   if (!ids.includes(f.id)) ids.push(f.id);
   const links = (f.links || []).map((l) => l.label + ": " + l.url);
-  const text = [f.answer, ...links].join("\n");
+  insertText([f.answer, ...links].join("\n"));
+}
+
+// One of the office's own texts: into the reply where the caret is, to be edited; counted in
+// no FAQ report.
+export function insertOfficeText(r) {
+  if (S.mode !== "reply") setMode("reply");
+  insertText(r.text);
+}
+
+function insertText(text) {
   const el = ui.text;
   const start = el.selectionStart ?? el.value.length;
   const end = el.selectionEnd ?? el.value.length;

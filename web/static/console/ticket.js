@@ -12,7 +12,7 @@ import { loadTeam } from "./accounts.js";
 import { exportStudent } from "./privacy.js";
 import { emit } from "./socket.js";
 import { renderQueue, scheduleQueue } from "./queue.js";
-import { draftFile, insertAnswer, renderComposer, renderComposerHint, renderComposerMode, saveDraft, stopTyping } from "./composer.js";
+import { draftFile, insertAnswer, insertOfficeText, renderComposer, renderComposerHint, renderComposerMode, saveDraft, stopTyping } from "./composer.js";
 
 export function renderEmptyTicket() {
   ui.main.classList.remove("c-has-ticket");
@@ -429,11 +429,20 @@ async function loadCanned() {
   const first = t.messages.find((m) => m.author === "student");
   const q = typed || (first ? first.body.slice(0, 300) : "");
   if (q) params.set("q", q);
+  if (typed) params.set("find", typed);
   const res = await api("GET", "/api/console/faq?" + params.toString());
   // (a reload of the same ticket meanwhile keeps this list: the answer is still for it)
   if (!res.ok || !S.current || S.current.number !== t.number) return;
   const proposed = new Set(((t.conversation && t.conversation.faqs) || []).map((f) => f.id));
   clear(ui.cannedList);
+  // the office's own texts first: a handful, the ones operators write every day
+  for (const r of res.data.replies) {
+    ui.cannedList.append(h("li", { class: "c-canned c-canned-office" },
+      h("details", {},
+        h("summary", {}, h("span", { class: "c-tag", text: T("officeText") }), " ", r.title),
+        h("p", { class: "c-canned-answer", text: r.text })),
+      h("button", { type: "button", class: "c-btn c-small-btn", "aria-label": T("insertLabel", { question: r.title }), onclick: () => insertOfficeText(r), text: T("insert") })));
+  }
   if (!typed && res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted c-small", text: T("cannedHint") }));
   if (!res.data.faqs.length) ui.cannedList.append(h("li", { class: "c-muted", text: T("cannedNone") }));
   for (const f of res.data.faqs) {

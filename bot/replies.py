@@ -1,0 +1,91 @@
+"""The office's own ready texts (faq_data/replies.json): what operators write again and again
+and no FAQ answers ("Ci invii una copia della ricevuta di pagamento..."), kept by the editors
+beside the FAQ and offered in the console with the FAQ answers. Never shown to students by the
+assistant: only an operator inserts one, and edits it, in a reply.
+
+Optional, like synonyms.json: a corpus without the file has none. Checked like the FAQ: every
+problem at once, each naming the file, the text and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import text
+from bot.corpus import ID_PATTERN, Checker, CorpusError, load_json
+
+FILE = "replies.json"
+TITLE_MAX = 120
+TEXT_MAX = 4000  # a reply's own limit (bot/validate.py MESSAGE_MAX)
+
+
+def _in(texts: dict[str, str], lang: str) -> str:
+    return texts.get(lang) or texts["it"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    id: str
+    title: dict[str, str]  # {lang: text}, Italian always
+    text: dict[str, str]
+
+    def title_in(self, lang: str) -> str:
+        return _in(self.title, lang)
+
+    def text_in(self, lang: str) -> str:
+        return _in(self.text, lang)
+
+
+def load_replies(root: Path) -> tuple[Reply, ...]:
+    """The ready texts of a corpus folder; CorpusError listing every problem."""
+    path = root / FILE
+    if not path.exists():
+        return ()
+    checker = Checker()
+    data = load_json(path, root, checker)
+    items = data.get("replies") if isinstance(data, dict) else None
+    if data is not None and not isinstance(items, list):
+        checker.add(FILE, "-", "replies", 'must be a list under the key "replies"')
+    replies: list[Reply] = []
+    seen: set[str] = set()
+    for position, item in enumerate(items if isinstance(items, list) else [], start=1):
+        if not isinstance(item, dict):
+            checker.add(FILE, f"#{position}", "-", "must be an object with id, title and text")
+            continue
+        rid = item.get("id")
+        name = rid if isinstance(rid, str) and rid else f"#{position}"
+        if not isinstance(rid, str) or not ID_PATTERN.fullmatch(rid):
+            checker.add(FILE, name, "id", "lower-case letters, digits and dashes only")
+        elif rid in seen:
+            checker.add(FILE, name, "id", "used twice: each text needs its own id")
+        seen.add(name)
+        for key in set(item) - {"id", "title", "text"}:
+            checker.add(FILE, name, key, "unknown field (use id, title, text)")
+        title = checker.texts(FILE, name, "title", item.get("title"), required=True)
+        body = checker.texts(FILE, name, "text", item.get("text"), required=True)
+        for field, texts, limit in (("title", title, TITLE_MAX), ("text", body, TEXT_MAX)):
+            for lang, value in texts.items():
+                if len(value) > limit:
+                    checker.add(FILE, name, f"{field}.{lang}", f"longer than {limit} characters")
+        if "it" in title and "it" in body:
+            replies.append(Reply(name, title, body))
+    if checker.problems:
+        raise CorpusError(checker.problems)
+    return tuple(replies)
+
+
+def find(replies: Sequence[Reply], query: str, lang: str) -> list[Reply]:
+    """The texts whose title or text, in `lang`, holds every word of the query, whole or as
+    the start of a longer one ("ricev" finds "ricevuta"), in any case, accents and order;
+    every text, in the file's order, for an empty query."""
+    words = text.words(query)
+    return [
+        r
+        for r in replies
+        if all(
+            f" {w}" in " " + " ".join(text.words(f"{r.title_in(lang)} {r.text_in(lang)}"))
+            for w in words
+        )
+    ]
