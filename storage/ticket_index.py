@@ -47,13 +47,17 @@ def searchable(text: str) -> str:
     return _ACCENTS.sub("", unicodedata.normalize("NFKD", lowered))
 
 
-def needles(query: str) -> list[str]:
-    """What the console's search looks for, each somewhere in a ticket's search text: every
-    word of the query, in any order (the form asks "Cognome e nome", so students write their
-    names both ways round); a phone-like query is one needle, its digits. None: no search."""
+def needles(query: str) -> list[list[str]]:
+    """What the console's search looks for: a ticket matches when its search text holds every
+    needle of one of these lists. Every word of the query, in any order (the form asks "Cognome
+    e nome", so students write their names both ways round); for a query of digits, spaces, +
+    and -, its digits as one needle too (a phone written any way), or the words as typed (an
+    academic year "2024-25"). No list: nothing to look for (a query of marks and spaces only)."""
+    words = [w for w in searchable(query).replace("\x00", "").split() if w]
     if _PHONE_LIKE.fullmatch(query):
-        return [_NOT_DIGIT.sub("", query)]
-    return searchable(query).split()
+        digits = [_NOT_DIGIT.sub("", query)]
+        return [digits] if words == digits else [digits, words]
+    return [words] if words else []
 
 
 def search_text(ticket: Ticket) -> bytes:
@@ -215,14 +219,15 @@ class TicketIndex:
         # One pass a word, the longest (likely the rarest) first, over what the previous passes
         # kept: a scan of 20,000 texts is then one `in` each, as for a one-word search, instead
         # of a generator per ticket.
-        words = sorted({w.encode() for w in needles(text)}, key=len, reverse=True)
         texts = self._text
-        found = [n for _, n in reversed(self._order)]
-        if not words:
-            found = [n for n in found if n == number]
-        for word in words:
-            found = [n for n in found if n == number or word in texts[n]]
-        return [self._summaries[n] for n in found]
+        order = [n for _, n in reversed(self._order)]
+        hits = {number} if number else set()
+        for words in needles(text):
+            kept = order
+            for word in sorted({w.encode() for w in words}, key=len, reverse=True):
+                kept = [n for n in kept if word in texts[n]]
+            hits.update(kept)
+        return [self._summaries[n] for n in order if n in hits]
 
     def of_email(self, email: str) -> list[TicketSummary]:
         """The tickets one student opened, newest first (the console shows them together)."""

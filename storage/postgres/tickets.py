@@ -290,21 +290,24 @@ class TicketStore(TicketFigures):
         if query.holders is not None:
             where.append("holder = ANY(%(holders)s)")
             params["holders"] = sorted(query.holders)
-        words = [w for w in (w.replace("\x00", "") for w in needles(query.text)) if w]
         found: list[str] = []
         if query.number:
             found.append("number = %(number)s")
             params["number"] = query.number
-        if words:
+        for a, words in enumerate(needles(query.text)):
             # One LIKE a word, all of which the trigram index answers together (migration
             # 0009), with their wildcards escaped: the text is matched as it is, % and _ included
             likes = []
             for i, word in enumerate(words):
-                likes.append(f"search_text LIKE %(word{i})s")
-                params[f"word{i}"] = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", word) + "%"
+                likes.append(f"search_text LIKE %(word{a}_{i})s")
+                params[f"word{a}_{i}"] = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", word) + "%"
             found.append(f"({' AND '.join(likes)})")
         if found:
             where.append(f"({' OR '.join(found)})")
+        elif query.text.strip():
+            # marks or joiners only: nothing to look for, so nothing found (spaces alone are
+            # no search at all), as the data folder answers
+            where.append("false")
         kept = " AND ".join(where)
         rows = await self._db.rows(
             f"SELECT status, count(*) FROM tickets WHERE {kept} GROUP BY status",

@@ -461,6 +461,23 @@ async def test_the_search_finds_a_phone_by_its_digits(storage: Backend) -> None:
     assert await search("#" + bare, number=mine.number) == [mine.number]
 
 
+async def test_numbers_written_in_a_message_are_still_found_as_typed(storage: Backend) -> None:
+    # An academic year or a date in the request: digits and dashes, but no phone
+    asked = Message(id="m", author="student", name="S",
+                    body="Iscrizione per l'anno 2024-25, rata del 15 03")
+    year = await storage.tickets.create(build(phone="+393330000001", messages=[asked]))
+    await storage.tickets.create(build(phone="+393330000002", email="o@example.org"))
+
+    async def search(text: str) -> list[str]:
+        return [s.number for s in (await storage.tickets.queue(QueueQuery(text=text))).tickets]
+
+    assert await search("2024-25") == [year.number]
+    assert await search("15 03") == [year.number]
+    # and a text with nothing to look for (marks, joiners, spaces) finds nothing
+    for nothing in ("\u200d", "\u0301", " \x00 "):
+        assert await search(nothing) == [], repr(nothing)
+
+
 async def test_the_search_reads_every_apostrophe_as_one(storage: Backend) -> None:
     dangelo = await storage.tickets.create(build(name="D'Angelo Maria", email="d@example.org"))
     # typed on a phone: the stored name has the typographic one
