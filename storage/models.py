@@ -186,6 +186,12 @@ class TicketSummary:
     waiting_since: str = ""
 
     @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TicketSummary:
+        """A summary as PostgreSQL keeps it beside the record; the fields a newer version
+        added are left out (a summary is rewritten whole from its record at each write)."""
+        return cls(**{k: v for k, v in data.items() if k in _SUMMARY_FIELDS})
+
+    @classmethod
     def of(cls, ticket: Ticket) -> TicketSummary:
         public = [m for m in ticket.messages if not m.internal]
         side, since = waiting_turn(ticket)
@@ -204,6 +210,9 @@ class TicketSummary:
             awaits_office=ticket.status == "open" and side == "student",
             waiting_since=since,
         )
+
+
+_SUMMARY_FIELDS = frozenset(f.name for f in fields(TicketSummary))
 
 
 def waiting_turn(ticket: Ticket) -> tuple[Author, str]:

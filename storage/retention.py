@@ -62,6 +62,8 @@ def anonymise(ticket: Ticket, at: str) -> bool:
     if ticket.rating is not None:
         ticket.rating.comment = ""  # the student's words; the score stays, for the figures
     ticket.outbox = []
+    # what a newer version wrote and this one cannot tell from personal data goes too
+    ticket.unknown = {}
     conversations = [ticket.conversation_id] if ticket.conversation_id else []
     ticket.conversation_id = None
     ticket.anonymised_at = at

@@ -161,7 +161,7 @@ QUEUE_ORDER = {
 
 
 def _summaries(rows: list[Row]) -> list[TicketSummary]:
-    return [TicketSummary(**row[0]) for row in rows]
+    return [TicketSummary.from_dict(row[0]) for row in rows]
 
 
 class TicketStore(TicketFigures):
@@ -270,7 +270,7 @@ class TicketStore(TicketFigures):
         if not valid_number(number):
             return None
         row = await self._db.row("SELECT summary FROM tickets WHERE number = %s", (number,))
-        return TicketSummary(**row[0]) if row is not None else None
+        return TicketSummary.from_dict(row[0]) if row is not None else None
 
     async def summaries(self) -> list[TicketSummary]:
         return _summaries(
