@@ -105,3 +105,28 @@ async def test_a_one_tap_rating_and_the_next_mail_link_in_the_same_tab(
     number = page.locator("#uh-lk-number")
     await expect(number).to_be_visible()
     await expect(number).to_have_value(second)
+
+
+async def test_at_200_percent_zoom_on_a_phone_every_star_and_digit_is_within_reach(
+    server: Server, new_page: NewPage
+) -> None:
+    # A 390 px phone at 200% zoom lays the page out in 195 CSS pixels: five 48 px stars in one
+    # row ran past the box, which hides what overflows, and only 1 to 3 stars could be given.
+    number, link = await closed_with_its_link(server)
+    page = await new_page(195, 422)
+    await page.goto(link)
+    await page.locator("#uh-lk-email").fill(EMAIL)
+    await page.locator("#uh-lk-email").press("Enter")
+    stars = page.get_by_role("group", name="Il tuo voto, da 1 a 5 stelle").get_by_role("button")
+    await expect(stars).to_have_count(5)
+    box = await page.locator(".uh-rate").bounding_box()
+    digits = await page.locator(".uh-tk-heading .uh-tk-num").bounding_box()
+    assert box is not None and digits is not None
+    for i in range(5):
+        star = await stars.nth(i).bounding_box()
+        assert star is not None and star["x"] + star["width"] <= box["x"] + box["width"] + 0.5, i
+    assert await page.locator(".uh-tk-heading .uh-tk-num").evaluate(
+        "(n) => n.scrollWidth <= n.clientWidth"
+    )
+    await stars.nth(4).click()
+    await expect(page.locator(".uh-rate-done")).to_contain_text("5 su 5")
