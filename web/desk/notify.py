@@ -105,6 +105,10 @@ def compose(
         if kind in ("awaiting_user", "closed", "duplicate")
         else ticket.status,
         "duplicate_of": ticket.duplicate_of,
+        # the ticket a duplicate's student is to follow now
+        "follow_link": (
+            ticket_link(public_url, ticket.duplicate_of, lang) if ticket.duplicate_of else None
+        ),
         "topic": topic_label or f"{ticket.topic} / {ticket.subtopic}",
         # Not the request, and the first mail greets no name: whoever typed this address
         # decides what they say, and a mail that repeated them would carry anyone's words and

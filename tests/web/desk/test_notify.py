@@ -32,13 +32,13 @@ SAYS = {
     ("it", "awaiting_user"): ["l'operatore ha bisogno di ulteriori informazioni",
                               "In attesa di risposta utente"],
     ("it", "closed"): ["è stato chiuso", "Chiuso"],
-    ("it", "duplicate"): ["la stessa richiesta è già nel tuo ticket", "000409", "Chiuso"],
+    ("it", "duplicate"): ["è già nel tuo ticket", "000409", "ora è", "Chiuso", "number=000409"],
     ("en", "opened"): ["Keep this number, including the zeros (0)", "Summary", "Open",
                        "If you did not send this request"],
     ("en", "reply"): ["Anna Bianchi has replied", "Carica la ricevuta"],
     ("en", "awaiting_user"): ["the operator needs more information", "Awaiting your reply"],
     ("en", "closed"): ["has been closed", "Closed"],
-    ("en", "duplicate"): ["the same request is already in your ticket", "000409", "Closed"],
+    ("en", "duplicate"): ["is already in your ticket", "000409", "is now", "Closed", "number=000409"],
 }
 
 
