@@ -312,6 +312,8 @@ async def test_the_ticket_s_status_and_place_are_said_once(
     heard = await page.evaluate("window.heardLive")
     assert sum(said == "Aperto" for said in heard) == 1, heard
     assert sum("in coda" in said for said in heard) <= 1, heard
+    # the estimate's caveat is there to read, not said again at every move of the queue
+    assert not any("orari d'ufficio" in said for said in heard), heard
 
 
 async def test_what_the_bot_said_before_a_language_switch_keeps_its_language(

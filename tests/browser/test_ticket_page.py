@@ -129,6 +129,7 @@ async def test_a_student_follows_the_ticket_live_and_replies(
     await Desk(services).set_status(number, "closed", ANNA)
     await expect(tp.badge).to_have_text("Chiuso")
     await expect(tp.closed).to_contain_text("Questo ticket è chiuso e non accetta nuovi messaggi.")
+    await expect(page.locator(".uh-operator")).to_have_text("Ha seguito la richiesta: Anna Bianchi")
     await expect(tp.reply).to_be_hidden()
     await expect(tp.status).to_have_text("")  # the sent reply's note went with the reply box
     await expect(tp.closed.get_by_role("button", name="Apri un nuovo ticket")).to_be_visible()

@@ -48,13 +48,14 @@ async def test_the_widget_shows_the_place_in_the_queue_and_moves_it_live(
 
     # nobody was answered in the last 7 days: the place alone, no invented figure
     wait = page.locator(".uh-tk-entry .uh-wait").last
-    await expect(wait).to_have_text("Sei il 2° in coda.")
+    await expect(wait).to_have_text("Prima della tua c'è una richiesta in coda.")
 
     # the office answers the ticket ahead: the place moves up without a reload, with the usual
     # wait and what the estimate does not know
     await desk.operator_reply(ahead.number, LAURA, "Il 30 settembre.", internal=False)
     await expect(wait).to_contain_text(
-        "Sei il primo in coda: al ritmo attuale dell'ufficio ti risponderemo tra circa un minuto."
+        "La tua richiesta è la prossima in coda: al ritmo attuale dell'ufficio ti risponderemo "
+        "tra circa un minuto."
     )
     await expect(wait).to_contain_text(NOTE)
 
@@ -62,8 +63,8 @@ async def test_the_widget_shows_the_place_in_the_queue_and_moves_it_live(
     card = page.locator(".uh-tk-entry").last
     await press(page, card.get_by_role("button", name="Apri il ticket"))
     view_wait = page.locator(".uh-tk-card .uh-wait")
-    await expect(view_wait).to_contain_text("Sei il primo in coda")
-    await expect(view_wait).to_have_attribute("aria-live", "polite")
+    await expect(view_wait).to_contain_text("La tua richiesta è la prossima in coda")
+    await expect(view_wait.locator("strong")).to_have_attribute("aria-live", "polite")
 
     # answered: the place is gone from both
     number = await page.locator(".uh-tk-entry .uh-tk-num").last.inner_text()
@@ -93,15 +94,18 @@ async def test_a_long_wait_reads_in_hours_or_as_more_than_a_day(
 
     wait = await wait_of(first, "it")
     await expect(wait).to_contain_text(
-        "Sei il primo in coda: al ritmo attuale dell'ufficio ti risponderemo tra circa 13 ore."
+        "La tua richiesta è la prossima in coda: al ritmo attuale dell'ufficio ti risponderemo "
+        "tra circa 13 ore."
     )
     await expect(wait).to_contain_text(NOTE)
     wait = await wait_of(second, "it")
     await expect(wait).to_contain_text(
-        "Sei il 2° in coda: al ritmo attuale dell'ufficio ci vorrà più di un giorno."
+        "Prima della tua c'è una richiesta in coda: al ritmo attuale dell'ufficio ci vorrà più "
+        "di un giorno."
     )
     wait = await wait_of(second, "en")
     await expect(wait).to_contain_text(
-        "You are 2nd in the queue: at the office's current pace it will take more than a day."
+        "There is one request before yours in the queue: at the office's current pace it will "
+        "take more than a day."
     )
     await expect(wait).to_contain_text("does not account for office hours")

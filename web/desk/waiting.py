@@ -57,8 +57,8 @@ class Pace:
     """How fast the office gave first answers in the last 7 days."""
 
     median: float  # seconds from a ticket's creation to its first answer, the median
-    # seconds between one first answer and the next while the office answers: the mean of the
-    # gaps up to WORKING_GAP (nights and idle hours left out); 1 / the first answers per hour
+    # seconds between one first answer and the next while the office answers: the median of
+    # the gaps up to WORKING_GAP (nights and idle hours left out); 1 / the first answers per hour
     # of work. The median when no two answers were that close (one answer, or a sparse office:
     # then each ticket ahead counts as a usual wait).
     interval: float
@@ -78,7 +78,8 @@ class Pace:
             for (a, _), (b, waited) in pairwise(moments)
             if b - timedelta(seconds=waited) <= a and (b - a).total_seconds() <= WORKING_GAP
         ]
-        return cls(median, sum(working) / len(working) if working else median)
+        # the median gap: one coffee break must not tell the whole queue its wait went up
+        return cls(median, percentile(sorted(working), 0.5) or median if working else median)
 
     def minutes(self, position: int) -> int:
         """The wait of the ticket at this place: the tickets ahead and itself at the office's

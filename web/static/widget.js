@@ -104,6 +104,7 @@
       st_closed: "Chiuso",
       st_closed_help: "La richiesta è stata risolta. Se ti serve altro, apri un nuovo ticket.",
       operator: "Ti sta aiutando: {name}",
+      operatorClosed: "Ha seguito la richiesta: {name}",
       noOperator: "Nessun operatore ha ancora preso in carico la richiesta.",
       messages: "Messaggi",
       author_student: "Tu",
@@ -135,8 +136,9 @@
       rate4: "buona",
       rate5: "ottima",
       rateDone: "La tua valutazione: {n} su 5. Grazie!",
-      waitFirst: "Sei il primo in coda",
-      waitPlace: "Sei il {n} in coda",
+      waitFirst: "La tua richiesta è la prossima in coda",
+      waitAhead1: "Prima della tua c'è una richiesta in coda",
+      waitAhead: "Prima della tua ci sono {n} richieste in coda",
       waitExpected: "{place}: al ritmo attuale dell'ufficio ti risponderemo tra circa {time}.",
       waitLong: "{place}: al ritmo attuale dell'ufficio ci vorrà più di un giorno.",
       waitNote: "È una stima dalle risposte degli ultimi 7 giorni e non tiene conto degli orari d'ufficio: di sera, nel fine settimana e nei giorni festivi l'attesa si allunga fino alla riapertura.",
@@ -202,11 +204,12 @@
       ticket: "Ticket",
       st_open: "Open",
       st_open_help: "We have your request: an operator will answer here and by email.",
-      st_awaiting_user: "Waiting for your reply",
+      st_awaiting_user: "Awaiting your reply",
       st_awaiting_user_help: "The operator asked you for more information: reply below.",
       st_closed: "Closed",
       st_closed_help: "The request has been resolved. If you need anything else, open a new ticket.",
       operator: "Handled by: {name}",
+      operatorClosed: "Handled by: {name}",
       noOperator: "No operator has taken the request yet.",
       messages: "Messages",
       author_student: "You",
@@ -238,8 +241,9 @@
       rate4: "good",
       rate5: "excellent",
       rateDone: "Your rating: {n} of 5. Thank you!",
-      waitFirst: "You are next in the queue",
-      waitPlace: "You are {n} in the queue",
+      waitFirst: "Your request is next in the queue",
+      waitAhead1: "There is one request before yours in the queue",
+      waitAhead: "There are {n} requests before yours in the queue",
       waitExpected: "{place}: at the office's current pace we will answer you in about {time}.",
       waitLong: "{place}: at the office's current pace it will take more than a day.",
       waitNote: "This is an estimate from the last 7 days' answers and does not account for office hours: in the evening, at weekends and on holidays the wait lasts until the office reopens.",
@@ -793,7 +797,7 @@
     ui.tkBadge = h("span", { class: "uh-badge" });
     ui.tkHelp = h("p", { class: "uh-muted" });
     ui.tkOperator = h("p", { class: "uh-operator" });
-    ui.tkWait = h("p", { class: "uh-wait", "aria-live": "polite", "aria-atomic": "true" });
+    ui.tkWait = h("p", { class: "uh-wait" });
     ui.tkCard = h(
       "div",
       { class: "uh-card uh-tk-card" },
@@ -1606,7 +1610,9 @@
     ui.tkBadge.className = "uh-badge uh-st-" + b.status;
     // closed in favour of the same request's other ticket: that is the one to follow
     ui.tkHelp.textContent = b.duplicate_of ? T("st_duplicate_help", { number: b.duplicate_of }) : T("st_" + b.status + "_help");
-    ui.tkOperator.textContent = b.operator && b.operator.name ? T("operator", { name: b.operator.name }) : T("noOperator");
+    // a closed ticket has nobody helping any more: who did
+    const helper = b.status === "closed" ? "operatorClosed" : "operator";
+    ui.tkOperator.textContent = b.operator && b.operator.name ? T(helper, { name: b.operator.name }) : T("noOperator");
     showWait(ui.tkWait, b.queue);
 
     const msgs = b.messages || [];
@@ -1927,35 +1933,30 @@
     }
   }
 
-  // "Sei il 14° in coda: al ritmo attuale dell'ufficio ti risponderemo tra circa 3 ore." (the
-  // estimate grows with the place: web/desk/waiting.py) and, when there is one, what it does
-  // not know (office hours); nothing once the ticket is answered.
+  // "Prima della tua ci sono 13 richieste in coda: al ritmo attuale dell'ufficio ti
+  // risponderemo tra circa 3 ore." (the estimate grows with the place: web/desk/waiting.py) and,
+  // when there is one, what it does not know (office hours); nothing once the ticket is
+  // answered. Counted ahead, not as an ordinal: "il 8°" and "il 11°" are no Italian. Only the
+  // place and the estimate are a live region: the note would be read out at every move.
   function showWait(el, q) {
-    // a live region: rewritten only when what it says changes, or it is read out again
     const said = q ? JSON.stringify([q.position, q.expected_wait_minutes, S.lang]) : "";
     if (el.dataset.said === said) return;
     el.dataset.said = said;
-    el.textContent = "";
+    if (!el.firstChild) {
+      el.append(h("strong", { "aria-live": "polite", "aria-atomic": "true" }), h("span", { class: "uh-wait-note" }));
+    }
+    const [live, note] = el.children;
     el.hidden = !q;
-    if (!q) return;
-    const place = q.position === 1 ? T("waitFirst") : T("waitPlace", { n: ordinal(q.position) });
-    if (q.expected_wait_minutes == null) {
-      el.append(h("strong", { text: place + "." }));
+    if (!q) {
+      live.textContent = note.textContent = "";
       return;
     }
+    const ahead = q.position - 1;
+    const place = ahead < 1 ? T("waitFirst") : ahead === 1 ? T("waitAhead1") : T("waitAhead", { n: ahead });
     const m = q.expected_wait_minutes;
-    el.append(
-      // a day and more of the office's work: no count of hours or days that would sound exact
-      h("strong", { text: m >= 24 * 60 ? T("waitLong", { place }) : T("waitExpected", { place, time: fmtWait(m) }) }),
-      h("span", { class: "uh-wait-note", text: " " + T("waitNote") })
-    );
-  }
-
-  function ordinal(n) {
-    if (S.lang !== "en") return n + "\u00b0";
-    const tens = n % 100;
-    const suffix = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] || "th";
-    return n + suffix;
+    // a day and more of the office's work: no count of hours or days that would sound exact
+    live.textContent = m == null ? place + "." : m >= 24 * 60 ? T("waitLong", { place }) : T("waitExpected", { place, time: fmtWait(m) });
+    note.textContent = m == null ? "" : " " + T("waitNote");
   }
 
   // Under a day, as people say it: "2 minuti", "25 minuti", "un'ora e mezza", "5 ore".

@@ -38,7 +38,8 @@ SAYS = {
     ("en", "reply"): ["Anna Bianchi has replied", "Carica la ricevuta"],
     ("en", "awaiting_user"): ["the operator needs more information", "Awaiting your reply"],
     ("en", "closed"): ["has been closed", "Closed"],
-    ("en", "duplicate"): ["is already in your ticket", "000409", "is now", "Closed", "number=000409"],
+    ("en", "duplicate"): ["is already in your ticket", "000409", "is now", "Closed",
+                          "number=000409"],
 }
 
 
