@@ -219,6 +219,10 @@ async def test_a_ticket_opened_twice_is_closed_as_a_duplicate_of_the_first(
         f"la stessa richiesta prosegue nel ticket {first.number}"
     )).to_be_visible()
     await expect(student.locator(".uh-rate")).to_be_hidden()
+    # its way on is the other ticket, one tap away, not a third ticket
+    await expect(student.get_by_role("button", name="Apri un nuovo ticket")).to_be_hidden()
+    await student.get_by_role("button", name=f"Apri il ticket {first.number}").click()
+    await expect(student.locator(".uh-tk-heading")).to_contain_text(first.number)
     for page in (laura, student):
         assert page.errors == [], page.errors  # type: ignore[attr-defined]
 

@@ -125,10 +125,13 @@ async def test_a_student_follows_the_ticket_live_and_replies(
     assert stored is not None
     assert (stored.messages[-1].author, stored.messages[-1].body) == ("student", reply)
 
-    # closed by the operator: the page says so at once and takes no more replies
+    # closed by the operator while the student writes: the page says so at once, takes no
+    # more replies, and says the half-written one was not sent
+    await tp.reply.fill("Un'altra domanda")
     await Desk(services).set_status(number, "closed", ANNA)
     await expect(tp.badge).to_have_text("Chiuso")
     await expect(tp.closed).to_contain_text("Questo ticket è chiuso e non accetta nuovi messaggi.")
+    await expect(tp.closed).to_contain_text("Il messaggio che stavi scrivendo non è stato inviato.")
     await expect(page.locator(".uh-operator")).to_have_text("Ha seguito la richiesta: Anna Bianchi")
     await expect(tp.reply).to_be_hidden()
     await expect(tp.status).to_have_text("")  # the sent reply's note went with the reply box

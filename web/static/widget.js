@@ -124,6 +124,8 @@
       closedDuplicate: "Questo ticket è chiuso: la stessa richiesta prosegue nel ticket {number}. Per seguirla cerca il ticket {number} con la tua email.",
       st_duplicate_help: "Chiuso come duplicato: l'assistenza prosegue nel ticket {number}.",
       newTicket: "Apri un nuovo ticket",
+      followTicket: "Apri il ticket {number}",
+      closedUnsent: "Il messaggio che stavi scrivendo non è stato inviato.",
       sessionExpired: "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero.",
       rateTitle: "Com'è andata?",
       rateIntro: "Valuta l'assistenza ricevuta: basta toccare una stella. Se vuoi lasciare un commento, scrivilo prima.",
@@ -229,6 +231,8 @@
       closedDuplicate: "This ticket is closed: the same request goes on in ticket {number}. To follow it, look up ticket {number} with your email.",
       st_duplicate_help: "Closed as a duplicate: the help goes on in ticket {number}.",
       newTicket: "Open a new ticket",
+      followTicket: "Open ticket {number}",
+      closedUnsent: "The message you were writing was not sent.",
       sessionExpired: "The ticket could not be opened: look it up again with email and number.",
       rateTitle: "How did it go?",
       rateIntro: "Rate the help you received: one tap on a star is enough. To leave a comment, write it first.",
@@ -851,13 +855,11 @@
       sendReply();
     });
     ui.exportBtn = tr(h("button", { type: "button", class: "uh-link", onclick: exportData }), "exportData");
-    ui.closedText = h("p");
-    ui.closedBox = h(
-      "div",
-      { class: "uh-closed", hidden: true },
-      ui.closedText,
-      tr(h("button", { type: "button", class: "uh-btn uh-primary", onclick: () => newTicket() }), "newTicket")
-    );
+    // said when it appears: a ticket closed while the student reads it (or writes in it)
+    ui.closedText = h("p", { "aria-live": "polite" });
+    ui.followBtn = h("button", { type: "button", class: "uh-btn uh-primary", hidden: true, onclick: followDuplicate });
+    ui.newTicketBtn = tr(h("button", { type: "button", class: "uh-btn uh-primary", onclick: () => newTicket() }), "newTicket");
+    ui.closedBox = h("div", { class: "uh-closed", hidden: true }, ui.closedText, ui.followBtn, ui.newTicketBtn);
     return (ui.ticket = h(
       "div",
       { class: "uh-view uh-scroll", hidden: true },
@@ -1589,6 +1591,17 @@
     ui.lkAlert.textContent = message || "";
   }
 
+  // The ticket a duplicate was closed in favour of, looked up with the email just used.
+  function followDuplicate() {
+    const other = S.ticketBody && S.ticketBody.duplicate_of;
+    if (!other) return;
+    stopTyping();
+    forgetTicket("");
+    ui.lkNumber.value = other;
+    if (ui.lkEmail.value.trim()) lookup();
+    else ui.lkEmail.focus();
+  }
+
   function leaveTicket() {
     if (S.chatless) {
       stopTyping();
@@ -1633,11 +1646,18 @@
     if (fresh.some((m) => m.author === "operator")) ui.opTyping.hidden = true;
 
     const closed = b.status === "closed";
+    // a reply being written when the ticket closed: not sent, and not lost without a word
+    const unsent = closed && !ui.replyForm.hidden && ui.reply.value.trim();
     ui.replyForm.hidden = closed;
     ui.closedBox.hidden = !closed;
     if (closed) {
-      ui.closedText.textContent = b.duplicate_of ? T("closedDuplicate", { number: b.duplicate_of }) : T("closedNote");
+      ui.closedText.textContent = (b.duplicate_of ? T("closedDuplicate", { number: b.duplicate_of }) : T("closedNote"))
+        + (unsent ? " " + T("closedUnsent") : "");
       ui.tkStatus.textContent = ""; // "Messaggio inviato." was about a reply box now gone
+      // a duplicate's way on is the other ticket, not a third one
+      ui.followBtn.hidden = !b.duplicate_of;
+      ui.followBtn.textContent = b.duplicate_of ? T("followTicket", { number: b.duplicate_of }) : "";
+      ui.newTicketBtn.hidden = !!b.duplicate_of;
     }
     renderRating(b);
   }
@@ -1752,7 +1772,7 @@
         ui.closedBox.hidden = false;
         ui.closedText.textContent = e.message;
         ui.replyForm.hidden = true;
-        ui.closedBox.querySelector("button").focus();
+        (ui.followBtn.hidden ? ui.newTicketBtn : ui.followBtn).focus();
       } else if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
       else ui.tkAlert.textContent = e.message;
     } finally {
