@@ -51,9 +51,23 @@ def clean_filename(name: str | None, extension: str) -> str:
     base = unicodedata.normalize("NFKC", name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     # Italian names have apostrophes ("carta d’identità"): kept, as the plain one
     base = base.translate(_TYPOGRAPHIC)
-    base = re.sub(r"[^\w .()'-]+", "_", base).strip(" ._") or "allegato"
+    base = re.sub(r"[^\w .,()'-]+", "_", base).strip(" ._") or "allegato"
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    return stem[:80] + extension
+    return _shortened(stem, 80) + extension
+
+
+def _shortened(stem: str, most: int) -> str:
+    """At most `most` characters, cut between words where one ends in the second half, and
+    without a bracket left open: "Modulo 2026 (versione definitiva, firmabile)" reads whole
+    or as "Modulo 2026", never as "Modulo 2026 (versione defin"."""
+    if len(stem) <= most:
+        return stem
+    cut = stem[:most]
+    if " " in cut[most // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    if cut.count("(") > cut.count(")"):
+        cut = cut[: cut.rindex("(")]
+    return cut.rstrip(" ._,-") or stem[:most]
 
 
 @dataclass

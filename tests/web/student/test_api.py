@@ -667,6 +667,13 @@ async def test_the_opened_mail_names_the_topic_as_the_student_chose_it(
         ('a"b<c>.png', ".png", "a_b_c_.png"),
         ("photo.jpg.html", ".jpg", "photo.jpg.jpg"),
         ("", ".png", "allegato.png"),
+        # commas kept; a long name cut between words, with no bracket left open
+        ("Modulo iscrizione 2026-27 (versione definitiva, firmabile digitalmente) da "
+         "inviare alla segreteria.pdf", ".pdf",
+         "Modulo iscrizione 2026-27 (versione definitiva, firmabile digitalmente) da.pdf"),
+        ("Modulo 2026 (versione definitiva firmabile digitalmente dal dirigente della "
+         "segreteria studenti).pdf", ".pdf", "Modulo 2026.pdf"),
+        ("Ricevuta " + "x" * 90 + ".pdf", ".pdf", "Ricevuta " + "x" * 71 + ".pdf"),
     ],
 )
 def test_a_file_keeps_a_readable_name_safe_in_a_header(
