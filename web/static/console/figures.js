@@ -75,8 +75,8 @@ async function loadFigures(body) {
     h("dl", { class: "c-totals" },
       tile(T("figOpened"), String(r.tickets.opened)),
       tile(T("figClosed"), String(r.tickets.closed)),
-      tile(T("figOpenNow"), String(r.tickets.open_now), h("span", { class: "c-total-sub", text: r.tickets.waiting_now
-        ? T("waitingNow", { n: r.tickets.waiting_now, age: fmtAge(r.tickets.oldest_waiting_since) })
+      tile(T("figOpenNow"), String(r.tickets.open_now), h("span", { class: "c-total-sub", text: r.waiting_now.tickets
+        ? T("waitingNow", { n: r.waiting_now.tickets, age: fmtAge(r.waiting_now.oldest_since) })
         : T("waitingNone") })),
       tile(T("figFirstResponse"), spread(r.first_response_minutes, fmtMinutes)),
       tile(T("figResolution"), spread(r.resolution_hours, fmtHours)),
