@@ -116,9 +116,7 @@ class Tickets(Protocol):
         """Score (1..5) -> ratings given in the window; scores nobody gave left out."""
 
     async def count_by_status(self) -> dict[TicketStatus, int]:
-        """How many tickets are in each status now; a status with none left out. An
-        anonymised ticket counts in none: an open one erased on request is nobody's to answer,
-        and "Aperti adesso" would count it for ever."""
+        """How many tickets are in each status now; a status with none left out."""
 
     async def waiting_now(self) -> tuple[int, str | None]:
         """How many tickets wait for their first answer now (the queue of queue_positions), and

@@ -72,14 +72,12 @@ class Timeline:
         if old is not None:
             self._drop(old)
         self._times[times.number] = times
-        if not times.anonymised:
-            self._status[times.status] += 1
+        self._status[times.status] += 1
         for entries, key in self._places(times):
             _insert(entries, key, bulk)
 
     def _drop(self, times: TicketTimes) -> None:
-        if not times.anonymised:
-            self._status[times.status] -= 1
+        self._status[times.status] -= 1
         for entries, key in self._places(times):
             _remove(entries, key[:2])
 

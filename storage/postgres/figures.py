@@ -106,9 +106,7 @@ class TicketFigures:
         return {score: n for score, n in rows}
 
     async def count_by_status(self) -> dict[TicketStatus, int]:
-        rows = await self._db.rows(
-            "SELECT status, count(*) FROM tickets WHERE NOT anonymised GROUP BY 1"
-        )
+        rows = await self._db.rows("SELECT status, count(*) FROM tickets GROUP BY 1")
         return {status: n for status, n in rows}
 
     async def waiting_now(self) -> tuple[int, str | None]:
