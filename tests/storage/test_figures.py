@@ -104,6 +104,12 @@ async def test_moments_follow_every_change(storage: Backend) -> None:
     assert len(await times("answered", EARLY, LATE)) == 1
     assert await storage.tickets.count_by_status() == {"open": 1}
 
+    # erased on request while open: the figures still count it (CONTRACT.md section 9), though
+    # it waits in no queue any more
+    await storage.tickets.update(ticket.number, lambda t: anonymise(t, at(15)), touch=False)
+    assert await storage.tickets.count_by_status() == {"open": 1}
+    assert await storage.tickets.waiting_now() == (0, None)
+
 
 async def test_counts_groups_and_percentiles_of_a_window(storage: Backend) -> None:
     for hour, subtopic, answered in ((8, "scadenze", at(8, 10)), (9, "tasse", at(9, 20)),
