@@ -64,6 +64,10 @@ class Opened(NamedTuple):
     new: bool  # False: the ticket an earlier step with the same idempotency_key opened
 
 
+# What of a duplicate's request the note in the ticket that goes on quotes.
+DUPLICATE_QUOTE = 600
+
+
 class Replied(NamedTuple):
     ticket: Ticket
     mailed: bool  # a mail tells the student: the reply's, or the new status's quoting it
@@ -335,7 +339,23 @@ class Desk:
             action="ticket.status",
             detail={"status": status, **({"duplicate_of": duplicate_of} if duplicate_of else {})},
         )
+        if duplicate_of is not None and ticket.duplicate_of == duplicate_of:
+            await self._note_duplicate(ticket, operator)
         return ticket
+
+    async def _note_duplicate(self, duplicate: Ticket, operator: Operator) -> None:
+        """Whoever answers the ticket that goes on reads, in a note there, what the student
+        wrote in the one closed in its favour: it may ask more than the first did."""
+        asked = next((m.body for m in duplicate.messages if m.author == "student"), "")
+        quoted = asked if len(asked) <= DUPLICATE_QUOTE else asked[:DUPLICATE_QUOTE] + "…"
+        body = f"Chiuso come duplicato di questo il ticket {duplicate.number}" + (
+            f", dove lo studente aveva scritto:\n«{quoted}»" if quoted else "."
+        )
+        try:
+            await self.operator_reply(duplicate.duplicate_of or "", operator, body, internal=True)
+        except ApiError:  # erased meanwhile: nothing to tell anyone there
+            log.info("ticket %s: the note of its duplicate %s was not written",
+                     duplicate.duplicate_of, duplicate.number)
 
     async def assign(
         self, number: str, username: str, by: Operator, *, guard: Guard | None = None

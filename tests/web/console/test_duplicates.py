@@ -66,6 +66,15 @@ async def test_a_second_ticket_is_closed_in_favour_of_the_first(
     )
     _, view = await laura.get(f"/api/console/tickets/{second.number}")
     assert view["duplicate_of"] == first.number
+    # whoever answers the first reads there, in a note, what the second asked
+    kept = await services.storage.tickets.get(first.number)
+    assert kept is not None
+    note = kept.messages[-1]
+    assert note.internal and note.username == "lbianchi"
+    assert note.body.startswith(f"Chiuso come duplicato di questo il ticket {second.number}")
+    assert "Non riesco a pagare la prima rata" in note.body
+    seen = await student_view(server, first.number, first.token)
+    assert "duplicato" not in str(seen["messages"])  # a note: never the student's to read
 
     # the figures: closed, but no resolution to count
     [closed] = await services.storage.tickets.times_between("closed", EARLY, LATE)
