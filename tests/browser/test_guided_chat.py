@@ -369,7 +369,9 @@ async def test_the_newest_line_stays_in_view_when_the_keyboard_opens(
     await chat.to_contact_data()
     # Touch keyboards have no Send key in the message box: Enter starts a new line there.
     await expect(page.locator("#uh-text")).to_have_attribute("enterkeyhint", "enter")
-    # the field focused first: the browser's own scroll anchoring must not interfere
+    # the field focused first: the browser's own scroll anchoring must not interfere; the
+    # prompt settled, as it has when a student taps the field
+    await chat.settled()
     await chat.field.focus()
     await page.set_viewport_size({"width": PHONE, "height": 400})
     await newest_line_in_view(page)
@@ -385,6 +387,9 @@ async def newest_line_in_view(page: Page) -> None:
             const bottom = entry.offsetTop + entry.offsetHeight - log.scrollTop;
             return 0 < bottom && bottom <= log.clientHeight + 1;
         }""",
+        # checked on a timer: the animation frames Playwright polls on by default can stop
+        # coming to a page after a resize in headless Chromium, and the check never ran again
+        polling=100,
         timeout=3000,
     )
 
