@@ -229,7 +229,7 @@
       emptyReply: "Write a message or attach a file.",
       closedNote: "This ticket is closed and takes no new messages.",
       closedDuplicate: "This ticket is closed: the same request goes on in ticket {number}. To follow it, look up ticket {number} with your email.",
-      st_duplicate_help: "Closed as a duplicate: the help goes on in ticket {number}.",
+      st_duplicate_help: "Closed as a duplicate: we carry on helping you in ticket {number}.",
       newTicket: "Open a new ticket",
       followTicket: "Open ticket {number}",
       closedUnsent: "The message you were writing was not sent.",
