@@ -22,7 +22,8 @@ ID_PATTERN = re.compile(r"[a-z0-9-]+")
 ENROLMENT = "immatricolazioni"
 
 
-def _in(texts: Mapping[str, str], lang: str) -> str:
+def in_lang(texts: Mapping[str, str], lang: str) -> str:
+    """The text in `lang`, else the Italian one (always written), for every {lang: text}."""
     return texts.get(lang) or texts.get("it") or next(iter(texts.values()), "")
 
 
@@ -32,7 +33,7 @@ class Subtopic:
     label: Mapping[str, str]
 
     def label_in(self, lang: str) -> str:
-        return _in(self.label, lang)
+        return in_lang(self.label, lang)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Topic:
     subtopics: tuple[Subtopic, ...]
 
     def label_in(self, lang: str) -> str:
-        return _in(self.label, lang)
+        return in_lang(self.label, lang)
 
     def subtopic(self, subtopic_id: str) -> Subtopic | None:
         return next((s for s in self.subtopics if s.id == subtopic_id), None)
@@ -54,7 +55,7 @@ class Link:
     url: str
 
     def label_in(self, lang: str) -> str:
-        return _in(self.label, lang)
+        return in_lang(self.label, lang)
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,10 @@ class Faq:
     source: str  # the file it came from, for editors' messages
 
     def question_in(self, lang: str) -> str:
-        return _in(self.question, lang)
+        return in_lang(self.question, lang)
 
     def answer_in(self, lang: str) -> str:
-        return _in(self.answer, lang)
+        return in_lang(self.answer, lang)
 
 
 @dataclass(frozen=True)

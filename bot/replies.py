@@ -14,15 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import text
-from bot.corpus import ID_PATTERN, Checker, CorpusError, load_json
+from bot.corpus import ID_PATTERN, Checker, CorpusError, in_lang, load_json
 
 FILE = "replies.json"
 TITLE_MAX = 120
 TEXT_MAX = 4000  # a reply's own limit (bot/validate.py MESSAGE_MAX)
-
-
-def _in(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts["it"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +28,10 @@ class Reply:
     text: dict[str, str]
 
     def title_in(self, lang: str) -> str:
-        return _in(self.title, lang)
+        return in_lang(self.title, lang)
 
     def text_in(self, lang: str) -> str:
-        return _in(self.text, lang)
+        return in_lang(self.text, lang)
 
 
 def load_replies(root: Path) -> tuple[Reply, ...]:

@@ -86,10 +86,7 @@ def page_of(
     for s in pool:
         counts[s.status] += 1
     chosen = [s for s in pool if not query.statuses or s.status in query.statuses]
-    if not keep_order:
-        key, reverse = SORTS[query.sort]
-        chosen.sort(key=key, reverse=reverse)
-    return QueuePage(chosen[: query.limit], len(chosen), counts)
+    return _page(chosen, query, counts, sort=not keep_order)
 
 
 def page_by_status(
@@ -107,7 +104,16 @@ def page_by_status(
     statuses = query.statuses or TICKET_STATUSES
     chosen = [s for status in statuses for s in by_status.get(status, ()) if kept(s, query)]
     chosen.sort(key=lambda s: (s.created_at, s.number), reverse=True)  # page_of's own order
-    key, reverse = SORTS[query.sort]
-    chosen.sort(key=key, reverse=reverse)
+    return _page(chosen, query, counts)
+
+
+def _page(
+    chosen: list[TicketSummary], query: QueueQuery, counts: dict[str, int], *, sort: bool = True
+) -> QueuePage:
+    """The first `limit` of the chosen tickets in the query's order (a stable sort: ties keep
+    the newest created first), and how many there are."""
+    if sort:
+        key, reverse = SORTS[query.sort]
+        chosen.sort(key=key, reverse=reverse)
     return QueuePage(chosen[: query.limit], len(chosen), counts)
 

@@ -37,6 +37,11 @@ def _column(moment: K, columns: Mapping[K, str]) -> str:
     return columns[moment]
 
 
+# The students' queue (TicketTimes.waiting): exactly the rows of the partial index
+# tickets_waiting (migration 0004), which answers both the places and the count.
+WAITING = "first_response_at IS NULL AND status <> 'closed' AND NOT anonymised"
+
+
 class TicketFigures:
     """Part of storage.postgres.TicketStore."""
 
@@ -110,11 +115,7 @@ class TicketFigures:
         return {status: n for status, n in rows}
 
     async def waiting_now(self) -> tuple[int, str | None]:
-        # the partial index tickets_waiting holds exactly these rows
-        row = await self._db.row(
-            "SELECT count(*), min(created_at) FROM tickets"
-            " WHERE first_response_at IS NULL AND status <> 'closed' AND NOT anonymised"
-        )
+        row = await self._db.row(f"SELECT count(*), min(created_at) FROM tickets WHERE {WAITING}")
         return (row[0], row[1]) if row is not None else (0, None)
 
     async def queue_positions(self, numbers: Collection[str]) -> dict[str, int]:
@@ -125,7 +126,7 @@ class TicketFigures:
         rows = await self._db.rows(
             "SELECT number, place FROM (SELECT number,"
             " row_number() OVER (ORDER BY created_at, number) AS place FROM tickets"
-            " WHERE first_response_at IS NULL AND status <> 'closed' AND NOT anonymised) queue"
+            f" WHERE {WAITING}) queue"
             " JOIN unnest(%s::text[]) AS asked(number) USING (number)",
             (list(numbers),),
         )

@@ -231,7 +231,8 @@ async def post_message(request: web.Request) -> web.StreamResponse:
         faq_ids = inserted_faqs(data.get("faq_ids"))
         then = data.get("status")
         if then is not None and (internal or then not in REPLY_THEN):
-            raise ApiError(422, "validation_failed", fields={"status": "console.field.status"})
+            fields = {"status": "console.field.reply_status"}
+            raise ApiError(422, "validation_failed", fields=fields)
         names = await console.desk.operator_names()
         guard = None if internal else reply_guard(caller, names, after)
         # Read live by the student when the ticket is open in their widget; otherwise mailed.

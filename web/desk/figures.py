@@ -104,8 +104,8 @@ async def _spread(
         moment, window.since, window.until, (0.5, 0.9)
     )
     return {
-        "median": None if median is None else round(median / unit, digits),
-        "p90": None if p90 is None else round(p90 / unit, digits),
+        "median": _in(median, unit, digits),
+        "p90": _in(p90, unit, digits),
     }
 
 

@@ -271,12 +271,9 @@ class Desk:
             if ticket.operator is None:
                 hand_over(ticket, operator.username, by=operator.username)
             if then is not None and then != ticket.status:
-                moved = True
-                ticket.status = then
-                ticket.history.append(StatusChange(status=then, by=operator.username))
+                moved = mailed = True
                 # mailed even to a student reading live, as a status change alone is
-                self._queue_mail(ticket, then, message)
-                mailed = True
+                self._move(ticket, then, operator, message=message)
             elif mail:
                 self._queue_mail(ticket, "reply", message)
                 mailed = True
@@ -320,15 +317,7 @@ class Desk:
                 guard(ticket)
             if ticket.status == status:
                 return False
-            ticket.status = status
-            ticket.duplicate_of = duplicate_of if status == "closed" else None
-            ticket.history.append(StatusChange(status=status, by=operator.username))
-            if ticket.operator is None:
-                hand_over(ticket, operator.username, by=operator.username)
-            if duplicate_of is not None:
-                self._queue_mail(ticket, "duplicate")
-            elif status in ("awaiting_user", "closed"):
-                self._queue_mail(ticket, status)
+            self._move(ticket, status, operator, duplicate_of=duplicate_of)
             return True
 
         ticket = await self._update(number, change)
@@ -342,6 +331,27 @@ class Desk:
         if duplicate_of is not None and ticket.duplicate_of == duplicate_of:
             await self._note_duplicate(ticket, operator)
         return ticket
+
+    def _move(
+        self,
+        ticket: Ticket,
+        status: TicketStatus,
+        operator: Operator,
+        *,
+        message: Message | None = None,
+        duplicate_of: str | None = None,
+    ) -> None:
+        """A status change inside an update: its history line, the operator as holder if
+        nobody was, and the mail that says so, quoting the reply it came with (`message`)."""
+        ticket.status = status
+        ticket.duplicate_of = duplicate_of if status == "closed" else None
+        ticket.history.append(StatusChange(status=status, by=operator.username))
+        if ticket.operator is None:
+            hand_over(ticket, operator.username, by=operator.username)
+        if duplicate_of is not None:
+            self._queue_mail(ticket, "duplicate")
+        elif status in ("awaiting_user", "closed"):
+            self._queue_mail(ticket, status, message)
 
     async def _note_duplicate(self, duplicate: Ticket, operator: Operator) -> None:
         """Whoever answers the ticket that goes on reads, in a note there, what the student

@@ -872,6 +872,20 @@ async def test_a_bad_reply_is_refused_with_the_field_named(
     assert answer["error"]["fields"][field]
 
 
+async def test_a_status_a_reply_cannot_leave_is_refused_in_words(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    url = f"/api/console/tickets/{ticket.number}/messages"
+    status, answer = await laura.post(url, {"body": "Nota.", "internal": True, "status": "closed"})
+    assert status == 422
+    assert answer["error"]["fields"] == {"status": t("console.field.reply_status", "it")}
+    assert "nota interna non cambia lo stato" in answer["error"]["fields"]["status"]
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None and stored.status == "open" and len(stored.messages) == 1
+
+
 async def test_a_reply_follows_the_students_rule_in_the_consoles_words(
     server: Server, signed_in: Factory
 ) -> None:
