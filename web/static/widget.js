@@ -339,6 +339,8 @@
     typingSent: 0,
     // the closing mail links to /ticket#rating: once the ticket is open, go to its stars
     wantRating: location.hash === "#rating",
+    // the chat log shows its newest line: a log that shrinks keeps it in view (buildChat)
+    logAtEnd: true,
     rating: false, // a rating is on its way
   };
 
@@ -680,12 +682,19 @@
     ui.log = tr(h("div", { class: "uh-log", role: "log", "aria-live": "polite", tabindex: "0" }), "log", "aria-label");
     // A log that shrinks (a phone's keyboard opening, quick replies taking room) keeps its newest
     // line in view while the student was reading the end, rather than the lines above it.
-    let atEnd = true;
+    // A scroll that comes with a change of height (the keyboard opening) is the resize's to
+    // judge: read first, it would find the reader no longer at the end, and the newest line
+    // would be left below the keyboard. Our own scrolls say where they leave the reader
+    // (logTo), whatever the frame's events.
+    let height = 0;
     ui.log.addEventListener("scroll", () => {
-      atEnd = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 24;
+      if (ui.log.clientHeight === height) S.logAtEnd = logAtEnd();
     });
     if (window.ResizeObserver) {
-      new ResizeObserver(() => atEnd && (ui.log.scrollTop = ui.log.scrollHeight)).observe(ui.log);
+      new ResizeObserver(() => {
+        height = ui.log.clientHeight;
+        if (S.logAtEnd) ui.log.scrollTop = ui.log.scrollHeight;
+      }).observe(ui.log);
     }
     ui.typing = h(
       "div",
@@ -947,7 +956,7 @@
     ui.launcher.setAttribute("aria-expanded", "true");
     ui.panel.setAttribute("aria-modal", fullScreen() ? "true" : "false");
     activate();
-    ui.log.scrollTop = ui.log.scrollHeight;
+    logTo(ui.log.scrollHeight);
     if (!S.prompt) S.wantFocus = true; // the first prompt is still on its way: focus it when it comes
     focusFirst();
   }
@@ -1068,7 +1077,7 @@
     showTyping(false);
     renderTranscript(p.transcript || []);
     renderPrompt(p.prompt);
-    ui.log.scrollTop = ui.log.scrollHeight;
+    logTo(ui.log.scrollHeight);
     S.followUp = null;
     // A chat the student had spoken in keeps its language on a page in another, unless the
     // student chose the page's language since: the site's own language link.
@@ -1135,7 +1144,7 @@
         S.renderedIds = [];
         appendEntries(entries, false);
       });
-      ui.log.scrollTop = ui.log.scrollHeight;
+      logTo(ui.log.scrollHeight);
     }
   }
 
@@ -1176,8 +1185,17 @@
   }
 
   // Show the start of a long answer rather than its end; short ones simply scroll to the bottom.
+  function logAtEnd() {
+    return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 24;
+  }
+
+  function logTo(top) {
+    ui.log.scrollTop = top;
+    S.logAtEnd = logAtEnd();
+  }
+
   function scrollTo(node) {
-    if (node) ui.log.scrollTop = node.offsetTop - 8;
+    if (node) logTo(node.offsetTop - 8);
   }
 
   function bubble(text, cls) {
@@ -1306,7 +1324,7 @@
       node.append(h("p", { class: "uh-bubble uh-att" }, icon("clip"), h("span", { text: fileName }), h("span", { class: "uh-size" })));
     } else node.append(bubble(text));
     ui.log.append(node);
-    ui.log.scrollTop = ui.log.scrollHeight;
+    logTo(ui.log.scrollHeight);
     return node;
   }
   const removePending = () => ui.log.querySelectorAll(".uh-pending").forEach((n) => n.remove());
@@ -1408,7 +1426,7 @@
 
   function showTyping(on) {
     ui.typing.hidden = !on;
-    if (on) ui.log.scrollTop = ui.log.scrollHeight;
+    if (on) logTo(ui.log.scrollHeight);
   }
 
   function ready() {
