@@ -114,8 +114,9 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         services.faq.start()
         await services.mail.start()
         services.retention.start()
-        if cluster is not None:
-            services.waits.start()  # the other processes move the queue too
+        if cluster is not None or config.office_hours is not None:
+            # the other processes move the queue too, and the office opens and closes
+            services.waits.start()
         try:
             yield
         finally:

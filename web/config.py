@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from web.desk.office_hours import OfficeHours
+
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
 MAX_PORT = 65535
 # A hundred years: longer than any retention a data protection officer would sign, and far
@@ -70,6 +72,19 @@ def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     return found
 
 
+def _office_hours(environ: Mapping[str, str]) -> OfficeHours | None:
+    hours = environ.get("HELPDESK_OFFICE_HOURS", "").strip()
+    closed = environ.get("HELPDESK_OFFICE_CLOSED", "").strip()
+    if not hours:
+        if closed:
+            raise ConfigError("HELPDESK_OFFICE_CLOSED needs HELPDESK_OFFICE_HOURS")
+        return None
+    try:
+        return OfficeHours.parse(hours, closed)
+    except ValueError as e:
+        raise ConfigError(f"HELPDESK_OFFICE_HOURS / HELPDESK_OFFICE_CLOSED: {e}") from None
+
+
 @dataclass(frozen=True)
 class Config:
     host: str = "127.0.0.1"
@@ -112,6 +127,9 @@ class Config:
     # redis://host:port/db: live events, limits and presence shared by several processes
     # (CONTRACT.md section 7); None: one process keeps them in memory
     redis_url: str | None = None
+    # When the office answers (web/desk/office_hours.py): the wait a student is told is counted
+    # in its working time. None: unknown, and the widget says its estimate does not know them.
+    office_hours: OfficeHours | None = None
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
     # How long a client may take to send a request's headers, and then its body (a phone
@@ -159,6 +177,7 @@ class Config:
         proxies = _networks(environ, "HELPDESK_TRUSTED_PROXIES")
         redis_url = _redis_url(environ)
         return cls(
+            office_hours=_office_hours(environ),
             trusted_proxies=proxies,
             host=host,
             port=port,

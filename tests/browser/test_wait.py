@@ -4,7 +4,9 @@ ahead; the ticket view says the same."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Locator, expect
@@ -12,9 +14,10 @@ from playwright.async_api import Locator, expect
 from storage import Operator
 from tests.browser.conftest import DESKTOP, HostSite, NewPage
 from tests.browser.widget import Chat, press
-from tests.conftest import Server
+from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import Opened, open_ticket
 from tests.web.student.test_wait import answered_at
+from web.desk.office_hours import OFFICE_TZ, WEEKDAYS, OfficeHours
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
@@ -109,3 +112,49 @@ async def test_a_long_wait_reads_in_hours_or_as_more_than_a_day(
         "take more than a day."
     )
     await expect(wait).to_contain_text("does not account for office hours")
+
+
+async def test_with_the_office_s_hours_the_widget_says_when_it_reopens(
+    data_dir: Path, new_page: NewPage
+) -> None:
+    """An office open ten minutes each morning, except on today's weekday, that answered one
+    ticket in five minutes: the next student hears when it reopens; the third, whose answer
+    needs more than one morning, also hears on which day to expect it. The hours are Perugia's,
+    said so to a phone set to another zone."""
+    now = datetime.now(OFFICE_TZ)
+    days = ",".join(d for i, d in enumerate(WEEKDAYS) if i != now.weekday())
+    office = OfficeHours.parse(f"{days} 09:00-09:10")
+    last_open = next(
+        spans[0][0]
+        for back in range(1, 8)
+        if (spans := office.spans((now - timedelta(days=back)).date()))
+    )
+    server = await start_server(make_config(data_dir, office_hours=office))
+    try:
+        await server.app[SERVICES].storage.tickets.create(
+            answered_at(last_open, timedelta(minutes=5))
+        )
+        first, _, third = [await open_ticket(server) for _ in range(3)]
+
+        async def wait_of(ticket: Opened, lang: str, zone: str) -> Locator:
+            page = await new_page(DESKTOP, timezone_id=zone)
+            await page.goto(f"{server.url}/ticket?number={ticket.number}&lang={lang}")
+            await page.locator("#uh-lk-email").fill(ticket.email)
+            await page.get_by_role("button", name=LOOKUP[lang], exact=True).click()
+            return page.locator(".uh-tk-card .uh-wait")
+
+        day = r"(domani|\S+ \d+ \S+)"  # JavaScript's \w knows no "ì"
+        wait = await wait_of(first, "it", "America/New_York")
+        await expect(wait).to_have_text(re.compile(
+            rf"^La tua richiesta è la prossima in coda\. L'ufficio ora è chiuso e riapre {day} "
+            r"alle 9:00 \(ora italiana\)\. È una stima dalle risposte degli ultimi 7 giorni, in "
+            r"orario d'ufficio\.\s*$"
+        ))
+        wait = await wait_of(third, "en", "Europe/Rome")
+        await expect(wait).to_have_text(re.compile(
+            r"^There are 2 requests before yours in the queue\. The office is closed now and "
+            r"reopens (tomorrow|on \S+ \d+ \S+) at 9:00; at its current pace we will answer you "
+            r"on \S+ \d+ \S+\. This is an estimate"
+        ))
+    finally:
+        await server.stop()

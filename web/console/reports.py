@@ -13,7 +13,6 @@ from web.console.access import json_response, no_store, require
 from web.desk.errors import ApiError
 from web.desk.faq_report import build_report
 from web.desk.figures import (
-    OFFICE_TZ,
     Window,
     office_csv,
     office_report,
@@ -21,6 +20,7 @@ from web.desk.figures import (
     per_day,
     per_subtopic,
 )
+from web.desk.office_hours import OFFICE_TZ
 from web.desk.report_charts import day_chart, subtopic_chart
 from web.http.errors import request_lang
 

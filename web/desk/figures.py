@@ -34,15 +34,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import xlsxwriter
 
 from storage import Backend
 from storage.models import Duration, TicketTimes
 from storage.protocol import Tickets
+from web.desk.office_hours import OFFICE_TZ
 
-OFFICE_TZ = ZoneInfo("Europe/Rome")
 # (seconds in the unit, decimals) of the durations, alike in the report, the CSV and the
 # workbook: minutes to a tenth (6 s), hours to a thousandth (3.6 s: a ticket resolved in 2
 # minutes is 0.033 h, not 0.0)

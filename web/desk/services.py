@@ -43,7 +43,7 @@ class Services:
     )
 
     def __post_init__(self) -> None:
-        self.waits = WaitWatch(self.storage, self.live)
+        self.waits = WaitWatch(self.storage, self.live, self.config.office_hours)
 
     def mail_folder(self) -> Path | None:
         """Where mail is written as .eml files (no SMTP server set): an erasure empties it too."""

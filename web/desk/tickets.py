@@ -43,7 +43,6 @@ from web.desk.live import (
 from web.desk.ratings import check_ratable, rating_view
 from web.desk.services import Services
 from web.desk.views import message_view, new_id, summary_view
-from web.desk.waiting import queue_view
 
 log = logging.getLogger("helpdesk.desk")
 # A check run inside a ticket's update, under its lock: raising ApiError refuses the change.
@@ -107,7 +106,7 @@ class Desk:
             "references": ticket.references,
             "duplicate_of": ticket.duplicate_of,
             "rating": rating_view(ticket.rating),
-            "queue": await queue_view(self.storage, ticket.number),
+            "queue": await self.services.waits.view(ticket.number),
             "messages": [
                 {k: v for k, v in message_view(m).items() if k != "internal"}
                 for m in ticket.messages

@@ -7,10 +7,13 @@ queue moves.
   of tickets in one call.
 - The expected wait grows with the place, from the first answers of the last 7 days (Pace):
   place p waits about p tickets' worth of the office's pace while it works, and never less than
-  the median first-response time, which is what place 1 usually waits. In whole minutes. It
-  knows nothing of office hours (a ticket of 23:00 waits for the morning), and the widget says
-  so. Without an answered ticket in those days it is None: the student sees the place alone,
-  never an invented figure.
+  the median first-response time, which is what place 1 usually waits. In whole minutes.
+  Without an answered ticket in those days it is None: the student sees the place alone, never
+  an invented figure.
+- With the office's hours set (web/desk/office_hours.py) the pace is measured, and the wait
+  counted, in working time: the queue also says whether the office is open, when it reopens and
+  when the answer is expected (a ticket of 23:00 waits for the morning). Without them the
+  estimate knows nothing of the night, and the widget says so.
 
 When a ticket is answered or closed, every place behind it moves. Sending each waiting ticket's
 room its whole view would read one ticket file per waiting ticket on every change; even the
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -35,6 +39,7 @@ from typing import Any
 from storage import Backend
 from storage.timeline import percentile
 from web.desk.live import STUDENTS, WAIT_ROOM, LiveEvents
+from web.desk.office_hours import OfficeHours
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(days=7)
@@ -64,65 +69,109 @@ class Pace:
     interval: float
 
     @classmethod
-    def of(cls, answers: list[tuple[str, float]]) -> Pace | None:
-        """From (moment, seconds to it) of each first answer, in order of the moment."""
+    def of(cls, answers: list[tuple[str, float]], office: OfficeHours | None = None) -> Pace | None:
+        """From (moment, seconds to it) of each first answer, in order of the moment; in the
+        office's working time when its hours are known."""
         if not answers:
             return None
-        median = percentile(sorted(seconds for _, seconds in answers), 0.5) or 0.0
         moments = [(datetime.fromisoformat(at), seconds) for at, seconds in answers]
+
+        def between(a: datetime, b: datetime) -> float:
+            return (b - a).total_seconds() if office is None else office.working_seconds(a, b)
+
+        waits = [between(at - timedelta(seconds=seconds), at) for at, seconds in moments]
+        median = percentile(sorted(waits), 0.5) or 0.0
         # A gap is the office's pace only when the next ticket was already waiting as the
         # previous one was answered: otherwise it is how long until a ticket came at all (a
         # quiet week answered in 2 minutes would tell a deadline queue 20 minutes a place).
-        working = [
-            (b - a).total_seconds()
+        gaps = (
+            between(a, b)
             for (a, _), (b, waited) in pairwise(moments)
-            if b - timedelta(seconds=waited) <= a and (b - a).total_seconds() <= WORKING_GAP
-        ]
+            if b - timedelta(seconds=waited) <= a
+        )
+        working = [gap for gap in gaps if gap <= WORKING_GAP]
         # the median gap: one coffee break must not tell the whole queue its wait went up
         return cls(median, percentile(sorted(working), 0.5) or median if working else median)
 
-    def minutes(self, position: int) -> int:
+    def seconds(self, position: int) -> float:
         """The wait of the ticket at this place: the tickets ahead and itself at the office's
-        pace, never less than the usual wait; at least a minute."""
-        return max(1, round(max(self.median, position * self.interval) / 60))
+        pace, never less than the usual wait."""
+        return max(self.median, position * self.interval)
 
 
-async def wait_pace(storage: Backend, now: datetime) -> Pace | None:
+def _minutes(seconds: float) -> int:
+    return max(1, round(seconds / 60))  # at least a minute
+
+
+async def wait_pace(
+    storage: Backend, now: datetime, office: OfficeHours | None = None
+) -> Pace | None:
     """The pace of the first answers of the last 7 days; None when there were none."""
     answers = await storage.tickets.durations_between(
         "answered", _stamp(now - RECENT), _stamp(now)
     )
-    return Pace.of(answers)
+    return Pace.of(answers, office)
 
 
-def queue_of(position: int | None, pace: Pace | None) -> Queue:
+def queue_of(
+    position: int | None,
+    pace: Pace | None,
+    office: OfficeHours | None = None,
+    now: datetime | None = None,
+) -> Queue:
     if position is None:
         return None
-    expected = None if pace is None else pace.minutes(position)
-    return {"position": position, "expected_wait_minutes": expected}
+    work = None if pace is None else pace.seconds(position)
+    if office is None:
+        return {
+            "position": position,
+            "expected_wait_minutes": None if work is None else _minutes(work),
+        }
+    now = now or datetime.now(UTC)
+    expected = None if work is None else office.after_working(now, work)
+    opens = office.opens_at(now)
+    return {
+        "position": position,
+        "expected_wait_minutes": (
+            None if expected is None else _minutes((expected - now).total_seconds())
+        ),
+        "expected_at": None if expected is None else _stamp(expected),
+        "office": {"open": opens is None, "opens_at": None if opens is None else _stamp(opens)},
+    }
 
 
-async def queue_view(storage: Backend, number: str, now: datetime | None = None) -> Queue:
+async def queue_view(
+    storage: Backend, number: str, office: OfficeHours | None = None, now: datetime | None = None
+) -> Queue:
     """`queue` of GET /api/tickets/{number}: None once the ticket is answered or closed."""
     position = (await storage.tickets.queue_positions([number])).get(number)
     if position is None:
         return None
-    return queue_of(position, await wait_pace(storage, now or datetime.now(UTC)))
+    now = now or datetime.now(UTC)
+    return queue_of(position, await wait_pace(storage, now, office), office, now)
 
 
 class WaitWatch:
     """The waiting tickets that sockets of this process watch, and what each was told."""
 
-    def __init__(self, storage: Backend, live: LiveEvents) -> None:
+    def __init__(
+        self, storage: Backend, live: LiveEvents, office: OfficeHours | None = None
+    ) -> None:
         self._storage = storage
         self._live = live
+        self.office = office
         self._watchers: dict[str, set[str]] = {}  # number -> sids
         self._of_sid: dict[str, set[str]] = {}  # sid -> numbers
         self._told: dict[str, Queue] = {}
         self._looking: asyncio.Task[None] | None = None
 
+    def view(self, number: str) -> Awaitable[Queue]:
+        """`queue` of GET /api/tickets/{number}: None once the ticket is answered or closed."""
+        return queue_view(self._storage, number, self.office)
+
     def start(self) -> None:
-        """Look for the other processes' changes every LOOK_SECONDS (several processes)."""
+        """Look every LOOK_SECONDS for the other processes' changes (several processes) and
+        for the office opening or closing (its hours set)."""
         self._looking = asyncio.create_task(self._look(), name="wait-look")
 
     async def stop(self) -> None:
@@ -169,12 +218,13 @@ class WaitWatch:
         how many `wait` events were sent."""
         if not self._watchers:
             return 0
-        pace = await wait_pace(self._storage, now or datetime.now(UTC))
+        now = now or datetime.now(UTC)
+        pace = await wait_pace(self._storage, now, self.office)
         watched = list(self._watchers)
         positions = await self._storage.tickets.queue_positions(watched)
         sent = 0
         for number in watched:
-            queue = queue_of(positions.get(number), pace)
+            queue = queue_of(positions.get(number), pace, self.office, now)
             # forgotten while storage answered, or told this already
             if number not in self._watchers or queue == self._told.get(number):
                 continue

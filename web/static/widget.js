@@ -144,6 +144,14 @@
       waitExpected: "{place}: al ritmo attuale dell'ufficio ti risponderemo tra circa {time}.",
       waitLong: "{place}: al ritmo attuale dell'ufficio ci vorrà più di un giorno.",
       waitNote: "È una stima dalle risposte degli ultimi 7 giorni e non tiene conto degli orari d'ufficio: di sera, nel fine settimana e nei giorni festivi l'attesa si allunga fino alla riapertura.",
+      waitNoteHours: "È una stima dalle risposte degli ultimi 7 giorni, in orario d'ufficio.",
+      waitOnDay: "{place}: al ritmo attuale dell'ufficio ti risponderemo {day}.",
+      waitClosed: "{place}. L'ufficio ora è chiuso e riapre {when}.",
+      waitClosedDay: "{place}. L'ufficio ora è chiuso e riapre {when}; al ritmo attuale ti risponderemo {day}.",
+      today: "oggi",
+      tomorrow: "domani",
+      dayAt: "{day} alle {time}",
+      officeTime: "{time} (ora italiana)",
       waitMin1: "un minuto",
       waitMins: "{n} minuti",
       waitHour1: "un'ora",
@@ -251,6 +259,14 @@
       waitExpected: "{place}: at the office's current pace we will answer you in about {time}.",
       waitLong: "{place}: at the office's current pace it will take more than a day.",
       waitNote: "This is an estimate from the last 7 days' answers and does not account for office hours: in the evening, at weekends and on holidays the wait lasts until the office reopens.",
+      waitNoteHours: "This is an estimate from the last 7 days' answers, in office hours.",
+      waitOnDay: "{place}: at the office's current pace we will answer you {day}.",
+      waitClosed: "{place}. The office is closed now and reopens {when}.",
+      waitClosedDay: "{place}. The office is closed now and reopens {when}; at its current pace we will answer you {day}.",
+      today: "today",
+      tomorrow: "tomorrow",
+      dayAt: "{day} at {time}",
+      officeTime: "{time} (Italian time)",
       waitMin1: "a minute",
       waitMins: "{n} minutes",
       waitHour1: "an hour",
@@ -1977,7 +1993,7 @@
   // answered. Counted ahead, not as an ordinal: "il 8°" and "il 11°" are no Italian. Only the
   // place and the estimate are a live region: the note would be read out at every move.
   function showWait(el, q) {
-    const said = q ? JSON.stringify([q.position, q.expected_wait_minutes, S.lang]) : "";
+    const said = q ? JSON.stringify([q.position, q.expected_wait_minutes, q.expected_at, q.office, S.lang]) : "";
     if (el.dataset.said === said) return;
     el.dataset.said = said;
     if (!el.firstChild) {
@@ -1992,9 +2008,48 @@
     const ahead = q.position - 1;
     const place = ahead < 1 ? T("waitFirst") : ahead === 1 ? T("waitAhead1") : T("waitAhead", { n: ahead });
     const m = q.expected_wait_minutes;
+    if (q.office) {
+      live.textContent = officeWait(place, q);
+      note.textContent = m == null ? "" : " " + T("waitNoteHours");
+      return;
+    }
     // a day and more of the office's work: no count of hours or days that would sound exact
     live.textContent = m == null ? place + "." : m >= 24 * 60 ? T("waitLong", { place }) : T("waitExpected", { place, time: fmtWait(m) });
     note.textContent = m == null ? "" : " " + T("waitNote");
+  }
+
+  // With the office's hours known (web/desk/office_hours.py): closed now, it says when it
+  // reopens; an answer expected on another day says the day, not a count of hours that would
+  // include the night.
+  function officeWait(place, q) {
+    const expected = q.expected_at ? new Date(q.expected_at) : null;
+    if (!q.office.open) {
+      const opens = new Date(q.office.opens_at);
+      if (!expected || officeDay(expected) === officeDay(opens)) return T("waitClosed", { place, when: fmtOpening(opens) });
+      return T("waitClosedDay", { place, when: fmtOpening(opens), day: fmtDay(expected) });
+    }
+    if (!expected) return place + ".";
+    if (officeDay(expected) === officeDay(new Date())) return T("waitExpected", { place, time: fmtWait(q.expected_wait_minutes) });
+    return T("waitOnDay", { place, day: fmtDay(expected) });
+  }
+
+  // Days and clock times as the office keeps them, in Perugia, whatever the phone's zone.
+  const OFFICE_TZ = "Europe/Rome";
+  const officeDay = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: OFFICE_TZ }).format(d);
+  function fmtDay(d) {
+    const today = officeDay(new Date());
+    const [y, m, dd] = today.split("-").map(Number);
+    const tomorrow = new Date(Date.UTC(y, m - 1, dd + 1)).toISOString().slice(0, 10);
+    if (officeDay(d) === today) return T("today");
+    if (officeDay(d) === tomorrow) return T("tomorrow");
+    const o = { timeZone: OFFICE_TZ, weekday: "long", day: "numeric", month: "long" };
+    const day = new Intl.DateTimeFormat(locale(), o).format(d).replace(",", "");
+    return S.lang === "en" ? "on " + day : day;
+  }
+  function fmtOpening(d) {
+    const time = new Intl.DateTimeFormat(locale(), { timeZone: OFFICE_TZ, hour: "numeric", minute: "2-digit" }).format(d);
+    const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return T("dayAt", { day: fmtDay(d), time: here === OFFICE_TZ ? time : T("officeTime", { time }) });
   }
 
   // Under a day, as people say it: "2 minuti", "25 minuti", "un'ora e mezza", "5 ore".

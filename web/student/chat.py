@@ -23,7 +23,6 @@ from web.desk.live import CONSOLE_TICKET_ROOM, OPERATORS, STUDENT_ROOM, STUDENTS
 from web.desk.services import Services
 from web.desk.students import opened_by
 from web.desk.tickets import Desk
-from web.desk.waiting import queue_view
 from web.http import clients
 from web.http.events import MAYBE_TEXT, TEXT, Field, GuardedNamespace
 
@@ -263,7 +262,7 @@ class ChatNamespace(GuardedNamespace):
         if number is None:
             await self.error(sid, "unauthorized")
             return
-        queue = await queue_view(self.services.storage, number)
+        queue = await self.services.waits.view(number)
         await self.emit("wait", {"number": number, "queue": queue}, to=sid)
         await self._follow_wait(sid, number, queue)
 

@@ -4,15 +4,17 @@ in GET /api/tickets/{number} and live, as the office answers the tickets ahead."
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from storage import Message, Operator, Ticket
-from tests.conftest import Server
+from tests.conftest import Server, make_config, start_server
 from tests.web.backends import on_both_backends  # noqa: F401 - `server`, twice
 from tests.web.conftest import Opened, Recorder, StudentSocket, open_ticket
+from web.desk.office_hours import OFFICE_TZ, WEEKDAYS, OfficeHours
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
@@ -204,3 +206,31 @@ async def test_watching_the_wait_needs_the_ticket_token(
             break
         await asyncio.sleep(0.05)
     assert server.app[SERVICES].waits.watched() == 0
+
+
+async def test_with_the_office_s_hours_the_queue_says_when_it_reopens(data_dir: Path) -> None:
+    # open every day but today's weekday, in the morning: closed now
+    now = datetime.now(OFFICE_TZ)
+    days = ",".join(d for i, d in enumerate(WEEKDAYS) if i != now.weekday())
+    office = OfficeHours.parse(f"{days} 09:00-13:00")
+    # the last morning it was open (a public holiday is not), a ticket answered in 5 minutes
+    last_open = next(
+        spans[0][0]
+        for back in range(1, 8)
+        if (spans := office.spans((now - timedelta(days=back)).date()))
+    )
+    server = await start_server(make_config(data_dir, office_hours=office))
+    try:
+        storage = server.app[SERVICES].storage
+        await storage.tickets.create(answered_at(last_open, timedelta(minutes=5)))
+        queue_now = await queue(server, await open_ticket(server))
+    finally:
+        await server.stop()
+    assert queue_now["office"]["open"] is False
+    opens = datetime.fromisoformat(queue_now["office"]["opens_at"]).astimezone(OFFICE_TZ)
+    assert opens.time() == time(9, 0) and now < opens < now + timedelta(days=7)
+    # five working minutes after it reopens, counted on the clock from now
+    expected = datetime.fromisoformat(queue_now["expected_at"])
+    assert expected == opens + timedelta(minutes=5)
+    minutes = (expected - now).total_seconds() / 60
+    assert abs(queue_now["expected_wait_minutes"] - minutes) <= 1
