@@ -3,6 +3,9 @@ not help, which ones solved the question. A pure function over the FAQ events th
 (storage.FaqEvent), so that it is tested with hand-made events and no server.
 
 How the events are counted:
+- the window is the office's figures' (web/desk/figures.py): N whole days of the office's
+  calendar, today included. The console offers one choice of days for both reports, side by
+  side; 7 x 24 hours back from now would start at this hour of an eighth day;
 - a question is a `suggested` or a `no_match` event (one per message the assistant searched);
 - `solved` and `not_solved` name every FAQ that was on screen when the student answered: the
   student says "solved" or "not solved" to the suggestions as a group, not to one of them;
@@ -21,11 +24,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.faq import FaqIndex
 from bot.text import words
 from storage.models import FaqEvent
+from web.desk import figures
 
 UNANSWERED_MAX = 100
 NOT_HELPFUL_MAX = 100
@@ -130,9 +134,10 @@ def build_report(
     *,
     every_event: bool = True,
 ) -> FaqReport:
-    """The report over the `days` before `now` (an aware datetime). every_event: `events` holds
-    everything the log has; False when it was cut, so the report may start late."""
-    since = now - timedelta(days=days)
+    """The report over the `days` days of the office's calendar up to `now` (an aware
+    datetime). every_event: `events` holds everything the log has; False when it was cut, so
+    the report may start late."""
+    since = figures.Window.of(days, now).starts[0]
     oldest: datetime | None = None
     kinds: Counter[str] = Counter()
     suggested: Counter[str] = Counter()
@@ -203,11 +208,13 @@ def build_report(
 
     covered = since if every_event or oldest is None or oldest <= since else oldest
     return FaqReport(
+        # in the office's time, as the figures' window
         window=Window(
             days,
-            since.isoformat(timespec="milliseconds"),
-            now.isoformat(timespec="milliseconds"),
-            covered.isoformat(timespec="milliseconds"),
+            *(
+                moment.astimezone(figures.OFFICE_TZ).isoformat(timespec="milliseconds")
+                for moment in (since, now, covered)
+            ),
         ),
         totals=Totals(
             questions=kinds["suggested"] + kinds["no_match"],

@@ -202,6 +202,22 @@ async def test_a_longer_window_sees_older_tickets(
     assert len(body["by_day"]) == 30 and sum(d["opened"] for d in body["by_day"]) == 7
 
 
+async def test_the_faq_report_covers_the_days_the_figures_cover(
+    server: Server, signed_in: Factory
+) -> None:
+    # The console's one choice of days sets both reports, side by side: the same whole days.
+    log = server.app[SERVICES].storage.faq_events
+    for query, at in (("orari biblioteca", ago(6, 0, 30)), ("parcheggio bici", ago(7, 23, 30))):
+        await log.append(FaqEvent(kind="no_match", query=query, lang="it", at=at))
+    elena = await signed_in(ELENA)
+    for days in ("1", "7", "30"):
+        _, figures = await elena.get("/api/console/reports", days=days)
+        _, faq = await elena.get("/api/console/faq-report", days=days)
+        assert faq["window"]["since"] == figures["window"]["since"], days
+    _, week = await elena.get("/api/console/faq-report", days="7")
+    assert [u["text"] for u in week["unanswered"]] == ["orari biblioteca"]
+
+
 async def test_an_empty_desk_has_no_invented_figure(signed_in: Factory) -> None:
     elena = await signed_in(ELENA)
     status, body = await elena.get("/api/console/reports", days="1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.conftest import FAQ_DIR
 from web.desk.faq_report import HELPFUL_MAX, UNANSWERED_MAX, build_report, normalised
 
 NOW = datetime(2026, 9, 14, 12, 0, tzinfo=UTC)
+ROME = ZoneInfo("Europe/Rome")
 GONE = "tasse-999"  # a FAQ an editor deleted after the students saw it
 Kind = Literal["suggested", "solved", "not_solved"]
 
@@ -126,24 +128,47 @@ def test_a_removed_faq_shows_its_id(index: FaqIndex) -> None:
     assert (helped.question, helped.exists) == (GONE, False)
 
 
+def rome(stamp: str) -> str:
+    """A moment on the office's clock, as the chat stamps it (UTC)."""
+    moment = datetime.fromisoformat(stamp).replace(tzinfo=ROME)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def test_only_the_window_counts(index: FaqIndex) -> None:
+    # NOW is 14:00 in Perugia on 14 September: a week is 8 to 14 September, whole days, as
+    # the figures' week beside it, not the 168 hours since 14:00 on the 7th
     events = [
         asked("orari della biblioteca", ago(days=6)),
         asked("orari della biblioteca", ago(days=8)),
         asked("parcheggio bici", ago(days=40)),
-        shown("solved", "accesso-001", at=ago(days=6, hours=23)),
-        shown("solved", "accesso-002", at=ago(days=7, hours=1)),
+        shown("solved", "accesso-001", at=rome("2026-09-08T00:30")),
+        shown("solved", "accesso-002", at=rome("2026-09-07T23:30")),
     ]
     week = build_report(events, index, "it", 7, NOW)
     assert [(u.text, u.count) for u in week.unanswered] == [("orari della biblioteca", 1)]
     assert [h.id for h in week.helpful] == ["accesso-001"]
     assert (week.totals.questions, week.totals.solved) == (1, 1)
-    assert week.window.since == ago(days=7) and week.window.until == ago()
+    assert week.window.since == "2026-09-08T00:00:00.000+02:00"
+    assert week.window.until == "2026-09-14T14:00:00.000+02:00"
     assert week.window.covered_from == week.window.since
+    today = build_report(events, index, "it", 1, NOW).window
+    assert today.since == "2026-09-14T00:00:00.000+02:00"
     quarter = build_report(events, index, "it", 90, NOW)
     assert [(u.text, u.count) for u in quarter.unanswered] == [
         ("orari della biblioteca", 2), ("parcheggio bici", 1)
     ]
+
+
+def test_a_week_over_the_clock_change_is_its_seven_days(index: FaqIndex) -> None:
+    # Sunday 25 October 2026 has 25 hours in Perugia: the week still starts at midnight
+    now = datetime.fromisoformat("2026-10-28T09:00:00+01:00")
+    events = [
+        asked("orari della biblioteca", rome("2026-10-22T00:10")),
+        asked("parcheggio bici", rome("2026-10-21T23:50")),
+    ]
+    week = build_report(events, index, "it", 7, now)
+    assert week.window.since == "2026-10-22T00:00:00.000+02:00"
+    assert [u.text for u in week.unanswered] == ["orari della biblioteca"]
 
 
 def test_a_refusal_of_a_suggestion_made_before_the_window_stays_within_all(
@@ -161,12 +186,12 @@ def test_a_refusal_of_a_suggestion_made_before_the_window_stays_within_all(
 def test_the_report_says_when_memory_did_not_reach_back_to_the_start(index: FaqIndex) -> None:
     events = [asked("orari della biblioteca", ago(days=d)) for d in (1, 2, 3)]
     cut = build_report(events, index, "it", 30, NOW, every_event=False)
-    assert cut.window.covered_from == ago(days=3)
-    assert build_report(events, index, "it", 30, NOW).window.covered_from == ago(days=30)
+    assert cut.window.covered_from == "2026-09-11T14:00:00.000+02:00"  # ago(days=3)
+    whole = build_report(events, index, "it", 30, NOW).window
+    assert whole.covered_from == whole.since == "2026-08-16T00:00:00.000+02:00"
     # cut, but the oldest event kept is older than the window: the window is whole
-    assert build_report(events, index, "it", 2, NOW, every_event=False).window.covered_from == (
-        ago(days=2)
-    )
+    short = build_report(events, index, "it", 2, NOW, every_event=False).window
+    assert short.covered_from == short.since == "2026-09-13T00:00:00.000+02:00"
 
 
 def test_the_helpful_list_keeps_the_top_twenty(index: FaqIndex) -> None:
