@@ -28,6 +28,13 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def arrived(moment: str, now: str, latest: str | None) -> bool:
+    """Whether a moment scheduled ahead (a mail's next try, a claim's end) has come at now:
+    it is not after now, or it is after latest, further ahead than anyone schedules, which
+    only a clock that has since gone back could have written (Outbox.claim's horizon)."""
+    return moment <= now or (latest is not None and moment > latest)
+
+
 @dataclass
 class Attachment:
     id: str  # random, also the file's name on disk; never the uploaded name

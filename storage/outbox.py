@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .models import OutboxMail, Ticket
+from .models import OutboxMail, Ticket, arrived
 from .ticket_index import TicketIndex
 from .tickets import TicketStore
 
@@ -29,14 +29,15 @@ class FolderOutbox:
         self._leases: dict[Key, tuple[str, str]] = {}  # -> (worker, until)
 
     async def claim(
-        self, worker: str, now: str, limit: int, lease: float
+        self, worker: str, now: str, limit: int, lease: float, *, horizon: float | None = None
     ) -> list[tuple[str, OutboxMail]]:
+        latest = None if horizon is None else _plus(now, horizon)
         claimed: list[tuple[str, OutboxMail]] = []
-        for number, mail in self._index.due_mail(now):
+        for number, mail in self._index.due_mail(now, latest):
             if len(claimed) >= limit:
                 break
             held = self._leases.get((number, mail.id))
-            if held is not None and held[1] > now:
+            if held is not None and not arrived(held[1], now, latest):
                 continue
             self._leases[(number, mail.id)] = (worker, _plus(now, lease))
             claimed.append((number, mail))

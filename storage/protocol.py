@@ -134,11 +134,14 @@ class Outbox(Protocol):
     the mail of a worker that died is sent by another (at least once, never lost)."""
 
     async def claim(
-        self, worker: str, now: str, limit: int, lease: float
+        self, worker: str, now: str, limit: int, lease: float, *, horizon: float | None = None
     ) -> list[tuple[str, OutboxMail]]:
         """Up to limit mails due at now (queued, next_try_at <= now, not claimed by a live
         lease), oldest due first, as (ticket number, mail); they are this worker's until
-        settled, released, or now + lease."""
+        settled, released, or now + lease. horizon: the furthest, in seconds, that workers
+        schedule a try or a lease ahead of their clock; a next try or a lease's end further
+        ahead than now + horizon was written before the clock went back (an NTP step), and is
+        due, or lapsed, now."""
 
     async def settle(
         self, number: str, mail_id: str, change: Callable[[OutboxMail], None]

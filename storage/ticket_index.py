@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from .models import OutboxMail, Ticket, TicketSummary, TicketTimes
+from .models import OutboxMail, Ticket, TicketSummary, TicketTimes, arrived
 from .queue import TallyKey, tally_key
 from .timeline import Timeline
 
@@ -247,12 +247,13 @@ class TicketIndex:
     def purging(self) -> list[str]:
         return sorted(self._purging)
 
-    def due_mail(self, now: str) -> list[tuple[str, OutboxMail]]:
+    def due_mail(self, now: str, latest: str | None = None) -> list[tuple[str, OutboxMail]]:
+        """The queued mails due at now: next_try_at <= now, or after latest (Outbox.claim)."""
         due = [
             (number, replace(mail))
             for number, mails in self._pending_mail.items()
             for mail in mails
-            if mail.state == "queued" and mail.next_try_at <= now
+            if mail.state == "queued" and arrived(mail.next_try_at, now, latest)
         ]
         due.sort(key=lambda item: (item[1].next_try_at, item[1].created_at))
         return due

@@ -5,7 +5,7 @@ so no two send one mail at once and a dead worker's mail is sent by another."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..models import OutboxMail, Ticket
 from .database import Db
@@ -17,24 +17,36 @@ def _time(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds")
 
 
+def _later(now: str, seconds: float) -> datetime:
+    return datetime.fromisoformat(now) + timedelta(seconds=seconds)
+
+
 class OutboxStore:
     def __init__(self, db: Db, tickets: TicketStore) -> None:
         self._db = db
         self._tickets = tickets
 
     async def claim(
-        self, worker: str, now: str, limit: int, lease: float
+        self, worker: str, now: str, limit: int, lease: float, *, horizon: float | None = None
     ) -> list[tuple[str, OutboxMail]]:
+        # latest: NULL without a horizon, and a comparison with NULL is never true
         rows = await self._db.run(
             "WITH due AS (SELECT number, id FROM outbox WHERE state = 'queued'"
-            " AND next_try_at <= %(now)s::timestamptz"
-            " AND (lease_until IS NULL OR lease_until <= %(now)s::timestamptz)"
+            " AND (next_try_at <= %(now)s::timestamptz OR next_try_at > %(latest)s)"
+            " AND (lease_until IS NULL OR lease_until <= %(now)s::timestamptz"
+            " OR lease_until > %(latest)s)"
             " ORDER BY next_try_at, created_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
             " UPDATE outbox o SET leased_by = %(worker)s,"
             " lease_until = %(now)s::timestamptz + make_interval(secs => %(lease)s)"
             " FROM due WHERE o.number = due.number AND o.id = due.id"
             " RETURNING o.next_try_at, o.created_at, o.number, o.mail",
-            {"now": now, "limit": limit, "worker": worker, "lease": lease},
+            {
+                "now": now,
+                "latest": None if horizon is None else _later(now, horizon),
+                "limit": limit,
+                "worker": worker,
+                "lease": lease,
+            },
         )
         rows.sort(key=lambda row: (row[0], row[1]))
         return [(row[2], OutboxMail(**row[3])) for row in rows]

@@ -42,6 +42,24 @@ async def test_a_claim_lapses_when_its_lease_ends(storage: Backend) -> None:
     assert ids(await storage.outbox.claim("w2", "2026-01-01T01:01:00.000+00:00", 10, 60)) == ["a"]
 
 
+async def test_what_a_clock_that_went_back_left_ahead_is_due_within_the_horizon(
+    storage: Backend,
+) -> None:
+    # At 02:00 a mail was set to try again at 02:01 and another worker claimed one until 02:02;
+    # then the clock stepped back an hour. Nobody schedules more than 120 s ahead: both are due.
+    await storage.tickets.create(build(outbox=[mail("a", next_try_at=at(1, hour=2))]))
+    await storage.tickets.create(build(outbox=[mail("b", next_try_at=at(0, hour=2))]))
+    assert ids(await storage.outbox.claim("dead", at(0, hour=2), 1, 120)) == ["b"]
+    back = at(0, hour=1)
+    assert await storage.outbox.claim("w", back, 10, 120) == []  # without a horizon: waits
+    claimed = await storage.outbox.claim("w", back, 10, 120, horizon=120)
+    assert sorted(ids(claimed)) == ["a", "b"]
+    # within the horizon, a next try and a live claim still wait
+    await storage.outbox.release("w")
+    assert ids(await storage.outbox.claim("w2", at(0, hour=2), 10, 60, horizon=120)) == ["b"]
+    assert await storage.outbox.claim("w3", at(0, hour=2), 10, 60, horizon=120) == []
+
+
 async def test_limit_and_release(storage: Backend) -> None:
     for i in range(3):
         await storage.tickets.create(build(outbox=[mail(f"m{i}", next_try_at=at(i))]))

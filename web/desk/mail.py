@@ -78,6 +78,10 @@ CLAIM = 20  # mails claimed per pass
 # A claimed mail is this worker's for so long: far more than sending it takes, and the wait
 # before another worker sends the mail of one that died.
 LEASE = 120.0
+# Nothing here schedules a try or a claim further ahead: one further ahead was written before
+# the clock went back (an NTP step, a virtual machine restored), and waiting for the clock to
+# catch up would hold that mail for as long as the step.
+HORIZON = max(MAX_GAP, LEASE)
 
 Backoff = Callable[[int], float]
 
@@ -231,7 +235,8 @@ class OutboxWorker:
             for (number, mail_id), sent_at in list(self._unrecorded.items()):
                 if not await self._record_sent(number, mail_id, sent_at):
                     return
-            for number, mail in await outbox.claim(self._worker, utcnow(), CLAIM, LEASE):
+            claimed = await outbox.claim(self._worker, utcnow(), CLAIM, LEASE, horizon=HORIZON)
+            for number, mail in claimed:
                 if self._stopping or self._paused():
                     return
                 await self._deliver(number, mail)

@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -540,6 +541,26 @@ async def test_a_mail_that_left_while_the_database_went_away_is_not_sent_again(
         for worker in workers:
             await worker.stop()
         await storage.close()
+
+
+async def test_a_retry_left_ahead_by_a_clock_that_went_back_waits_no_longer(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker]
+) -> None:
+    # A try set for a minute later, then the clock stepped back an hour (NTP, a restored
+    # virtual machine): the mail must not wait that hour, CONTRACT.md promises 60 s at most.
+    ticket = await open_ticket(storage)
+    an_hour_ahead = (datetime.now(UTC) + timedelta(hours=1, minutes=1)).isoformat(
+        timespec="milliseconds"
+    )
+
+    def stepped_back(t: Ticket) -> None:
+        t.outbox[0].next_try_at = an_hour_ahead
+
+    await storage.tickets.update(ticket.number, stepped_back, touch=False)
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
+    worker.wake()
+    await eventually(lambda: len(smtp.inbox.envelopes) == 1)
+    await worker.stop()
 
 
 async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
