@@ -21,11 +21,21 @@ from web.desk.limits import Counter, RateLimiter, Recent, RecentKeys
 
 # KEYS[1]: one key's attempts. ARGV: limit, window (ms), the member to add, or "" to only ask.
 # Returns the milliseconds to wait, or 0 (and then the attempt is counted).
+# An attempt scored after now was counted before Redis's clock stepped back (NTP): it counts
+# as made now, or the key would be held for the window and the whole step (a student told to
+# come back in an hour and a minute by a one-minute limit).
 WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local ahead = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+for _, member in ipairs(ahead) do
+  redis.call('ZADD', KEYS[1], now, member)
+end
+if #ahead > 0 then
+  redis.call('PEXPIRE', KEYS[1], window)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')

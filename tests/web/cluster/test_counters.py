@@ -93,6 +93,22 @@ async def test_two_processes_count_as_one(redis_url: str) -> None:
         await two.close()
 
 
+async def test_a_clock_that_steps_back_holds_no_key_past_its_window(redis_url: str) -> None:
+    link = RedisLink(redis_url)
+    try:
+        counter = RedisCounters(link).counter("test", 2, 60)
+        await counter.take("a")
+        await counter.take("a")
+        # Redis's clock steps back an hour: the attempts it counted lie an hour ahead of it
+        [key] = await link.client.keys(f"{link.prefix}limit:test:*")
+        for member in await link.client.zrange(key, 0, -1):
+            await link.client.zincrby(key, 3_600_000, member)
+        assert 59 < await counter.take("a") <= 60  # still limited, for the window only
+        assert 59 < await counter.retry_after("a") <= 60
+    finally:
+        await link.close()
+
+
 async def test_redis_holds_digests_not_emails(redis_url: str) -> None:
     link = RedisLink(redis_url)
     try:
