@@ -4,7 +4,10 @@ live while an operator answers, and takes the student's reply."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, expect
@@ -136,6 +139,21 @@ async def test_a_student_follows_the_ticket_live_and_replies(
     await expect(tp.reply).to_be_hidden()
     await expect(tp.status).to_have_text("")  # the sent reply's note went with the reply box
     await expect(tp.closed.get_by_role("button", name="Apri un nuovo ticket")).to_be_visible()
+
+
+@pytest.mark.parametrize(("zone", "label"), [("Europe/Rome", ""), ("Asia/Shanghai", " GMT+8")])
+async def test_a_student_abroad_reads_times_on_their_clock_with_its_zone_named(
+    server: Server, new_page: NewPage, zone: str, label: str
+) -> None:
+    # The operator's console shows Perugia's clock: a time on another one says which it is.
+    ticket = await open_ticket(server)
+    page = await new_page(timezone_id=zone)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    sent = datetime.fromisoformat(ticket.messages[0].at).astimezone(ZoneInfo(zone))
+    meta = tp.thread.locator(".uh-msg-student .uh-meta")
+    await expect(meta).to_have_text(re.compile(f", {sent:%H:%M}{re.escape(label)}$"))
 
 
 async def test_a_closed_ticket_refuses_a_reply_and_offers_a_new_ticket(

@@ -456,11 +456,22 @@
     const nf = new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 });
     return n >= 1048576 ? nf.format(n / 1048576) + " MB" : nf.format(Math.max(1, Math.round((n || 0) / 1024))) + " KB";
   }
+  // A student abroad reads the thread on their own clock, and the office works on Perugia's: a
+  // time of another zone says which ("20:00 GMT+8"), so that "your message of 20:00" and the
+  // operator's "13:00" are not taken for one clock.
+  const awayFromOffice = (() => {
+    try {
+      return new Intl.DateTimeFormat().resolvedOptions().timeZone !== "Europe/Rome";
+    } catch (e) {
+      return false;
+    }
+  })();
   function fmtDate(at) {
     try {
       const d = new Date(at);
       const o = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
       if (d.getFullYear() !== new Date().getFullYear()) o.year = "numeric";
+      if (awayFromOffice) o.timeZoneName = "short";
       return new Intl.DateTimeFormat(locale(), o).format(d);
     } catch (e) {
       return "";
