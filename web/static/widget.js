@@ -459,9 +459,10 @@
   // A student abroad reads the thread on their own clock, and the office works on Perugia's: a
   // time of another zone says which ("20:00 GMT+8"), so that "your message of 20:00" and the
   // operator's "13:00" are not taken for one clock.
+  const OFFICE_TZ = "Europe/Rome";
   const awayFromOffice = (() => {
     try {
-      return new Intl.DateTimeFormat().resolvedOptions().timeZone !== "Europe/Rome";
+      return new Intl.DateTimeFormat().resolvedOptions().timeZone !== OFFICE_TZ;
     } catch (e) {
       return false;
     }
@@ -2045,7 +2046,6 @@
   }
 
   // Days and clock times as the office keeps them, in Perugia, whatever the phone's zone.
-  const OFFICE_TZ = "Europe/Rome";
   const officeDay = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: OFFICE_TZ }).format(d);
   function fmtDay(d) {
     const today = officeDay(new Date());
@@ -2059,8 +2059,7 @@
   }
   function fmtOpening(d) {
     const time = new Intl.DateTimeFormat(locale(), { timeZone: OFFICE_TZ, hour: "numeric", minute: "2-digit" }).format(d);
-    const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    return T("dayAt", { day: fmtDay(d), time: here === OFFICE_TZ ? time : T("officeTime", { time }) });
+    return T("dayAt", { day: fmtDay(d), time: awayFromOffice ? T("officeTime", { time }) : time });
   }
 
   // Under a day, as people say it: "2 minuti", "25 minuti", "un'ora e mezza", "5 ore".
