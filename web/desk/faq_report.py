@@ -30,6 +30,7 @@ from bot.faq import FaqIndex
 from bot.text import words
 from storage.models import FaqEvent
 from web.desk import figures
+from web.desk.office_hours import OFFICE_TZ
 
 UNANSWERED_MAX = 100
 NOT_HELPFUL_MAX = 100
@@ -212,7 +213,7 @@ def build_report(
         window=Window(
             days,
             *(
-                moment.astimezone(figures.OFFICE_TZ).isoformat(timespec="milliseconds")
+                moment.astimezone(OFFICE_TZ).isoformat(timespec="milliseconds")
                 for moment in (since, now, covered)
             ),
         ),
