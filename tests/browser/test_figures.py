@@ -4,7 +4,9 @@ workbook."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from tests.browser.test_console import sign_in
 from tests.conftest import Server
 from tests.spreadsheet import read_sheet
 from tests.web.conftest import ELENA, LAURA, create_account, open_ticket
+from web.desk.office_hours import OfficeHours
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
@@ -175,3 +178,21 @@ def resolved(start: datetime, *, answered: float, closed: float) -> Callable[[st
         )
 
     return build
+
+
+async def test_with_the_office_s_hours_the_first_response_tile_says_its_working_time(
+    server: Server, new_page: NewPage
+) -> None:
+    await create_account(server, ELENA)
+    services = server.app[SERVICES]
+    office = OfficeHours.parse("mon-sun 08:00-20:00")
+    services.config = replace(services.config, office_hours=office)
+    await services.storage.operators.put(ANNA)
+    ticket = await open_ticket(server)
+    await Desk(services).operator_reply(ticket.number, ANNA, "Eccomi.", internal=False)
+
+    page = await new_page()
+    await sign_in(page, server, ELENA)
+    await page.get_by_role("button", name="Report", exact=True).click()
+    tile = page.locator(".c-totals .c-total", has_text="Prima risposta")
+    await expect(tile).to_contain_text(re.compile(r"in orario d'ufficio: .+, 9 su 10 entro "))

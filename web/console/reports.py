@@ -70,7 +70,10 @@ async def reports(request: web.Request) -> web.StreamResponse:
     counted)."""
     console, _ = await require(request, csrf=False, roles=READERS)
     days = window_days(request)
-    return json_response(await office_report(console.services.storage, days, datetime.now(UTC)))
+    services = console.services
+    return json_response(
+        await office_report(services.storage, days, datetime.now(UTC), services.config.office_hours)
+    )
 
 
 @routes.get("/api/console/reports.csv")

@@ -15,7 +15,10 @@ How each figure is counted:
   window and that are still closed (a reopened ticket is not resolved); resolution = from
   creation to that closing;
 - `first_response_minutes`: tickets first answered in the window, from creation to the first
-  operator message the student could read (an internal note is no answer);
+  operator message the student could read (an internal note is no answer); beside it, with the
+  office's hours set (web/desk/office_hours.py), `first_response_working_minutes`: the same
+  tickets in the office's working time, without the nights, weekends and holidays that a
+  ticket of Friday evening waits through;
 - medians and 90th percentiles interpolate between the two nearest values (PostgreSQL's
   percentile_cont), minutes rounded to a tenth and hours to a thousandth (3.6 seconds: a
   ticket resolved in 2 minutes is 0.033 h, not 0.0); null when nothing was measured;
@@ -40,7 +43,8 @@ import xlsxwriter
 from storage import Backend
 from storage.models import Duration, TicketTimes
 from storage.protocol import Tickets
-from web.desk.office_hours import OFFICE_TZ
+from storage.timeline import percentile
+from web.desk.office_hours import OFFICE_TZ, OfficeHours
 
 # (seconds in the unit, decimals) of the durations, alike in the report, the CSV and the
 # workbook: minutes to a tenth (6 s), hours to a thousandth (3.6 s: a ticket resolved in 2
@@ -108,6 +112,21 @@ async def _spread(
     }
 
 
+async def _working_spread(
+    tickets: Tickets, window: Window, office: OfficeHours
+) -> dict[str, float | None]:
+    answers = await tickets.durations_between("answered", window.since, window.until)
+    working = sorted(
+        office.working_seconds(at - timedelta(seconds=seconds), at)
+        for at, seconds in ((datetime.fromisoformat(a), s) for a, s in answers)
+    )
+    unit, digits = MINUTES
+    return {
+        "median": _in(percentile(working, 0.5), unit, digits),
+        "p90": _in(percentile(working, 0.9), unit, digits),
+    }
+
+
 async def per_day(storage: Backend, window: Window) -> list[dict[str, Any]]:
     """`by_day`: tickets opened and closed on each day, oldest first."""
     bounds = [*window.stamps, window.until]
@@ -128,8 +147,11 @@ async def per_subtopic(storage: Backend, window: Window) -> list[dict[str, Any]]
     ]
 
 
-async def office_report(storage: Backend, days: int, now: datetime) -> dict[str, Any]:
-    """The body of GET /api/console/reports for the `days` up to `now` (an aware datetime)."""
+async def office_report(
+    storage: Backend, days: int, now: datetime, office: OfficeHours | None = None
+) -> dict[str, Any]:
+    """The body of GET /api/console/reports for the `days` up to `now` (an aware datetime);
+    with the office's hours, the first response in working time too."""
     window = Window.of(days, now)
     since, until = window.since, window.until
     tickets = storage.tickets
@@ -140,7 +162,7 @@ async def office_report(storage: Backend, days: int, now: datetime) -> dict[str,
     reached = await storage.faq_events.chats_between(since, until)
     # the days tile the window: its totals are theirs
     by_day = await per_day(storage, window)
-    return {
+    report = {
         "window": {
             "days": days,
             "since": window.starts[0].isoformat(timespec="milliseconds"),
@@ -172,6 +194,9 @@ async def office_report(storage: Backend, days: int, now: datetime) -> dict[str,
             "rate": round(reached.solved / reached.chats, 3) if reached.chats else None,
         },
     }
+    if office is not None:
+        report["first_response_working_minutes"] = await _working_spread(tickets, window, office)
+    return report
 
 
 async def office_csv(storage: Backend, days: int, now: datetime) -> str:

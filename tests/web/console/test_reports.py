@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from xml.etree import ElementTree
@@ -20,6 +21,7 @@ from tests.conftest import Server
 from tests.spreadsheet import read_sheet
 from tests.web.backends import on_both_backends  # noqa: F401 - `server`, twice
 from tests.web.conftest import ANNA, ELENA, LAURA, Factory
+from web.desk.office_hours import OfficeHours
 from web.desk.report_charts import nice_step
 from web.http.keys import SERVICES
 
@@ -183,6 +185,28 @@ async def test_every_figure_of_the_week(
         "rating": {"count": 2, "average": 4.0},
         "deflection": {"chats": 3, "solved_by_faq": 1, "rate": 0.333},
     }
+
+
+async def test_with_the_office_s_hours_the_first_response_in_working_time_too(
+    server: Server, signed_in: Factory
+) -> None:
+    services = server.app[SERVICES]
+    office = OfficeHours.parse("mon-sun 09:00-13:00")
+    services.config = replace(services.config, office_hours=office)
+    # two days in a row of the last week that were not public holidays
+    k = next(
+        k for k in range(1, 6)
+        if not any(office.is_closed_day(datetime.fromisoformat(day(k + i)).date())
+                   for i in (0, 1))
+    )
+    # before opening, answered half an hour into the morning: 90 minutes, 30 of them working
+    await put(services.storage, ago(k, 8), "scadenze", reply=ago(k, 9, 30))
+    # at 12:30, answered at 9:15 the next morning: 1245 minutes, 45 working
+    await put(services.storage, ago(k + 1, 12, 30), "scadenze", reply=ago(k, 9, 15))
+    status, body = await (await signed_in(ELENA)).get("/api/console/reports", days="7")
+    assert status == 200, body
+    assert body["first_response_minutes"] == {"median": 667.5, "p90": 1129.5}
+    assert body["first_response_working_minutes"] == {"median": 37.5, "p90": 43.5}
 
 
 async def test_a_longer_window_sees_older_tickets(

@@ -58,6 +58,8 @@ async function loadFigures(body) {
   const query = "?days=" + days + "&lang=" + lang;
   const tile = (label, value, extra) => h("div", { class: "c-total" }, h("dt", { text: label }), h("dd", {}, value, extra || null));
   const spread = (s, fmt) => [fmt(s.median), h("span", { class: "c-total-sub", text: T("p90", { value: fmt(s.p90) }) })];
+  // with the office's hours set: the same answers without the nights and weekends they waited
+  const working = (s) => s && h("span", { class: "c-total-sub", text: T("workingTime", { median: fmtMinutes(s.median), p90: fmtMinutes(s.p90) }) });
   const rating = r.rating.average === null
     ? T("noFigure")
     : [h("span", { class: "c-stars", "aria-hidden": "true", text: "\u2605".repeat(Math.round(r.rating.average)) + "\u2606".repeat(5 - Math.round(r.rating.average)) }),
@@ -78,7 +80,7 @@ async function loadFigures(body) {
       tile(T("figOpenNow"), String(r.tickets.open_now), h("span", { class: "c-total-sub", text: r.waiting_now.tickets
         ? T("waitingNow", { n: r.waiting_now.tickets, age: fmtAge(r.waiting_now.oldest_since) })
         : T("waitingNone") })),
-      tile(T("figFirstResponse"), spread(r.first_response_minutes, fmtMinutes)),
+      tile(T("figFirstResponse"), spread(r.first_response_minutes, fmtMinutes), working(r.first_response_working_minutes)),
       tile(T("figResolution"), spread(r.resolution_hours, fmtHours)),
       tile(T("figRating"), rating, h("span", { class: "c-total-sub", text: T("ratingCount", { n: r.rating.count }) })),
       tile(T("figDeflection"), deflection, h("span", { class: "c-total-sub", text: T("deflectionOf", { solved: d.solved_by_faq, chats: d.chats }) }))),
