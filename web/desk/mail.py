@@ -71,13 +71,19 @@ MAX_GAP = 60.0  # seconds between two tries of a mail, at most (CONTRACT.md sect
 # A mailbox that keeps answering "later" (full, greylisted for ever) is given up after this,
 # and the admin sees the mail parked.
 DEFER_LIMIT = timedelta(hours=72)
-SEND_TIMEOUT = 10.0  # per SMTP operation: a stuck server must not hold the queue for long
+SEND_TIMEOUT = 10.0  # connecting, TLS, login: a stuck server must not hold the queue for long
+# From MAIL FROM to the server's answer to the message: far longer, because a relay scanning
+# mail at the enrolment deadline may take its time to answer, and giving up before it does
+# sends a mail it has already taken again, at every try (RFC 5321 4.5.3.2 allows it 10 min).
+REPLY_TIMEOUT = 60.0
+MAIL_DEADLINE = 120.0  # one mail, from connecting to the server's answer, at most
 IDLE_POLL = 30.0  # look at the queue now and then even without a wake()
 STOP_GRACE = 5.0  # stop() lets a send in progress finish (and be recorded) for this long
 CLAIM = 20  # mails claimed per pass
 # A claimed mail is this worker's for so long: far more than sending it takes, and the wait
-# before another worker sends the mail of one that died.
-LEASE = 120.0
+# before another worker sends the mail of one that died. A pass starts no mail whose claim
+# could lapse before MAIL_DEADLINE, or another worker would send it too.
+LEASE = 300.0
 # Nothing here schedules a try or a claim further ahead: one further ahead was written before
 # the clock went back (an NTP step, a virtual machine restored), and waiting for the clock to
 # catch up would hold that mail for as long as the step.
@@ -117,11 +123,13 @@ class OutboxWorker:
         *,
         backoff: Backoff = backoff,
         timeout: float = SEND_TIMEOUT,
+        reply_timeout: float = REPLY_TIMEOUT,
     ) -> None:
         self._storage = storage
         self._config = config
         self._backoff = backoff
         self._timeout = timeout
+        self._reply_timeout = reply_timeout
         self._sender = address(config.mail_from)
         self._outbox = config.data_dir / "outbox"
         # Whose claims these are: unique across processes, machines and restarts.
@@ -235,10 +243,14 @@ class OutboxWorker:
             for (number, mail_id), sent_at in list(self._unrecorded.items()):
                 if not await self._record_sent(number, mail_id, sent_at):
                     return
+            loop = asyncio.get_running_loop()
+            claimed_at = loop.time()
             claimed = await outbox.claim(self._worker, utcnow(), CLAIM, LEASE, horizon=HORIZON)
             for number, mail in claimed:
                 if self._stopping or self._paused():
                     return
+                if loop.time() - claimed_at > LEASE - MAIL_DEADLINE:
+                    return  # a slow server: the rest is released, and claimed afresh
                 await self._deliver(number, mail)
         finally:
             # What this pass did not get to (stopping, an outage) goes back to the queue now,
@@ -317,10 +329,7 @@ class OutboxWorker:
                 atomic_write, self._outbox / eml_name(number, mail), message.as_bytes()
             )
             return
-        await aiosmtplib.send(
-            message,
-            sender=self._sender,
-            recipients=[recipient(mail.to)],
+        client = aiosmtplib.SMTP(
             hostname=cfg.smtp_host,
             port=cfg.smtp_port,
             username=cfg.smtp_user,
@@ -331,6 +340,13 @@ class OutboxWorker:
             start_tls=cfg.smtp_security == "starttls",
             timeout=self._timeout,
         )
+        async with asyncio.timeout(MAIL_DEADLINE), client:
+            await client.send_message(
+                message,
+                sender=self._sender,
+                recipients=[recipient(mail.to)],
+                timeout=self._reply_timeout,
+            )
 
     async def _failed(self, number: str, mail: OutboxMail, error: Exception) -> None:
         if isinstance(error, REFUSED):

@@ -28,6 +28,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from storage import Message, OutboxMail, Storage, Ticket
 from tests.servers import PostgresServer
 from web.config import Config
+from web.desk import mail as mail_worker
 from web.desk import notify
 from web.desk.mail import OutboxWorker, backoff
 from web.desk.mail_message import build_message, eml_name
@@ -505,6 +506,66 @@ async def test_workers_of_two_processes_on_one_database_send_each_mail_once(
         await other.close()
 
 
+def slow_acceptance(smtp: SmtpServer, seconds: float) -> None:
+    """The relay takes the message, then answers it late (a content scan at peak time)."""
+    accept = smtp.inbox.handle_DATA
+
+    async def accept_late(*args: Any) -> str:
+        answer = await accept(*args)
+        await asyncio.sleep(seconds)
+        return answer
+
+    smtp.inbox.handle_DATA = accept_late  # type: ignore[method-assign]
+
+
+async def test_a_relay_slow_to_answer_the_message_gets_it_once(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker]
+) -> None:
+    # Slower than the timeout for connecting: giving up there would send the mail again at
+    # every try, and the student would get a copy a minute for as long as the relay is slow.
+    slow_acceptance(smtp, 2.5)
+    ticket = await open_ticket(storage)
+    worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=1.0)
+    workers.append(worker)
+    await worker.start()
+
+    async def recorded_as_sent() -> bool:
+        stored = await storage.tickets.get(ticket.number)
+        return stored is not None and stored.outbox[0].state == "sent"
+
+    await eventually(recorded_as_sent, within=10)
+    await worker.stop()
+    assert len(smtp.inbox.envelopes) == 1
+
+
+async def test_a_slow_relay_does_not_outlast_the_claims_of_a_pass(
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A pass claims many mails at once; sent one by one through a slow relay, the last ones
+    # would still be waiting when their claim lapses, and the other worker would send them too.
+    monkeypatch.setattr(mail_worker, "LEASE", 1.5)
+    monkeypatch.setattr(mail_worker, "MAIL_DEADLINE", 0.7)
+    slow_acceptance(smtp, 0.25)
+    tickets = [await open_ticket(storage) for _ in range(10)]
+    config = config_for(tmp_path, smtp)
+    for _ in range(2):
+        await start_worker(storage, config, workers)
+    await eventually(lambda: len(smtp.inbox.envelopes) >= 10, within=20)
+    await asyncio.sleep(2)  # every claim has lapsed: nothing more arrives
+    for worker in workers:
+        await worker.stop()
+    ids = smtp.inbox.message_ids()
+    assert len(ids) == len(set(ids)) == 10
+    assert {i.split(".")[0].removeprefix("<ticket-") for i in ids} == {
+        t.number for t in tickets
+    }
+    assert {m.state for m in await all_mail(storage)} == {"sent"}
+
+
 async def test_a_mail_that_left_while_the_database_went_away_is_not_sent_again(
     smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker], own_postgres: PostgresServer
 ) -> None:
@@ -720,15 +781,16 @@ async def test_a_mail_that_cannot_be_built_is_parked_at_once_with_the_error(
 
 async def test_an_unexpected_failure_counts_and_parks_as_failed(
     storage: Storage,
+    smtp: SmtpServer,
     tmp_path: Path,
     workers: list[OutboxWorker],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def send(message: EmailMessage, **options: Any) -> None:
+    async def send_message(self: aiosmtplib.SMTP, *args: Any, **options: Any) -> None:
         raise RuntimeError("something nobody expected")
 
-    monkeypatch.setattr(aiosmtplib, "send", send)
-    config = config_for(tmp_path, SmtpServer(2525), smtp_host="smtp.unipg.test")
+    monkeypatch.setattr(aiosmtplib.SMTP, "send_message", send_message)
+    config = config_for(tmp_path, smtp)
     worker = await start_worker(storage, config, workers)
     await open_ticket(storage)
     worker.wake()
@@ -911,10 +973,20 @@ async def test_the_settings_reach_the_smtp_client(
     # 3.11 rewrite; see bebleo/smtpdfix#227), so this checks what we ask of aiosmtplib.
     calls: list[dict[str, Any]] = []
 
-    async def send(message: EmailMessage, **options: Any) -> None:
-        calls.append(options)
+    class Client:
+        def __init__(self, **options: Any) -> None:
+            calls.append(options)
 
-    monkeypatch.setattr(aiosmtplib, "send", send)
+        async def __aenter__(self) -> Client:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+        async def send_message(self, message: EmailMessage, **options: Any) -> None:
+            calls.append(options)
+
+    monkeypatch.setattr(aiosmtplib, "SMTP", Client)
     config = config_for(
         tmp_path,
         SmtpServer(2525),
@@ -926,16 +998,17 @@ async def test_the_settings_reach_the_smtp_client(
     worker = await start_worker(storage, config, workers)
     ticket = await open_ticket(storage)
     worker.wake()
-    await eventually(lambda: len(calls) == 1)
+    await eventually(lambda: len(calls) == 2)
     await worker.stop()
-    assert calls[0] == {
-        "sender": SENDER,
-        "recipients": [ticket.email],
-        "hostname": "smtp.unipg.test",
-        "port": 2525,
-        "username": "helpdesk",
-        "password": "s3cret",
-        "use_tls": use_tls,
-        "start_tls": start_tls,
-        "timeout": 2.0,
-    }
+    assert calls == [
+        {
+            "hostname": "smtp.unipg.test",
+            "port": 2525,
+            "username": "helpdesk",
+            "password": "s3cret",
+            "use_tls": use_tls,
+            "start_tls": start_tls,
+            "timeout": 2.0,
+        },
+        {"sender": SENDER, "recipients": [ticket.email], "timeout": mail_worker.REPLY_TIMEOUT},
+    ]
