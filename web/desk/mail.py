@@ -13,11 +13,13 @@ with the same Message-ID, which most mailboxes fold into one). The other order c
 mail; a duplicate notification is the lesser harm.
 
 What a failure means depends on who failed:
-- the server cannot be reached, refuses us (connection, TLS, login, sender), or answers "try
-  later" (any 4xx, e.g. greylisting's 450 to RCPT, which lasts minutes): an outage, not the
-  mail's fault. The whole queue waits, tried again with growing back-off, never more than
-  60 s apart (CONTRACT.md section 2), however long the outage lasts. These tries do not count
-  against the mail: an outage never parks mail.
+- the server cannot be reached, refuses us (connection, TLS, login, sender), or closes the
+  session (421, whichever command it answers): an outage, not the mail's fault. The whole
+  queue waits, tried again with growing back-off, never more than 60 s apart (CONTRACT.md
+  section 2), however long the outage lasts. These tries do not count against the mail: an
+  outage never parks mail.
+- the server answers "later" to this mail (another 4xx, e.g. greylisting's 450 to RCPT, which
+  lasts minutes): this mail tries again a minute later, the others go on (`_deferred`).
 - the server refuses this mail for good (a 5xx to its recipient or content), or sending it
   fails unexpectedly: it is tried again with growing back-off and parked after
   `mail_max_attempts` such tries, where the console shows it (`storage.outbox.parked()`;
@@ -59,6 +61,7 @@ from web.desk.mail_message import (
     UNREACHABLE,
     address,
     build_message,
+    closing,
     describe,
     eml_name,
     recipient,
@@ -349,7 +352,7 @@ class OutboxWorker:
             )
 
     async def _failed(self, number: str, mail: OutboxMail, error: Exception) -> None:
-        if isinstance(error, REFUSED):
+        if isinstance(error, REFUSED) and not closing(error):
             # The server works; it is this mail (this mailbox) it refuses, now or for good.
             self._server_ok()
             if temporary(error):
@@ -357,6 +360,7 @@ class OutboxWorker:
             else:
                 await self._refused(number, mail, describe(error), "refused")
         elif isinstance(error, UNREACHABLE):  # the server cannot be used: the queue waits
+            # (a 421, even to one recipient, is the server closing: it is one of these)
             await self._unreachable(number, mail, describe(error))
         else:
             log.error(

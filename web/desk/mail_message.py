@@ -59,6 +59,12 @@ def temporary(error: BaseException) -> bool:
     return bool(answers) and all(400 <= code < 500 for code, _ in answers)
 
 
+def closing(error: BaseException) -> bool:
+    """The server is shutting the session down (421: too many connections, going down for
+    maintenance), whatever this mail is: every mail would get the same answer now."""
+    return any(code == 421 for code, _ in server_answers(error))
+
+
 def describe(error: BaseException) -> str:
     """The server's own words when it answered ("450 4.2.0 Greylisted ..."), else the error."""
     answers = server_answers(error)

@@ -51,6 +51,7 @@ class Inbox:
         self.refuse: set[str] = set()
         self.defer_rcpt: dict[str, int] = {}
         self.defer_data = 0
+        self.closing = False  # answer every RCPT with 421, as a server shutting down does
         self.deferred = 0  # 4xx answers given
         self.secure: list[tuple[bool, bool]] = []  # per mail: (over TLS, logged in)
 
@@ -62,6 +63,8 @@ class Inbox:
         address: str,
         rcpt_options: list[str],
     ) -> str:
+        if self.closing:
+            return "421 4.7.0 Too many connections, closing transmission channel"
         if address.lower() in self.refuse:
             return "550 5.1.1 No such mailbox"
         if self.defer_rcpt.get(address.lower(), 0) > 0:
@@ -715,6 +718,25 @@ async def test_mailboxes_that_say_later_do_not_hold_up_the_others(
     await worker.stop()
     stored = await storage.tickets.get(good.number)
     assert stored is not None and stored.outbox[0].state == "sent"
+
+
+async def test_a_server_closing_the_session_is_an_outage_the_admin_sees(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker]
+) -> None:
+    # 421 to RCPT is not about that mailbox: the server takes no mail now. The queue waits
+    # for it, and the console says so, rather than each mail asking again on its own.
+    smtp.inbox.closing = True
+    tickets = [await open_ticket(storage) for _ in range(3)]
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
+    await eventually(lambda: (worker.server_problem or "").startswith("421 4.7.0"))
+    smtp.inbox.closing = False
+    await eventually(lambda: len(smtp.inbox.envelopes) == 3)
+    await worker.stop()
+    assert worker.server_problem is None
+    assert sorted(smtp.inbox.message_ids()) == sorted(
+        f"<ticket-{t.number}.{t.outbox[0].id}@helpdesk.unipg.test>" for t in tickets
+    )
+    assert [(m.state, m.attempts) for m in await all_mail(storage)] == [("sent", 0)] * 3
 
 
 async def test_a_mail_deferred_for_days_is_parked_for_the_admin(
