@@ -194,6 +194,19 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
             else None
         ),
         "other_tickets": others,
+        # Notifications to this student given up on: the operator cannot count on email to
+        # reach them (a mistyped address, say) and phones, or asks an admin to try again.
+        "undelivered_mail": [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "reason": m.reason,
+                "last_error": m.last_error,
+                "created_at": m.created_at,
+            }
+            for m in ticket.outbox
+            if m.state == "parked"
+        ],
         "viewers": await console.viewers(ticket.number),
         "student_online": await console.student_online(ticket.number),
     }

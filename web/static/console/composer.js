@@ -84,7 +84,8 @@ export function renderComposerHint() {
   const closed = !note && S.current.status === "closed";
   ui.composerHint.className = "c-hint" + (note || closed ? "" : S.studentOnline ? " c-hint-live" : "");
   ui.composerHint.textContent = note ? "" : closed ? T("closedReply")
-    : S.studentOnline ? T("studentOnline") : T("studentOffline");
+    : S.studentOnline ? T("studentOnline")
+    : S.current.undelivered_mail.length ? T("studentOfflineNoMail") : T("studentOffline");
   const blocked = closed || (!note && heldByOther(S.current));
   ui.sendBtn.disabled = blocked || S.sending;
   ui.text.disabled = false;

@@ -31,5 +31,8 @@ export function subtopicLabel(topic, subtopic) {
   return st ? st.label : subtopic;
 }
 export const roleLabel = (r) => ({ operator: T("roleOperator"), editor: T("roleEditor"), admin: T("roleAdmin") })[r] || r;
+// Why a mail was parked: a code from the server, worded in the reader's language.
+const PARK_REASONS = { refused: "reasonRefused", failed: "reasonFailed", own_address: "reasonOwnAddress", unbuildable: "reasonUnbuildable", deferred: "reasonDeferred" };
+export const parkReason = (m) => T(PARK_REASONS[m.reason] || "reasonUnknown");
 export const isMine = (ticket) => !!(ticket.operator && ticket.operator.username === S.me.username);
 export const heldByOther = (ticket) => !!(ticket.operator && ticket.operator.username !== S.me.username);

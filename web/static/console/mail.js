@@ -2,15 +2,11 @@
 
 import { T } from "./texts.js";
 import { clear, h, tableBox } from "./dom.js";
-import { fmtDate } from "./format.js";
+import { fmtDate, parkReason } from "./format.js";
 import { api, errorText } from "./api.js";
 import { showView } from "./frame.js";
 import { openTicket } from "./ticket.js";
 
-// The server stores why a mail was parked as a code; the admin reads it in their language,
-// with the server's own answer (English, technical) as the detail.
-const PARK_REASONS = { refused: "reasonRefused", failed: "reasonFailed", own_address: "reasonOwnAddress", unbuildable: "reasonUnbuildable", deferred: "reasonDeferred" };
-const parkReason = (m) => T(PARK_REASONS[m.reason] || "reasonUnknown");
 
 export async function renderParked(box, notice) {
   const res = await api("GET", "/api/console/mail/parked");
@@ -45,6 +41,7 @@ export async function renderParked(box, notice) {
       h("td", {}, h("button", { type: "button", class: "c-linklike", onclick: () => { showView("queue"); openTicket(m.number); }, text: "#" + m.number })),
       h("td", { text: m.to }), h("td", { text: m.subject }), h("td", { text: String(m.attempts) }),
       h("td", {}, h("span", { text: parkReason(m) }),
+        // the server's own answer (English, technical) as the detail
         m.last_error ? h("span", { class: "c-muted c-small" }, h("br", {}), T("detail", { detail: m.last_error })) : null),
       h("td", { text: fmtDate(m.created_at) }),
       h("td", {}, h("div", { class: "c-row-actions" }, retry), error));

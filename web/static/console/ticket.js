@@ -4,7 +4,7 @@
 import { S, ui } from "./state.js";
 import { T } from "./texts.js";
 import { clear, h } from "./dom.js";
-import { fmtDate, fmtSize, heldByOther, isMine, statusLabel } from "./format.js";
+import { fmtDate, fmtSize, heldByOther, isMine, parkReason, statusLabel } from "./format.js";
 import { api, errorText } from "./api.js";
 import { announce, toast, updateTitle } from "./feedback.js";
 import { showAdmin, showView } from "./frame.js";
@@ -176,6 +176,12 @@ export function renderWarnings() {
   }
   // Why the send button is off; the button to take it over is in the header.
   if (heldByOther(t)) items.push(h("p", { class: "c-warn", text: T("heldWarn", { name: t.operator.name }) }));
+  // The newest mail given up on: what the student has not been told, and how to reach them.
+  const lost = t.undelivered_mail[t.undelivered_mail.length - 1];
+  if (lost) {
+    items.push(h("p", { class: "c-warn c-warn-strong", text: T("mailUndelivered", { email: t.email, phone: t.phone }) },
+      h("br", {}), parkReason(lost), lost.last_error ? " " + T("detail", { detail: lost.last_error }) : ""));
+  }
   if (S.studentTyping) items.push(h("p", { class: "c-info c-typing", text: T("studentTyping") }));
   const atEnd = threadAtEnd();
   clear(ui.warnings).append(...items);

@@ -1,0 +1,61 @@
+"""The operator handling a ticket learns that mail to its student does not arrive: a real
+SMTP server on loopback refuses the student's (mistyped) address."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Server, make_config, start_server
+from tests.web.conftest import LAURA, Factory, open_ticket
+from tests.web.desk.test_mail import SmtpServer, free_port
+from web.http.keys import SERVICES
+
+MISTYPED = "mario.rosi@example.org"
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    server = SmtpServer(free_port())
+    server.inbox.refuse.add(MISTYPED)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def server(data_dir: Path, smtp: SmtpServer) -> AsyncIterator[Server]:
+    config = make_config(
+        data_dir, smtp_host="127.0.0.1", smtp_port=smtp.port, mail_max_attempts=1
+    )
+    running = await start_server(config)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def test_the_ticket_tells_the_operator_which_mail_did_not_arrive(
+    server: Server, signed_in: Factory, smtp: SmtpServer
+) -> None:
+    lost = await open_ticket(server, email=MISTYPED)
+    reached = await open_ticket(server)
+    storage = server.app[SERVICES].storage
+    for _ in range(200):
+        if len(await storage.outbox.parked()) == 1 and len(smtp.inbox.envelopes) == 1:
+            break
+        await asyncio.sleep(0.05)
+    laura = await signed_in(LAURA)
+
+    status, view = await laura.get(f"/api/console/tickets/{lost.number}")
+    assert status == 200
+    [mail] = view["undelivered_mail"]
+    assert (mail["kind"], mail["reason"]) == ("opened", "refused")
+    assert mail["last_error"] == "550 5.1.1 No such mailbox"
+    assert mail["id"] and mail["created_at"]
+
+    _, view = await laura.get(f"/api/console/tickets/{reached.number}")
+    assert view["undelivered_mail"] == []
