@@ -91,6 +91,9 @@ def build_message(number: str, mail: OutboxMail, config: Config) -> EmailMessage
     # the same message, and mailboxes that deduplicate by Message-ID show it once.
     message["Date"] = format_datetime(datetime.fromisoformat(mail.created_at).astimezone(UTC))
     message["Message-ID"] = f"<ticket-{number}.{mail.id}@{domain}>"
+    # Every mail of a ticket answers the same (never sent) root, so that mail clients that
+    # thread by references show a ticket's mails as one conversation.
+    message["In-Reply-To"] = message["References"] = f"<ticket-{number}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834
     message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
     message.set_content(mail.text)

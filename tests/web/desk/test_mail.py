@@ -353,6 +353,27 @@ async def test_each_event_sends_its_mail_with_headers_and_both_alternatives(
     assert await queued(storage) == []
 
 
+async def test_the_mails_of_a_ticket_are_one_thread_in_the_student_s_mailbox(
+    storage: Storage, smtp: SmtpServer, tmp_path: Path, workers: list[OutboxWorker]
+) -> None:
+    def closes(t: Ticket) -> None:
+        t.status = "closed"
+        notify.queue(t, "closed", public_url=PUBLIC_URL)
+
+    tickets = [await open_ticket(storage, email_address="mario.rossi@example.org") for _ in "ab"]
+    for ticket in tickets:
+        await storage.tickets.update(ticket.number, closes)
+    await start_worker(storage, config_for(tmp_path, smtp), workers)
+    await eventually(lambda: len(smtp.inbox.envelopes) == 4)
+    await workers[0].stop()
+    threads: dict[str, set[str]] = {}
+    for message in smtp.inbox.messages():
+        assert message["In-Reply-To"] == message["References"]
+        number = str(message["Subject"]).split("]")[0].removeprefix("[Ticket ")
+        threads.setdefault(number, set()).add(str(message["References"]))
+    assert threads == {t.number: {f"<ticket-{t.number}@helpdesk.unipg.test>"} for t in tickets}
+
+
 async def test_a_mail_queued_while_running_goes_out_at_once_on_wake(
     storage: Storage,
     smtp: SmtpServer,
