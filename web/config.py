@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from web.desk.office_hours import OfficeHours
 
@@ -59,6 +61,34 @@ def _redis_url(environ: Mapping[str, str]) -> str | None:
             f"HELPDESK_REDIS_URL is not a usable Redis URL ({e}); expected redis://host:port/db"
         ) from None
     return url
+
+
+def _public_url(environ: Mapping[str, str]) -> str | None:
+    """The base of every link in the mails, if set: without a scheme and a host a mail client
+    would take the link for a relative one, and no student could open their ticket."""
+    url = environ.get("HELPDESK_PUBLIC_URL", "").strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"HELPDESK_PUBLIC_URL: {url!r} is not an address students can open; "
+            "expected https://host, e.g. https://helpdesk.unipg.it"
+        )
+    return url
+
+
+def _mail_from(environ: Mapping[str, str]) -> str:
+    """The sender, with or without a display name; one the SMTP server can take (a bare name
+    would be refused as sender at every try, and no mail would leave)."""
+    value = environ.get("HELPDESK_MAIL_FROM", "").strip() or "noreply@localhost"
+    local, at, domain = parseaddr(value)[1].rpartition("@")
+    if not (local and at and domain):
+        raise ConfigError(
+            f"HELPDESK_MAIL_FROM: {value!r} is not an email address; "
+            "expected e.g. noreply@unipg.it or 'Assistenza UniPG <noreply@unipg.it>'"
+        )
+    return value
 
 
 def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -183,16 +213,13 @@ class Config:
             port=port,
             data_dir=Path(environ.get("HELPDESK_DATA_DIR", "").strip() or "var"),
             faq_dir=Path(environ.get("HELPDESK_FAQ_DIR", "").strip() or "faq_data"),
-            public_url=(
-                environ.get("HELPDESK_PUBLIC_URL", "").strip().rstrip("/")
-                or f"http://{host}:{port}"
-            ),
+            public_url=_public_url(environ) or f"http://{host}:{port}",
             smtp_host=environ.get("HELPDESK_SMTP_HOST", "").strip() or None,
             smtp_port=_int(environ, "HELPDESK_SMTP_PORT", 25, minimum=1, maximum=MAX_PORT),
             smtp_user=environ.get("HELPDESK_SMTP_USER", "").strip() or None,
             smtp_password=environ.get("HELPDESK_SMTP_PASSWORD") or None,
             smtp_security=security,
-            mail_from=environ.get("HELPDESK_MAIL_FROM", "").strip() or "noreply@localhost",
+            mail_from=_mail_from(environ),
             mail_max_attempts=_int(environ, "HELPDESK_MAIL_MAX_ATTEMPTS", 8, minimum=1),
             secret_key=environ.get("HELPDESK_SECRET_KEY") or None,
             allowed_origins=origins,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import random
@@ -41,6 +42,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiosmtplib
 
@@ -110,6 +112,31 @@ def backoff(attempts: int) -> float:
     return min(MAX_GAP, 2.0**attempts) * random.uniform(0.8, 1.0)
 
 
+def mail_settings_warnings(config: Config) -> list[str]:
+    """Defaults that do for a developer's outbox folder, and make real mail useless: links
+    to this machine's loopback address, a sender at localhost (refused, or filed as spam)."""
+    found = []
+    host = urlsplit(config.public_url).hostname or ""
+    if host == "localhost" or _loopback(host):
+        found.append(
+            f"the links in the mails point to {config.public_url}, which students cannot "
+            "open; set HELPDESK_PUBLIC_URL to the address they use"
+        )
+    if address(config.mail_from).endswith("@localhost"):
+        found.append(
+            f"mail goes out from {config.mail_from}, which mail servers refuse or file as "
+            "spam; set HELPDESK_MAIL_FROM to an address of the university's domain"
+        )
+    return found
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _later(seconds: float) -> str:
     # The same shape as storage.utcnow(), so that the queue's text comparisons hold.
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
@@ -162,6 +189,8 @@ class OutboxWorker:
                     "outbox: SMTP login without TLS sends the password in clear; "
                     "set HELPDESK_SMTP_SECURITY=starttls or tls"
                 )
+            for warning in mail_settings_warnings(cfg):
+                log.warning("outbox: %s", warning)
             log.info(
                 "outbox: mail goes to %s:%d (%s)", cfg.smtp_host, cfg.smtp_port, cfg.smtp_security
             )
