@@ -446,6 +446,16 @@ class OutboxWorker:
                 number,
                 error,
             )
+        elif mail.last_error != error:
+            # Once per new answer, not a line a minute for days: IT learns that a mailbox
+            # has been saying "later", and why, before the mail is given up.
+            log.warning(
+                "outbox: mail %s of ticket %s deferred by the server, tried again every "
+                "minute: %s",
+                mail.id,
+                number,
+                error,
+            )
 
     async def _refused(self, number: str, mail: OutboxMail, error: str, reason: ParkReason) -> None:
         limit = self._config.mail_max_attempts

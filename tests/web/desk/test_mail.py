@@ -698,6 +698,7 @@ async def test_a_try_later_answer_waits_and_never_parks_the_mail(
     tmp_path: Path,
     workers: list[OutboxWorker],
     stage: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Greylisting answers 450 for minutes: more 4xx answers than mail_max_attempts, and the
     # mail must still go once the server takes it. Only a 5xx refusal counts against a mail.
@@ -713,6 +714,9 @@ async def test_a_try_later_answer_waits_and_never_parks_the_mail(
     await worker.stop()
 
     assert smtp.inbox.deferred == 5
+    # IT reads in the log that the mailbox says "later", once, not once a try
+    deferrals = [r.getMessage() for r in caplog.records if "deferred by the server" in r.msg]
+    assert len(deferrals) == 1 and ticket.number in deferrals[0]
     assert smtp.inbox.envelopes[0].rcpt_tos == [address]
     stored = await storage.tickets.get(ticket.number)
     assert stored is not None
