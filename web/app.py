@@ -95,7 +95,7 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
             faq=LiveFaq(config.faq_dir, config.faq_reload_seconds, config.data_dir / LAST_GOOD),
             live=sio,
             signer=TokenSigner(secret, config.ticket_token_hours * 3600),
-            limits=Limits.from_config(config, cluster.counters if cluster else None),
+            limits=Limits.from_config(config, cluster.counters(secret) if cluster else None),
             presence=cluster.presence if cluster else LocalPresence(),
         )
         services.meter = app[METRICS]

@@ -26,8 +26,11 @@ class Cluster:
     def __init__(self, url: str) -> None:
         self.link = RedisLink(url)
         self.live = RedisLive(self.link)
-        self.counters = RedisCounters(self.link)
         self.presence = RedisPresence(self.link)
+
+    def counters(self, secret: bytes) -> RedisCounters:
+        """The abuse limits' home; secret: the deployment's, known once the app starts."""
+        return RedisCounters(self.link, secret)
 
     async def start(self) -> None:
         """Refuse to start (RedisUnreachable) if Redis does not answer: a process that

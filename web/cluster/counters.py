@@ -49,18 +49,40 @@ return 0
 """
 
 
-def hashed(key: str) -> str:
-    """Keys are emails, addresses and usernames: Redis holds a digest instead, which counts
-    the same and leaves no personal data in its snapshots or in MONITOR's output."""
-    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+def digest_key(secret: bytes) -> bytes:
+    """The key of the keys' digests, drawn from the deployment's secret (which every process
+    shares), and not the secret itself: a digest must not be a way to test guesses of the key
+    that signs the tickets' tokens."""
+    return hashlib.blake2b(secret, digest_size=32, person=b"helpdesk-limits").digest()
+
+
+def hashed(key: str, secret: bytes) -> str:
+    """Keys are emails, addresses and usernames: Redis holds a keyed digest instead, which
+    counts the same and leaves no personal data in its snapshots or in MONITOR's output. Keyed,
+    because a plain digest gives them back to whoever hashes the candidates: every IPv4 address
+    in minutes, the university's list of students' emails in a moment."""
+    return hashlib.blake2b(key.encode(), digest_size=16, key=secret).hexdigest()
+
+
+class _Keys:
+    """Where one limit keeps each key's count in Redis."""
+
+    def __init__(self, prefix: str, secret: bytes) -> None:
+        self._prefix = prefix
+        self._secret = secret
+
+    def of(self, key: str) -> str:
+        return self._prefix + hashed(key, self._secret)
 
 
 class RedisCounter:
-    def __init__(self, link: RedisLink, name: str, limit: int, window_seconds: float) -> None:
+    def __init__(
+        self, link: RedisLink, secret: bytes, name: str, limit: int, window_seconds: float
+    ) -> None:
         self.limit = limit
         self.window = window_seconds
         self._link = link
-        self._prefix = f"{link.prefix}limit:{name}:"
+        self._keys = _Keys(f"{link.prefix}limit:{name}:", secret)
         self._window_ms = max(1, round(window_seconds * 1000))
         self._script = link.client.register_script(WINDOW)
         self._here = RateLimiter(limit, window_seconds)
@@ -68,7 +90,7 @@ class RedisCounter:
     async def _ask(self, key: str, member: str) -> float:
         waited = await self._link.call(
             lambda: self._script(
-                keys=[self._prefix + hashed(key)], args=[self.limit, self._window_ms, member]
+                keys=[self._keys.of(key)], args=[self.limit, self._window_ms, member]
             )
         )
         return int(waited) / 1000
@@ -92,20 +114,20 @@ class RedisCounter:
 
     async def refund(self, key: str) -> None:
         try:
-            await self._link.call(lambda: self._link.client.zpopmax(self._prefix + hashed(key)))
+            await self._link.call(lambda: self._link.client.zpopmax(self._keys.of(key)))
         except RedisUnavailable:
             await self._here.refund(key)
 
     async def reset(self, key: str) -> None:
         await self._here.reset(key)
         with contextlib.suppress(RedisUnavailable):
-            await self._link.call(lambda: self._link.client.delete(self._prefix + hashed(key)))
+            await self._link.call(lambda: self._link.client.delete(self._keys.of(key)))
 
 
 class RedisRecent:
-    def __init__(self, link: RedisLink, name: str, window_seconds: float) -> None:
+    def __init__(self, link: RedisLink, secret: bytes, name: str, window_seconds: float) -> None:
         self._link = link
-        self._prefix = f"{link.prefix}recent:{name}:"
+        self._keys = _Keys(f"{link.prefix}recent:{name}:", secret)
         self._window_ms = max(1, round(window_seconds * 1000))
         self._here = RecentKeys(window_seconds)
 
@@ -115,13 +137,13 @@ class RedisRecent:
         await self._here.add(key)
         with contextlib.suppress(RedisUnavailable):
             await self._link.call(
-                lambda: self._link.client.set(self._prefix + hashed(key), 1, px=self._window_ms)
+                lambda: self._link.client.set(self._keys.of(key), 1, px=self._window_ms)
             )
 
     async def has(self, key: str) -> bool:
         try:
             found = await self._link.call(
-                lambda: self._link.client.exists(self._prefix + hashed(key))
+                lambda: self._link.client.exists(self._keys.of(key))
             )
         except RedisUnavailable:
             return await self._here.has(key)
@@ -129,13 +151,15 @@ class RedisRecent:
 
 
 class RedisCounters:
-    """The CounterHome of processes that share one Redis."""
+    """The CounterHome of processes that share one Redis and one secret (HELPDESK_SECRET_KEY,
+    which a database requires): the same key then has the same digest on every process."""
 
-    def __init__(self, link: RedisLink) -> None:
+    def __init__(self, link: RedisLink, secret: bytes) -> None:
         self._link = link
+        self._secret = digest_key(secret)
 
     def counter(self, name: str, limit: int, window_seconds: float) -> Counter:
-        return RedisCounter(self._link, name, limit, window_seconds)
+        return RedisCounter(self._link, self._secret, name, limit, window_seconds)
 
     def recent(self, name: str, window_seconds: float) -> Recent:
-        return RedisRecent(self._link, name, window_seconds)
+        return RedisRecent(self._link, self._secret, name, window_seconds)

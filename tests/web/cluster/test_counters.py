@@ -4,6 +4,7 @@ gives (one count for every process) and what happens while it is away."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,7 @@ from web.cluster.counters import RedisCounters
 from web.cluster.link import RedisLink
 from web.desk.limits import CounterHome, InMemory
 
+SECRET = b"test-secret"
 WINDOW = 0.4  # seconds: short, because Redis counts on its own clock and tests wait for it
 
 
@@ -23,7 +25,7 @@ async def home(request: pytest.FixtureRequest) -> AsyncIterator[CounterHome]:
         yield InMemory()
         return
     link = RedisLink(request.getfixturevalue("redis_url"))
-    yield RedisCounters(link)
+    yield RedisCounters(link, SECRET)
     await link.close()
 
 
@@ -80,8 +82,8 @@ async def test_two_processes_count_as_one(redis_url: str) -> None:
     and a burst spread over both, meet one limit."""
     one, two = RedisLink(redis_url), RedisLink(redis_url)
     try:
-        on_one = RedisCounters(one).counter("lookup", 4, 60)
-        on_two = RedisCounters(two).counter("lookup", 4, 60)
+        on_one = RedisCounters(one, SECRET).counter("lookup", 4, 60)
+        on_two = RedisCounters(two, SECRET).counter("lookup", 4, 60)
         allowed = [await (on_one if n % 2 else on_two).take("000123") == 0 for n in range(8)]
         assert allowed == [True] * 4 + [False] * 4
         waits = await asyncio.gather(
@@ -112,12 +114,35 @@ async def test_a_clock_that_steps_back_holds_no_key_past_its_window(redis_url: s
 async def test_redis_holds_digests_not_emails(redis_url: str) -> None:
     link = RedisLink(redis_url)
     try:
-        counters = RedisCounters(link)
+        counters = RedisCounters(link, SECRET)
         await counters.counter("lookup_failures_per_email", 3, 60).take("mario.rossi@example.org")
         await counters.recent("trusted_logins", 60).add("laura\n10.1.2.3")
         keys = [key.decode() for key in await link.client.keys("*")]
         assert len(keys) == 2
         assert not [key for key in keys if "mario" in key or "10.1.2.3" in key], keys
+    finally:
+        await link.close()
+
+
+async def test_nobody_tells_whose_count_it_is_without_the_secret(redis_url: str) -> None:
+    """A snapshot of Redis read next to a list of candidates (every IPv4 address, the students'
+    emails) must not say whose counts they are: the digests are keyed by the deployment's
+    secret, the same on every process of one desk and another elsewhere."""
+    link = RedisLink(redis_url)
+    try:
+        for secret in (SECRET, SECRET, b"another-desk"):
+            counters = RedisCounters(link, secret)
+            await counters.counter("lookup_failures_per_ip", 3, 60).take("10.1.2.3")
+            await counters.recent("trusted_lookups", 60).add("mario.rossi@example.org\n10.1.2.3")
+        keys = sorted(key.decode() for key in await link.client.keys("*"))
+        assert len(keys) == 4, keys  # two of each: one desk's, the other's
+        guesses = [
+            hashlib.blake2b(candidate.encode(), digest_size=size, **keyed).hexdigest()
+            for candidate in ("10.1.2.3", "mario.rossi@example.org\n10.1.2.3")
+            for size in (16, 32)
+            for keyed in ({}, {"key": SECRET})
+        ]
+        assert not [key for key in keys if any(guess in key for guess in guesses)], keys
     finally:
         await link.close()
 
@@ -129,7 +154,7 @@ async def test_without_redis_each_process_counts_alone_until_it_is_back(
     with servers.redis_server() as server:
         link = RedisLink(server.url(), retry_seconds=0.2)
         try:
-            counter = RedisCounters(link).counter("test", 3, 60)
+            counter = RedisCounters(link, SECRET).counter("test", 3, 60)
             assert await counter.take("a") == 0
             server.kill()
             # The attempt already counted in Redis is not known here: three more pass, then
