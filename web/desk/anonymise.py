@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from storage import Backend, Ticket, TicketNotFound
-from storage.files import fsync_dir
 from storage.retention import anonymise
+from web.desk.mail_message import delete_mail_files
 
 ConversationLocks = Callable[[str], asyncio.Lock]
 
@@ -64,7 +64,7 @@ class Anonymiser:
         for conversation_id in ticket.purge.conversations:
             await self.forget_conversation(conversation_id)
         if self._mail_folder is not None:
-            await asyncio.to_thread(_delete_mail, self._mail_folder, number)
+            await asyncio.to_thread(delete_mail_files, self._mail_folder, number)
 
         def done(ticket: Ticket) -> None:
             ticket.purge = None
@@ -122,11 +122,3 @@ class Anonymiser:
             await self.storage.conversations.delete(conversation_id)
             return True
 
-
-def _delete_mail(folder: Path, number: str) -> None:
-    # web/desk/mail_message.eml_name: "<stamp>-<number>-<id>.eml", no other dash in it.
-    gone = list(folder.glob(f"*-{number}-*.eml"))
-    for path in gone:
-        path.unlink(missing_ok=True)
-    if gone:
-        fsync_dir(folder)

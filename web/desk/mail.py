@@ -64,6 +64,7 @@ from web.desk.mail_message import (
     address,
     build_message,
     closing,
+    delete_mail_files,
     describe,
     eml_name,
     recipient,
@@ -344,7 +345,7 @@ class OutboxWorker:
             m.sent_at = sent_at
 
         try:
-            await self._record(number, mail_id, sent)
+            stored = await self._record(number, mail_id, sent)
         except DatabaseUnavailable as e:
             self._unrecorded[(number, mail_id)] = sent_at
             log.warning("outbox: mail %s of ticket %s left, but the database did not take it"
@@ -352,7 +353,20 @@ class OutboxWorker:
             self._pause(self._delay(1))
             return False
         self._unrecorded.pop((number, mail_id), None)
+        folder = self.outbox_dir
+        if stored is None and folder is not None:
+            await self._forget_if_anonymised(folder, number)
         return True
+
+    async def _forget_if_anonymised(self, folder: Path, number: str) -> None:
+        """An erasure or the retention that emptied the ticket while its mail was being written
+        to the outbox folder deleted the ticket's files before this one existed: it goes now,
+        or it would keep the student's address and words for ever. (Mail that left by SMTP is
+        in the student's own mailbox.)"""
+        with contextlib.suppress(StorageError):
+            ticket = await self._storage.tickets.get(number)
+            if ticket is not None and ticket.anonymised_at is not None:
+                await asyncio.to_thread(delete_mail_files, folder, number)
 
     async def _transmit(self, number: str, mail: OutboxMail, message: EmailMessage) -> None:
         cfg = self._config

@@ -1,4 +1,5 @@
-"""One notification as it goes out, and what the SMTP server said about it."""
+"""One notification as it goes out, what the SMTP server said about it, and its file in the
+outbox folder when there is no SMTP server."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from pathlib import Path
 
 import aiosmtplib
 import idna
 
 from storage import OutboxMail
+from storage.files import fsync_dir
 from web.config import Config
 
 ERROR_CHARS = 500
@@ -108,3 +111,12 @@ def eml_name(number: str, mail: OutboxMail) -> str:
     # The id comes from our own records, but it reaches a path: letters and digits only.
     mail_id = re.sub(r"[^A-Za-z0-9]", "", mail.id) or "mail"
     return f"{stamp}-{number}-{mail_id}.eml"
+
+
+def delete_mail_files(folder: Path, number: str) -> None:
+    """Every mail of a ticket written to the outbox folder (eml_name: no other dash)."""
+    gone = list(folder.glob(f"*-{number}-*.eml"))
+    for path in gone:
+        path.unlink(missing_ok=True)
+    if gone:
+        fsync_dir(folder)

@@ -25,11 +25,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from storage import Message, OutboxMail, Storage, Ticket
+from storage import Message, OutboxMail, Storage, Ticket, utcnow
 from tests.servers import PostgresServer
 from web.config import Config
 from web.desk import mail as mail_worker
 from web.desk import notify
+from web.desk.anonymise import Anonymiser
 from web.desk.mail import OutboxWorker, backoff
 from web.desk.mail_message import build_message, eml_name
 
@@ -904,6 +905,40 @@ async def test_a_restart_before_the_sent_mark_rewrites_the_same_file(
     assert [p.name for p in outbox.iterdir()] == [name]
     again = email.message_from_bytes((outbox / name).read_bytes(), policy=email.policy.default)
     assert again["Message-ID"] == first["Message-ID"] and again["Date"] == first["Date"]
+
+
+async def test_a_mail_written_as_its_ticket_is_erased_does_not_outlive_it(
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker claims a mail, then writes it: an erasure (or the retention sweep) that lands
+    in between deletes the ticket's .eml files before this one exists, and nothing would ever
+    delete it after."""
+    config = config_for(tmp_path, None)
+    outbox = config.data_dir / "outbox"
+    anonymiser = Anonymiser(storage, lambda _: asyncio.Lock(), outbox)
+    ticket = await open_ticket(storage, email_address="mario.rossi@example.org")
+    kept = await open_ticket(storage)
+    transmit = OutboxWorker._transmit
+
+    async def erased_meanwhile(
+        worker: OutboxWorker, number: str, mail: OutboxMail, message: EmailMessage
+    ) -> None:
+        if number == ticket.number:
+            assert await anonymiser.anonymise(number, utcnow())
+        await transmit(worker, number, mail, message)
+
+    monkeypatch.setattr(OutboxWorker, "_transmit", erased_meanwhile)
+    worker = await start_worker(storage, config, workers)
+
+    async def settled() -> bool:
+        return await queued(storage) == []
+
+    await eventually(settled)
+    await worker.stop()
+    assert [p.name for p in outbox.iterdir()] == [eml_name(kept.number, kept.outbox[0])]
 
 
 async def test_stop_is_prompt_and_idempotent(
