@@ -26,6 +26,7 @@ from storage.models import FAQ_BANDS
 from web.desk import meter, notify
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
+from web.desk.redact import without_contacts
 from web.desk.services import Services
 from web.desk.students import creation_limits, lookup, opened_by, opened_from
 from web.desk.tickets import Desk
@@ -283,7 +284,8 @@ class Conversations:
             await services.storage.faq_events.append(
                 FaqEvent(
                     kind=data["kind"],
-                    query=str(data.get("query", ""))[:500],
+                    # kept for the FAQ report after the chat is gone: not its contact details
+                    query=without_contacts(str(data.get("query", "")))[:500],
                     lang=conversation.lang,
                     faq_ids=list(data.get("faq_ids", [])),
                     conversation_id=conversation.id,

@@ -6,22 +6,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from web.desk.redact import without_emails
+
 # aiohttp runs every request in a task of its own, so a value set by the middleware is seen
 # by everything that request logs, and by nothing else.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
-# An email address as it shows up in a line: a mail server's refusal quotes the recipient
-# ("550 5.1.1 <mario.rossi@studenti.unipg.it>: Recipient address rejected"), an exception its
-# value. A domain ends in letters, and what follows a "/" is no mailbox: the database's URL
-# ("postgresql://helpdesk@db.unipg.it/...") stays as it is. What stands in says one was there.
-_EMAIL = re.compile(r"(?<![\w.+/-])[\w.!#$%&'*+=?^{|}~-]+@(?:[\w-]+\.)+[^\W\d_]{2,}")
-HIDDEN_EMAIL = "<email>"
 
 
 def new_request_id() -> str:
@@ -37,17 +32,19 @@ class RequestIdFilter(logging.Filter):
 
 class NoEmails(logging.Filter):
     """A log line outlives an erasure and the retention (journald, the university's collector):
-    the students' emails are taken out of every line and traceback, whichever code wrote it."""
+    the students' emails are taken out of every line and traceback, whichever code wrote it (a
+    mail server's refusal quotes its recipient). Phone numbers stay: a line's numbers are the
+    operations' (ids, sizes, times), and no log line is written from a student's text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        hidden = _EMAIL.sub(HIDDEN_EMAIL, message)
+        hidden = without_emails(message)
         if hidden != message:
             record.msg, record.args = hidden, None
         if record.exc_info and not record.exc_text:
             record.exc_text = _TRACEBACKS.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = _EMAIL.sub(HIDDEN_EMAIL, record.exc_text)
+            record.exc_text = without_emails(record.exc_text)
         return True
 
 

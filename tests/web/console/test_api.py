@@ -38,6 +38,7 @@ from tests.web.conftest import (
     open_ticket,
     stored_session,
 )
+from tests.web.student.test_chat import Student
 from web.config import Config
 from web.desk.accounts import add_operator_command, verify_password
 from web.desk.sessions import ABSOLUTE_SECONDS, COOKIE
@@ -1410,6 +1411,31 @@ async def test_the_faq_report_is_for_editors_and_admins(server: Server, signed_i
     ):
         assert response.status == 401
         assert (await response.json())["error"]["code"] == "unauthorized"
+
+
+async def test_the_faq_report_keeps_a_question_without_the_contact_details_typed_in_it(
+    server: Server, signed_in: Factory
+) -> None:
+    """The questions outlive their chat by the retention (730 days against 30), and the privacy
+    notice says they are kept without the student's contact details: those typed into the
+    question itself go too, the question stays."""
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await student.say(
+        "Non trovo il PIN della smart card, sono Mario Rossi: scrivetemi a"
+        " mario.rossi@studenti.unipg.it o chiamate il +39 333 123 4567, matricola 312456"
+    )
+    await student.close()
+    elena = await signed_in(ELENA)
+    status, body = await elena.get("/api/console/faq-report")
+    assert status == 200
+    asked = [*(u["example"] for u in body["unanswered"]),
+             *(e.query for e in await server.app[SERVICES].storage.faq_events.recent())]
+    assert asked and all("smart card" in question for question in asked)
+    for question in asked:
+        assert "mario.rossi@" not in question and "123 4567" not in question, question
+        assert "<email>" in question and "<tel>" in question and "312456" in question
 
 
 async def test_the_faq_report_counts_what_the_chat_recorded(
