@@ -98,7 +98,7 @@ async def test_two_processes_count_as_one(redis_url: str) -> None:
 async def test_a_clock_that_steps_back_holds_no_key_past_its_window(redis_url: str) -> None:
     link = RedisLink(redis_url)
     try:
-        counter = RedisCounters(link).counter("test", 2, 60)
+        counter = RedisCounters(link, SECRET).counter("test", 2, 60)
         await counter.take("a")
         await counter.take("a")
         # Redis's clock steps back an hour: the attempts it counted lie an hour ahead of it
