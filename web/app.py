@@ -24,7 +24,9 @@ from web.desk.presence import LocalPresence
 from web.desk.retention import Retention
 from web.desk.secret import load_or_create_secret
 from web.desk.services import Services
+from web.desk.tickets import Desk
 from web.desk.tokens import TokenSigner
+from web.desk.unanswered import UnansweredClosing
 from web.http.assets import Assets
 from web.http.guard import Guard
 from web.http.keys import OPERATOR_OF, SERVICES
@@ -114,6 +116,9 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         services.faq.start()
         await services.mail.start()
         services.retention.start()
+        if config.awaiting_close_days:
+            services.unanswered = UnansweredClosing(Desk(services), config.awaiting_close_days)
+            services.unanswered.start()
         if cluster is not None or config.office_hours is not None:
             # the other processes move the queue too, and the office opens and closes
             services.waits.start()
@@ -122,6 +127,8 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         finally:
             await services.waits.stop()
             await services.retention.stop()
+            if services.unanswered is not None:
+                await services.unanswered.stop()
             await consoles.close()
             await services.mail.stop()
             await services.faq.stop()

@@ -150,6 +150,9 @@ class Config:
     # How long a closed ticket keeps its student's data (CONTRACT.md section 9), and whom the
     # privacy notice names as the data protection officer (the deployment's to say).
     retention_days: int = 730
+    # Days a ticket awaiting its student's answer stays so before the system closes it, which
+    # also starts its retention (web/desk/unanswered.py); 0: never.
+    awaiting_close_days: int = 0
     dpo_contact: str | None = None
     # postgresql://user:password@host:port/db: everything kept lives there instead of in
     # data_dir, and several processes may share it (CONTRACT.md section 7)
@@ -232,6 +235,9 @@ class Config:
             session_idle_minutes=_int(environ, "HELPDESK_SESSION_IDLE_MINUTES", 30, minimum=1),
             retention_days=_int(
                 environ, "HELPDESK_RETENTION_DAYS", 730, minimum=1, maximum=MAX_RETENTION_DAYS
+            ),
+            awaiting_close_days=_int(
+                environ, "HELPDESK_AWAITING_CLOSE_DAYS", 0, maximum=MAX_RETENTION_DAYS
             ),
             dpo_contact=environ.get("HELPDESK_DPO_CONTACT", "").strip() or None,
             database_url=environ.get("HELPDESK_DATABASE_URL", "").strip() or None,

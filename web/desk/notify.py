@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from storage import Message, OutboxMail, Ticket
 
-MailKind = Literal["opened", "reply", "awaiting_user", "closed", "duplicate"]
+MailKind = Literal["opened", "reply", "awaiting_user", "closed", "duplicate", "unanswered"]
 KINDS: Final[tuple[MailKind, ...]] = get_args(MailKind)
 LANGS: Final = ("it", "en")  # Italian first: any other language falls back to it
 
@@ -81,6 +81,7 @@ def compose(
     public_url: str,
     message: Message | None = None,
     topic_label: str | None = None,
+    waited_days: int | None = None,
 ) -> OutboxMail:
     """The mail announcing `kind` for this ticket, in the student's language.
 
@@ -101,9 +102,11 @@ def compose(
         "number": ticket.number,
         "name": ticket.name,
         # The status the mail announces, even if the caller queues it before setting it.
-        "status": {"duplicate": "closed"}.get(kind, kind)
-        if kind in ("awaiting_user", "closed", "duplicate")
+        "status": {"duplicate": "closed", "unanswered": "closed"}.get(kind, kind)
+        if kind in ("awaiting_user", "closed", "duplicate", "unanswered")
         else ticket.status,
+        # how long an "unanswered" ticket waited for the student before it was closed
+        "waited_days": waited_days,
         "duplicate_of": ticket.duplicate_of,
         # the ticket a duplicate's student is to follow now
         "follow_link": (
@@ -138,6 +141,7 @@ def queue(
     public_url: str,
     message: Message | None = None,
     topic_label: str | None = None,
+    waited_days: int | None = None,
 ) -> None:
     """Add the mail announcing `kind` to the ticket's outbox. Call it inside the
     `tickets.update` (or `create`) callback that records the event, then wake the worker.
@@ -145,5 +149,12 @@ def queue(
     if message is not None and message.internal:
         return
     ticket.outbox.append(
-        compose(kind, ticket, public_url=public_url, message=message, topic_label=topic_label)
+        compose(
+            kind,
+            ticket,
+            public_url=public_url,
+            message=message,
+            topic_label=topic_label,
+            waited_days=waited_days,
+        )
     )

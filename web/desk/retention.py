@@ -14,19 +14,16 @@ at that very moment keeps their chat. Each ticket anonymised and each run go to 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from storage import AuditEntry, Ticket, TicketSummary
 from storage.retention import ABANDONED_DAYS, abandoned, days_before, due, stamp
 from web.desk.anonymise import Anonymiser
+from web.desk.daily import Daily
 
 log = logging.getLogger("helpdesk.retention")
-PERIOD = timedelta(days=1)
-# After a start, let the server settle (and a crash's leftovers be looked at) before sweeping.
-FIRST_DELAY = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,7 @@ class Retention:
         self.storage = anonymiser.storage
         self.retention_days = retention_days
         self._running = asyncio.Lock()  # one sweep at a time
-        self._task: asyncio.Task[None] | None = None
+        self._daily = Daily("retention sweep", self.sweep, log)
 
     async def sweep(self, now: datetime) -> SweepReport:
         async with self._running:
@@ -111,22 +108,7 @@ class Retention:
     # --- the daily task -------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="retention-sweep")
+        self._daily.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-
-    async def _run(self) -> None:
-        await asyncio.sleep(FIRST_DELAY)
-        while True:
-            try:
-                report = await self.sweep(datetime.now(UTC))
-                log.info("retention sweep: %s", report)
-            except Exception:
-                log.exception("retention sweep failed; trying again at the next one")
-            await asyncio.sleep(PERIOD.total_seconds())
+        await self._daily.stop()

@@ -1,6 +1,6 @@
 """What the application layer shares, built once by create_app: the stores, the FAQ, the live
 channel, the token signer, the limits and presence (in memory, or shared through Redis), the
-mail worker, the retention sweep."""
+mail worker, the retention sweep, the closing of unanswered tickets."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storage import Backend
 from web.config import Config
@@ -20,6 +21,9 @@ from web.desk.presence import Presence
 from web.desk.retention import Retention
 from web.desk.tokens import TokenSigner
 from web.desk.waiting import WaitWatch
+
+if TYPE_CHECKING:
+    from web.desk.unanswered import UnansweredClosing
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Services:
     meter: Meter = field(default_factory=NoMeter)
     # The daily retention sweep, set when it starts (tests run one at a chosen moment).
     retention: Retention | None = None
+    # The daily closing of tickets the student left unanswered, set when it starts (the same).
+    unanswered: UnansweredClosing | None = None
     _conversation_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )

@@ -116,7 +116,14 @@ class Desk:
 
     # --- changes --------------------------------------------------------------------------
 
-    def _queue_mail(self, ticket: Ticket, kind: str, message: Message | None = None) -> None:
+    def _queue_mail(
+        self,
+        ticket: Ticket,
+        kind: str,
+        message: Message | None = None,
+        *,
+        waited_days: int | None = None,
+    ) -> None:
         """The notification of this change, queued in the same write (call it inside the
         update), with the topic as the student chose it, in their language."""
         labels = self.services.faq.index.labels(ticket.topic, ticket.subtopic, ticket.lang)
@@ -126,6 +133,7 @@ class Desk:
             public_url=self.services.config.public_url,
             message=message,
             topic_label=" – ".join(labels),
+            waited_days=waited_days,
         )
 
     async def open(
@@ -331,6 +339,36 @@ class Desk:
             await self._note_duplicate(ticket, operator)
         return ticket
 
+    async def close_unanswered(self, number: str, cutoff: str, days: int) -> bool:
+        """Closes a ticket that has waited for its student since before `cutoff` (`days`
+        ago): the office asked, and no answer came. The student is told why, and how to go on
+        (a new ticket that refers to this one); no operator is named as having closed it."""
+
+        def change(ticket: Ticket) -> None:
+            # answered, or asked again, since the sweep read the summaries: nothing is written
+            if (
+                ticket.anonymised_at is not None
+                or ticket.status != "awaiting_user"
+                or awaiting_since(ticket) >= cutoff
+            ):
+                raise _NotDue
+            ticket.status = "closed"
+            ticket.history.append(StatusChange(status="closed", by="system"))
+            self._queue_mail(ticket, "unanswered", waited_days=days)
+
+        try:
+            ticket, _ = await self.storage.tickets.update(number, change)
+        except (_NotDue, TicketNotFound):
+            return False
+        await self._after(
+            ticket,
+            "status",
+            actor="system",
+            action="ticket.status",
+            detail={"status": "closed", "reason": "unanswered"},
+        )
+        return True
+
     def _move(
         self,
         ticket: Ticket,
@@ -480,3 +518,15 @@ class Desk:
                 room=CONSOLE_TICKET_ROOM.format(number=ticket.number),
                 namespace=OPERATORS,
             )
+
+
+class _NotDue(Exception):
+    """The ticket no longer waits to be closed: its update is abandoned unwritten."""
+
+
+def awaiting_since(ticket: Ticket) -> str:
+    """Since when the ticket has waited for its student: the office's latest word to them, a
+    public reply or the change of status that asked for their answer, whichever came last."""
+    asked = [c.at for c in ticket.history if c.status == "awaiting_user"]
+    replied = [m.at for m in ticket.messages if m.author == "operator" and not m.internal]
+    return max(asked[-1:] + replied[-1:], default=ticket.created_at)

@@ -23,6 +23,8 @@ SUBJECTS = {
     ("en", "awaiting_user"): "[Ticket 000412] We need more information from you",
     ("en", "closed"): "[Ticket 000412] Ticket closed",
     ("en", "duplicate"): "[Ticket 000412] Ticket closed: follow ticket 000409",
+    ("it", "unanswered"): "[Ticket 000412] Ticket chiuso: non abbiamo avuto tua risposta",
+    ("en", "unanswered"): "[Ticket 000412] Ticket closed: no answer from you",
 }
 # What each kind must tell the student, beyond the number and the link.
 SAYS = {
@@ -33,6 +35,9 @@ SAYS = {
                               "In attesa di risposta utente"],
     ("it", "closed"): ["è stato chiuso", "Chiuso"],
     ("it", "duplicate"): ["è già nel tuo ticket", "000409", "ora è", "Chiuso", "number=000409"],
+    ("it", "unanswered"): ["attendeva una tua risposta da 14", "Chiuso", "un nuovo ticket"],
+    ("en", "unanswered"): ["waiting for an answer from you", "for 14 days", "Closed",
+                           "a new ticket"],
     ("en", "opened"): ["Keep this number, including the zeros (0)", "Summary", "Open",
                        "If you did not send this request"],
     ("en", "reply"): ["Anna Bianchi has replied", "Carica la ricevuta"],
@@ -71,8 +76,11 @@ def compose(kind: str, lang: str) -> OutboxMail:
     if kind == "duplicate":
         # the student's second ticket on the same request, closed: 000409 goes on
         ticket.status, ticket.duplicate_of = "closed", "000409"
+    if kind == "unanswered":
+        ticket.status = "closed"  # by the system, after 14 days awaiting the student
     return notify.compose(kind, ticket, public_url=PUBLIC_URL,
-                          message=reply() if kind == "reply" else None)
+                          message=reply() if kind == "reply" else None,
+                          waited_days=14 if kind == "unanswered" else None)
 
 
 @pytest.mark.parametrize("lang", ["it", "en"])
@@ -106,7 +114,7 @@ def test_only_an_open_ticket_s_mail_asks_for_a_reply(kind: str, lang: str) -> No
     for body in (mail.text, mail.html.replace("&#39;", "'")):
         told = [words for words in asks if words in body.lower().replace("do not reply", "")
                 .replace("non rispondere", "").replace("replies are not read", "")]
-        assert bool(told) == (kind not in ("closed", "duplicate")), (kind, told)
+        assert bool(told) == (kind not in ("closed", "duplicate", "unanswered")), (kind, told)
 
 
 @pytest.mark.parametrize("kind", notify.KINDS)

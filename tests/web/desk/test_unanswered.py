@@ -1,0 +1,130 @@
+"""Tickets the student left unanswered: with HELPDESK_AWAITING_CLOSE_DAYS set, the daily run
+closes those that have waited for their student longer, and tells the student why; a student who
+answered, or an operator who wrote again, keeps the ticket open."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from storage import Message, StatusChange, Ticket
+from storage.models import TicketStatus
+from tests.conftest import Server, make_config, start_server
+from web.config import Config, ConfigError
+from web.http.keys import SERVICES
+
+DAYS = 14
+NOW = datetime.now(UTC)
+
+
+def ago(days: float) -> str:
+    return (NOW - timedelta(days=days)).isoformat(timespec="milliseconds")
+
+
+@pytest.fixture
+async def server(data_dir: Path) -> AsyncIterator[Server]:
+    running = await start_server(make_config(data_dir, awaiting_close_days=DAYS))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def put(
+    server: Server,
+    *,
+    asked: float,
+    status: TicketStatus = "awaiting_user",
+    replied: float | None = None,
+    lang: str = "it",
+) -> str:
+    """A ticket opened 40 days ago; the operator's reply `replied` days ago and the status
+    set `asked` days ago."""
+
+    def build(number: str) -> Ticket:
+        messages = [Message(id="s", author="student", name="Rossi Mario", body="?", at=ago(40))]
+        if replied is not None:
+            messages.append(Message(id="r", author="operator", name="Laura", body="Il libretto?",
+                                    username="lbianchi", at=ago(replied)))
+        return Ticket(
+            number=number, email=f"s{number}@example.org", name="Rossi Mario",
+            phone="+393331234567", topic="immatricolazioni", subtopic="documenti", lang=lang,
+            status=status, created_at=ago(40), messages=messages,
+            history=[StatusChange("open", "student", ago(40)), StatusChange(status, "lbianchi",
+                                                                              ago(asked))],
+        )
+
+    return (await server.app[SERVICES].storage.tickets.create(build)).number
+
+
+async def test_a_ticket_the_student_left_unanswered_is_closed_with_a_mail_that_says_why(
+    server: Server,
+) -> None:
+    services = server.app[SERVICES]
+    storage = services.storage
+    waited = await put(server, asked=15, replied=15)
+    english = await put(server, asked=20, replied=20, lang="en")
+    # asked 13 days ago: not yet
+    recent = await put(server, asked=13, replied=13)
+    # asked 20 days ago, but the operator wrote again 2 days ago: the wait starts again
+    reminded = await put(server, asked=20, replied=2)
+    # set to "awaiting" 3 days ago, after a reply of 30 days ago: the status change counts
+    restated = await put(server, asked=3, replied=30)
+    # open for 30 days: the office owes the answer, nobody closes it for the student
+    owed = await put(server, asked=30, status="open")
+    untouched = {n: (await storage.tickets.get(n)).updated_at
+                 for n in (recent, reminded, restated, owed)}
+
+    assert services.unanswered is not None
+    assert await services.unanswered.sweep(NOW) == 2
+
+    closed = await storage.tickets.get(waited)
+    assert closed.status == "closed"
+    assert closed.history[-1].by == "system"
+    [mail] = closed.outbox
+    assert mail.kind == "unanswered"
+    assert mail.subject == f"[Ticket {waited}] Ticket chiuso: non abbiamo avuto tua risposta"
+    assert f"il tuo ticket {waited} è stato chiuso: attendeva una tua risposta da {DAYS}" in (
+        mail.text
+    )
+    [mail] = (await storage.tickets.get(english)).outbox
+    assert mail.subject == f"[Ticket {english}] Ticket closed: no answer from you"
+    assert f"it had been waiting for an answer from you\nfor {DAYS} days" in mail.text
+    for number, updated_at in untouched.items():
+        ticket = await storage.tickets.get(number)
+        assert (ticket.updated_at, ticket.outbox) == (updated_at, []), number
+    # the audit says who closed it and why
+    entries = [e for e in await storage.audit.recent(50) if e.target == waited]
+    assert [(e.actor, e.detail) for e in entries] == [
+        ("system", {"status": "closed", "reason": "unanswered"})
+    ]
+
+    # the student reads it closed
+    token = services.signer.issue(waited)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.url}/api/tickets/{waited}",
+                 headers={"Authorization": f"Bearer {token}"}) as r,
+    ):
+        assert (await r.json())["status"] == "closed"
+
+    # the next day's run finds nothing more to close
+    assert await services.unanswered.sweep(NOW + timedelta(days=1)) == 0
+
+
+async def test_without_the_setting_no_ticket_is_closed_for_the_student(data_dir: Path) -> None:
+    running = await start_server(make_config(data_dir))
+    try:
+        assert running.app[SERVICES].unanswered is None
+    finally:
+        await running.stop()
+
+
+@pytest.mark.parametrize(("value", "says"), [("-1", "at least 0"), ("due settimane", "whole")])
+def test_a_setting_it_cannot_use_is_refused(value: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=f"HELPDESK_AWAITING_CLOSE_DAYS.*{says}"):
+        Config.from_env({"HELPDESK_AWAITING_CLOSE_DAYS": value})
