@@ -51,3 +51,19 @@ async def retry_parked_mail(request: web.Request) -> web.StreamResponse:
         raise ApiError(404, "not_found")
     await audit(request, caller.operator.username, "mail.retried", number, mail_id=mail_id)
     return json_response({"number": number, "id": mail_id, "state": "queued"})
+
+
+@routes.post("/api/console/mail/parked/retry")
+async def retry_all_parked_mail(request: web.Request) -> web.StreamResponse:
+    """Queue every parked mail again: once a relay's setting is mended, the mails it refused
+    in the meantime (hundreds at a deadline) go with one click, not one each."""
+    console, caller = await require(request, csrf=True, roles=("admin",))
+    worker = console.services.mail
+    if worker is None:
+        raise ApiError(404, "not_found")
+    queued = 0
+    for number, mail in await console.services.storage.outbox.parked():
+        if await worker.requeue(number, mail.id):
+            queued += 1
+            await audit(request, caller.operator.username, "mail.retried", number, mail_id=mail.id)
+    return json_response({"queued": queued})

@@ -397,6 +397,7 @@ CONSOLE_POSTS = [
     ),
     ("/api/console/operators/mverdi", {"active": False}),
     ("/api/console/mail/parked/{number}/m1/retry", {}),
+    ("/api/console/mail/parked/retry", {}),
 ]
 
 
@@ -1361,6 +1362,34 @@ async def test_an_admin_sends_a_parked_mail_again(server: Server, signed_in: Fac
     entries = await storage.audit.recent(target=ticket.number)
     [entry] = [e for e in entries if e.action == "mail.retried"]
     assert (entry.actor, entry.detail) == ("aneri", {"mail_id": mail_id})
+
+
+async def test_an_admin_sends_every_parked_mail_again_at_once(
+    server: Server, signed_in: Factory
+) -> None:
+    tickets = [await open_ticket(server) for _ in range(3)]
+    for ticket in tickets[:2]:
+        await park_the_opening_mail(server, ticket.number)
+    storage = server.app[SERVICES].storage
+    anna, laura = await signed_in(ANNA), await signed_in(LAURA)
+    assert (await laura.post("/api/console/mail/parked/retry"))[0] == 403
+
+    status, body = await anna.post("/api/console/mail/parked/retry")
+    assert (status, body) == (200, {"queued": 2})
+    async def states() -> list[str]:
+        return [(await storage.tickets.get(t.number)).outbox[0].state  # type: ignore[union-attr]
+                for t in tickets]
+
+    for _ in range(100):  # the worker sends them again, at once
+        if await states() == ["sent"] * 3:
+            break
+        await asyncio.sleep(0.05)
+    assert await states() == ["sent"] * 3
+    assert (await anna.get("/api/console/mail/parked"))[1]["mail"] == []
+    # nothing left to retry
+    assert await anna.post("/api/console/mail/parked/retry") == (200, {"queued": 0})
+    retried = [e.target for e in await storage.audit.recent() if e.action == "mail.retried"]
+    assert sorted(retried) == sorted(t.number for t in tickets[:2])
 
 
 async def test_the_parked_list_says_when_the_mail_server_is_down(data_dir: Path) -> None:

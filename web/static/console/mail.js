@@ -24,6 +24,20 @@ export async function renderParked(box, notice) {
     box.append(h("p", { text: T("parkedNone") }));
     return;
   }
+  // a relay's setting mended: every mail it refused meanwhile goes again with one click
+  const error = h("p", { class: "c-error", role: "alert" });
+  const all = h("button", { type: "button", class: "c-btn", text: T("retryAll", { n: res.data.mail.length }), onclick: async () => {
+    all.disabled = true;
+    error.textContent = "";
+    const done = await api("POST", "/api/console/mail/parked/retry", {});
+    if (!done.ok) {
+      all.disabled = false;
+      error.textContent = errorText(done.error);
+      return;
+    }
+    await renderParked(box, T("retriedAll", { n: done.data.queued }));
+  } });
+  box.append(h("div", { class: "c-row-actions" }, all), error);
   const rows = res.data.mail.map((m) => {
     const error = h("p", { class: "c-error", role: "alert" });
     const retry = h("button", { type: "button", class: "c-btn", "aria-label": T("retryTo", { to: m.to }), text: T("retry"), onclick: async () => {
