@@ -70,6 +70,7 @@ async def add_operator(request: web.Request) -> web.StreamResponse:
         raise ApiError(422, "validation_failed", fields=missing)
     store = console.services.storage.operators
     username = normalise_username(str(values["username"]))
+    # Asked first so that a taken name is told before a password rule, and without hashing.
     if await store.get(username) is not None:
         raise ApiError(409, "username_taken")
     try:
@@ -82,7 +83,11 @@ async def add_operator(request: web.Request) -> web.StreamResponse:
         )
     except AccountError as error:
         raise account_error(error) from None
-    await store.put(operator)
+    # Only `add` settles a race: two admins (or one double click) creating the same username
+    # both pass the look-up above while argon2 hashes, and a put would let the second
+    # silently replace the first person's name and password.
+    if not await store.add(operator):
+        raise ApiError(409, "username_taken")
     await audit(
         request, caller.operator.username, "operator.added", operator.username, role=operator.role
     )
