@@ -21,6 +21,7 @@ from web.desk.accounts import (
     normalise_username,
 )
 from web.desk.errors import ApiError
+from web.desk.tickets import Desk
 from web.http.errors import json_object
 
 routes = web.RouteTableDef()
@@ -38,15 +39,19 @@ def account_view(operator: Operator, online: set[str]) -> dict[str, Any]:
 
 @routes.get("/api/console/operators")
 async def list_operators(request: web.Request) -> web.StreamResponse:
-    """Everyone sees the active colleagues (to transfer a ticket); admins see every account."""
+    """Everyone sees the active colleagues (to transfer a ticket); admins see every account,
+    with how many open tickets each holds (a colleague away holds them where nobody looks)."""
     console, caller = await require(request, csrf=False)
     online = {o["username"] for o in await console.online()}
     admin = caller.operator.role == "admin"
-    accounts = [
-        account_view(o, online)
-        for o in await console.services.storage.operators.list()
-        if admin or o.active
-    ]
+    tickets = console.services.storage.tickets
+    accounts = []
+    for operator in await console.services.storage.operators.list():
+        if admin:
+            held = (await tickets.queue(Desk.held_by(operator.username, limit=1))).total
+            accounts.append({**account_view(operator, online), "held": held})
+        elif operator.active:
+            accounts.append(account_view(operator, online))
     return json_response({"operators": accounts})
 
 
@@ -137,3 +142,21 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
     )
     online = {o["username"] for o in await console.online()}
     return json_response({"operator": account_view(updated, online)})
+
+
+@routes.post("/api/console/operators/{username}/release")
+async def release_tickets(request: web.Request) -> web.StreamResponse:
+    """The open tickets an account holds go back to the unassigned queue, the account staying
+    as it is: for a colleague on leave, whose students would otherwise wait on nobody."""
+    console, caller = await require(request, csrf=True, roles=("admin",))
+    operator = await console.services.storage.operators.get(
+        normalise_username(request.match_info["username"])
+    )
+    if operator is None:
+        raise ApiError(404, "not_found")
+    released = await console.desk.release_held_by(operator.username, caller.operator)
+    await audit(
+        request, caller.operator.username, "operator.tickets_released", operator.username,
+        released=released,
+    )
+    return json_response({"released": released})

@@ -441,13 +441,20 @@ class Desk:
 
     # --- after every change ---------------------------------------------------------------
 
-    async def release_held_by(self, username: str, by: Operator) -> None:
-        """Every ticket still open that `username` holds goes back to nobody: an account
-        that was deactivated held them where nobody's queue shows them ("mine and
-        unassigned") and its name stayed on the student's page. Closed tickets keep it."""
-        held = QueueQuery(
-            statuses=frozenset({"open", "awaiting_user"}), holders=frozenset({username})
+    @staticmethod
+    def held_by(username: str, limit: int = 200) -> QueueQuery:
+        """The tickets still open that `username` holds."""
+        return QueueQuery(
+            statuses=frozenset({"open", "awaiting_user"}), holders=frozenset({username}),
+            limit=limit,
         )
+
+    async def release_held_by(self, username: str, by: Operator) -> int:
+        """Every ticket still open that `username` holds goes back to nobody: an account
+        that was deactivated, or a colleague away for weeks, held them where nobody's queue
+        shows them ("mine and unassigned") and its name stayed on the student's page. Closed
+        tickets keep it. How many were released."""
+        held = self.held_by(username)
 
         def change(ticket: Ticket) -> bool:
             if ticket.operator != username or ticket.status == "closed":
@@ -455,6 +462,7 @@ class Desk:
             hand_over(ticket, None, by=by.username)
             return True
 
+        total = 0
         while page := (await self.storage.tickets.queue(held)).tickets:
             released = 0
             for summary in page:
@@ -466,8 +474,10 @@ class Desk:
                         ticket, "assigned", actor=by.username, action="ticket.released",
                         detail=detail,
                     )
+            total += released
             if not released:
                 break  # what is left keeps changing hands: it is someone's
+        return total
 
     async def _after(
         self,

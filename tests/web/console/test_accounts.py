@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from tests.conftest import Server
-from tests.web.conftest import ANNA, Account, Console, Factory
+from tests.web.conftest import ANNA, LAURA, MARCO, Account, Console, Factory, open_ticket
 from web.desk.accounts import verify_password
 from web.http.keys import SERVICES
 
@@ -52,3 +52,38 @@ async def test_two_admins_creating_one_username_together_get_one_account_and_one
         assert (await newcomer.login(account))[0] == 200
     finally:
         await newcomer.close()
+
+
+async def test_an_admin_sees_who_holds_open_tickets_and_frees_them_for_a_colleague_away(
+    server: Server, signed_in: Factory
+) -> None:
+    anna, laura, marco = await signed_in(ANNA), await signed_in(LAURA), await signed_in(MARCO)
+    held = [await open_ticket(server) for _ in range(3)]
+    for ticket in held:
+        take = f"/api/console/tickets/{ticket.number}/assign"
+        assert (await marco.post(take, {"username": ""}))[0] == 200
+    closed = f"/api/console/tickets/{held[2].number}/status"
+    assert (await marco.post(closed, {"status": "closed"}))[0] == 200
+
+    _, body = await anna.get("/api/console/operators")
+    assert {o["username"]: o["held"] for o in body["operators"]} == {
+        "aneri": 0, "erossi": 0, "lbianchi": 0, "mverdi": 2
+    }
+    _, body = await laura.get("/api/console/operators")
+    assert all("held" not in o for o in body["operators"])  # the admins' view only
+    assert (await laura.post("/api/console/operators/mverdi/release", {}))[0] == 403
+
+    status, body = await anna.post("/api/console/operators/mverdi/release", {})
+    assert status == 200 and body == {"released": 2}
+    _, body = await laura.get("/api/console/tickets", assigned="me,none", status="open")
+    assert sorted(t["number"] for t in body["tickets"]) == sorted(t.number for t in held[:2])
+    # Marco is on leave, not gone: still signed in, and what he closed keeps his name
+    assert (await marco.get("/api/console/me"))[0] == 200
+    stored = await server.app[SERVICES].storage.tickets.get(held[2].number)
+    assert stored is not None and stored.operator == "mverdi"
+    audit = server.app[SERVICES].storage.audit
+    entries = await audit.recent(target="mverdi")
+    assert entries[0].action == "operator.tickets_released" and entries[0].actor == "aneri"
+    assert entries[0].detail == {"released": 2}
+    assert (await audit.recent(target=held[0].number))[0].action == "ticket.released"
+    assert (await anna.post("/api/console/operators/nessuno/release", {}))[0] == 404

@@ -34,7 +34,8 @@ export async function renderTeam(box, done = "") {
       h("th", { scope: "row" }, h("span", { text: o.username }), o.online ? h("span", { class: "c-online-dot", title: T("isOnline") }, h("span", { class: "c-sr", text: T("isOnline") })) : null),
       h("td", {}, name),
       h("td", {}, role),
-      h("td", { text: o.active ? T("active") : T("inactive") }),
+      h("td", {}, h("span", { text: o.active ? T("active") : T("inactive") }),
+        o.held ? h("span", { class: "c-muted c-small", text: " · " + T(o.held === 1 ? "heldOne" : "held", { n: o.held }) }) : null),
       h("td", { class: "c-row-actions" },
         // each row's buttons say whose they are: a screen reader lists them out of their rows
         rowButton(T("save"), o, () => update({ name: name.value, role: role.value })),
@@ -43,6 +44,14 @@ export async function renderTeam(box, done = "") {
           : rowButton(o.active ? T("deactivate") : T("activate"), o, () => {
             if (!o.active || window.confirm(T("confirmDeactivate", { name: o.name }))) update({ active: !o.active });
           }),
+        // For a colleague away: their students wait on nobody else until the tickets are free.
+        o.held ? rowButton(T("releaseTickets"), o, async () => {
+          if (!window.confirm(T("confirmRelease", { n: o.held, name: o.name }))) return;
+          error.textContent = "";
+          const res = await api("POST", "/api/console/operators/" + encodeURIComponent(o.username) + "/release");
+          if (!res.ok) error.textContent = errorText(res.error);
+          else renderTeam(box, T("released", { n: res.data.released, username: o.username }));
+        }) : null,
         h("span", { class: "c-pw" }, pw, rowButton(T("setPassword"), o, () => {
           if (pw.value) update({ password: pw.value });
           else {

@@ -1,0 +1,47 @@
+"""An admin's season with the team, in the console: colleagues away with tickets in hand."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.test_console import answered, page_of, sign_in
+from tests.conftest import Server
+from tests.web.conftest import ANNA, MARCO, Console, create_account, open_ticket
+from web.http.keys import SERVICES
+
+pytestmark = pytest.mark.browser
+
+
+async def test_an_admin_sees_a_colleague_s_open_tickets_and_puts_them_back_in_the_queue(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, ANNA)
+    await create_account(server, MARCO)
+    marco = Console(server)
+    try:
+        assert (await marco.login(MARCO))[0] == 200
+        held = [await open_ticket(server) for _ in range(2)]
+        for ticket in held:
+            take = f"/api/console/tickets/{ticket.number}/assign"
+            assert (await marco.post(take, {"username": ""}))[0] == 200
+    finally:
+        await marco.close()
+    anna = await page_of(browser)
+    await sign_in(anna, server, ANNA)
+    await anna.get_by_role("button", name="Operatori", exact=True).click()
+    row = anna.get_by_role("row", name=re.compile(MARCO.username))
+    await expect(row).to_contain_text("2 ticket aperti in carico")
+    release = anna.get_by_role("button", name=f"Rimetti in coda i suoi ticket · {MARCO.username}")
+    asked = await answered(anna, release, accept=True)
+    assert "2 ticket aperti di Marco Verdi" in asked.message
+    done = anna.get_by_role("status").filter(has_text="2 ticket di mverdi rimessi")
+    await expect(done).to_be_focused()
+    await expect(row).not_to_contain_text("in carico")
+    await expect(release).to_have_count(0)
+    for ticket in held:
+        stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+        assert stored is not None and stored.operator is None
+    assert anna.errors == []  # type: ignore[attr-defined]
