@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass, replace
 
@@ -37,17 +38,25 @@ class LoginAttempt:
     operator out by guessing from elsewhere. Where the operator signed in during the last
     30 days only the strict one applies: a distributed guesser cannot lock them out with the
     ceiling, nor can someone behind the same address (a campus network, a proxy) with made-up
-    usernames."""
+    usernames. The strict one counts against the account's current password: an operator who
+    forgot it and tried until refused signs in with the one an admin then sets, at once."""
 
     taken: list[tuple[Counter, str]]
     limits: Limits
     user_address: str
+    strict_key: str
 
     @classmethod
-    async def take(cls, limits: Limits, username: str, ip: str) -> LoginAttempt:
-        """Count the attempt, or raise 429 (counting nothing) if any limit is reached."""
+    async def take(
+        cls, limits: Limits, username: str, ip: str, credential: str | None
+    ) -> LoginAttempt:
+        """Count the attempt, or raise 429 (counting nothing) if any limit is reached.
+        credential: the account's password hash (None for an unknown username)."""
         user_address = f"{username}\n{ip}"  # no address holds a line break
-        counters = [(limits.login_failures_per_user_address, user_address)]
+        # A digest, not the hash itself: the key may sit in Redis.
+        tag = hashlib.sha256(credential.encode()).hexdigest()[:16] if credential else ""
+        strict_key = f"{user_address}\n{tag}"
+        counters = [(limits.login_failures_per_user_address, strict_key)]
         if not await limits.trusted_logins.has(user_address):
             counters += [
                 (limits.login_failures_per_ip, ip),
@@ -64,13 +73,13 @@ class LoginAttempt:
         if wait:
             await refund_all(taken)
             raise rate_limited(wait)
-        return cls(taken, limits, user_address)
+        return cls(taken, limits, user_address, strict_key)
 
     async def succeeded(self) -> None:
         """The right password: this try was no guess, and the typos this operator made from
         this address before are forgiven."""
         await refund_all(self.taken)
-        await self.limits.login_failures_per_user_address.reset(self.user_address)
+        await self.limits.login_failures_per_user_address.reset(self.strict_key)
         await self.limits.trusted_logins.add(self.user_address)
 
 
@@ -95,11 +104,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = normalise_username(raw_user)[:64]
     ip = request_ip(request)
     limits = services.limits
-    # Counted before the password check and given back if it succeeds: a burst of concurrent
-    # guesses must not all pass a check made before any of them was counted.
-    attempt = await LoginAttempt.take(limits, username, ip)
     operator = (
         await services.storage.operators.get(username) if USERNAME.fullmatch(username) else None
+    )
+    # Counted before the password check and given back if it succeeds: a burst of concurrent
+    # guesses must not all pass a check made before any of them was counted.
+    attempt = await LoginAttempt.take(
+        limits, username, ip, operator.password_hash if operator else None
     )
     # argon2 is slow on purpose: off the event loop. Unknown users cost the same time.
     ok = await asyncio.to_thread(

@@ -87,3 +87,23 @@ async def test_an_admin_sees_who_holds_open_tickets_and_frees_them_for_a_colleag
     assert entries[0].detail == {"released": 2}
     assert (await audit.recent(target=held[0].number))[0].action == "ticket.released"
     assert (await anna.post("/api/console/operators/nessuno/release", {}))[0] == 404
+
+
+async def test_an_operator_refused_for_too_many_tries_signs_in_with_the_password_an_admin_set(
+    server: Server, signed_in: Factory
+) -> None:
+    anna, marco = await signed_in(ANNA), Console(server)
+    try:
+        for _ in range(5):
+            assert (await marco.login(MARCO, "quella-di-prima?"))[0] == 401
+        assert (await marco.login(MARCO))[0] == 429  # even the right one, for 15 minutes
+        reset = {"password": "nuova-password-di-marco"}
+        assert (await anna.post("/api/console/operators/mverdi", reset))[0] == 200
+        status, _ = await marco.login(MARCO, "nuova-password-di-marco")
+        assert status == 200
+        # guessing goes on being counted against the new password
+        for _ in range(5):
+            assert (await marco.login(MARCO, "indovina"))[0] == 401
+        assert (await marco.login(MARCO, "nuova-password-di-marco"))[0] == 429
+    finally:
+        await marco.close()
