@@ -45,3 +45,15 @@ async def test_an_admin_sees_a_colleague_s_open_tickets_and_puts_them_back_in_th
         stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
         assert stored is not None and stored.operator is None
     assert anna.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("lang", "hint"),
+    [("it", "Password dimenticata? Chiedi a un amministratore"), ("en", "Forgot your password?")],
+)
+async def test_the_sign_in_page_says_whom_to_ask_for_a_forgotten_password(
+    server: Server, browser: Browser, lang: str, hint: str
+) -> None:
+    page = await page_of(browser)
+    await page.goto(f"{server.url}/console?lang={lang}")
+    await expect(page.get_by_text(hint)).to_be_visible()

@@ -60,6 +60,8 @@ export function renderLogin(message) {
     pass,
     error,
     button,
+    // There is no reset by mail: an admin sets the new password (accounts.js).
+    h("p", { class: "c-muted c-small", text: T("forgotPassword") }),
     h("p", { class: "c-muted c-small", text: T("sessionNote", { n: boot.idle_minutes }) }),
   );
   root.append(
