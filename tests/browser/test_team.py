@@ -57,3 +57,24 @@ async def test_the_sign_in_page_says_whom_to_ask_for_a_forgotten_password(
     page = await page_of(browser)
     await page.goto(f"{server.url}/console?lang={lang}")
     await expect(page.get_by_text(hint)).to_be_visible()
+
+
+async def test_the_history_of_an_account_says_who_promoted_it(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, ANNA)
+    await create_account(server, MARCO)
+    anna = await page_of(browser)
+    await sign_in(anna, server, ANNA)
+    await anna.get_by_role("button", name="Operatori", exact=True).click()
+    row = anna.get_by_role("row", name=re.compile(MARCO.username))
+    await row.get_by_role("combobox").select_option("admin")
+    await anna.get_by_role("button", name=f"Salva · {MARCO.username}").click()
+    await expect(anna.get_by_role("status").filter(has_text="aggiornato")).to_be_focused()
+    await anna.get_by_role("button", name=f"Cronologia · {MARCO.username}").click()
+    title = anna.get_by_role("heading", name=f"Cronologia di {MARCO.username}")
+    await expect(title).to_be_focused()
+    await expect(row.get_by_role("listitem")).to_contain_text(
+        [re.compile(r"· aneri · ruolo: Operatore → Amministratore$")]
+    )
+    assert anna.errors == []  # type: ignore[attr-defined]

@@ -135,10 +135,13 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
     changes = sorted(
         k for k in ("name", "role", "active") if getattr(updated, k) != getattr(operator, k)
     )
+    # What each became, from what: "role" alone could not tell a promotion from a demotion.
+    values = {k: [getattr(operator, k), getattr(updated, k)] for k in changes}
     if updated.password_hash != operator.password_hash:
         changes.append("password")
     await audit(
-        request, caller.operator.username, "operator.updated", updated.username, changes=changes
+        request, caller.operator.username, "operator.updated", updated.username,
+        changes=changes, **values,
     )
     online = {o["username"] for o in await console.online()}
     return json_response({"operator": account_view(updated, online)})
@@ -160,3 +163,27 @@ async def release_tickets(request: web.Request) -> web.StreamResponse:
         released=released,
     )
     return json_response({"released": released})
+
+
+# What the history of an account shows: what was done to it, and its sign-ins and outs.
+HISTORY_LIMIT = 50
+
+
+@routes.get("/api/console/operators/{username}/history")
+async def account_history(request: web.Request) -> web.StreamResponse:
+    """Who created, changed, deactivated an account and freed its tickets, and when it signed
+    in: for the head of the office, from the audit's latest entries."""
+    console, _ = await require(request, csrf=False, roles=("admin",))
+    username = normalise_username(request.match_info["username"])
+    if await console.services.storage.operators.get(username) is None:
+        raise ApiError(404, "not_found")
+    entries = await console.services.storage.audit.recent(HISTORY_LIMIT, target=username)
+    return json_response(
+        {
+            "entries": [
+                {"at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
+                for e in entries
+                if e.action.startswith("operator.")
+            ]
+        }
+    )

@@ -107,3 +107,38 @@ async def test_an_operator_refused_for_too_many_tries_signs_in_with_the_password
         assert (await marco.login(MARCO, "nuova-password-di-marco"))[0] == 429
     finally:
         await marco.close()
+
+
+async def test_the_head_of_the_office_reads_who_did_what_to_an_account(
+    server: Server, signed_in: Factory
+) -> None:
+    anna, laura = await signed_in(ANNA), await signed_in(LAURA)
+    new = {"username": "gferri", "name": "Giorgio Ferri", "role": "editor"}
+    assert (await anna.post("/api/console/operators", {**new, "password": "pw-di-giorgio"}))[
+        0
+    ] == 201
+    path = "/api/console/operators/gferri"
+    for change in (
+        {"role": "admin"},
+        {"active": False},
+        {"active": True, "name": "Giorgio M. Ferri", "password": "nuova-pw-giorgio"},
+    ):
+        assert (await anna.post(path, change))[0] == 200
+    assert (await laura.get(f"{path}/history"))[0] == 403
+    status, body = await anna.get(f"{path}/history")
+    assert status == 200
+    assert [(e["actor"], e["action"], e["detail"]) for e in body["entries"]] == [
+        (
+            "aneri",
+            "operator.updated",
+            {
+                "changes": ["active", "name", "password"],
+                "active": [False, True],
+                "name": ["Giorgio Ferri", "Giorgio M. Ferri"],
+            },
+        ),
+        ("aneri", "operator.updated", {"changes": ["active"], "active": [True, False]}),
+        ("aneri", "operator.updated", {"changes": ["role"], "role": ["editor", "admin"]}),
+        ("aneri", "operator.added", {"role": "editor"}),
+    ]
+    assert (await anna.get("/api/console/operators/nessuno/history"))[0] == 404

@@ -3,7 +3,7 @@
 import { S } from "./state.js";
 import { T } from "./texts.js";
 import { clear, h, tableBox } from "./dom.js";
-import { roleLabel } from "./format.js";
+import { fmtDate, roleLabel } from "./format.js";
 import { api, errorText } from "./api.js";
 
 export async function loadTeam() {
@@ -21,6 +21,7 @@ export async function renderTeam(box, done = "") {
     const name = h("input", { value: o.name, "aria-label": T("name") + " · " + o.username });
     const pw = h("input", { type: "password", autocomplete: "new-password", placeholder: T("newPassword"), "aria-label": T("newPassword") + " · " + o.username });
     const error = h("p", { class: "c-error", role: "alert" });
+    const history = h("div", { class: "c-history" });
     const update = async (changes) => {
       error.textContent = "";
       const res = await api("POST", "/api/console/operators/" + encodeURIComponent(o.username), changes);
@@ -52,6 +53,7 @@ export async function renderTeam(box, done = "") {
           if (!res.ok) error.textContent = errorText(res.error);
           else renderTeam(box, T("released", { n: res.data.released, username: o.username }));
         }) : null,
+        rowButton(T("accountHistory"), o, () => showHistory(o, history)),
         h("span", { class: "c-pw" }, pw, rowButton(T("setPassword"), o, () => {
           if (pw.value) update({ password: pw.value });
           else {
@@ -59,7 +61,7 @@ export async function renderTeam(box, done = "") {
             pw.focus();
           }
         })),
-        error),
+        error, history),
     );
   });
   const nu = {
@@ -106,4 +108,37 @@ export async function renderTeam(box, done = "") {
 
 function rowButton(text, operator, onclick) {
   return h("button", { type: "button", class: "c-btn", "aria-label": text + " · " + operator.username, onclick, text });
+}
+
+// Who did what to the account, for the head of the office (the audit's latest entries).
+async function showHistory(o, box) {
+  const res = await api("GET", "/api/console/operators/" + encodeURIComponent(o.username) + "/history");
+  if (!res.ok) {
+    clear(box).append(h("p", { class: "c-error", role: "alert", text: errorText(res.error) }));
+    return;
+  }
+  const entries = res.data.entries;
+  const title = h("h3", { tabindex: "-1", text: T("historyTitle", { username: o.username }) });
+  clear(box).append(title, entries.length
+    ? h("ul", { class: "c-small" }, entries.map((e) => h("li", { text: fmtDate(e.at) + " · " + e.actor + " · " + describe(e) })))
+    : h("p", { class: "c-muted c-small", text: T("historyNone") }));
+  title.focus();
+}
+
+function describe(entry) {
+  const d = entry.detail || {};
+  if (entry.action === "operator.added") return T("histAdded", { role: roleLabel(d.role) });
+  if (entry.action === "operator.login") return T("histLogin");
+  if (entry.action === "operator.logout") return T("histLogout");
+  if (entry.action === "operator.tickets_released") return T("histReleased", { n: d.released });
+  if (entry.action !== "operator.updated") return entry.action;
+  // entries written before the values were kept name the field alone
+  return (d.changes || []).map((field) => {
+    const change = d[field];
+    if (field === "password") return T("histPassword");
+    if (!Array.isArray(change)) return field;
+    if (field === "active") return T(change[1] ? "histActivated" : "histDeactivated");
+    if (field === "role") return T("histRole", { from: roleLabel(change[0]), to: roleLabel(change[1]) });
+    return T("histName", { from: change[0], to: change[1] });
+  }).join(", ");
 }
