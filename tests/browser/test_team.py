@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.browser.conftest import NewPage
 from tests.browser.test_console import answered, page_of, sign_in
 from tests.conftest import Server
 from tests.web.conftest import ANNA, MARCO, Console, create_account, open_ticket
@@ -78,3 +79,30 @@ async def test_the_history_of_an_account_says_who_promoted_it(
         [re.compile(r"· aneri · ruolo: Operatore → Amministratore$")]
     )
     assert anna.errors == []  # type: ignore[attr-defined]
+
+
+async def test_an_operator_chooses_their_own_password(server: Server, new_page: NewPage) -> None:
+    await create_account(server, MARCO)
+    page = await new_page()
+    await sign_in(page, server, MARCO)
+    await page.get_by_role("button", name="La tua password").click()
+    await expect(page.get_by_role("heading", name="La tua password")).to_be_visible()
+    await page.get_by_label("Password attuale").fill(MARCO.password)
+    await page.get_by_label("Nuova password", exact=True).fill("solo-mia-password")
+    await page.get_by_label("Ripeti la nuova password").fill("solo-mia-passwort")
+    await page.get_by_role("button", name="Cambia password").click()
+    await expect(page.get_by_role("alert")).to_have_text("Le due nuove password non coincidono.")
+
+    await page.get_by_label("Ripeti la nuova password").fill("solo-mia-password")
+    await page.get_by_label("Password attuale").fill("non-e-questa")
+    await page.get_by_role("button", name="Cambia password").click()
+    await expect(page.get_by_role("alert")).to_contain_text("La password attuale non è questa.")
+
+    await page.get_by_label("Password attuale").fill(MARCO.password)
+    await page.get_by_role("button", name="Cambia password").click()
+    # signed out, told why; the new password opens the console
+    await expect(page.get_by_text("Password cambiata: accedi con quella nuova.")).to_be_visible()
+    await page.get_by_label("Nome utente").fill(MARCO.username)
+    await page.get_by_label("Password").fill("solo-mia-password")
+    await page.get_by_role("button", name="Accedi").click()
+    await expect(page.get_by_role("button", name="Esci")).to_be_visible()

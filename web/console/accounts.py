@@ -11,6 +11,7 @@ from aiohttp import web
 from storage import Operator
 from web.console.access import audit, flag, json_response, require
 from web.console.namespace import person
+from web.console.signin import LoginAttempt
 from web.desk.accounts import (
     AccountError,
     build_operator,
@@ -19,9 +20,11 @@ from web.desk.accounts import (
     check_role,
     hash_password,
     normalise_username,
+    verify_password,
 )
 from web.desk.errors import ApiError
 from web.desk.tickets import Desk
+from web.http.clients import request_ip
 from web.http.errors import json_object
 
 routes = web.RouteTableDef()
@@ -187,3 +190,41 @@ async def account_history(request: web.Request) -> web.StreamResponse:
             ]
         }
     )
+
+
+@routes.post("/api/console/me/password")
+async def change_own_password(request: web.Request) -> web.StreamResponse:
+    """An operator's own new password, given the current one: the one an admin chose and told
+    them becomes theirs alone. Every session of the account ends, this one too, so that one
+    opened with the old password (a laptop left signed in) does not outlive the change. Wrong
+    current passwords count as failed sign-ins, with their limits."""
+    console, caller = await require(request, csrf=True)
+    data = await json_object(request)
+    current, new = (data.get(k) for k in ("current", "password"))
+    missing = {
+        k: "console.field.required"
+        for k, v in (("current", current), ("password", new))
+        if not isinstance(v, str) or not v
+    }
+    if missing:
+        raise ApiError(422, "validation_failed", fields=missing)
+    operator = caller.operator
+    attempt = await LoginAttempt.take(
+        console.services.limits, operator.username, request_ip(request), operator.password_hash
+    )
+    if not await asyncio.to_thread(verify_password, operator.password_hash, str(current)):
+        raise ApiError(
+            422, "validation_failed", fields={"current": "console.field.current_password"}
+        )
+    await attempt.succeeded()
+    try:
+        password = check_password(str(new), operator.username)
+    except AccountError as error:
+        raise account_error(error) from None
+    hashed = await asyncio.to_thread(hash_password, password)
+    await console.services.storage.operators.put(replace(operator, password_hash=hashed))
+    await audit(
+        request, operator.username, "operator.updated", operator.username, changes=["password"]
+    )
+    await console.end_sessions_of(operator.username, "password_changed")
+    return json_response({})

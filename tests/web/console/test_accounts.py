@@ -142,3 +142,52 @@ async def test_the_head_of_the_office_reads_who_did_what_to_an_account(
         ("aneri", "operator.added", {"role": "editor"}),
     ]
     assert (await anna.get("/api/console/operators/nessuno/history"))[0] == 404
+
+
+async def test_an_operator_changes_the_password_an_admin_gave_them(
+    server: Server, signed_in: Factory
+) -> None:
+    laura, other_device = await signed_in(LAURA), await signed_in(LAURA)
+    change = "/api/console/me/password"
+    status, body = await laura.post(change, {"current": "non-questa", "password": "tutta-mia-1"})
+    assert status == 422
+    assert body["error"]["fields"] == {"current": "La password attuale non è questa."}
+    status, body = await laura.post(change, {"current": LAURA.password, "password": "corta"})
+    assert status == 422 and "password" in body["error"]["fields"]
+    status, body = await laura.post(change, {"current": LAURA.password})
+    assert (status, body["error"]["fields"]) == (422, {"password": "Campo obbligatorio."})
+    # a bad new password changed nothing: both sessions still work
+    assert (await other_device.get("/api/console/me"))[0] == 200
+
+    assert await laura.post(change, {"current": LAURA.password, "password": "tutta-mia-1"}) == (
+        200, {}
+    )
+    # every session of the account ends, this one too
+    for console in (laura, other_device):
+        assert (await console.get("/api/console/me"))[0] == 401
+    storage = server.app[SERVICES].storage
+    stored = await storage.operators.get(LAURA.username)
+    assert stored is not None and verify_password(stored.password_hash, "tutta-mia-1")
+    old, new = Console(server), Console(server)
+    try:
+        assert (await old.login(LAURA))[0] == 401
+        assert (await new.login(LAURA, "tutta-mia-1"))[0] == 200
+    finally:
+        await old.close()
+        await new.close()
+    entries = await storage.audit.recent(target=LAURA.username)
+    assert [(e.actor, e.detail) for e in entries if e.action == "operator.updated"] == [
+        (LAURA.username, {"changes": ["password"]})
+    ]
+
+
+async def test_guessing_the_current_password_meets_the_sign_in_limits(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    answers = [
+        (await laura.post("/api/console/me/password",
+                          {"current": f"tentativo-{n}", "password": "tutta-mia-1"}))[0]
+        for n in range(12)
+    ]
+    assert 429 in answers and answers[0] == 422

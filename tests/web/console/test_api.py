@@ -398,6 +398,7 @@ CONSOLE_POSTS = [
     ("/api/console/operators/mverdi", {"active": False}),
     ("/api/console/mail/parked/{number}/m1/retry", {}),
     ("/api/console/mail/parked/retry", {}),
+    ("/api/console/me/password", {"current": "password-lunga-1", "password": "password-nuova-1"}),
 ]
 
 

@@ -5,6 +5,7 @@ import { T } from "./texts.js";
 import { clear, h, tableBox } from "./dom.js";
 import { fmtDate, roleLabel } from "./format.js";
 import { api, errorText } from "./api.js";
+import { signedOut } from "./signin.js";
 
 export async function loadTeam() {
   const res = await api("GET", "/api/console/operators");
@@ -141,4 +142,37 @@ function describe(entry) {
     if (field === "role") return T("histRole", { from: roleLabel(change[0]), to: roleLabel(change[1]) });
     return T("histName", { from: change[0], to: change[1] });
   }).join(", ");
+}
+
+// An operator's own password, in place of the one an admin chose and told them. The server
+// then ends every session of the account, this one too: the sign-in comes back, saying why.
+export function renderPassword(box) {
+  const field = (id, autocomplete) => h("input", { id, type: "password", autocomplete, required: true });
+  const current = field("p-current", "current-password");
+  const fresh = field("p-new", "new-password");
+  const again = field("p-again", "new-password");
+  const error = h("p", { class: "c-error", role: "alert" });
+  const form = h("form", { class: "c-add", novalidate: true, onsubmit: async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    if (fresh.value !== again.value) {
+      error.textContent = T("passwordsDiffer");
+      again.focus();
+      return;
+    }
+    const res = await api("POST", "/api/console/me/password", { current: current.value, password: fresh.value });
+    if (!res.ok) {
+      error.textContent = errorText(res.error);
+      return;
+    }
+    signedOut(T("passwordChanged"));
+  } },
+    h("div", { class: "c-add-grid" },
+      h("label", { for: "p-current", text: T("currentPassword") }), current,
+      h("label", { for: "p-new", text: T("newPassword") }), h("span", {}, fresh, h("span", { class: "c-muted c-small", text: " " + T("passwordHint") })),
+      h("label", { for: "p-again", text: T("repeatPassword") }), again),
+    error,
+    h("button", { type: "submit", class: "c-btn c-primary", text: T("changePassword") }),
+  );
+  clear(box).append(h("h2", { text: T("myPassword") }), h("p", { class: "c-muted", text: T("myPasswordIntro") }), form);
 }

@@ -10,7 +10,7 @@ import { logout } from "./signin.js";
 import { connect } from "./socket.js";
 import { loadQueue, renderQueue, renderQueuePane } from "./queue.js";
 import { leaveTicket, renderEmptyTicket } from "./ticket.js";
-import { loadTeam, renderTeam } from "./accounts.js";
+import { loadTeam, renderPassword, renderTeam } from "./accounts.js";
 import { renderParked } from "./mail.js";
 import { renderReport } from "./report.js";
 import { renderFigures } from "./figures.js";
@@ -46,6 +46,7 @@ export function startConsole() {
       adminButtons,
       h("a", { class: "c-btn c-ghost", href: "/console?lang=" + T("langSwitchLang"), lang: T("langSwitchLang"), text: T("langSwitch") }),
       h("span", { class: "c-me" }, h("strong", { text: S.me.name }), " · ", roleLabel(S.me.role)),
+      h("button", { type: "button", class: "c-btn c-ghost", onclick: () => showAdmin("password"), text: T("myPassword") }),
       h("button", { type: "button", class: "c-btn", onclick: logout, text: T("signOut") }),
     ),
   );
@@ -114,6 +115,7 @@ export async function showAdmin(which, email) {
   else if (which === "report") await renderReport(box);
   else if (which === "figures") await renderFigures(box);
   else if (which === "privacy") renderPrivacy(box, email);
+  else if (which === "password") renderPassword(box);
   else await renderParked(box);
   // a screen reader hears which view opened, from its heading (unless the view put the
   // focus where the work starts, as the privacy view does in its email field)

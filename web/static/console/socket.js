@@ -52,7 +52,7 @@ export function connect() {
   });
   socket.on("session_expired", (p) => {
     const reason = p && p.reason;
-    const known = { revoked: "revoked", replaced: "replaced", restart: "restarted" };
+    const known = { revoked: "revoked", replaced: "replaced", restart: "restarted", password_changed: "passwordChanged" };
     signedOut(T(known[reason] || "expired"));
   });
   socket.on("presence", (p) => {
