@@ -39,7 +39,7 @@ from typing import Any
 from storage import Backend
 from storage.timeline import percentile
 from web.desk.live import STUDENTS, WAIT_ROOM, LiveEvents
-from web.desk.office_hours import OfficeHours
+from web.desk.office_hours import OFFICE_TZ, OfficeHours
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(days=7)
@@ -140,6 +140,24 @@ def queue_of(
     }
 
 
+def _gist(queue: Queue, now: datetime) -> object:
+    """What a student reads of `queue` at `now` (widget.js, officeWait). With the office's hours
+    the clock alone moves `expected_at` while the office is open, and the minutes to it while
+    it is closed, at every look: an event for that would only read the same words out again
+    (the wait is a live region). The minutes are read only while it is open; the expected day
+    is read against today ("domani" turns "oggi" at midnight)."""
+    if queue is None or "office" not in queue:
+        return queue
+    expected = queue["expected_at"]
+    return (
+        queue["position"],
+        queue["office"],
+        queue["expected_wait_minutes"] if queue["office"]["open"] else None,
+        None if expected is None else datetime.fromisoformat(expected).astimezone(OFFICE_TZ).date(),
+        now.astimezone(OFFICE_TZ).date(),
+    )
+
+
 async def queue_view(
     storage: Backend, number: str, office: OfficeHours | None = None, now: datetime | None = None
 ) -> Queue:
@@ -162,7 +180,7 @@ class WaitWatch:
         self.office = office
         self._watchers: dict[str, set[str]] = {}  # number -> sids
         self._of_sid: dict[str, set[str]] = {}  # sid -> numbers
-        self._told: dict[str, Queue] = {}
+        self._told: dict[str, object] = {}  # number -> _gist of what it was told
         self._looking: asyncio.Task[None] | None = None
 
     def view(self, number: str) -> Awaitable[Queue]:
@@ -199,7 +217,7 @@ class WaitWatch:
         """`sid` follows `number`'s place, and has just been told `told`."""
         self._watchers.setdefault(number, set()).add(sid)
         self._of_sid.setdefault(sid, set()).add(number)
-        self._told[number] = told
+        self._told[number] = _gist(told, datetime.now(UTC))
 
     def forget(self, sid: str) -> None:
         """The socket left: stop watching what nobody else watches."""
@@ -225,10 +243,11 @@ class WaitWatch:
         sent = 0
         for number in watched:
             queue = queue_of(positions.get(number), pace, self.office, now)
+            gist = _gist(queue, now)
             # forgotten while storage answered, or told this already
-            if number not in self._watchers or queue == self._told.get(number):
+            if number not in self._watchers or gist == self._told.get(number):
                 continue
-            self._told[number] = queue
+            self._told[number] = gist
             await self._live.emit(
                 "wait",
                 {"number": number, "queue": queue},

@@ -234,3 +234,35 @@ async def test_with_the_office_s_hours_the_queue_says_when_it_reopens(data_dir: 
     assert expected == opens + timedelta(minutes=5)
     minutes = (expected - now).total_seconds() / 60
     assert abs(queue_now["expected_wait_minutes"] - minutes) <= 1
+
+
+async def test_with_the_office_s_hours_time_passing_alone_tells_the_students_nothing(
+    data_dir: Path, sockets: list[Recorder]
+) -> None:
+    """The clock moves the expected moment (open) or the minutes to it (closed) at every look:
+    neither changes what the student reads, so no `wait` event goes out (the widget would
+    read its live region out again every 10 s); the office closing, and the day turning (the
+    answer "domani" becomes "oggi"), do."""
+    office = OfficeHours.parse("mon-fri 09:00-13:00")
+    thursday = datetime(2026, 12, 3, 10, 0, tzinfo=OFFICE_TZ)
+    server = await start_server(make_config(data_dir, office_hours=office))
+    try:
+        services = server.app[SERVICES]
+        await services.waits.stop()  # only this test's moments, not the real clock's looks
+        await services.storage.tickets.create(
+            answered_at(thursday - timedelta(days=1), timedelta(minutes=5))
+        )
+        page = StudentSocket()
+        sockets.append(page)
+        await page.watch(server, (await open_ticket(server)).token)
+        moved = services.waits.moved
+        assert await moved(thursday) == 1  # the view was told on today's clock
+        assert await moved(thursday + timedelta(seconds=10)) == 0
+        assert await moved(thursday + timedelta(minutes=5)) == 0
+        evening = thursday.replace(hour=20)
+        assert await moved(evening) == 1  # closed: it reopens tomorrow
+        assert await moved(evening + timedelta(seconds=10)) == 0
+        assert await moved(evening + timedelta(minutes=5)) == 0
+        assert await moved(evening + timedelta(hours=4, minutes=30)) == 1  # tomorrow is today
+    finally:
+        await server.stop()
