@@ -37,7 +37,14 @@ class NoEmails(logging.Filter):
     operations' (ids, sizes, times), and no log line is written from a student's text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:
+            # A call whose arguments do not fit its format (a library's slip): logging never
+            # raises into the code that logs, and its own report of the slip would print the
+            # arguments as they are. The line keeps both, redacted below.
+            record.msg, record.args = f"{record.msg} {record.args!r}", None
+            message = record.msg
         hidden = without_emails(message)
         if hidden != message:
             record.msg, record.args = hidden, None

@@ -95,3 +95,21 @@ def test_a_traceback_is_logged_without_the_address_its_error_quotes(
     assert "KeyError" in err and "look-up of <email> failed" in err
     assert "postgresql://helpdesk@db.unipg.it/hd" in err
     assert "mario.rossi" not in err, err
+
+
+def test_a_log_call_whose_arguments_do_not_fit_raises_nothing_and_hides_the_email(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # logging's promise: a slip in a log call (ours or a library's) never becomes an error in
+    # the code that logs, such as a request's 500 or a background loop's end
+    root = logging.getLogger()
+    kept = (list(root.handlers), root.level)
+    try:
+        setup_logging("text")
+        logging.getLogger("helpdesk.test").warning("mail to %s refused: %s", EMAIL)
+    finally:
+        root.handlers[:], root.level = kept
+    err = capsys.readouterr().err
+    # (the redaction takes a quote before an address for the address's own apostrophe)
+    assert "WARNING helpdesk.test [-]: mail to %s refused: %s (<email>',)" in err, err
+    assert "mario.rossi" not in err, err
