@@ -92,8 +92,11 @@ CLAIM = 20  # mails claimed per pass
 LEASE = 300.0
 # Nothing here schedules a try or a claim further ahead: one further ahead was written before
 # the clock went back (an NTP step, a virtual machine restored), and waiting for the clock to
-# catch up would hold that mail for as long as the step.
-HORIZON = max(MAX_GAP, LEASE)
+# catch up would hold that mail for as long as the step. Plus the clocks of several machines
+# apart (NTP keeps them within milliseconds, a neglected one within seconds): a lease another
+# machine took a moment ago ends that much further ahead of this one's clock, and is live.
+CLOCK_SPREAD = 30.0
+HORIZON = max(MAX_GAP, LEASE) + CLOCK_SPREAD
 
 Backoff = Callable[[int], float]
 

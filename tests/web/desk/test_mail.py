@@ -649,6 +649,33 @@ async def test_a_retry_left_ahead_by_a_clock_that_went_back_waits_no_longer(
     await worker.stop()
 
 
+async def test_a_claim_holds_against_a_worker_whose_clock_is_a_little_behind(
+    storage: Storage,
+) -> None:
+    # Processes on several machines: one claims a mail for LEASE, and another whose clock is
+    # half a second behind (NTP keeps them that close, not closer) looks a moment later. The
+    # claim's end is then further ahead of its clock than LEASE: it must not read it as left
+    # by a clock that stepped back, or it sends the mail the first is sending.
+    ticket = await open_ticket(storage)
+    now = datetime.now(UTC)
+
+    def stamp(moment: datetime) -> str:
+        return moment.isoformat(timespec="milliseconds")
+
+    def due_a_while_ago(t: Ticket) -> None:
+        t.outbox[0].next_try_at = stamp(now - timedelta(seconds=10))
+
+    await storage.tickets.update(ticket.number, due_a_while_ago, touch=False)
+    first = await storage.outbox.claim(
+        "a", stamp(now), 10, mail_worker.LEASE, horizon=mail_worker.HORIZON
+    )
+    assert len(first) == 1
+    behind = stamp(now + timedelta(seconds=0.1) - timedelta(seconds=0.5))
+    assert await storage.outbox.claim(
+        "b", behind, 10, mail_worker.LEASE, horizon=mail_worker.HORIZON
+    ) == []
+
+
 async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     storage: Storage,
     smtp: SmtpServer,
