@@ -24,6 +24,7 @@ from tests.conftest import ROOT
 from tests.processes import WebProcess
 from tests.servers import START_TIMEOUT, free_port, require_servers
 from tests.web.conftest import LAURA, MARCO, password_hash
+from web.config import Config
 from web.desk.tokens import TokenSigner
 
 HAPROXY = Path("/usr/sbin/haproxy")
@@ -40,7 +41,7 @@ class Seeded:
 
     @property
     def token(self) -> str:
-        return TokenSigner(SECRET.encode(), 3600).issue(self.number)
+        return TokenSigner(SECRET.encode(), Config().ticket_token_hours * 3600).issue(self.number)
 
 
 async def seed(database_url: str, folder: Path) -> list[Seeded]:

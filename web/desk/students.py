@@ -3,11 +3,17 @@ again with email + number, their only credential."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.validate import Valid, validate_number
 from storage import Ticket
 from web.desk.errors import ApiError
 from web.desk.limits import Counter, email_key, refund_all, take_all
 from web.desk.services import Services
+
+# How far the clock of the process that issued a token may be behind the one that created its
+# ticket (several processes on one database).
+CLOCK_ALLOWANCE = 60.0
 
 
 def creation_limits(services: Services, ip: str, email: str) -> list[tuple[Counter, str]]:
@@ -66,7 +72,16 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
 async def opened_by(services: Services, token: object) -> str | None:
     """The number of the ticket a token opens: a valid signature, and a ticket that still holds
     its student's data (after an erasure or the retention sweep, a token issued before opens
-    nothing, although it has not expired)."""
-    number = services.signer.verify(token) if isinstance(token, str) else None
-    summary = await services.storage.tickets.summary(number) if number is not None else None
-    return number if summary is not None and not summary.anonymised else None
+    nothing, although it has not expired), created before the token was issued. A token older
+    than its ticket opened another ticket with that number: one created after the backup that
+    a restore went back to, and lost with it, so that its number was free to be drawn again
+    for another student (docs/backup.md)."""
+    granted = services.signer.grant(token) if isinstance(token, str) else None
+    if granted is None:
+        return None
+    number, issued = granted
+    summary = await services.storage.tickets.summary(number)
+    if summary is None or summary.anonymised:
+        return None
+    created = datetime.fromisoformat(summary.created_at).timestamp()
+    return number if issued + CLOCK_ALLOWANCE >= created else None

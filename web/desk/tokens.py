@@ -2,6 +2,10 @@
 
 A token names one ticket and an expiry, signed with HMAC-SHA256; it opens that ticket and
 nothing else. Nothing is stored server-side, so a restart keeps students logged in.
+
+The expiry also says when the token was issued (every token lives `ttl`): a token issued before
+its ticket was created was signed for an earlier ticket under that number, one that a restored
+backup lost and that the number was drawn again for (web/desk/students.py, `opened_by`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ class TokenSigner:
 
     def verify(self, token: str, now: float | None = None) -> str | None:
         """The ticket number the token opens, or None when forged, malformed or expired."""
+        granted = self.grant(token, now)
+        return granted[0] if granted is not None else None
+
+    def grant(self, token: str, now: float | None = None) -> tuple[str, float] | None:
+        """(the ticket number the token opens, the moment it was issued), or None as verify."""
         # Ours are ASCII; a header's undecodable bytes arrive as lone surrogates, which
         # neither encode nor compare.
         if not token.isascii():
@@ -41,4 +50,4 @@ class TokenSigner:
             return None
         if expiry < (now if now is not None else time.time()):
             return None
-        return number
+        return number, float(expiry - self.ttl)
