@@ -3,6 +3,7 @@ acknowledged write is lost, and how another backend would fit."""
 
 from .attachments import AttachmentStore, Upload
 from .backend import open_backend, open_operators, where
+from .backup import backup_folder
 from .check import check_data
 from .conversations import ConversationStore
 from .errors import (
@@ -75,6 +76,7 @@ __all__ = [
     "TicketSummary",
     "TicketTimes",
     "Upload",
+    "backup_folder",
     "check_data",
     "open_backend",
     "open_operators",

@@ -9,7 +9,7 @@ from .concurrency import Gate
 from .journal import AuditLog, FaqEventLog
 from .layout import Layout
 from .retention import RETENTION_DAYS, overdue
-from .scan import scan_folder
+from .scan import Problems, scan_folder
 
 
 def check_data(
@@ -24,17 +24,22 @@ def check_data(
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         return [f"{data_dir}: no such folder"]
+    problems, missing = verify_folder(data_dir)
+    if problems:
+        # Rules about what a damaged folder keeps would only add noise to the damage.
+        return [f"{path}: {reason}" for path, reason in problems + missing]
+    late = overdue(Layout(data_dir), retention_days, now or datetime.now(UTC))
+    return [f"{path}: {reason}" for path, reason in missing + late]
+
+
+def verify_folder(data_dir: Path) -> tuple[Problems, Problems]:
+    """(damage, attachments missing) as a starting server would find them, without repairing."""
     layout = Layout(data_dir)
     gate = Gate()
-    problems, missing = scan_folder(
+    return scan_folder(
         layout,
         index=None,
         audit=AuditLog(layout.audit, gate).journal,
         faq_events=FaqEventLog(layout.faq_events, gate).journal,
         repair=False,
     )
-    if problems:
-        # Rules about what a damaged folder keeps would only add noise to the damage.
-        return [f"{path}: {reason}" for path, reason in problems + missing]
-    late = overdue(layout, retention_days, now or datetime.now(UTC))
-    return [f"{path}: {reason}" for path, reason in missing + late]

@@ -1,4 +1,4 @@
-"""python -m web [serve | add-operator | check-data | import-data]"""
+"""python -m web [serve | add-operator | check-data | import-data | backup]"""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage import DamagedFile, DatabaseUnavailable, DataFolderBusy, StorageError, check_data
+from storage import (
+    DamagedFile,
+    DatabaseUnavailable,
+    DataFolderBusy,
+    StorageError,
+    backup_folder,
+    check_data,
+)
 from web.config import Config, ConfigError
 
 
@@ -110,6 +117,29 @@ def import_data(args: list[str], config: Config) -> int:
     return 1 if report.conflicts else 0
 
 
+def backup(args: list[str], config: Config) -> int:
+    """Copy the data folder to DEST beside the running server (storage/backup.py): 0 when a
+    server starts on the copy with every file its tickets point at, 1 when the copy lacks some
+    (listed), 2 when nothing was copied."""
+    if len(args) != 1:
+        print("usage: python -m web backup DEST", file=sys.stderr)
+        return 2
+    if config.database_url:
+        print("error: with HELPDESK_DATABASE_URL everything is in the database: back it up "
+              "with pg_dump (docs/backup.md)", file=sys.stderr)
+        return 2
+    dest = Path(args[0])
+    try:
+        problems = backup_folder(config.data_dir, dest)
+    except (StorageError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    print(f"{dest}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
+
+
 def check_database(config: Config, url: str) -> int:
     """check-data on the database: what is past its time (the database keeps its own data
     whole). Its schema is brought up to date first, as a starting server does."""
@@ -147,6 +177,8 @@ def main(argv: list[str]) -> int:
         return add_operator_command(argv[1:], config)
     if command == "import-data":
         return import_data(argv[1:], config)
+    if command == "backup":
+        return backup(argv[1:], config)
     if command == "check-data":
         if config.database_url:
             return check_database(config, config.database_url)
@@ -157,7 +189,8 @@ def main(argv: list[str]) -> int:
         return 1 if problems else 0
     print(
         "usage: python -m web [serve | add-operator USERNAME --name NAME "
-        "[--role operator|admin|editor] --password-stdin | check-data | import-data DIR]",
+        "[--role operator|admin|editor] --password-stdin | check-data | import-data DIR | "
+        "backup DEST]",
         file=sys.stderr,
     )
     return 2
