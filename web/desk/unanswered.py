@@ -35,8 +35,9 @@ class UnansweredClosing:
         cutoff = days_before(now, self.days)
         closed = 0
         for summary in await storage.tickets.summaries():
-            # the summary's waiting_since is the office's latest public word: a status change
-            # may be later, which the desk checks on the ticket itself
+            # the summary's waiting_since (the office's first public word since the student
+            # last wrote) is never later than the wait's start: a later reply or status
+            # change, which restarts it, the desk checks on the ticket itself
             if summary.status != "awaiting_user" or summary.anonymised:
                 continue
             if summary.waiting_since >= cutoff:

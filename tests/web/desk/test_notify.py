@@ -35,8 +35,9 @@ SAYS = {
                               "In attesa di risposta utente"],
     ("it", "closed"): ["è stato chiuso", "Chiuso"],
     ("it", "duplicate"): ["è già nel tuo ticket", "000409", "ora è", "Chiuso", "number=000409"],
-    ("it", "unanswered"): ["attendeva una tua risposta da 14", "Chiuso", "un nuovo ticket"],
-    ("en", "unanswered"): ["waiting for an answer from you", "for 14 days", "Closed",
+    ("it", "unanswered"): ["attendeva una tua risposta da più di", "14 giorni", "Chiuso",
+                             "un nuovo ticket"],
+    ("en", "unanswered"): ["waiting for an answer from you", "for more than 14 days", "Closed",
                            "a new ticket"],
     ("en", "opened"): ["Keep this number, including the zeros (0)", "Summary", "Open",
                        "If you did not send this request"],
@@ -243,3 +244,11 @@ def test_a_status_mail_sent_with_a_reply_quotes_it_escaped(kind: str) -> None:
     # and without a reply, none of it
     alone = notify.compose(kind, make_ticket(), public_url=PUBLIC_URL)
     assert "ti ha scritto" not in alone.text and "<blockquote" not in alone.html
+
+
+@pytest.mark.parametrize(("lang", "says"), [("it", "da più di un giorno"),
+                                            ("en", "for more than a day,")])
+def test_a_ticket_closed_after_a_day_unanswered_says_one_day(lang: str, says: str) -> None:
+    ticket = make_ticket(lang, status="closed")
+    mail = notify.compose("unanswered", ticket, public_url=PUBLIC_URL, waited_days=1)
+    assert says in mail.html
