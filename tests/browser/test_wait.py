@@ -158,3 +158,35 @@ async def test_with_the_office_s_hours_the_widget_says_when_it_reopens(
         ))
     finally:
         await server.stop()
+
+
+async def test_a_change_that_moves_no_place_is_not_read_out_again(
+    data_dir: Path, new_page: NewPage
+) -> None:
+    """The office open round the clock (but on public holidays): each ticket event carries an
+    expected moment a little later than the last, in the same words, which the live region
+    must not be given again."""
+    office = OfficeHours.parse("mon-sun 00:00-24:00")
+    server = await start_server(make_config(data_dir, office_hours=office))
+    try:
+        services = server.app[SERVICES]
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        await services.storage.tickets.create(answered_at(yesterday, timedelta(minutes=20)))
+        ticket = await open_ticket(server)
+        page = await new_page(DESKTOP, timezone_id="Europe/Rome")
+        await page.goto(f"{server.url}/ticket?number={ticket.number}")
+        await page.locator("#uh-lk-email").fill(ticket.email)
+        await page.get_by_role("button", name=LOOKUP["it"], exact=True).click()
+        live = page.locator(".uh-tk-card .uh-wait strong")
+        await expect(live).to_contain_text("La tua richiesta è la prossima in coda")
+        await live.evaluate(
+            "el => { window.rewrites = 0; new MutationObserver(() => window.rewrites++)"
+            ".observe(el, { childList: true, characterData: true, subtree: true }); }"
+        )
+        # an operator takes the ticket: the student sees who, and the place has not moved
+        await services.storage.operators.put(LAURA)
+        await Desk(services).assign(ticket.number, LAURA.username, LAURA)
+        await expect(page.locator(".uh-operator")).to_contain_text("Laura Bianchi")
+        assert await page.evaluate("window.rewrites") == 0
+    finally:
+        await server.stop()

@@ -2005,7 +2005,10 @@
   // answered. Counted ahead, not as an ordinal: "il 8°" and "il 11°" are no Italian. Only the
   // place and the estimate are a live region: the note would be read out at every move.
   function showWait(el, q) {
-    const said = q ? JSON.stringify([q.position, q.expected_wait_minutes, q.expected_at, q.office, S.lang]) : "";
+    const [text, remark] = q ? waitText(q) : ["", ""];
+    // compared as read: the same words again (a moment later, the estimate unchanged) would
+    // only be read out again from the live region
+    const said = JSON.stringify([text, remark]);
     if (el.dataset.said === said) return;
     el.dataset.said = said;
     if (!el.firstChild) {
@@ -2013,21 +2016,19 @@
     }
     const [live, note] = el.children;
     el.hidden = !q;
-    if (!q) {
-      live.textContent = note.textContent = "";
-      return;
-    }
+    live.textContent = text;
+    note.textContent = remark;
+  }
+
+  // [the place and the estimate, what the estimate does or does not know]
+  function waitText(q) {
     const ahead = q.position - 1;
     const place = ahead < 1 ? T("waitFirst") : ahead === 1 ? T("waitAhead1") : T("waitAhead", { n: ahead });
     const m = q.expected_wait_minutes;
-    if (q.office) {
-      live.textContent = officeWait(place, q);
-      note.textContent = m == null ? "" : " " + T("waitNoteHours");
-      return;
-    }
+    if (q.office) return [officeWait(place, q), m == null ? "" : " " + T("waitNoteHours")];
     // a day and more of the office's work: no count of hours or days that would sound exact
-    live.textContent = m == null ? place + "." : m >= 24 * 60 ? T("waitLong", { place }) : T("waitExpected", { place, time: fmtWait(m) });
-    note.textContent = m == null ? "" : " " + T("waitNote");
+    const text = m == null ? place + "." : m >= 24 * 60 ? T("waitLong", { place }) : T("waitExpected", { place, time: fmtWait(m) });
+    return [text, m == null ? "" : " " + T("waitNote")];
   }
 
   // With the office's hours known (web/desk/office_hours.py): closed now, it says when it
