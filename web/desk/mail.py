@@ -389,13 +389,24 @@ class OutboxWorker:
             start_tls=cfg.smtp_security == "starttls",
             timeout=self._timeout,
         )
-        async with asyncio.timeout(MAIL_DEADLINE), client:
-            await client.send_message(
-                message,
-                sender=self._sender,
-                recipients=[recipient(mail.to)],
-                timeout=self._reply_timeout,
-            )
+        try:
+            async with asyncio.timeout(MAIL_DEADLINE):
+                await client.connect()
+                await client.send_message(
+                    message,
+                    sender=self._sender,
+                    recipients=[recipient(mail.to)],
+                    timeout=self._reply_timeout,
+                )
+        except BaseException:
+            client.close()
+            raise
+        # The server has taken the mail: its goodbye is a courtesy, and a relay slow or gone by
+        # then must not make the mail count as unsent, and go again.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self._timeout):
+                await client.quit()
+        client.close()
 
     async def _failed(self, number: str, mail: OutboxMail, error: Exception) -> None:
         if isinstance(error, REFUSED) and not closing(error):

@@ -563,6 +563,36 @@ async def test_a_relay_slow_to_answer_the_message_gets_it_once(
     assert len(smtp.inbox.envelopes) == 1
 
 
+async def test_a_relay_slow_to_say_goodbye_after_taking_the_mail_gets_it_once(
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The mail's deadline runs out while the relay, having taken the mail, says goodbye.
+    monkeypatch.setattr(mail_worker, "MAIL_DEADLINE", 1.0)
+
+    async def slow_quit(*_: Any) -> str:
+        await asyncio.sleep(1.5)
+        return "221 Bye"
+
+    smtp.inbox.handle_QUIT = slow_quit  # type: ignore[attr-defined]
+    ticket = await open_ticket(storage)
+    worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=5.0)
+    workers.append(worker)
+    await worker.start()
+
+    async def recorded_as_sent() -> bool:
+        stored = await storage.tickets.get(ticket.number)
+        return stored is not None and stored.outbox[0].state == "sent"
+
+    await eventually(recorded_as_sent, within=10)
+    await asyncio.sleep(2)  # a worker that took the goodbye for a failure sends it again
+    await worker.stop()
+    assert len(smtp.inbox.envelopes) == 1
+
+
 async def test_a_slow_relay_does_not_outlast_the_claims_of_a_pass(
     storage: Storage,
     smtp: SmtpServer,
