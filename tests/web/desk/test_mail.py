@@ -1116,14 +1116,17 @@ async def test_the_settings_reach_the_smtp_client(
         def __init__(self, **options: Any) -> None:
             calls.append(options)
 
-        async def __aenter__(self) -> Client:
-            return self
-
-        async def __aexit__(self, *exc: object) -> None:
+        async def connect(self) -> None:
             return None
 
         async def send_message(self, message: EmailMessage, **options: Any) -> None:
             calls.append(options)
+
+        async def quit(self) -> None:
+            return None
+
+        def close(self) -> None:
+            return None
 
     monkeypatch.setattr(aiosmtplib, "SMTP", Client)
     config = config_for(
