@@ -22,7 +22,7 @@ from web.desk.limits import Limits
 from web.desk.mail import OutboxWorker
 from web.desk.presence import LocalPresence
 from web.desk.retention import Retention
-from web.desk.secret import load_or_create_secret
+from web.desk.secret import fingerprint, load_or_create_secret
 from web.desk.services import Services
 from web.desk.tickets import Desk
 from web.desk.tokens import TokenSigner
@@ -89,7 +89,7 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
         secret = load_or_create_secret(config.data_dir, config.secret_key, config.database_url)
         own_storage = storage is None
         if cluster is not None:
-            await cluster.start()
+            await cluster.start(fingerprint(secret))
         store = storage or await open_backend(config.data_dir, config.database_url)
         services = Services(
             config=config,

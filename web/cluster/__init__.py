@@ -14,6 +14,7 @@ from web.cluster.counters import RedisCounters
 from web.cluster.link import RedisLink, RedisUnreachable
 from web.cluster.live import RedisLive
 from web.cluster.presence import RedisPresence
+from web.config import ConfigError
 
 __all__ = ["STICKY_COOKIE", "Cluster", "RedisUnreachable"]
 
@@ -32,10 +33,21 @@ class Cluster:
         """The abuse limits' home; secret: the deployment's, known once the app starts."""
         return RedisCounters(self.link, secret)
 
-    async def start(self) -> None:
+    async def start(self, key_check: str) -> None:
         """Refuse to start (RedisUnreachable) if Redis does not answer: a process that
-        started alone would quietly be a second, separate help desk."""
+        started alone would quietly be a second, separate help desk; and (ConfigError) if the
+        processes running sign with another key (key_check: web/desk/secret.fingerprint)."""
         await self.link.check()
+        others = await self.presence.keys_elsewhere() - {key_check}
+        if others:
+            await self.link.close()  # nothing started: the process stops here
+            raise ConfigError(
+                "HELPDESK_SECRET_KEY differs from the key of the processes already running "
+                "on this Redis: students' links would open on some processes and not on "
+                "others. Give every process the same key; to change it, stop them all first (one "
+                "killed without a stop counts for 30 s more)."
+            )
+        self.presence.key_check = key_check
         await self.live.start()
         self.presence.start()
 

@@ -42,6 +42,8 @@ return found
 """
 
 OPERATORS = "operators"
+# The fingerprint of the key the process signs with (web/desk/secret.fingerprint).
+KEY = "key"
 
 
 def viewers_field(number: str) -> str:
@@ -73,6 +75,7 @@ class RedisPresence:
         self._beat_now = asyncio.Event()
         self._beating: asyncio.Task[None] | None = None
         self._stopping = False
+        self.key_check: str | None = None
         link.on_return(self._beat_now.set)
 
     # --- what this process publishes --------------------------------------------------------
@@ -95,7 +98,8 @@ class RedisPresence:
             *map(viewers_field, self.here.tickets_viewed_here()),
             *map(watching_field, self.here.tickets_watched_here()),
         ]
-        return {f: v for f in fields if (v := self._value(f)) is not None}
+        found = {f: v for f in fields if (v := self._value(f)) is not None}
+        return found if self.key_check is None else {KEY: self.key_check, **found}
 
     async def _publish(self, field: str) -> None:
         async with self._lock:
@@ -170,6 +174,10 @@ class RedisPresence:
     async def watching(self, sid: str, number: str, on: bool) -> None:
         await self.here.watching(sid, number, on)
         await self._publish(watching_field(number))
+
+    async def keys_elsewhere(self) -> set[str]:
+        """The key fingerprints the live processes of this desk show."""
+        return {value.decode() for value in await self._everywhere(KEY)}
 
     async def _everywhere(self, field: str) -> list[bytes]:
         found = await self._link.call(
