@@ -104,8 +104,8 @@ async def add_operator(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/api/console/operators/{username}")
 async def update_operator(request: web.Request) -> web.StreamResponse:
-    """Change an account's name, role, password or active flag; deactivating ends its
-    sessions and closes its sockets at once."""
+    """Change an account's name, role, password or active flag; deactivating, a new password
+    or a new role ends its sessions and closes its sockets at once."""
     console, caller = await require(request, csrf=True, roles=("admin",))
     store = console.services.storage.operators
     operator = await store.get(normalise_username(request.match_info["username"]))
@@ -133,6 +133,10 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
     await store.put(updated)
     if not updated.active or updated.password_hash != operator.password_hash:
         await console.end_sessions_of(updated.username, "revoked")
+    elif updated.role != operator.role:
+        # An open page keeps the buttons of the role it was drawn with: a demoted admin would
+        # click into refusals, a promoted operator would not see what they may now do.
+        await console.end_sessions_of(updated.username, "role_changed")
     if operator.active and not updated.active:
         await console.desk.release_held_by(updated.username, caller.operator)
     changes = sorted(

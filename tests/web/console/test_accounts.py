@@ -8,7 +8,16 @@ import asyncio
 import pytest
 
 from tests.conftest import Server
-from tests.web.conftest import ANNA, LAURA, MARCO, Account, Console, Factory, open_ticket
+from tests.web.conftest import (
+    ANNA,
+    LAURA,
+    MARCO,
+    Account,
+    Console,
+    Factory,
+    OperatorSocket,
+    open_ticket,
+)
 from web.desk.accounts import verify_password
 from web.http.keys import SERVICES
 
@@ -191,3 +200,22 @@ async def test_guessing_the_current_password_meets_the_sign_in_limits(
         for n in range(12)
     ]
     assert 429 in answers and answers[0] == 422
+
+
+async def test_a_new_role_signs_the_account_out_so_its_page_is_drawn_for_it(
+    server: Server, signed_in: Factory
+) -> None:
+    anna, marco = await signed_in(ANNA), await signed_in(MARCO)
+    socket = OperatorSocket()
+    await socket.connect(server, cookie=marco.cookie_header, auth={"csrf_token": marco.csrf})
+    try:
+        account = f"/api/console/operators/{MARCO.username}"
+        status, _ = await anna.post(account, {"name": "Marco V."})
+        assert status == 200
+        assert (await marco.get("/api/console/me"))[0] == 200  # a new name is no new page
+        status, _ = await anna.post(account, {"role": "editor"})
+        assert status == 200
+        assert (await marco.get("/api/console/me"))[0] == 401
+        assert await socket.next("session_expired") == {"reason": "role_changed"}
+    finally:
+        await socket.close()

@@ -52,7 +52,7 @@ export function connect() {
   });
   socket.on("session_expired", (p) => {
     const reason = p && p.reason;
-    const known = { revoked: "revoked", replaced: "replaced", restart: "restarted", password_changed: "passwordChanged" };
+    const known = { revoked: "revoked", replaced: "replaced", restart: "restarted", password_changed: "passwordChanged", role_changed: "roleChanged" };
     signedOut(T(known[reason] || "expired"));
   });
   socket.on("presence", (p) => {
