@@ -38,10 +38,12 @@ from storage.tinyfile import encode
 from tests.servers import PG_BIN, PostgresServer
 from web.desk.figures import office_csv, office_report, office_xlsx
 from web.desk.live import STUDENTS, WAIT_ROOM
+from web.desk.office_hours import OfficeHours
 from web.desk.waiting import WaitWatch, queue_of, queue_view, wait_pace
 
 SIZES = (500, 20_000)
 RUNS = 30
+OFFICE = OfficeHours.parse("mon-fri 09:00-13:00; tue,thu 14:30-16:30")
 WATCHED = 300
 SUBTOPICS = ("scadenze", "tasse-pagamenti", "documenti", "credenziali", "procedura-online")
 # Writes in flight while a database is seeded: enough to keep the pool busy.
@@ -166,7 +168,13 @@ async def measure_wait(storage: Backend, label: str) -> list[tuple[str, str]]:
         await storage.tickets.get(number)
     every_room = time.perf_counter() - started
     watched = min(WATCHED, len(numbers))
+    now = datetime.now(UTC)
+    answers = len(await storage.tickets.durations_between(
+        "answered", (now - timedelta(days=7)).isoformat(), now.isoformat()))
     return [
+        (f"wait: the pace of the last 7 days' {answers:,} first answers, {label}",
+         f"{await median_ms(wait_pace, storage, now):.2f} ms; in the office's working time "
+         f"(HELPDESK_OFFICE_HOURS) {await median_ms(wait_pace, storage, now, OFFICE):.2f} ms"),
         (f"wait: place + expected wait of one ticket, {label}",
          f"{statistics.median(place) * 1000:.3f} ms"),
         (f"wait: queue moves, {watched} of {len(numbers):,} waiting watched, {label}",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -76,6 +76,11 @@ class OfficeHours:
     weekly: tuple[tuple[tuple[time, time], ...], ...]
     closed: frozenset[date] = frozenset()
     yearly: frozenset[tuple[int, int]] = frozenset()  # (month, day) closed every year
+    # each day's spans once worked out: the pace of a week's answers asks for the same few
+    # days hundreds of times, at every move of the queue
+    _spans: dict[date, list[Interval]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @classmethod
     def parse(cls, hours: str, closed: str = "") -> OfficeHours:
@@ -128,12 +133,14 @@ class OfficeHours:
 
     def spans(self, day: date) -> list[Interval]:
         """The day's opening spans as moments (in UTC, so that arithmetic is real time)."""
-        if self.is_closed_day(day):
-            return []
-        return [
-            (self._moment(day, start), self._moment(day, end))
-            for start, end in self.weekly[day.weekday()]
-        ]
+        found = self._spans.get(day)
+        if found is None:
+            found = [] if self.is_closed_day(day) else [
+                (self._moment(day, start), self._moment(day, end))
+                for start, end in self.weekly[day.weekday()]
+            ]
+            self._spans[day] = found
+        return found
 
     @staticmethod
     def _moment(day: date, clock: time) -> datetime:
