@@ -101,6 +101,14 @@ class OperatorStore:
                 db.table(TABLE).insert(operator.to_dict())
             return True
 
+    def swap_sync(self, old: Operator, new: Operator) -> bool:
+        with self._exclusive():
+            if self._read().get(old.username) != old:
+                return False
+            with TinyDB(self.path, storage=AtomicJSONStorage) as db:
+                db.table(TABLE).update(new.to_dict(), Query().username == old.username)
+            return True
+
     def sweep_sync(self) -> list[Path]:
         """Remove temporary files a crashed writer left; under the lock, so never a live one."""
         with self._exclusive():
@@ -127,3 +135,6 @@ class OperatorStore:
 
     async def add(self, operator: Operator) -> bool:
         return await asyncio.to_thread(self.add_sync, operator)
+
+    async def swap(self, old: Operator, new: Operator) -> bool:
+        return await asyncio.to_thread(self.swap_sync, old, new)

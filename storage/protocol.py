@@ -207,6 +207,11 @@ class Operators(Protocol):
         """Create the account unless the username is taken (then nothing is stored: False),
         in one step across every process."""
 
+    async def swap(self, old: Operator, new: Operator) -> bool:
+        """Store `new` in place of the account as it was read (`old`), in one step across every
+        process; False, storing nothing, when another write changed it since: a change
+        computed from `old` (argon2 takes a while) must not undo a deactivation meanwhile."""
+
 
 class Upload(Protocol):
     """A file being received; it gets an id only when committed, and a receive() block left

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
+
 from ..attachments import HEAD_BYTES
 from ..concurrency import KeyedLock
 from ..conversations import RECENT_MAX, freeze_conversation, thaw_conversation
@@ -156,6 +158,23 @@ class OperatorStore:
             (operator.username, dumps(operator.to_dict())),
         )
         return bool(rows)
+
+    async def swap(self, old: Operator, new: Operator) -> bool:
+        async def work(conn: AsyncConnection) -> bool:
+            cur = await conn.execute(
+                "SELECT record FROM operators WHERE username = %s FOR UPDATE", (old.username,)
+            )
+            row = await cur.fetchone()
+            # Compared as records, not as JSON text: the key order is not the stored text's.
+            if row is None or Operator.from_dict(row[0]) != old:
+                return False
+            await conn.execute(
+                "UPDATE operators SET record = %s::json WHERE username = %s",
+                (dumps(new.to_dict()), old.username),
+            )
+            return True
+
+        return await self._db.write(work)
 
 
 class Upload:

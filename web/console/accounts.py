@@ -130,7 +130,8 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
     ):
         # An admin cannot lock themselves out; another admin (or the command line) can.
         raise ApiError(409, "own_account")
-    await store.put(updated)
+    if not await store.swap(operator, updated):
+        raise ApiError(409, "conflict")
     if not updated.active or updated.password_hash != operator.password_hash:
         await console.end_sessions_of(updated.username, "revoked")
     elif updated.role != operator.role:
@@ -226,7 +227,12 @@ async def change_own_password(request: web.Request) -> web.StreamResponse:
     except AccountError as error:
         raise account_error(error) from None
     hashed = await asyncio.to_thread(hash_password, password)
-    await console.services.storage.operators.put(replace(operator, password_hash=hashed))
+    # The account as it was before argon2's two slow turns: an admin who deactivated it or
+    # changed its role meanwhile is not undone by the password's write.
+    if not await console.services.storage.operators.swap(
+        operator, replace(operator, password_hash=hashed)
+    ):
+        raise ApiError(409, "conflict")
     await audit(
         request, operator.username, "operator.updated", operator.username, changes=["password"]
     )

@@ -4,9 +4,16 @@ together, colleagues away with tickets in hand, what the audit tells the head of
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import psycopg
 import pytest
+from tinydb import Query, TinyDB
 
+from storage.tinyfile import AtomicJSONStorage
 from tests.conftest import Server
 from tests.web.conftest import (
     ANNA,
@@ -17,6 +24,7 @@ from tests.web.conftest import (
     Factory,
     OperatorSocket,
     open_ticket,
+    place_of,
 )
 from web.desk.accounts import verify_password
 from web.http.keys import SERVICES
@@ -219,3 +227,74 @@ async def test_a_new_role_signs_the_account_out_so_its_page_is_drawn_for_it(
         assert await socket.next("session_expired") == {"reason": "role_changed"}
     finally:
         await socket.close()
+
+
+Change = Callable[[dict[str, object]], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def another_writer(server: Server) -> AsyncIterator[Change]:
+    """Another process's write of an account (an admin elsewhere, the command line): holds the
+    account while the test makes its change, so that the server's own write waits behind it."""
+    place = place_of(server)
+    if place.database_url:
+        async with await psycopg.AsyncConnection.connect(place.database_url) as db:
+
+            async def change(values: dict[str, object]) -> None:
+                for key, value in values.items():
+                    await db.execute(
+                        "UPDATE operators SET record = jsonb_set(record::jsonb, %s, %s)::json"
+                        " WHERE username = %s",
+                        ([key], psycopg.types.json.Jsonb(value), LAURA.username),
+                    )
+
+            # row-locked until the commit, as an admin's write in progress would hold it
+            await db.execute("SELECT 1 FROM operators WHERE username = %s FOR UPDATE",
+                             (LAURA.username,))
+            yield change
+            await db.commit()
+        return
+    lock = os.open(place.data_dir / "operators.lock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+
+        async def change_file(values: dict[str, object]) -> None:
+            with TinyDB(place.data_dir / "operators.json", storage=AtomicJSONStorage) as db:
+                db.table("operators").update(values, Query().username == LAURA.username)
+
+        yield change_file
+    finally:
+        os.close(lock)
+
+
+async def test_a_password_change_under_way_does_not_undo_a_deactivation_meanwhile(
+    server: Server, signed_in: Factory
+) -> None:
+    laura = await signed_in(LAURA)
+    async with another_writer(server) as change:
+        mine = asyncio.create_task(laura.post(
+            "/api/console/me/password", {"current": LAURA.password, "password": "tutta-mia-1"}
+        ))
+        await asyncio.sleep(1.5)  # it has read the account, checked and hashed: now it writes
+        await change({"active": False})  # Laura left the office: an admin deactivates her
+    status, body = await mine
+    assert status == 409 and body["error"]["code"] == "conflict", body
+    stored = await server.app[SERVICES].storage.operators.get(LAURA.username)
+    assert stored is not None and not stored.active
+    assert verify_password(stored.password_hash, LAURA.password)
+
+
+async def test_a_password_an_admin_sets_does_not_undo_a_deactivation_meanwhile(
+    server: Server, signed_in: Factory
+) -> None:
+    anna = await signed_in(ANNA)
+    async with another_writer(server) as change:
+        reset = asyncio.create_task(anna.post(
+            f"/api/console/operators/{LAURA.username}", {"password": "nuova-di-laura"}
+        ))
+        await asyncio.sleep(1.5)
+        await change({"active": False})  # another admin, at the same moment
+    status, body = await reset
+    assert status == 409 and body["error"]["code"] == "conflict", body
+    stored = await server.app[SERVICES].storage.operators.get(LAURA.username)
+    assert stored is not None and not stored.active
