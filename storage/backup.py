@@ -42,6 +42,9 @@ def backup_folder(source: Path, dest: Path) -> list[str]:
     source, dest = Path(source), Path(dest)
     if not (source / "tickets").is_dir():
         raise StorageError(f"{source} is not a data folder (it has no tickets folder)")
+    if dest.resolve().is_relative_to(source.resolve()):
+        # It would copy itself into itself, level after level, inside the live folder.
+        raise StorageError(f"{dest} is inside the data folder {source}: choose a folder outside it")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise StorageError(f"{dest} exists and is not an empty folder: choose a new one")
     dest.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)

@@ -118,3 +118,15 @@ def test_backup_leaves_out_writes_in_flight_and_never_overwrites(tmp_path: Path)
                        settings={"HELPDESK_DATABASE_URL": "postgresql://h@127.0.0.1:1/h",
                                  "HELPDESK_SECRET_KEY": "k"})
     assert database.returncode == 2 and "pg_dump" in database.stderr
+
+
+def test_a_backup_into_the_data_folder_itself_is_refused_and_writes_nothing_there(
+    tmp_path: Path,
+) -> None:
+    live = tmp_path / "var"
+    asyncio.run(seed_chats(live))
+    before = sorted(p.relative_to(live) for p in live.rglob("*"))
+    for dest in (live / "backup", live / "tickets" / "copy", live):
+        done = run_web("backup", str(dest), data_dir=live)
+        assert done.returncode == 2 and "inside the data folder" in done.stderr, done.stderr
+    assert sorted(p.relative_to(live) for p in live.rglob("*")) == before
