@@ -328,15 +328,18 @@ class OutboxWorker:
             await self._park(number, mail, "unbuildable", describe(e))
             return
         try:
-            await self._transmit(number, mail, message)
+            relay = await self._transmit(number, mail, message)
         except Exception as e:
             await self._failed(number, mail, e)
-        else:
+            return
+        with contextlib.closing(relay) if relay is not None else contextlib.nullcontext():
             self._server_ok()
             # The mail has left. If the process dies before this write lands, the mail is
             # sent again at the next start: at-least-once, never lost.
             log.info("outbox: %s mail %s of ticket %s sent", mail.kind, mail.id, number)
             await self._record_sent(number, mail.id, utcnow())
+            if relay is not None:
+                await self._goodbye(relay)
 
     async def _record_sent(self, number: str, mail_id: str, sent_at: str) -> bool:
         """Write down that a mail left. Whether it was: when the database is out of reach the
@@ -371,13 +374,17 @@ class OutboxWorker:
             if ticket is not None and ticket.anonymised_at is not None:
                 await asyncio.to_thread(delete_mail_files, folder, number)
 
-    async def _transmit(self, number: str, mail: OutboxMail, message: EmailMessage) -> None:
+    async def _transmit(
+        self, number: str, mail: OutboxMail, message: EmailMessage
+    ) -> aiosmtplib.SMTP | None:
+        """Hand the mail over: to the outbox folder (None), or to the relay, whose session comes
+        back open once it took the mail, to say goodbye after the mail is written down."""
         cfg = self._config
         if not cfg.smtp_host:
             await asyncio.to_thread(
                 atomic_write, self._outbox / eml_name(number, mail), message.as_bytes()
             )
-            return
+            return None
         client = aiosmtplib.SMTP(
             hostname=cfg.smtp_host,
             port=cfg.smtp_port,
@@ -401,12 +408,15 @@ class OutboxWorker:
         except BaseException:
             client.close()
             raise
-        # The server has taken the mail: its goodbye is a courtesy, and a relay slow or gone by
-        # then must not make the mail count as unsent, and go again.
+        return client
+
+    async def _goodbye(self, relay: aiosmtplib.SMTP) -> None:
+        """The relay took the mail, and it is written down as sent: the goodbye is a courtesy.
+        A relay slow or gone by then, or a stop that cuts the goodbye short, sends nothing
+        again."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self._timeout):
-                await client.quit()
-        client.close()
+                await relay.quit()
 
     async def _failed(self, number: str, mail: OutboxMail, error: Exception) -> None:
         if isinstance(error, REFUSED) and not closing(error):

@@ -593,6 +593,33 @@ async def test_a_relay_slow_to_say_goodbye_after_taking_the_mail_gets_it_once(
     assert len(smtp.inbox.envelopes) == 1
 
 
+async def test_a_stop_during_a_slow_goodbye_keeps_the_mail_the_relay_took_as_sent(
+    storage: Storage,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The service restarts while a relay that took the mail dawdles over its goodbye (longer
+    # than a stop waits): the mail is sent, and the next start must not send it again.
+    monkeypatch.setattr(mail_worker, "STOP_GRACE", 0.5)
+
+    async def slow_quit(*_: Any) -> str:
+        await asyncio.sleep(5)
+        return "221 Bye"
+
+    smtp.inbox.handle_QUIT = slow_quit  # type: ignore[attr-defined]
+    ticket = await open_ticket(storage)
+    worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=5.0)
+    workers.append(worker)
+    await worker.start()
+    await eventually(lambda: len(smtp.inbox.envelopes) == 1, within=10)
+    await asyncio.sleep(0.5)  # the relay has answered the message and waits for QUIT
+    await worker.stop()
+    stored = await storage.tickets.get(ticket.number)
+    assert stored is not None and stored.outbox[0].state == "sent"
+
+
 async def test_a_slow_relay_does_not_outlast_the_claims_of_a_pass(
     storage: Storage,
     smtp: SmtpServer,
