@@ -48,6 +48,36 @@ async def test_an_admin_sees_a_colleague_s_open_tickets_and_puts_them_back_in_th
     assert anna.errors == []  # type: ignore[attr-defined]
 
 
+async def test_one_ticket_put_back_is_told_in_the_singular(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, ANNA)
+    await create_account(server, MARCO)
+    marco = Console(server)
+    try:
+        assert (await marco.login(MARCO))[0] == 200
+        ticket = await open_ticket(server)
+        take = f"/api/console/tickets/{ticket.number}/assign"
+        assert (await marco.post(take, {"username": ""}))[0] == 200
+    finally:
+        await marco.close()
+    anna = await page_of(browser)
+    await sign_in(anna, server, ANNA)
+    await anna.get_by_role("button", name="Operatori", exact=True).click()
+    row = anna.get_by_role("row", name=re.compile(MARCO.username))
+    await expect(row).to_contain_text("1 ticket aperto in carico")
+    release = anna.get_by_role("button", name=f"Rimetti in coda i suoi ticket · {MARCO.username}")
+    asked = await answered(anna, release, accept=True)
+    assert "il ticket aperto di Marco Verdi?" in asked.message
+    done = anna.get_by_role("status").filter(has_text="1 ticket di mverdi rimesso tra")
+    await expect(done).to_be_focused()
+    await anna.get_by_role("button", name=f"Cronologia · {MARCO.username}").click()
+    await expect(row.get_by_role("listitem")).to_contain_text(
+        [re.compile(r"· aneri · 1 ticket rimesso in coda$"), re.compile(r"· accesso$")]
+    )
+    assert anna.errors == []  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("lang", "hint"),
     [("it", "Password dimenticata? Chiedi a un amministratore"), ("en", "Forgot your password?")],

@@ -48,11 +48,11 @@ export async function renderTeam(box, done = "") {
           }),
         // For a colleague away: their students wait on nobody else until the tickets are free.
         o.held ? rowButton(T("releaseTickets"), o, async () => {
-          if (!window.confirm(T("confirmRelease", { n: o.held, name: o.name }))) return;
+          if (!window.confirm(T(o.held === 1 ? "confirmReleaseOne" : "confirmRelease", { n: o.held, name: o.name }))) return;
           error.textContent = "";
           const res = await api("POST", "/api/console/operators/" + encodeURIComponent(o.username) + "/release");
           if (!res.ok) error.textContent = errorText(res.error);
-          else renderTeam(box, T("released", { n: res.data.released, username: o.username }));
+          else renderTeam(box, T(res.data.released === 1 ? "releasedOne" : "released", { n: res.data.released, username: o.username }));
         }) : null,
         rowButton(T("accountHistory"), o, () => showHistory(o, history)),
         h("span", { class: "c-pw" }, pw, rowButton(T("setPassword"), o, () => {
@@ -131,7 +131,7 @@ function describe(entry) {
   if (entry.action === "operator.added") return T("histAdded", { role: roleLabel(d.role) });
   if (entry.action === "operator.login") return T("histLogin");
   if (entry.action === "operator.logout") return T("histLogout");
-  if (entry.action === "operator.tickets_released") return T("histReleased", { n: d.released });
+  if (entry.action === "operator.tickets_released") return T(d.released === 1 ? "histReleasedOne" : "histReleased", { n: d.released });
   if (entry.action !== "operator.updated") return entry.action;
   // entries written before the values were kept name the field alone
   return (d.changes || []).map((field) => {
