@@ -38,16 +38,21 @@ class Cluster:
         started alone would quietly be a second, separate help desk; and (ConfigError) if the
         processes running sign with another key (key_check: web/desk/secret.fingerprint)."""
         await self.link.check()
+        # Shown before looking: of two processes starting together, the one that looks last
+        # sees the other's key (Redis runs one command at a time), so no two differing keys
+        # both start.
+        self.presence.key_check = key_check
+        await self.presence.beat()
         others = await self.presence.keys_elsewhere() - {key_check}
         if others:
-            await self.link.close()  # nothing started: the process stops here
+            await self.presence.stop()  # nothing started: the process stops here
+            await self.link.close()
             raise ConfigError(
-                "HELPDESK_SECRET_KEY differs from the key of the processes already running "
-                "on this Redis: students' links would open on some processes and not on "
+                "HELPDESK_SECRET_KEY differs from the key of another process running or "
+                "starting on this Redis: students' links would open on some processes and not on "
                 "others. Give every process the same key; to change it, stop them all first (one "
                 "killed without a stop counts for 30 s more)."
             )
-        self.presence.key_check = key_check
         await self.live.start()
         self.presence.start()
 
