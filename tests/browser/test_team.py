@@ -126,7 +126,7 @@ async def test_an_operator_chooses_their_own_password(server: Server, new_page: 
     await page.get_by_label("Ripeti la nuova password").fill("solo-mia-password")
     await page.get_by_label("Password attuale").fill("non-e-questa")
     await page.get_by_role("button", name="Cambia password").click()
-    await expect(page.get_by_role("alert")).to_contain_text("La password attuale non è questa.")
+    await expect(page.get_by_role("alert")).to_contain_text("La password attuale non è corretta.")
 
     await page.get_by_label("Password attuale").fill(MARCO.password)
     await page.get_by_role("button", name="Cambia password").click()

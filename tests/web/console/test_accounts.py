@@ -168,7 +168,7 @@ async def test_an_operator_changes_the_password_an_admin_gave_them(
     change = "/api/console/me/password"
     status, body = await laura.post(change, {"current": "non-questa", "password": "tutta-mia-1"})
     assert status == 422
-    assert body["error"]["fields"] == {"current": "La password attuale non è questa."}
+    assert body["error"]["fields"] == {"current": "La password attuale non è corretta."}
     status, body = await laura.post(change, {"current": LAURA.password, "password": "corta"})
     assert status == 422 and "password" in body["error"]["fields"]
     status, body = await laura.post(change, {"current": LAURA.password})
