@@ -31,6 +31,7 @@ from bot.text import words
 from storage.models import FaqEvent
 from web.desk import figures
 from web.desk.office_hours import OFFICE_TZ
+from web.desk.redact import without_contacts
 
 UNANSWERED_MAX = 100
 NOT_HELPFUL_MAX = 100
@@ -170,7 +171,7 @@ def build_report(
         elif event.kind == "solved":
             solved.update(ids)
         elif event.kind == "no_match":
-            key = normalised(event.query)
+            key = normalised(without_contacts(event.query))
             if key:  # "???" is no question an editor can answer
                 groups.setdefault(key, []).append((at, event))
 
@@ -180,7 +181,10 @@ def build_report(
         ranked.append((-len(asked), -last_at.timestamp(), key, last))
     ranked.sort(key=lambda r: r[:3])  # most asked, then most recently asked first
     unanswered = [
-        Unanswered(key, -count, last.at, last.query, last.lang) for count, _, key, last in ranked
+        # questions recorded before they were kept without contact details still hold them
+        # (web/desk/redact.py): the editors never see them
+        Unanswered(key, -count, last.at, without_contacts(last.query), last.lang)
+        for count, _, key, last in ranked
     ]
 
     not_helpful = []

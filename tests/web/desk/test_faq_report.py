@@ -65,6 +65,17 @@ def test_near_identical_questions_are_one_line_with_the_latest_as_example(
     assert report.totals.no_match == 7 and report.totals.questions == 7
 
 
+def test_questions_kept_with_contact_details_show_none_to_the_editors(index: FaqIndex) -> None:
+    # recorded before the questions were kept without them
+    events = [
+        asked("Sono Mario, scrivetemi a mario.rossi@gmail.com o al 333 123 4567", ago(hours=1)),
+        asked("sono mario scrivetemi a luigi.verdi@libero.it o al 3471234567", ago(hours=2)),
+    ]
+    [line] = build_report(events, index, "it", 30, NOW).unanswered
+    assert (line.text, line.count) == ("sono mario scrivetemi a email o al tel", 2)
+    assert line.example == "Sono Mario, scrivetemi a <email> o al <tel>"
+
+
 def test_the_normalised_form_folds_case_accents_punctuation_and_spaces() -> None:
     assert normalised("  Perché l'ISEE  non è arrivato?? ") == "perche l isee non e arrivato"
     assert normalised("cmq x la 2a rata") == "comunque per la seconda rata"  # chat shorthand
