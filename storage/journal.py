@@ -12,12 +12,13 @@ else is damage, reported like a damaged ticket.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,6 +255,36 @@ class Journal(Generic[E]):
             self._recent.extend(kept)
             return len(old)
 
+    async def search(self, field: str, value: str, limit: int) -> list[E]:
+        """Newest first, up to limit entries whose `field` is `value`, from every day file
+        rather than the latest in memory. Only the lines that hold the pair as append() writes
+        it are parsed: a season's files, read for one account, in tens of milliseconds."""
+        if len(self._recent) < (self._recent.maxlen or 0):
+            # every entry of every day file is in memory still
+            found = (e for e in reversed(self._recent) if getattr(e, field, None) == value)
+            return list(itertools.islice(found, limit))
+        await self.flush()
+        async with self._gate.enter():
+            return await asyncio.to_thread(self._search, field, value, limit)
+
+    def _search(self, field: str, value: str, limit: int) -> list[E]:
+        needle = json.dumps({field: value}, ensure_ascii=False)[1:-1].encode()
+        found: list[E] = []
+        for path in reversed(self.files([])):
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                continue  # a day past the retention, deleted meanwhile
+            # An append in flight is never a whole line yet: cut it, as read_day does.
+            lines = raw[: raw.rfind(b"\n") + 1].split(b"\n")[:-1]
+            held = [line for line in lines if needle in line]
+            for entry in reversed(_decode_lines(held, 0, self._decode, path)):
+                if getattr(entry, field, None) == value:
+                    found.append(entry)
+                    if len(found) >= limit:
+                        return found
+        return found
+
     def _day_of(self, entry: E) -> str:
         return str(self._encode(entry).get("at", ""))[:10]
 
@@ -265,9 +296,6 @@ class Journal(Generic[E]):
                 break
             out.append(entry)
         return out
-
-    def newest(self) -> Iterator[E]:
-        return reversed(self._recent)
 
 
 class AuditLog:
@@ -287,16 +315,11 @@ class AuditLog:
         await self.journal.flush()
 
     async def recent(self, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
-        """Newest first, from the latest MEMORY entries."""
+        """Newest first: the latest MEMORY entries; of one target, from the day files, since
+        a season's ticket events push what was done to an account out of memory in days."""
         if target is None:
             return self.journal.latest(limit)
-        out: list[AuditEntry] = []
-        for entry in self.journal.newest():
-            if len(out) >= limit:
-                break
-            if entry.target == target:
-                out.append(entry)
-        return out
+        return await self.journal.search("target", target, limit)
 
 
 class FaqEventLog:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from unittest.mock import ANY
@@ -8,6 +9,7 @@ from unittest.mock import ANY
 import pytest
 
 from storage import AuditEntry, DamagedFile, FaqEvent, Storage, StorageError
+from storage.journal import AuditLog
 
 from .conftest import Place
 
@@ -127,3 +129,33 @@ async def test_a_busy_moment_shares_one_flush_and_close_writes_what_is_queued(
     async with await Storage.open(data_dir) as reopened:
         assert len(await reopened.faq_events.recent()) == 50
         assert [e.target for e in await reopened.audit.recent()] == ["last"]
+
+
+async def test_an_account_s_audit_reads_back_past_the_entries_kept_in_memory(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console's account history asks for one target's entries: at the enrolment deadline
+    the ticket events push who created an account, or changed its role, out of memory in days,
+    and the history must still show them (from the day files, yesterday's too)."""
+    monkeypatch.setattr(AuditLog, "MEMORY", 10)
+    audit = data_dir / "audit"
+    audit.mkdir(parents=True)
+    added = AuditEntry(actor="admin", action="operator.added", target="anna",
+                       detail={"role": "operator"}, at="2026-09-01T08:00:00.000+00:00")
+    (audit / "2026-09-01.jsonl").write_text(json.dumps(asdict(added)) + "\n")
+    async with await Storage.open(data_dir) as storage:
+        await storage.audit.append(
+            AuditEntry(actor="admin", action="operator.updated", target="anna",
+                       detail={"changes": ["role"], "role": ["operator", "admin"]})
+        )
+        for i in range(20):
+            await storage.audit.append(
+                AuditEntry(actor="anna", action="ticket.status", target=f"{i:06}")
+            )
+        history = await storage.audit.recent(target="anna")
+        assert [e.action for e in history] == ["operator.updated", "operator.added"]
+        assert history[1] == added
+        assert [e.action for e in await storage.audit.recent(limit=1, target="anna")] == [
+            "operator.updated"
+        ]
+        assert await storage.audit.recent(target="nobody") == []
