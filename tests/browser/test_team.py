@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.async_api import Browser, expect
 
+from storage import AuditEntry
 from tests.browser.conftest import NewPage
 from tests.browser.test_console import answered, page_of, sign_in
 from tests.conftest import Server
@@ -136,3 +137,27 @@ async def test_an_operator_chooses_their_own_password(server: Server, new_page: 
     await page.get_by_label("Password").fill("solo-mia-password")
     await page.get_by_role("button", name="Accedi").click()
     await expect(page.get_by_role("button", name="Esci")).to_be_visible()
+
+
+async def test_the_history_reads_the_changes_yesterday_s_release_wrote(
+    server: Server, browser: Browser
+) -> None:
+    """Entries written before the values were kept (74dc0af and earlier) name the field alone:
+    the head of the office reads what changed in words, not the field's code."""
+    await create_account(server, ANNA)
+    await create_account(server, MARCO)
+    audit = server.app[SERVICES].storage.audit
+    for field in ("role", "active", "name"):
+        await audit.append(AuditEntry(actor="aneri", action="operator.updated",
+                                      target=MARCO.username, detail={"changes": [field]}))
+    anna = await page_of(browser)
+    await sign_in(anna, server, ANNA)
+    await anna.get_by_role("button", name="Operatori", exact=True).click()
+    row = anna.get_by_role("row", name=re.compile(MARCO.username))
+    await anna.get_by_role("button", name=f"Cronologia · {MARCO.username}").click()
+    await expect(row.get_by_role("listitem")).to_contain_text([
+        re.compile(r"· aneri · nome cambiato$"),
+        re.compile(r"· aneri · disattivato o riattivato$"),
+        re.compile(r"· aneri · ruolo cambiato$"),
+    ])
+    assert anna.errors == []  # type: ignore[attr-defined]

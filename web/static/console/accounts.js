@@ -134,10 +134,11 @@ function describe(entry) {
   if (entry.action === "operator.tickets_released") return T(d.released === 1 ? "histReleasedOne" : "histReleased", { n: d.released });
   if (entry.action !== "operator.updated") return entry.action;
   // entries written before the values were kept name the field alone
+  const changed = { role: "histRoleChanged", name: "histNameChanged", active: "histActiveChanged" };
   return (d.changes || []).map((field) => {
     const change = d[field];
     if (field === "password") return T("histPassword");
-    if (!Array.isArray(change)) return field;
+    if (!Array.isArray(change)) return changed[field] ? T(changed[field]) : field;
     if (field === "active") return T(change[1] ? "histActivated" : "histDeactivated");
     if (field === "role") return T("histRole", { from: roleLabel(change[0]), to: roleLabel(change[1]) });
     return T("histName", { from: change[0], to: change[1] });
