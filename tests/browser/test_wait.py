@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Locator, expect
 
 from storage import Operator
-from tests.browser.conftest import DESKTOP, HostSite, NewPage
+from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
 from tests.browser.widget import Chat, press
 from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import Opened, open_ticket
@@ -188,5 +188,49 @@ async def test_a_change_that_moves_no_place_is_not_read_out_again(
         await Desk(services).assign(ticket.number, LAURA.username, LAURA)
         await expect(page.locator(".uh-operator")).to_contain_text("Laura Bianchi")
         assert await page.evaluate("window.rewrites") == 0
+    finally:
+        await server.stop()
+
+
+async def test_a_phone_in_another_zone_reads_the_reopening_s_date_not_tomorrow(
+    data_dir: Path, new_page: NewPage
+) -> None:
+    """At 1:00 on Tuesday in Kolkata, Perugia's "tomorrow at 9:00" is that same Tuesday: the
+    international student writing at night reads the date; the phone in Perugia still reads
+    "domani". The office opens later today (or tomorrow morning), so that without the date the
+    text would say "oggi" or "domani"."""
+    now = datetime.now(OFFICE_TZ)
+    later = (now + timedelta(hours=1)).replace(second=0, microsecond=0)
+    tomorrow = WEEKDAYS[(now.weekday() + 1) % 7]
+    hours = f"{tomorrow} 09:00-09:10"
+    if later.date() == now.date() and later.hour < 23:
+        hours += f"; {WEEKDAYS[now.weekday()]} {later:%H:%M}-{later.hour + 1}:00"
+    office = OfficeHours.parse(hours)
+    opens = office.opens_at(now.astimezone(UTC))
+    assert opens is not None
+    opens_day = opens.astimezone(OFFICE_TZ).date()
+    relative = {now.date(): "oggi", now.date() + timedelta(days=1): "domani"}.get(opens_day)
+    server = await start_server(make_config(data_dir, office_hours=office))
+    try:
+        ticket = await open_ticket(server)
+
+        async def wait_of(lang: str, zone: str) -> Locator:
+            page = await new_page(PHONE, timezone_id=zone)
+            await page.goto(f"{server.url}/ticket?number={ticket.number}&lang={lang}")
+            await page.locator("#uh-lk-email").fill(ticket.email)
+            await page.locator("#uh-lk-email").press("Enter")
+            return page.locator(".uh-tk-card .uh-wait strong")
+
+        clock = f"{opens.astimezone(OFFICE_TZ):%H:%M}".lstrip("0")
+        wait = await wait_of("en", "Asia/Kolkata")
+        await expect(wait).to_have_text(re.compile(
+            rf"The office is closed now and reopens on \S+ {opens_day.day} \S+ at 0?{clock} "
+            r"\(Italian time\)\.$"
+        ))
+        wait = await wait_of("it", "Europe/Rome")
+        day = relative or rf"\S+ {opens_day.day} \S+"
+        await expect(wait).to_have_text(
+            re.compile(rf"L'ufficio ora è chiuso e riapre {day} alle {clock}\.$")
+        )
     finally:
         await server.stop()

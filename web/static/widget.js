@@ -2049,11 +2049,17 @@
   // Days and clock times as the office keeps them, in Perugia, whatever the phone's zone.
   const officeDay = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: OFFICE_TZ }).format(d);
   function fmtDay(d) {
+    // "domani" is Perugia's tomorrow, and a phone on another clock may be a day off: at 1:00 on
+    // Tuesday in Kolkata, Perugia's "domani" is that same Tuesday. Such a phone reads the date.
+    if (awayFromOffice) return namedDay(d);
     const today = officeDay(new Date());
     const [y, m, dd] = today.split("-").map(Number);
     const tomorrow = new Date(Date.UTC(y, m - 1, dd + 1)).toISOString().slice(0, 10);
     if (officeDay(d) === today) return T("today");
     if (officeDay(d) === tomorrow) return T("tomorrow");
+    return namedDay(d);
+  }
+  function namedDay(d) {
     const o = { timeZone: OFFICE_TZ, weekday: "long", day: "numeric", month: "long" };
     const day = new Intl.DateTimeFormat(locale(), o).format(d).replace(",", "");
     return S.lang === "en" ? "on " + day : day;
