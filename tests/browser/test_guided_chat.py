@@ -414,3 +414,22 @@ async def test_a_student_writing_arabic_reads_it_right_to_left(
     await chat.say("مرحبا، لم أتمكن من دفع القسط الأول")
     bubble = page.locator(".uh-log .uh-student .uh-bubble").last
     assert await bubble.evaluate("(el) => getComputedStyle(el).direction") == "rtl"
+
+
+async def test_at_200_percent_zoom_on_a_phone_the_new_ticket_s_number_is_shown_whole(
+    server: Server, new_page: NewPage
+) -> None:
+    """A 360 px phone at 200% lays the landing page out in 180 CSS pixels: the chat's card
+    showed "7751" of the number the student needs to come back the next morning."""
+    page = await new_page(180, 370)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.to_contact_data()
+    await chat.say("mario.rossi@gmail.com", field="email")
+    await chat.say("Rossi Mario", field="text")
+    await chat.say("333 1234567", field="tel")
+    await chat.choose("Continua senza allegato")
+    await chat.choose("Invia la richiesta")
+    number = page.locator(".uh-tk-entry .uh-tk-num").last
+    await expect(number).to_have_text(re.compile(r"^\d{6}$"))
+    assert await number.evaluate("(n) => n.scrollWidth <= n.clientWidth")
