@@ -423,6 +423,10 @@ async def test_at_200_percent_zoom_on_a_phone_the_new_ticket_s_number_is_shown_w
     showed "7751" of the number the student needs to come back the next morning."""
     page = await new_page(180, 370)
     await page.goto(server.url + "/")
+    # nor is the panel's title, "Assistenza immatricolazioni", cut at its longest word
+    title = page.locator(".uh-title")
+    await expect(title).to_have_text("Assistenza immatricolazioni")
+    assert await title.evaluate("(t) => t.scrollWidth <= t.clientWidth")
     chat = Chat(page)
     await chat.to_contact_data()
     await chat.say("mario.rossi@gmail.com", field="email")
