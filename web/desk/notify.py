@@ -82,11 +82,14 @@ def compose(
     message: Message | None = None,
     topic_label: str | None = None,
     waited_days: int | None = None,
+    close_days: int | None = None,
 ) -> OutboxMail:
     """The mail announcing `kind` for this ticket, in the student's language.
 
     message: the operator's reply (required for "reply"; never an internal note).
     topic_label: "Topic – Subtopic" as the student saw them; the ids are shown otherwise.
+    close_days: HELPDESK_AWAITING_CLOSE_DAYS when set: a mail that leaves the ticket awaiting
+    the student says how long it will wait (unanswered.py).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown mail kind {kind!r}")
@@ -107,6 +110,7 @@ def compose(
         else ticket.status,
         # how long an "unanswered" ticket waited for the student before it was closed
         "waited_days": waited_days,
+        "close_days": close_days,
         "duplicate_of": ticket.duplicate_of,
         # the ticket a duplicate's student is to follow now
         "follow_link": (
@@ -142,6 +146,7 @@ def queue(
     message: Message | None = None,
     topic_label: str | None = None,
     waited_days: int | None = None,
+    close_days: int | None = None,
 ) -> None:
     """Add the mail announcing `kind` to the ticket's outbox. Call it inside the
     `tickets.update` (or `create`) callback that records the event, then wake the worker.
@@ -156,5 +161,6 @@ def queue(
             message=message,
             topic_label=topic_label,
             waited_days=waited_days,
+            close_days=close_days,
         )
     )

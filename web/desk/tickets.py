@@ -134,6 +134,7 @@ class Desk:
             message=message,
             topic_label=" – ".join(labels),
             waited_days=waited_days,
+            close_days=self.services.config.awaiting_close_days or None,
         )
 
     async def open(

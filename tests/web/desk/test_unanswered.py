@@ -4,6 +4,8 @@ answered, or an operator who wrote again, keeps the ticket open."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +13,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from storage import Message, StatusChange, Ticket
+from storage import Message, Operator, StatusChange, Ticket
 from storage.models import TicketStatus
 from tests.conftest import Server, make_config, start_server
+from tests.web.desk.test_mail import eventually
 from web.config import Config, ConfigError
+from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
 DAYS = 14
@@ -131,3 +135,36 @@ async def test_without_the_setting_no_ticket_is_closed_for_the_student(data_dir:
 def test_a_setting_it_cannot_use_is_refused(value: str, says: str) -> None:
     with pytest.raises(ConfigError, match=f"HELPDESK_AWAITING_CLOSE_DAYS.*{says}"):
         Config.from_env({"HELPDESK_AWAITING_CLOSE_DAYS": value})
+
+
+async def test_each_mail_that_starts_the_wait_says_when_the_ticket_will_be_closed(
+    server: Server,
+) -> None:
+    """Told only "l'assistenza riprende appena rispondi", a student who came back on the
+    fifteenth day found the ticket closed "because you no longer need help": the mails that
+    leave the ticket waiting for them, as written to the outbox, say how long it waits."""
+    services = server.app[SERVICES]
+    desk = Desk(services)
+    laura = Operator(username="lbianchi", name="Laura Bianchi", role="operator", password_hash="x")
+    asked = await put(server, asked=1, status="open")
+    reminded = await put(server, asked=1, lang="en")
+    answered = await put(server, asked=1, status="open")
+    await desk.operator_reply(asked, laura, "Il libretto?", internal=False, then="awaiting_user")
+    await desk.operator_reply(reminded, laura, "The receipt?", internal=False)
+    await desk.operator_reply(answered, laura, "Fatto.", internal=False)
+
+    outbox = server.config.data_dir / "outbox"
+    await eventually(lambda: len(list(outbox.glob("*.eml"))) == 3)
+
+    def parts(number: str) -> list[str]:
+        [path] = outbox.glob(f"*-{number}-*.eml")
+        mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        return [str(mail.get_body((kind,)).get_content()) for kind in ("plain", "html")]
+
+    for text in parts(asked):
+        assert f"Se non rispondi entro {DAYS} giorni, chiuderemo il ticket" in text
+    for text in parts(reminded):
+        assert f"If you do not answer within {DAYS} days, we will close the ticket" in text
+    # a ticket that waits for the office is never closed for the student
+    for text in parts(answered):
+        assert "chiuderemo" not in text
