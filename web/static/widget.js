@@ -2025,7 +2025,10 @@
     const ahead = q.position - 1;
     const place = ahead < 1 ? T("waitFirst") : ahead === 1 ? T("waitAhead1") : T("waitAhead", { n: ahead });
     const m = q.expected_wait_minutes;
-    if (q.office) return [officeWait(place, q), m == null ? "" : " " + T("waitNoteHours")];
+    if (q.office) {
+      const [text, estimated] = officeWait(place, q);
+      return [text, estimated ? " " + T("waitNoteHours") : ""];
+    }
     // a day and more of the office's work: no count of hours or days that would sound exact
     const text = m == null ? place + "." : m >= 24 * 60 ? T("waitLong", { place }) : T("waitExpected", { place, time: fmtWait(m) });
     return [text, m == null ? "" : " " + T("waitNote")];
@@ -2033,17 +2036,18 @@
 
   // With the office's hours known (web/desk/office_hours.py): closed now, it says when it
   // reopens; an answer expected on another day says the day, not a count of hours that would
-  // include the night.
+  // include the night. [the text, whether it gives an estimate]: the note that calls it one
+  // must not follow the reopening alone, which is the office's hours, not a guess.
   function officeWait(place, q) {
     const expected = q.expected_at ? new Date(q.expected_at) : null;
     if (!q.office.open) {
       const opens = new Date(q.office.opens_at);
-      if (!expected || officeDay(expected) === officeDay(opens)) return T("waitClosed", { place, when: fmtOpening(opens) });
-      return T("waitClosedDay", { place, when: fmtOpening(opens), day: fmtDay(expected) });
+      if (!expected || officeDay(expected) === officeDay(opens)) return [T("waitClosed", { place, when: fmtOpening(opens) }), false];
+      return [T("waitClosedDay", { place, when: fmtOpening(opens), day: fmtDay(expected) }), true];
     }
-    if (!expected) return place + ".";
-    if (officeDay(expected) === officeDay(new Date())) return T("waitExpected", { place, time: fmtWait(q.expected_wait_minutes) });
-    return T("waitOnDay", { place, day: fmtDay(expected) });
+    if (!expected) return [place + ".", false];
+    if (officeDay(expected) === officeDay(new Date())) return [T("waitExpected", { place, time: fmtWait(q.expected_wait_minutes) }), true];
+    return [T("waitOnDay", { place, day: fmtDay(expected) }), true];
   }
 
   // Days and clock times as the office keeps them, in Perugia, whatever the phone's zone.
