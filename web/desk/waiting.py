@@ -43,6 +43,7 @@ from web.desk.office_hours import OFFICE_TZ, OfficeHours
 
 log = logging.getLogger(__name__)
 RECENT = timedelta(days=7)
+LONGEST_COUNTED = timedelta(days=31)
 # Two first answers further apart than this: the office was not answering in between (night,
 # weekend, a meeting, or nobody waiting), and the gap says nothing of its pace.
 WORKING_GAP = 30 * 60.0
@@ -77,7 +78,11 @@ class Pace:
         moments = [(datetime.fromisoformat(at), seconds) for at, seconds in answers]
 
         def between(a: datetime, b: datetime) -> float:
-            return (b - a).total_seconds() if office is None else office.working_seconds(a, b)
+            if office is None:
+                return (b - a).total_seconds()
+            # A backlog's ticket answered after months is counted from a month before its
+            # answer: as far above the median either way, without walking every day between.
+            return office.working_seconds(max(a, b - LONGEST_COUNTED), b)
 
         waits = [between(at - timedelta(seconds=seconds), at) for at, seconds in moments]
         median = percentile(sorted(waits), 0.5) or 0.0
