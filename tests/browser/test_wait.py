@@ -234,3 +234,25 @@ async def test_a_phone_in_another_zone_reads_the_reopening_s_date_not_tomorrow(
         )
     finally:
         await server.stop()
+
+
+async def test_an_awaiting_ticket_says_until_when_it_stays_open(
+    data_dir: Path, new_page: NewPage
+) -> None:
+    server = await start_server(make_config(data_dir, awaiting_close_days=14))
+    try:
+        services = server.app[SERVICES]
+        await services.storage.operators.put(LAURA)
+        ticket = await open_ticket(server)
+        await Desk(services).set_status(ticket.number, "awaiting_user", LAURA)
+        page = await new_page(DESKTOP, timezone_id="Europe/Rome")
+        await page.goto(f"{server.url}/ticket?number={ticket.number}")
+        await page.locator("#uh-lk-email").fill(ticket.email)
+        await page.get_by_role("button", name=LOOKUP["it"], exact=True).click()
+        day = (datetime.now(OFFICE_TZ) + timedelta(days=14)).day
+        await expect(page.locator(".uh-tk-card")).to_contain_text(re.compile(
+            rf"Se non rispondi entro \S+ {day} \S+, chiuderemo il ticket: potrai comunque "
+            r"aprirne uno nuovo che fa riferimento a questo\."
+        ))
+    finally:
+        await server.stop()

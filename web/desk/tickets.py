@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.i18n import t
@@ -97,6 +98,9 @@ class Desk:
             "status": ticket.status,
             "status_label": t(f"status.{ticket.status}", lang),
             "status_help": t(f"status_help.{ticket.status}", lang),
+            # awaiting the student with HELPDESK_AWAITING_CLOSE_DAYS set: when the system will
+            # close it if no answer comes (web/desk/unanswered.py); else None
+            "closes_at": self.closes_at(ticket),
             "topic": ticket.topic,
             "topic_label": topic_label,
             "subtopic": ticket.subtopic,
@@ -339,6 +343,13 @@ class Desk:
         if duplicate_of is not None and ticket.duplicate_of == duplicate_of:
             await self._note_duplicate(ticket, operator)
         return ticket
+
+    def closes_at(self, ticket: Ticket) -> str | None:
+        days = self.services.config.awaiting_close_days
+        if not days or ticket.status != "awaiting_user":
+            return None
+        since = datetime.fromisoformat(awaiting_since(ticket))
+        return (since + timedelta(days=days)).isoformat(timespec="milliseconds")
 
     async def close_unanswered(self, number: str, cutoff: str, days: int) -> bool:
         """Closes a ticket that has waited for its student since before `cutoff` (`days`

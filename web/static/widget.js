@@ -101,6 +101,7 @@
       st_open_help: "Abbiamo ricevuto la richiesta: un operatore ti risponderà qui e via email.",
       st_awaiting_user: "In attesa di risposta utente",
       st_awaiting_user_help: "L'operatore ti ha chiesto altre informazioni: rispondi qui sotto.",
+      closesAt: "Se non rispondi entro {day}, chiuderemo il ticket: potrai comunque aprirne uno nuovo che fa riferimento a questo.",
       st_closed: "Chiuso",
       st_closed_help: "La richiesta è stata risolta. Se ti serve altro, apri un nuovo ticket.",
       operator: "Ti sta aiutando: {name}",
@@ -216,6 +217,7 @@
       st_open_help: "We have your request: an operator will answer here and by email.",
       st_awaiting_user: "Awaiting your reply",
       st_awaiting_user_help: "The operator asked you for more information: reply below.",
+      closesAt: "If you do not reply by {day}, we will close the ticket: you can still open a new one that refers to it.",
       st_closed: "Closed",
       st_closed_help: "The request has been resolved. If you need anything else, open a new ticket.",
       operator: "Handled by: {name}",
@@ -1669,6 +1671,8 @@
     ui.tkBadge.className = "uh-badge uh-st-" + b.status;
     // closed in favour of the same request's other ticket: that is the one to follow
     ui.tkHelp.textContent = b.duplicate_of ? T("st_duplicate_help", { number: b.duplicate_of }) : T("st_" + b.status + "_help");
+    // the office closes tickets left unanswered (HELPDESK_AWAITING_CLOSE_DAYS): say until when
+    if (b.closes_at) ui.tkHelp.textContent += " " + T("closesAt", { day: fmtDay(new Date(b.closes_at)).replace(/^on /, "") });
     // a closed ticket has nobody helping any more: who did
     const helper = b.status === "closed" ? "operatorClosed" : "operator";
     ui.tkOperator.textContent = b.operator && b.operator.name ? T(helper, { name: b.operator.name }) : T("noOperator");

@@ -168,3 +168,21 @@ async def test_each_mail_that_starts_the_wait_says_when_the_ticket_will_be_close
     # a ticket that waits for the office is never closed for the student
     for text in parts(answered):
         assert "chiuderemo" not in text
+
+
+async def test_the_student_reads_until_when_an_awaiting_ticket_stays_open(server: Server) -> None:
+    services = server.app[SERVICES]
+    awaiting = await put(server, asked=3, replied=3)
+    owed = await put(server, asked=3, status="open")
+
+    async def closes_at(number: str) -> object:
+        token = services.signer.issue(number)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{server.url}/api/tickets/{number}",
+                     headers={"Authorization": f"Bearer {token}"}) as r,
+        ):
+            return (await r.json())["closes_at"]
+
+    assert await closes_at(awaiting) == ago(3 - DAYS)
+    assert await closes_at(owed) is None
