@@ -5,36 +5,47 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from storage import AuditEntry
 from tests.browser.conftest import NewPage
 from tests.browser.test_console import answered, page_of, sign_in
 from tests.conftest import Server
-from tests.web.conftest import ANNA, MARCO, Console, create_account, open_ticket
+from tests.web.conftest import ANNA, MARCO, Console, Opened, create_account, open_ticket
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
 
 
-async def test_an_admin_sees_a_colleague_s_open_tickets_and_puts_them_back_in_the_queue(
-    server: Server, browser: Browser
-) -> None:
+async def marco_holds(server: Server, count: int) -> list[Opened]:
+    """Anna (admin) and Marco, who takes `count` new tickets."""
     await create_account(server, ANNA)
     await create_account(server, MARCO)
     marco = Console(server)
     try:
         assert (await marco.login(MARCO))[0] == 200
-        held = [await open_ticket(server) for _ in range(2)]
+        held = [await open_ticket(server) for _ in range(count)]
         for ticket in held:
             take = f"/api/console/tickets/{ticket.number}/assign"
             assert (await marco.post(take, {"username": ""}))[0] == 200
     finally:
         await marco.close()
+    return held
+
+
+async def team_page(browser: Browser, server: Server) -> tuple[Page, Locator]:
+    """Anna's console on the team page, and Marco's row in it."""
     anna = await page_of(browser)
     await sign_in(anna, server, ANNA)
     await anna.get_by_role("button", name="Operatori", exact=True).click()
-    row = anna.get_by_role("row", name=re.compile(MARCO.username))
+    return anna, anna.get_by_role("row", name=re.compile(MARCO.username))
+
+
+async def test_an_admin_sees_a_colleague_s_open_tickets_and_puts_them_back_in_the_queue(
+    server: Server, browser: Browser
+) -> None:
+    held = await marco_holds(server, 2)
+    anna, row = await team_page(browser, server)
     await expect(row).to_contain_text("2 ticket aperti in carico")
     release = anna.get_by_role("button", name=f"Rimetti in coda i suoi ticket · {MARCO.username}")
     asked = await answered(anna, release, accept=True)
@@ -52,20 +63,8 @@ async def test_an_admin_sees_a_colleague_s_open_tickets_and_puts_them_back_in_th
 async def test_one_ticket_put_back_is_told_in_the_singular(
     server: Server, browser: Browser
 ) -> None:
-    await create_account(server, ANNA)
-    await create_account(server, MARCO)
-    marco = Console(server)
-    try:
-        assert (await marco.login(MARCO))[0] == 200
-        ticket = await open_ticket(server)
-        take = f"/api/console/tickets/{ticket.number}/assign"
-        assert (await marco.post(take, {"username": ""}))[0] == 200
-    finally:
-        await marco.close()
-    anna = await page_of(browser)
-    await sign_in(anna, server, ANNA)
-    await anna.get_by_role("button", name="Operatori", exact=True).click()
-    row = anna.get_by_role("row", name=re.compile(MARCO.username))
+    await marco_holds(server, 1)
+    anna, row = await team_page(browser, server)
     await expect(row).to_contain_text("1 ticket aperto in carico")
     release = anna.get_by_role("button", name=f"Rimetti in coda i suoi ticket · {MARCO.username}")
     asked = await answered(anna, release, accept=True)

@@ -16,7 +16,7 @@ from tests.browser.conftest import DESKTOP, PHONE, HostSite, NewPage
 from tests.browser.widget import Chat, press
 from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import Opened, open_ticket
-from tests.web.student.test_wait import answered_at
+from tests.web.student.test_wait import answered_at, closed_today
 from web.desk.office_hours import OFFICE_TZ, WEEKDAYS, OfficeHours
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
@@ -121,14 +121,7 @@ async def test_with_the_office_s_hours_the_widget_says_when_it_reopens(
     ticket in five minutes: the next student hears when it reopens; the third, whose answer
     needs more than one morning, also hears on which day to expect it. The hours are Perugia's,
     said so to a phone set to another zone."""
-    now = datetime.now(OFFICE_TZ)
-    days = ",".join(d for i, d in enumerate(WEEKDAYS) if i != now.weekday())
-    office = OfficeHours.parse(f"{days} 09:00-09:10")
-    last_open = next(
-        spans[0][0]
-        for back in range(1, 8)
-        if (spans := office.spans((now - timedelta(days=back)).date()))
-    )
+    office, last_open = closed_today("09:00-09:10")
     server = await start_server(make_config(data_dir, office_hours=office))
     try:
         await server.app[SERVICES].storage.tickets.create(

@@ -531,6 +531,27 @@ async def test_workers_of_two_processes_on_one_database_send_each_mail_once(
         await other.close()
 
 
+def first_mail_sent(storage: Storage, number: str) -> Callable[[], Awaitable[bool]]:
+    """Whether the worker has written down that the ticket's first mail left (the server has
+    the mail a moment before)."""
+
+    async def sent() -> bool:
+        stored = await storage.tickets.get(number)
+        return stored is not None and stored.outbox[0].state == "sent"
+
+    return sent
+
+
+def slow_goodbye(smtp: SmtpServer, seconds: float) -> None:
+    """The relay has taken the mail and dawdles over its goodbye (QUIT)."""
+
+    async def slow_quit(*_: Any) -> str:
+        await asyncio.sleep(seconds)
+        return "221 Bye"
+
+    smtp.inbox.handle_QUIT = slow_quit  # type: ignore[attr-defined]
+
+
 def slow_acceptance(smtp: SmtpServer, seconds: float) -> None:
     """The relay takes the message, then answers it late (a content scan at peak time)."""
     accept = smtp.inbox.handle_DATA
@@ -554,11 +575,7 @@ async def test_a_relay_slow_to_answer_the_message_gets_it_once(
     workers.append(worker)
     await worker.start()
 
-    async def recorded_as_sent() -> bool:
-        stored = await storage.tickets.get(ticket.number)
-        return stored is not None and stored.outbox[0].state == "sent"
-
-    await eventually(recorded_as_sent, within=10)
+    await eventually(first_mail_sent(storage, ticket.number), within=10)
     await worker.stop()
     assert len(smtp.inbox.envelopes) == 1
 
@@ -573,21 +590,13 @@ async def test_a_relay_slow_to_say_goodbye_after_taking_the_mail_gets_it_once(
     # The mail's deadline runs out while the relay, having taken the mail, says goodbye.
     monkeypatch.setattr(mail_worker, "MAIL_DEADLINE", 1.0)
 
-    async def slow_quit(*_: Any) -> str:
-        await asyncio.sleep(1.5)
-        return "221 Bye"
-
-    smtp.inbox.handle_QUIT = slow_quit  # type: ignore[attr-defined]
+    slow_goodbye(smtp, 1.5)
     ticket = await open_ticket(storage)
     worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=5.0)
     workers.append(worker)
     await worker.start()
 
-    async def recorded_as_sent() -> bool:
-        stored = await storage.tickets.get(ticket.number)
-        return stored is not None and stored.outbox[0].state == "sent"
-
-    await eventually(recorded_as_sent, within=10)
+    await eventually(first_mail_sent(storage, ticket.number), within=10)
     await asyncio.sleep(2)  # a worker that took the goodbye for a failure sends it again
     await worker.stop()
     assert len(smtp.inbox.envelopes) == 1
@@ -604,11 +613,7 @@ async def test_a_stop_during_a_slow_goodbye_keeps_the_mail_the_relay_took_as_sen
     # than a stop waits): the mail is sent, and the next start must not send it again.
     monkeypatch.setattr(mail_worker, "STOP_GRACE", 0.5)
 
-    async def slow_quit(*_: Any) -> str:
-        await asyncio.sleep(5)
-        return "221 Bye"
-
-    smtp.inbox.handle_QUIT = slow_quit  # type: ignore[attr-defined]
+    slow_goodbye(smtp, 5)
     ticket = await open_ticket(storage)
     worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=5.0)
     workers.append(worker)
@@ -673,11 +678,7 @@ async def test_a_mail_that_left_while_the_database_went_away_is_not_sent_again(
         await asyncio.sleep(3)  # passes go by while the database is out
         await asyncio.to_thread(own_postgres.start)
 
-        async def recorded_as_sent() -> bool:
-            stored = await storage.tickets.get(ticket.number)
-            return stored is not None and stored.outbox[0].state == "sent"
-
-        await eventually(recorded_as_sent, within=30)
+        await eventually(first_mail_sent(storage, ticket.number), within=30)
         await asyncio.sleep(2)
         assert len(smtp.inbox.envelopes) == 1
     finally:
@@ -761,12 +762,7 @@ async def test_a_refused_mail_is_parked_after_its_tries_and_can_be_requeued(
     assert await worker.requeue(bad.number, parked.id)
     await eventually(lambda: len(smtp.inbox.envelopes) == 2)
 
-    async def recorded_as_sent() -> bool:
-        # The server has the mail a moment before the worker writes down that it went.
-        stored = await storage.tickets.get(bad.number)
-        return stored is not None and stored.outbox[0].state == "sent"
-
-    await eventually(recorded_as_sent)
+    await eventually(first_mail_sent(storage, bad.number))
     assert await storage.outbox.parked() == []
     stored = await storage.tickets.get(bad.number)
     assert stored is not None and stored.outbox[0].reason is None

@@ -208,17 +208,24 @@ async def test_watching_the_wait_needs_the_ticket_token(
     assert server.app[SERVICES].waits.watched() == 0
 
 
-async def test_with_the_office_s_hours_the_queue_says_when_it_reopens(data_dir: Path) -> None:
-    # open every day but today's weekday, in the morning: closed now
+def closed_today(hours: str) -> tuple[OfficeHours, datetime]:
+    """An office open at `hours` every day but today's weekday, so closed now, and the start of
+    its last opening before today (a public holiday is no opening)."""
     now = datetime.now(OFFICE_TZ)
     days = ",".join(d for i, d in enumerate(WEEKDAYS) if i != now.weekday())
-    office = OfficeHours.parse(f"{days} 09:00-13:00")
-    # the last morning it was open (a public holiday is not), a ticket answered in 5 minutes
+    office = OfficeHours.parse(f"{days} {hours}")
     last_open = next(
         spans[0][0]
         for back in range(1, 8)
         if (spans := office.spans((now - timedelta(days=back)).date()))
     )
+    return office, last_open
+
+
+async def test_with_the_office_s_hours_the_queue_says_when_it_reopens(data_dir: Path) -> None:
+    # the last morning it was open, a ticket answered in 5 minutes
+    office, last_open = closed_today("09:00-13:00")
+    now = datetime.now(OFFICE_TZ)
     server = await start_server(make_config(data_dir, office_hours=office))
     try:
         storage = server.app[SERVICES].storage
