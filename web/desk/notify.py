@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal, get_args
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from storage import Message, OutboxMail, Ticket
+from web.desk.office_hours import OFFICE_TZ
 
 MailKind = Literal["opened", "reply", "awaiting_user", "closed", "duplicate", "unanswered"]
 KINDS: Final[tuple[MailKind, ...]] = get_args(MailKind)
@@ -83,6 +85,7 @@ def compose(
     topic_label: str | None = None,
     waited_days: int | None = None,
     close_days: int | None = None,
+    reopens: datetime | None = None,
 ) -> OutboxMail:
     """The mail announcing `kind` for this ticket, in the student's language.
 
@@ -90,6 +93,7 @@ def compose(
     topic_label: "Topic – Subtopic" as the student saw them; the ids are shown otherwise.
     close_days: HELPDESK_AWAITING_CLOSE_DAYS when set: a mail that leaves the ticket awaiting
     the student says how long it will wait (unanswered.py).
+    reopens: when the office reopens, if it was closed as the ticket came (office_hours.py).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown mail kind {kind!r}")
@@ -111,6 +115,7 @@ def compose(
         # how long an "unanswered" ticket waited for the student before it was closed
         "waited_days": waited_days,
         "close_days": close_days,
+        "reopens": None if reopens is None else reopening(reopens, lang),
         "duplicate_of": ticket.duplicate_of,
         # the ticket a duplicate's student is to follow now
         "follow_link": (
@@ -147,6 +152,7 @@ def queue(
     topic_label: str | None = None,
     waited_days: int | None = None,
     close_days: int | None = None,
+    reopens: datetime | None = None,
 ) -> None:
     """Add the mail announcing `kind` to the ticket's outbox. Call it inside the
     `tickets.update` (or `create`) callback that records the event, then wake the worker.
@@ -162,5 +168,27 @@ def queue(
             topic_label=topic_label,
             waited_days=waited_days,
             close_days=close_days,
+            reopens=reopens,
         )
     )
+
+
+WEEKDAYS = {
+    "it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS = {
+    "it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
+           "settembre", "ottobre", "novembre", "dicembre"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}
+
+
+def reopening(moment: datetime, lang: str) -> str:
+    """"lunedì 8 dicembre alle 9:00", "on Monday 8 December at 9:00": on Perugia's clock, which
+    the mail names, as its reader may be anywhere."""
+    local = moment.astimezone(OFFICE_TZ)
+    day = f"{WEEKDAYS[lang][local.weekday()]} {local.day} {MONTHS[lang][local.month - 1]}"
+    time = f"{local.hour}:{local.minute:02d}"
+    return f"on {day} at {time}" if lang == "en" else f"{day} alle {time}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.i18n import t
@@ -127,6 +127,7 @@ class Desk:
         message: Message | None = None,
         *,
         waited_days: int | None = None,
+        reopens: datetime | None = None,
     ) -> None:
         """The notification of this change, queued in the same write (call it inside the
         update), with the topic as the student chose it, in their language."""
@@ -139,6 +140,7 @@ class Desk:
             topic_label=" – ".join(labels),
             waited_days=waited_days,
             close_days=self.services.config.awaiting_close_days or None,
+            reopens=reopens,
         )
 
     async def open(
@@ -192,7 +194,10 @@ class Desk:
                 )
             )
             ticket.history.append(StatusChange(status="open", by="student"))
-            self._queue_mail(ticket, "opened")
+            # written at night, the mail says when the office reopens (its hours set)
+            office = self.services.config.office_hours
+            reopens = office.opens_at(datetime.now(UTC)) if office is not None else None
+            self._queue_mail(ticket, "opened", reopens=reopens)
             return ticket
 
         ticket = await self.storage.tickets.create(build, idempotency_key=idempotency_key)

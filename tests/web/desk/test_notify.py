@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from storage import Attachment, Message, OutboxMail, Ticket
@@ -252,3 +254,19 @@ def test_a_ticket_closed_after_a_day_unanswered_says_one_day(lang: str, says: st
     ticket = make_ticket(lang, status="closed")
     mail = notify.compose("unanswered", ticket, public_url=PUBLIC_URL, waited_days=1)
     assert says in mail.html
+
+
+@pytest.mark.parametrize(("lang", "says"), [
+    ("it", "L'ufficio ora è chiuso e riapre mercoledì 9 dicembre alle 9:00 (ora italiana)"),
+    ("en", "The office is closed now and reopens on Wednesday 9 December at 9:00 (Italian time)"),
+])
+def test_a_ticket_opened_while_the_office_is_closed_says_when_it_reopens(
+    lang: str, says: str
+) -> None:
+    reopens = datetime(2026, 12, 9, 8, 0, tzinfo=UTC)  # 9:00 in Perugia
+    mail = notify.compose("opened", make_ticket(lang), public_url=PUBLIC_URL, reopens=reopens)
+    assert says in mail.text
+    strong = says.replace("riapre ", "riapre <strong>").replace("reopens ", "reopens <strong>")
+    assert strong.replace(" (", "</strong> (", 1) in mail.html.replace("&#39;", "'")
+    plain = notify.compose("opened", make_ticket(lang), public_url=PUBLIC_URL)
+    assert "riapre" not in plain.text and "reopens" not in plain.text

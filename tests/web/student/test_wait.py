@@ -273,3 +273,21 @@ async def test_with_the_office_s_hours_time_passing_alone_tells_the_students_not
         assert await moved(evening + timedelta(hours=4, minutes=30)) == 1  # tomorrow is today
     finally:
         await server.stop()
+
+
+async def test_a_ticket_opened_while_the_office_is_closed_gets_a_mail_that_says_so(
+    data_dir: Path,
+) -> None:
+    office, _ = closed_today("09:00-13:00")
+    server = await start_server(make_config(data_dir, office_hours=office))
+    try:
+        ticket = await open_ticket(server)
+        stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    finally:
+        await server.stop()
+    assert stored is not None
+    [opened] = stored.outbox
+    assert "L'ufficio ora è chiuso e riapre " in opened.text
+    reopens = office.opens_at(datetime.now(UTC))
+    assert reopens is not None
+    assert f" alle {reopens.astimezone(OFFICE_TZ).hour}:00 (ora italiana)" in opened.text
