@@ -354,7 +354,10 @@ class Desk:
         if not days or ticket.status != "awaiting_user":
             return None
         since = datetime.fromisoformat(awaiting_since(ticket))
-        return (since + timedelta(days=days)).isoformat(timespec="milliseconds")
+        # The daily run closes it up to a day after its wait ran out: until then it may close
+        # any moment, and a day gone by would read as a deadline the student already missed.
+        closes = max(since + timedelta(days=days), datetime.now(UTC))
+        return closes.isoformat(timespec="milliseconds")
 
     async def close_unanswered(self, number: str, cutoff: str, days: int) -> bool:
         """Closes a ticket that has waited for its student since before `cutoff` (`days`

@@ -186,3 +186,22 @@ async def test_the_student_reads_until_when_an_awaiting_ticket_stays_open(server
 
     assert await closes_at(awaiting) == ago(3 - DAYS)
     assert await closes_at(owed) is None
+
+
+async def test_a_ticket_past_its_wait_but_not_yet_closed_reads_no_date_gone_by(
+    server: Server,
+) -> None:
+    """The daily run closes it up to a day after its wait ran out: meanwhile the student must
+    not read "Se non rispondi entro" a day already past, but that it may close any moment."""
+    services = server.app[SERVICES]
+    overdue = await put(server, asked=DAYS + 2, replied=DAYS + 2)
+    token = services.signer.issue(overdue)
+    before = datetime.now(UTC)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.url}/api/tickets/{overdue}",
+                 headers={"Authorization": f"Bearer {token}"}) as r,
+    ):
+        body = await r.json()
+    assert body["status"] == "awaiting_user"
+    assert datetime.fromisoformat(body["closes_at"]) >= before - timedelta(milliseconds=1)
