@@ -266,6 +266,8 @@ def test_a_ticket_opened_while_the_office_is_closed_says_when_it_reopens(
     reopens = datetime(2026, 12, 9, 8, 0, tzinfo=UTC)  # 9:00 in Perugia
     mail = notify.compose("opened", make_ticket(lang), public_url=PUBLIC_URL, reopens=reopens)
     assert says in mail.text
+    # its own paragraph, as in the html, not run on after the one before
+    assert f"\n\n{says[:20]}" in mail.text
     strong = says.replace("riapre ", "riapre <strong>").replace("reopens ", "reopens <strong>")
     assert strong.replace(" (", "</strong> (", 1) in mail.html.replace("&#39;", "'")
     plain = notify.compose("opened", make_ticket(lang), public_url=PUBLIC_URL)
