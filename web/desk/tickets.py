@@ -353,7 +353,12 @@ class Desk:
         days = self.services.config.awaiting_close_days
         if not days or ticket.status != "awaiting_user":
             return None
-        since = datetime.fromisoformat(awaiting_since(ticket))
+        try:
+            since = datetime.fromisoformat(awaiting_since(ticket))
+        except ValueError:  # a hand-edited stamp must not make the student's ticket a 500
+            return None
+        if since.tzinfo is None:  # nor one without its zone, which no moment compares with
+            return None
         # The daily run closes it up to a day after its wait ran out: until then it may close
         # any moment, and a day gone by would read as a deadline the student already missed.
         closes = max(since + timedelta(days=days), datetime.now(UTC))

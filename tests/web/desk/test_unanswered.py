@@ -205,3 +205,31 @@ async def test_a_ticket_past_its_wait_but_not_yet_closed_reads_no_date_gone_by(
         body = await r.json()
     assert body["status"] == "awaiting_user"
     assert datetime.fromisoformat(body["closes_at"]) >= before - timedelta(milliseconds=1)
+
+
+@pytest.mark.parametrize("at", ["2026-12-06T10:00:00", "6 dicembre"])
+async def test_a_hand_edited_stamp_leaves_the_ticket_readable(server: Server, at: str) -> None:
+    """A stamp without its zone, or no stamp at all, must not make the student's ticket a 500:
+    the page says no closing day instead."""
+    services = server.app[SERVICES]
+
+    def build(number: str) -> Ticket:
+        return Ticket(
+            number=number, email=f"s{number}@example.org", name="Rossi Mario",
+            phone="+393331234567", topic="immatricolazioni", subtopic="documenti", lang="it",
+            status="awaiting_user", created_at=ago(40),
+            messages=[Message(id="s", author="student", name="Rossi Mario", body="?",
+                              at=ago(40))],
+            history=[StatusChange("open", "student", ago(40)),
+                     StatusChange("awaiting_user", "lbianchi", at)],
+        )
+
+    number = (await services.storage.tickets.create(build)).number
+    token = services.signer.issue(number)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.url}/api/tickets/{number}",
+                 headers={"Authorization": f"Bearer {token}"}) as r,
+    ):
+        assert r.status == 200
+        assert (await r.json())["closes_at"] is None
