@@ -4,40 +4,21 @@ reach the student."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.test_console import page_of, sign_in
-from tests.conftest import Server, make_config, start_server
+from tests.conftest import Server
 from tests.web.conftest import LAURA, create_account, open_ticket
-from tests.web.desk.test_mail import SmtpServer, free_port
+
+# `server` and its `smtp`, which refuses the mistyped address, as the API's tests have them
+from tests.web.console.test_undelivered_mail import MISTYPED, server, smtp  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-MISTYPED = "mario.rosi@example.org"
-
-
-@pytest.fixture
-async def server(data_dir: Path) -> AsyncIterator[Server]:
-    smtp = SmtpServer(free_port())
-    smtp.inbox.refuse.add(MISTYPED)
-    await smtp.start()
-    config = make_config(
-        data_dir, smtp_host="127.0.0.1", smtp_port=smtp.port, mail_max_attempts=1
-    )
-    running = await start_server(config)
-    try:
-        yield running
-    finally:
-        await running.stop()
-        await smtp.stop()
-
 
 async def test_the_operator_reads_that_the_student_s_mail_did_not_arrive(
-    server: Server, browser: Browser
+    server: Server, browser: Browser  # noqa: F811 - the fixture imported above
 ) -> None:
     await create_account(server, LAURA)
     ticket = await open_ticket(server, email=MISTYPED, phone="+393471234567")
