@@ -4,6 +4,7 @@ module may grow before it says why (README, "Architecture")."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,17 @@ def test_a_long_module_says_why() -> None:
         ):
             unexplained.append(f"{module}: {text.count(chr(10))} lines")
     assert unexplained == []
+
+
+def test_readme_names_every_setting_the_code_reads() -> None:
+    """IT learns the settings from README.md's table: a variable the code reads and the table
+    does not name is one they cannot find."""
+    read = {
+        name
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        for name in re.findall(r"HELPDESK_[A-Z_]+[A-Z]", path.read_text(encoding="utf-8"))
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert read, "no setting found: the pattern no longer matches the code"
+    assert sorted(n for n in read if f"`{n}`" not in readme) == []
