@@ -167,9 +167,9 @@ async def workers() -> AsyncIterator[list[OutboxWorker]]:
 
 
 async def start_worker(
-    storage: Storage, config: Config, workers: list[OutboxWorker]
+    storage: Storage, config: Config, workers: list[OutboxWorker], reply_timeout: float = 2.0
 ) -> OutboxWorker:
-    worker = OutboxWorker(storage, config, backoff=fast, timeout=2.0)
+    worker = OutboxWorker(storage, config, backoff=fast, timeout=reply_timeout)
     workers.append(worker)
     await worker.start()
     return worker
@@ -571,9 +571,7 @@ async def test_a_relay_slow_to_answer_the_message_gets_it_once(
     # every try, and the student would get a copy a minute for as long as the relay is slow.
     slow_acceptance(smtp, 2.5)
     ticket = await open_ticket(storage)
-    worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=1.0)
-    workers.append(worker)
-    await worker.start()
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers, reply_timeout=1.0)
 
     await eventually(first_mail_sent(storage, ticket.number), within=10)
     await worker.stop()
@@ -592,9 +590,7 @@ async def test_a_relay_slow_to_say_goodbye_after_taking_the_mail_gets_it_once(
 
     slow_goodbye(smtp, 1.5)
     ticket = await open_ticket(storage)
-    worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=5.0)
-    workers.append(worker)
-    await worker.start()
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers, reply_timeout=5.0)
 
     await eventually(first_mail_sent(storage, ticket.number), within=10)
     await asyncio.sleep(2)  # a worker that took the goodbye for a failure sends it again
@@ -615,9 +611,7 @@ async def test_a_stop_during_a_slow_goodbye_keeps_the_mail_the_relay_took_as_sen
 
     slow_goodbye(smtp, 5)
     ticket = await open_ticket(storage)
-    worker = OutboxWorker(storage, config_for(tmp_path, smtp), backoff=fast, timeout=5.0)
-    workers.append(worker)
-    await worker.start()
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers, reply_timeout=5.0)
     await eventually(lambda: len(smtp.inbox.envelopes) == 1, within=10)
     await asyncio.sleep(0.5)  # the relay has answered the message and waits for QUIT
     await worker.stop()
