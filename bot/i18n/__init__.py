@@ -50,12 +50,6 @@ def has(key: str) -> bool:
     return key in _CATALOGS[DEFAULT_LANG]
 
 
-def catalog(lang: str, prefix: str = "") -> dict[str, str]:
-    """Every text whose key starts with `prefix`, Italian filling English gaps (for pages)."""
-    merged = {**_CATALOGS[DEFAULT_LANG], **_CATALOGS.get(lang, {})}
-    return {k: v for k, v in merged.items() if k.startswith(prefix)}
-
-
 def normalise_lang(lang: str | None) -> str:
     """One of LANGS: 'en', 'en-GB', 'EN' -> 'en'; anything else -> 'it'."""
     code = (lang or "").strip().lower()[:2]

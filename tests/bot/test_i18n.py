@@ -11,7 +11,7 @@ import pytest
 
 from bot import validate
 from bot.flow import FLOW, SUMMARY_FIELDS
-from bot.i18n import LANGS, _load, catalog, has, normalise_lang, t
+from bot.i18n import LANGS, _load, has, normalise_lang, t
 
 I18N = Path(__file__).parents[2] / "bot" / "i18n"
 
@@ -114,8 +114,3 @@ def test_the_web_layer_texts_exist() -> None:
     for status in ("open", "awaiting_user", "closed"):
         assert has(f"status_help.{status}")
 
-
-def test_catalog_gives_a_prefix_for_pages() -> None:
-    statuses = catalog("en", "status.")
-    assert statuses == {"status.open": "Open", "status.awaiting_user": "Awaiting your reply",
-                        "status.closed": "Closed"}

@@ -68,10 +68,6 @@ class RedisLink:
         self._next_try = 0.0
         self._on_return: list[Callable[[], None]] = []
 
-    @property
-    def down(self) -> bool:
-        return self._down_since is not None
-
     def on_return(self, callback: Callable[[], None]) -> None:
         """Call `callback` when Redis answers again after an outage (it may have lost
         everything: a restart without persistence starts empty)."""
