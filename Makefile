@@ -25,17 +25,17 @@ browser-deps:
 		|| echo "WARNING: could not install chromium; browser tests will be skipped"; \
 	else echo "WARNING: /usr/bin/chromium missing and not root; browser tests will be skipped"; fi
 
-# Debian's PostgreSQL, Redis and haproxy serve the scale-out tests, which start their own servers
-# in temporary folders; as root we install them, otherwise those tests skip loudly (and .ci/run
-# turns that skip into a failure).
+# Debian's PostgreSQL, Redis and haproxy serve the scale-out tests, and clamd the antivirus
+# tests, which start their own servers in temporary folders; as root we install them, otherwise
+# those tests skip loudly (and .ci/run turns that skip into a failure).
 server-deps:
 	@if [ -x /usr/lib/postgresql/15/bin/postgres ] && command -v redis-server >/dev/null \
-		&& [ -x /usr/sbin/haproxy ]; then :; \
+		&& [ -x /usr/sbin/haproxy ] && [ -x /usr/sbin/clamd ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			postgresql redis-server haproxy) \
-		|| echo "WARNING: could not install postgresql/redis-server/haproxy; server tests will be skipped"; \
-	else echo "WARNING: postgresql, redis-server or haproxy missing and not root; server tests will be skipped"; fi
+			postgresql redis-server haproxy clamav-daemon) \
+		|| echo "WARNING: could not install postgresql/redis-server/haproxy/clamav-daemon; server tests will be skipped"; \
+	else echo "WARNING: postgresql, redis-server, haproxy or clamav-daemon missing and not root; server tests will be skipped"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot web storage tests bench

@@ -181,3 +181,10 @@ def deployment(
     database = postgres.new_database()
     with start_deployment(redis_server.new_url(), postgres.url(database)) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def clamd() -> Iterator[servers.ClamdServer]:
+    """The session's clamd with one test signature (tests/servers.py), started on first use."""
+    with servers.clamd_server() as server:
+        yield server

@@ -113,6 +113,15 @@ def create_app(config: Config, *, storage: Backend | None = None) -> web.Applica
             Anonymiser(store, services.conversation_lock, services.mail_folder()),
             config.retention_days,
         )
+        if services.antivirus is not None:
+            # Not a reason to refuse the start: chats and tickets go on, only files wait.
+            if await services.antivirus.answers():
+                log.info("antivirus: attachments are scanned by clamd at %s", config.clamd)
+            else:
+                log.warning(
+                    "antivirus: clamd at %s does not answer; attachments are refused until it "
+                    "does", config.clamd,
+                )
         services.faq.start()
         await services.mail.start()
         services.retention.start()

@@ -102,6 +102,19 @@ def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     return found
 
 
+def _clamd(environ: Mapping[str, str]) -> str | None:
+    value = environ.get("HELPDESK_CLAMD", "").strip()
+    if not value or value.startswith("/"):
+        return value or None
+    host, colon, port = value.rpartition(":")
+    if not (colon and host and port.isdigit() and 0 < int(port) <= MAX_PORT):
+        raise ConfigError(
+            f"HELPDESK_CLAMD: {value!r} is neither clamd's socket nor host:port; "
+            "e.g. /run/clamav/clamd.ctl or 127.0.0.1:3310"
+        )
+    return value
+
+
 def _office_hours(environ: Mapping[str, str]) -> OfficeHours | None:
     hours = environ.get("HELPDESK_OFFICE_HOURS", "").strip()
     closed = environ.get("HELPDESK_OFFICE_CLOSED", "").strip()
@@ -163,6 +176,9 @@ class Config:
     # When the office answers (web/desk/office_hours.py): the wait a student is told is counted
     # in its working time. None: unknown, and the widget says its estimate does not know them.
     office_hours: OfficeHours | None = None
+    # clamd's Unix socket or host:port: every attachment is scanned before it is kept
+    # (web/desk/antivirus.py). None: attachments are kept unscanned, as the type check allows.
+    clamd: str | None = None
     ticket_token_hours: int = 24
     faq_reload_seconds: float = 2.0
     # How long a client may take to send a request's headers, and then its body (a phone
@@ -211,6 +227,7 @@ class Config:
         redis_url = _redis_url(environ)
         return cls(
             office_hours=_office_hours(environ),
+            clamd=_clamd(environ),
             trusted_proxies=proxies,
             host=host,
             port=port,

@@ -1,6 +1,6 @@
 """What the application layer shares, built once by create_app: the stores, the FAQ, the live
 channel, the token signer, the limits and presence (in memory, or shared through Redis), the
-mail worker, the retention sweep, the closing of unanswered tickets."""
+mail worker, the retention sweep, the closing of unanswered tickets, the attachments' scanner."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from storage import Backend
 from web.config import Config
+from web.desk.antivirus import Antivirus
 from web.desk.faqs import LiveFaq
 from web.desk.limits import Limits
 from web.desk.live import LiveEvents
@@ -38,6 +39,7 @@ class Services:
     # The outbox worker, set when it starts (the console retries parked mail through it).
     mail: OutboxWorker | None = None
     waits: WaitWatch = field(init=False)
+    antivirus: Antivirus | None = field(init=False)
     # What the desk reports for the dashboards (web/ops/metrics.py, set by create_app).
     meter: Meter = field(default_factory=NoMeter)
     # The daily retention sweep, set when it starts (tests run one at a chosen moment).
@@ -50,6 +52,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.waits = WaitWatch(self.storage, self.live, self.config.office_hours)
+        self.antivirus = Antivirus(self.config.clamd) if self.config.clamd else None
 
     def mail_folder(self) -> Path | None:
         """Where mail is written as .eml files (no SMTP server set): an erasure empties it too."""

@@ -3,7 +3,8 @@ and operators send them the same way, under the same limits.
 
 The cap is counted here while streaming (aiohttp's client_max_size is only a backstop, see
 shared/research/reliability-security.md section 4), the type comes from the file's first
-bytes, never from its name or the client's Content-Type, and a rejected upload leaves no file.
+bytes, never from its name or the client's Content-Type, clamd scans it when the deployment has
+one (web/desk/antivirus.py), and a rejected upload leaves no file.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from bot.validate import PLAIN_PUNCTUATION
 from storage import Attachment
 from storage.protocol import Attachments
 from web.config import MAX_ATTACHMENT_BYTES
+from web.desk.antivirus import Antivirus
 from web.desk.errors import ApiError
 from web.http.errors import json_object
+from web.http.keys import SERVICES
 
 ALLOWED_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 MAX_FIELD_BYTES = 64 * 1024
@@ -95,7 +98,7 @@ async def read_form(
                     raise ApiError(400, "bad_request")
                 if part.filename is None and part.at_eof():
                     continue
-                attachment = await _receive(part, attachments)
+                attachment = await _receive(part, attachments, request.app[SERVICES].antivirus)
                 continue
             data = await _read_field(part)
             other_bytes += len(data)
@@ -140,12 +143,17 @@ async def _read_field(part: BodyPartReader) -> bytes:
     return bytes(data)
 
 
-async def _receive(part: BodyPartReader, attachments: Attachments) -> Attachment | None:
+async def _receive(
+    part: BodyPartReader, attachments: Attachments, antivirus: Antivirus | None
+) -> Attachment | None:
+    content = bytearray()  # kept for the scanner only: at most 2 MiB while it is received
     async with attachments.receive() as upload:
         while chunk := await part.read_chunk(CHUNK):
             if upload.size + len(chunk) > MAX_ATTACHMENT_BYTES:
                 raise ApiError(413, "too_large")
             await upload.write(chunk)
+            if antivirus is not None:
+                content += chunk
         if upload.size == 0:
             if part.filename:
                 # a file of nothing: a download that failed, a cloud file never fetched
@@ -155,6 +163,8 @@ async def _receive(part: BodyPartReader, attachments: Attachments) -> Attachment
         mime = kind.mime if kind is not None else None
         if mime not in ALLOWED_TYPES:
             raise ApiError(415, "unsupported_type")
+        if antivirus is not None:
+            await antivirus.check(bytes(content))
         size = upload.size
         attachment_id = await upload.commit()
     return Attachment(

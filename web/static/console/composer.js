@@ -138,7 +138,7 @@ const MAX_FILE = 2 * 1024 * 1024;
 const FILE_TYPES = ["application/pdf", "image/png", "image/jpeg"];
 const ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg";
 // The server's codes for a file it refused: that file cannot be sent as it is.
-const FILE_ERRORS = ["too_large", "unsupported_type", "empty_file"];
+const FILE_ERRORS = ["too_large", "unsupported_type", "empty_file", "infected_file"];
 
 function checkFile(f) {
   if (f.size > MAX_FILE) return "fileTooBig";
