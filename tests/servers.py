@@ -289,7 +289,8 @@ VIRUS_MARKER = b"HELPDESK-ANTIVIRUS-TEST-MARKER"
 class ClamdServer:
     """clamd with our one signature, on a Unix socket and a loopback TCP port."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: str = "") -> None:
+        self.settings = settings  # clamd.conf lines of the test's own
         self.folder = Path(tempfile.mkdtemp(prefix="helpdesk-clamd-"))
         self.socket = self.folder / "clamd.sock"
         self.port = free_port()
@@ -308,7 +309,7 @@ class ClamdServer:
         conf.write_text(
             f"DatabaseDirectory {self.folder / 'db'}\nLocalSocket {self.socket}\n"
             f"TCPSocket {self.port}\nTCPAddr 127.0.0.1\nForeground yes\n"
-            f"LogFile {self.folder / 'clamd.log'}\n"
+            f"LogFile {self.folder / 'clamd.log'}\n{self.settings}"
         )
         log = open(self.folder / "out.log", "wb")  # noqa: SIM115 - kept for the process
         self._process = subprocess.Popen(
@@ -351,12 +352,12 @@ class ClamdServer:
 
 
 @contextlib.contextmanager
-def clamd_server() -> Iterator[ClamdServer]:
+def clamd_server(settings: str = "") -> Iterator[ClamdServer]:
     if not CLAMD.exists():
         require_servers(
             f"{CLAMD} is missing", "apt-get install clamav-daemon, or run make server-deps"
         )
-    server = ClamdServer()
+    server = ClamdServer(settings)
     try:
         server.start()
         yield server

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import Server, make_config, start_server
-from tests.servers import VIRUS_MARKER, ClamdServer, free_port
+from tests.servers import VIRUS_MARKER, ClamdServer, clamd_server, free_port
 from tests.web.conftest import LAURA, Factory, open_ticket
 from tests.web.console.test_attachments import post_reply, stored_files
 from tests.web.student.test_api import PDF, PNG, VALID, attachment_files, form
@@ -67,6 +67,15 @@ async def test_a_clamd_that_is_gone_or_hangs_refuses_the_file_as_unavailable(
         with pytest.raises(ApiError) as refused:
             await scanner.check(PDF)
         assert (refused.value.status, refused.value.code) == (503, "antivirus_unavailable")
+
+
+async def test_a_clamd_that_takes_smaller_files_than_ours_is_named_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with clamd_server("StreamMaxLength 1M\n") as small, pytest.raises(ApiError) as refused:
+        await Antivirus(str(small.socket)).check(PDF + b"\0" * 1_500_000)
+    assert refused.value.code == "antivirus_unavailable"
+    assert "StreamMaxLength" in caplog.text
 
 
 async def test_a_new_ticket_with_a_flagged_file_is_refused_whole_and_keeps_nothing(

@@ -49,6 +49,13 @@ class Antivirus:
         try:
             async with asyncio.timeout(SCAN_SECONDS):
                 reply = await self._instream(data)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            # clamd hangs up mid-file when a file is over its StreamMaxLength, its reason lost
+            log.error(
+                "antivirus: clamd at %s hung up while a file of %d bytes was sent (%s); is its "
+                "StreamMaxLength under 2 MB?", self.address, len(data), e,
+            )
+            raise ApiError(503, "antivirus_unavailable") from None
         except (OSError, TimeoutError, ScanFailed, asyncio.IncompleteReadError) as e:
             log.error("antivirus: clamd at %s did not scan a file: %s", self.address, e or type(e))
             raise ApiError(503, "antivirus_unavailable") from None
