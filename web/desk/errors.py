@@ -41,7 +41,8 @@ def rate_limited(retry_after: float) -> ApiError:
         )
     return ApiError(
         429,
-        "rate_limited_seconds",
+        # one second has its own text, not "1 secondi" / "1 seconds"
+        "rate_limited_second" if seconds == 1 else "rate_limited_seconds",
         params={"seconds": seconds},
         headers={"Retry-After": str(seconds)},
     )

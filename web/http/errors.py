@@ -14,7 +14,11 @@ from web.http import json_codec
 
 # Codes whose message comes in variants (seconds or minutes, with or without a reference):
 # the client sees one code.
-PUBLIC_CODES = {"rate_limited_seconds": "rate_limited", "internal_reference": "internal"}
+PUBLIC_CODES = {
+    "rate_limited_seconds": "rate_limited",
+    "rate_limited_second": "rate_limited",
+    "internal_reference": "internal",
+}
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
