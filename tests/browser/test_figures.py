@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from storage import Message, Operator, StatusChange, Ticket
+from storage import Message, Operator, Rating, StatusChange, Ticket
 from tests.browser.conftest import NewPage
 from tests.browser.test_console import sign_in
 from tests.conftest import Server
@@ -158,6 +158,21 @@ async def test_a_resolution_of_minutes_reads_in_minutes(server: Server, new_page
     await expect(tiles.locator(".c-total", has_text="Prima risposta")).to_have_text(
         "Prima risposta (mediana)1,5 min9 su 10 entro 1,5 min"
     )
+
+
+async def test_a_single_rating_is_counted_in_the_singular(
+    server: Server, new_page: NewPage
+) -> None:
+    await create_account(server, ELENA)
+    build = resolved(datetime.now(UTC) - timedelta(hours=1), answered=90, closed=120)
+    await server.app[SERVICES].storage.tickets.create(
+        lambda number: replace(build(number), rating=Rating(score=4))
+    )
+    page = await new_page()
+    await sign_in(page, server, ELENA)
+    await page.get_by_role("button", name="Report", exact=True).click()
+    tile = page.locator(".c-totals .c-total", has_text="Valutazione media")
+    await expect(tile.locator(".c-total-sub")).to_have_text("1 valutazione")
 
 
 def resolved(start: datetime, *, answered: float, closed: float) -> Callable[[str], Ticket]:

@@ -82,7 +82,7 @@ async function loadFigures(body) {
         : T("waitingNone") })),
       tile(T("figFirstResponse"), spread(r.first_response_minutes, fmtMinutes), working(r.first_response_working_minutes)),
       tile(T("figResolution"), spread(r.resolution_hours, fmtHours)),
-      tile(T("figRating"), rating, h("span", { class: "c-total-sub", text: T("ratingCount", { n: r.rating.count }) })),
+      tile(T("figRating"), rating, h("span", { class: "c-total-sub", text: T(r.rating.count === 1 ? "ratingCountOne" : "ratingCount", { n: r.rating.count }) })),
       tile(T("figDeflection"), deflection, h("span", { class: "c-total-sub", text: T("deflectionOf", { solved: d.solved_by_faq, chats: d.chats }) }))),
     chart("c-f-days", T("chartDays"), "/api/console/reports/by_day.svg" + query, T("chartDaysAlt"),
       [[T("day")], [T("figOpened"), true], [T("figClosed"), true]],
