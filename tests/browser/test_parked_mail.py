@@ -31,3 +31,18 @@ async def test_an_admin_retries_every_parked_mail_at_once(
         "2 email rimesse in coda: partiranno a breve."
     )
     await expect(page.get_by_text("Nessuna email in sospeso.")).to_be_visible()
+
+
+async def test_one_parked_mail_retried_is_said_in_the_singular(
+    server: Server, new_page: NewPage
+) -> None:
+    await create_account(server, ANNA)
+    await park_the_opening_mail(server, (await open_ticket(server)).number)
+
+    page = await new_page()
+    await sign_in(page, server, ANNA)
+    await page.get_by_role("button", name="Posta non recapitata").click()
+    await page.get_by_role("button", name="Riprova tutte (1)").click()
+    await expect(page.locator("p.c-ok[role=status]")).to_have_text(
+        "1 email rimessa in coda: partirà a breve."
+    )

@@ -35,7 +35,7 @@ export async function renderParked(box, notice) {
       error.textContent = errorText(done.error);
       return;
     }
-    await renderParked(box, T("retriedAll", { n: done.data.queued }));
+    await renderParked(box, T(done.data.queued === 1 ? "retriedAllOne" : "retriedAll", { n: done.data.queued }));
   } });
   box.append(h("div", { class: "c-row-actions" }, all), error);
   const rows = res.data.mail.map((m) => {
