@@ -44,7 +44,7 @@ SAYS = {
     ("en", "opened"): ["Keep this number, including the zeros (0)", "Summary", "Open",
                        "If you did not send this request"],
     ("en", "reply"): ["Anna Bianchi has replied", "Carica la ricevuta"],
-    ("en", "awaiting_user"): ["the operator needs more information", "Awaiting your reply"],
+    ("en", "awaiting_user"): ["The operator needs more information", "Awaiting your reply"],
     ("en", "closed"): ["has been closed", "Closed"],
     ("en", "duplicate"): ["is already in your ticket", "000409", "is now", "Closed",
                           "number=000409"],
