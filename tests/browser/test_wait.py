@@ -245,7 +245,7 @@ async def test_an_awaiting_ticket_says_until_when_it_stays_open(
         day = (datetime.now(OFFICE_TZ) + timedelta(days=14)).day
         await expect(page.locator(".uh-tk-card")).to_contain_text(re.compile(
             rf"Se non rispondi entro \S+ {day} \S+, chiuderemo il ticket: potrai comunque "
-            r"aprirne uno nuovo che fa riferimento a questo\."
+            r"aprirne uno nuovo collegato a questo\."
         ))
     finally:
         await server.stop()

@@ -25,7 +25,7 @@ SUBJECTS = {
     ("en", "awaiting_user"): "[Ticket 000412] We need more information from you",
     ("en", "closed"): "[Ticket 000412] Ticket closed",
     ("en", "duplicate"): "[Ticket 000412] Ticket closed: follow ticket 000409",
-    ("it", "unanswered"): "[Ticket 000412] Ticket chiuso: non abbiamo avuto tua risposta",
+    ("it", "unanswered"): "[Ticket 000412] Ticket chiuso: non abbiamo ricevuto una tua risposta",
     ("en", "unanswered"): "[Ticket 000412] Ticket closed: no answer from you",
 }
 # What each kind must tell the student, beyond the number and the link.

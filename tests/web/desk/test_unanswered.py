@@ -91,7 +91,7 @@ async def test_a_ticket_the_student_left_unanswered_is_closed_with_a_mail_that_s
     assert closed.history[-1].by == "system"
     [mail] = closed.outbox
     assert mail.kind == "unanswered"
-    assert mail.subject == f"[Ticket {waited}] Ticket chiuso: non abbiamo avuto tua risposta"
+    assert mail.subject == f"[Ticket {waited}] Ticket chiuso: non abbiamo ricevuto una tua risposta"
     assert (
         f"il tuo ticket {waited} è stato chiuso: attendeva una tua risposta da più di\n"
         f"{DAYS} giorni"
