@@ -578,7 +578,7 @@ def test_correcting_a_field_comes_back_to_the_summary(faq: FaqIndex) -> None:
         "edit:email", "edit:name", "edit:phone", "edit:topic", "edit:subtopic", "edit:message",
         "edit:attachment", "back_to_summary",
     ]
-    assert chat.labels[:3] == ["Email personale", "Cognome e Nome", "Cellulare"]
+    assert chat.labels[:3] == ["Email personale", "Cognome e nome", "Cellulare"]
     chat.choose("edit:phone").expect("phone", "ask_phone")
     assert chat.labels == ["Lascia com'è"]
     chat.type("06 1234 5678").expect("phone", "wrong_phone.not_mobile")

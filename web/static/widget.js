@@ -73,7 +73,7 @@
       uploading: "caricamento {pct}%",
       fileTooBig: "Il file è troppo grande: il massimo è 2 MB.",
       fileWrongType: "Puoi allegare solo file PDF, PNG o JPEG.",
-      fileEmpty: "Il file è vuoto (0 byte): sceglilo di nuovo; se è in un cloud, scaricalo prima sul dispositivo.",
+      fileEmpty: "Il file è vuoto (0 byte): sceglilo di nuovo; se è salvato nel cloud, scaricalo prima sul dispositivo.",
       offline: "Connessione persa, riprovo…",
       botTyping: "L'assistente sta scrivendo…",
       operatorTyping: "L'operatore sta scrivendo…",
