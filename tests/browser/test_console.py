@@ -393,7 +393,7 @@ async def test_an_admin_is_told_an_account_was_made_and_signing_out_says_so(
     await expect(confirmation).to_be_visible()
 
     await page.get_by_role("button", name="Esci").click()
-    await expect(page.get_by_text("Sei uscito dalla console.")).to_be_visible()
+    await expect(page.get_by_text("Hai chiuso la sessione della console.")).to_be_visible()
     await expect(page.get_by_text("La sessione è scaduta")).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
 
@@ -968,7 +968,7 @@ async def test_signing_out_with_unsent_replies_asks_first(
     await expect(box).to_have_value("Gentile Elisa, ")
 
     await answered(laura, leave, accept=True)
-    await expect(laura.locator(".c-login")).to_contain_text("Sei uscito dalla console")
+    await expect(laura.locator(".c-login")).to_contain_text("Hai chiuso la sessione della console")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 

@@ -1,4 +1,4 @@
-"""A ticket's "Storia" in the console: the status changes and the changes of hands, in the
+"""A ticket's "Cronologia" in the console: the status changes and the changes of hands, in the
 order they happened."""
 
 from __future__ import annotations
