@@ -420,8 +420,8 @@ class Desk:
         wrote in the one closed in its favour: it may ask more than the first did."""
         asked = next((m.body for m in duplicate.messages if m.author == "student"), "")
         quoted = asked if len(asked) <= DUPLICATE_QUOTE else asked[:DUPLICATE_QUOTE] + "…"
-        body = f"Chiuso come duplicato di questo il ticket {duplicate.number}" + (
-            f", dove lo studente aveva scritto:\n«{quoted}»" if quoted else "."
+        body = f"Il ticket {duplicate.number} è stato chiuso come duplicato di questo" + (
+            f". Lo studente vi aveva scritto:\n«{quoted}»" if quoted else "."
         )
         try:
             await self.operator_reply(duplicate.duplicate_of or "", operator, body, internal=True)

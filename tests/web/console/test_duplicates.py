@@ -71,7 +71,9 @@ async def test_a_second_ticket_is_closed_in_favour_of_the_first(
     assert kept is not None
     note = kept.messages[-1]
     assert note.internal and note.username == "lbianchi"
-    assert note.body.startswith(f"Chiuso come duplicato di questo il ticket {second.number}")
+    assert note.body.startswith(
+        f"Il ticket {second.number} è stato chiuso come duplicato di questo"
+    )
     assert "Non riesco a pagare la prima rata" in note.body
     seen = await student_view(server, first.number, first.token)
     assert "duplicato" not in str(seen["messages"])  # a note: never the student's to read
