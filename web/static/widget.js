@@ -238,7 +238,7 @@
       cut: "A message can be at most {max} characters long: the rest was cut. If you need to, send it in two messages.",
       emptyReply: "Write a message or attach a file.",
       closedNote: "This ticket is closed and takes no new messages.",
-      closedDuplicate: "This ticket is closed: the same request goes on in ticket {number}. To follow it, look up ticket {number} with your email.",
+      closedDuplicate: "This ticket is closed: the same request continues in ticket {number}. To follow it, look up ticket {number} with your email.",
       st_duplicate_help: "Closed as a duplicate: we carry on helping you in ticket {number}.",
       newTicket: "Open a new ticket",
       followTicket: "Open ticket {number}",
