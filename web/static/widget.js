@@ -110,7 +110,7 @@
       messages: "Messaggi",
       author_student: "Tu",
       author_operator: "Operatore",
-      author_system: "Helpdesk",
+      author_system: "Assistenza",
       download: "Scarica",
       downloadError: "Impossibile scaricare il file. Riprova.",
       replyLabel: "La tua risposta",
