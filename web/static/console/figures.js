@@ -83,7 +83,7 @@ async function loadFigures(body) {
       tile(T("figFirstResponse"), spread(r.first_response_minutes, fmtMinutes), working(r.first_response_working_minutes)),
       tile(T("figResolution"), spread(r.resolution_hours, fmtHours)),
       tile(T("figRating"), rating, h("span", { class: "c-total-sub", text: T(r.rating.count === 1 ? "ratingCountOne" : "ratingCount", { n: r.rating.count }) })),
-      tile(T("figDeflection"), deflection, h("span", { class: "c-total-sub", text: T("deflectionOf", { solved: d.solved_by_faq, chats: d.chats }) }))),
+      tile(T("figDeflection"), deflection, h("span", { class: "c-total-sub", text: T(d.chats === 1 ? "deflectionOfOne" : "deflectionOf", { solved: d.solved_by_faq, chats: d.chats }) }))),
     chart("c-f-days", T("chartDays"), "/api/console/reports/by_day.svg" + query, T("chartDaysAlt"),
       [[T("day")], [T("figOpened"), true], [T("figClosed"), true]],
       r.by_day.map((x) => [tableDay.format(new Date(x.day + "T00:00:00Z")), x.opened, x.closed])),
