@@ -90,11 +90,15 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/console/reports.xlsx")
 async def reports_xlsx(request: web.Request) -> web.StreamResponse:
     """The same rows as a workbook, which any Excel or LibreOffice opens with real dates and
-    numbers (an Italian Excel reads the CSV's commas and ISO moments as text)."""
+    numbers (an Italian Excel reads the CSV's commas and ISO moments as text), worded in the
+    reader's language."""
     console, _ = await require(request, csrf=False, roles=READERS)
     days = window_days(request)
     now = datetime.now(UTC)
-    body = await office_xlsx(console.services.storage, days, now)
+    services = console.services
+    body = await office_xlsx(
+        services.storage, days, now, request_lang(request), services.faq.index.labels
+    )
     return tickets_download(web.Response(body=body, content_type=XLSX), days, now, "xlsx")
 
 

@@ -33,13 +33,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import xlsxwriter
 
+from bot.i18n import t
 from storage import Backend
 from storage.models import Duration, TicketTimes
 from storage.protocol import Tickets
@@ -209,11 +210,21 @@ async def office_csv(storage: Backend, days: int, now: datetime) -> str:
     return await asyncio.to_thread(_csv, await _opened(storage, days, now))
 
 
-async def office_xlsx(storage: Backend, days: int, now: datetime) -> bytes:
+# (topic, subtopic, lang) -> their labels in lang (bot.faq.FaqIndex.labels)
+Labels = Callable[[str, str, str], tuple[str, str]]
+
+
+async def office_xlsx(
+    storage: Backend, days: int, now: datetime, lang: str = "it", labels: Labels | None = None
+) -> bytes:
     """The rows of office_csv as a workbook, for the spreadsheets that misread a CSV: an Italian
     Excel expects ";" and decimal commas, and reads no ISO 8601 moment as a date. Here a moment
-    is a date cell and a duration a number, whatever the reader's locale."""
-    return await asyncio.to_thread(_xlsx, await _opened(storage, days, now))
+    is a date cell and a duration a number, whatever the reader's locale. A workbook is read by
+    people, who pass it on to theirs: its header, statuses and topics are in the reader's
+    language ("Risoluzione (ore)", "Chiuso", "Tasse, ISEE, pagoPA ed esoneri"), where the CSV
+    keeps the codes a program reads."""
+    tickets = await _opened(storage, days, now)
+    return await asyncio.to_thread(_xlsx, tickets, lang, labels)
 
 
 async def _opened(storage: Backend, days: int, now: datetime) -> Sequence[TicketTimes]:
@@ -228,18 +239,18 @@ def ticket_rows(tickets: Sequence[TicketTimes]) -> Iterator[tuple[Cell, ...]]:
     """Each ticket's values in the order of CSV_COLUMNS, which each format writes its own way:
     moments in the office's time to the second, durations in MINUTES and HOURS, the rating as
     it is, None for what has not happened."""
-    for t in tickets:
+    for times in tickets:
         yield (
-            t.number,
-            _local(t.created_at),
-            t.topic,
-            t.subtopic,
-            t.status,
-            _local(t.first_response_at),
-            _in(t.first_response_seconds, *MINUTES),
-            _local(t.closed_at),
-            _in(t.resolution_seconds, *HOURS),
-            t.score,
+            times.number,
+            _local(times.created_at),
+            times.topic,
+            times.subtopic,
+            times.status,
+            _local(times.first_response_at),
+            _in(times.first_response_seconds, *MINUTES),
+            _local(times.closed_at),
+            _in(times.resolution_seconds, *HOURS),
+            times.score,
         )
 
 
@@ -286,7 +297,19 @@ XLSX_MOMENT = "yyyy-mm-dd hh:mm:ss"
 XLSX_MOMENT_WIDTH = 19
 
 
-def _xlsx(tickets: Sequence[TicketTimes]) -> bytes:
+TOPIC, SUBTOPIC, STATUS = (CSV_COLUMNS.index(name) for name in ("topic", "subtopic", "status"))
+
+
+def _readable(row: tuple[Cell, ...], lang: str, labels: Labels | None) -> list[Cell]:
+    """A row with its codes worded for people: the status, the topic and the subtopic."""
+    cells = list(row)
+    if labels is not None:
+        cells[TOPIC], cells[SUBTOPIC] = labels(str(cells[TOPIC]), str(cells[SUBTOPIC]), lang)
+    cells[STATUS] = t(f"report.status.{cells[STATUS]}", lang)
+    return cells
+
+
+def _xlsx(tickets: Sequence[TicketTimes], lang: str, labels: Labels | None) -> bytes:
     out = io.BytesIO()
     # in_memory: the parts of the file are built in memory, not in temporary files.
     with xlsxwriter.Workbook(out, {"in_memory": True}) as book:
@@ -297,10 +320,11 @@ def _xlsx(tickets: Sequence[TicketTimes]) -> bytes:
             name: book.add_format({"num_format": "0." + "0" * digits})
             for name, digits in DIGITS.items()
         }
-        sheet.write_row(0, 0, CSV_COLUMNS, book.add_format({"bold": True}))
+        header = [t(f"report.column.{name}", lang) for name in CSV_COLUMNS]
+        sheet.write_row(0, 0, header, book.add_format({"bold": True}))
         last = 0
         for last, row in enumerate(ticket_rows(tickets), start=1):
-            for column, value in enumerate(row):
+            for column, value in enumerate(_readable(row, lang, labels)):
                 if value is None:
                     continue  # an empty cell, as in the CSV
                 if isinstance(value, str):

@@ -349,7 +349,11 @@ async def test_the_workbook_has_the_csv_s_rows_with_real_dates_and_numbers(
         csv_rows = list(csv.reader(io.StringIO(await response.text())))
 
     header, *rows = sheet.rows
-    assert [c.value if c else None for c in header] == COLUMNS
+    # read by people, passed on to theirs: the header in the reader's language
+    assert [c.value if c else None for c in header] == [
+        "Numero", "Aperto il", "Argomento", "Tema", "Stato", "Prima risposta il",
+        "Prima risposta (minuti)", "Chiuso il", "Risoluzione (ore)", "Valutazione (1-5)",
+    ]
     assert all(c and c.kind == "text" and c.bold for c in header)
     assert sheet.frozen_rows == 1
     assert sheet.autofilter == "A1:J6"
@@ -369,8 +373,11 @@ async def test_the_workbook_has_the_csv_s_rows_with_real_dates_and_numbers(
                if name in ("first_response_minutes", "resolution_hours", "rating")}
     assert figures == {"first_response_minutes": ("number", 30.0),
                        "resolution_hours": ("number", 2.0), "rating": ("number", 5.0)}
+    # the status and the topics as the console words them, not as codes
     assert [a[name].value if a[name] else None for name in ("topic", "subtopic", "status")] == [
-        "immatricolazioni", "tasse-pagamenti", "closed"]
+        "Immatricolazioni", "Tasse, ISEE, pagoPA ed esoneri", "Chiuso"]
+    c = dict(zip(COLUMNS, rows[3], strict=True))
+    assert c["status"] and c["status"].value == "In attesa di risposta utente"
     # a moment's column is wide enough to show it, not "#####"
     assert all(sheet.widths[i] >= 19 for i, name in enumerate(COLUMNS) if name.endswith("_at"))
     texts = [str(c.value) for r in sheet.rows for c in r if c]
@@ -379,10 +386,15 @@ async def test_the_workbook_has_the_csv_s_rows_with_real_dates_and_numbers(
 
 async def test_an_empty_window_gives_a_workbook_with_its_header_only(signed_in: Factory) -> None:
     elena = await signed_in(ELENA)
-    async with elena.http.get("/api/console/reports.xlsx", params={"days": "1"}) as response:
+    async with elena.http.get(
+        "/api/console/reports.xlsx", params={"days": "1", "lang": "en"}
+    ) as response:
         assert response.status == 200
         sheet = read_sheet(await response.read())
-    assert [[c.value if c else None for c in r] for r in sheet.rows] == [COLUMNS]
+    assert [[c.value if c else None for c in r] for r in sheet.rows] == [[
+        "Number", "Opened at", "Topic", "Subtopic", "Status", "First response at",
+        "First response (minutes)", "Closed at", "Resolution (hours)", "Rating (1-5)",
+    ]]
     assert sheet.autofilter == "A1:J1"
 
 

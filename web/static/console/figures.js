@@ -73,7 +73,7 @@ async function loadFigures(body) {
     h("p", { class: "c-muted c-small" },
       T("reportWindow", { since: windowDay.format(new Date(r.window.since)), until: windowDay.format(new Date(r.window.until)) }), " ",
       h("a", { class: "c-btn c-small-btn", href: "/api/console/reports.csv?days=" + days, download: "", text: T("csvDownload", { n: days }) }), " ",
-      h("a", { class: "c-btn c-small-btn", href: "/api/console/reports.xlsx?days=" + days, download: "", text: T("xlsxDownload", { n: days }) })),
+      h("a", { class: "c-btn c-small-btn", href: "/api/console/reports.xlsx" + query, download: "", text: T("xlsxDownload", { n: days }) })),
     h("dl", { class: "c-totals" },
       tile(T("figOpened"), String(r.tickets.opened)),
       tile(T("figClosed"), String(r.tickets.closed)),
