@@ -118,6 +118,10 @@ class Tickets(Protocol):
     async def count_by_status(self) -> dict[TicketStatus, int]:
         """How many tickets are in each status now; a status with none left out."""
 
+    async def erased_open_now(self) -> int:
+        """How many tickets that are not closed had their student's data erased: still counted
+        open (CONTRACT.md section 9), yet nobody can answer or close them any more."""
+
     async def waiting_now(self) -> tuple[int, str | None]:
         """How many tickets wait for their first answer now (the queue of queue_positions), and
         when the oldest of them was created; None when none waits."""

@@ -223,6 +223,9 @@ class TicketStore:
     async def count_by_status(self) -> dict[TicketStatus, int]:
         return self._timeline.count_by_status()
 
+    async def erased_open_now(self) -> int:
+        return self._timeline.erased_open_now()
+
     async def waiting_now(self) -> tuple[int, str | None]:
         return self._timeline.waiting_now()
 

@@ -62,6 +62,8 @@ class Timeline:
         # (created_at, number) of the tickets nobody has answered yet, oldest first
         self._waiting: list[tuple[str, str]] = []
         self._status: Counter[TicketStatus] = Counter()
+        # tickets not closed whose student's data was erased: counted open, worked by nobody
+        self._erased_open = 0
 
     def put(self, times: TicketTimes, *, bulk: bool = False) -> None:
         """Add a ticket's moments or move them after a change. bulk: loading at start, sort()
@@ -73,11 +75,13 @@ class Timeline:
             self._drop(old)
         self._times[times.number] = times
         self._status[times.status] += 1
+        self._erased_open += _erased_open(times)
         for entries, key in self._places(times):
             _insert(entries, key, bulk)
 
     def _drop(self, times: TicketTimes) -> None:
         self._status[times.status] -= 1
+        self._erased_open -= _erased_open(times)
         for entries, key in self._places(times):
             _remove(entries, key[:2])
 
@@ -143,6 +147,9 @@ class Timeline:
     def count_by_status(self) -> dict[TicketStatus, int]:
         return {status: n for status, n in self._status.items() if n}
 
+    def erased_open_now(self) -> int:
+        return self._erased_open
+
     def waiting_now(self) -> tuple[int, str | None]:
         return len(self._waiting), self._waiting[0][0] if self._waiting else None
 
@@ -153,6 +160,10 @@ class Timeline:
             for times in found
             if times is not None and times.waiting
         }
+
+
+def _erased_open(times: TicketTimes) -> int:
+    return int(times.anonymised and times.status != "closed")
 
 
 def _window(entries: Sequence[tuple[Any, ...]], since: str, until: str) -> tuple[int, int]:

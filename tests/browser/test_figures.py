@@ -19,6 +19,7 @@ from tests.browser.test_console import sign_in
 from tests.conftest import Server
 from tests.spreadsheet import read_sheet
 from tests.web.conftest import ELENA, LAURA, create_account, open_ticket
+from web.desk.erasure import erase
 from web.desk.office_hours import OfficeHours
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
@@ -231,4 +232,23 @@ async def test_one_rating_and_one_chat_read_in_the_singular(
     )
     await expect(tiles.locator(".c-total", has_text="Chat risolte dalle FAQ")).to_contain_text(
         "1 chat su 1 arrivata alle FAQ"
+    )
+
+
+async def test_the_open_tile_tells_the_erased_tickets_apart(
+    server: Server, new_page: NewPage
+) -> None:
+    await create_account(server, ELENA)
+    services = server.app[SERVICES]
+    await services.storage.operators.put(ANNA)
+    erased = await open_ticket(server)
+    await open_ticket(server)
+    await erase(services, erased.email, ANNA)
+    page = await new_page()
+    await sign_in(page, server, ELENA)
+    await page.get_by_role("button", name="Report", exact=True).click()
+    tile = page.locator(".c-totals .c-total", has_text="Aperti adesso")
+    await expect(tile).to_contain_text("2")
+    await expect(tile).to_contain_text(
+        "Di cui 1 cancellato su richiesta dello studente: non è più in coda né nell'elenco"
     )

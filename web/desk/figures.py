@@ -177,6 +177,9 @@ async def office_report(
         # the queue now, whatever the window: what a deadline day's head looks at first (beside
         # CONTRACT.md's "tickets", whose keys stay as it lists them)
         "waiting_now": {"tickets": waiting, "oldest_since": oldest},
+        # of open_now, those erased on request: in no queue and no console list, so without
+        # this the head cannot tell the open tickets the console shows from open_now
+        "open_now_erased": await tickets.erased_open_now(),
         # both to about 6 seconds: a tenth of an hour was 6 minutes, and a ticket closed 2
         # minutes after it was opened read "under 1 min" in the console
         "first_response_minutes": await _spread(tickets, "answered", window, *MINUTES),

@@ -20,7 +20,7 @@ from storage.models import TicketStatus
 from tests.conftest import Server
 from tests.spreadsheet import read_sheet
 from tests.web.backends import on_both_backends  # noqa: F401 - `server`, twice
-from tests.web.conftest import ANNA, ELENA, LAURA, Factory
+from tests.web.conftest import ANNA, ELENA, LAURA, Factory, open_ticket
 from web.desk.office_hours import OfficeHours
 from web.desk.report_charts import nice_step
 from web.http.keys import SERVICES
@@ -163,6 +163,7 @@ async def test_every_figure_of_the_week(
         "tickets": {"opened": 5, "closed": 3, "open_now": 3},
         # "d" still waits for its first answer, since 9:00 yesterday
         "waiting_now": {"tickets": 1, "oldest_since": ago(1, 9)},
+        "open_now_erased": 0,
         # 30, 60, 120, 240 minutes
         "first_response_minutes": {"median": 90.0, "p90": 204.0},
         # 2, 48, 96 hours
@@ -495,3 +496,27 @@ async def test_an_empty_window_says_so_and_unknown_charts_are_not_found(
 
 def test_the_scale_steps_are_round() -> None:
     assert [nice_step(n) for n in (1, 3, 4, 9, 40, 41, 170, 999)] == [1, 1, 1, 5, 10, 20, 50, 500]
+
+
+async def test_open_tickets_erased_on_request_are_told_apart(
+    server: Server, signed_in: Factory
+) -> None:
+    """An open ticket erased on request stays counted open (CONTRACT.md section 9) but leaves
+    the queue and the console's list, and nobody can close it: the report says how many of the
+    open ones these are, or the head of office finds fewer open tickets than the figure says."""
+    anna = await signed_in(ANNA)
+    laura = await signed_in(LAURA)
+    answered, waiting, kept = [await open_ticket(server) for _ in range(3)]
+    status, _ = await laura.post(
+        f"/api/console/tickets/{answered.number}/messages", {"body": "Ecco come fare."}
+    )
+    assert status == 201
+    for erased in (answered, waiting):
+        status, body = await anna.post("/api/console/privacy/erase", {"email": erased.email})
+        assert status == 200 and body == {"tickets": 1}, body
+    _, listed = await laura.get("/api/console/tickets", status="open")
+    assert [t["number"] for t in listed["tickets"]] == [kept.number]
+    _, body = await anna.get("/api/console/reports", days="1")
+    assert body["tickets"]["open_now"] == 3
+    assert body["open_now_erased"] == 2
+    assert body["waiting_now"]["tickets"] == 1

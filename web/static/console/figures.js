@@ -77,9 +77,12 @@ async function loadFigures(body) {
     h("dl", { class: "c-totals" },
       tile(T("figOpened"), String(r.tickets.opened)),
       tile(T("figClosed"), String(r.tickets.closed)),
-      tile(T("figOpenNow"), String(r.tickets.open_now), h("span", { class: "c-total-sub", text: r.waiting_now.tickets
-        ? T("waitingNow", { n: r.waiting_now.tickets, age: fmtAge(r.waiting_now.oldest_since) })
-        : T("waitingNone") })),
+      tile(T("figOpenNow"), String(r.tickets.open_now), [
+        h("span", { class: "c-total-sub", text: r.waiting_now.tickets
+          ? T("waitingNow", { n: r.waiting_now.tickets, age: fmtAge(r.waiting_now.oldest_since) })
+          : T("waitingNone") }),
+        // open for the figures, gone from the console: without this the tile and the queue disagree
+        r.open_now_erased ? h("span", { class: "c-total-sub", text: T(r.open_now_erased === 1 ? "openErasedOne" : "openErased", { n: r.open_now_erased }) }) : null]),
       tile(T("figFirstResponse"), spread(r.first_response_minutes, fmtMinutes), working(r.first_response_working_minutes)),
       tile(T("figResolution"), spread(r.resolution_hours, fmtHours)),
       tile(T("figRating"), rating, h("span", { class: "c-total-sub", text: T(r.rating.count === 1 ? "ratingCountOne" : "ratingCount", { n: r.rating.count }) })),
