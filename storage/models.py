@@ -244,6 +244,10 @@ MOMENTS: tuple[Moment, ...] = ("opened", "answered", "closed", "rated")
 # The moments that end a measured duration: from creation to the first answer, to the closing.
 Duration = Literal["answered", "closed"]
 DURATIONS: tuple[Duration, ...] = ("answered", "closed")
+# A window's durations told in two figures: the median, interpolated between the two middle
+# values, and the time nine in ten took at most (the nearest rank, never interpolated: "9 su 10
+# entro" must be true of four tickets too); None for each when the window measured nothing.
+Spread = tuple[float | None, float | None]
 
 
 @dataclass(frozen=True, slots=True)

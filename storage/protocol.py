@@ -24,6 +24,7 @@ from .models import (
     Operator,
     OperatorSession,
     OutboxMail,
+    Spread,
     Ticket,
     TicketStatus,
     TicketSummary,
@@ -95,12 +96,10 @@ class Tickets(Protocol):
         """How many tickets have their moment in each [bounds[i], bounds[i + 1]) of the
         ascending bounds: one count per day of a report in one call."""
 
-    async def percentiles_between(
-        self, moment: Duration, since: str, until: str, quantiles: Sequence[float]
-    ) -> list[float | None]:
-        """Quantiles (0..1) of the seconds from creation to the first answer ("answered") or
-        to the closing ("closed") of the tickets answered or closed in the window, interpolated
-        as PostgreSQL's percentile_cont; None where the window has none."""
+    async def spread_between(self, moment: Duration, since: str, until: str) -> Spread:
+        """The median and the 90th percentile (models.Spread) of the seconds from creation to
+        the first answer ("answered") or to the closing ("closed") of the tickets answered or
+        closed in the window."""
 
     async def durations_between(
         self, moment: Duration, since: str, until: str

@@ -25,6 +25,7 @@ from .models import (
     TICKET_STATUSES,
     Duration,
     Moment,
+    Spread,
     Ticket,
     TicketStatus,
     TicketSummary,
@@ -202,10 +203,8 @@ class TicketStore:
     async def counts_between(self, moment: Moment, bounds: Sequence[str]) -> list[int]:
         return self._timeline.counts(_known(moment, MOMENTS), bounds)
 
-    async def percentiles_between(
-        self, moment: Duration, since: str, until: str, quantiles: Sequence[float]
-    ) -> list[float | None]:
-        return self._timeline.percentiles(_known(moment, DURATIONS), since, until, quantiles)
+    async def spread_between(self, moment: Duration, since: str, until: str) -> Spread:
+        return self._timeline.spread(_known(moment, DURATIONS), since, until)
 
     async def durations_between(
         self, moment: Duration, since: str, until: str

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from .models import Duration, Moment, TicketStatus, TicketTimes
+from .models import Duration, Moment, Spread, TicketStatus, TicketTimes
 
 # (moment, number, times, the duration that ends at the moment or None)
 Entry = tuple[str, str, TicketTimes, float | None]
@@ -52,6 +52,15 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     low = math.floor(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def within(ordered: Sequence[float], share: float) -> float | None:
+    """The least value that `share` (0..1) of the values sorted ascending are at most: the
+    nearest rank (as PostgreSQL's percentile_disc), so that "nine in ten within it" is true of
+    four values as of four thousand; None for no values."""
+    if not ordered:
+        return None
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
 class Timeline:
@@ -130,14 +139,12 @@ class Timeline:
                 counts[key] = high - low
         return counts
 
-    def percentiles(
-        self, name: Duration, since: str, until: str, quantiles: Sequence[float]
-    ) -> list[float | None]:
+    def spread(self, name: Duration, since: str, until: str) -> Spread:
         entries = self._lists[name]
         low, high = _window(entries, since, until)
         values = [e[3] for e in entries[low:high] if e[3] is not None]
         values.sort()
-        return [percentile(values, q) for q in quantiles]
+        return percentile(values, 0.5), within(values, 0.9)
 
     def durations(self, name: Duration, since: str, until: str) -> list[tuple[str, float]]:
         entries = self._lists[name]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import TypeVar
 
-from ..models import Duration, Moment, TicketStatus, TicketTimes
+from ..models import Duration, Moment, Spread, TicketStatus, TicketTimes
 from .database import Db
 
 K = TypeVar("K", bound=str)
@@ -68,18 +68,16 @@ class TicketFigures:
         )
         return [n for (n,) in rows]
 
-    async def percentiles_between(
-        self, moment: Duration, since: str, until: str, quantiles: Sequence[float]
-    ) -> list[float | None]:
+    async def spread_between(self, moment: Duration, since: str, until: str) -> Spread:
         at, seconds = _column(moment, AT), _column(moment, SECONDS)
         row = await self._db.row(
-            f"SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY {seconds})"
+            f"SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}),"
+            f" percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds})"
             f" FROM tickets WHERE {at} >= %s AND {at} < %s",
-            ([float(q) for q in quantiles], since, until),
+            (since, until),
         )
-        # NULL, not an array, when the window measured nothing
-        values = row[0] if row is not None else None
-        return list(values) if values is not None else [None] * len(quantiles)
+        # NULLs when the window measured nothing
+        return (row[0], row[1]) if row is not None else (None, None)
 
     async def durations_between(
         self, moment: Duration, since: str, until: str

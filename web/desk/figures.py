@@ -19,9 +19,11 @@ How each figure is counted:
   office's hours set (web/desk/office_hours.py), `first_response_working_minutes`: the same
   tickets in the office's working time, without the nights, weekends and holidays that a
   ticket of Friday evening waits through;
-- medians and 90th percentiles interpolate between the two nearest values (PostgreSQL's
-  percentile_cont), minutes rounded to a tenth and hours to a thousandth (3.6 seconds: a
-  ticket resolved in 2 minutes is 0.033 h, not 0.0); null when nothing was measured;
+- medians interpolate between the two middle values (PostgreSQL's percentile_cont); a 90th
+  percentile is the least time that nine in ten took at most (percentile_disc), never
+  interpolated, since the console says "9 su 10 entro" of it; minutes rounded to a tenth and
+  hours to a thousandth (3.6 seconds: a ticket resolved in 2 minutes is 0.033 h, not 0.0);
+  null when nothing was measured;
 - `rating`: ratings given in the window; the average is rounded to two decimals;
 - `deflection`: chats whose first FAQ search falls in the window (`chats`), those in which the
   student said an FAQ solved the question (`solved_by_faq`), and their ratio (`rate`, three
@@ -44,7 +46,7 @@ from bot.i18n import t
 from storage import Backend
 from storage.models import Duration, TicketTimes
 from storage.protocol import Tickets
-from storage.timeline import percentile
+from storage.timeline import percentile, within
 from web.desk.office_hours import OFFICE_TZ, OfficeHours
 
 # (seconds in the unit, decimals) of the durations, alike in the report, the CSV and the
@@ -104,9 +106,7 @@ class Window:
 async def _spread(
     tickets: Tickets, moment: Duration, window: Window, unit: float, digits: int
 ) -> dict[str, float | None]:
-    median, p90 = await tickets.percentiles_between(
-        moment, window.since, window.until, (0.5, 0.9)
-    )
+    median, p90 = await tickets.spread_between(moment, window.since, window.until)
     return {
         "median": _in(median, unit, digits),
         "p90": _in(p90, unit, digits),
@@ -124,7 +124,7 @@ async def _working_spread(
     unit, digits = MINUTES
     return {
         "median": _in(percentile(working, 0.5), unit, digits),
-        "p90": _in(percentile(working, 0.9), unit, digits),
+        "p90": _in(within(working, 0.9), unit, digits),
     }
 
 
