@@ -1,12 +1,11 @@
 """The FAQ corpus that content editors write (CONTRACT.md section 6): reading and checking it.
 
 Checking collects every problem instead of stopping at the first, because an editor fixes a
-file in one pass; each problem names the file, the FAQ and the field.
+file in one pass; each problem names the file, the FAQ and the field (bot.problems).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,12 +13,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.problems import Checker, CorpusError, Problem, load_json
+
 LANGS = ("it", "en")
 # A synonym that applies to one language only: "en:fine".
 _LANGUAGE_TAG = re.compile(r"^([a-z]{2}):\s*(.+)$")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 # The desk's first purpose: its topic comes first in the chat (CONTRACT.md section 3).
 ENROLMENT = "immatricolazioni"
+FAQ_FIELDS = ("id", "topic", "subtopic", "question", "answer", "variants", "keywords", "links")
 
 
 def in_lang(texts: Mapping[str, str], lang: str) -> str:
@@ -83,123 +85,41 @@ class Corpus:
     faqs: tuple[Faq, ...]
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    item: str  # the FAQ or topic id, "-" when the problem is with the whole file
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.item}: {self.field}: {self.message}"
-
-
-class CorpusError(ValueError):
-    """An invalid corpus; str() lists every problem, one a line."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-class Checker:
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def add(self, file: str, item: str, field: str, message: str) -> None:
-        self.problems.append(Problem(file, item, field, message))
-
-    def texts(
-        self, file: str, item: str, field: str, value: Any, *, required: bool
-    ) -> dict[str, str]:
-        """A {lang: text} mapping; Italian is always required, English never is."""
-        if value is None:
-            if required:
-                self.add(file, item, field, "missing")
-            return {}
-        if not isinstance(value, dict):
-            self.add(file, item, field, 'must be an object like {"it": "...", "en": "..."}')
-            return {}
-        out: dict[str, str] = {}
-        for lang, text in value.items():
-            if lang not in LANGS:
-                self.add(file, item, f"{field}.{lang}", "unknown language (use it or en)")
-            elif not isinstance(text, str) or not text.strip():
-                self.add(file, item, f"{field}.{lang}", "empty text")
-            else:
-                out[lang] = text.strip()
-        if required and "it" not in out and f"{field}.it" not in {p.field for p in self.problems}:
-            self.add(file, item, f"{field}.it", "missing (the Italian text is required)")
-        return out
-
-    def strings(self, file: str, item: str, field: str, value: Any) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.add(file, item, field, "must be a list of texts")
-            return ()
-        if any(not v.strip() for v in value):
-            self.add(file, item, field, "empty text in the list")
-        return tuple(v.strip() for v in value if v.strip())
-
-
-def load_json(path: Path, root: Path, checker: Checker) -> Any:
-    name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-    try:
-        # utf-8-sig: Windows editors (Notepad) start a saved file with a BOM the editor never sees
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        checker.add(name, "-", "-", "file missing")
-    except IsADirectoryError:
-        checker.add(name, "-", "-", "a folder, not a file: rename or move it")
-    except PermissionError:
-        checker.add(name, "-", "-", "not readable by this user: check the file's permissions")
-    except UnicodeDecodeError:
-        checker.add(name, "-", "-", "not UTF-8 text")
-    except json.JSONDecodeError as exc:
-        checker.add(
-            name, "-", "-", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        )
-    return None
-
-
 def _read_topics(root: Path, checker: Checker) -> tuple[Topic, ...]:
     data = load_json(root / "topics.json", root, checker)
     if data is None:
         return ()
     if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
-        checker.add("topics.json", "-", "topics", 'must be a list under the key "topics"')
+        checker.add("topics.json", "-", "topics", "key_list", name="topics")
         return ()
     topics: list[Topic] = []
     seen: set[str] = set()
     for position, raw in enumerate(data["topics"], 1):
         if not isinstance(raw, dict):
-            checker.add("topics.json", f"#{position}", "-", "must be an object")
+            checker.add("topics.json", f"#{position}", "-", "object")
             continue
         tid = raw.get("id")
         item = tid if isinstance(tid, str) else f"#{position}"
         if not isinstance(tid, str) or not ID_PATTERN.fullmatch(tid):
-            checker.add("topics.json", item, "id", "missing or not made of a-z, 0-9 and -")
+            checker.add("topics.json", item, "id", "bad_id")
             continue
         if tid in seen:
-            checker.add("topics.json", tid, "id", "duplicate topic id")
+            checker.add("topics.json", tid, "id", "duplicate_topic")
         seen.add(tid)
         label = checker.texts("topics.json", tid, "label", raw.get("label"), required=True)
         subtopics: list[Subtopic] = []
         sub_seen: set[str] = set()
         raw_subs = raw.get("subtopics", [])
         if not isinstance(raw_subs, list) or not raw_subs:
-            checker.add("topics.json", tid, "subtopics", "must be a non-empty list")
+            checker.add("topics.json", tid, "subtopics", "no_subtopics")
             raw_subs = []
         for sub in raw_subs:
             sid = sub.get("id") if isinstance(sub, dict) else None
             if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
-                checker.add(
-                    "topics.json", tid, "subtopics.id", "missing or not made of a-z, 0-9 and -"
-                )
+                checker.add("topics.json", tid, "subtopics.id", "bad_id")
                 continue
             if sid in sub_seen:
-                checker.add("topics.json", tid, f"subtopics.{sid}", "duplicate subtopic id")
+                checker.add("topics.json", tid, f"subtopics.{sid}", "duplicate_subtopic")
             sub_seen.add(sid)
             sub_label = checker.texts(
                 "topics.json", tid, f"subtopics.{sid}.label", sub.get("label"), required=True
@@ -208,7 +128,7 @@ def _read_topics(root: Path, checker: Checker) -> tuple[Topic, ...]:
         topics.append(Topic(tid, label, tuple(subtopics)))
     if topics and topics[0].id != ENROLMENT:
         # the chat offers the topics in this order, and enrolment is the desk's first purpose
-        checker.add("topics.json", topics[0].id, "-", f"'{ENROLMENT}' must be the first topic")
+        checker.add("topics.json", topics[0].id, "-", "enrolment_first", enrolment=ENROLMENT)
     return tuple(topics)
 
 
@@ -224,67 +144,55 @@ def _read_faq(
     raw: Any, position: int, name: str, topics: Mapping[str, Topic], checker: Checker
 ) -> Faq | None:
     if not isinstance(raw, dict):
-        checker.add(name, f"#{position}", "-", "must be an object")
+        checker.add(name, f"#{position}", "-", "object")
         return None
     fid = raw.get("id")
     item = fid if isinstance(fid, str) and fid else f"#{position}"
     if not isinstance(fid, str) or not ID_PATTERN.fullmatch(fid):
-        checker.add(name, item, "id", "missing or not made of a-z, 0-9 and -")
+        checker.add(name, item, "id", "bad_id")
     before = len(checker.problems)
     topic_id, subtopic_id = raw.get("topic"), raw.get("subtopic")
     topic = topics.get(topic_id) if isinstance(topic_id, str) else None
     if topic_id is None:
         checker.add(name, item, "topic", "missing")
     elif topic is None:
-        checker.add(name, item, "topic", f"unknown topic {topic_id!r} (see topics.json)")
+        checker.add(name, item, "topic", "unknown_topic", topic=repr(topic_id))
     if subtopic_id is None:
         checker.add(name, item, "subtopic", "missing")
     elif topic is not None and (
         not isinstance(subtopic_id, str) or topic.subtopic(subtopic_id) is None
     ):
         checker.add(
-            name, item, "subtopic", f"unknown subtopic {subtopic_id!r} of topic {topic_id!r}"
+            name, item, "subtopic", "unknown_subtopic",
+            subtopic=repr(subtopic_id), topic=repr(topic_id),
         )
     question = checker.texts(name, item, "question", raw.get("question"), required=True)
     answer = checker.texts(name, item, "answer", raw.get("answer"), required=True)
     variants: dict[str, tuple[str, ...]] = {}
     raw_variants = raw.get("variants")
     if raw_variants is not None and not isinstance(raw_variants, dict):
-        checker.add(name, item, "variants", 'must be an object like {"it": ["..."], "en": ["..."]}')
+        checker.add(name, item, "variants", "variants_object")
     elif raw_variants:
         for lang, texts in raw_variants.items():
             if lang not in LANGS:
-                checker.add(name, item, f"variants.{lang}", "unknown language (use it or en)")
+                checker.add(name, item, f"variants.{lang}", "unknown_language")
                 continue
             variants[lang] = checker.strings(name, item, f"variants.{lang}", texts)
     keywords = checker.strings(name, item, "keywords", raw.get("keywords"))
     links: list[Link] = []
     raw_links = raw.get("links")
     if raw_links is not None and not isinstance(raw_links, list):
-        checker.add(name, item, "links", "must be a list")
+        checker.add(name, item, "links", "list")
         raw_links = []
     for n, link in enumerate(raw_links or [], 1):
         if not isinstance(link, dict):
-            checker.add(name, item, f"links.{n}", "must be an object with label and url")
+            checker.add(name, item, f"links.{n}", "link_object")
             continue
         if not _valid_url(link.get("url")):
-            checker.add(
-                name, item, f"links.{n}.url", f"not a valid https address: {link.get('url')!r}"
-            )
+            checker.add(name, item, f"links.{n}.url", "bad_url", url=repr(link.get("url")))
         label = checker.texts(name, item, f"links.{n}.label", link.get("label"), required=True)
         links.append(Link(label, str(link.get("url", ""))))
-    unknown = set(raw) - {
-        "id",
-        "topic",
-        "subtopic",
-        "question",
-        "answer",
-        "variants",
-        "keywords",
-        "links",
-    }
-    for key in sorted(unknown):
-        checker.add(name, item, key, "unknown field (check the spelling)")
+    checker.unknown_fields(name, item, raw, FAQ_FIELDS)
     if len(checker.problems) > before or not isinstance(fid, str):
         return None
     return Faq(
@@ -304,7 +212,7 @@ def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
     """Read a corpus folder; return what could be read and every problem found."""
     checker = Checker()
     if not root.is_dir():
-        checker.add(str(root), "-", "-", "not a folder: name the one with topics.json and faq/")
+        checker.add(str(root), "-", "-", "not_a_folder")
         return Corpus((), ()), checker.problems
     topics = _read_topics(root, checker)
     by_id = {t.id: t for t in topics}
@@ -313,21 +221,23 @@ def check_corpus(root: Path) -> tuple[Corpus, list[Problem]]:
     faq_dir = root / "faq"
     files = sorted(faq_dir.glob("*.json")) if faq_dir.is_dir() else []
     if not files:
-        checker.add("faq/", "-", "-", "no *.json files: the FAQ folder is missing or empty")
+        checker.add("faq/", "-", "-", "no_faq_files")
     for path in files:
         name = str(path.relative_to(root))
         data = load_json(path, root, checker)
         if data is None:
             continue
         if not isinstance(data, dict) or not isinstance(data.get("faqs"), list):
-            checker.add(name, "-", "faqs", 'must be a list under the key "faqs"')
+            checker.add(name, "-", "faqs", "key_list", name="faqs")
             continue
         for position, raw in enumerate(data["faqs"], 1):
             fid = raw.get("id") if isinstance(raw, dict) else None
             if isinstance(fid, str) and fid in seen:
                 file, first = seen[fid]
-                where = f"the FAQ number {first} of this file" if file == name else file
-                checker.add(name, fid, "id", f"duplicate id, also {where}")
+                if file == name:
+                    checker.add(name, fid, "id", "duplicate_faq_here", position=first)
+                else:
+                    checker.add(name, fid, "id", "duplicate_faq_elsewhere", other=file)
                 continue
             if isinstance(fid, str):
                 seen[fid] = (name, position)
@@ -358,12 +268,10 @@ def load_synonyms(root: Path) -> list[list[str]]:
     if not isinstance(groups, list) or not all(
         isinstance(g, list) and all(isinstance(w, str) and w.strip() for w in g) for g in groups
     ):
-        raise CorpusError(
-            [Problem("synonyms.json", "-", "groups", "must be a list of lists of words")]
-        )
+        raise CorpusError([Problem("synonyms.json", "-", "groups", "corpus.synonym_groups")])
     cleaned = [[w.strip() for w in g] for g in groups]
     problems = [
-        Problem("synonyms.json", "-", "groups", f"{entry!r}: unknown language, use it: or en:")
+        Problem("synonyms.json", "-", "groups", "corpus.synonym_language", {"entry": repr(entry)})
         for group in cleaned
         for entry in group
         if (tagged := _LANGUAGE_TAG.match(entry)) and tagged.group(1) not in LANGS

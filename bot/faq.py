@@ -17,16 +17,15 @@ from bot.confidence import CONFIDENCE, Decision, Match
 from bot.corpus import (
     LANGS,
     Corpus,
-    CorpusError,
     Faq,
     Link,
-    Problem,
     Subtopic,
     Topic,
     check_corpus,
     load_corpus,
     load_synonyms,
 )
+from bot.problems import CorpusError, Problem
 from bot.replies import Reply, load_replies
 from bot.scoring import FloatArray, LangIndex, query_language, synonym_map
 

@@ -1,6 +1,6 @@
 """`python -m bot.faq`: the content editors' command line (CONTRACT.md section 1).
 
-    python -m bot.faq validate [DIR]
+    python -m bot.faq validate [--lang it|en] [DIR]
     python -m bot.faq search [--data DIR] [--lang it|en] [--limit N] QUERY
 """
 
@@ -10,14 +10,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.corpus import LANGS, CorpusError
-from bot.faq import FaqIndex, validate_directory
+from bot.corpus import LANGS
+from bot.faq import CorpusError, FaqIndex, validate_directory
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.faq", description="FAQ corpus tools")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="check a FAQ folder against the schema")
+    check.add_argument("--lang", choices=LANGS, default="it", help="language of the problems")
     check.add_argument("directory", nargs="?", default="faq_data")
     find = commands.add_parser("search", help="show the best matches for a question")
     find.add_argument("--data", default="faq_data")
@@ -29,7 +30,7 @@ def main(argv: list[str]) -> int:
     if args.command == "validate":
         problems = validate_directory(Path(args.directory))
         for problem in problems:
-            print(problem)
+            print(problem.line(args.lang))
         if not problems:
             print(f"{args.directory}: ok")
         return 1 if problems else 0

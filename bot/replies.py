@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import text
-from bot.corpus import ID_PATTERN, Checker, CorpusError, in_lang, load_json
+from bot.corpus import ID_PATTERN, in_lang
+from bot.problems import Checker, CorpusError, load_json
 
 FILE = "replies.json"
+FIELDS = ("id", "title", "text")
 TITLE_MAX = 120
 TEXT_MAX = 4000  # a reply's own limit (bot/validate.py MESSAGE_MAX)
 
@@ -43,28 +45,27 @@ def load_replies(root: Path) -> tuple[Reply, ...]:
     data = load_json(path, root, checker)
     items = data.get("replies") if isinstance(data, dict) else None
     if data is not None and not isinstance(items, list):
-        checker.add(FILE, "-", "replies", 'must be a list under the key "replies"')
+        checker.add(FILE, "-", "replies", "key_list", name="replies")
     replies: list[Reply] = []
     seen: set[str] = set()
     for position, item in enumerate(items if isinstance(items, list) else [], start=1):
         if not isinstance(item, dict):
-            checker.add(FILE, f"#{position}", "-", "must be an object with id, title and text")
+            checker.add(FILE, f"#{position}", "-", "reply_object")
             continue
         rid = item.get("id")
         name = rid if isinstance(rid, str) and rid else f"#{position}"
         if not isinstance(rid, str) or not ID_PATTERN.fullmatch(rid):
-            checker.add(FILE, name, "id", "lower-case letters, digits and dashes only")
+            checker.add(FILE, name, "id", "reply_id")
         elif rid in seen:
-            checker.add(FILE, name, "id", "used twice: each text needs its own id")
+            checker.add(FILE, name, "id", "reply_duplicate")
         seen.add(name)
-        for key in set(item) - {"id", "title", "text"}:
-            checker.add(FILE, name, key, "unknown field (use id, title, text)")
+        checker.unknown_fields(FILE, name, item, FIELDS)
         title = checker.texts(FILE, name, "title", item.get("title"), required=True)
         body = checker.texts(FILE, name, "text", item.get("text"), required=True)
         for field, texts, limit in (("title", title, TITLE_MAX), ("text", body, TEXT_MAX)):
             for lang, value in texts.items():
                 if len(value) > limit:
-                    checker.add(FILE, name, f"{field}.{lang}", f"longer than {limit} characters")
+                    checker.add(FILE, name, f"{field}.{lang}", "too_long", limit=limit)
         if "it" in title and "it" in body:
             replies.append(Reply(name, title, body))
     if checker.problems:

@@ -69,23 +69,50 @@ def test_the_shipped_corpus_is_valid() -> None:
 @pytest.mark.parametrize(
     ("faq", "expected"),
     [
-        (changed(question=None), "faq/one.json: tasse-001: question: missing"),
-        (changed(answer={"it": "  "}), "faq/one.json: tasse-001: answer.it: empty text"),
-        (changed(answer={"en": "Only English"}), "faq/one.json: tasse-001: answer.it: missing"),
-        (changed(topic="carriera"), "faq/one.json: tasse-001: topic: unknown topic 'carriera'"),
-        (changed(subtopic="borse"), "faq/one.json: tasse-001: subtopic: unknown subtopic 'borse'"),
+        (changed(question=None), "faq/one.json: tasse-001: question: manca: è un campo"),
+        (changed(answer={"it": "  "}), "faq/one.json: tasse-001: answer.it: il testo è vuoto"),
+        (changed(answer={"en": "Only"}), "faq/one.json: tasse-001: answer.it: manca il testo it"),
+        (
+            changed(topic="carriera"),
+            "faq/one.json: tasse-001: topic: argomento 'carriera' sconosciuto: copia l'id esatto",
+        ),
+        (
+            changed(subtopic="borse"),
+            "faq/one.json: tasse-001: subtopic: sottoargomento 'borse' sconosciuto",
+        ),
         (
             changed(links=[{"label": {"it": "x"}, "url": "www.unipg.it"}]),
-            "faq/one.json: tasse-001: links.1.url: not a valid https address",
+            "faq/one.json: tasse-001: links.1.url: indirizzo non valido: 'www.unipg.it'; deve"
+            " iniziare con https://",
         ),
         (
             changed(links=[{"label": {"it": "x"}, "url": "http://www.unipg.it"}]),
-            "faq/one.json: tasse-001: links.1.url: not a valid https address",
+            "faq/one.json: tasse-001: links.1.url: indirizzo non valido: 'http://www.unipg.it'",
         ),
-        (changed(id="Tasse 1"), "faq/one.json: Tasse 1: id: missing or not made of a-z"),
-        (changed(keywords="rata"), "faq/one.json: tasse-001: keywords: must be a list of texts"),
-        (changed(qestion={"it": "typo"}), "faq/one.json: tasse-001: qestion: unknown field"),
-        (changed(variants={"fr": ["x"]}), "faq/one.json: tasse-001: variants.fr: unknown language"),
+        (
+            changed(id="Tasse 1"),
+            "faq/one.json: Tasse 1: id: manca, oppure contiene caratteri non ammessi: usa solo"
+            " lettere minuscole a-z, cifre 0-9 e trattini -",
+        ),
+        (
+            changed(keywords="rata"),
+            'faq/one.json: tasse-001: keywords: deve essere una lista di testi tra parentesi'
+            ' quadre, così: ["...", "..."]',
+        ),
+        (
+            changed(qestion={"it": "typo"}),
+            "faq/one.json: tasse-001: qestion: campo sconosciuto: forse volevi scrivere"
+            ' "question"? Correggi il nome',
+        ),
+        (
+            changed(domanda={"it": "Quanto costa?"}),
+            "faq/one.json: tasse-001: domanda: campo sconosciuto: controlla come è scritto (i campi"
+            " sono id, topic, subtopic, question, answer, variants, keywords, links)",
+        ),
+        (
+            changed(variants={"fr": ["x"]}),
+            'faq/one.json: tasse-001: variants.fr: lingua sconosciuta: usa "it" (italiano) o "en"',
+        ),
     ],
 )
 def test_each_problem_is_named(tmp_path: Path, faq: dict[str, Any], expected: str) -> None:
@@ -96,16 +123,103 @@ def test_each_problem_is_named(tmp_path: Path, faq: dict[str, Any], expected: st
 def test_duplicate_ids(tmp_path: Path) -> None:
     found = problems(corpus(tmp_path, GOOD, GOOD))
     assert found == [
-        "faq/one.json: tasse-001: id: duplicate id, also the FAQ number 1 of this file"
+        "faq/one.json: tasse-001: id: questo id c'è già nella FAQ numero 1 di questo file: dai"
+        " alla nuova il primo numero libero"
     ]
     (tmp_path / "faq" / "two.json").write_text(json.dumps({"faqs": [GOOD]}))
-    assert problems(tmp_path)[-1] == "faq/two.json: tasse-001: id: duplicate id, also faq/one.json"
+    assert problems(tmp_path)[-1] == (
+        "faq/two.json: tasse-001: id: questo id c'è già in faq/one.json: dai alla nuova il primo"
+        " numero libero"
+    )
 
 
 def test_invalid_json_gives_its_line(tmp_path: Path) -> None:
     found = problems(corpus(tmp_path, raw='{"faqs": [\n  {"id": "x",}\n]}'))
     assert len(found) == 1
-    assert found[0].startswith("faq/one.json: -: -: invalid JSON at line 2")
+    assert found[0].startswith("faq/one.json: -: -: JSON non valido alla riga 2")
+
+
+ITEM = '  {"id": "tasse-001", "topic": "immatricolazioni"}'
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (
+            '{"faqs": [\n  {"id": "tasse-001"\n   "topic": "immatricolazioni"}\n]}',
+            "riga 3, colonna 4: manca una virgola (spesso alla fine della riga prima)",
+        ),
+        (
+            '{"faqs": [\n  {"id": "tasse-001",}\n]}',
+            "riga 2, colonna 22: c'è una virgola di troppo prima di } (togli quella dopo l'ultimo"
+            ' campo), oppure un nome di campo senza virgolette dritte "..."',
+        ),
+        (
+            '{"faqs": [\n' + ITEM + ",\n]}",
+            "riga 3, colonna 1: manca un valore; di solito è una virgola di troppo prima di ]",
+        ),
+        (
+            '{"faqs": [\n  {"id": “tasse-001”}\n]}',
+            "riga 2, colonna 10: manca un valore; di solito è una virgola di troppo prima di ]"
+            " (togli quella dopo l'ultimo elemento), oppure virgolette curve “ ” al posto di quelle"
+            ' dritte " (riscrivile con la tastiera invece di copiarle da Word)',
+        ),
+        (
+            '{"faqs": [\n  {"id" "tasse-001"}\n]}',
+            "riga 2, colonna 9: mancano i due punti : tra il nome del campo e il suo valore",
+        ),
+        (
+            '{"faqs": [\n' + ITEM + "\n]}\n]}",
+            "riga 4, colonna 1: c'è altro testo dopo la fine del file; di solito è una } o una ] di"
+            " troppo, oppure manca una virgola tra due FAQ",
+        ),
+        (
+            '{"faqs": [{"id": "tasse-001}]}',
+            "riga 1, colonna 18: il testo che inizia qui non è chiuso, manca la virgoletta"
+            ' " finale',
+        ),
+        (
+            '{"faqs": [\n  {"id": "tasse-001}\n]}',
+            "riga 2, colonna 21: qui un testo va a capo o contiene un carattere invisibile (come"
+            ' una tabulazione); forse manca la virgoletta " che chiude il testo: ogni testo sta su'
+            " una riga sola (per andare a capo nella risposta scrivi \\n)",
+        ),
+        (
+            '{"faqs": [\n  {"id": "tasse-001", "answer": {"it": "Prima riga\nseconda"}}\n]}',
+            "riga 2, colonna 51: qui un testo va a capo",
+        ),
+        (
+            '{"faqs": [\n' + ITEM,
+            "riga 2, colonna 51: il file finisce a metà, manca la chiusura (per esempio ] e }):"
+            " forse la fine è stata cancellata per sbaglio",
+        ),
+        # a mistake without its own explanation keeps Python's words
+        ('{"faqs": [\n  {"id": "tasse\\001"}\n]}', "riga 2, colonna 16: Invalid \\escape"),
+    ],
+)
+def test_invalid_json_says_in_italian_what_to_do(tmp_path: Path, raw: str, said: str) -> None:
+    found = problems(corpus(tmp_path, raw=raw))
+    assert len(found) == 1, found
+    assert found[0].startswith(f"faq/one.json: -: -: JSON non valido alla {said}"), found
+
+
+def test_an_empty_file_is_named_as_such(tmp_path: Path) -> None:
+    assert problems(corpus(tmp_path, raw="  \n")) == [
+        'faq/one.json: -: -: il file è vuoto: rimetti il suo contenuto (un file in faq/ contiene'
+        ' almeno {"faqs": []})'
+    ]
+
+
+def test_the_problems_read_in_english_too(tmp_path: Path) -> None:
+    root = corpus(tmp_path, changed(question=None, keyword=["rata"]))
+    assert [p.line("en") for p in validate_directory(root)] == [
+        "faq/one.json: tasse-001: question: missing: this field is required, add it",
+        "faq/one.json: tasse-001: keyword: unknown field: did you mean"
+        ' "keywords"? Correct the name',
+    ]
+    english = run_cli("validate", "--lang", "en", str(root))
+    assert english.returncode == 1
+    assert "question: missing: this field is required" in english.stdout
 
 
 def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
@@ -114,7 +228,7 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
 
 
 def test_loading_an_invalid_corpus_raises_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match="tasse-001: question: missing"):
+    with pytest.raises(CorpusError, match="tasse-001: question: manca"):
         FaqIndex.from_directory(corpus(tmp_path, changed(question=None)))
 
 
@@ -133,9 +247,9 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad = run_cli("validate", str(corpus(tmp_path / "bad", changed(subtopic="x"))))
     assert bad.returncode == 1
-    assert (
-        bad.stdout.strip()
-        == "faq/one.json: tasse-001: subtopic: unknown subtopic 'x' of topic 'immatricolazioni'"
+    assert bad.stdout.strip() == (
+        "faq/one.json: tasse-001: subtopic: sottoargomento 'x' sconosciuto nell'argomento"
+        " 'immatricolazioni': copia l'id esatto da topics.json"
     )
 
 
@@ -151,7 +265,8 @@ def test_a_synonym_tagged_with_an_unknown_language_is_named(tmp_path: Path) -> N
     root = corpus(tmp_path, GOOD)
     (root / "synonyms.json").write_text(json.dumps({"groups": [["mora", "en:fine", "fr:amende"]]}))
     assert problems(root) == [
-        "synonyms.json: -: groups: 'fr:amende': unknown language, use it: or en:"
+        "synonyms.json: -: groups: 'fr:amende': lingua sconosciuta, scrivi it: o en: davanti alla"
+        " parola (o niente, per entrambe)"
     ]
 
 
@@ -164,13 +279,17 @@ def test_a_file_saved_with_a_bom_is_read(tmp_path: Path) -> None:
 
 def test_a_file_instead_of_the_folder_is_named(tmp_path: Path) -> None:
     one = corpus(tmp_path, GOOD) / "faq" / "one.json"
-    assert problems(one) == [f"{one}: -: -: not a folder: name the one with topics.json and faq/"]
+    assert problems(one) == [
+        f"{one}: -: -: non è una cartella: indica la cartella che contiene topics.json e faq/"
+    ]
 
 
 def test_a_folder_named_like_a_faq_file_is_named(tmp_path: Path) -> None:
     root = corpus(tmp_path, GOOD)
     (root / "faq" / "vecchio.json").mkdir()
-    assert problems(root) == ["faq/vecchio.json: -: -: a folder, not a file: rename or move it"]
+    assert problems(root) == [
+        "faq/vecchio.json: -: -: è una cartella, non un file: rinominala o spostala"
+    ]
 
 
 def test_enrolment_must_stay_the_first_topic(tmp_path: Path) -> None:
@@ -179,5 +298,6 @@ def test_enrolment_must_stay_the_first_topic(tmp_path: Path) -> None:
     other = {"id": "carriera", "label": {"it": "Carriera"}, "subtopics": subtopics}
     (root / "topics.json").write_text(json.dumps({"topics": [other, *TOPICS["topics"]]}))
     assert problems(root) == [
-        "topics.json: carriera: -: 'immatricolazioni' must be the first topic"
+        "topics.json: carriera: -: 'immatricolazioni' deve essere il primo argomento: rimettilo"
+        " in cima a topics.json"
     ]

@@ -42,20 +42,26 @@ def test_every_problem_is_named_with_its_text_and_field(tmp_path: Path) -> None:
         "not an object",
     ]})
     assert [str(p) for p in validate_directory(root)] == [
-        "replies.json: chiedi-ricevuta: id: used twice: each text needs its own id",
-        "replies.json: Con Spazi: id: lower-case letters, digits and dashes only",
-        "replies.json: senza-italiano: title.it: missing (the Italian text is required)",
-        "replies.json: lungo: colore: unknown field (use id, title, text)",
-        "replies.json: lungo: title.it: longer than 120 characters",
-        "replies.json: #6: -: must be an object with id, title and text",
+        "replies.json: chiedi-ricevuta: id: questo id c'è già: ogni testo ha un id diverso",
+        "replies.json: Con Spazi: id: usa solo lettere minuscole, cifre e trattini",
+        "replies.json: senza-italiano: title.it: manca il testo italiano (\"it\"): aggiungilo,"
+        " l'inglese è facoltativo ma l'italiano no",
+        "replies.json: lungo: colore: campo sconosciuto: controlla come è scritto (i campi sono"
+        " id, title, text)",
+        "replies.json: lungo: title.it: è più lungo di 120 caratteri: accorcialo",
+        "replies.json: #6: -: deve essere un oggetto con id, title e text",
     ]
 
 
 @pytest.mark.parametrize(
     ("content", "said"),
     [
-        ('{"replies": [', "replies.json: -: -: invalid JSON at line 1, column 14"),
-        ({"testi": []}, 'replies.json: -: replies: must be a list under the key "replies"'),
+        ('{"replies": [', "replies.json: -: -: JSON non valido alla riga 1, colonna 14"),
+        (
+            {"testi": []},
+            'replies.json: -: replies: deve esserci una lista sotto la chiave "replies", così:'
+            ' {"replies": [ ... ]}',
+        ),
     ],
 )
 def test_a_broken_file_says_what_is_wrong(tmp_path: Path, content: Any, said: str) -> None:

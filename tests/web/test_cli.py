@@ -107,7 +107,9 @@ def test_a_broken_faq_folder_at_a_first_start_is_named(tmp_path: Path) -> None:
     # after the log lines of the storage opened before the FAQ
     assert result.stderr[result.stderr.index("error:") :].splitlines() == [
         f"error: the FAQ folder {faq} cannot be loaded:",
-        "  faq/scadenze.json: -: -: invalid JSON at line 1, column 11: Expecting value",
+        "  faq/scadenze.json: -: -: JSON non valido alla riga 1, colonna 11: il file finisce a"
+        " metà, manca la chiusura (per esempio ] e }): forse la fine è stata cancellata per"
+        " sbaglio",
         f"Fix it (check with: python -m bot.faq validate {faq}), then start again.",
     ]
     assert "Student page" not in result.stdout and "Traceback" not in result.stderr

@@ -179,7 +179,7 @@ async def test_a_restart_on_a_broken_edit_serves_the_last_good_faq(
     try:
         live = server.app[SERVICES].faq
         assert live.index.search("quanto costa la prima rata")[0].id == "tasse-001"
-        assert "tasse-pagamenti.json: -: -: invalid JSON" in caplog.text
+        assert "tasse-pagamenti.json: -: -: JSON non valido" in caplog.text
         assert "serving the last good version" in caplog.text
         # fixed, it goes live as any edit does
         (faq_dir / "faq" / "tasse-pagamenti.json").write_text(good.replace("prima rata", "rata 1"))
