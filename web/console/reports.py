@@ -46,22 +46,20 @@ def window_days(request: web.Request) -> int:
 @routes.get("/api/console/faq-report")
 async def faq_report(request: web.Request) -> web.StreamResponse:
     """What students asked that no FAQ answered, and which FAQs helped or did not, over the last
-    `days` days: for the editors who write faq_data/ (web/desk/faq_report.py counts)."""
+    `days` days: for the editors who write faq_data/ (web/desk/faq_report.py counts); and the
+    FAQ this process serves, with the latest change it refused (`corpus`), which editors would
+    otherwise never learn of."""
     console, _ = await require(request, csrf=False, roles=READERS)
     days = window_days(request)
     journal = console.services.storage.faq_events
     # The log keeps its latest MEMORY events in memory; a fuller list would mean the report
     # starts later than asked, which the answer says (window.covered_from).
     events = await journal.recent(journal.MEMORY)
+    lang, live = request_lang(request), console.services.faq
     report = build_report(
-        events,
-        console.services.faq.index,
-        request_lang(request),
-        days,
-        datetime.now(UTC),
-        every_event=len(events) < journal.MEMORY,
+        events, live.index, lang, days, datetime.now(UTC), every_event=len(events) < journal.MEMORY
     )
-    return json_response(asdict(report))
+    return json_response({**asdict(report), "corpus": live.status(lang)})
 
 
 @routes.get("/api/console/reports")

@@ -4,6 +4,10 @@ The folder is polled (a stat of a few dozen files every couple of seconds costs 
 a changed folder is loaded off the event loop, and only a valid corpus replaces the live
 index. An invalid edit leaves students with the last good FAQ and logs every problem.
 
+Editors never read the log: the process also remembers what it serves and, when the latest
+change on disk was refused, when and why (`status`), for the console's FAQ report. Each process
+polls on its own, so each tells its own state.
+
 The last good FAQ also outlives a restart: each corpus that loads is kept in the data folder
 (LAST_GOOD), and a process that starts on a broken folder serves that copy until the editor
 fixes it. Without the copy, a restart after a bad edit (a deploy, a reboot, a crash) would take
@@ -16,10 +20,12 @@ import asyncio
 import json
 import logging
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bot.faq import CorpusError, FaqIndex
+from bot.faq import CorpusError, FaqIndex, Problem, validate_directory
 from storage.files import atomic_write
 
 log = logging.getLogger("helpdesk.faq")
@@ -47,6 +53,28 @@ def fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """The latest change on disk did not load: since when, and every problem of the folder."""
+
+    at: datetime
+    problems: tuple[Problem, ...]
+
+
+def load_index(root: Path) -> FaqIndex:
+    """FaqIndex.from_directory, whose CorpusError lists every problem `validate` would print:
+    loading stops at the first file kind that fails (FAQ, synonyms, office texts), and the
+    editor fixes them all in one pass."""
+    try:
+        return FaqIndex.from_directory(root)
+    except CorpusError as exc:
+        raise CorpusError(validate_directory(root) or exc.problems) from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class LiveFaq:
     def __init__(self, root: Path, interval: float, last_good: Path | None = None) -> None:
         """`last_good`: where the last corpus that loaded is kept (None: nowhere). An invalid
@@ -55,10 +83,13 @@ class LiveFaq:
         self.interval = interval
         self.last_good = last_good
         self._seen = fingerprint(root)
+        self.refused: Refusal | None = None
+        started = self.loaded_at = _now()  # when the corpus in use was loaded
         try:
-            self.index = FaqIndex.from_directory(root)
+            self.index = load_index(root)
         except CorpusError as exc:
-            self.index = self._from_last_good(exc)
+            self.index = self._from_last_good(exc)  # loaded_at: when that copy loaded
+            self.refused = Refusal(started, tuple(exc.problems))
         else:
             self._keep()
         self._task: asyncio.Task[None] | None = None
@@ -94,6 +125,7 @@ class LiveFaq:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_text(content, encoding="utf-8")
                 index = FaqIndex.from_directory(folder)
+            self.loaded_at = datetime.fromisoformat(saved["saved_at"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             # a damaged copy, or one that newer rules refuse: the folder's problems are the news
             log.warning("FAQ: the copy in %s cannot be used either: %s", self.last_good, exc)
@@ -113,15 +145,29 @@ class LiveFaq:
             return False
         self._seen = current
         try:
-            index = await asyncio.to_thread(FaqIndex.from_directory, self.root)
+            index = await asyncio.to_thread(load_index, self.root)
         except CorpusError as exc:
+            self.refused = Refusal(_now(), tuple(exc.problems))
             for problem in exc.problems:
                 log.error("FAQ not reloaded, the previous version stays online: %s", problem)
             return False
-        self.index = index
+        self.index, self.loaded_at, self.refused = index, _now(), None
         log.info("FAQ reloaded: %d FAQs", len(index.faqs))
         await asyncio.to_thread(self._keep)
         return True
+
+    def status(self, lang: str) -> dict[str, Any]:
+        """What this process serves, for the editors: how many FAQs, loaded when, and the
+        latest refused change (its problems as `validate` prints them, in `lang`), or None."""
+        refused = self.refused
+        return {
+            "faqs": len(self.index.faqs),
+            "loaded_at": self.loaded_at.isoformat(timespec="seconds"),
+            "refused": None if refused is None else {
+                "at": refused.at.isoformat(timespec="seconds"),
+                "problems": [p.line(lang) for p in refused.problems],
+            },
+        }
 
     async def _watch(self) -> None:
         while True:
