@@ -1,5 +1,6 @@
 /* The editors' FAQ report: questions no FAQ answered, FAQs that did not help, FAQs that did,
- * and how each FAQ was used: as the answer, hedged, inserted by operators. */
+ * and how each FAQ was used: as the answer, hedged, inserted by operators. On top, what the
+ * server serves: a change it refused is said here, where editors look, not only in its log. */
 
 import { locale, S } from "./state.js";
 import { T } from "./texts.js";
@@ -67,6 +68,7 @@ async function loadReport(body) {
   const total = (label, n) => h("div", { class: "c-total" }, h("dt", { text: label }), h("dd", { text: String(n) }));
 
   clear(body).append(
+    corpusState(r.corpus, () => loadReport(body)),
     h("p", { class: "c-muted c-small" },
       T("reportWindow", { since: fmtDay(w.since), until: fmtDay(w.until) }),
       w.covered_from !== w.since ? h("span", { class: "c-warn-inline", text: " " + T("reportPartial", { from: fmtDate(w.covered_from) }) }) : null),
@@ -90,4 +92,15 @@ async function loadReport(body) {
       [[T("faqQuestion")], [T("usesConfident"), true], [T("usesMiddle"), true], [T("usesInserted"), true]], T("usesNone")),
     h("p", { class: "c-muted c-small", text: T("reportTogether") }),
   );
+}
+
+// The FAQ the answering process serves; a refused change with the validator's own lines.
+function corpusState(c, again) {
+  const loaded = fmtDate(c.loaded_at);
+  if (!c.refused) return h("p", { class: "c-info c-faq-state", text: T("faqLive", { n: c.faqs, loaded }) });
+  return h("div", { class: "c-warn c-warn-strong c-faq-state", role: "alert" },
+    h("p", { text: T("faqRefused", { at: fmtDate(c.refused.at) }) }),
+    h("ul", {}, c.refused.problems.map((line) => h("li", {}, h("code", { text: line })))),
+    h("p", { text: T("faqRefusedKept", { n: c.faqs, loaded }) }),
+    h("button", { type: "button", class: "c-btn", onclick: again, text: T("faqCheckAgain") }));
 }
