@@ -82,6 +82,16 @@ def faq_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+async def faq_server(data_dir: Path, faq_dir: Path) -> AsyncIterator[Server]:
+    """The real server on that private copy, which editors' tests edit while it runs."""
+    running = await start_server(make_config(data_dir, faq_dir=faq_dir))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
 async def server(data_dir: Path) -> AsyncIterator[Server]:
     running = await start_server(make_config(data_dir))
     try:

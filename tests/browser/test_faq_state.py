@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,12 @@ from playwright.async_api import expect
 from tests.browser.conftest import NewPage
 from tests.browser.test_accessibility import Audit
 from tests.browser.test_console import sign_in
-from tests.conftest import Server, make_config, start_server
+from tests.conftest import Server
 from tests.web.conftest import ELENA, create_account
+from tests.web.console.test_faq_status import FEES
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
-
-FEES = Path("faq") / "tasse-pagamenti.json"
-
-
-@pytest.fixture
-async def live(data_dir: Path, faq_dir: Path) -> AsyncIterator[Server]:
-    server = await start_server(make_config(data_dir, faq_dir=faq_dir))
-    try:
-        yield server
-    finally:
-        await server.stop()
-
 
 async def reloaded(server: Server, *, refused: bool) -> None:
     """Until the server has read the edited folder (it polls every 0.2 s in tests)."""
@@ -43,11 +31,11 @@ async def reloaded(server: Server, *, refused: bool) -> None:
 
 
 async def test_the_editor_sees_a_refused_edit_on_the_report_until_it_is_fixed(
-    live: Server, faq_dir: Path, new_page: NewPage
+    faq_server: Server, faq_dir: Path, new_page: NewPage
 ) -> None:
-    await create_account(live, ELENA)
+    await create_account(faq_server, ELENA)
     elena = await new_page()
-    await sign_in(elena, live, ELENA)
+    await sign_in(elena, faq_server, ELENA)
     await elena.get_by_role("button", name="Report FAQ").click()
     state = elena.locator(".c-faq-state")
     await expect(state).to_contain_text(re.compile(r"^FAQ in uso: \d+, caricate il "))
@@ -58,7 +46,7 @@ async def test_the_editor_sees_a_refused_edit_on_the_report_until_it_is_fixed(
     good = (faq_dir / FEES).read_text()
     at = good.index('",', good.index('"id"'))
     (faq_dir / FEES).write_text(good[: at + 1] + good[at + 2 :])
-    await reloaded(live, refused=True)
+    await reloaded(faq_server, refused=True)
     await elena.get_by_role("button", name="7 giorni").click()
     await expect(banner).to_contain_text(
         "L'ultima modifica alle FAQ non è stata pubblicata: il server l'ha scartata il"
@@ -69,13 +57,13 @@ async def test_the_editor_sees_a_refused_edit_on_the_report_until_it_is_fixed(
     await expect(line).to_contain_text("manca una virgola (spesso alla fine della riga prima)")
     await expect(banner).to_contain_text("La versione precedente resta online")
     await expect(state).to_have_count(1)
-    audit = Audit(live)
+    audit = Audit(faq_server)
     await audit.check(elena, "FAQ report with a refused edit")
     assert audit.found == []
 
     # fixed: "Controlla di nuovo" finds it in use, and the banner is gone
     (faq_dir / FEES).write_text(good)
-    await reloaded(live, refused=False)
+    await reloaded(faq_server, refused=False)
     await banner.get_by_role("button", name="Controlla di nuovo").click()
     await expect(state).to_contain_text(re.compile(r"^FAQ in uso: \d+, caricate il "))
     await expect(banner).to_have_count(0)

@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.faq import validate_directory
 from tests.conftest import Server, make_config, start_server
 from tests.web.conftest import ELENA, Console, create_account
 
 FEES = Path("faq") / "tasse-pagamenti.json"
-
-
-@pytest.fixture
-async def live(data_dir: Path, faq_dir: Path) -> AsyncIterator[Server]:
-    server = await start_server(make_config(data_dir, faq_dir=faq_dir))
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def editor(server: Server, lang: str | None = None) -> Console:
@@ -64,10 +52,10 @@ def break_comma(text: str) -> str:
 
 
 async def test_a_refused_edit_is_told_with_the_validator_s_lines_until_it_is_fixed(
-    live: Server, faq_dir: Path
+    faq_server: Server, faq_dir: Path
 ) -> None:
-    elena = await editor(live)
-    english = Console(live, "en")
+    elena = await editor(faq_server)
+    english = Console(faq_server, "en")
     await english.login(ELENA)
     try:
         before = await corpus_state(elena)
