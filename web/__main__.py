@@ -183,6 +183,10 @@ def main(argv: list[str]) -> int:
         if config.database_url:
             return check_database(config, config.database_url)
         problems = check_data(config.data_dir, retention_days=config.retention_days)
+        if config.secret_key is None and config.data_dir.is_dir():
+            from web.desk.secret import check_folder_key
+
+            problems += check_folder_key(config.data_dir)
         for problem in problems:
             print(problem)
         print(f"{config.data_dir}: {'ok' if not problems else f'{len(problems)} problem(s)'}")

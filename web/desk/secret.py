@@ -14,7 +14,12 @@ import os
 import secrets
 from pathlib import Path
 
+from storage import DamagedFile
 from web.config import ConfigError
+
+# What a key drawn here has (64 hex characters); a shorter file was cut or emptied by hand, and
+# an empty key signs tokens anyone can compute: every student's ticket would open to anyone.
+MIN_KEY_CHARACTERS = 32
 
 
 def load_or_create_secret(
@@ -30,7 +35,10 @@ def load_or_create_secret(
         )
     path = data_dir / "secret_key"
     if path.exists():
-        return path.read_bytes().strip()
+        key = path.read_bytes().strip()
+        if problem := key_problem(key):
+            raise DamagedFile(path, problem)
+        return key
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
     tmp = path.with_suffix(".tmp")
@@ -43,6 +51,30 @@ def load_or_create_secret(
         os.close(fd)
     os.replace(tmp, path)
     return key
+
+
+def key_problem(key: bytes) -> str | None:
+    """Why a folder's key must not sign anything, or None when it may."""
+    if len(key) >= MIN_KEY_CHARACTERS:
+        return None
+    return (
+        f"the key that signs the students' links holds {len(key)} characters, not at least "
+        f"{MIN_KEY_CHARACTERS}: restore this file from the backup (or delete it to draw a new "
+        "key, and the links students hold stop working)"
+    )
+
+
+def check_folder_key(data_dir: Path) -> list[str]:
+    """check-data's line about the folder's key, when it has one that must not sign."""
+    path = data_dir / "secret_key"
+    try:
+        key = path.read_bytes().strip()
+    except FileNotFoundError:
+        return []  # drawn at the next start
+    except OSError as e:
+        return [f"{path}: cannot be read ({e.strerror})"]
+    problem = key_problem(key)
+    return [f"{path}: {problem}"] if problem else []
 
 
 def fingerprint(secret: bytes) -> str:
