@@ -18,6 +18,7 @@ from .journal import AuditLog, FaqEventLog
 from .layout import Layout
 from .operators import OperatorStore
 from .outbox import FolderOutbox
+from .ownership import require_own_folder
 from .scan import scan_folder
 from .sessions import MemorySessions
 from .ticket_index import TicketIndex
@@ -64,6 +65,7 @@ class Storage:
         started = time.perf_counter()
         for folder in (self.layout.root, *self.layout.top_folders()):
             ensure_dir(folder)
+        require_own_folder(self.layout.root)
         self._lock.acquire()
         try:
             swept = sweep_temp(self.layout.folders_with_temp_files())

@@ -126,3 +126,36 @@ async def test_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path: Path) 
     with pytest.raises(StorageError) as refused:
         await Storage.open(blocker / "data")
     assert str(blocker / "data") in str(refused.value)
+
+
+def give_to_root_but_a_ticket(data_dir: Path, uid: int) -> tuple[Path, Path]:
+    """The folder to `uid`, but for its one ticket and that ticket's shard: (ticket, shard)."""
+    for path in [data_dir, *data_dir.rglob("*")]:
+        os.lchown(path, uid, uid)
+    shard = next((data_dir / "tickets").iterdir())
+    [ticket] = shard.iterdir()
+    os.lchown(ticket, 0, 0)
+    os.lchown(shard, 0, 0)
+    return ticket, shard
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+async def test_files_another_user_owns_are_named_with_the_command_not_called_damage(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folder of a service that runs as uid 4242, where root rewrote a ticket and created its
+    # shard (say, a restore or a hand repair run as root).
+    storage = await Storage.open(data_dir)
+    await storage.tickets.create(build())
+    await storage.close()
+    ticket, shard = give_to_root_but_a_ticket(data_dir, 4242)
+    monkeypatch.setattr("storage.ownership.os.geteuid", lambda: 4242)
+
+    with pytest.raises(StorageError) as refused:
+        await Storage.open(data_dir)
+    message = str(refused.value)
+    assert not isinstance(refused.value, DamagedFile)  # whose advice is to restore a backup
+    assert f"2 entries of the data folder {data_dir} belong to another user than 4242" in message
+    assert f"  {ticket} (owner root)" in message
+    assert f"  {shard} (owner root)" in message
+    assert message.endswith(f"chown -R 4242: {data_dir}")
