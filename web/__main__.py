@@ -16,7 +16,7 @@ from storage import (
     backup_folder,
     check_data,
 )
-from web.config import Config, ConfigError
+from web.config import Config, ConfigError, unknown_settings
 
 
 def serve(config: Config) -> int:
@@ -168,6 +168,8 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for line in unknown_settings(os.environ):
+        print(f"warning: {line}", file=sys.stderr)
     command = argv[0] if argv else "serve"
     if command == "serve":
         return serve(config)

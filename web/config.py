@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
@@ -264,3 +265,39 @@ class Config:
             metrics_allow=_networks(environ, "HELPDESK_METRICS_ALLOW") or cls.metrics_allow,
             redis_url=redis_url,
         )
+
+
+class _Asked(Mapping[str, str]):
+    """The environment, noting every name the settings look up."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.names: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.names.add(name)
+        return self._environ[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._environ)
+
+    def __len__(self) -> int:
+        return len(self._environ)
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """The HELPDESK_ names set that no setting reads, one line each, with the setting it is
+    likely a typo of. Ignored, not refused: an env file may already hold a newer version's
+    settings (docs/deploy.md has them added before a rolling update). But a mistyped
+    HELPDESK_DATABASE_URL would otherwise leave a process on the data folder, unsaid."""
+    asked = _Asked(environ)
+    Config.from_env(asked)
+    prefix = "HELPDESK_"
+    known = sorted(n.removeprefix(prefix) for n in asked.names)
+    lines = []
+    for name in sorted(n for n in environ if n.startswith(prefix) and n not in asked.names):
+        # Without the prefix every name shares, or every typo would look like some setting.
+        close = difflib.get_close_matches(name.removeprefix(prefix), known, n=1, cutoff=0.75)
+        hint = f"did you mean {prefix}{close[0]}?" if close else "README.md lists the settings"
+        lines.append(f"{name} is not a setting of this version and is ignored ({hint})")
+    return lines

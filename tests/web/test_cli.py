@@ -314,3 +314,19 @@ async def test_check_data_on_a_database_reports_data_kept_past_the_retention(
         )
     finally:
         postgres.drop_database(name)
+
+
+def test_a_mistyped_setting_is_named_with_the_one_it_resembles(tmp_path: Path) -> None:
+    # A typo in the env file would otherwise leave the process on the data folder, unsaid.
+    typo = run_web("check-data", data_dir=tmp_path / "var", settings={
+        "HELPDESK_DATABSE_URL": "postgresql://helpdesk@127.0.0.1/helpdesk",
+        "HELPDESK_SMTP_SECURITY": "starttls",
+        "HELPDESK_SHOE_SIZE": "42",
+    })
+    assert [line for line in typo.stderr.splitlines() if line.startswith("warning:")] == [
+        "warning: HELPDESK_DATABSE_URL is not a setting of this version and is ignored "
+        "(did you mean HELPDESK_DATABASE_URL?)",
+        "warning: HELPDESK_SHOE_SIZE is not a setting of this version and is ignored "
+        "(README.md lists the settings)",
+    ]
+    assert typo.stdout.splitlines()[0] == f"{tmp_path / 'var'}: no such folder"  # not refused
