@@ -92,6 +92,31 @@ def _mail_from(environ: Mapping[str, str]) -> str:
     return value
 
 
+def _origins(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The pages' origins, each as a browser sends it (scheme://host[:port]): one written
+    otherwise (www.unipg.it, or a page's address) matches no request, and the widget on those
+    pages would fail to connect with nothing in the log to say why."""
+    origins = tuple(
+        o.strip().rstrip("/")
+        for o in environ.get("HELPDESK_ALLOWED_ORIGINS", "").split(",")
+        if o.strip()
+    )
+    if "null" in origins or "*" in origins:
+        # A wildcard or the "null" origin would let any page drive the widget's API
+        # with the student's credentials (ASVS 14.5.3).
+        raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or (
+            parts.path or parts.query or parts.fragment or parts.username
+        ):
+            raise ConfigError(
+                f"HELPDESK_ALLOWED_ORIGINS: {origin!r} is not an origin; expected "
+                "scheme://host[:port] as the browser sends it, e.g. https://www.unipg.it"
+            )
+    return origins
+
+
 def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     """A comma-separated list of addresses or networks (10.0.0.0/8), each checked."""
     found = tuple(p.strip() for p in environ.get(name, "").split(",") if p.strip())
@@ -215,15 +240,7 @@ class Config:
         log_format = environ.get("HELPDESK_LOG_FORMAT", "").strip().lower() or "text"
         if log_format not in ("text", "json"):
             raise ConfigError("HELPDESK_LOG_FORMAT must be text or json")
-        origins = tuple(
-            o.strip().rstrip("/")
-            for o in environ.get("HELPDESK_ALLOWED_ORIGINS", "").split(",")
-            if o.strip()
-        )
-        if "null" in origins or "*" in origins:
-            # A wildcard or the "null" origin would let any page drive the widget's API
-            # with the student's credentials (ASVS 14.5.3).
-            raise ConfigError("HELPDESK_ALLOWED_ORIGINS must list real origins, not * or null")
+        origins = _origins(environ)
         proxies = _networks(environ, "HELPDESK_TRUSTED_PROXIES")
         redis_url = _redis_url(environ)
         return cls(

@@ -330,3 +330,21 @@ def test_a_mistyped_setting_is_named_with_the_one_it_resembles(tmp_path: Path) -
         "(README.md lists the settings)",
     ]
     assert typo.stdout.splitlines()[0] == f"{tmp_path / 'var'}: no such folder"  # not refused
+
+
+def test_an_allowed_origin_that_is_no_origin_is_named(tmp_path: Path) -> None:
+    # As written, it would match no browser's Origin: the widget on the university's pages
+    # would never connect, and nothing would say why.
+    for written in ("www.unipg.it", "https://www.unipg.it/immatricolazioni"):
+        result = run_web(data_dir=tmp_path, settings={
+            "HELPDESK_ALLOWED_ORIGINS": f"https://www.unistrapg.it, {written}"
+        })
+        assert result.returncode == 2
+        assert error_lines(result) == [
+            f"error: HELPDESK_ALLOWED_ORIGINS: {written!r} is not an origin; expected "
+            "scheme://host[:port] as the browser sends it, e.g. https://www.unipg.it"
+        ]
+    fine = run_web("check-data", data_dir=tmp_path / "var", settings={
+        "HELPDESK_ALLOWED_ORIGINS": "https://www.unipg.it/, http://localhost:8000"
+    })
+    assert not error_lines(fine)
