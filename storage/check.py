@@ -8,6 +8,7 @@ from pathlib import Path
 from .concurrency import Gate
 from .journal import AuditLog, FaqEventLog
 from .layout import Layout
+from .misplaced import copy_inside, copy_inside_reason
 from .retention import RETENTION_DAYS, overdue
 from .scan import Problems, scan_folder
 
@@ -24,6 +25,13 @@ def check_data(
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         return [f"{data_dir}: no such folder"]
+    if inside := copy_inside(data_dir):
+        return [f"{data_dir}: {copy_inside_reason(inside)}"]
+    if not (data_dir / "tickets").is_dir():
+        # After a restore, this is the check that says the copy is in place: an empty folder
+        # is no copy, whatever a server would start on.
+        return [f"{data_dir}: not a data folder (it has no tickets folder); a server would "
+                "start on it empty"]
     problems, missing = verify_folder(data_dir)
     if problems:
         # Rules about what a damaged folder keeps would only add noise to the damage.

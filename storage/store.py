@@ -16,6 +16,7 @@ from .files import ensure_dir, sweep_temp
 from .folderlock import FolderLock
 from .journal import AuditLog, FaqEventLog
 from .layout import Layout
+from .misplaced import copy_inside, copy_inside_reason
 from .operators import OperatorStore
 from .outbox import FolderOutbox
 from .ownership import require_own_folder
@@ -63,6 +64,8 @@ class Storage:
 
     def _open(self) -> None:
         started = time.perf_counter()
+        if inside := copy_inside(self.layout.root):
+            raise StorageError(f"the data folder {self.layout.root} {copy_inside_reason(inside)}")
         for folder in (self.layout.root, *self.layout.top_folders()):
             ensure_dir(folder)
         require_own_folder(self.layout.root)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from storage import Message, Ticket
+from storage import Message, Storage, Ticket
 from storage.postgres.database import shown
 from tests.conftest import FAQ_DIR, ROOT, Server, free_port
 from tests.servers import PG_USER, PostgresServer
@@ -45,6 +45,11 @@ def run_web(
         timeout=timeout,
         check=False,
     )
+
+
+async def make_folder(data_dir: Path) -> None:
+    storage = await Storage.open(data_dir)
+    await storage.close()
 
 
 async def damage_one_ticket(server: Server) -> Path:
@@ -207,8 +212,9 @@ def test_a_retention_past_a_hundred_years_is_named(tmp_path: Path) -> None:
     assert refused.stderr.splitlines() == [
         "error: HELPDESK_RETENTION_DAYS must be at most 36500, not 1000000"
     ]
+    asyncio.run(make_folder(tmp_path / "var"))
     longest = run_web(
-        "check-data", data_dir=tmp_path, settings={"HELPDESK_RETENTION_DAYS": "36500"}
+        "check-data", data_dir=tmp_path / "var", settings={"HELPDESK_RETENTION_DAYS": "36500"}
     )
     assert longest.returncode == 0, longest.stderr
 
@@ -348,3 +354,31 @@ def test_an_allowed_origin_that_is_no_origin_is_named(tmp_path: Path) -> None:
         "HELPDESK_ALLOWED_ORIGINS": "https://www.unipg.it/, http://localhost:8000"
     })
     assert not error_lines(fine)
+
+
+def test_a_backup_copied_into_the_data_folder_instead_of_in_its_place_is_named(
+    tmp_path: Path,
+) -> None:
+    # `cp -a /srv/backup/helpdesk-DATE /var/lib/helpdesk/8081` over the existing folder
+    data_dir = tmp_path / "8081"
+    asyncio.run(make_folder(data_dir / "helpdesk-2026-12-06"))
+    reason = (
+        f"holds no data of its own but a data folder inside it, {data_dir / 'helpdesk-2026-12-06'}"
+        ": a copy put into the folder instead of in its place? Move that folder's content up "
+        "one level"
+    )
+    check = run_web("check-data", data_dir=data_dir)
+    assert check.returncode == 1
+    assert check.stdout.splitlines()[0] == f"{data_dir}: {reason}"
+    serve = run_web(data_dir=data_dir)
+    assert serve.returncode == 2 and "Student page" not in serve.stdout
+    assert error_lines(serve) == [f"error: the data folder {data_dir} {reason}"]
+    assert not (data_dir / "tickets").exists()  # nothing started over it
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    check = run_web("check-data", data_dir=empty)
+    assert check.returncode == 1
+    assert check.stdout.splitlines()[0] == (
+        f"{empty}: not a data folder (it has no tickets folder); a server would start on it empty"
+    )

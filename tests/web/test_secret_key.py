@@ -6,13 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from storage import Storage
-from tests.web.test_cli import run_web
-
-
-async def make_folder(data_dir: Path) -> None:
-    storage = await Storage.open(data_dir)
-    await storage.close()
+from tests.web.test_cli import make_folder, run_web
 
 
 def test_an_emptied_key_is_refused_at_the_start_and_named_by_check_data(tmp_path: Path) -> None:
