@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ from bench.load_servers import (
 )
 from bench.load_students import CONNECT_TIMEOUT, STEP_TIMEOUT, STEPS, Tally, worker
 from bench.storage import percentile
+from web.ops.open_files import raise_open_files
 
 STUDENTS = int(os.environ.get("LOAD_STUDENTS", "500"))
 RATE = float(os.environ.get("LOAD_RATE", "100"))
@@ -326,19 +326,12 @@ def _verdict(ours: Run, theirs: Run, cpu_a: float | None, cpu_b: float | None) -
 # --- running it ------------------------------------------------------------------------------
 
 
-def raise_open_files() -> None:
-    """Each student is a socket here and one in the server (a child inherits this limit):
-    2,000 students need more than the usual 1,024."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 async def both(students: int, rate: float, processes: int, transports: list[str],
                url: str | None = None, pids: tuple[int, ...] = (),
                servers: int = 0) -> tuple[Run, Run]:
     """The service (started here: on a data folder, or `servers` processes on PostgreSQL +
     Redis; or at `url` with its `pids`), then the bare server."""
+    # Each student is a socket here and one in the server, a child that inherits the limit.
     raise_open_files()
     with tempfile.TemporaryDirectory(prefix="helpdesk-load-") as folder:
         if url is None:

@@ -27,6 +27,7 @@ from web.app import create_app
 from web.config import Config
 from web.http.server import Runner
 from web.ops import collector
+from web.ops.open_files import raise_open_files
 
 log = logging.getLogger("helpdesk")
 # The storage and the mail worker close after the requests: a little time for them too.
@@ -41,6 +42,7 @@ class CannotListen(Exception):
 async def serve(config: Config, announce: Callable[[web.Application], Awaitable[None]]) -> bool:
     """Serve until a stop signal; False when the stop took longer than it may. announce runs
     once the server listens, with the app started (its storage open)."""
+    open_files = raise_open_files()
     app = create_app(config)
     runner = Runner(
         app,
@@ -51,6 +53,8 @@ async def serve(config: Config, announce: Callable[[web.Application], Awaitable[
     collector.settle()
     try:
         await _listen(runner, config)
+        # Once it listens: a refused start says only why.
+        log.info("open files: up to %s", open_files)
         await announce(app)
         await _stop_signal()
         log.info("stopping: no new connections; finishing the requests in flight")
