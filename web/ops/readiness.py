@@ -13,6 +13,7 @@ failed, nothing more; why is in the log.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import secrets
@@ -21,8 +22,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from web.config import MAX_ATTACHMENT_BYTES
+
 log = logging.getLogger("helpdesk.ops")
 CHECK_SECONDS = 2.0
+# An attachment, and room again for the temporary copy of the file being replaced beside it.
+MIN_FREE_BYTES = 2 * MAX_ATTACHMENT_BYTES
 Check = Callable[[], Awaitable[None]]
 
 
@@ -62,10 +67,19 @@ class Readiness:
 
 
 def writable(folder: Path) -> Check:
-    """The folder takes a file: written, flushed to disk, removed (a full disk or a folder
-    turned read-only fails here before it fails a student's ticket)."""
+    """The folder takes a file: written, flushed to disk, removed; and its disk has room for a
+    student's attachment and the ticket that carries it. A disk with a few KiB left takes the
+    probe's two bytes and refuses every ticket: the room is what fails here first."""
 
     def probe() -> None:
+        disk = os.statvfs(folder)
+        free = disk.f_bavail * disk.f_frsize
+        if free < MIN_FREE_BYTES:
+            raise OSError(
+                errno.ENOSPC,
+                f"{free // 1024} KiB free on the disk of {folder}, fewer than the "
+                f"{MIN_FREE_BYTES // 1024} KiB a ticket with its attachment may need",
+            )
         path = folder / f".ready-{secrets.token_hex(4)}"
         try:
             with path.open("wb") as file:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,4 +92,37 @@ async def test_on_postgresql_ready_while_the_database_answers(
         assert (await ready(server))[0] == 200
     finally:
         postgres.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await server.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MiB file system, as a data folder's disk with only that much left."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+        capture_output=True, check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+async def test_a_disk_without_room_for_an_attachment_is_not_ready(
+    small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The probe's two bytes fit; a student's 2 MiB attachment and its ticket would not.
+    server = await start_server(make_config(small_disk / "var"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="helpdesk.ops"):
+            assert await ready(server) == (
+                503, {"status": "not_ready", "checks": {"data_dir": "failed"}}
+            )
+        [line] = [m for m in caplog.messages if m.startswith("readiness: data_dir failed")]
+        assert f"KiB free on the disk of {small_disk / 'var'}, fewer than the 4096 KiB" in line
+    finally:
         await server.stop()
