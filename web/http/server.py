@@ -37,6 +37,25 @@ class _Anonymous(web.Response):
 
 
 class _Protocol(RequestHandler):
+    def data_received(self, data: bytes) -> None:
+        # From the stop on, aiohttp drops every byte a connection receives, the rest of a body
+        # being sent included: its handler then waits for it until HELPDESK_SHUTDOWN_SECONDS
+        # have passed, and the student's upload is cut off anyway. The body of a request in
+        # progress is let in, so the request finishes as the stop promises; whatever follows
+        # it is dropped as before.
+        request = self._current_request
+        if (self._close or self._force_close) and request is not None and (
+            not request.content.is_eof()
+        ):
+            closing = self._close, self._force_close
+            self._close = self._force_close = False
+            try:
+                super().data_received(data)
+            finally:
+                self._close, self._force_close = closing
+            return
+        super().data_received(data)
+
     def handle_error(
         self,
         request: web.BaseRequest,

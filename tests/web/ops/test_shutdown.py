@@ -1,7 +1,7 @@
 """SIGTERM on a real `python -m web` in the middle of a burst of ticket creations: it stops
-taking connections, finishes what is in flight, tells the sockets to reconnect, exits in time,
-and every ticket it acknowledged is on disk. Its log is one JSON object a line, with the
-request's id."""
+taking connections, finishes what is in flight (a body still arriving too), tells the sockets
+to reconnect, exits in time, and every ticket it acknowledged is on disk. Its log is one JSON
+object a line, with the request's id."""
 
 from __future__ import annotations
 
@@ -152,14 +152,15 @@ async def test_sigterm_during_a_burst_loses_nothing_acknowledged(
     stopping.set()
     stop = asyncio.create_task(first.stop())
     await asyncio.sleep(0.5)
-    # aiohttp stops reading at the stop: a body still arriving is cut off, and its client
-    # gets no answer at all, never a success for what was not kept
+    # a body still arriving at the stop is read to its end, and its request finishes: the
+    # stop does not wait out its whole time for bytes it would drop (aiohttp's own way)
     writer.write(rest)
-    assert await asyncio.wait_for(reader.read(), SHUTDOWN_SECONDS + 10) == b""
+    answer = await asyncio.wait_for(reader.read(), SHUTDOWN_SECONDS + 10)
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
     writer.close()
     await asyncio.wait_for(asyncio.gather(*workers), 30)
     code, took = await stop
-    assert code == 0 and took < SHUTDOWN_SECONDS + 10
+    assert code == 0 and took < SHUTDOWN_SECONDS
     assert late, "requests in their handler when the signal came were answered"
     assert refused, "the burst went on until the server stopped taking connections"
 
@@ -169,7 +170,7 @@ async def test_sigterm_during_a_burst_loses_nothing_acknowledged(
         for number, email in acknowledged.items():
             ticket = await storage.tickets.get(number)
             assert ticket is not None and ticket.email == email, number
-        assert not await storage.tickets.of_email("half-sent@example.org")
+        assert await storage.tickets.of_email("half-sent@example.org")
     finally:
         await storage.close()
 
