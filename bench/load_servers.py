@@ -155,7 +155,7 @@ def cluster(folder: Path, processes: int) -> Iterator[Target]:
     with postgres_server(durable=True) as database, redis_server() as redis:
         env = {
             **NO_ADDRESS_LIMITS,
-            "HELPDESK_SECRET_KEY": "load-benchmark",
+            "HELPDESK_SECRET_KEY": "load-benchmark-key-0123456789abcdef",
             "HELPDESK_DATABASE_URL": database.url(database.new_database()),
             "HELPDESK_REDIS_URL": redis.url(),
             "HELPDESK_TRUSTED_PROXIES": "127.0.0.1",

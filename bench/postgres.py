@@ -189,7 +189,7 @@ def processes(base: Path, url: str, count: int) -> Iterator[list[Target]]:
                 "HELPDESK_DATA_DIR": str(base / f"web{count}-{n}"),
                 "HELPDESK_FAQ_DIR": str(ROOT / "faq_data"),
                 "HELPDESK_DATABASE_URL": url,
-                "HELPDESK_SECRET_KEY": "bench-secret",
+                "HELPDESK_SECRET_KEY": "bench-secret-key-0123456789abcdefgh",
             }
             targets.append(stack.enter_context(started(
                 f"web{n}", [sys.executable, "-m", "web"], env, base / f"web{count}-{n}.log", port

@@ -28,7 +28,7 @@ from web.config import Config
 from web.desk.tokens import TokenSigner
 
 HAPROXY = Path("/usr/sbin/haproxy")
-SECRET = "deployment-test-secret"
+SECRET = "deployment-test-key-0123456789abcdef"
 TICKETS = 40
 # What Debian's /etc/haproxy/haproxy.cfg has above the desk's sections, minus what needs root.
 HAPROXY_GLOBAL = "global\n    maxconn 4000\n    log stderr format raw local0\n\n"

@@ -17,6 +17,9 @@ MAX_PORT = 65535
 # A hundred years: longer than any retention a data protection officer would sign, and far
 # short of the ~700,000 days back to year 1, where the cutoff date stops being a date.
 MAX_RETENTION_DAYS = 36500
+# A drawn key has 64 characters (token_urlsafe(48), or the folder's own); a shorter one is a
+# placeholder or a word, and whoever guesses it opens every student's ticket.
+MIN_KEY_CHARACTERS = 32
 
 
 class ConfigError(ValueError):
@@ -141,6 +144,17 @@ def _clamd(environ: Mapping[str, str]) -> str | None:
     return value
 
 
+def _secret_key(environ: Mapping[str, str]) -> str | None:
+    key = environ.get("HELPDESK_SECRET_KEY") or None
+    if key is not None and len(key.strip()) < MIN_KEY_CHARACTERS:
+        raise ConfigError(
+            f"HELPDESK_SECRET_KEY has {len(key.strip())} characters, fewer than "
+            f"{MIN_KEY_CHARACTERS}: whoever guesses it opens every student's ticket. Draw one "
+            "with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return key
+
+
 def _office_hours(environ: Mapping[str, str]) -> OfficeHours | None:
     hours = environ.get("HELPDESK_OFFICE_HOURS", "").strip()
     closed = environ.get("HELPDESK_OFFICE_CLOSED", "").strip()
@@ -259,7 +273,7 @@ class Config:
             smtp_security=security,
             mail_from=_mail_from(environ),
             mail_max_attempts=_int(environ, "HELPDESK_MAIL_MAX_ATTEMPTS", 8, minimum=1),
-            secret_key=environ.get("HELPDESK_SECRET_KEY") or None,
+            secret_key=_secret_key(environ),
             allowed_origins=origins,
             create_per_ip_per_minute=_int(environ, "HELPDESK_CREATE_PER_IP_PER_MINUTE", 30),
             chats_per_ip_per_hour=_int(environ, "HELPDESK_CHATS_PER_IP_PER_HOUR", 600),

@@ -116,7 +116,7 @@ def test_backup_leaves_out_writes_in_flight_and_never_overwrites(tmp_path: Path)
     assert again.returncode == 2 and "not an empty folder" in again.stderr
     database = run_web("backup", str(tmp_path / "other"), data_dir=live,
                        settings={"HELPDESK_DATABASE_URL": "postgresql://h@127.0.0.1:1/h",
-                                 "HELPDESK_SECRET_KEY": "k"})
+                                 "HELPDESK_SECRET_KEY": "backup-test-key-0123456789abcdef"})
     assert database.returncode == 2 and "pg_dump" in database.stderr
 
 

@@ -17,6 +17,7 @@ from tests.conftest import FAQ_DIR, ROOT, Server, free_port
 from tests.servers import PG_USER, PostgresServer
 from web.http.keys import SERVICES
 
+KEY = "cli-test-key-0123456789abcdefghij"
 VALID = {
     "email": "mario.rossi@example.com",
     "name": "Rossi Mario",
@@ -233,7 +234,7 @@ def test_check_data_on_an_unreachable_database_is_one_line_and_exit_1(tmp_path: 
     url = f"postgresql://helpdesk:pw-{os.getpid()}@127.0.0.1:{free_port()}/helpdesk"
     result = run_web(
         "check-data", data_dir=tmp_path,
-        settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"},
+        settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": KEY},
     )
     assert result.returncode == 1 and result.stdout == ""
     [line] = result.stderr.splitlines()
@@ -245,7 +246,7 @@ def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
     url = f"postgresql://helpdesk:pw-{os.getpid()}@127.0.0.1:{free_port()}/helpdesk"
     result = run_web(
         data_dir=tmp_path,
-        settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"},
+        settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": KEY},
     )
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
@@ -263,7 +264,7 @@ def test_a_role_that_may_not_create_tables_is_one_line_and_exit_2(
         postgres.execute(f'CREATE ROLE "{role}" LOGIN')  # no CREATE on schema public
         url = postgres.url(name).replace(f"//{PG_USER}@", f"//{role}@")
         result = run_web(
-            data_dir=tmp_path, settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"}
+            data_dir=tmp_path, settings={"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": KEY}
         )
         assert result.returncode == 2
         [line] = result.stderr.splitlines()
@@ -288,7 +289,7 @@ async def test_check_data_on_a_database_reports_data_kept_past_the_retention(
 
     name = postgres.new_database()
     url = postgres.url(name)
-    settings = {"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": "k"}
+    settings = {"HELPDESK_DATABASE_URL": url, "HELPDESK_SECRET_KEY": KEY}
     try:
         clean = await asyncio.to_thread(run_web, "check-data", data_dir=tmp_path, settings=settings)
         assert clean.returncode == 0, clean.stdout + clean.stderr
@@ -382,3 +383,15 @@ def test_a_backup_copied_into_the_data_folder_instead_of_in_its_place_is_named(
     assert check.stdout.splitlines()[0] == (
         f"{empty}: not a data folder (it has no tickets folder); a server would start on it empty"
     )
+
+
+def test_a_secret_key_left_as_the_guide_s_placeholder_is_refused(tmp_path: Path) -> None:
+    # docs/deploy.md's env file shows HELPDESK_SECRET_KEY=... under the command that draws one:
+    # pasted as it is, every student's ticket would open to a link anyone can sign.
+    result = run_web(data_dir=tmp_path, settings={"HELPDESK_SECRET_KEY": "..."})
+    assert result.returncode == 2 and "Student page" not in result.stdout
+    assert error_lines(result) == [
+        "error: HELPDESK_SECRET_KEY has 3 characters, fewer than 32: whoever guesses it opens "
+        "every student's ticket. Draw one with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    ]

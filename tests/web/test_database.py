@@ -99,7 +99,7 @@ async def test_add_operator_writes_the_database_and_the_account_signs_in_everywh
 async def test_the_demo_operator_of_a_first_start_is_made_where_the_data_is(
     tmp_path: Path, place: str, request: pytest.FixtureRequest
 ) -> None:
-    env = {"HELPDESK_SECRET_KEY": "demo-test-secret"}
+    env = {"HELPDESK_SECRET_KEY": "demo-test-key-0123456789abcdefghij"}
     config = make_config(tmp_path / "demo")
     if place == "database":
         env["HELPDESK_DATABASE_URL"] = request.getfixturevalue("database_url")

@@ -17,7 +17,7 @@ from storage.postgres import PostgresStorage
 from tests.processes import WebProcess
 from tests.web.student.test_api import VALID
 
-SECRET = "crash-test-secret"
+SECRET = "crash-test-key-0123456789abcdefghij"
 
 
 class Students:

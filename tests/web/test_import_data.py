@@ -185,11 +185,14 @@ async def test_a_new_key_on_the_database_is_told_to_take_the_folder_s(
     folder = tmp_path / "var"
     async with await Storage.open(folder):
         pass
-    (folder / "secret_key").write_text("the-folder-s-key\n")
-    drawn = await asyncio.to_thread(import_data, folder, empty_database, "a-new-key")
+    folder_key = "the-folder-s-key-0123456789abcdefgh"
+    (folder / "secret_key").write_text(f"{folder_key}\n")
+    drawn = await asyncio.to_thread(
+        import_data, folder, empty_database, "a-new-key-0123456789abcdefghijklmnop"
+    )
     assert drawn.returncode == 0, drawn.stderr
     assert f"signed with the key in {folder / 'secret_key'}" in drawn.stdout
-    same = await asyncio.to_thread(import_data, folder, empty_database, "the-folder-s-key")
+    same = await asyncio.to_thread(import_data, folder, empty_database, folder_key)
     assert same.returncode == 0, same.stderr
     assert "signed with the key" not in same.stdout
 

@@ -15,11 +15,7 @@ import secrets
 from pathlib import Path
 
 from storage import DamagedFile
-from web.config import ConfigError
-
-# What a key drawn here has (64 hex characters); a shorter file was cut or emptied by hand, and
-# an empty key signs tokens anyone can compute: every student's ticket would open to anyone.
-MIN_KEY_CHARACTERS = 32
+from web.config import MIN_KEY_CHARACTERS, ConfigError
 
 
 def load_or_create_secret(
@@ -54,7 +50,8 @@ def load_or_create_secret(
 
 
 def key_problem(key: bytes) -> str | None:
-    """Why a folder's key must not sign anything, or None when it may."""
+    """Why a folder's key must not sign anything, or None when it may: a file cut or emptied
+    by hand (a drawn key has 64 characters), and an empty key signs tokens anyone computes."""
     if len(key) >= MIN_KEY_CHARACTERS:
         return None
     return (

@@ -42,7 +42,7 @@ class Process:
             "HELPDESK_DATA_DIR": str(data_dir),
             "HELPDESK_PORT": str(port),
             "HELPDESK_FAQ_DIR": str(FAQ_DIR),
-            "HELPDESK_SECRET_KEY": "test-secret",
+            "HELPDESK_SECRET_KEY": "shutdown-test-key-0123456789abcdef",
             "HELPDESK_CREATE_PER_IP_PER_MINUTE": "0",
             "HELPDESK_SHUTDOWN_SECONDS": str(SHUTDOWN_SECONDS),
             "HELPDESK_LOG_FORMAT": "json",
