@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from storage import (
 from web.config import Config, ConfigError, unknown_settings
 
 
-def serve(config: Config) -> int:
+def serve(config: Config, warnings: list[str]) -> int:
     from aiohttp import web
 
     from bot.faq import CorpusError
@@ -31,6 +32,9 @@ def serve(config: Config) -> int:
     from web.ops.serve import serve as run
 
     setup_logging(config.log_format)
+    for line in warnings:
+        # In the log's own format: a collector of JSON lines reads it too.
+        logging.getLogger("helpdesk").warning("%s", line)
     base = f"http://{config.host}:{config.port}"
 
     async def announce(app: web.Application) -> None:
@@ -168,11 +172,12 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for line in unknown_settings(os.environ):
-        print(f"warning: {line}", file=sys.stderr)
+    warnings = unknown_settings(os.environ)
     command = argv[0] if argv else "serve"
     if command == "serve":
-        return serve(config)
+        return serve(config, warnings)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
     if command == "add-operator":
         from web.desk.accounts import add_operator_command
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -395,3 +396,21 @@ def test_a_secret_key_left_as_the_guide_s_placeholder_is_refused(tmp_path: Path)
         "every student's ticket. Draw one with "
         "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
     ]
+
+
+def test_a_mistyped_setting_at_the_start_is_a_line_of_the_log_in_its_format(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:  # the start then stops right after its first log lines
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run_web(data_dir=tmp_path, settings={
+            "HELPDESK_PORT": str(taken.getsockname()[1]),
+            "HELPDESK_LOG_FORMAT": "json",
+            "HELPDESK_SMTP_SECURTY": "starttls",
+        })
+    logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert {"level": "WARNING", "message": (
+        "HELPDESK_SMTP_SECURTY is not a setting of this version and is ignored "
+        "(did you mean HELPDESK_SMTP_SECURITY?)"
+    )}.items() <= logged[0].items()
