@@ -17,7 +17,7 @@ from storage import (
     backup_folder,
     check_data,
 )
-from web.config import Config, ConfigError, unknown_settings
+from web.config import Config, ConfigError, setting_warnings
 
 
 def serve(config: Config, warnings: list[str]) -> int:
@@ -172,7 +172,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    warnings = unknown_settings(os.environ)
+    warnings = setting_warnings(os.environ)
     command = argv[0] if argv else "serve"
     if command == "serve":
         return serve(config, warnings)
