@@ -300,6 +300,7 @@
   const K_CONV = "unipg-helpdesk:conversation";
   const K_TICKET = "unipg-helpdesk:ticket";
   const K_LANG = "unipg-helpdesk:lang";
+  const K_DRAFT = "unipg-helpdesk:draft:";
   const MAX_FILE = 2 * 1024 * 1024;
   const FILE_TYPES = ["application/pdf", "image/png", "image/jpeg"];
   const ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg";
@@ -371,6 +372,28 @@
     }
   }
   const saveTicket = () => session.set(K_TICKET, S.ticket ? JSON.stringify(S.ticket) : null);
+
+  // What the student is writing outlives the page in this tab: a phone that discards a
+  // background tab (the student went to the mail app for a code) reloads it on return, and a
+  // reload or a new look-up must not throw away a long question. A draft belongs to one place
+  // (`where`: the chat at its latest line, or a ticket) and is given back only there. Only the
+  // free-text boxes: email, name and phone are quick to type again and stay out of storage.
+  const drafts = {
+    keep(slot, where, text) {
+      session.set(K_DRAFT + slot, text.trim() ? JSON.stringify({ where, text }) : null);
+    },
+    get(slot, where) {
+      try {
+        const d = JSON.parse(session.get(K_DRAFT + slot));
+        return d && d.where === where ? String(d.text) : "";
+      } catch (e) {
+        return "";
+      }
+    },
+    drop: (slot) => session.set(K_DRAFT + slot, null),
+  };
+  // the chat's draft answers the step its latest line asked
+  const chatPlace = () => S.conversationId + "#" + S.renderedIds[S.renderedIds.length - 1];
 
   function T(key, vars) {
     let s = STRINGS[S.lang][key];
@@ -740,6 +763,7 @@
     ui.text.addEventListener("input", () => {
       grow(ui.text);
       sayIfCut(ui.text, ui.alert);
+      drafts.keep("chat", chatPlace(), ui.text.value);
     });
     ui.text.addEventListener("keydown", (e) => {
       // Enter sends; Shift+Enter (and Enter on touch keyboards) starts a new line
@@ -863,6 +887,7 @@
 
     ui.reply = h("textarea", { id: "uh-reply", class: "uh-field", rows: "3", maxlength: "4000", dir: "auto" });
     ui.reply.addEventListener("input", () => {
+      if (S.ticket) drafts.keep("reply", S.ticket.number, ui.reply.value);
       ui.tkStatus.textContent = "";
       sayIfCut(ui.reply, ui.tkAlert);
       studentTyping();
@@ -1107,6 +1132,10 @@
     showTyping(false);
     renderTranscript(p.transcript || []);
     renderPrompt(p.prompt);
+    if (S.prompt.input === "text" && !ui.text.value) {
+      ui.text.value = drafts.get("chat", chatPlace());
+      grow(ui.text);
+    }
     logTo(ui.log.scrollHeight);
     S.followUp = null;
     // A chat the student had spoken in keeps its language on a page in another, unless the
@@ -1130,6 +1159,7 @@
     // a new step starts with empty fields (a refused value is given back by renderPrompt);
     // `state` does not do this, so a reconnect never wipes what the student was typing
     ui.text.value = ui.input.value = "";
+    drafts.drop("chat");
     renderPrompt(p.prompt);
     scrollTo(first); // after the prompt: its options may have taken room from the log
   }
@@ -1591,6 +1621,7 @@
       setReplyFile(null);
       ui.reply.value = "";
     }
+    if (!ui.reply.value) ui.reply.value = drafts.get("reply", S.ticket.number);
     ui.tkAlert.textContent = "";
     ui.tkStatus.textContent = "";
     showView("ticket", moveFocus);
@@ -1812,6 +1843,7 @@
     try {
       await http("POST", "/api/tickets/" + encodeURIComponent(t.number) + "/messages", o);
       ui.reply.value = "";
+      drafts.drop("reply");
       setReplyFile(null);
       ui.tkStatus.textContent = T("sent");
       await refreshTicket();
