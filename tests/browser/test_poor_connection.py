@@ -4,12 +4,13 @@ reply whose answer the network lost. What was written is neither lost nor sent t
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, Route, expect
 
 from tests.browser.conftest import NewPage
 from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
 from tests.browser.widget import Chat, press
 from tests.conftest import Server
+from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
 
@@ -59,3 +60,84 @@ async def test_a_reloaded_ticket_gives_back_the_reply_being_written(
     await page.reload()
     await expect(tp.badge).to_have_text("Aperto")
     await expect(tp.reply).to_have_value(DRAFT)
+
+
+REPLY = "Il codice IUV è RF12345678901234567890."
+SENT = "Messaggio inviato."
+# the ticket view's own alert (the look-up form, hidden, has one too)
+ALERT = ".uh-view:has(.uh-thread) > .uh-alert"
+
+
+async def lose_first_answer(page: Page, *, reached: bool) -> list[str]:
+    """The network fails the student's first reply: after the server has it (the answer is
+    lost on the way back), or before. Returns the replies the browser posted."""
+    posted: list[str] = []
+
+    async def flaky(route: Route) -> None:
+        posted.append(route.request.url)
+        if len(posted) > 1:
+            await route.continue_()
+            return
+        if reached:
+            await route.fetch()
+        await route.abort("connectionreset")
+
+    await page.route("**/api/tickets/*/messages", flaky)
+    return posted
+
+
+async def bodies(server: Server, number: str) -> list[str]:
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None
+    return [m.body for m in ticket.messages[1:]]
+
+
+async def test_a_reply_whose_answer_was_lost_is_shown_sent_not_left_to_send_twice(
+    server: Server, new_page: NewPage
+) -> None:
+    ticket = await open_ticket(server)
+    page = await new_page(PHONE, 640)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+    await lose_first_answer(page, reached=True)
+
+    await tp.send_reply(REPLY)
+    # the live update shows it in the thread: it was sent, whatever the lost answer said
+    await expect(tp.thread.locator(".uh-msg-student").last).to_contain_text(REPLY)
+    await expect(tp.status).to_have_text(SENT)
+    await expect(tp.reply).to_have_value("")
+    await expect(page.locator(ALERT)).to_have_text("")
+    assert await bodies(server, ticket.number) == [REPLY]
+
+
+@pytest.mark.parametrize("reached", [True, False], ids=["answer-lost", "request-lost"])
+async def test_a_reply_sent_again_after_a_network_error_is_stored_once(
+    server: Server, new_page: NewPage, reached: bool
+) -> None:
+    """With no live update to tell (the connection is down too), the student presses "Invia"
+    again: the page looks at the ticket before posting, and posts only what did not arrive."""
+    ticket = await open_ticket(server)
+    page = await new_page(PHONE, 640)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+    # the live connection gone for good: no `ticket` event will say the reply arrived
+    await page.route("**/socket.io/**", lambda route: route.abort())
+    await page.evaluate("() => { WebSocket.prototype.send = function () {}; }")
+    await page.context.set_offline(True)
+    await page.context.set_offline(False)
+    await expect(page.locator(".uh-offline")).to_be_visible()
+    posted = await lose_first_answer(page, reached=reached)
+
+    await tp.send_reply(REPLY)
+    await expect(page.locator(ALERT)).to_contain_text("Impossibile contattare il servizio")
+    await expect(tp.reply).to_have_value(REPLY)  # kept to send again
+    await press(page, page.get_by_role("button", name="Invia la risposta", exact=True))
+    await expect(tp.status).to_have_text(SENT)
+    await expect(tp.reply).to_have_value("")
+    await expect(page.locator(".uh-offline")).to_be_visible()  # still no live connection
+    assert await bodies(server, ticket.number) == [REPLY]
+    assert len(posted) == (1 if reached else 2)

@@ -361,6 +361,7 @@
     // the chat log shows its newest line: a log that shrinks keeps it in view (buildChat)
     logAtEnd: true,
     rating: false, // a rating is on its way
+    unconfirmed: null, // a reply whose answer the network lost: {number, body, file, after}
   };
 
   function readTicket() {
@@ -1652,13 +1653,15 @@
 
   async function refreshTicket() {
     const t = S.ticket;
-    if (!t) return;
+    if (!t) return false;
     try {
       renderTicket(await http("GET", "/api/tickets/" + encodeURIComponent(t.number), { token: t.token }));
+      return true;
     } catch (e) {
-      if (S.ticket !== t) return;
+      if (S.ticket !== t) return false;
       if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
       else ui.tkAlert.textContent = e.message;
+      return false;
     }
   }
 
@@ -1725,6 +1728,7 @@
       });
     } else fresh = fill();
     if (fresh.some((m) => m.author === "operator")) ui.opTyping.hidden = true;
+    confirmReply(msgs);
 
     const closed = b.status === "closed";
     // a reply being written when the ticket closed: not sent, and not lost without a word
@@ -1840,6 +1844,19 @@
     setEnabled(ui.rSend, false);
     ui.tkStatus.textContent = T("sending");
     stopTyping();
+    // Sent again after the network lost the answer: it may have arrived all the same, and
+    // posting it blind would put it in the thread twice. Look first; unsure, send nothing.
+    const u = S.unconfirmed;
+    if (u && u.number === t.number && u.body === asStored(body) && u.file === (f ? f.name : null)) {
+      const looked = await refreshTicket();
+      if (!looked || S.unconfirmed !== u) {
+        if (!looked) ui.tkStatus.textContent = "";
+        setEnabled(ui.rSend, true);
+        return;
+      }
+    }
+    S.unconfirmed = null;
+    const sent = { number: t.number, body: asStored(body), file: f ? f.name : null, after: S.msgCount };
     try {
       await http("POST", "/api/tickets/" + encodeURIComponent(t.number) + "/messages", o);
       ui.reply.value = "";
@@ -1856,10 +1873,39 @@
         ui.replyForm.hidden = true;
         (ui.followBtn.hidden ? ui.newTicketBtn : ui.followBtn).focus();
       } else if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
-      else ui.tkAlert.textContent = e.message;
+      else {
+        ui.tkAlert.textContent = e.message;
+        // no answer, or a proxy that gave up waiting for one: the server may have kept it
+        if (!e.status || e.status === 504) {
+          S.unconfirmed = sent;
+          // the live update may have shown it arriving before the answer was lost
+          if (S.ticketBody) confirmReply(S.ticketBody.messages || []);
+        }
+      }
     } finally {
       setEnabled(ui.rSend, true);
     }
+  }
+
+  // The body as the server keeps it (bot/validate.py: control characters out, trimmed).
+  const asStored = (text) => text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
+
+  // The thread now holds the reply whose answer was lost: it was sent, and is said so.
+  function confirmReply(msgs) {
+    const u = S.unconfirmed;
+    if (!u || u.number !== S.ticket.number) return;
+    const arrived = msgs
+      .slice(u.after)
+      .some((m) => m.author === "student" && (m.body || "") === u.body && (!u.file || (m.attachments || []).length));
+    if (!arrived) return;
+    S.unconfirmed = null;
+    if (asStored(ui.reply.value) === u.body) {
+      ui.reply.value = "";
+      drafts.drop("reply");
+    }
+    if (S.replyFile && S.replyFile.name === u.file) setReplyFile(null);
+    ui.tkAlert.textContent = "";
+    ui.tkStatus.textContent = T("sent");
   }
 
   // student_typing, at most one "true" every 3 s, and "false" after 4 s of quiet.
