@@ -69,7 +69,7 @@
       placeholder: "Scrivi qui…",
       send: "Invia",
       chooseFile: "Scegli un file",
-      fileHint: "PDF, PNG o JPEG, al massimo 2 MB",
+      fileHint: "PDF, PNG o JPEG, al massimo 2 MB: le foto più grandi le riduciamo noi",
       uploading: "caricamento {pct}%",
       fileTooBig: "Il file è troppo grande: il massimo è 2 MB.",
       fileWrongType: "Puoi allegare solo file PDF, PNG o JPEG.",
@@ -185,7 +185,7 @@
       placeholder: "Write here…",
       send: "Send",
       chooseFile: "Choose a file",
-      fileHint: "PDF, PNG or JPEG, 2 MB at most",
+      fileHint: "PDF, PNG or JPEG, 2 MB at most: we make larger photos smaller",
       uploading: "uploading {pct}%",
       fileTooBig: "The file is too large: 2 MB at most.",
       fileWrongType: "Only PDF, PNG or JPEG files can be attached.",
@@ -509,6 +509,39 @@
   function normalNumber(raw) {
     const digits = String(raw || "").replace(/\D/g, "");
     return digits ? digits.padStart(6, "0") : "";
+  }
+
+  // A phone's photo of a receipt is often over 2 MB, and a phone has no easy way to make it
+  // smaller: a JPEG or PNG too large goes as a smaller JPEG, at most SHRINK_SIDES[0] px a
+  // side (a document stays readable), smaller still if need be. Re-encoding also leaves the
+  // photo's EXIF data (where it was taken) behind. What the browser cannot decode (HEIC) or
+  // shrink enough stays as it was, and checkFile says it is too large.
+  const SHRINK_SIDES = [2048, 1600, 1200];
+  async function fitFile(f) {
+    const image = /^image\/(jpeg|png)$/.test(f.type) || (!f.type && /\.(png|jpe?g)$/i.test(f.name));
+    if (f.size <= MAX_FILE || !image || !window.createImageBitmap) return f;
+    try {
+      const bitmap = await createImageBitmap(f);
+      const canvas = h("canvas");
+      const ctx = canvas.getContext("2d");
+      for (const side of SHRINK_SIDES) {
+        const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+        canvas.width = Math.round(bitmap.width * scale);
+        canvas.height = Math.round(bitmap.height * scale);
+        ctx.fillStyle = "#fff"; // a PNG's transparent parts would turn black in a JPEG
+        ctx.fillRect(0, 0, canvas.width, canvas.height);
+        ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+        if (blob && blob.size && blob.size <= MAX_FILE) {
+          bitmap.close();
+          return new File([blob], f.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" });
+        }
+      }
+      bitmap.close();
+    } catch (e) {
+      /* not an image this browser can read: left as it is */
+    }
+    return f;
   }
 
   function checkFile(f) {
@@ -894,10 +927,15 @@
       studentTyping();
     });
     ui.rFile = h("input", { type: "file", accept: ACCEPT, class: "uh-sr", tabindex: "-1", "aria-hidden": "true" });
-    ui.rFile.addEventListener("change", () => {
-      const f = ui.rFile.files && ui.rFile.files[0];
+    ui.rFile.addEventListener("change", async () => {
+      const picked = ui.rFile.files && ui.rFile.files[0];
       ui.rFile.value = "";
-      if (!f) return;
+      if (!picked) return;
+      // not sent without the photo while it is made smaller (nor given back mid-send)
+      const idle = enabled(ui.rSend);
+      setEnabled(ui.rSend, false);
+      const f = await fitFile(picked);
+      if (idle) setEnabled(ui.rSend, true);
       const err = checkFile(f);
       ui.tkAlert.textContent = err ? T(err) : "";
       if (!err) setReplyFile(f);
@@ -1523,11 +1561,16 @@
     showTyping(true);
   }
 
-  async function uploadChatFile(f) {
+  async function uploadChatFile(picked) {
     if (!ready()) return;
+    S.uploading = true; // nothing else is sent while a photo is made smaller
+    applyPrompt();
+    const f = await fitFile(picked);
+    S.uploading = false;
     const err = checkFile(f);
     if (err) {
       ui.alert.textContent = T(err);
+      applyPrompt();
       return;
     }
     ui.alert.textContent = "";
