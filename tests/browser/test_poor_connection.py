@@ -10,6 +10,7 @@ from tests.browser.conftest import NewPage
 from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
 from tests.browser.widget import Chat, press
 from tests.conftest import Server
+from web.desk.tokens import TokenSigner
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -58,6 +59,18 @@ async def test_a_reloaded_ticket_gives_back_the_reply_being_written(
     await page.keyboard.insert_text(DRAFT)
 
     await page.reload()
+    await expect(tp.badge).to_have_text("Aperto")
+    await expect(tp.reply).to_have_value(DRAFT)
+
+    # the page's pass to the ticket ran out meanwhile (it lasts a day): sending leads back to
+    # the look-up, and the reply is there again once the ticket is found
+    services = server.app[SERVICES]
+    services.signer = TokenSigner(b"another secret", services.signer.ttl)
+    await press(page, page.get_by_role("button", name="Invia la risposta", exact=True))
+    await expect(tp.lookup_alert).to_have_text(
+        "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero."
+    )
+    await tp.look_up(EMAIL, ticket.number)
     await expect(tp.badge).to_have_text("Aperto")
     await expect(tp.reply).to_have_value(DRAFT)
 
