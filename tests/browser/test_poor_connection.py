@@ -4,11 +4,11 @@ reply whose answer the network lost. What was written is neither lost nor sent t
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, Route, expect
+from playwright.async_api import FilePayload, Page, Route, expect
 
 from tests.browser.conftest import NewPage
 from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
-from tests.browser.widget import Chat, press
+from tests.browser.widget import PNG, Chat, press
 from tests.conftest import Server
 from web.desk.tokens import TokenSigner
 from web.http.keys import SERVICES
@@ -154,3 +154,36 @@ async def test_a_reply_sent_again_after_a_network_error_is_stored_once(
     await expect(page.locator(".uh-offline")).to_be_visible()  # still no live connection
     assert await bodies(server, ticket.number) == [REPLY]
     assert len(posted) == (1 if reached else 2)
+
+
+async def test_a_file_picked_while_the_connection_dropped_is_sent_once_it_is_back(
+    server: Server, new_page: NewPage
+) -> None:
+    """On a phone the gallery takes the tab to the background, and the connection can go
+    meanwhile: the photo the student comes back with is not dropped without a word."""
+    page = await new_page(PHONE, 640)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.to_contact_data()
+    await chat.say("mario.rossi@gmail.com", field="email")
+    await chat.say("Rossi Mario", field="text")
+    await chat.say("333 1234567", field="tel")
+    async with page.expect_file_chooser() as chooser:
+        await press(page, page.locator(".uh-filebtn"))
+    await page.context.set_offline(True)
+    await expect(page.locator(".uh-offline")).to_be_visible()
+    await (await chooser.value).set_files(
+        files=[FilePayload(name="ricevuta.png", mimeType="image/png", buffer=PNG)]
+    )
+    # shown as taken, waiting for the connection
+    await expect(page.locator(".uh-log .uh-pending")).to_contain_text("ricevuta.png")
+
+    await page.context.set_offline(False)
+    await expect(page.locator(".uh-log .uh-k-attachment")).to_contain_text(
+        "ricevuta.png", timeout=15_000
+    )
+    await chat.choose("Invia la richiesta")
+    number = await page.locator(".uh-tk-entry .uh-tk-num").last.inner_text()
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None
+    assert [a.filename for a in ticket.messages[0].attachments] == ["ricevuta.png"]

@@ -362,6 +362,7 @@
     logAtEnd: true,
     rating: false, // a rating is on its way
     unconfirmed: null, // a reply whose answer the network lost: {number, body, file, after}
+    heldFile: null, // a file picked while the chat was offline, sent once it is back
   };
 
   function readTicket() {
@@ -1185,6 +1186,9 @@
       setLang(asked);
       switchChat();
     }
+    const held = S.heldFile;
+    S.heldFile = null;
+    if (held && S.prompt.input === "file") uploadChatFile(held);
   }
 
   function onBot(p) {
@@ -1562,7 +1566,16 @@
   }
 
   async function uploadChatFile(picked) {
-    if (!ready()) return;
+    if (!ready()) {
+      // The phone's gallery sent the tab to the background and the connection went with it:
+      // the photo is shown taken, and goes once the chat is back (onState), not dropped unsaid.
+      if (!S.connected || !S.bound) {
+        S.heldFile = picked;
+        removePending();
+        addPending(null, picked.name);
+      }
+      return;
+    }
     S.uploading = true; // nothing else is sent while a photo is made smaller
     applyPrompt();
     const f = await fitFile(picked);
