@@ -3,6 +3,8 @@ reply whose answer the network lost. What was written is neither lost nor sent t
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from playwright.async_api import FilePayload, Page, Route, expect
 
@@ -187,3 +189,26 @@ async def test_a_file_picked_while_the_connection_dropped_is_sent_once_it_is_bac
     ticket = await server.app[SERVICES].storage.tickets.get(number)
     assert ticket is not None
     assert [a.filename for a in ticket.messages[0].attachments] == ["ricevuta.png"]
+
+
+async def test_back_online_the_chat_reconnects_at_once(server: Server, new_page: NewPage) -> None:
+    """Not at the end of a back-off of up to 10 s, with "Connessione persa" over a phone that
+    has its network back."""
+    page = await new_page(PHONE, 640)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.settled()
+    failed = asyncio.Event()
+    page.on("requestfailed", lambda request: "/socket.io/" in request.url and failed.set())
+    await page.context.set_offline(True)
+    await expect(page.locator(".uh-offline")).to_be_visible()
+    # the back-off grows (1, 2, 4, 8 s, ...): after 16 s the next try is at least 4 s away
+    # from the last failed one
+    await asyncio.sleep(16)
+    failed.clear()
+    await failed.wait()
+
+    await page.context.set_offline(False)
+    await expect(page.locator(".uh-offline")).to_be_hidden(timeout=2500)
+    await chat.say("quanto costa la prima rata?")
+    await expect(chat.bot().last).not_to_be_empty()

@@ -653,6 +653,16 @@
     );
   }
 
+  // The phone has a network again, or the student is back in the tab: try at once, rather
+  // than at the end of Socket.IO's back-off (up to 10 s of "Connessione persa" over a working
+  // connection). Dropping the socket's pending retry and connecting anew is its own way to.
+  function reconnectNow() {
+    const s = S.socket;
+    if (s && !s.connected && !document.hidden && navigator.onLine !== false) s.disconnect().connect();
+  }
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", reconnectNow);
+
   const emit = (event, payload) => S.socket && S.connected && (S.socket.emit(event, payload), true);
 
   function onConnect() {
