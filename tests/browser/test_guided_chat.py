@@ -347,6 +347,31 @@ async def test_the_sites_english_link_switches_a_chat_already_under_way(
     assert await page.evaluate("document.documentElement.lang") == "it"
 
 
+async def test_switching_language_keeps_the_question_being_written(
+    server: Server, new_page: NewPage
+) -> None:
+    """Half-way through a long question the student finds English easier: the bot asks again
+    in English, and what was written is still in the box."""
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.choose("Apri un nuovo ticket")
+    await chat.choose("Immatricolazioni")
+    await chat.choose("Procedura online e domanda")
+    typed = "Good evening, I cannot upload my photo to the enrolment"
+    await press(page, chat.field)
+    await chat.field.press_sequentially(typed)
+    await press(page, page.locator(".uh-lang"))
+    await chat.settled()
+    await expect(page.locator(".uh-root")).to_have_attribute("lang", "en")
+    await expect(chat.field).to_have_value(typed)
+    # and it is what goes, once finished
+    await chat.field.press_sequentially(" form.")
+    await press(page, chat.send)
+    await chat.settled()
+    await expect(page.locator(".uh-log .uh-student").last).to_contain_text(typed + " form.")
+
+
 async def test_typing_english_switches_the_widget_too(server: Server, new_page: NewPage) -> None:
     """The bot's words and the widget's own labels (read aloud in the root's language) stay
     one language when the student types the switch instead of pressing it."""

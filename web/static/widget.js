@@ -361,6 +361,7 @@
     // the chat log shows its newest line: a log that shrinks keeps it in view (buildChat)
     logAtEnd: true,
     rating: false, // a rating is on its way
+    switchingLang: false, // the student's IT/EN switch awaits the chat's answer
     unconfirmed: null, // a reply whose answer the network lost: {number, body, file, after}
     heldFile: null, // a file picked while the chat was offline, sent once it is back
   };
@@ -1036,6 +1037,7 @@
   function switchChat() {
     if (S.chatStarted && S.conversationId && ready()) {
       emit("choose", { conversation_id: S.conversationId, option: "lang:" + S.lang });
+      S.switchingLang = true;
       setBusy(true);
       showTyping(true);
     }
@@ -1203,6 +1205,10 @@
 
   function onBot(p) {
     if (!p) return;
+    // Not a step the student took here (the language switch, another tab's answer) and the
+    // same box asked again: what they are writing in it stays.
+    const keep = (!S.busy || S.switchingLang) && !!p.prompt && !!S.prompt && p.prompt.input === S.prompt.input;
+    S.switchingLang = false;
     // a `lang:` choice (ours, typed, or another tab's) may have switched the conversation:
     // the widget's own labels follow, as the bot's words do
     if (p.lang) setLang(p.lang);
@@ -1211,13 +1217,16 @@
     const first = appendEntries(p.entries || [], true);
     // a new step starts with empty fields (a refused value is given back by renderPrompt);
     // `state` does not do this, so a reconnect never wipes what the student was typing
-    ui.text.value = ui.input.value = "";
-    drafts.drop("chat");
+    if (!keep) {
+      ui.text.value = ui.input.value = "";
+      drafts.drop("chat");
+    } else drafts.keep("chat", chatPlace(), ui.text.value); // the step's latest line moved
     renderPrompt(p.prompt);
     scrollTo(first); // after the prompt: its options may have taken room from the log
   }
 
   function onServerError(p) {
+    S.switchingLang = false;
     setBusy(false);
     showTyping(false);
     const msg = (p && p.message) || T("genericError");
