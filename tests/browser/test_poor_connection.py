@@ -212,3 +212,46 @@ async def test_back_online_the_chat_reconnects_at_once(server: Server, new_page:
     await expect(page.locator(".uh-offline")).to_be_hidden(timeout=2500)
     await chat.say("quanto costa la prima rata?")
     await expect(chat.bot().last).not_to_be_empty()
+
+
+async def test_a_file_uploaded_as_the_connection_dropped_joins_the_request_once_it_is_back(
+    server: Server, new_page: NewPage
+) -> None:
+    """The upload went through, but the live connection that says "attach it" dropped while
+    it did: the file is not thrown away, nor does the student have to pick it again."""
+    page = await new_page(PHONE, 640)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.to_contact_data()
+    await chat.say("mario.rossi@gmail.com", field="email")
+    await chat.say("Rossi Mario", field="text")
+    await chat.say("333 1234567", field="tel")
+
+    answered = asyncio.Event()
+
+    async def answered_offline(route: Route) -> None:
+        response = await route.fetch()
+        await page.context.set_offline(True)
+        await expect(page.locator(".uh-offline")).to_be_visible()
+        await route.fulfill(response=response)
+        answered.set()
+
+    await page.route("**/api/chat/*/attachments", answered_offline)
+    async with page.expect_file_chooser() as chooser:
+        await press(page, page.locator(".uh-filebtn"))
+    await (await chooser.value).set_files(
+        files=[FilePayload(name="ricevuta.png", mimeType="image/png", buffer=PNG)]
+    )
+    await answered.wait()
+    await expect(page.locator(".uh-log .uh-pending")).to_contain_text("ricevuta.png")
+    await expect(chat.alert).to_have_text("")
+
+    await page.context.set_offline(False)
+    await expect(page.locator(".uh-log .uh-k-attachment")).to_contain_text(
+        "ricevuta.png", timeout=15_000
+    )
+    await chat.choose("Invia la richiesta")
+    number = await page.locator(".uh-tk-entry .uh-tk-num").last.inner_text()
+    ticket = await server.app[SERVICES].storage.tickets.get(number)
+    assert ticket is not None
+    assert [a.filename for a in ticket.messages[0].attachments] == ["ricevuta.png"]

@@ -363,7 +363,9 @@
     rating: false, // a rating is on its way
     switchingLang: false, // the student's IT/EN switch awaits the chat's answer
     unconfirmed: null, // a reply whose answer the network lost: {number, body, file, after}
-    heldFile: null, // a file picked while the chat was offline, sent once it is back
+    // what the chat's file step got while the connection was down, sent once it is back:
+    // {file} picked, not uploaded yet; {id} uploaded, not yet joined to the request
+    held: null,
   };
 
   function readTicket() {
@@ -1198,9 +1200,12 @@
       setLang(asked);
       switchChat();
     }
-    const held = S.heldFile;
-    S.heldFile = null;
-    if (held && S.prompt.input === "file") uploadChatFile(held);
+    const held = S.held;
+    S.held = null;
+    if (held && S.prompt.input === "file") {
+      if (held.id) attach(held.id);
+      else uploadChatFile(held.file);
+    }
   }
 
   function onBot(p) {
@@ -1589,7 +1594,7 @@
       // The phone's gallery sent the tab to the background and the connection went with it:
       // the photo is shown taken, and goes once the chat is back (onState), not dropped unsaid.
       if (!S.connected || !S.bound) {
-        S.heldFile = picked;
+        S.held = { file: picked };
         removePending();
         addPending(null, picked.name);
       }
@@ -1620,16 +1625,26 @@
       });
       pct.textContent = " · " + fmtSize(res && res.size ? res.size : f.size);
       S.uploading = false;
-      S.wantFocus = true;
-      if (!emit("attach", { conversation_id: S.conversationId, attachment_id: res.id })) throw { message: T("offline") };
-      setBusy(true);
-      showTyping(true);
+      // uploaded while the connection dropped: not lost, it joins the request once it is back
+      if (!attach(res.id)) {
+        S.held = { id: res.id };
+        applyPrompt();
+      }
     } catch (e) {
       S.uploading = false;
       node.remove();
       ui.alert.textContent = e.message || T("genericError");
       applyPrompt();
     }
+  }
+
+  // An uploaded file joins the request; false when the chat is not connected to say so.
+  function attach(id) {
+    if (!emit("attach", { conversation_id: S.conversationId, attachment_id: id })) return false;
+    S.wantFocus = true;
+    setBusy(true);
+    showTyping(true);
+    return true;
   }
 
   function askRestart() {
