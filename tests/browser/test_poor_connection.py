@@ -12,6 +12,7 @@ from tests.browser.conftest import NewPage
 from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
 from tests.browser.widget import PNG, Chat, press
 from tests.conftest import Server
+from web.console.namespace import CONSOLE
 from web.desk.tokens import TokenSigner
 from web.http.keys import SERVICES
 
@@ -255,3 +256,36 @@ async def test_a_file_uploaded_as_the_connection_dropped_joins_the_request_once_
     ticket = await server.app[SERVICES].storage.tickets.get(number)
     assert ticket is not None
     assert [a.filename for a in ticket.messages[0].attachments] == ["ricevuta.png"]
+
+
+async def test_an_answer_lost_with_the_connection_is_given_back_not_called_wrong(
+    server: Server, new_page: NewPage
+) -> None:
+    """The email went into a connection that had just died: once reconnected the box has it
+    back to send again, and a screen reader does not hear it called invalid."""
+    page = await new_page(PHONE, 640)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.to_contact_data()
+    # the next message the widget sends is lost on the way, as into a dead connection
+    await page.evaluate(
+        """() => {
+            const send = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) {
+                if (String(data).includes('"say"')) WebSocket.prototype.send = send;
+                else send.call(this, data);
+            };
+        }"""
+    )
+    await press(page, chat.field)
+    await chat.field.press_sequentially("mario.rossi@gmail.com")
+    await press(page, chat.send)
+    await expect(chat.field).to_have_value("")
+    await server.app[CONSOLE].server.eio.hang_up_all()  # the server notices, and hangs up
+
+    await expect(chat.field).to_have_value("mario.rossi@gmail.com", timeout=10_000)
+    await chat.settled()
+    assert await chat.field.get_attribute("aria-invalid") is None
+    await press(page, chat.send)
+    await chat.settled()
+    await expect(chat.field).to_have_attribute("autocomplete", "name")

@@ -1185,7 +1185,7 @@
     setBusy(false);
     showTyping(false);
     renderTranscript(p.transcript || []);
-    renderPrompt(p.prompt);
+    renderPrompt(p.prompt, true);
     if (S.prompt.input === "text" && !ui.text.value) {
       ui.text.value = drafts.get("chat", chatPlace());
       grow(ui.text);
@@ -1461,7 +1461,8 @@
     return kind === "text" ? ui.text : kind === "email" || kind === "tel" || kind === "name" ? ui.input : null;
   }
 
-  function renderPrompt(p) {
+  // resumed: the answer to a hello, where a value given back was lost on the way, not refused
+  function renderPrompt(p, resumed) {
     S.prompt = p || { options: [], input: null, placeholder: "" };
     ui.options.textContent = "";
     for (const o of S.prompt.options || []) {
@@ -1474,13 +1475,14 @@
     applyPrompt();
 
     // A step that refused the value comes back with the same prompt: give the text back to fix,
-    // marked as wrong and described by the bot's words on what is wrong with it.
+    // marked as wrong and described by the bot's words on what is wrong with it. After a
+    // reconnection the step had never seen it: given back to send again, not called wrong.
     const f = activeField();
     const last = S.lastSent;
     S.lastSent = null;
     for (const field of [ui.text, ui.input]) markInvalid(field, null);
     if (f && last && last.input === S.prompt.input && last.placeholder === S.prompt.placeholder && !f.value) {
-      markInvalid(f, [...ui.log.querySelectorAll(".uh-bot")].pop());
+      if (!resumed) markInvalid(f, [...ui.log.querySelectorAll(".uh-bot")].pop());
       f.value = last.text;
       if (f === ui.text) grow(ui.text);
       if (S.wantFocus) {
