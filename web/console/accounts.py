@@ -24,7 +24,7 @@ from web.desk.accounts import (
 )
 from web.desk.errors import ApiError
 from web.desk.tickets import Desk
-from web.http.clients import request_ip
+from web.http.clients import request_sender
 from web.http.errors import json_object
 
 routes = web.RouteTableDef()
@@ -215,7 +215,7 @@ async def change_own_password(request: web.Request) -> web.StreamResponse:
         raise ApiError(422, "validation_failed", fields=missing)
     operator = caller.operator
     attempt = await LoginAttempt.take(
-        console.services.limits, operator.username, request_ip(request), operator.password_hash
+        console.services.limits, operator.username, request_sender(request), operator.password_hash
     )
     if not await asyncio.to_thread(verify_password, operator.password_hash, str(current)):
         raise ApiError(

@@ -21,7 +21,7 @@ from web.desk.accounts import (
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import Counter, Limits, refund_all
 from web.desk.sessions import COOKIE
-from web.http.clients import request_ip
+from web.http.clients import request_ip, sender
 from web.http.errors import json_object
 from web.http.keys import SERVICES
 
@@ -110,7 +110,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     # Counted before the password check and given back if it succeeds: a burst of concurrent
     # guesses must not all pass a check made before any of them was counted.
     attempt = await LoginAttempt.take(
-        limits, username, ip, operator.password_hash if operator else None
+        limits, username, sender(ip), operator.password_hash if operator else None
     )
     # argon2 is slow on purpose: off the event loop. Unknown users cost the same time.
     ok = await asyncio.to_thread(

@@ -47,3 +47,28 @@ def client_ip(request: web.BaseRequest, trusted_proxies: tuple[str, ...]) -> str
 def request_ip(request: web.Request) -> str:
     """client_ip with the deployment's proxies."""
     return client_ip(request, request.app[SERVICES].config.trusted_proxies)
+
+
+# One IPv6 subscriber gets a whole /64 (RFC 6177) and picks any address in it at will
+# (privacy addresses rotate by themselves): counted per address, an IPv6 client would meet no
+# per-address limit at all.
+IPV6_SUBSCRIBER_PREFIX = 64
+
+
+def sender(address: str) -> str:
+    """What the per-address limits count an address as: IPv4 as it is (also when an IPv6
+    socket reports it as ::ffff:a.b.c.d), IPv6 as its /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_SUBSCRIBER_PREFIX), strict=False))
+    return str(ip)
+
+
+def request_sender(request: web.Request) -> str:
+    """sender of request_ip: the key of the per-address limits."""
+    return sender(request_ip(request))

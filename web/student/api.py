@@ -12,7 +12,7 @@ from web.desk.ratings import rating_view, read_rating
 from web.desk.services import Services
 from web.desk.students import creation_limits, lookup, opened_by, opened_from
 from web.desk.tickets import Desk
-from web.http.clients import request_ip
+from web.http.clients import request_sender
 from web.http.errors import json_object, request_lang
 from web.http.keys import SERVICES
 from web.http.uploads import discard, read_body
@@ -29,11 +29,11 @@ async def create_ticket(request: web.Request) -> web.Response:
         fields, errors = validate_ticket(data, services.faq.index)
         if errors:
             raise ApiError(422, "validation_failed", fields=errors)
-        limits = creation_limits(services, request_ip(request), fields["email"])
+        limits = creation_limits(services, request_sender(request), fields["email"])
         await take_all(limits)
         try:
             references = await _references(
-                services, data.get("references"), fields["email"], request_ip(request)
+                services, data.get("references"), fields["email"], request_sender(request)
             )
             ticket = await Desk(services).open(fields, attachment, references=references)
         except BaseException:
@@ -42,7 +42,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     except BaseException:
         await discard(services.storage.attachments, attachment)
         raise
-    await opened_from(services, ticket.email, request_ip(request))
+    await opened_from(services, ticket.email, request_sender(request))
     token = services.signer.issue(ticket.number)
     return web.json_response(
         {"number": ticket.number, "status": ticket.status, "token": token}, status=201
@@ -77,7 +77,7 @@ async def lookup_ticket(request: web.Request) -> web.Response:
     email, number = data.get("email"), data.get("number")
     if not isinstance(email, str) or not isinstance(number, str | int):
         raise ApiError(404, "lookup_failed")
-    ticket = await lookup(services, email, str(number), request_ip(request))
+    ticket = await lookup(services, email, str(number), request_sender(request))
     return web.json_response(
         {"number": ticket.number, "token": services.signer.issue(ticket.number)}
     )

@@ -14,7 +14,7 @@ from web.desk.conversations import Conversations
 from web.desk.errors import ApiError
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
-from web.http.clients import request_ip
+from web.http.clients import request_sender
 from web.http.keys import OPERATOR_OF, SERVICES
 from web.http.uploads import read_form
 from web.student.api import bearer_ticket
@@ -37,7 +37,7 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
     # Counted up front, per chat and per address: anonymous uploads must not fill the disk.
     limits = [
         (services.limits.uploads_per_conversation, conversation_id),
-        (services.limits.uploads_per_ip, request_ip(request)),
+        (services.limits.uploads_per_ip, request_sender(request)),
     ]
     await take_all(limits)
     # A refused file (too big, wrong type) still cost a write and a delete: it counts.

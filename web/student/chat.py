@@ -88,9 +88,9 @@ class ChatNamespace(GuardedNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         # Anyone may chat; what a socket may see is decided per event (its conversation id,
-        # a valid ticket token). Only the peer address is kept, for the creation limit.
+        # a valid ticket token). Only the sender's address is kept, as the limits count it.
         request = environ.get("aiohttp.request")
-        ip = (
+        ip = clients.sender(
             clients.client_ip(request, self.services.config.trusted_proxies)
             if request is not None
             else str(environ.get("REMOTE_ADDR") or "unknown")

@@ -9,7 +9,7 @@ from multidict import CIMultiDict
 
 from web.config import Config, ConfigError
 from web.desk.limits import email_key
-from web.http.clients import client_ip
+from web.http.clients import client_ip, sender
 
 
 def request(peer: str, *forwarded: str) -> web.Request:
@@ -35,6 +35,23 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts() -> None:
     assert client_ip(two_lines, proxies) == "203.0.113.7"
     # a peer that is not our proxy cannot pretend to forward
     assert client_ip(request("151.9.9.9", "1.1.1.1"), proxies) == "151.9.9.9"
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("151.1.2.3", "151.1.2.3"),
+        # an IPv4 client as a dual-stack socket reports it: the IPv4 address, not a /64 that
+        # would put every IPv4 client under one limit
+        ("::ffff:151.1.2.3", "151.1.2.3"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_an_ipv6_client_is_limited_as_its_whole_64(address: str, key: str) -> None:
+    assert sender(address) == key
 
 
 def test_chat_limits_per_address_are_settings() -> None:

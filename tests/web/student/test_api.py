@@ -263,6 +263,35 @@ async def test_creation_limit_per_address(data_dir: Path) -> None:
         await server.stop()
 
 
+async def test_an_ipv6_client_rotating_its_addresses_meets_the_limit_per_address(
+    data_dir: Path,
+) -> None:
+    """Behind the proxy, one IPv6 client may write a new address of its /64 in every request:
+    the limit per address counts them as one client."""
+    config = make_config(data_dir, create_per_ip_per_minute=2, trusted_proxies=("127.0.0.1",))
+    server = await start_server(config)
+    try:
+        async with aiohttp.ClientSession(base_url=server.url) as http:
+            statuses = []
+            for n in range(1, 4):
+                async with http.post(
+                    "/api/tickets",
+                    json={**VALID, "email": f"s{n}@example.com"},
+                    headers={"X-Forwarded-For": f"2001:db8:1:2::{n:x}"},
+                ) as response:
+                    statuses.append(response.status)
+            assert statuses == [201, 201, 429]
+            # another subscriber's /64 is another client
+            async with http.post(
+                "/api/tickets",
+                json={**VALID, "email": "s9@example.com"},
+                headers={"X-Forwarded-For": "2001:db8:1:3::1"},
+            ) as response:
+                assert response.status == 201
+    finally:
+        await server.stop()
+
+
 async def test_creation_limit_per_email_holds_across_addresses(http: aiohttp.ClientSession) -> None:
     statuses = []
     for _ in range(6):
