@@ -2,7 +2,11 @@
 out the effects it asks for (log a FAQ event, open a ticket, look one up), save it.
 
 The conversation lives in storage under an id the widget keeps, never under the socket id, so a
-reload, a reconnect or a server restart resumes at the same step.
+reload, a reconnect or a server restart resumes at the same step. Not one left untouched for
+longer than RESUME_IDLE, though: the widget keeps the id in the browser's localStorage, which
+outlives the student's visit, and on a shared computer (a library, a lab) the next person would
+find the transcript, with the contact details typed into it and the ticket's token, which opens
+the ticket and its files.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import engine
@@ -34,6 +39,9 @@ from web.desk.transcript import entry
 
 log = logging.getLogger("helpdesk.chat")
 TRANSCRIPT_MAX = 300
+# Longer than a student pauses to find a document, shorter than the gap to the next person at
+# a library computer; a chat left longer starts over (the stored one stays, for the office).
+RESUME_IDLE = timedelta(hours=1)
 
 
 @dataclass
@@ -66,12 +74,13 @@ class Conversations:
     async def resume_or_start(
         self, requested: str | None, lang: str, follow_up: Any, ip: str
     ) -> Conversation:
-        """The conversation the widget names, or a new one (ApiError 429 when this address
-        opened too many)."""
+        """The conversation the widget names, or a new one when it names none, an unknown one
+        or one left for longer than RESUME_IDLE (ApiError 429 when this address opened too
+        many)."""
         storage = self.services.storage
         if requested is not None:
             conversation = await storage.conversations.resume(requested)
-            if conversation is not None:
+            if conversation is not None and not _left(conversation):
                 return conversation
         # New conversations cost disk: a script must not open them by the thousand.
         wait = await self.services.limits.conversations_per_ip.take(ip)
@@ -371,6 +380,12 @@ class Conversations:
             return None
         old = await self.services.storage.tickets.summary(number)
         return number if old is not None and old.email == email else None
+
+
+def _left(conversation: Conversation) -> bool:
+    """Untouched for longer than RESUME_IDLE: someone else may be at the keyboard now."""
+    idle = datetime.now(UTC) - datetime.fromisoformat(conversation.updated_at)
+    return idle > RESUME_IDLE
 
 
 def _remember_email(conversation: Conversation) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import socketio
 
 from storage import Conversation, Operator
 from tests.conftest import Server, make_config, start_server
+from web.desk import conversations
 from web.desk.limits import RateLimiter
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
@@ -236,6 +238,33 @@ async def test_reconnect_mid_flow_resumes_the_same_step(server: Server) -> None:
     await again.say("Rossi Mario")
     assert again.prompt["input"] == "tel"
     await again.close()
+
+
+async def test_a_chat_left_for_long_is_not_resumed_by_the_next_person(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library computer: the widget kept the chat's id in localStorage. The next person must
+    not find the student's contact details, nor the token that opens the ticket."""
+    first = Student(server)
+    await first.connect()
+    await first.hello()
+    await to_attachment_step(first)
+    await first.choose("skip_attachment")
+    await first.choose("confirm")
+    await first.close()
+    reload = Student(server)  # the student's own reload, at once: the same chat
+    await reload.connect()
+    assert (await reload.hello(first.conversation_id))["conversation_id"] == first.conversation_id
+    await reload.close()
+    # ...and once the chat has been left for longer than a chat is resumed after
+    monkeypatch.setattr(conversations, "RESUME_IDLE", timedelta(0))
+    stranger = Student(server)
+    await stranger.connect()
+    state = await stranger.hello(first.conversation_id)
+    assert state["conversation_id"] != first.conversation_id
+    seen = repr(state["transcript"])
+    assert "mario.rossi@example.com" not in seen and "token" not in seen
+    await stranger.close()
 
 
 async def test_server_restart_mid_flow_resumes(data_dir: Path) -> None:
