@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.validate import Valid, validate_number, validate_reply, validate_ticket
-from storage import Ticket
+from storage import Attachment, Ticket
 from web.desk.errors import ApiError, rate_limited
 from web.desk.limits import refund_all, take_all
 from web.desk.ratings import rating_view, read_rating
@@ -26,6 +26,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     data, attachment = await read_body(request, services.storage.attachments, TICKET_FIELDS)
     try:
+        await count_upload(request, services, attachment)
         fields, errors = validate_ticket(data, services.faq.index)
         if errors:
             raise ApiError(422, "validation_failed", fields=errors)
@@ -47,6 +48,21 @@ async def create_ticket(request: web.Request) -> web.Response:
     return web.json_response(
         {"number": ticket.number, "status": ticket.status, "token": token}, status=201
     )
+
+
+async def count_upload(
+    request: web.Request, services: Services, attachment: Attachment | None
+) -> None:
+    """A file that comes with a ticket or a reply counts against the uploads allowed per
+    address, as the chat's do (web/student/attachments.py): they fill the same disk, which a
+    script would otherwise fill through these routes. Counted once the file has arrived, so
+    that a form without one is never refused for the files of others at the same address; the
+    caller discards the file when this refuses it."""
+    if attachment is None:
+        return
+    wait = await services.limits.uploads_per_ip.take(request_sender(request))
+    if wait:
+        raise rate_limited(wait)
 
 
 async def _references(services: Services, raw: object, email: str, ip: str) -> str | None:
@@ -116,6 +132,7 @@ async def post_message(request: web.Request) -> web.Response:
     number = await bearer_ticket(request, services)
     data, attachment = await read_body(request, services.storage.attachments, {"body"})
     try:
+        await count_upload(request, services, attachment)
         body = validate_reply(str(data.get("body") or ""), has_attachment=attachment is not None)
         if not isinstance(body, Valid):
             raise ApiError(422, "validation_failed", fields={"body": body.key})

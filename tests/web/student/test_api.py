@@ -292,6 +292,42 @@ async def test_an_ipv6_client_rotating_its_addresses_meets_the_limit_per_address
         await server.stop()
 
 
+async def test_files_sent_with_tickets_and_replies_count_as_the_chats_uploads(
+    data_dir: Path,
+) -> None:
+    """The uploads allowed per address guard the disk: a script must not fill it by sending
+    its files with new tickets or replies instead of through the chat. A form without a file
+    is never refused for them."""
+    server = await start_server(make_config(data_dir, uploads_per_ip_per_hour=2))
+    try:
+        async with aiohttp.ClientSession(base_url=server.url) as http:
+
+            async def new_ticket(n: int) -> aiohttp.ClientResponse:
+                fields = {**VALID, "email": f"s{n}@example.com"}
+                async with http.post(
+                    "/api/tickets", data=form(fields, ("a.pdf", PDF, "application/pdf"))
+                ) as response:
+                    await response.read()
+                    return response
+
+            first = await (await new_ticket(1)).json()
+            assert (await new_ticket(2)).status == 201
+            refused = await new_ticket(3)
+            assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
+            auth = {"Authorization": f"Bearer {first['token']}"}
+            path = f"/api/tickets/{first['number']}/messages"
+            async with http.post(
+                path, data=form({"body": "ecco"}, ("b.png", PNG, "image/png")), headers=auth
+            ) as response:
+                assert response.status == 429
+            without = aiohttp.FormData({"body": "senza file"}, default_to_multipart=True)
+            async with http.post(path, data=without, headers=auth) as response:
+                assert response.status == 201
+        assert len(attachment_files(server)) == 2
+    finally:
+        await server.stop()
+
+
 async def test_creation_limit_per_email_holds_across_addresses(http: aiohttp.ClientSession) -> None:
     statuses = []
     for _ in range(6):
