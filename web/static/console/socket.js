@@ -22,11 +22,16 @@ export function connect() {
     reconnectionDelayMax: 10000,
   }));
   let retryDelay = 0;
+  let connectedBefore = false;
   socket.on("connect", () => {
     retryDelay = 0;
     setLive(true);
     if (S.current) socket.emit("open_ticket", { number: S.current.number });
     loadQueue(true);
+    // What happened while the connection was down (a student's message, a colleague's reply
+    // or closing) was pushed to nobody: the ticket on screen is read again, the draft kept.
+    if (connectedBefore) reloadTicket(true);
+    connectedBefore = true;
   });
   socket.on("disconnect", () => setLive(false));
   socket.on("connect_error", async (err) => {

@@ -1,0 +1,48 @@
+"""The console on a deadline day, with colleagues on the same queue: what a dropped connection,
+a search for a colleague's ticket and a colleague's change under the operator's reply leave on
+screen."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, WebSocketRoute, expect
+
+from tests.browser.test_console import page_of, sign_in
+from tests.conftest import Server
+from tests.web.conftest import LAURA, create_account, open_ticket
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
+
+pytestmark = pytest.mark.browser
+
+
+async def test_after_a_dropped_connection_the_ticket_shows_what_was_written_meanwhile(
+    server: Server, browser: Browser
+) -> None:
+    """A Wi-Fi blip, or a process of the cluster restarting: the console reconnects by itself,
+    and the ticket on screen must not stay as it was before the drop."""
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Caruso Ivo")
+    laura = await page_of(browser)
+    links: list[WebSocketRoute] = []
+
+    def through(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        links.append(ws)
+
+    await laura.route_web_socket(re.compile("/socket.io/"), through)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("Gentile Ivo, ")
+    await expect(laura.locator(".c-live-on")).to_be_visible()
+    await links[-1].close()
+    await expect(laura.locator(".c-live-off")).to_be_visible()
+    # while the console is not connected, the student writes
+    await Desk(server.app[SERVICES]).student_reply(ticket.number, "Ho trovato la ricevuta.", None)
+    await expect(laura.locator(".c-live-on")).to_be_visible(timeout=10_000)
+    await expect(laura.locator(".c-thread")).to_contain_text("Ho trovato la ricevuta.")
+    await expect(box).to_have_value("Gentile Ivo, ")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
