@@ -11,7 +11,7 @@ from playwright.async_api import Browser, WebSocketRoute, expect
 
 from tests.browser.test_console import page_of, sign_in
 from tests.conftest import Server
-from tests.web.conftest import LAURA, create_account, open_ticket
+from tests.web.conftest import LAURA, MARCO, create_account, open_ticket
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
@@ -45,4 +45,36 @@ async def test_after_a_dropped_connection_the_ticket_shows_what_was_written_mean
     await expect(laura.locator(".c-live-on")).to_be_visible(timeout=10_000)
     await expect(laura.locator(".c-thread")).to_contain_text("Ho trovato la ricevuta.")
     await expect(box).to_have_value("Gentile Ivo, ")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_search_for_a_colleague_s_ticket_says_it_is_outside_the_filters(
+    server: Server, browser: Browser
+) -> None:
+    """The student calls with their ticket's number: the operator's default queue (open, theirs
+    or nobody's) does not hold a ticket a colleague has taken, and "no ticket" must not
+    sound like a wrong number."""
+    await create_account(server, LAURA)
+    marco = await create_account(server, MARCO)
+    ticket = await open_ticket(server, name="Ferrara Rita")
+    await Desk(server.app[SERVICES]).assign(ticket.number, marco.username, marco)
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    search = laura.locator("#c-search")
+    await search.fill(ticket.number)
+    await search.press("Enter")
+    queue = laura.locator(".c-list")
+    await expect(queue).to_contain_text("Nessun ticket con questi filtri.")
+    await expect(queue).to_contain_text("Fuori da questi filtri la ricerca trova 1 ticket")
+    await laura.get_by_role("button", name="Cerca in tutti i ticket").click()
+    item = laura.locator(".c-item", has_text=ticket.number)
+    await expect(item).to_contain_text("Marco Verdi")
+    await expect(item).to_be_focused()
+    await expect(laura.get_by_label("Assegnazione")).to_have_value("all")
+    await expect(laura.get_by_role("button", name=re.compile("^Tutti"))).to_have_attribute(
+        "aria-pressed", "true")
+    # a search that finds nothing anywhere offers nothing
+    await search.fill("Nessuno Inesistente")
+    await search.press("Enter")
+    await expect(queue).to_have_text("Nessun ticket con questi filtri.")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

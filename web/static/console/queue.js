@@ -122,7 +122,27 @@ async function fetchQueue(background, mine) {
   S.queue = res.data.tickets;
   S.counts = res.data.counts;
   S.total = res.data.total;
+  // A student on the phone gives their number or email: with the default filters (open, mine
+  // or free) a colleague's or a closed ticket is found nowhere, and "no ticket" sounds like a
+  // wrong number. How many the search finds outside the filters is said, one press away.
+  S.elsewhere = 0;
+  if (f.q && !S.total && (f.status || f.assigned !== "all" || f.subtopic)) {
+    const wide = new URLSearchParams({ q: f.q, assigned: "all", limit: "1" });
+    const found = await api("GET", "/api/console/tickets?" + wide.toString(), undefined, background === true);
+    if (mine !== S.queueSeq) return;
+    if (found.ok) S.elsewhere = found.data.total;
+  }
   renderQueue();
+}
+
+function searchEverywhere() {
+  Object.assign(S.filters, { status: "", assigned: "all", subtopic: "" });
+  saveFilters();
+  renderQueuePane();
+  loadQueue().then(() => {
+    const first = ui.list.querySelector(".c-item");
+    if (first) first.focus();
+  });
 }
 
 export function renderQueue() {
@@ -148,6 +168,10 @@ export function renderQueue() {
   clear(ui.list);
   if (!S.queue.length) {
     ui.list.append(h("li", { class: "c-empty", text: T("emptyQueue") }));
+    if (S.elsewhere) {
+      ui.list.append(h("li", { class: "c-empty" }, T("foundElsewhere", { n: S.elsewhere }), " ",
+        h("button", { type: "button", class: "c-btn c-small-btn", onclick: searchEverywhere, text: T("searchEverywhere") })));
+    }
     return;
   }
   for (const t of S.queue) ui.list.append(queueItem(t));
