@@ -78,3 +78,22 @@ async def test_a_search_for_a_colleague_s_ticket_says_it_is_outside_the_filters(
     await search.press("Enter")
     await expect(queue).to_have_text("Nessun ticket con questi filtri.")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_colleague_closing_the_ticket_being_answered_is_named(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    marco = await create_account(server, MARCO)
+    ticket = await open_ticket(server, name="Galli Bea")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("Gentile Bea, la domanda")
+    await Desk(server.app[SERVICES]).set_status(ticket.number, "closed", marco)
+    await expect(laura.locator(".c-toasts")).to_contain_text(
+        f"Marco Verdi ha cambiato lo stato del ticket {ticket.number} in «Chiuso»")
+    await expect(laura.get_by_role("button", name="Invia risposta")).to_be_disabled()
+    await expect(box).to_have_value("Gentile Bea, la domanda")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ import { renderOnline, setLive } from "./frame.js";
 import { loadQueue, scheduleQueue } from "./queue.js";
 import { appendMessage, leaveTicket, reloadTicket, renderEmptyTicket, renderWarnings } from "./ticket.js";
 import { renderComposerHint } from "./composer.js";
+import { statusLabel } from "./format.js";
 
 export function connect() {
   if (typeof io !== "function") {
@@ -149,6 +150,10 @@ function onQueueEvent(p) {
   // a colleague's reply may also have taken the ticket: the open copy must say who holds it
   const changed = ["status", "assigned", "rated"].includes(p.reason) || (p.reason === "message" && p.by !== "student");
   if (S.current && S.current.number === t.number && changed && !byMe) reloadTicket(true);
+  // A colleague closing the ticket being answered only greyed out Send: say who did what.
+  if (S.current && S.current.number === t.number && p.reason === "status" && !byMe && p.by !== "student") {
+    toast(T("statusChangedBy", { by: p.by === "system" ? T("bySystem") : nameOf(p.by), number: t.number, status: statusLabel(t.status) }), "info");
+  }
 }
 
 function nameOf(username) {
