@@ -4,6 +4,7 @@ screen."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -96,4 +97,28 @@ async def test_a_colleague_closing_the_ticket_being_answered_is_named(
         f"Marco Verdi ha cambiato lo stato del ticket {ticket.number} in «Chiuso»")
     await expect(laura.get_by_role("button", name="Invia risposta")).to_be_disabled()
     await expect(box).to_have_value("Gentile Bea, la domanda")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_ctrl_enter_on_a_closed_ticket_says_why_without_asking_the_server(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Longo Ida")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    await laura.get_by_role("button", name="Chiudi ticket").click()
+    await expect(laura.get_by_role("button", name="Invia risposta")).to_be_disabled()
+    sent: list[str] = []
+    laura.on("request", lambda r: sent.append(r.url) if r.url.endswith("/messages") else None)
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("Gentile Ida, ")
+    await box.press("Control+Enter")
+    await expect(laura.locator(".c-composer .c-error").first).to_contain_text(
+        "Il ticket è chiuso: lo studente non potrebbe risponderti")
+    await asyncio.sleep(0.5)
+    assert sent == []
+    await expect(laura.locator(".c-toasts")).not_to_contain_text("Il ticket è stato aggiornato")
+    await expect(box).to_have_value("Gentile Ida, ")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

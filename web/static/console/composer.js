@@ -211,6 +211,12 @@ export function stopTyping() {
 async function send() {
   const t = S.current;
   if (!t || S.sending) return;
+  // Ctrl+Enter gets here past a Send button that is off: its reason, not a refusal from the
+  // server followed by "the ticket has been updated" when nothing was.
+  if (ui.sendBtn.disabled) {
+    ui.sendError.textContent = t.status === "closed" ? T("closedReply") : T("heldWarn", { name: t.operator.name });
+    return;
+  }
   const body = ui.text.value.trim();
   const file = draftFile(t.number);
   ui.sendError.textContent = "";
