@@ -8,7 +8,7 @@ import asyncio
 import re
 
 import pytest
-from playwright.async_api import Browser, WebSocketRoute, expect
+from playwright.async_api import Browser, Dialog, WebSocketRoute, expect
 
 from tests.browser.test_console import page_of, sign_in
 from tests.conftest import Server
@@ -122,3 +122,36 @@ async def test_ctrl_enter_on_a_closed_ticket_says_why_without_asking_the_server(
     await expect(laura.locator(".c-toasts")).not_to_contain_text("Il ticket è stato aggiornato")
     await expect(box).to_have_value("Gentile Ida, ")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_closing_a_colleague_s_ticket_asks_once_and_names_them_as_its_holder(
+    server: Server, browser: Browser
+) -> None:
+    """Marco closes the ticket Laura holds while she writes in it: one question, which says
+    that the ticket is hers and that she is writing; not a question, a refusal, then a second
+    question saying that "meanwhile" she took it."""
+    await create_account(server, LAURA)
+    await create_account(server, MARCO)
+    ticket = await open_ticket(server, name="Vitale Ezio")
+    laura, marco = await page_of(browser), await page_of(browser)
+    for page, account in ((laura, LAURA), (marco, MARCO)):
+        await sign_in(page, server, account)
+        await page.locator(".c-item", has_text=ticket.number).click()
+    await laura.get_by_role("button", name="Prendi in carico").click()
+    await expect(marco.locator(".c-warnings")).to_contain_text("in carico a Laura Bianchi")
+    await laura.get_by_label("Risposta allo studente").fill("Gentile Ezio, ")
+    await expect(marco.locator(".c-warnings")).to_contain_text("Laura Bianchi sta scrivendo")
+    asked: list[str] = []
+
+    async def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    marco.on("dialog", lambda d: asyncio.ensure_future(accept(d)))
+    await marco.get_by_role("button", name="Chiudi ticket").click()
+    await expect(marco.locator(".c-t-titlebar .c-status")).to_have_text("Chiuso")
+    assert asked == [
+        "Il ticket è in carico a Laura Bianchi, che sta scrivendo una risposta.\n\n"
+        "Vuoi cambiarne comunque lo stato in «Chiuso»? Resterà in carico a Laura Bianchi."
+    ]
+    assert marco.errors == [], marco.errors  # type: ignore[attr-defined]

@@ -255,8 +255,13 @@ export function appendMessage(m) {
 // A colleague took the ticket between the operator's look and their press: the ticket is
 // drawn again (its header names the new holder) and the question says who holds it now and
 // what pressing on would do to them.
-async function withForce(call, question) {
-  let res = await call(false);
+// A ticket a colleague already held at the press is asked about once, before: without the
+// force its request was sure to be refused, and the question after it said "meanwhile" of a
+// holder that had been on screen all along.
+async function withForce(call, question, asked = "") {
+  const held = heldByOther(S.current) ? S.current.operator : null;
+  if (held && !window.confirm((asked || T("heldAlready", { name: held.name })) + "\n\n" + question(held.name))) return null;
+  let res = await call(!!held);
   if (!res.ok && res.status === 409 && res.error.code === "held_by_other") {
     await reloadTicket(true);
     const holder = S.current && S.current.operator;
@@ -273,11 +278,9 @@ async function withForce(call, question) {
 async function assign(username) {
   const t = S.current;
   if (!t) return;
-  if (username === "" && heldByOther(t) && !window.confirm(T("confirmTakeOver", { name: t.operator.name }))) return;
-  const force = username === "" && heldByOther(t);
   const to = (S.team.find((o) => o.username === username) || { name: username }).name;
   const res = await withForce(
-    (again) => api("POST", "/api/console/tickets/" + t.number + "/assign", { username, force: force || again }),
+    (force) => api("POST", "/api/console/tickets/" + t.number + "/assign", { username, force }),
     (name) => (username ? T("forceTransfer", { name, to }) : T("forceTake", { name })));
   if (!res) return;
   announce(T("assignedTo", { number: t.number, name: res.data.ticket.operator ? res.data.ticket.operator.name : "" }));
@@ -306,10 +309,14 @@ async function setStatus(status, duplicateOf) {
   }
   // A colleague writing the answer that this change would make pointless (or mail past).
   const writing = [...S.typing.values()].find((x) => !x.internal);
-  if (!unsent && writing && status !== "open" && !window.confirm(T("confirmColleagueWriting", { name: writing.name, status: statusLabel(status) }))) return;
+  const warnWriting = !unsent && writing && status !== "open";
+  // (the holder's own writing goes into the one question about their ticket)
+  const holderWriting = warnWriting && heldByOther(t) && writing.name === t.operator.name;
+  if (warnWriting && !holderWriting && !window.confirm(T("confirmColleagueWriting", { name: writing.name, status: statusLabel(status) }))) return;
   const res = await withForce(
     (force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force, ...(duplicateOf ? { duplicate_of: duplicateOf } : {}) }),
-    (name) => T("forceStatus", { name, status: statusLabel(status) }));
+    (name) => T("forceStatus", { name, status: statusLabel(status) }),
+    holderWriting ? T("heldWriting", { name: t.operator.name }) : "");
   if (!res) return;
   announce(T("statusChanged", { number: t.number, status: statusLabel(status) }));
   await reloadTicket();
