@@ -155,3 +155,25 @@ async def test_closing_a_colleague_s_ticket_asks_once_and_names_them_as_its_hold
         "Vuoi cambiarne comunque lo stato in «Chiuso»? Resterà in carico a Laura Bianchi."
     ]
     assert marco.errors == [], marco.errors  # type: ignore[attr-defined]
+
+
+async def test_the_keyboard_reaches_the_reply_of_the_next_ticket_with_one_key(
+    server: Server, browser: Browser
+) -> None:
+    """j opens the next ticket with the focus on its title; the reply box was eight Tab stops
+    further, past "Chiudi ticket": r goes there."""
+    await create_account(server, LAURA)
+    first = await open_ticket(server, name="Primo Studente")
+    await open_ticket(server, name="Secondo Studente")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await expect(laura.locator(".c-item")).to_have_count(2)
+    await laura.keyboard.press("j")
+    await expect(laura.get_by_role("heading", name=f"Ticket {first.number}")).to_be_focused()
+    await laura.keyboard.press("r")
+    box = laura.get_by_label("Risposta allo studente")
+    await expect(box).to_be_focused()
+    await expect(box).to_have_value("")  # the key moved the focus and typed nothing
+    await laura.keyboard.type("Gentile studente, ")
+    await expect(box).to_have_value("Gentile studente, ")  # in the box, r is a letter
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

@@ -46,8 +46,9 @@ window.addEventListener("beforeunload", (ev) => {
   }
 });
 // The keyboard path through forty tickets: "/" to search, j / k to the next / previous ticket
-// of the queue, Escape out of the reply box back to the ticket's line in the queue. Letters
-// act only outside fields, where they type nothing.
+// of the queue, r into the reply box of the ticket on screen (eight Tab stops away, past the
+// status buttons), Escape out of it back to the ticket's line in the queue. Letters act only
+// outside fields, where they type nothing.
 document.addEventListener("keydown", (ev) => {
   if (!S.me || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
@@ -63,6 +64,9 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "/" && ui.search) {
     ev.preventDefault();
     ui.search.focus();
+  } else if (ev.key === "r" && S.current && S.view === "queue" && ui.text && ui.text.isConnected) {
+    ev.preventDefault();
+    ui.text.focus();
   } else if (ev.key === "j" || ev.key === "k") {
     const lines = ui.list ? [...ui.list.querySelectorAll(".c-item")] : [];
     const at = lines.indexOf(currentLine());
