@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Browser, Dialog, WebSocketRoute, expect
 
+from storage import Message, StatusChange, Ticket
 from tests.browser.test_console import page_of, sign_in
 from tests.conftest import Server
 from tests.web.conftest import LAURA, MARCO, create_account, open_ticket
 from web.desk.tickets import Desk
+from web.desk.views import new_id
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -176,4 +179,39 @@ async def test_the_keyboard_reaches_the_reply_of_the_next_ticket_with_one_key(
     await expect(box).to_have_value("")  # the key moved the focus and typed nothing
     await laura.keyboard.type("Gentile studente, ")
     await expect(box).to_have_value("Gentile studente, ")  # in the box, r is a letter
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_the_queue_line_says_how_long_the_student_has_waited_for_the_answer(
+    server: Server, browser: Browser
+) -> None:
+    """Opened three hours ago, answered, written to again five minutes ago: the line's age is
+    the ticket's, and "Da rispondere" says the wait the "Fermi da più tempo" order sorts by."""
+    await create_account(server, LAURA)
+    now = datetime.now(UTC)
+
+    def ago(minutes: int) -> str:
+        return (now - timedelta(minutes=minutes)).isoformat()
+
+    def build(number: str) -> Ticket:
+        ticket = Ticket(number=number, email="serra.olga@example.org", name="Serra Olga",
+                        phone="+393331234567", topic="immatricolazioni",
+                        subtopic="tasse-pagamenti", created_at=ago(180), updated_at=ago(5))
+        ticket.messages += [
+            Message(id=new_id(), author="student", name="Serra Olga", at=ago(180),
+                    body="Non riesco a pagare la prima rata."),
+            Message(id=new_id(), author="operator", name="Marco Verdi", username="mverdi",
+                    at=ago(120), body="Provi con l'avviso pagoPA."),
+            Message(id=new_id(), author="student", name="Serra Olga", at=ago(5),
+                    body="L'avviso risulta scaduto."),
+        ]
+        ticket.history.append(StatusChange(status="open", by="student", at=ago(180)))
+        return ticket
+
+    ticket = await server.app[SERVICES].storage.tickets.create(build)
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    line = laura.locator(".c-item", has_text=ticket.number)
+    await expect(line.locator(".c-age")).to_have_text("3 h")
+    await expect(line.locator(".c-needs")).to_have_text("Da rispondere · 5 min")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

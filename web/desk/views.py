@@ -48,4 +48,7 @@ def summary_view(summary: TicketSummary, operator_names: Mapping[str, str]) -> d
         "created_at": summary.created_at,
         "updated_at": summary.updated_at,
         "last_author": summary.last_author,
+        # since when the student has waited for the office's answer (null when they do not):
+        # the queue's "Fermi da più tempo" order, which the creation's age does not show
+        "student_waiting_since": summary.waiting_since if summary.awaits_office else None,
     }

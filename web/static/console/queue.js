@@ -234,10 +234,17 @@ function queueItem(t) {
       ),
       h("span", { class: "c-item-meta" },
         h("span", { class: t.operator ? (isMine(t) ? "c-holder c-holder-me" : "c-holder") : "c-holder c-holder-none", text: holder }),
-        waiting ? h("span", { class: "c-needs", text: T("needsReply") }) : null,
+        waiting ? h("span", { class: "c-needs", title: waitedFor(t) }, T("needsReply"), waitedFor(t) ? " · " + fmtAge(t.student_waiting_since) : "") : null,
       ),
     ),
   );
+}
+
+// The line's age is the ticket's; a student who wrote again after an answer has waited far
+// less, one opened a minute ago after a day of silence not at all: "Da rispondere" says since
+// when the office owes the answer, the order of "Fermi da più tempo".
+function waitedFor(t) {
+  return t.student_waiting_since ? T("waitingTitle", { date: fmtDate(t.student_waiting_since) }) : "";
 }
 
 setInterval(() => {
