@@ -215,3 +215,29 @@ async def test_the_queue_line_says_how_long_the_student_has_waited_for_the_answe
     await expect(line.locator(".c-age")).to_have_text("3 h")
     await expect(line.locator(".c-needs")).to_have_text("Da rispondere · 5 min")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_message_read_on_return_from_another_tab_is_no_longer_counted(
+    server: Server, browser: Browser
+) -> None:
+    """The operator checks the student's records in another tab; the student writes in the
+    ticket on screen: counted, as it should be. Back in the console, the message is in front
+    of them, and the count and the dot go."""
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Coppola Tito")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {ticket.number}")).to_be_visible()
+    visible = """(hidden) => {
+        Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    await laura.evaluate(visible, True)
+    await Desk(server.app[SERVICES]).student_reply(ticket.number, "Ecco la ricevuta.", None)
+    await expect(laura).to_have_title(re.compile(r"^\(1\) Console operatori"))
+    await laura.evaluate(visible, False)
+    await expect(laura).to_have_title(re.compile(r"^Console operatori"))
+    line = laura.locator(".c-item", has_text=ticket.number)
+    await expect(line.locator(".c-dot")).to_have_count(0)
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

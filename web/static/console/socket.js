@@ -7,7 +7,7 @@ import { api } from "./api.js";
 import { announce, beep, toast, updateTitle } from "./feedback.js";
 import { signedOut } from "./signin.js";
 import { renderOnline, setLive } from "./frame.js";
-import { loadQueue, scheduleQueue } from "./queue.js";
+import { loadQueue, renderQueue, scheduleQueue } from "./queue.js";
 import { appendMessage, leaveTicket, reloadTicket, renderEmptyTicket, renderWarnings } from "./ticket.js";
 import { renderComposerHint } from "./composer.js";
 import { statusLabel } from "./format.js";
@@ -111,6 +111,14 @@ function noteActivity() {
 }
 document.addEventListener("keydown", noteActivity, { passive: true });
 document.addEventListener("pointerdown", noteActivity, { passive: true });
+
+// A student's message in the ticket on screen, while the operator was in another tab (the
+// university's records, the mail), counted as unread: back here, they are reading it.
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden || !S.current || S.view !== "queue" || !S.unread.delete(S.current.number)) return;
+  updateTitle();
+  renderQueue();
+});
 
 function onQueueEvent(p) {
   const t = p && p.ticket;
