@@ -9,12 +9,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.async_api import Browser, Dialog, WebSocketRoute, expect
+from playwright.async_api import Browser, Dialog, Route, WebSocketRoute, expect
 
 from storage import Message, StatusChange, Ticket
 from tests.browser.test_console import page_of, sign_in
 from tests.conftest import Server
 from tests.web.conftest import LAURA, MARCO, create_account, open_ticket
+from web.console.namespace import CONSOLE
 from web.desk.tickets import Desk
 from web.desk.views import new_id
 from web.http.keys import SERVICES
@@ -240,4 +241,45 @@ async def test_a_message_read_on_return_from_another_tab_is_no_longer_counted(
     await expect(laura).to_have_title(re.compile(r"^Console operatori"))
     line = laura.locator(".c-item", has_text=ticket.number)
     await expect(line.locator(".c-dot")).to_have_count(0)
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_reply_refused_for_an_ended_session_waits_for_the_sign_in_without_an_error(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Marchetti Leo")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("Gentile Leo, il modulo è allegato.")
+    # the session ended on the server a moment before Send, unheard by the socket
+    await laura.route("**/messages", lambda route: route.fulfill(
+        status=401, content_type="application/json",
+        body='{"error": {"code": "unauthorized", "message": "Sessione scaduta."}}'))
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-login")).to_contain_text("le risposte non inviate sono")
+    await laura.unroute("**/messages")
+    await laura.get_by_label("Nome utente").fill(LAURA.username)
+    await laura.get_by_label("Password").fill(LAURA.password)
+    await laura.get_by_role("button", name="Accedi").click()
+    await expect(box).to_have_value("Gentile Leo, il modulo è allegato.")
+
+    # the reply goes through, and the session ends before its answer is back: on signing in
+    # again it is no draft to send a second time
+    async def sent_then_signed_out(route: Route) -> None:
+        response = await route.fetch()
+        await server.app[CONSOLE].end_sessions_of(LAURA.username, "expired")
+        await expect(laura.locator(".c-login")).to_be_visible()
+        await route.fulfill(response=response)
+
+    await laura.route("**/messages", sent_then_signed_out)
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-login")).to_be_visible()
+    await laura.get_by_label("Nome utente").fill(LAURA.username)
+    await laura.get_by_label("Password").fill(LAURA.password)
+    await laura.get_by_role("button", name="Accedi").click()
+    await expect(laura.locator(".c-thread")).to_contain_text("il modulo è allegato")
+    await expect(box).to_have_value("")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

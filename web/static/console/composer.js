@@ -235,11 +235,17 @@ async function send() {
   const payload = file ? replyForm(body, internal, last, faqIds, then, file)
     : { body, internal, after: last, ...(faqIds.length ? { faq_ids: faqIds } : {}), ...(then ? { status: then } : {}) };
   const res = await api("POST", "/api/console/tickets/" + t.number + "/messages", payload);
+  S.sending = false;
   if (file && draftFile(t.number) === file && (res.ok || FILE_ERRORS.includes(res.error.code))) {
     setFile(t.number, null); // sent, or refused for what it is: either way no longer to send
   }
   if (res.ok && !internal) insertedFaqs(t.number).length = 0;
-  S.sending = false;
+  // Signed out meanwhile (a 401, the session's end): nothing of this is on screen, and the
+  // draft waits for the sign-in, less what went through, which would go twice.
+  if (!S.me) {
+    if (res.ok) forgetSent(t.number, internal ? "note" : "reply", body);
+    return;
+  }
   renderComposerMode();
   // The outcome belongs to the ticket it was sent on, whichever is on screen now: the operator
   // may have opened another, or a colleague's change reloaded this one (a new S.current).
