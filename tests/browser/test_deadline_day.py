@@ -283,3 +283,35 @@ async def test_a_reply_refused_for_an_ended_session_waits_for_the_sign_in_withou
     await expect(laura.locator(".c-thread")).to_contain_text("il modulo è allegato")
     await expect(box).to_have_value("")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_the_status_chosen_for_after_the_reply_stays_with_its_draft(
+    server: Server, browser: Browser
+) -> None:
+    """A reply written to close the ticket, left for a moment for another ticket: back to it,
+    Send must still close it, as the operator chose, and once sent the choice is gone."""
+    await create_account(server, LAURA)
+    first = await open_ticket(server, name="Fabbri Ottavio")
+    second = await open_ticket(server, name="Ferri Giada")
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=first.number).click()
+    await laura.get_by_label("Risposta allo studente").fill("Risolto: la rata risulta pagata.")
+    then = laura.get_by_label("Dopo l'invio")
+    await then.select_option(label="chiudi il ticket")
+    await laura.locator(".c-item", has_text=second.number).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {second.number}")).to_be_visible()
+    await expect(then).to_have_value("")  # another ticket, another choice
+    await laura.locator(".c-item", has_text=first.number).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {first.number}")).to_be_visible()
+    await expect(then).to_have_value("closed")
+    await laura.get_by_role("button", name="Invia risposta").click()
+    await expect(laura.locator(".c-toasts")).to_contain_text("ticket chiuso")
+    await expect(then).to_have_value("")
+    await laura.locator(".c-item", has_text=second.number).click()
+    await laura.get_by_label("Assegnazione").select_option("all")
+    await laura.get_by_role("button", name=re.compile("^Tutti")).click()
+    await laura.locator(".c-item", has_text=first.number).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {first.number}")).to_be_visible()
+    await expect(then).to_have_value("")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

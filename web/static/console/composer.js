@@ -30,10 +30,13 @@ export function renderComposer() {
   ui.fileChip = h("span", { class: "c-file-chip" });
   // What the reply leaves the ticket in: one mail tells the student both (a reply, then a status
   // change, was two mails a moment apart). Back to "keep" after each send: a close must be chosen.
+  // Until then it is part of the ticket's draft, as the text is: another ticket opened meanwhile
+  // or a sign-in after the session's end would send the reply without the close.
   ui.then = h("select", { id: "c-then", class: "c-then" },
     h("option", { value: "", text: T("thenKeep") }),
     h("option", { value: "awaiting_user", text: T("thenAwaiting") }),
     h("option", { value: "closed", text: T("thenClosed") }));
+  ui.then.value = draft.then || "";
   ui.thenBox = h("span", { class: "c-then-box" }, h("label", { for: "c-then", class: "c-small", text: T("thenLabel") }), ui.then);
   ui.sendBtn = h("button", { type: "submit", class: "c-btn c-primary" });
   ui.sendError = h("p", { class: "c-error", role: "alert" });
@@ -115,6 +118,7 @@ export function saveDraft() {
   const d = S.drafts.get(S.current.number) || { reply: "", note: "" };
   d[S.mode] = ui.text.value;
   d.mode = S.mode;
+  d.then = ui.then.value;
   S.drafts.set(S.current.number, d);
 }
 
@@ -269,7 +273,6 @@ async function send() {
   toast(internal ? T("noteSaved") : sent, "ok");
   forgetSent(t.number, internal ? "note" : "reply", body);
   if (!here) return;
-  ui.then.value = "";
   stopTyping();
   const shown = S.current;
   if (!shown.messages.some((m) => m.id === res.data.message.id)) {
@@ -295,6 +298,10 @@ function replyForm(body, internal, after, faqIds, then, file) {
 // The text just sent is no draft any more, on screen or kept for its ticket: left there, it
 // would be sent twice.
 function forgetSent(number, mode, body) {
+  if (mode === "reply") {
+    draftOf(number).then = "";
+    if (S.current && S.current.number === number && ui.then) ui.then.value = "";
+  }
   if (S.current && S.current.number === number && S.mode === mode && ui.text) {
     if (ui.text.value.trim() === body) ui.text.value = "";
     saveDraft();
