@@ -315,3 +315,34 @@ async def test_the_status_chosen_for_after_the_reply_stays_with_its_draft(
     await expect(laura.get_by_role("heading", name=f"Ticket {first.number}")).to_be_visible()
     await expect(then).to_have_value("")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_after_a_reply_that_closes_the_ticket_the_keyboard_goes_on_to_the_next(
+    server: Server, browser: Browser
+) -> None:
+    """Answer and close, Escape, j: the closed ticket has left the "Aperti" queue, and Escape
+    stayed in the reply box, where j typed a "j"."""
+    await create_account(server, LAURA)
+    numbers = [(await open_ticket(server, name=name)).number
+               for name in ("Primo Studente", "Secondo Studente", "Terzo Studente")]
+    laura = await page_of(browser)
+    await sign_in(laura, server, LAURA)
+    lines = laura.locator(".c-item")
+    await expect(lines).to_have_count(3)
+    order = [await lines.nth(i).get_attribute("data-number") for i in range(3)]
+    assert sorted(order) == sorted(numbers)
+    await lines.nth(1).click()
+    box = laura.get_by_label("Risposta allo studente")
+    await box.fill("Risolto: la rata risulta pagata.")
+    await laura.get_by_label("Dopo l'invio").select_option(label="chiudi il ticket")
+    await box.press("Control+Enter")
+    await expect(laura.locator(".c-toasts")).to_contain_text("ticket chiuso")
+    await expect(lines).to_have_count(2)
+    await box.press("Escape")
+    await expect(laura.locator(".c-item", has_text=order[2])).to_be_focused()
+    await laura.keyboard.press("j")
+    await expect(laura.get_by_role("heading", name=f"Ticket {order[2]}")).to_be_visible()
+    await laura.locator(".c-item", has_text=order[2]).focus()
+    await laura.keyboard.press("k")
+    await expect(laura.get_by_role("heading", name=f"Ticket {order[0]}")).to_be_visible()
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

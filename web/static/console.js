@@ -53,7 +53,7 @@ document.addEventListener("keydown", (ev) => {
   if (!S.me || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
   if (ev.key === "Escape" && document.activeElement === ui.text) {
-    const line = currentLine();
+    const line = currentLine() || lineInItsPlace();
     if (line) {
       ev.preventDefault();
       line.focus();
@@ -70,7 +70,10 @@ document.addEventListener("keydown", (ev) => {
   } else if (ev.key === "j" || ev.key === "k") {
     const lines = ui.list ? [...ui.list.querySelectorAll(".c-item")] : [];
     const at = lines.indexOf(currentLine());
-    const next = lines[at < 0 ? 0 : at + (ev.key === "j" ? 1 : -1)];
+    const gone = lines.indexOf(lineInItsPlace());
+    const next = at >= 0 ? lines[at + (ev.key === "j" ? 1 : -1)]
+      : gone >= 0 ? lines[gone - (ev.key === "j" ? 0 : 1)]
+      : lines[0];
     if (next) {
       ev.preventDefault();
       next.focus();
@@ -81,6 +84,14 @@ document.addEventListener("keydown", (ev) => {
 
 function currentLine() {
   return ui.list ? ui.list.querySelector(".c-item-current") : null;
+}
+
+// The ticket on screen has left the queue (a reply that closed it, with the queue on "Aperti"):
+// the line now in its place, the next one, is where the keyboard goes on from.
+function lineInItsPlace() {
+  if (!S.current || currentLine()) return null;
+  const lines = ui.list ? ui.list.querySelectorAll(".c-item") : [];
+  return lines[Math.min(S.currentAt, lines.length - 1)] || null;
 }
 
 if (S.me) startConsole();

@@ -175,6 +175,8 @@ export function renderQueue() {
     return;
   }
   for (const t of S.queue) ui.list.append(queueItem(t));
+  const at = S.queue.findIndex((t) => S.current && t.number === S.current.number);
+  if (at >= 0) S.currentAt = at;
   if (more) {
     ui.list.append(h("li", { class: "c-more" },
       h("button", { type: "button", class: "c-btn c-ghost", "data-more": "", onclick: showMore, text: T("showMore") })));

@@ -26,6 +26,7 @@ export const S = {
   fresh: new Set(),
   drafts: new Map(),
   opening: 0, // the latest ticket asked for: an older answer arriving later is dropped
+  currentAt: 0, // the place in the queue of the ticket on screen, kept once it leaves the list
   interrupted: null, // {username, number}: where the end of the session found the operator
   mode: "reply",
   team: [],

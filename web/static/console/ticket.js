@@ -37,6 +37,7 @@ export async function openTicket(number) {
   S.fresh.delete(number);
   updateTitle();
   S.current = res.data;
+  S.currentAt = 0; // (found again by renderQueue below, when the queue lists it)
   S.viewers = res.data.viewers || [];
   S.studentOnline = !!res.data.student_online;
   S.studentTyping = false;
