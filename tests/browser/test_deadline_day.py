@@ -78,9 +78,13 @@ async def test_a_search_for_a_colleague_s_ticket_says_it_is_outside_the_filters(
     await expect(laura.get_by_label("Assegnazione")).to_have_value("all")
     await expect(laura.get_by_role("button", name=re.compile("^Tutti"))).to_have_attribute(
         "aria-pressed", "true")
-    # a search that finds nothing anywhere offers nothing
-    await search.fill("Nessuno Inesistente")
+    # the call over, the search box emptied: the operator's own queue is back
+    await search.fill("")
     await search.press("Enter")
+    await expect(laura.get_by_label("Assegnazione")).to_have_value("me,none")
+    await expect(laura.get_by_role("button", name=re.compile("^Aperti"))).to_have_attribute(
+        "aria-pressed", "true")
+    await expect(search).to_be_focused()
     await expect(queue).to_have_text("Nessun ticket con questi filtri.")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 

@@ -31,7 +31,7 @@ export function renderQueuePane() {
   let searchTimer = null;
   ui.search.addEventListener("input", () => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => { S.filters.q = ui.search.value.trim(); loadQueue(); }, 250);
+    searchTimer = setTimeout(search, 250);
   });
   const assigned = h("select", { id: "c-assigned", onchange: (ev) => { S.filters.assigned = ev.target.value; saveFilters(); loadQueue(); } },
     [["me,none", T("assignedMineFree")], ["me", T("assignedMine")], ["none", T("assignedFree")], ["all", T("assignedAll")]].map(
@@ -48,7 +48,7 @@ export function renderQueuePane() {
   clear(ui.queuePane).append(
     h("h2", { id: "c-queue-title", class: "c-sr", text: T("queue") }),
     tabs,
-    h("form", { class: "c-filters", role: "search", onsubmit: (ev) => { ev.preventDefault(); S.filters.q = ui.search.value.trim(); loadQueue(); } },
+    h("form", { class: "c-filters", role: "search", onsubmit: (ev) => { ev.preventDefault(); search(); } },
       h("label", { for: "c-search", class: "c-label", text: T("searchLabel") }),
       ui.search,
       h("div", { class: "c-filter-row" },
@@ -66,6 +66,17 @@ export function renderQueuePane() {
 // wait at each change (a debounce) left the queue still while changes kept coming, as at a
 // deadline. Every open console hears the same change: the random part spreads their reloads
 // instead of landing forty of them on the server in the same instant.
+function search() {
+  S.filters.q = ui.search.value.trim();
+  if (!S.filters.q && S.widened) {
+    Object.assign(S.filters, S.widened);
+    S.widened = null;
+    renderQueuePane();
+    ui.search.focus();
+  }
+  loadQueue();
+}
+
 export function scheduleQueue() {
   if (S.queueTimer) return;
   S.queueTimer = setTimeout(() => { S.queueTimer = null; loadQueue(true); }, 300 + Math.random() * 500);
@@ -135,9 +146,12 @@ async function fetchQueue(background, mine) {
   renderQueue();
 }
 
+// Widened for this search only: the operator's own filters come back with the search box
+// emptied, unless they chose others meanwhile (saveFilters forgets them then).
 function searchEverywhere() {
+  const { status, assigned, subtopic } = S.filters;
+  S.widened = S.widened || { status, assigned, subtopic };
   Object.assign(S.filters, { status: "", assigned: "all", subtopic: "" });
-  saveFilters();
   renderQueuePane();
   loadQueue().then(() => {
     const first = ui.list.querySelector(".c-item");

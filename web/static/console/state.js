@@ -43,6 +43,7 @@ export const S = {
   queueStale: false,
   queueLimit: QUEUE_PAGE, // how many tickets the queue asks for: "Mostra altri" asks for more
   queueKey: "", // the filters the limit was raised for: other filters start at one page again
+  widened: null, // {status, assigned, subtopic}: the filters "Cerca in tutti i ticket" set aside
   view: "queue",
   reportDays: 30,
 };
@@ -58,6 +59,7 @@ function loadFilters() {
   }
 }
 export function saveFilters() {
+  S.widened = null; // (queue.js: a filter chosen is the operator's own again)
   const { status, assigned, subtopic, sort } = S.filters;
   sessionStorage.setItem("helpdesk-console:filters", JSON.stringify({ status, assigned, subtopic, sort }));
 }
