@@ -27,7 +27,12 @@ def holder_guard(caller: Caller, names: dict[str, str], *, force: bool = False) 
     return guard
 
 
-def reply_guard(caller: Caller, names: dict[str, str], after: str | None) -> Guard:
+def reply_guard(
+    caller: Caller, names: dict[str, str], after: str | None, then: TicketStatus | None = None
+) -> Guard:
+    """then: the status the reply leaves the ticket in. A closing (or a wait for the student)
+    that crosses a message the student wrote meanwhile would answer a question the operator
+    never read, and a closed ticket takes no answer from the student to say so."""
     holder = holder_guard(caller, names)
 
     def guard(ticket: Ticket) -> None:
@@ -46,6 +51,8 @@ def reply_guard(caller: Caller, names: dict[str, str], after: str | None) -> Gua
                 and message.username != caller.operator.username
             ):
                 raise ApiError(409, "reply_conflict", params={"name": message.name})
+            if then is not None and message.author == "student":
+                raise ApiError(409, "student_wrote")
 
     return guard
 

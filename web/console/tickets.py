@@ -247,7 +247,9 @@ async def post_message(request: web.Request) -> web.StreamResponse:
             fields = {"status": "console.field.reply_status"}
             raise ApiError(422, "validation_failed", fields=fields)
         names = await console.desk.operator_names()
-        guard = None if internal else reply_guard(caller, names, after)
+        guard = None if internal else reply_guard(
+            caller, names, after, cast(TicketStatus | None, then)
+        )
         # Read live by the student when the ticket is open in their widget; otherwise mailed.
         mail = not internal and not await console.student_online(number)
     except BaseException:

@@ -1010,6 +1010,40 @@ async def test_a_reply_that_crossed_a_colleagues_answer_is_refused(
     assert status == 201
 
 
+async def test_a_closing_reply_that_crossed_the_students_message_is_refused(
+    server: Server, signed_in: Factory
+) -> None:
+    """The student writes "wait, one more thing" while the operator writes the answer that
+    closes the ticket: a closed ticket would take no answer from the student to say so."""
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    path = f"/api/console/tickets/{ticket.number}"
+    _, view = await laura.get(path)
+    seen = view["messages"][-1]["id"]  # Laura starts writing here
+    async with aiohttp.ClientSession() as student, student.post(
+        f"{server.url}/api/tickets/{ticket.number}/messages",
+        json={"body": "Aspetti, ho anche un problema con l'ISEE."},
+        headers={"Authorization": f"Bearer {ticket.token}"},
+    ) as response:
+        assert response.status == 201
+    reply = {"body": "Risolto, chiudo il ticket.", "after": seen}
+    for then in ("closed", "awaiting_user"):
+        status, body = await laura.post(f"{path}/messages", {**reply, "status": then})
+        assert status == 409
+        assert body["error"]["code"] == "student_wrote"
+        assert body["error"]["message"].startswith("Lo studente ha appena scritto")
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None and stored.status == "open"
+    assert [m.author for m in stored.messages] == ["student", "student"]
+    # a reply that leaves the status alone is taken, as one sent after reading is
+    assert (await laura.post(f"{path}/messages", reply))[0] == 201
+    _, view = await laura.get(path)
+    last = view["messages"][-1]["id"]
+    assert (await laura.post(f"{path}/messages", {**reply, "after": last, "status": "closed"}))[
+        0
+    ] == 201
+
+
 async def test_status_changes_and_their_errors(server: Server, signed_in: Factory) -> None:
     laura = await signed_in(LAURA, lang="en")
     ticket = await open_ticket(server)
