@@ -62,10 +62,8 @@ export function renderQueuePane() {
   );
 }
 
-// One reload for the changes of a moment, at most 300-800 ms after the first: restarting the
-// wait at each change (a debounce) left the queue still while changes kept coming, as at a
-// deadline. Every open console hears the same change: the random part spreads their reloads
-// instead of landing forty of them on the server in the same instant.
+// The search box emptied ends a search "Cerca in tutti i ticket" widened: the operator's own
+// filters come back.
 function search() {
   S.filters.q = ui.search.value.trim();
   if (!S.filters.q && S.widened) {
@@ -77,6 +75,10 @@ function search() {
   loadQueue();
 }
 
+// One reload for the changes of a moment, at most 300-800 ms after the first: restarting the
+// wait at each change (a debounce) left the queue still while changes kept coming, as at a
+// deadline. Every open console hears the same change: the random part spreads their reloads
+// instead of landing forty of them on the server in the same instant.
 export function scheduleQueue() {
   if (S.queueTimer) return;
   S.queueTimer = setTimeout(() => { S.queueTimer = null; loadQueue(true); }, 300 + Math.random() * 500);
@@ -146,8 +148,8 @@ async function fetchQueue(background, mine) {
   renderQueue();
 }
 
-// Widened for this search only: the operator's own filters come back with the search box
-// emptied, unless they chose others meanwhile (saveFilters forgets them then).
+// Widened for this search only (search() above), unless the operator chooses filters meanwhile
+// (saveFilters forgets the ones set aside then).
 function searchEverywhere() {
   const { status, assigned, subtopic } = S.filters;
   S.widened = S.widened || { status, assigned, subtopic };
@@ -250,7 +252,7 @@ function queueItem(t) {
       ),
       h("span", { class: "c-item-meta" },
         h("span", { class: t.operator ? (isMine(t) ? "c-holder c-holder-me" : "c-holder") : "c-holder c-holder-none", text: holder }),
-        waiting ? h("span", { class: "c-needs", title: waitedFor(t) }, T("needsReply"), waitedFor(t) ? " · " + fmtAge(t.student_waiting_since) : "") : null,
+        waiting ? h("span", { class: "c-needs", title: waitedFor(t) }, T("needsReply"), t.student_waiting_since ? " · " + fmtAge(t.student_waiting_since) : "") : null,
       ),
     ),
   );
