@@ -23,6 +23,17 @@ from web.http.keys import SERVICES
 pytestmark = pytest.mark.browser
 
 
+async def upgraded(links: list[WebSocketRoute]) -> WebSocketRoute:
+    """The console's WebSocket, once Socket.IO has moved onto it from its first long-polling
+    requests (closing it before would leave the connection on polling, up)."""
+    for _ in range(100):
+        if links:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    return links[-1]
+
+
 async def test_after_a_dropped_connection_the_ticket_shows_what_was_written_meanwhile(
     server: Server, browser: Browser
 ) -> None:
@@ -43,7 +54,7 @@ async def test_after_a_dropped_connection_the_ticket_shows_what_was_written_mean
     box = laura.get_by_label("Risposta allo studente")
     await box.fill("Gentile Ivo, ")
     await expect(laura.locator(".c-live-on")).to_be_visible()
-    await links[-1].close()
+    await (await upgraded(links)).close()
     await expect(laura.locator(".c-live-off")).to_be_visible()
     # while the console is not connected, the student writes
     await Desk(server.app[SERVICES]).student_reply(ticket.number, "Ho trovato la ricevuta.", None)
@@ -349,4 +360,42 @@ async def test_after_a_reply_that_closes_the_ticket_the_keyboard_goes_on_to_the_
     await laura.locator(".c-item", has_text=order[2]).focus()
     await laura.keyboard.press("k")
     await expect(laura.get_by_role("heading", name=f"Ticket {order[0]}")).to_be_visible()
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_connection_down_for_longer_than_a_blip_is_said_in_words(
+    server: Server, browser: Browser
+) -> None:
+    """The header's dot alone turned red: the operator went on working from a queue that no
+    longer moved."""
+    await create_account(server, LAURA)
+    laura = await page_of(browser)
+    reachable = [True]
+    links: list[WebSocketRoute] = []
+
+    def through(ws: WebSocketRoute) -> None:
+        if reachable[0]:
+            ws.connect_to_server()
+            links.append(ws)
+        else:
+            asyncio.ensure_future(ws.close())
+
+    async def polling(route: Route) -> None:  # the first leg of Socket.IO's reconnection
+        await (route.continue_() if reachable[0] else route.abort())
+
+    await laura.route_web_socket(re.compile("/socket.io/"), through)
+    await laura.route(re.compile("/socket.io/"), polling)
+    await sign_in(laura, server, LAURA)
+    banner = laura.get_by_role("status").filter(has_text="Aggiornamenti in tempo reale interrotti")
+    await expect(laura.locator(".c-live-on")).to_be_visible()
+    await expect(banner).to_be_hidden()
+    link = await upgraded(links)
+    reachable[0] = False
+    await link.close()
+    await expect(laura.locator(".c-live-off")).to_be_visible()
+    await expect(banner).to_be_hidden()  # not for a blip
+    await expect(banner).to_be_visible(timeout=10_000)
+    await expect(banner).to_contain_text("la coda e il ticket aperto potrebbero non essere")
+    reachable[0] = True
+    await expect(banner).to_be_hidden(timeout=20_000)
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

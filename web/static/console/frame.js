@@ -55,9 +55,12 @@ export function startConsole() {
   ui.ticketPane = h("section", { class: "c-ticket", id: "c-ticket", "aria-label": T("ticket"), tabindex: "-1" });
   ui.adminPane = h("section", { class: "c-admin", hidden: true });
   ui.main = h("main", { class: "c-main" }, ui.queuePane, ui.ticketPane, ui.adminPane);
-  root.append(header, ui.main, ui.announce, ui.toasts);
+  ui.offline = h("p", { class: "c-offline", role: "status", hidden: true, text: T("offlineBanner") });
+  root.append(header, ui.offline, ui.main, ui.announce, ui.toasts);
   renderQueuePane();
   renderEmptyTicket();
+  clearTimeout(S.offlineTimer); // (one left from before a sign-out is of the page gone)
+  S.offlineTimer = null;
   setLive(false);
   connect();
   loadQueue();
@@ -74,7 +77,17 @@ function toggleSound() {
   announce(S.sound ? T("soundOn") : T("soundOff"));
 }
 
+// The header's dot alone turned red while the queue stood still: on a deadline day an operator
+// would work from a stale queue for minutes. A drop that outlasts a blip is said in words.
 export function setLive(on) {
+  if (on) {
+    clearTimeout(S.offlineTimer);
+    S.offlineTimer = null;
+    ui.offline.hidden = true;
+  } else if (!S.offlineTimer) {
+    // from the drop, not from each failed attempt to reconnect that follows it
+    S.offlineTimer = setTimeout(() => { ui.offline.hidden = false; }, 5000);
+  }
   S.connected = on;
   ui.live.className = "c-live " + (on ? "c-live-on" : "c-live-off");
   ui.live.title = on ? T("liveOn") : T("liveOff");

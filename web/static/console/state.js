@@ -34,6 +34,7 @@ export const S = {
   sound: localStorage.getItem("helpdesk-console:sound") === "on",
   typingSent: 0,
   typingTimer: null,
+  offlineTimer: null, // the live connection is down: the banner after a few seconds (frame.js)
   activeSent: 0,
   queueTimer: null,
   queueLoading: false, // a reload of the queue is under way (loadQueue)
