@@ -99,8 +99,8 @@ function corpusState(c, again) {
   const loaded = fmtDate(c.loaded_at);
   if (!c.refused) return h("p", { class: "c-info c-faq-state", text: T("faqLive", { n: c.faqs, loaded }) });
   return h("div", { class: "c-warn c-warn-strong c-faq-state", role: "alert" },
-    h("p", { text: T("faqRefused", { at: fmtDate(c.refused.at) }) }),
+    h("p", { text: T("faqEditRefused", { at: fmtDate(c.refused.at) }) }),
     h("ul", {}, c.refused.problems.map((line) => h("li", {}, h("code", { text: line })))),
-    h("p", { text: T("faqRefusedKept", { n: c.faqs, loaded }) }),
+    h("p", { text: T("faqEditRefusedKept", { n: c.faqs, loaded }) }),
     h("button", { type: "button", class: "c-btn", onclick: again, text: T("faqCheckAgain") }));
 }
