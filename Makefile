@@ -41,8 +41,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot web storage tests bench
 	$(BIN)/mypy bot storage web
 
+# Two workers, one a core of the 2-core CI machine: each starts its own test servers, and most
+# tests wait on sockets and subprocesses, so the suite takes little more than half as long.
 test: $(STAMP) browser-deps server-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
