@@ -156,6 +156,21 @@ async def test_a_student_abroad_reads_times_on_their_clock_with_its_zone_named(
     await expect(meta).to_have_text(re.compile(f", {sent:%H:%M}{re.escape(label)}$"))
 
 
+async def test_a_number_typed_in_groups_and_an_email_in_capitals_find_the_ticket(
+    server: Server, new_page: NewPage
+) -> None:
+    # A phone's keyboard, or a student reading the number out to a friend, groups the digits;
+    # an autofilled address may come capitalised: neither is a wrong credential.
+    ticket = await open_ticket(server)
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    number = ticket.number
+    await tp.look_up(EMAIL.upper(), f" {number[:3]} {number[3:]} ")
+    await expect(tp.badge).to_have_text("Aperto")
+    await expect(page.locator(".uh-tk-heading")).to_contain_text(number)
+
+
 async def test_a_closed_ticket_refuses_a_reply_and_offers_a_new_ticket(
     server: Server, new_page: NewPage
 ) -> None:

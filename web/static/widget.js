@@ -1687,7 +1687,9 @@
     setEnabled(ui.lkSubmit, false);
     ui.lkAlert.textContent = "";
     try {
-      const res = await http("POST", "/api/tickets/lookup", { json: { email, number } });
+      // the digits alone: "000 412", as a phone groups it or a student reads it aloud, is
+      // the same ticket, and the server takes only "#000412" and "412" as its spellings
+      const res = await http("POST", "/api/tickets/lookup", { json: { email, number: normalNumber(number) || number } });
       ui.lkNumber.value = "";
       openTicket(res, true);
     } catch (e) {
