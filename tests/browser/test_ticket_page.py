@@ -134,11 +134,15 @@ async def test_a_student_follows_the_ticket_live_and_replies(
     await Desk(services).set_status(number, "closed", ANNA)
     await expect(tp.badge).to_have_text("Chiuso")
     await expect(tp.closed).to_contain_text("Questo ticket è chiuso e non accetta nuovi messaggi.")
-    await expect(tp.closed).to_contain_text("Il messaggio che stavi scrivendo non è stato inviato.")
+    await expect(tp.closed).to_contain_text(
+        "Il messaggio che stavi scrivendo non è stato inviato: se apri un nuovo ticket, "
+        "lo ritroverai già scritto."
+    )
     await expect(page.locator(".uh-operator")).to_have_text("Ha seguito la richiesta: Anna Bianchi")
     await expect(tp.reply).to_be_hidden()
     await expect(tp.status).to_have_text("")  # the sent reply's note went with the reply box
-    await expect(tp.closed.get_by_role("button", name="Apri un nuovo ticket")).to_be_visible()
+    await press(page, tp.closed.get_by_role("button", name="Apri un nuovo ticket"))
+    await expect(page.locator("#uh-text")).to_have_value("Un'altra domanda")
 
 
 @pytest.mark.parametrize(("zone", "label"), [("Europe/Rome", ""), ("Asia/Shanghai", " GMT+8")])
@@ -188,10 +192,12 @@ async def test_a_closed_ticket_refuses_a_reply_and_offers_a_new_ticket(
         t.status = "closed"
 
     await services.storage.tickets.update(ticket.number, close)
-    await tp.send_reply("Grazie, ma ho ancora un dubbio sulla seconda rata.")
+    unsent = "Grazie, ma ho ancora un dubbio sulla seconda rata."
+    await tp.send_reply(unsent)
     await expect(tp.closed).to_contain_text(
         "Questo ticket è chiuso e non accetta nuovi messaggi: se ti serve ancora aiuto, "
-        "apri un nuovo ticket collegato a questo."
+        "apri un nuovo ticket collegato a questo. Il messaggio che stavi scrivendo non è stato "
+        "inviato: se apri un nuovo ticket, lo ritroverai già scritto."
     )
     new_ticket = tp.closed.get_by_role("button", name="Apri un nuovo ticket")
     await expect(new_ticket).to_be_focused()
@@ -204,6 +210,8 @@ async def test_a_closed_ticket_refuses_a_reply_and_offers_a_new_ticket(
     await chat.settled()
     await expect(chat.log).to_contain_text(f"Il ticket {ticket.number} è chiuso")
     await expect(chat.option("Immatricolazioni")).to_be_visible()
+    # what the closing kept from being sent is the new ticket's question, already typed
+    await expect(page.locator("#uh-text")).to_have_value(unsent)
 
 
 async def test_a_ticket_left_in_a_background_tab_is_not_counted_as_read_live(

@@ -126,7 +126,7 @@
       st_duplicate_help: "Chiuso come duplicato: l'assistenza prosegue nel ticket {number}.",
       newTicket: "Apri un nuovo ticket",
       followTicket: "Apri il ticket {number}",
-      closedUnsent: "Il messaggio che stavi scrivendo non è stato inviato.",
+      closedUnsent: "Il messaggio che stavi scrivendo non è stato inviato: se apri un nuovo ticket, lo ritroverai già scritto.",
       sessionExpired: "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero.",
       rateTitle: "Com'è andata?",
       rateIntro: "Valuta l'assistenza ricevuta: basta toccare una stella. Se vuoi lasciare un commento, scrivilo prima.",
@@ -242,7 +242,7 @@
       st_duplicate_help: "Closed as a duplicate: we carry on helping you in ticket {number}.",
       newTicket: "Open a new ticket",
       followTicket: "Open ticket {number}",
-      closedUnsent: "The message you were writing was not sent.",
+      closedUnsent: "The message you were writing was not sent: if you open a new ticket, you will find it already written.",
       sessionExpired: "The ticket could not be opened: look it up again with email and number.",
       rateTitle: "How did it go?",
       rateIntro: "Rate the help you received: one tap on a star is enough. To leave a comment, write it first.",
@@ -351,6 +351,7 @@
     renderedIds: [],
     lastSent: null,
     followUp: null,
+    carried: null, // the unsent reply of a closed ticket, for its follow-up's question (newTicket)
     ticket: readTicket(), // {number, token, active}
     ticketBody: null,
     msgCount: 0,
@@ -1491,6 +1492,11 @@
         S.wantFocus = false;
       }
     }
+    if (f === ui.text && S.carried && !f.value) {
+      f.value = S.carried;
+      grow(ui.text);
+      S.carried = null;
+    }
     // after the student acted, focus follows the conversation: to the new input or first option
     if (S.wantFocus && (S.open || S.page) && S.view === "chat") focusFirst();
     S.wantFocus = false;
@@ -1961,9 +1967,9 @@
     } catch (e) {
       ui.tkStatus.textContent = "";
       if (e.status === 409) {
-        // closed meanwhile: keep the text, say why, and offer a new ticket
+        // closed meanwhile: keep the text for the new ticket, say why, and offer one
         ui.closedBox.hidden = false;
-        ui.closedText.textContent = e.message;
+        ui.closedText.textContent = e.message + (ui.reply.value.trim() ? " " + T("closedUnsent") : "");
         ui.replyForm.hidden = true;
         (ui.followBtn.hidden ? ui.newTicketBtn : ui.followBtn).focus();
       } else if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
@@ -2028,6 +2034,9 @@
   // fills in email, name, phone and the reference from the ticket the token opens).
   function newTicket() {
     S.followUp = S.ticket ? S.ticket.token : null;
+    // a reply the closing left unsent (its box hidden) is the new ticket's question, already typed
+    S.carried = (ui.replyForm.hidden && ui.reply.value.trim()) || null;
+    ui.reply.value = "";
     S.conversationId = null;
     local.set(K_CONV, null);
     S.renderedIds = [];
