@@ -175,6 +175,27 @@ async def test_a_number_typed_in_groups_and_an_email_in_capitals_find_the_ticket
     await expect(page.locator(".uh-tk-heading")).to_contain_text(number)
 
 
+async def test_an_address_in_the_operator_s_answer_is_a_link_a_phone_can_tap(
+    server: Server, new_page: NewPage
+) -> None:
+    ticket = await open_ticket(server)
+    services = server.app[SERVICES]
+    await services.storage.operators.put(ANNA)
+    form = "https://www.unipg.it/files/pagine/modulistica/segreteria-studenti/rimborso_tasse.pdf"
+    answer = f"Compili il modulo {form}. Poi lo alleghi qui (<b>non</b> via email)."
+    await Desk(services).operator_reply(ticket.number, ANNA, answer, internal=False)
+    page = await new_page(PHONE)
+    await page.goto(f"{server.url}/ticket?number={ticket.number}")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    body = tp.thread.locator(".uh-msg-operator .uh-body")
+    await expect(body).to_have_text(answer.replace(".pdf.", ".pdf (si apre in una nuova scheda)."))
+    link = body.get_by_role("link")
+    await expect(link).to_have_count(1)  # the sentence's stop and the markup stay text
+    await expect(link).to_have_attribute("href", form)
+    await expect(link).to_have_attribute("target", "_blank")
+
+
 async def test_a_closed_ticket_refuses_a_reply_and_offers_a_new_ticket(
     server: Server, new_page: NewPage
 ) -> None:

@@ -480,6 +480,21 @@
     );
   }
 
+  // An operator's "compili il modulo https://…": a phone cannot select an address the width of
+  // the screen breaks over six lines, so it is a link; the sentence's closing stop is not.
+  const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"]+/g;
+  function linkified(text) {
+    const parts = [];
+    let at = 0;
+    for (const m of text.matchAll(URL_IN_TEXT)) {
+      const url = m[0].replace(/[.,;:!?)\]»"']+$/, "");
+      parts.push(text.slice(at, m.index), link(url, url));
+      at = m.index + url.length;
+    }
+    parts.push(text.slice(at));
+    return parts;
+  }
+
   /* ----- formatting: sizes and dates in the student's language, the attachment check ----- */
 
   const locale = () => (S.lang === "en" ? "en-GB" : "it-IT");
@@ -1855,7 +1870,7 @@
       "div",
       { class: "uh-msg uh-msg-" + author },
       h("p", { class: "uh-meta" }, h("span", { class: "uh-who", text: who }), m.at ? " · " + fmtDate(m.at) : ""),
-      m.body ? h("p", { class: "uh-body", dir: "auto", text: m.body }) : null,
+      m.body ? h("p", { class: "uh-body", dir: "auto" }, ...linkified(m.body)) : null,
       files.length
         ? h(
             "ul",
