@@ -117,6 +117,8 @@ def compose(
         "close_days": close_days,
         "reopens": None if reopens is None else reopening(reopens, lang),
         "duplicate_of": ticket.duplicate_of,
+        # the closed ticket a follow-up goes on from, which its student chose to link
+        "references": ticket.references,
         # the ticket a duplicate's student is to follow now
         "follow_link": (
             ticket_link(public_url, ticket.duplicate_of, lang) if ticket.duplicate_of else None

@@ -549,6 +549,12 @@ async def test_a_follow_up_references_the_closed_ticket(
     created = await create(http, references=f"#{old['number']}")
     ticket = await server.app[SERVICES].storage.tickets.get(created["number"])
     assert ticket is not None and ticket.references == old["number"]
+    # the student's receipt says the office has the history, so it need not be told again
+    [mail] = ticket.outbox
+    assert f"- Segue il ticket: {old['number']} (l'operatore può leggerlo)\n" in mail.text
+    assert f"<td>{old['number']} (l'operatore può leggerlo)</td>" in mail.html
+    first = await server.app[SERVICES].storage.tickets.get(old["number"])
+    assert first is not None and "Segue il ticket" not in first.outbox[0].text
     # Someone else's ticket cannot be referenced.
     async with http.post(
         "/api/tickets", json={**VALID, "email": "x@example.com", "references": old["number"]}
