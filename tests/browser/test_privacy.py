@@ -5,6 +5,7 @@ admin's erasure, whose confirmation names the tickets it takes."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,37 @@ async def test_the_notice_is_linked_before_the_email_is_asked(
     # Once the contact data is given the notice stays until the last personal question.
     await chat.say("mario.rossi@gmail.com", field="email")
     await expect(notice).to_be_visible()
+
+
+async def test_the_next_person_at_a_shared_computer_finds_no_ticket_nor_its_contact_data(
+    server: Server, new_page: NewPage
+) -> None:
+    """A library's computer: a student opens a ticket in the chat and closes the tab. Whoever
+    opens the help desk there next must not read the student's email and phone in the chat,
+    nor open the ticket from its card (its access lasts a day)."""
+    page = await new_page()
+    await page.goto(f"{server.url}/")
+    chat = Chat(page)
+    await chat.to_contact_data()
+    await chat.say("mario.rossi@gmail.com", field="email")
+    await chat.say("Rossi Mario", field="text")
+    await chat.say("333 1234567", field="tel")
+    await chat.choose("Continua senza allegato")
+    await chat.choose("Invia la richiesta")
+    await expect(page.locator(".uh-tk-entry .uh-tk-num")).to_have_text(re.compile(r"^\d{6}$"))
+    # the student's own tab still resumes the chat, as after a reload
+    await page.reload()
+    await chat.settled()
+    await expect(page.locator(".uh-tk-entry .uh-tk-num")).to_have_count(1)
+    await page.close()
+
+    later = await page.context.new_page()
+    await later.goto(f"{server.url}/")
+    await Chat(later).settled()
+    await expect(later.locator(".uh-log")).to_contain_text("Ciao!")
+    await expect(later.locator(".uh-log")).not_to_contain_text("mario.rossi@gmail.com")
+    await expect(later.locator(".uh-log")).not_to_contain_text("1234567")
+    await expect(later.locator(".uh-tk-entry")).to_have_count(0)
 
 
 async def test_a_student_downloads_their_data_from_the_ticket_page(

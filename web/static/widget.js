@@ -346,7 +346,7 @@
     helloDelay: 0,
     helloRetry: null,
     busy: false, // waiting for the bot's answer to our last action
-    conversationId: local.get(K_CONV),
+    conversationId: session.get(K_CONV) || local.get(K_CONV),
     prompt: null,
     renderedIds: [],
     lastSent: null,
@@ -400,6 +400,17 @@
   };
   // the chat's draft answers the step its latest line asked
   const chatPlace = () => S.conversationId + "#" + S.renderedIds[S.renderedIds.length - 1];
+
+  // A chat in progress outlives the browser, to be finished later. One that has opened a ticket
+  // (or found one by email and number) holds the student's email and the ticket's access, and
+  // the new ticket's name and phone: on a library's or a family's computer the next person must
+  // not find them, so it is kept for this tab only (the student comes back with email and
+  // number, as the mails say).
+  function keepConversation(id, ticketOpened) {
+    local.set(K_CONV, id && !ticketOpened ? id : null);
+    session.set(K_CONV, id && ticketOpened ? id : null);
+  }
+  const opensTicket = (entries) => (entries || []).some((e) => e && (e.kind === "ticket" || e.kind === "ticket_view"));
 
   function T(key, vars) {
     let s = STRINGS[S.lang][key];
@@ -1195,7 +1206,7 @@
     S.helloDelay = 0;
     if (p.conversation_id) {
       S.conversationId = p.conversation_id;
-      local.set(K_CONV, p.conversation_id);
+      keepConversation(p.conversation_id, opensTicket(p.transcript));
     }
     if (p.lang) setLang(p.lang);
     setBusy(false);
@@ -1235,6 +1246,7 @@
     if (p.lang) setLang(p.lang);
     setBusy(false);
     showTyping(false);
+    if (opensTicket(p.entries)) keepConversation(S.conversationId, true);
     const first = appendEntries(p.entries || [], true);
     // a new step starts with empty fields (a refused value is given back by renderPrompt);
     // `state` does not do this, so a reconnect never wipes what the student was typing
@@ -2053,7 +2065,7 @@
     S.carried = (ui.replyForm.hidden && ui.reply.value.trim()) || null;
     ui.reply.value = "";
     S.conversationId = null;
-    local.set(K_CONV, null);
+    keepConversation(null);
     S.renderedIds = [];
     ui.log.textContent = "";
     renderPrompt(null);
