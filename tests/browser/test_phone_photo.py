@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import FilePayload, Page, expect
 
 from tests.browser.conftest import NewPage
-from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
+from tests.browser.test_ticket_page import open_on_a_phone
 from tests.browser.widget import Chat, press
 from tests.conftest import Server
 from web.http.keys import SERVICES
@@ -93,12 +93,7 @@ async def test_a_phone_photo_over_2_mb_is_attached_to_the_chat_smaller(
 async def test_a_phone_photo_over_2_mb_goes_with_a_reply_smaller(
     server: Server, new_page: NewPage
 ) -> None:
-    ticket = await open_ticket(server)
-    page = await new_page(PHONE, 640)
-    await page.goto(server.url + "/ticket")
-    tp = TicketPage(page)
-    await tp.look_up(EMAIL, ticket.number)
-    await expect(tp.badge).to_have_text("Aperto")
+    ticket, page, tp = await open_on_a_phone(server, new_page)
     await tp.reply.fill("Ecco la ricevuta del bonifico.")
     await pick(page, ".uh-replyform .uh-btn:not(.uh-primary)", await phone_photo(page))
     await expect(page.locator(".uh-chip .uh-fname")).to_have_text(NAME)

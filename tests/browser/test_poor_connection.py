@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import FilePayload, Page, Route, expect
 
 from tests.browser.conftest import NewPage
-from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
+from tests.browser.test_ticket_page import EMAIL, open_on_a_phone
 from tests.browser.widget import PNG, Chat, press
 from tests.conftest import Server
 from web.console.namespace import CONSOLE
@@ -52,12 +52,7 @@ async def test_a_reloaded_tab_gives_back_the_question_being_written(
 async def test_a_reloaded_ticket_gives_back_the_reply_being_written(
     server: Server, new_page: NewPage
 ) -> None:
-    ticket = await open_ticket(server)
-    page = await new_page(PHONE, 640)
-    await page.goto(server.url + "/ticket")
-    tp = TicketPage(page)
-    await tp.look_up(EMAIL, ticket.number)
-    await expect(tp.badge).to_have_text("Aperto")
+    ticket, page, tp = await open_on_a_phone(server, new_page)
     await press(page, tp.reply)
     await page.keyboard.insert_text(DRAFT)
 
@@ -111,12 +106,7 @@ async def bodies(server: Server, number: str) -> list[str]:
 async def test_a_reply_whose_answer_was_lost_is_shown_sent_not_left_to_send_twice(
     server: Server, new_page: NewPage
 ) -> None:
-    ticket = await open_ticket(server)
-    page = await new_page(PHONE, 640)
-    await page.goto(server.url + "/ticket")
-    tp = TicketPage(page)
-    await tp.look_up(EMAIL, ticket.number)
-    await expect(tp.badge).to_have_text("Aperto")
+    ticket, page, tp = await open_on_a_phone(server, new_page)
     await lose_first_answer(page, reached=True)
 
     await tp.send_reply(REPLY)
@@ -134,12 +124,7 @@ async def test_a_reply_sent_again_after_a_network_error_is_stored_once(
 ) -> None:
     """With no live update to tell (the connection is down too), the student presses "Invia"
     again: the page looks at the ticket before posting, and posts only what did not arrive."""
-    ticket = await open_ticket(server)
-    page = await new_page(PHONE, 640)
-    await page.goto(server.url + "/ticket")
-    tp = TicketPage(page)
-    await tp.look_up(EMAIL, ticket.number)
-    await expect(tp.badge).to_have_text("Aperto")
+    ticket, page, tp = await open_on_a_phone(server, new_page)
     # the live connection gone for good: no `ticket` event will say the reply arrived
     await page.route("**/socket.io/**", lambda route: route.abort())
     await page.evaluate("() => { WebSocket.prototype.send = function () {}; }")

@@ -80,6 +80,17 @@ class TicketPage:
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
+async def open_on_a_phone(server: Server, new_page: NewPage) -> tuple[Ticket, Page, TicketPage]:
+    """A ticket opened by the chat, then found again with email and number on a phone."""
+    ticket = await open_ticket(server)
+    page = await new_page(PHONE, 640)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+    return ticket, page, tp
+
+
 async def test_a_student_follows_the_ticket_live_and_replies(
     server: Server, new_page: NewPage, width: int
 ) -> None:
