@@ -32,7 +32,9 @@ _ACCENTS = re.compile("[\u0300-\u036f\u200c\u200d]")
 _APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u00b4`\u02bc", "'"))
 # A query of digits, spaces, + and - only is a phone number (or a ticket's): compared by its
 # digits, so "+39 333 1000019" and "3331000019" both find the phone stored as +393331000019.
-_PHONE_LIKE = re.compile(r"[0-9+\-\s]*[0-9][0-9+\-\s]*")
+# (No digit: nothing to compare. Checked apart from the pattern, which a digit in its middle
+# would make quadratic: an 8,000-digit query held the event loop for a third of a second.)
+_PHONE_LIKE = re.compile(r"[0-9+\-\s]+")
 _NOT_DIGIT = re.compile("[^0-9]")
 
 
@@ -54,7 +56,7 @@ def needles(query: str) -> list[list[str]]:
     and -, its digits as one needle too (a phone written any way), or the words as typed (an
     academic year "2024-25"). No list: nothing to look for (a query of marks and spaces only)."""
     words = [w for w in searchable(query).replace("\x00", "").split() if w]
-    if _PHONE_LIKE.fullmatch(query):
+    if _PHONE_LIKE.fullmatch(query) and any(c.isdigit() for c in query):
         digits = [_NOT_DIGIT.sub("", query)]
         return [digits] if words == digits else [digits, words]
     return [words] if words else []
