@@ -239,18 +239,22 @@ def validate_reply(text: str, *, has_attachment: bool = False) -> Result:
     return Valid(message)
 
 
-_NUMBER = re.compile(r"#?\s*(\d{1,12})")
+# digits, spaces between them allowed: a number copied from a mail or read out on the
+# phone comes in groups ("000 412")
+_NUMBER = re.compile(r"#?\s*(\d(?:\s*\d){0,11})")
 
 
 def validate_number(text: str) -> Result:
-    """A ticket number as students write it ('412', '000412', ' #000412 ') -> '000412'."""
+    """A ticket number as students write it ('412', '000412', ' #000412 ', '000 412') ->
+    '000412'."""
     raw = text.strip()
     if not raw:
         return Invalid("wrong_number.empty")
     match = _NUMBER.fullmatch(raw)
-    if match is None or int(match.group(1)) > 999_999:
+    number = int("".join(match.group(1).split())) if match else None
+    if number is None or number > 999_999:
         return Invalid("wrong_number.format")
-    return Valid(f"{int(match.group(1)):06d}")
+    return Valid(f"{number:06d}")
 
 
 def validate_topic(value: str, faq: FaqIndex) -> Result:

@@ -182,7 +182,11 @@ def test_message_errors(typed: str, key: str) -> None:
     assert validate_message(typed) == Invalid(key)
 
 
-@pytest.mark.parametrize("typed", ["000412", "412", " #000412 ", "#412", "# 412", "0000412"])
+@pytest.mark.parametrize(
+    "typed",
+    ["000412", "412", " #000412 ", "#412", "# 412", "0000412", "000 412", "0 0 0 4 1 2",
+     "000  412"],
+)
 def test_ticket_number_is_read_with_or_without_zeros(typed: str) -> None:
     assert validate_number(typed) == Valid("000412")
 
@@ -195,6 +199,7 @@ def test_ticket_number_is_read_with_or_without_zeros(typed: str) -> None:
         ("1234567", "wrong_number.format"),
         ("12-34", "wrong_number.format"),
         ("ticket 412", "wrong_number.format"),
+        ("1 234 567", "wrong_number.format"),
     ],
 )
 def test_ticket_number_errors(typed: str, key: str) -> None:
