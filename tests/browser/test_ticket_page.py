@@ -79,7 +79,6 @@ class TicketPage:
         )
 
 
-@pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
 async def open_on_a_phone(server: Server, new_page: NewPage) -> tuple[Ticket, Page, TicketPage]:
     """A ticket opened by the chat, then found again with email and number on a phone."""
     ticket = await open_ticket(server)
@@ -91,6 +90,7 @@ async def open_on_a_phone(server: Server, new_page: NewPage) -> tuple[Ticket, Pa
     return ticket, page, tp
 
 
+@pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
 async def test_a_student_follows_the_ticket_live_and_replies(
     server: Server, new_page: NewPage, width: int
 ) -> None:
