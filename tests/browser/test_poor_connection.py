@@ -66,7 +66,9 @@ async def test_a_reloaded_ticket_gives_back_the_reply_being_written(
     services.signer = TokenSigner(b"another secret", services.signer.ttl)
     await press(page, page.get_by_role("button", name="Invia la risposta", exact=True))
     await expect(tp.lookup_alert).to_have_text(
-        "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero."
+        "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero. "
+        "Il messaggio che stavi scrivendo non è stato inviato ma non è perso: "
+        "lo ritroverai pronto da inviare."
     )
     await tp.look_up(EMAIL, ticket.number)
     await expect(tp.badge).to_have_text("Aperto")

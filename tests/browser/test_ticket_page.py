@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from storage import Operator, Ticket
 from tests.browser.conftest import DESKTOP, PHONE, NewPage
-from tests.browser.widget import Chat, press
+from tests.browser.widget import PNG, Chat, press
 from tests.conftest import Server
 from web.desk.live import STUDENT_ROOM
 from web.desk.tickets import Desk
@@ -184,6 +184,49 @@ async def test_a_number_typed_in_groups_and_an_email_in_capitals_find_the_ticket
     await tp.look_up(EMAIL.upper(), f" {number[:3]} {number[3:]} ")
     await expect(tp.badge).to_have_text("Aperto")
     await expect(page.locator(".uh-tk-heading")).to_contain_text(number)
+
+
+async def test_a_reply_written_as_the_access_runs_out_waits_for_the_ticket_found_again(
+    server: Server, new_page: NewPage
+) -> None:
+    """The look-up's access lasts a day: a reply begun in a tab left open overnight must not
+    be lost with it, nor the number the student would have to find again."""
+    ticket = await open_ticket(server)
+    signer = server.app[SERVICES].signer
+    signer.ttl = 3  # every access now lasts 3 s, as a day does
+    page = await new_page(PHONE)
+    await page.goto(f"{server.url}/ticket?number={ticket.number}")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+    draft = "Ecco il codice IUV che mi avete chiesto: RF12345678901234567890."
+    await tp.reply.fill(draft)
+    async with page.expect_file_chooser() as chooser:
+        await press(page, page.get_by_role("button", name="Allega un file", exact=True))
+    await (await chooser.value).set_files(
+        {"name": "ricevuta.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    await asyncio.sleep(3.5)
+    await press(page, page.get_by_role("button", name="Invia la risposta", exact=True))
+
+    await expect(tp.lookup_alert).to_have_text(
+        "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero. "
+        "Il messaggio che stavi scrivendo non è stato inviato ma non è perso: "
+        "lo ritroverai pronto da inviare."
+    )
+    await expect(tp.number).to_have_value(ticket.number)
+    await expect(tp.email).to_have_value(EMAIL)
+    signer.ttl = 3600
+    await press(page, page.get_by_role("button", name="Cerca il ticket", exact=True))
+    await expect(tp.badge).to_have_text("Aperto")
+    await expect(tp.reply).to_have_value(draft)
+    await expect(page.locator(".uh-replyform .uh-chip")).to_contain_text("ricevuta.png")
+    await tp.send_reply("")
+    await expect(tp.status).to_have_text("Messaggio inviato.")
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None
+    assert stored.messages[-1].body == draft
+    assert [a.filename for a in stored.messages[-1].attachments] == ["ricevuta.png"]
 
 
 async def test_an_address_in_the_operator_s_answer_is_a_link_a_phone_can_tap(

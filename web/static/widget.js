@@ -128,6 +128,8 @@
       followTicket: "Apri il ticket {number}",
       closedUnsent: "Il messaggio che stavi scrivendo non è stato inviato: se apri un nuovo ticket, lo ritroverai già scritto.",
       sessionExpired: "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero.",
+      sessionExpiredKept:
+        "Non è stato possibile aprire il ticket: cercalo di nuovo con email e numero. Il messaggio che stavi scrivendo non è stato inviato ma non è perso: lo ritroverai pronto da inviare.",
       rateTitle: "Com'è andata?",
       rateIntro: "Valuta l'assistenza ricevuta: basta toccare una stella. Se vuoi lasciare un commento, scrivilo prima.",
       rateComment: "Commento (facoltativo)",
@@ -244,6 +246,8 @@
       followTicket: "Open ticket {number}",
       closedUnsent: "The message you were writing was not sent: if you open a new ticket, you will find it already written.",
       sessionExpired: "The ticket could not be opened: look it up again with email and number.",
+      sessionExpiredKept:
+        "The ticket could not be opened: look it up again with email and number. The message you were writing was not sent but is not lost: you will find it ready to send.",
       rateTitle: "How did it go?",
       rateIntro: "Rate the help you received: one tap on a star is enough. To leave a comment, write it first.",
       rateComment: "Comment (optional)",
@@ -356,6 +360,8 @@
     ticketBody: null,
     msgCount: 0,
     replyFile: null,
+    // a reply's file kept while the student finds the ticket again (accessExpired)
+    waitingFile: null,
     typingSent: 0,
     // the closing mail links to /ticket#rating: once the ticket is open, go to its stars
     wantRating: location.hash === "#rating",
@@ -1750,6 +1756,8 @@
       ui.reply.value = "";
     }
     if (!ui.reply.value) ui.reply.value = drafts.get("reply", S.ticket.number);
+    if (S.waitingFile && S.waitingFile.number === S.ticket.number) setReplyFile(S.waitingFile.file);
+    S.waitingFile = null;
     ui.tkAlert.textContent = "";
     ui.tkStatus.textContent = "";
     showView("ticket", moveFocus);
@@ -1786,7 +1794,7 @@
       return true;
     } catch (e) {
       if (S.ticket !== t) return false;
-      if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      if (e.status === 401 || e.status === 403 || e.status === 404) accessExpired();
       else ui.tkAlert.textContent = e.message;
       return false;
     }
@@ -1798,6 +1806,17 @@
     saveTicket();
     showView("lookup", true);
     ui.lkAlert.textContent = message || "";
+  }
+
+  // The ticket's access ran out (a day after the look-up, a tab a phone kept open): the student
+  // finds it again with the number filled back in, and a reply being written waits for that
+  // ticket, its text in the drafts and its file kept here.
+  function accessExpired() {
+    const number = S.ticket && S.ticket.number;
+    const writing = Boolean(ui.reply.value.trim() || S.replyFile);
+    S.waitingFile = number && S.replyFile ? { number, file: S.replyFile } : null;
+    forgetTicket(T(writing ? "sessionExpiredKept" : "sessionExpired"));
+    if (number) ui.lkNumber.value = number;
   }
 
   // The ticket a duplicate was closed in favour of, looked up with the email just used.
@@ -1999,7 +2018,7 @@
         ui.closedText.textContent = e.message + (ui.reply.value.trim() ? " " + T("closedUnsent") : "");
         ui.replyForm.hidden = true;
         (ui.followBtn.hidden ? ui.newTicketBtn : ui.followBtn).focus();
-      } else if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      } else if (e.status === 401 || e.status === 403 || e.status === 404) accessExpired();
       else {
         ui.tkAlert.textContent = e.message;
         // no answer, or a proxy that gave up waiting for one: the server may have kept it
@@ -2167,7 +2186,7 @@
         ui.rateDone.focus();
       }
     } catch (e) {
-      if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      if (e.status === 401 || e.status === 403 || e.status === 404) accessExpired();
       else {
         ui.rateAlert.textContent = e.message;
         if (e.status === 409) refreshTicket(); // rated from another tab, or reopened meanwhile
@@ -2327,7 +2346,7 @@
       const blob = await http("GET", "/api/tickets/" + encodeURIComponent(t.number) + "/export", { token: t.token, blob: true });
       saveBlob(blob, T("exportName", { number: t.number }));
     } catch (e) {
-      if (e.status === 401 || e.status === 403 || e.status === 404) forgetTicket(T("sessionExpired"));
+      if (e.status === 401 || e.status === 403 || e.status === 404) accessExpired();
       else ui.tkAlert.textContent = e.status ? e.message : T("exportError");
     } finally {
       setEnabled(ui.exportBtn, true);
