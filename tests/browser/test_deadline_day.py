@@ -399,3 +399,31 @@ async def test_a_connection_down_for_longer_than_a_blip_is_said_in_words(
     reachable[0] = True
     await expect(banner).to_be_hidden(timeout=20_000)
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_closing_pressed_before_the_student_s_new_message_showed_is_refused(
+    server: Server, browser: Browser
+) -> None:
+    """The student writes "aspetti, e per l'ISEE?" the moment the operator presses "Chiudi
+    ticket", before the message reaches the console (here: it never does live). The closing is
+    refused, and the message is then on screen."""
+    await create_account(server, LAURA)
+    ticket = await open_ticket(server, name="Rinaldi Leo")
+    laura = await page_of(browser)
+
+    def without_live_messages(ws: WebSocketRoute) -> None:
+        server_side = ws.connect_to_server()
+        server_side.on_message(
+            lambda m: None if isinstance(m, str) and '"ticket_message"' in m else ws.send(m)
+        )
+
+    await laura.route_web_socket(re.compile("/socket.io/"), without_live_messages)
+    await sign_in(laura, server, LAURA)
+    await laura.locator(".c-item", has_text=ticket.number).click()
+    await expect(laura.get_by_role("button", name="Chiudi ticket")).to_be_visible()
+    await Desk(server.app[SERVICES]).student_reply(ticket.number, "Aspetti, e per l'ISEE?", None)
+    await laura.get_by_role("button", name="Chiudi ticket").click()
+    await expect(laura.locator(".c-toasts")).to_contain_text("Lo studente ha appena scritto")
+    await expect(laura.locator(".c-thread")).to_contain_text("Aspetti, e per l'ISEE?")
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None and stored.status == "open"

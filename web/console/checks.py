@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.corpus import ID_PATTERN
 from bot.validate import Invalid, validate_reply
-from storage import Ticket
+from storage import Message, Ticket
 from storage.models import TicketStatus
 from web.console.namespace import Caller, ConsoleNamespace, parse_number
 from web.desk.errors import ApiError
@@ -39,12 +39,7 @@ def reply_guard(
         holder(ticket)
         if ticket.status == "closed":
             raise ApiError(409, "closed_reply")
-        if after is None:
-            return
-        ids = [m.id for m in ticket.messages]
-        if after not in ids:
-            raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
-        for message in ticket.messages[ids.index(after) + 1 :]:
+        for message in _since(ticket, after):
             if (
                 message.author == "operator"
                 and not message.internal
@@ -55,6 +50,31 @@ def reply_guard(
                 raise ApiError(409, "student_wrote")
 
     return guard
+
+
+def status_guard(
+    caller: Caller, names: dict[str, str], after: str | None, status: TicketStatus, *, force: bool
+) -> Guard:
+    """A closing or a wait for the student pressed as the student writes again would, as a
+    reply that does so, answer a question the operator never read."""
+    holder = holder_guard(caller, names, force=force)
+
+    def guard(ticket: Ticket) -> None:
+        holder(ticket)
+        if status != "open" and any(m.author == "student" for m in _since(ticket, after)):
+            raise ApiError(409, "student_wrote")
+
+    return guard
+
+
+def _since(ticket: Ticket, after: str | None) -> list[Message]:
+    """The messages after `after`, the last one the operator saw (none without it)."""
+    if after is None:
+        return []
+    ids = [m.id for m in ticket.messages]
+    if after not in ids:
+        raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
+    return ticket.messages[ids.index(after) + 1 :]
 
 
 # The rule for a message in a ticket is the students' one (bot.validate); operators read its

@@ -30,6 +30,7 @@ from web.console.checks import (
     holder_guard,
     inserted_faqs,
     reply_guard,
+    status_guard,
 )
 from web.console.namespace import ConsoleNamespace, parse_number
 from web.desk.accounts import (
@@ -286,13 +287,16 @@ async def post_status(request: web.Request) -> web.StreamResponse:
     if status not in TICKET_STATUSES:
         raise ApiError(422, "validation_failed", fields={"status": "console.field.status"})
     force = flag(data, "force")
+    after = data.get("after")
+    if after is not None and not isinstance(after, str):
+        raise ApiError(422, "validation_failed", fields={"after": "console.field.after"})
     duplicate_of = await duplicate_target(console, number, status, data.get("duplicate_of"))
     names = await console.desk.operator_names()
     ticket = await console.desk.set_status(
         number,
         cast(TicketStatus, status),
         caller.operator,
-        guard=holder_guard(caller, names, force=force),
+        guard=status_guard(caller, names, after, cast(TicketStatus, status), force=force),
         duplicate_of=duplicate_of,
     )
     return json_response({"ticket": summary_view(TicketSummary.of(ticket), names)})

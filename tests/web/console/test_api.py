@@ -1044,6 +1044,38 @@ async def test_a_closing_reply_that_crossed_the_students_message_is_refused(
     ] == 201
 
 
+async def test_a_closing_pressed_as_the_student_writes_again_is_refused(
+    server: Server, signed_in: Factory
+) -> None:
+    """"Chiudi ticket" pressed after the answer, as the student writes "wait, one more
+    thing": with the last message the operator saw, the closing is refused, as a closing
+    reply's is; reopening never is."""
+    laura = await signed_in(LAURA)
+    ticket = await open_ticket(server)
+    path = f"/api/console/tickets/{ticket.number}"
+    assert (await laura.post(f"{path}/messages", {"body": "Ecco come fare."}))[0] == 201
+    _, view = await laura.get(path)
+    seen = view["messages"][-1]["id"]
+    async with aiohttp.ClientSession() as student, student.post(
+        f"{server.url}/api/tickets/{ticket.number}/messages",
+        json={"body": "Aspetti, e per l'ISEE?"},
+        headers={"Authorization": f"Bearer {ticket.token}"},
+    ) as response:
+        assert response.status == 201
+    for then in ("closed", "awaiting_user"):
+        status, body = await laura.post(f"{path}/status", {"status": then, "after": seen})
+        assert (status, body["error"]["code"]) == (409, "student_wrote"), body
+        assert body["error"]["message"].startswith("Lo studente ha appena scritto")
+    stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
+    assert stored is not None and stored.status == "open"
+    _, view = await laura.get(path)
+    last = view["messages"][-1]["id"]
+    assert (await laura.post(f"{path}/status", {"status": "closed", "after": last}))[0] == 200
+    assert (await laura.post(f"{path}/status", {"status": "open", "after": seen}))[0] == 200
+    status, body = await laura.post(f"{path}/status", {"status": "closed", "after": "nope"})
+    assert (status, list(body["error"]["fields"])) == (422, ["after"])
+
+
 async def test_status_changes_and_their_errors(server: Server, signed_in: Factory) -> None:
     laura = await signed_in(LAURA, lang="en")
     ticket = await open_ticket(server)

@@ -314,11 +314,16 @@ async function setStatus(status, duplicateOf) {
   // (the holder's own writing goes into the one question about their ticket)
   const holderWriting = warnWriting && heldByOther(t) && writing.name === t.operator.name;
   if (warnWriting && !holderWriting && !window.confirm(T("confirmColleagueWriting", { name: writing.name, status: statusLabel(status) }))) return;
+  // the last message on screen: a closing that crosses the student's new one is refused
+  const after = t.messages.length ? t.messages[t.messages.length - 1].id : undefined;
   const res = await withForce(
-    (force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force, ...(duplicateOf ? { duplicate_of: duplicateOf } : {}) }),
+    (force) => api("POST", "/api/console/tickets/" + t.number + "/status", { status, force, after, ...(duplicateOf ? { duplicate_of: duplicateOf } : {}) }),
     (name) => T("forceStatus", { name, status: statusLabel(status) }),
     holderWriting ? T("heldWriting", { name: t.operator.name }) : "");
-  if (!res) return;
+  if (!res) {
+    await reloadTicket(true); // the refusal's reason, a student's new message, on screen
+    return;
+  }
   announce(T("statusChanged", { number: t.number, status: statusLabel(status) }));
   await reloadTicket();
   scheduleQueue();
