@@ -80,7 +80,7 @@ class Conversations:
         storage = self.services.storage
         if requested is not None:
             conversation = await storage.conversations.resume(requested)
-            if conversation is not None and not _left(conversation):
+            if conversation is not None and not left(conversation):
                 return conversation
         # New conversations cost disk: a script must not open them by the thousand.
         wait = await self.services.limits.conversations_per_ip.take(ip)
@@ -382,7 +382,7 @@ class Conversations:
         return number if old is not None and old.email == email else None
 
 
-def _left(conversation: Conversation) -> bool:
+def left(conversation: Conversation) -> bool:
     """Untouched for longer than RESUME_IDLE: someone else may be at the keyboard now."""
     idle = datetime.now(UTC) - datetime.fromisoformat(conversation.updated_at)
     return idle > RESUME_IDLE

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.validate import Valid, validate_number
 from storage import Attachment, Ticket
-from web.desk.conversations import Conversations
+from web.desk.conversations import Conversations, left
 from web.desk.errors import ApiError
 from web.desk.limits import refund_all, take_all
 from web.desk.services import Services
@@ -30,7 +30,10 @@ async def upload_chat_attachment(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
     if not CONVERSATION_ID.fullmatch(conversation_id):
         raise ApiError(404, "not_found")
-    if await services.storage.conversations.get(conversation_id) is None:
+    conversation = await services.storage.conversations.get(conversation_id)
+    # A chat left for long is over (RESUME_IDLE): a file saved into it would touch it and
+    # let whoever read its id from the browser resume it, contact details and token included.
+    if conversation is None or left(conversation):
         raise ApiError(404, "not_found")
     if request.content_type != "multipart/form-data":
         raise ApiError(400, "bad_request")

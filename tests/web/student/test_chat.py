@@ -267,6 +267,28 @@ async def test_a_chat_left_for_long_is_not_resumed_by_the_next_person(
     await stranger.close()
 
 
+async def test_a_chat_left_for_long_is_not_revived_by_an_upload(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload saves the chat, which would make it fresh again: whoever reads the id from
+    the browser's localStorage must not get the student's chat back that way."""
+    first = Student(server)
+    await first.connect()
+    await first.hello()
+    await to_contact_data(first)
+    await first.close()
+    assert first.conversation_id is not None
+    monkeypatch.setattr(conversations, "RESUME_IDLE", timedelta(seconds=0.5))
+    await asyncio.sleep(0.6)
+    response = await upload(server, first.conversation_id, "doc.png", PNG)
+    assert response.status == 404
+    stranger = Student(server)
+    await stranger.connect()
+    state = await stranger.hello(first.conversation_id)
+    assert state["conversation_id"] != first.conversation_id
+    await stranger.close()
+
+
 async def test_server_restart_mid_flow_resumes(data_dir: Path) -> None:
     config = make_config(data_dir)
     server = await start_server(config)
