@@ -87,7 +87,9 @@ class Checker:
                 self.add(file, item, f"{field}.{lang}", "empty_text")
             else:
                 out[lang] = text.strip()
-        if required and "it" not in out and f"{field}.it" not in {p.field for p in self.problems}:
+        # Unless this very text's Italian was already named (empty): another FAQ's is no reason.
+        said = {(p.file, p.item, p.field) for p in self.problems}
+        if required and "it" not in out and (file, item, f"{field}.it") not in said:
             self.add(file, item, f"{field}.it", "italian_missing")
         return out
 

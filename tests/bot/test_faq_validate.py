@@ -227,6 +227,15 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
     assert len(found) == 2
 
 
+def test_a_missing_italian_text_is_named_whatever_another_faq_lacks(tmp_path: Path) -> None:
+    """One FAQ's empty Italian answer must not hide that another FAQ has none at all."""
+    empty = changed(id="tasse-002", answer={"it": " "})
+    english_only = changed(id="tasse-003", answer={"en": "It depends."})
+    found = problems(corpus(tmp_path, empty, english_only))
+    assert any(line.startswith("faq/one.json: tasse-002: answer.it: ") for line in found)
+    assert any(line.startswith("faq/one.json: tasse-003: answer.it: ") for line in found)
+
+
 def test_loading_an_invalid_corpus_raises_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="tasse-001: question: manca"):
         FaqIndex.from_directory(corpus(tmp_path, changed(question=None)))
