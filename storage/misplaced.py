@@ -14,7 +14,15 @@ def copy_inside(root: Path) -> Path | None:
     """The data folder one level inside `root`, when `root` itself has none."""
     if not root.is_dir() or (root / "tickets").is_dir():
         return None
-    return next((p for p in sorted(root.iterdir()) if (p / "tickets").is_dir()), None)
+    return next((p for p in sorted(root.iterdir()) if _holds_tickets(p)), None)
+
+
+def _holds_tickets(folder: Path) -> bool:
+    # A volume's lost+found is root's, mode 700: unreadable, and no copy of ours either way.
+    try:
+        return (folder / "tickets").is_dir()
+    except PermissionError:
+        return False
 
 
 def copy_inside_reason(inside: Path) -> str:

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from storage import DamagedFile, DataFolderBusy, Storage, StorageError
 
-from .conftest import build, run_python
+from .conftest import ROOT, build, run_python
 
 
 async def test_a_second_owner_in_the_same_process_is_refused(folder: Storage) -> None:
@@ -159,3 +163,36 @@ async def test_files_another_user_owns_are_named_with_the_command_not_called_dam
     assert f"  {ticket} (owner root)" in message
     assert f"  {shard} (owner root)" in message
     assert message.endswith(f"chown -R 4242: {data_dir}")
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="only root can start a process as another user",
+)
+def test_a_new_file_system_whose_lost_and_found_the_service_cannot_enter_starts() -> None:
+    """A data folder that is a file system of its own, first start: its lost+found is root's,
+    mode 700, and the look for a backup copied one level down must not stumble on it."""
+    nobody = 65534
+    mount = Path(tempfile.mkdtemp(prefix="helpdesk-volume-"))  # tmp_path: nobody cannot enter
+    try:
+        mount.chmod(0o755)
+        (mount / "lost+found").mkdir(mode=0o700)
+        os.chown(mount, nobody, nobody)
+        started = subprocess.run(
+            # setpriv rather than subprocess's user=: it keeps the interpreter reachable here
+            ["setpriv", f"--reuid={nobody}", f"--regid={nobody}", "--clear-groups",
+             sys.executable, "-c",
+             "import asyncio, sys\n"
+             "from pathlib import Path\n"
+             "from storage import Storage\n"
+             "async def main():\n"
+             "    await (await Storage.open(Path(sys.argv[1]))).close()\n"
+             "asyncio.run(main())\n",
+             str(mount)],
+            capture_output=True, text=True, timeout=30, cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert started.returncode == 0, started.stderr
+        assert (mount / "tickets").is_dir()
+    finally:
+        shutil.rmtree(mount)
