@@ -325,3 +325,35 @@ async def wait_until(probe: Callable[[], Awaitable[bool]], wanted: bool) -> None
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"still not {wanted}")
+
+
+async def test_a_reply_carried_into_the_new_ticket_is_no_longer_the_closed_one_s_draft(
+    server: Server, new_page: NewPage
+) -> None:
+    ticket = await open_ticket(server)
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+
+    def close(t: Ticket) -> None:
+        t.status = "closed"
+
+    await server.app[SERVICES].storage.tickets.update(ticket.number, close)
+    unsent = "Grazie, ma ho ancora un dubbio sulla seconda rata."
+    await tp.send_reply(unsent)
+    await press(page, tp.closed.get_by_role("button", name="Apri un nuovo ticket"))
+    await expect(page.locator("#uh-text")).to_have_value(unsent)
+
+    # the phone reloads the tab: the text is the new ticket's question now, not the closed
+    # ticket's unsent reply (else that ticket says it was not sent, and offers it once more)
+    await page.reload()
+    await expect(tp.badge).to_have_text("Chiuso")
+    await expect(tp.closed).to_contain_text("Questo ticket è chiuso")
+    await expect(tp.closed).not_to_contain_text("non è stato inviato")
+    await press(page, tp.closed.get_by_role("button", name="Apri un nuovo ticket"))
+    chat = Chat(page)
+    await chat.settled()
+    await expect(chat.option("Immatricolazioni")).to_be_visible()
+    await expect(page.locator("#uh-text")).to_have_value("")

@@ -1529,6 +1529,10 @@
       f.value = S.carried;
       grow(ui.text);
       S.carried = null;
+      // moved, not copied: left as the closed ticket's draft, that ticket found again would
+      // call it unsent and carry it into a second new ticket
+      drafts.drop("reply");
+      drafts.keep("chat", chatPlace(), f.value);
     }
     // after the student acted, focus follows the conversation: to the new input or first option
     if (S.wantFocus && (S.open || S.page) && S.view === "chat") focusFirst();
