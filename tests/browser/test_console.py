@@ -1075,3 +1075,25 @@ async def test_the_toast_after_a_reply_leaves_the_send_button_usable(
         [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
     assert hit == "Invia risposta"
     await expect(laura.locator(".c-toast")).to_have_count(0, timeout=4000)
+
+
+async def test_a_slow_reload_of_the_ticket_left_does_not_come_back_over_the_one_opened(
+    server: Server, browser: Browser
+) -> None:
+    laura, first, second = await two_tickets(server, browser)
+    marco = await create_account(server, MARCO)
+
+    async def slowly(route: Route) -> None:
+        await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await laura.route(f"**/api/console/tickets/{first}", slowly)
+    # a colleague's change (as a reconnect does) reloads the ticket on screen, slowly
+    async with laura.expect_request(f"**/api/console/tickets/{first}"):
+        await Desk(server.app[SERVICES]).set_status(first, "awaiting_user", marco)
+    await laura.locator(".c-item", has_text=second).click()
+    await expect(laura.get_by_role("heading", name=f"Ticket {second}")).to_be_visible()
+    await asyncio.sleep(2)  # the reload of the ticket left has answered by now
+    await expect(laura.get_by_role("heading", name=f"Ticket {second}")).to_be_visible()
+    await expect(laura.get_by_role("heading", name=f"Ticket {first}")).to_have_count(0)
+    assert laura.errors == []  # type: ignore[attr-defined]

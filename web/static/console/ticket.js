@@ -61,8 +61,11 @@ export function leaveTicket() {
 
 export async function reloadTicket(background) {
   if (!S.current) return;
-  const res = await api("GET", "/api/console/tickets/" + S.current.number, undefined, background === true);
-  if (!res.ok) return;
+  const number = S.current.number;
+  const res = await api("GET", "/api/console/tickets/" + number, undefined, background === true);
+  // the operator opened another ticket meanwhile: this one's answer would take its place,
+  // and the reply being written would go to the ticket left
+  if (!res.ok || !S.current || S.current.number !== number) return;
   // A colleague's change redraws the header and the side column under the operator: what
   // they were typing into the ready answers' search, and where the keyboard was, stay.
   // Nor may it move what they were reading: the thread keeps its place (unless they were at
