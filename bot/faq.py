@@ -8,8 +8,9 @@ score lets the assistant be (decide). `python -m bot.faq` is the editors' comman
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,7 +22,6 @@ from bot.corpus import (
     Link,
     Subtopic,
     Topic,
-    check_corpus,
     load_corpus,
     load_synonyms,
 )
@@ -42,6 +42,8 @@ __all__ = [
     "Topic",
     "validate_directory",
 ]
+
+T = TypeVar("T")
 
 # Words that mean the same to students whatever the corpus: shipped with the engine.
 GENERAL_SYNONYMS = load_synonyms(Path(__file__).with_name("data"))
@@ -69,9 +71,20 @@ class FaqIndex:
         """Load a corpus folder, with its office texts; raises CorpusError listing every
         problem. The engine's general synonyms come first, the corpus's own after them."""
         root = Path(path)
-        return cls(
-            load_corpus(root), [*GENERAL_SYNONYMS, *load_synonyms(root)], load_replies(root)
-        )
+        problems: list[Problem] = []
+
+        def loaded(load: Callable[[Path], T]) -> T | None:
+            # every file kind is read, so that one fix-up pass mends them all
+            try:
+                return load(root)
+            except CorpusError as exc:
+                problems.extend(exc.problems)
+                return None
+
+        corpus, synonyms, replies = loaded(load_corpus), loaded(load_synonyms), loaded(load_replies)
+        if corpus is None or synonyms is None or replies is None:
+            raise CorpusError(problems)
+        return cls(corpus, [*GENERAL_SYNONYMS, *synonyms], replies)
 
     def topic(self, topic_id: str) -> Topic | None:
         return self._topics.get(topic_id)
@@ -153,13 +166,11 @@ class FaqIndex:
 def validate_directory(path: Path) -> list[Problem]:
     """Every problem of a corpus folder, synonyms and office texts included; [] when it is
     valid."""
-    _, problems = check_corpus(path)
-    for load in (load_synonyms, load_replies):
-        try:
-            load(path)
-        except CorpusError as exc:
-            problems = problems + exc.problems
-    return problems
+    try:
+        FaqIndex.from_directory(path)
+    except CorpusError as exc:
+        return list(exc.problems)
+    return []
 
 
 if __name__ == "__main__":

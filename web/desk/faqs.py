@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.faq import CorpusError, FaqIndex, Problem, validate_directory
+from bot.faq import CorpusError, FaqIndex, Problem
 from storage.files import atomic_write
 
 log = logging.getLogger("helpdesk.faq")
@@ -61,16 +61,6 @@ class Refusal:
     problems: tuple[Problem, ...]
 
 
-def load_index(root: Path) -> FaqIndex:
-    """FaqIndex.from_directory, whose CorpusError lists every problem `validate` would print:
-    loading stops at the first file kind that fails (FAQ, synonyms, office texts), and the
-    editor fixes them all in one pass."""
-    try:
-        return FaqIndex.from_directory(root)
-    except CorpusError as exc:
-        raise CorpusError(validate_directory(root) or exc.problems) from None
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -86,7 +76,7 @@ class LiveFaq:
         self.refused: Refusal | None = None
         started = self.loaded_at = _now()  # when the corpus in use was loaded
         try:
-            self.index = load_index(root)
+            self.index = FaqIndex.from_directory(root)
         except CorpusError as exc:
             self.index = self._from_last_good(exc)  # loaded_at: when that copy loaded
             self.refused = Refusal(started, tuple(exc.problems))
@@ -145,7 +135,7 @@ class LiveFaq:
             return False
         self._seen = current
         try:
-            index = await asyncio.to_thread(load_index, self.root)
+            index = await asyncio.to_thread(FaqIndex.from_directory, self.root)
         except CorpusError as exc:
             self.refused = Refusal(_now(), tuple(exc.problems))
             for problem in exc.problems:
