@@ -35,10 +35,7 @@ async def test_a_flagged_file_is_refused_and_the_student_sends_the_request_witho
     page = await new_page(PHONE)
     await page.goto(f"{server.url}/")
     chat = Chat(page)
-    await chat.to_contact_data()
-    await chat.say("mario.rossi@gmail.com", field="email")
-    await chat.say("Rossi Mario", field="text")
-    await chat.say("333 1234567", field="tel")
+    await chat.to_attachment_step()
 
     await attach(page, "ricevuta.pdf", "application/pdf", INFECTED_PDF)
     await expect(chat.alert).to_contain_text("Il controllo antivirus ha trovato un problema")

@@ -453,10 +453,7 @@ async def test_at_200_percent_zoom_on_a_phone_the_new_ticket_s_number_is_shown_w
     await expect(title).to_have_text("Assistenza immatricolazioni")
     assert await title.evaluate("(t) => t.scrollWidth <= t.clientWidth")
     chat = Chat(page)
-    await chat.to_contact_data()
-    await chat.say("mario.rossi@gmail.com", field="email")
-    await chat.say("Rossi Mario", field="text")
-    await chat.say("333 1234567", field="tel")
+    await chat.to_attachment_step()
     await chat.choose("Continua senza allegato")
     await chat.choose("Invia la richiesta")
     number = page.locator(".uh-tk-entry .uh-tk-num").last

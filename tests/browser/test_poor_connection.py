@@ -154,10 +154,7 @@ async def test_a_file_picked_while_the_connection_dropped_is_sent_once_it_is_bac
     page = await new_page(PHONE, 640)
     await page.goto(server.url + "/")
     chat = Chat(page)
-    await chat.to_contact_data()
-    await chat.say("mario.rossi@gmail.com", field="email")
-    await chat.say("Rossi Mario", field="text")
-    await chat.say("333 1234567", field="tel")
+    await chat.to_attachment_step()
     async with page.expect_file_chooser() as chooser:
         await press(page, page.locator(".uh-filebtn"))
     await page.context.set_offline(True)
@@ -210,10 +207,7 @@ async def test_a_file_uploaded_as_the_connection_dropped_joins_the_request_once_
     page = await new_page(PHONE, 640)
     await page.goto(server.url + "/")
     chat = Chat(page)
-    await chat.to_contact_data()
-    await chat.say("mario.rossi@gmail.com", field="email")
-    await chat.say("Rossi Mario", field="text")
-    await chat.say("333 1234567", field="tel")
+    await chat.to_attachment_step()
 
     answered = asyncio.Event()
 

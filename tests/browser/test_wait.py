@@ -42,10 +42,7 @@ async def test_the_widget_shows_the_place_in_the_queue_and_moves_it_live(
     await page.goto(host_site.page())
     chat = Chat(page)
     await chat.open()
-    await chat.to_contact_data()
-    await chat.say("mario.rossi@gmail.com", field="email")
-    await chat.say("Rossi Mario", field="text")
-    await chat.say("333 1234567", field="tel")
+    await chat.to_attachment_step()
     await chat.choose("Continua senza allegato")
     await chat.choose("Invia la richiesta")
 

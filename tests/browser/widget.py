@@ -115,3 +115,10 @@ class Chat:
             if await self.option(refuse).count():
                 await self.choose(refuse)
         await expect(self.field).to_have_attribute("type", "email")
+
+    async def to_attachment_step(self) -> None:
+        """On through the contact data, given right the first time: the step offers a file."""
+        await self.to_contact_data()
+        await self.say("mario.rossi@gmail.com", field="email")
+        await self.say("Rossi Mario", field="text")
+        await self.say("333 1234567", field="tel")
