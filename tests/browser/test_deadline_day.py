@@ -427,3 +427,49 @@ async def test_a_closing_pressed_before_the_student_s_new_message_showed_is_refu
     await expect(laura.locator(".c-thread")).to_contain_text("Aspetti, e per l'ISEE?")
     stored = await server.app[SERVICES].storage.tickets.get(ticket.number)
     assert stored is not None and stored.status == "open"
+
+
+async def test_what_arrived_while_the_connection_was_down_is_marked_in_the_queue(
+    server: Server, browser: Browser
+) -> None:
+    """A new ticket and a student's message during the drop were pushed to nobody: back
+    online, the queue lists them again but the operator must also see that they are news."""
+    await create_account(server, LAURA)
+    waiting = await open_ticket(server, name="Greco Ada")
+    seen = await open_ticket(server, name="Longo Pia")
+    laura = await page_of(browser)
+    reachable = [True]
+    links: list[WebSocketRoute] = []
+
+    def through(ws: WebSocketRoute) -> None:
+        if reachable[0]:
+            ws.connect_to_server()
+            links.append(ws)
+        else:
+            asyncio.ensure_future(ws.close())
+
+    async def polling(route: Route) -> None:
+        await (route.continue_() if reachable[0] else route.abort())
+
+    await laura.route_web_socket(re.compile("/socket.io/"), through)
+    await laura.route(re.compile("/socket.io/"), polling)
+    await sign_in(laura, server, LAURA)
+    await expect(laura.locator(".c-item", has_text=seen.number)).to_be_visible()
+    await expect(laura).to_have_title(re.compile(r"^Console operatori"))
+    reachable[0] = False
+    await (await upgraded(links)).close()
+    await expect(laura.locator(".c-live-off")).to_be_visible()
+    desk = Desk(server.app[SERVICES])
+    await desk.student_reply(waiting.number, "Ho pagato ieri, è arrivato?", None)
+    opened = await open_ticket(server, name="Riva Ugo")
+    reachable[0] = True
+
+    await expect(laura.locator(".c-live-on")).to_be_visible(timeout=20_000)
+    item = laura.locator(".c-item", has_text=opened.number)
+    await expect(item.locator(".c-badge-new")).to_have_text("Nuovo")
+    await expect(laura.locator(".c-item", has_text=waiting.number).locator(".c-dot")).to_be_visible()
+    await expect(laura.locator(".c-item", has_text=seen.number).locator(".c-dot")).to_have_count(0)
+    await expect(laura).to_have_title(re.compile(r"^\(2\) Console operatori"))
+    announced = laura.locator("[role=status][aria-live=polite].c-sr")
+    await expect(announced).to_contain_text("2 ticket con novità")
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]

@@ -34,7 +34,10 @@ export function connect() {
     if (connectedBefore) reloadTicket(true);
     connectedBefore = true;
   });
-  socket.on("disconnect", () => setLive(false));
+  socket.on("disconnect", () => {
+    setLive(false);
+    if (S.missedSince === null && S.seenUntil) S.missedSince = S.seenUntil;
+  });
   socket.on("connect_error", async (err) => {
     setLive(false);
     if (err && ["unauthorized", "csrf", "forbidden"].includes(err.message)) {
