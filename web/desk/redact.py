@@ -1,6 +1,6 @@
-"""Contact details taken out of text that is kept apart from the ticket they belong to: the
+"""Personal details taken out of text that is kept apart from the ticket they belong to: the
 questions typed to the assistant, which the FAQ report reads long after the chat is deleted (the
-privacy notice promises them "without your contact details"), and the log lines."""
+privacy notice promises them without contact details, tax code or IBAN), and the log lines."""
 
 from __future__ import annotations
 
@@ -14,8 +14,22 @@ EMAIL = re.compile(r"(?<![\w.+/-])[\w.!#$%&'*+=?^{|}~-]+@(?:[\w-]+\.)+[^\W\d_]{2
 # them ("+39 333 123 4567", "075.585.2192"). Fewer digits are a student number (6), a date or an
 # academic year ("2024-2025": 8).
 PHONE = re.compile(r"(?<![\w+])\+?\d(?:[ .-]?\d){8,12}(?!\w)")
+# Students type them unasked, to be recognised or refunded ("il mio cf è RSSMRA...", "rimborso
+# su IT60 X054 ..."). A codice fiscale: six letters, then digits that a clash of codes may turn
+# into letters (omocodia: L-V stand for 0-9), the month's letter, the check letter.
+CODICE_FISCALE = re.compile(
+    r"(?<![^\W_])[a-z]{6}[\dlmnp-v]{2}[abcdehlmprst][\dlmnp-v]{2}[a-z][\dlmnp-v]{3}[a-z](?![^\W_])",
+    re.IGNORECASE,
+)
+# An IBAN: country, two check digits, then groups of four letters or digits, spaced or not,
+# the last one shorter (IT60 X054 2811 1010 0000 0123 456): never a word after it.
+IBAN = re.compile(
+    r"(?<![^\W_])[a-z]{2}\d{2}(?: ?[a-z\d]{4}){2,7}(?: ?[a-z\d]{1,3})?(?![^\W_])", re.IGNORECASE
+)
 HIDDEN_EMAIL = "<email>"
 HIDDEN_PHONE = "<tel>"
+HIDDEN_CODICE_FISCALE = "<cf>"
+HIDDEN_IBAN = "<iban>"
 
 
 def without_emails(text: str) -> str:
@@ -23,5 +37,7 @@ def without_emails(text: str) -> str:
 
 
 def without_contacts(text: str) -> str:
-    """The text with its emails and phone numbers replaced by a mark that says one was there."""
-    return PHONE.sub(HIDDEN_PHONE, without_emails(text))
+    """The text with its emails, phone numbers, tax codes and IBANs replaced by a mark that says
+    one was there."""
+    text = IBAN.sub(HIDDEN_IBAN, without_emails(text))  # before its digits read as a phone
+    return PHONE.sub(HIDDEN_PHONE, CODICE_FISCALE.sub(HIDDEN_CODICE_FISCALE, text))
