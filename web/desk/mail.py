@@ -53,6 +53,7 @@ from storage import (
     StorageError,
     Ticket,
     TicketNotFound,
+    refused_by_disk,
     utcnow,
 )
 from storage.files import atomic_write, ensure_dir, sweep_temp
@@ -144,6 +145,12 @@ def _loopback(host: str) -> bool:
 def _later(seconds: float) -> str:
     # The same shape as storage.utcnow(), so that the queue's text comparisons hold.
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+
+def storage_away(error: BaseException) -> bool:
+    """The database out of reach or the disk refusing writes: nothing is wrong with the mail,
+    and the same write can be tried again once they are back."""
+    return isinstance(error, DatabaseUnavailable) or refused_by_disk(error)
 
 
 class OutboxWorker:
@@ -258,14 +265,14 @@ class OutboxWorker:
             try:
                 await self._send_due()
                 delay = await self._sleep_time()
-            except DatabaseUnavailable as e:
-                # An outage of the database, not a fault here: one line, not a traceback a pass.
-                log.warning("outbox: %s; trying again shortly", e)
-                delay = self._delay(1)
-                self._pause(delay)
-            except Exception:
+            except Exception as e:
                 # Never end the worker: the mail stays queued and the next pass tries again.
-                log.exception("outbox: unexpected failure; trying again shortly")
+                # An outage of the database or a full disk is no fault here: one line a pass,
+                # not a traceback.
+                if storage_away(e):
+                    log.warning("outbox: %s; trying again shortly", e)
+                else:
+                    log.exception("outbox: unexpected failure; trying again shortly")
                 delay = self._delay(1)
                 self._pause(delay)
             if self._stopping:
@@ -342,9 +349,10 @@ class OutboxWorker:
                 await self._goodbye(relay)
 
     async def _record_sent(self, number: str, mail_id: str, sent_at: str) -> bool:
-        """Write down that a mail left. Whether it was: when the database is out of reach the
-        mail is kept in _unrecorded, still claimed (its lease runs LEASE seconds), and written
-        down before anything else is sent."""
+        """Write down that a mail left. Whether it was: when the database is out of reach or
+        the disk full, the mail is kept in _unrecorded, still claimed (its lease runs LEASE
+        seconds), and written down before anything else is sent: released, every pass would
+        send it to the student again."""
 
         def sent(m: OutboxMail) -> None:
             m.state = "sent"
@@ -352,9 +360,11 @@ class OutboxWorker:
 
         try:
             stored = await self._record(number, mail_id, sent)
-        except DatabaseUnavailable as e:
+        except Exception as e:
+            if not storage_away(e):
+                raise
             self._unrecorded[(number, mail_id)] = sent_at
-            log.warning("outbox: mail %s of ticket %s left, but the database did not take it"
+            log.warning("outbox: mail %s of ticket %s left, but the storage did not take it"
                         " down (%s): it stays claimed until it does", mail_id, number, e)
             self._pause(self._delay(1))
             return False

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import errno
 import inspect
+import logging
 import os
 import secrets
 import shutil
@@ -679,6 +681,55 @@ async def test_a_mail_that_left_while_the_database_went_away_is_not_sent_again(
         for worker in workers:
             await worker.stop()
         await storage.close()
+
+
+async def test_a_mail_that_left_as_the_disk_filled_is_not_sent_again(
+    smtp: SmtpServer,
+    storage: Storage,
+    tmp_path: Path,
+    workers: list[OutboxWorker],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The disk fills between the server's 250 and the worker's record of it: the mail stays
+    claimed until the record lands, no pass sends it again, and the admin reads one line a
+    pass, not a traceback."""
+    from storage import tinyfile
+
+    ticket = await open_ticket(storage)
+    full = False
+    write = tinyfile.atomic_write
+
+    def disk(path: Path, data: bytes, **options: Any) -> None:
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(path, data, **options)
+
+    monkeypatch.setattr(tinyfile, "atomic_write", disk)
+    accept = smtp.inbox.handle_DATA
+
+    async def accept_then_fill_the_disk(*args: Any) -> str:
+        nonlocal full
+        answer = await accept(*args)
+        full = True
+        return answer
+
+    smtp.inbox.handle_DATA = accept_then_fill_the_disk  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger="web.desk.mail")
+    worker = await start_worker(storage, config_for(tmp_path, smtp), workers)
+    worker.wake()
+    await eventually(lambda: len(smtp.inbox.envelopes) == 1)
+    smtp.inbox.handle_DATA = accept  # type: ignore[method-assign]
+    await asyncio.sleep(3)  # passes go by while the disk is full
+    assert len(smtp.inbox.envelopes) == 1
+    full = False
+
+    await eventually(first_mail_sent(storage, ticket.number), within=30)
+    await asyncio.sleep(1)
+    assert len(smtp.inbox.envelopes) == 1
+    mine = [r for r in caplog.records if r.name == "web.desk.mail"]
+    assert any("No space left on device" in r.getMessage() for r in mine)
+    assert all(r.exc_info is None for r in mine)
 
 
 async def test_a_retry_left_ahead_by_a_clock_that_went_back_waits_no_longer(
