@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -276,20 +276,45 @@ def validate_subtopic(topic_id: str, value: str, faq: FaqIndex) -> Result:
     return Valid(subtopic_id)
 
 
+# How a student can be reached: checked alike when a ticket is opened and when an operator
+# corrects them.
+CONTACT_CHECKS: Mapping[str, Callable[[str], Result]] = {
+    "email": validate_email,
+    "name": validate_name,
+    "phone": validate_phone,
+}
+
+
 def validate_ticket(
     fields: Mapping[str, object], faq: FaqIndex
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The fields of a new ticket (HTTP API): clean values, and errors as field -> i18n key.
     `lang` is optional and falls back to Italian."""
     raw = {name: _as_text(fields.get(name)) for name in TICKET_FIELDS}
-    results: dict[str, Result] = {
-        "email": validate_email(raw["email"]),
-        "name": validate_name(raw["name"]),
-        "phone": validate_phone(raw["phone"]),
-        "topic": validate_topic(raw["topic"], faq),
-        "subtopic": validate_subtopic(raw["topic"], raw["subtopic"], faq),
-        "message": validate_message(raw["message"]),
-    }
+    clean, errors = _split(
+        {
+            **{name: check(raw[name]) for name, check in CONTACT_CHECKS.items()},
+            "topic": validate_topic(raw["topic"], faq),
+            "subtopic": validate_subtopic(raw["topic"], raw["subtopic"], faq),
+            "message": validate_message(raw["message"]),
+        }
+    )
+    lang = _as_text(fields.get("lang")).strip().lower()
+    clean["lang"] = lang if lang in LANGS else "it"
+    return clean, errors
+
+
+def validate_contact(fields: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
+    """The contact details among `fields` (an operator correcting a ticket's), each checked as
+    when the ticket was opened: clean values and errors as validate_ticket's. A field not
+    given is left out of both."""
+    return _split(
+        {name: check(_as_text(fields[name])) for name, check in CONTACT_CHECKS.items()
+         if name in fields}
+    )
+
+
+def _split(results: Mapping[str, Result]) -> tuple[dict[str, str], dict[str, str]]:
     clean: dict[str, str] = {}
     errors: dict[str, str] = {}
     for name, result in results.items():
@@ -297,8 +322,6 @@ def validate_ticket(
             clean[name] = result.value
         else:
             errors[name] = result.key
-    lang = _as_text(fields.get("lang")).strip().lower()
-    clean["lang"] = lang if lang in LANGS else "it"
     return clean, errors
 
 

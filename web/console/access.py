@@ -39,11 +39,13 @@ async def require(
     return console, found
 
 
-async def path_number(request: web.Request) -> str:
+async def path_number(request: web.Request, *, erased: bool = False) -> str:
+    """The ticket's number in the URL, if it exists. erased: an anonymised ticket's too, for a
+    change that refuses it itself, saying why."""
     number = parse_number(request.match_info["number"])
     summary = await request.app[SERVICES].storage.tickets.summary(number) if number else None
     # An anonymised ticket is only a line in the figures: there is nothing to work on.
-    if number is None or summary is None or summary.anonymised:
+    if number is None or summary is None or (summary.anonymised and not erased):
         raise ApiError(404, "not_found")
     return number
 

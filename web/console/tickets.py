@@ -1,4 +1,5 @@
-"""The queue and one ticket: list and search, read, reply, change status, assign.
+"""The queue and one ticket: list and search, read, reply, change status, assign, correct the
+student's contact details.
 
 Two operators must never answer one student twice, so a public reply and a status change are
 refused (409) on a ticket a colleague holds (take it first, on purpose), and a reply is refused
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from bot.flow import typed_number
 from bot.i18n import t
+from bot.validate import validate_contact
 from storage import Message, Ticket, TicketSummary
 from storage.models import TICKET_STATUSES, TicketStatus
 from storage.queue import SORTS, QueuePage, QueueQuery, kept
@@ -206,7 +208,8 @@ async def ticket_view(console: ConsoleNamespace, ticket: Ticket, lang: str) -> d
                 "created_at": m.created_at,
             }
             for m in ticket.outbox
-            if m.state == "parked"
+            # given up on at an address since corrected: no longer what reaches this student
+            if m.state == "parked" and m.to == ticket.email
         ],
         "viewers": await console.viewers(ticket.number),
         "student_online": await console.student_online(ticket.number),
@@ -300,6 +303,19 @@ async def post_status(request: web.Request) -> web.StreamResponse:
         duplicate_of=duplicate_of,
     )
     return json_response({"ticket": summary_view(TicketSummary.of(ticket), names)})
+
+
+@routes.post("/api/console/tickets/{number}/contact")
+async def post_contact(request: web.Request) -> web.StreamResponse:
+    """The student's email, name or phone corrected: checked as when the ticket was opened,
+    all or nothing."""
+    console, caller = await require(request, csrf=True)
+    number = await path_number(request, erased=True)
+    contact, errors = validate_contact(await json_object(request))
+    if errors:
+        raise ApiError(422, "validation_failed", fields=errors)
+    ticket = await console.desk.correct_contact(number, caller.operator, contact)
+    return json_response(await ticket_view(console, ticket, request_lang(request)))
 
 
 @routes.post("/api/console/tickets/{number}/assign")

@@ -25,7 +25,9 @@ from markupsafe import Markup, escape
 from storage import Message, OutboxMail, Ticket
 from web.desk.office_hours import OFFICE_TZ
 
-MailKind = Literal["opened", "reply", "awaiting_user", "closed", "duplicate", "unanswered"]
+MailKind = Literal[
+    "opened", "reply", "awaiting_user", "closed", "duplicate", "unanswered", "contact"
+]
 KINDS: Final[tuple[MailKind, ...]] = get_args(MailKind)
 LANGS: Final = ("it", "en")  # Italian first: any other language falls back to it
 

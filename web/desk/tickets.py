@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.i18n import t
+from bot.validate import CONTACT_CHECKS
 from storage import (
     Assignment,
     Attachment,
@@ -205,11 +206,16 @@ class Desk:
             await self._after(ticket, "created", actor="student", action="ticket.created")
         return Opened(ticket, new=built)
 
-    async def _update(self, number: str, change: Callable[[Ticket], object]) -> Ticket:
+    async def _update(
+        self, number: str, change: Callable[[Ticket], object], *, erased: ApiError | None = None
+    ) -> Ticket:
+        """erased: the refusal of a change to a ticket erased or past its retention, for one
+        that must say why; by default the ticket is not found (404)."""
+
         def unless_anonymised(ticket: Ticket) -> object:
             # Erased or past its retention: nothing may be added to it any more.
             if ticket.anonymised_at is not None:
-                raise ApiError(404, "not_found")
+                raise erased or ApiError(404, "not_found")
             return change(ticket)
 
         try:
@@ -451,6 +457,52 @@ class Desk:
         )
         return ticket
 
+    async def correct_contact(
+        self, number: str, operator: Operator, contact: Mapping[str, str]
+    ) -> Ticket:
+        """The student's contact details (clean values of bot.validate.CONTACT_CHECKS) as an
+        operator corrects them: a mistyped email left the student unable to look the ticket up
+        or to hear from us. The thread says who corrected which field, never the values (the
+        old address may be a stranger's); a new email gets the mail that tells the student
+        this ticket now answers to it. An erased ticket takes no contact details again."""
+        changed: list[str] = []
+
+        def change(ticket: Ticket) -> None:
+            for field in CONTACT_CHECKS:
+                value = contact.get(field)
+                if value is not None and value != getattr(ticket, field):
+                    setattr(ticket, field, value)
+                    changed.append(field)
+            if not changed:
+                raise _Unchanged
+            lang = ticket.lang
+            fields = ", ".join(t(f"contact.field.{f}", lang) for f in changed)
+            ticket.messages.append(
+                Message(
+                    id=new_id(), author="system", name="", username=operator.username,
+                    body=t("contact.corrected", lang, operator=operator.name, fields=fields),
+                )
+            )
+            if "email" in changed:  # after the change: to the new address
+                self._queue_mail(ticket, "contact")
+
+        try:
+            ticket = await self._update(number, change, erased=ApiError(409, "ticket_erased"))
+        except _Unchanged:
+            found = await self.storage.tickets.get(number)
+            if found is None:
+                raise ApiError(404, "not_found") from None
+            return found
+        await self._after(
+            ticket,
+            "contact",
+            actor=operator.username,
+            action="ticket.contact",
+            message=ticket.messages[-1],
+            detail={"fields": changed},
+        )
+        return ticket
+
     async def rate(self, number: str, rating: Rating) -> Ticket:
         """The student's rating: on a closed ticket, once (409 otherwise)."""
 
@@ -553,6 +605,10 @@ class Desk:
                 room=CONSOLE_TICKET_ROOM.format(number=ticket.number),
                 namespace=OPERATORS,
             )
+
+
+class _Unchanged(Exception):
+    """The correction gives every field the value it has: nothing is written or said."""
 
 
 class _NotDue(Exception):

@@ -59,3 +59,38 @@ async def test_the_ticket_tells_the_operator_which_mail_did_not_arrive(
 
     _, view = await laura.get(f"/api/console/tickets/{reached.number}")
     assert view["undelivered_mail"] == []
+
+
+async def test_the_corrected_address_gets_its_mail_and_every_later_one(
+    server: Server, signed_in: Factory, smtp: SmtpServer
+) -> None:
+    lost = await open_ticket(server, email=MISTYPED)
+    storage = server.app[SERVICES].storage
+    for _ in range(200):
+        if len(await storage.outbox.parked()) == 1:
+            break
+        await asyncio.sleep(0.05)
+    laura = await signed_in(LAURA)
+    status, view = await laura.post(
+        f"/api/console/tickets/{lost.number}/contact", {"email": "mario.rossi@example.org"}
+    )
+    assert status == 200
+    # the mail given up on went to an address the ticket no longer has
+    assert view["undelivered_mail"] == []
+    status, _ = await laura.post(
+        f"/api/console/tickets/{lost.number}/messages", {"body": "Ecco come pagare la rata."}
+    )
+    assert status == 201
+    for _ in range(200):
+        if len(smtp.inbox.envelopes) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert [e.rcpt_tos for e in smtp.inbox.envelopes] == [["mario.rossi@example.org"]] * 2
+    told, replied = smtp.inbox.messages()
+    assert told["Subject"] == f"[Ticket {lost.number}] Il tuo indirizzo email è stato aggiornato"
+    text = told.get_body(("plain",))
+    assert text is not None
+    said = text.get_content()
+    assert f"apri il ticket con questa email e il numero {lost.number}" in said
+    assert "example.org" not in said  # neither address: the mail names none
+    assert replied["Subject"] == f"[Ticket {lost.number}] Nuova risposta dall'assistenza"

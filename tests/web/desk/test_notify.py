@@ -27,6 +27,8 @@ SUBJECTS = {
     ("en", "duplicate"): "[Ticket 000412] Ticket closed: follow ticket 000409",
     ("it", "unanswered"): "[Ticket 000412] Ticket chiuso: non abbiamo ricevuto una tua risposta",
     ("en", "unanswered"): "[Ticket 000412] Ticket closed: no answer from you",
+    ("it", "contact"): "[Ticket 000412] Il tuo indirizzo email è stato aggiornato",
+    ("en", "contact"): "[Ticket 000412] Your email address has been updated",
 }
 # What each kind must tell the student, beyond the number and the link.
 SAYS = {
@@ -48,6 +50,10 @@ SAYS = {
     ("en", "closed"): ["has been closed", "Closed"],
     ("en", "duplicate"): ["is already in your ticket", "000409", "is now", "Closed",
                           "number=000409"],
+    ("it", "contact"): ["ha corretto l'indirizzo email del ticket", "con questa email e il numero",
+                        "qualcuno ha indicato il tuo indirizzo per errore"],
+    ("en", "contact"): ["has corrected the email address of ticket",
+                        "with this email and the number", "someone gave your address by mistake"],
 }
 
 
