@@ -159,7 +159,7 @@ function onQueueEvent(p) {
   updateTitle();
   scheduleQueue();
   // a colleague's reply may also have taken the ticket: the open copy must say who holds it
-  const changed = ["status", "assigned", "rated"].includes(p.reason) || (p.reason === "message" && p.by !== "student");
+  const changed = ["status", "assigned", "rated", "contact"].includes(p.reason) || (p.reason === "message" && p.by !== "student");
   if (S.current && S.current.number === t.number && changed && !byMe) reloadTicket(true);
   // A colleague closing the ticket being answered only greyed out Send: say who did what.
   if (S.current && S.current.number === t.number && p.reason === "status" && !byMe && p.by !== "student") {

@@ -10,6 +10,7 @@ import { announce, toast, updateTitle } from "./feedback.js";
 import { showAdmin, showView } from "./frame.js";
 import { loadTeam } from "./accounts.js";
 import { exportStudent } from "./privacy.js";
+import { contactControl } from "./contact.js";
 import { emit } from "./socket.js";
 import { renderQueue, scheduleQueue } from "./queue.js";
 import { draftFile, insertAnswer, insertOfficeText, renderComposer, renderComposerHint, renderComposerMode, saveDraft, stopTyping } from "./composer.js";
@@ -379,6 +380,7 @@ function renderAside(again = false) {
   clear(ui.aside).append(
     ...(t.rating ? [ratingCard(t.rating)] : []), // the DOM's own append writes a null as "null"
     h("section", { class: "c-card" }, h("h3", { text: T("studentData") }), dl,
+      contactControl(t, redrawAside, reloadTicket),
       // The student's requests about their data (GDPR) are the admins' to carry out.
       S.me.role === "admin" ? h("div", { class: "c-privacy-actions" },
         h("button", { type: "button", class: "c-linklike", onclick: () => exportStudent(t.number), text: T("exportStudent") }),
@@ -392,6 +394,12 @@ function renderAside(again = false) {
         h("span", { text }), " ", h("time", { class: "c-muted", datetime: at, text: fmtDate(at) }))))),
   );
   if (!keep) loadCanned();
+}
+
+function redrawAside() {
+  const top = ui.aside.scrollTop;
+  renderAside(true);
+  ui.aside.scrollTop = top;
 }
 
 // The status changes and the changes of hands, in the order they happened (stamps are UTC
