@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.async_api import Browser, Dialog, Route, WebSocketRoute, expect
+from playwright.async_api import Browser, Dialog, Locator, Route, WebSocketRoute, expect
 
 from storage import Message, StatusChange, Ticket
 from tests.browser.test_console import page_of, sign_in
@@ -465,10 +465,12 @@ async def test_what_arrived_while_the_connection_was_down_is_marked_in_the_queue
     reachable[0] = True
 
     await expect(laura.locator(".c-live-on")).to_be_visible(timeout=20_000)
-    item = laura.locator(".c-item", has_text=opened.number)
-    await expect(item.locator(".c-badge-new")).to_have_text("Nuovo")
-    await expect(laura.locator(".c-item", has_text=waiting.number).locator(".c-dot")).to_be_visible()
-    await expect(laura.locator(".c-item", has_text=seen.number).locator(".c-dot")).to_have_count(0)
+    def item(number: str) -> Locator:
+        return laura.locator(".c-item", has_text=number)
+
+    await expect(item(opened.number).locator(".c-badge-new")).to_have_text("Nuovo")
+    await expect(item(waiting.number).locator(".c-dot")).to_be_visible()
+    await expect(item(seen.number).locator(".c-dot")).to_have_count(0)
     await expect(laura).to_have_title(re.compile(r"^\(2\) Console operatori"))
     announced = laura.locator("[role=status][aria-live=polite].c-sr")
     await expect(announced).to_contain_text("2 ticket con novità")
