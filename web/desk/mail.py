@@ -236,12 +236,15 @@ class OutboxWorker:
         self._wake.set()
 
     async def requeue(self, number: str, mail_id: str) -> bool:
-        """An admin's "try again" for a parked mail, with a fresh set of tries. False when there
-        is no such parked mail."""
+        """An admin's "try again" for a parked mail, with a fresh set of tries, to the
+        student's address as it is now: one given up on at a mistyped address, since corrected
+        by an operator, must not go to whoever owns the wrong one. False when there is no such
+        parked mail."""
 
         def change(ticket: Ticket) -> bool:
             for mail in ticket.outbox:
                 if mail.id == mail_id and mail.state == "parked":
+                    mail.to = ticket.email
                     mail.state = "queued"
                     mail.attempts = 0
                     mail.reason = None

@@ -483,7 +483,12 @@ class Desk:
                     body=t("contact.corrected", lang, operator=operator.name, fields=fields),
                 )
             )
-            if "email" in changed:  # after the change: to the new address
+            if "email" in changed:
+                # What has not left yet was meant for the student, not for the mistyped address
+                # (a stranger's, maybe). A parked mail follows when an admin tries it again.
+                for mail in ticket.outbox:
+                    if mail.state == "queued":
+                        mail.to = ticket.email
                 self._queue_mail(ticket, "contact")
 
         try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Server, make_config, start_server
-from tests.web.conftest import LAURA, Factory, open_ticket
+from tests.web.conftest import ANNA, LAURA, Factory, open_ticket
 from tests.web.desk.test_mail import SmtpServer, free_port
 from web.http.keys import SERVICES
 
@@ -94,3 +94,57 @@ async def test_the_corrected_address_gets_its_mail_and_every_later_one(
     assert f"apri il ticket con questa email e il numero {lost.number}" in said
     assert "example.org" not in said  # neither address: the mail names none
     assert replied["Subject"] == f"[Ticket {lost.number}] Nuova risposta dall'assistenza"
+
+
+async def test_a_mail_tried_again_after_the_address_was_corrected_goes_to_the_new_one(
+    server: Server, signed_in: Factory, smtp: SmtpServer
+) -> None:
+    """The mistyped address may be a stranger's: an admin's "try again" on the mail given up
+    on there must reach the student, not them."""
+    lost = await open_ticket(server, email=MISTYPED)
+    storage = server.app[SERVICES].storage
+    for _ in range(200):
+        if len(await storage.outbox.parked()) == 1:
+            break
+        await asyncio.sleep(0.05)
+    [(_, parked)] = await storage.outbox.parked()
+    laura = await signed_in(LAURA)
+    status, _ = await laura.post(
+        f"/api/console/tickets/{lost.number}/contact", {"email": "mario.rossi@example.org"}
+    )
+    assert status == 200
+    anna = await signed_in(ANNA)
+    status, _ = await anna.post(f"/api/console/mail/parked/{lost.number}/{parked.id}/retry", {})
+    assert status == 200
+    for _ in range(200):
+        if len(smtp.inbox.envelopes) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert [e.rcpt_tos for e in smtp.inbox.envelopes] == [["mario.rossi@example.org"]] * 2
+    assert {m["Subject"] for m in smtp.inbox.messages()} == {
+        f"[Ticket {lost.number}] Il tuo indirizzo email è stato aggiornato",
+        f"[Ticket {lost.number}] Richiesta ricevuta",
+    }
+
+
+async def test_mail_still_waiting_to_leave_goes_to_the_corrected_address(
+    server: Server, signed_in: Factory, smtp: SmtpServer
+) -> None:
+    greylisted = "mario.rossi@exmaple.org"
+    smtp.inbox.defer_rcpt[greylisted] = 1000  # the opened mail waits for its next try
+    lost = await open_ticket(server, email=greylisted)
+    for _ in range(200):
+        if smtp.inbox.deferred:
+            break
+        await asyncio.sleep(0.05)
+    laura = await signed_in(LAURA)
+    status, _ = await laura.post(
+        f"/api/console/tickets/{lost.number}/contact", {"email": "mario.rossi@example.org"}
+    )
+    assert status == 200
+    ticket = await server.app[SERVICES].storage.tickets.get(lost.number)
+    assert ticket is not None
+    assert {(m.kind, m.to) for m in ticket.outbox} == {
+        ("opened", "mario.rossi@example.org"),
+        ("contact", "mario.rossi@example.org"),
+    }
