@@ -178,7 +178,10 @@ PLAIN_PUNCTUATION = str.maketrans(
 
 
 # The zero-width (non-)joiner is part of how Persian and Indic names are spelled.
-_NAME_SIGNS = " '-.\u200c\u200d"
+_NAME_SIGNS = " '-.\u200c\u200d" + "\u00b7\u30fb\uff65"
+# The middle dot parts a name written without spaces, as on a Chinese identity card for a
+# Uyghur or Tibetan name (迪丽热巴·迪力木拉提) and in a foreign name written in katakana.
+_NAME_PARTS = re.compile("[ \u00b7\u30fb\uff65]")
 # Chinese, Japanese and Korean names are written without a space between surname and name.
 _UNSPACED = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
@@ -203,7 +206,7 @@ def validate_name(text: str) -> Result:
         return Invalid("wrong_name.too_short")
     if len(name) > NAME_MAX:
         return Invalid("wrong_name.too_long")
-    words = sum(any(c.isalpha() for c in word) for word in name.split(" "))
+    words = sum(any(c.isalpha() for c in word) for word in _NAME_PARTS.split(name))
     if words < 2 and not (len(name) >= 2 and all(_UNSPACED.match(c) for c in name)):
         return Invalid("wrong_name.one_word")
     return Valid(name)

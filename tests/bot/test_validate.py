@@ -137,6 +137,10 @@ def test_phone_errors_name_the_problem(typed: str, key: str) -> None:
         ("김민준", "김민준"),
         ("رضایی فاطمه\u200cزهرا", "رضایی فاطمه\u200cزهرا"),  # a Persian zero-width joiner
         ("Sánchez, José", "Sánchez José"),
+        # the middle dot between the parts of a Uyghur name in Chinese, of a katakana name
+        ("迪丽热巴·迪力木拉提", "迪丽热巴·迪力木拉提"),
+        ("スミス・ジョン", "スミス・ジョン"),
+        ("Col·lell Núria", "Col·lell Núria"),
     ],
 )
 def test_name_accepts_letters_of_any_script(typed: str, stored: str) -> None:
