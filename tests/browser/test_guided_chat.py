@@ -384,6 +384,25 @@ async def test_typing_english_switches_the_widget_too(server: Server, new_page: 
     await expect(page.locator(".uh-log .uh-student .uh-sr").last).to_have_text("You: ")
 
 
+async def test_a_typed_switch_to_english_outlives_the_page(
+    server: Server, new_page: NewPage
+) -> None:
+    """Typed or pressed, the switch is the student's choice: our page reloads in English, and
+    its link to the ticket check leads to the English one."""
+    page = await new_page(PHONE)
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.say("in english please")
+    await expect(chat.bot().last).to_contain_text("Type your question")
+    await page.reload()
+    await chat.settled()
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Online enrolment help desk")
+    await expect(chat.bot().last).to_contain_text("Type your question")
+    await press(page, page.get_by_role("link", name="Check the status of a ticket"))
+    await expect(page.get_by_role("button", name="Find the ticket")).to_be_visible()
+
+
 async def test_the_newest_line_stays_in_view_when_the_keyboard_opens(
     server: Server, host_site: HostSite, new_page: NewPage
 ) -> None:

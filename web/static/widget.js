@@ -1248,8 +1248,12 @@
     const keep = (!S.busy || S.switchingLang) && !!p.prompt && !!S.prompt && p.prompt.input === S.prompt.input;
     S.switchingLang = false;
     // a `lang:` choice (ours, typed, or another tab's) may have switched the conversation:
-    // the widget's own labels follow, as the bot's words do
-    if (p.lang) setLang(p.lang);
+    // the widget's own labels follow, as the bot's words do, and a reload keeps it as it keeps
+    // the switch's
+    if (p.lang && p.lang !== S.lang && p.lang in STRINGS) {
+      setLang(p.lang);
+      keepLang();
+    }
     setBusy(false);
     showTyping(false);
     if (opensTicket(p.entries)) keepConversation(S.conversationId, true);
