@@ -78,10 +78,16 @@ TYPO_DOMAINS = frozenset(
 TYPO_TLDS = frozenset({"con", "cpm", "ocm", "vom", "xom", "comm", "coom", "cim", "ti"})
 
 
+def plain_email(text: str) -> str:
+    """An address as a Chinese or Japanese keyboard may type it (full-width ＠ and letters,
+    the dot as ． or 。) in the ASCII signs that mailboxes have: else "zhang．wei@163.com"
+    would be kept, and mailed, as a mailbox that does not exist."""
+    return unicodedata.normalize("NFKC", text).replace("\u3002", ".").strip()
+
+
 def validate_email(text: str) -> Result:
     """A personal email address, lower-cased."""
-    # a Chinese or Japanese keyboard's full-width @ is the same sign
-    address = text.strip().replace("\uff20", "@")
+    address = plain_email(text)
     if not address:
         return Invalid("wrong_email.empty")
     if len(address) > EMAIL_MAX:

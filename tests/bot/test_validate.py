@@ -39,6 +39,10 @@ def faq() -> FaqIndex:
         ("anna+unipg@libero.it", "anna+unipg@libero.it"),
         ("jürgen@müller.de", "jürgen@müller.de"),
         ("li.wei＠example.cn", "li.wei@example.cn"),  # a full-width keyboard's @
+        # and its dots and letters, and the dot of a Chinese keyboard
+        ("zhang．wei@163.com", "zhang.wei@163.com"),
+        ("ｚｈａｎｇｗｅｉ＠ｑｑ．ｃｏｍ", "zhangwei@qq.com"),
+        ("zhangwei@qq。com", "zhangwei@qq.com"),
     ],
 )
 def test_email_is_accepted_in_lower_case(typed: str, stored: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.validate import Valid, validate_number
+from bot.validate import Valid, plain_email, validate_number
 from storage import Ticket
 from web.desk.errors import ApiError
 from web.desk.limits import Counter, email_key, refund_all, take_all
@@ -45,7 +45,7 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
     ticket proves no mailbox, so trust waives only the tighter ceiling, never the others."""
     limits = services.limits
     clean = validate_number(number)
-    wanted = email.strip().lower()
+    wanted = plain_email(email).lower()  # as the ticket kept it (validate_email)
     pair = email_address(wanted, ip)
     pairs = [
         (limits.lookup_failures_per_number, clean.value if isinstance(clean, Valid) else number),

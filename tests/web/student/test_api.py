@@ -355,6 +355,19 @@ async def test_lookup_accepts_the_number_as_students_type_it(
         assert response.status == 200
 
 
+async def test_an_address_typed_on_a_chinese_keyboard_is_the_mailbox_it_names(
+    http: aiohttp.ClientSession,
+) -> None:
+    """Full-width signs are kept as the ASCII ones: the mails reach the mailbox, and the student
+    finds the ticket whichever keyboard they type the address with next time."""
+    created = await create(http, email="ｚｈａｎｇ．ｗｅｉ＠163。com")
+    for typed in ("zhang.wei@163.com", "zhang．wei＠163.com"):
+        async with http.post(
+            "/api/tickets/lookup", json={"email": typed, "number": created["number"]}
+        ) as response:
+            assert response.status == 200, (typed, await response.text())
+
+
 async def test_lookup_failures_look_alike_and_are_throttled(http: aiohttp.ClientSession) -> None:
     created = await create(http)
     async with http.post(
