@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.faq import FaqIndex
-from bot.i18n import has
+from bot.i18n import has, t
 from bot.validate import (
     Invalid,
     Valid,
@@ -167,6 +167,15 @@ def test_name_accepts_letters_of_any_script(typed: str, stored: str) -> None:
 )
 def test_name_errors_name_the_problem(typed: str, key: str) -> None:
     assert validate_name(typed) == Invalid(key)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_a_student_with_one_name_only_is_told_how_to_go_on(lang: str) -> None:
+    """Many Indonesian and some Indian students have a single name: refused as one word, the
+    message must say what to type, and that must pass."""
+    advice = {"it": "scrivilo due volte", "en": "write it twice"}[lang]
+    assert advice in t("wrong_name.one_word", lang)
+    assert validate_name("Sukarno Sukarno") == Valid("Sukarno Sukarno")
 
 
 def test_message_is_trimmed_and_keeps_its_lines() -> None:
