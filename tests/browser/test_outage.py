@@ -1,5 +1,7 @@
-"""The widget and the console across a database outage on PostgreSQL: a socket that connected
-while the database was out of reach picks its work up again once it is back, with no reload."""
+"""The widget and the console across an outage: of the database on PostgreSQL (a socket that
+connected while the database was out of reach picks its work up again once it is back), and of
+Redis between two processes (what one pushed while the other did not hear it shows once Redis
+is back); no reload in either."""
 
 from __future__ import annotations
 
@@ -7,15 +9,18 @@ import asyncio
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests import servers
 from tests.browser.conftest import NewPage
 from tests.browser.test_console import page_of, sign_in
 from tests.browser.widget import Chat
 from tests.conftest import make_config, start_server
 from tests.servers import PostgresServer
-from tests.web.conftest import ANNA, create_account
+from tests.web.cluster.test_live import StartPair, listening_again, start_pair  # noqa: F401
+from tests.web.conftest import ANNA, LAURA, create_account, open_ticket
 from web.console.namespace import CONSOLE
 
 pytestmark = pytest.mark.browser
@@ -63,3 +68,42 @@ async def test_a_console_refused_while_the_database_is_out_reconnects_once_it_is
         assert not page.errors  # type: ignore[attr-defined]
     finally:
         await server.stop()
+
+
+async def test_what_the_other_process_said_while_redis_was_away_shows_once_it_is_back(
+    start_pair: StartPair, browser: Browser  # noqa: F811 - the fixture imported above
+) -> None:
+    with servers.redis_server() as redis:
+        pair = await start_pair(redis.url())
+        ticket = await open_ticket(pair.a)
+        student = await page_of(browser, 900, 900)
+        await student.goto(f"{pair.a.url}/ticket?number={ticket.number}")
+        await student.locator("#uh-lk-email").fill(ticket.email)
+        await student.get_by_role("button", name="Cerca il ticket").click()
+        await expect(student.locator(".uh-thread")).to_contain_text("pagoPA")
+        laura = await page_of(browser)
+        await sign_in(laura, pair.b, LAURA)
+        await laura.locator(".c-item", has_text=ticket.number).click()
+        await expect(laura.locator(".c-composer")).to_contain_text("Lo studente è collegato")
+
+        # Laura, on B, answers the student, whose page is connected to A
+        redis.kill()
+        await laura.get_by_label("Risposta allo studente").fill("Risposta durante il guasto.")
+        await laura.get_by_role("button", name="Invia risposta").click()
+        await expect(laura.locator(".c-thread")).to_contain_text("Risposta durante il guasto.")
+        redis.start()
+        await listening_again(pair)
+        await expect(student.locator(".uh-thread")).to_contain_text("Risposta durante il guasto.")
+
+        # the student, on A, writes to Laura, whose console is connected to B
+        redis.kill()
+        async with aiohttp.ClientSession() as http, http.post(
+            f"{pair.a.url}/api/tickets/{ticket.number}/messages",
+            json={"body": "Ho pagato durante il guasto."},
+            headers={"Authorization": f"Bearer {ticket.token}"},
+        ) as response:
+            assert response.status == 201
+        redis.start()
+        await listening_again(pair)
+        await expect(laura.locator(".c-thread")).to_contain_text("Ho pagato durante il guasto.")
+        assert not laura.errors and not student.errors  # type: ignore[attr-defined]

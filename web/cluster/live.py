@@ -23,6 +23,7 @@ from typing import Any
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from web.cluster.link import LOST, RedisLink, RedisUnavailable
+from web.desk.live import RESYNC
 from web.rooms import IndexedRooms
 
 LISTEN_RETRY_MIN = 0.5
@@ -112,8 +113,15 @@ class RedisLive(IndexedRooms, AsyncPubSubManager):
             return None
         return message
 
+    async def _resync(self) -> None:
+        """What the other processes published while this one did not listen is lost to its
+        sockets, which stayed connected and so never read again what they show: told to."""
+        for namespace in list(self.rooms):
+            await self.server.emit(RESYNC, {}, namespace=namespace, ignore_queue=True)
+
     async def _listen(self) -> AsyncIterator[bytes]:
         pause = LISTEN_RETRY_MIN
+        resumed = False
         while True:
             pubsub = self.link.client.pubsub(ignore_subscribe_messages=True)
             try:
@@ -121,6 +129,9 @@ class RedisLive(IndexedRooms, AsyncPubSubManager):
                 self.link.answered()
                 self.listening.set()
                 pause = LISTEN_RETRY_MIN
+                if resumed:
+                    await self._resync()
+                resumed = True
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         wanted = self._wanted(message["data"])

@@ -16,6 +16,10 @@ WAIT_ROOM = "wait:{number}"
 OPERATORS_ROOM = "operators"
 # The consoles that have one ticket open.
 CONSOLE_TICKET_ROOM = "console-ticket:{number}"
+# To every socket of a process whose share of the other processes' events was cut (Redis
+# lost): what it shows may lack what was said meanwhile, and no connection dropped to make the
+# client read it again on its own.
+RESYNC = "resync"
 
 
 class LiveEvents(Protocol):

@@ -680,6 +680,8 @@
         socket.on("ticket", onTicket);
         socket.on("operator_typing", onOperatorTyping);
         socket.on("wait", onWait);
+        // an operator's reply pushed while the server could not pass it on (docs/protocol.md)
+        socket.on("resync", () => S.view === "ticket" && refreshTicket());
       },
       () => {
         S.loading = false;

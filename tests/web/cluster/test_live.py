@@ -171,6 +171,16 @@ async def test_failed_look_ups_alternating_between_processes_are_throttled_as_on
     assert statuses == [404] * limit + [429, 429]
 
 
+async def listening_again(pair: Pair) -> None:
+    managers = [server.app[SERVICES].live.manager for server in (pair.a, pair.b)]
+    assert all(isinstance(manager, RedisLive) for manager in managers)
+    for _ in range(200):
+        if all(manager.listening.is_set() for manager in managers):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("a process does not listen to Redis again")
+
+
 async def test_without_redis_each_process_serves_its_own_sockets_until_it_is_back(
     start_pair: StartPair, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -199,18 +209,46 @@ async def test_without_redis_each_process_serves_its_own_sockets_until_it_is_bac
         assert await reply("Anche per email.") is True
 
         redis.start()  # empty
-        managers = [server.app[SERVICES].live.manager for server in (pair.a, pair.b)]
-        assert all(isinstance(manager, RedisLive) for manager in managers)
-        for _ in range(200):
-            if all(manager.listening.is_set() for manager in managers):
-                break
-            await asyncio.sleep(0.05)
+        await listening_again(pair)
         await asyncio.sleep(0.1)  # the beat that rewrites presence, triggered by the return
         assert await reply("Di nuovo in linea.") is False
         assert (await far.next("ticket"))["messages"][-1]["body"] == "Di nuovo in linea."
     messages = [r.getMessage() for r in caplog.records if r.name == "helpdesk.cluster"]
     assert len([m for m in messages if "does not answer" in m]) == 2, messages  # one each
     assert len([m for m in messages if "answers again" in m]) == 2, messages
+
+
+async def test_after_redis_is_back_the_sockets_are_told_to_read_again_what_they_missed(
+    start_pair: StartPair,
+) -> None:
+    """Nobody's socket dropped, so nobody reloaded: the console on B would never show the
+    student's message written on A while Redis was away."""
+    with servers.redis_server() as redis:
+        pair = await start_pair(redis.url())
+        ticket = await open_ticket(pair.a)
+        student = await pair.student(pair.a, ticket.token)
+        laura = await pair.operator(pair.b, LAURA)
+        await laura.emit("open_ticket", {"number": ticket.number})
+        assert (await laura.next("student_online"))["online"] is True
+
+        redis.kill()
+        async with aiohttp.ClientSession() as http, http.post(
+            f"{pair.a.url}/api/tickets/{ticket.number}/messages",
+            json={"body": "Ho pagato durante il guasto."},
+            headers={"Authorization": f"Bearer {ticket.token}"},
+        ) as response:
+            assert response.status == 201
+        await laura.nothing("ticket_message", wait=0.5)
+
+        redis.start()
+        await listening_again(pair)
+        assert await laura.next("resync") == {}
+        assert await student.next("resync") == {}
+        status, body = await pair.consoles[-1].get(f"/api/console/tickets/{ticket.number}")
+        assert status == 200
+        assert body["messages"][-1]["body"] == "Ho pagato durante il guasto."
+    # only after an outage: the first subscription at start lost nothing
+    assert [event for event, _ in laura.seen].count("resync") == 1
 
 
 async def test_a_student_hears_the_queue_move_when_an_operator_of_the_other_process_answers(

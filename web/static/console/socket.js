@@ -36,7 +36,14 @@ export function connect() {
   });
   socket.on("disconnect", () => {
     setLive(false);
-    if (S.missedSince === null && S.seenUntil) S.missedSince = S.seenUntil;
+    missedFrom();
+  });
+  // Connected all along, but the server lost what other processes pushed meanwhile (Redis
+  // away): as after a reconnection, the queue and the ticket on screen are read again.
+  socket.on("resync", () => {
+    missedFrom();
+    loadQueue(true);
+    reloadTicket(true);
   });
   socket.on("connect_error", async (err) => {
     setLive(false);
@@ -98,6 +105,12 @@ export function connect() {
     renderComposerHint();
   });
   socket.on("error", (p) => p && p.message && toast(p.message, "error"));
+}
+
+// What comes after the latest change seen in the queue was pushed to nobody (queue.js badges
+// it once the queue is read again).
+function missedFrom() {
+  if (S.missedSince === null && S.seenUntil) S.missedSince = S.seenUntil;
 }
 
 export function emit(event, payload) {
