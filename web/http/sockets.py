@@ -153,9 +153,13 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
         """Close a connection now. Engine.IO's own disconnect waits until a long-polling
         client has fetched the close packet, which it never does while its POST (the one
         being refused) waits for an answer."""
-        socket = self.sockets.pop(sid, None) if sid else None
+        socket = self.sockets.get(sid) if sid else None
         if socket is not None:
+            # Closed while still listed, as Engine.IO's own disconnect does: the namespaces'
+            # disconnect handlers read the socket's session (the tickets the student followed,
+            # whom the operators would otherwise see online for good).
             await socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            self.sockets.pop(sid, None)
         # A WebSocket's loop would otherwise go on reading whatever the client still sends.
         websocket = self.websockets.pop(sid, None) if sid else None
         if websocket is not None:

@@ -189,6 +189,20 @@ async def test_a_socket_that_keeps_sending_garbage_is_disconnected(
     await bystander.close()
 
 
+async def test_a_socket_cut_off_leaves_the_ticket_it_followed(
+    server: Server, raw: RawSocket
+) -> None:
+    """Or the operators would see the student online for good, and no reply would be mailed."""
+    ticket = await open_ticket(server)
+    await raw.send(f'42/chat,["watch_ticket",{{"token":"{ticket.token}"}}]')
+    assert await raw.received(2, until='42/chat,["ticket"')
+    assert await console_of(server.app).student_online(ticket.number)
+    for _ in range(MAX_STRIKES):
+        await raw.send('42/chat,["hello",{')
+    assert (await raw.received(2))[-1:] == ["CLOSED"]
+    assert not await console_of(server.app).student_online(ticket.number)
+
+
 async def test_a_flooding_socket_is_cut_off_and_the_others_are_served(
     server: Server, raw: RawSocket
 ) -> None:
