@@ -20,7 +20,7 @@ from tests.browser.widget import Chat
 from tests.conftest import make_config, start_server
 from tests.servers import PostgresServer
 from tests.web.cluster.test_live import StartPair, listening_again, start_pair  # noqa: F401
-from tests.web.conftest import ANNA, LAURA, create_account, open_ticket
+from tests.web.conftest import ANNA, LAURA, Console, create_account, open_ticket
 from web.console.namespace import CONSOLE
 
 pytestmark = pytest.mark.browser
@@ -107,3 +107,47 @@ async def test_what_the_other_process_said_while_redis_was_away_shows_once_it_is
         await listening_again(pair)
         await expect(laura.locator(".c-thread")).to_contain_text("Ho pagato durante il guasto.")
         assert not laura.errors and not student.errors  # type: ignore[attr-defined]
+
+
+async def test_a_ticket_page_refused_while_the_database_is_out_follows_the_ticket_once_it_is_back(
+    tmp_path: Path, own_postgres: PostgresServer, browser: Browser
+) -> None:
+    server = await start_server(make_config(tmp_path / "var", database_url=own_postgres.url(
+        "helpdesk")))
+    try:
+        await create_account(server, LAURA)
+        ticket = await open_ticket(server)
+        student = await page_of(browser, 900, 900)
+        await student.goto(f"{server.url}/ticket?number={ticket.number}")
+        await student.locator("#uh-lk-email").fill(ticket.email)
+        await student.get_by_role("button", name="Cerca il ticket").click()
+        await expect(student.locator(".uh-thread")).to_contain_text("pagoPA")
+        await asyncio.to_thread(own_postgres.halt)
+        # a rolling restart: the page reconnects and asks to follow its ticket, refused
+        await server.app[CONSOLE].server.eio.hang_up_all()
+        refused = student.get_by_role("alert").filter(has_text="momentaneamente")
+        await expect(refused).to_be_visible(timeout=15_000)
+        await asyncio.to_thread(own_postgres.start)
+        console = Console(server)
+        try:
+            for _ in range(30):  # the pool reconnects within seconds
+                if (await console.login(LAURA))[0] == 200:
+                    break
+                await asyncio.sleep(0.5)
+            for _ in range(40):  # until the page follows its ticket again
+                status, body = await console.get(f"/api/console/tickets/{ticket.number}")
+                if status == 200 and body["student_online"]:
+                    break
+                await asyncio.sleep(0.5)
+            status, body = await console.post(
+                f"/api/console/tickets/{ticket.number}/messages", {"body": "Eccomi di nuovo."}
+            )
+            assert status == 201
+            assert body["mailed"] is False
+        finally:
+            await console.close()
+        await expect(student.locator(".uh-thread")).to_contain_text("Eccomi di nuovo.")
+        await expect(refused).to_have_count(0)
+        assert not student.errors  # type: ignore[attr-defined]
+    finally:
+        await server.stop()

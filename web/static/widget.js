@@ -1284,6 +1284,19 @@
     }
     if (S.view === "ticket") {
       ui.tkAlert.textContent = msg;
+      // Following the ticket was refused (the database out of reach as we connected): the
+      // operators would see the student away and the replies would not show here. Ask again,
+      // more slowly each time, until it answers.
+      if (p && p.code === "unavailable" && S.ticket) {
+        S.watchDelay = Math.min((S.watchDelay || 1000) * 2, 30000);
+        clearTimeout(S.watchRetry);
+        S.watchRetry = setTimeout(() => {
+          if (S.connected && S.view === "ticket" && S.ticket) {
+            watchTicket();
+            refreshTicket();
+          }
+        }, S.watchDelay);
+      }
       return;
     }
     // the server refused what we sent: give the text back so nothing typed is lost
@@ -1848,7 +1861,13 @@
   }
 
   function onTicket(b) {
-    if (b && S.ticket && String(b.number) === S.ticket.number) renderTicket(b);
+    if (!b || !S.ticket || String(b.number) !== S.ticket.number) return;
+    if (S.watchDelay) {
+      // followed again after a refusal: its message no longer holds
+      S.watchDelay = 0;
+      ui.tkAlert.textContent = "";
+    }
+    renderTicket(b);
   }
 
   function renderTicket(b, full) {
