@@ -103,9 +103,12 @@ async def test_what_the_other_process_said_while_redis_was_away_shows_once_it_is
             headers={"Authorization": f"Bearer {ticket.token}"},
         ) as response:
             assert response.status == 201
+        opened = await open_ticket(pair.a, name="Riva Ugo")  # news too, marked as such
         redis.start()
         await listening_again(pair)
         await expect(laura.locator(".c-thread")).to_contain_text("Ho pagato durante il guasto.")
+        opened_item = laura.locator(".c-item", has_text=opened.number)
+        await expect(opened_item.locator(".c-badge-new")).to_have_text("Nuovo")
         assert not laura.errors and not student.errors  # type: ignore[attr-defined]
 
 
