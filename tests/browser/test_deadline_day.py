@@ -9,12 +9,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.async_api import Browser, Dialog, Locator, Route, WebSocketRoute, expect
+from playwright.async_api import Browser, Dialog, Locator, Page, Route, WebSocketRoute, expect
 
 from storage import Message, StatusChange, Ticket
 from tests.browser.test_console import page_of, sign_in
 from tests.conftest import Server
-from tests.web.conftest import LAURA, MARCO, create_account, open_ticket
+from tests.web.conftest import LAURA, MARCO, Opened, create_account, open_ticket
 from web.console.namespace import CONSOLE
 from web.desk.tickets import Desk
 from web.desk.views import new_id
@@ -32,6 +32,34 @@ async def upgraded(links: list[WebSocketRoute]) -> WebSocketRoute:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)
     return links[-1]
+
+
+class LiveLink:
+    """The console's live connection, cut by the test and let back: while it is cut, neither
+    its WebSocket nor Socket.IO's long-polling first leg gets through."""
+
+    def __init__(self) -> None:
+        self.reachable = True
+        self.links: list[WebSocketRoute] = []
+
+    async def attach(self, page: Page) -> None:
+        def through(ws: WebSocketRoute) -> None:
+            if self.reachable:
+                ws.connect_to_server()
+                self.links.append(ws)
+            else:
+                asyncio.ensure_future(ws.close())
+
+        async def polling(route: Route) -> None:
+            await (route.continue_() if self.reachable else route.abort())
+
+        await page.route_web_socket(re.compile("/socket.io/"), through)
+        await page.route(re.compile("/socket.io/"), polling)
+
+    async def cut(self) -> None:
+        link = await upgraded(self.links)
+        self.reachable = False
+        await link.close()
 
 
 async def test_after_a_dropped_connection_the_ticket_shows_what_was_written_meanwhile(
@@ -370,33 +398,18 @@ async def test_a_connection_down_for_longer_than_a_blip_is_said_in_words(
     longer moved."""
     await create_account(server, LAURA)
     laura = await page_of(browser)
-    reachable = [True]
-    links: list[WebSocketRoute] = []
-
-    def through(ws: WebSocketRoute) -> None:
-        if reachable[0]:
-            ws.connect_to_server()
-            links.append(ws)
-        else:
-            asyncio.ensure_future(ws.close())
-
-    async def polling(route: Route) -> None:  # the first leg of Socket.IO's reconnection
-        await (route.continue_() if reachable[0] else route.abort())
-
-    await laura.route_web_socket(re.compile("/socket.io/"), through)
-    await laura.route(re.compile("/socket.io/"), polling)
+    live = LiveLink()
+    await live.attach(laura)
     await sign_in(laura, server, LAURA)
     banner = laura.get_by_role("status").filter(has_text="Aggiornamenti in tempo reale interrotti")
     await expect(laura.locator(".c-live-on")).to_be_visible()
     await expect(banner).to_be_hidden()
-    link = await upgraded(links)
-    reachable[0] = False
-    await link.close()
+    await live.cut()
     await expect(laura.locator(".c-live-off")).to_be_visible()
     await expect(banner).to_be_hidden()  # not for a blip
     await expect(banner).to_be_visible(timeout=10_000)
     await expect(banner).to_contain_text("la coda e il ticket aperto potrebbero non essere")
-    reachable[0] = True
+    live.reachable = True
     await expect(banner).to_be_hidden(timeout=20_000)
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
@@ -434,44 +447,75 @@ async def test_what_arrived_while_the_connection_was_down_is_marked_in_the_queue
 ) -> None:
     """A new ticket and a student's message during the drop were pushed to nobody: back
     online, the queue lists them again but the operator must also see that they are news."""
-    await create_account(server, LAURA)
-    waiting = await open_ticket(server, name="Greco Ada")
-    seen = await open_ticket(server, name="Longo Pia")
-    laura = await page_of(browser)
-    reachable = [True]
-    links: list[WebSocketRoute] = []
-
-    def through(ws: WebSocketRoute) -> None:
-        if reachable[0]:
-            ws.connect_to_server()
-            links.append(ws)
-        else:
-            asyncio.ensure_future(ws.close())
-
-    async def polling(route: Route) -> None:
-        await (route.continue_() if reachable[0] else route.abort())
-
-    await laura.route_web_socket(re.compile("/socket.io/"), through)
-    await laura.route(re.compile("/socket.io/"), polling)
-    await sign_in(laura, server, LAURA)
-    await expect(laura.locator(".c-item", has_text=seen.number)).to_be_visible()
-    await expect(laura).to_have_title(re.compile(r"^Console operatori"))
-    reachable[0] = False
-    await (await upgraded(links)).close()
+    laura, live, (waiting, seen) = await laura_with_two_tickets(server, browser)
+    await live.cut()
     await expect(laura.locator(".c-live-off")).to_be_visible()
-    desk = Desk(server.app[SERVICES])
-    await desk.student_reply(waiting.number, "Ho pagato ieri, è arrivato?", None)
-    opened = await open_ticket(server, name="Riva Ugo")
-    reachable[0] = True
+    opened = await news_meanwhile(server, waiting.number)
+    live.reachable = True
 
     await expect(laura.locator(".c-live-on")).to_be_visible(timeout=20_000)
-    def item(number: str) -> Locator:
-        return laura.locator(".c-item", has_text=number)
-
-    await expect(item(opened.number).locator(".c-badge-new")).to_have_text("Nuovo")
-    await expect(item(waiting.number).locator(".c-dot")).to_be_visible()
-    await expect(item(seen.number).locator(".c-dot")).to_have_count(0)
-    await expect(laura).to_have_title(re.compile(r"^\(2\) Console operatori"))
+    await expect_marked(laura, opened.number, waiting.number, seen.number)
     announced = laura.locator("[role=status][aria-live=polite].c-sr")
     await expect(announced).to_contain_text("2 ticket con novità")
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def test_a_queue_read_before_the_drop_and_answered_after_it_does_not_hide_the_news(
+    server: Server, browser: Browser
+) -> None:
+    """On a slow server the queue asked for just before the drop comes back after the
+    reconnection, without what happened meanwhile: the list read after it says what is new."""
+    laura, live, (waiting, seen) = await laura_with_two_tickets(server, browser)
+    asked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(route: Route) -> None:
+        response = await route.fetch()  # the list as it was when asked for
+        asked.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await laura.route("**/api/console/tickets?*", slow)
+    await open_ticket(server, name="Conti Lia")  # a change: the queue is read again
+    await asked.wait()
+    await laura.unroute("**/api/console/tickets?*", slow)
+    await live.cut()
+    await expect(laura.locator(".c-live-off")).to_be_visible()
+    opened = await news_meanwhile(server, waiting.number)
+    live.reachable = True
+    await expect(laura.locator(".c-live-on")).to_be_visible(timeout=20_000)
+    release.set()
+
+    await expect_marked(laura, opened.number, waiting.number, seen.number)
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
+async def laura_with_two_tickets(
+    server: Server, browser: Browser
+) -> tuple[Page, LiveLink, tuple[Opened, Opened]]:
+    await create_account(server, LAURA)
+    waiting = await open_ticket(server, name="Greco Ada")
+    tickets = waiting, await open_ticket(server, name="Longo Pia")
+    laura = await page_of(browser)
+    live = LiveLink()
+    await live.attach(laura)
+    await sign_in(laura, server, LAURA)
+    await expect(laura.locator(".c-item", has_text=tickets[1].number)).to_be_visible()
+    await expect(laura.locator(".c-live-on")).to_be_visible()
+    return laura, live, tickets
+
+
+async def news_meanwhile(server: Server, number: str) -> Opened:
+    """The student of ticket `number` writes, and another student opens a ticket."""
+    await Desk(server.app[SERVICES]).student_reply(number, "Ho pagato ieri, è arrivato?", None)
+    return await open_ticket(server, name="Riva Ugo")
+
+
+async def expect_marked(laura: Page, opened: str, waiting: str, seen: str) -> None:
+    def item(number: str) -> Locator:
+        return laura.locator(".c-item", has_text=number)
+
+    await expect(item(opened).locator(".c-badge-new")).to_have_text("Nuovo")
+    await expect(item(waiting).locator(".c-dot")).to_be_visible()
+    await expect(item(seen).locator(".c-dot")).to_have_count(0)
+    await expect(item(seen).locator(".c-badge-new")).to_have_count(0)

@@ -127,7 +127,9 @@ async function fetchQueue(background, mine) {
     S.queueLimit = QUEUE_PAGE;
   }
   params.set("limit", String(S.queueLimit));
-  const live = S.connected; // a list asked for before the connection came back may miss some
+  // Only a list asked for once the connection is back, and after what it missed began, can say
+  // what is new: one asked for earlier may lack it.
+  const missedSince = S.connected ? S.missedSince : null;
   const res = await api("GET", "/api/console/tickets?" + params.toString(), undefined, background === true);
   if (mine !== S.queueSeq) return;
   if (!res.ok) {
@@ -135,7 +137,7 @@ async function fetchQueue(background, mine) {
     return;
   }
   S.queue = res.data.tickets;
-  catchUp(S.queue, live);
+  catchUp(S.queue, missedSince);
   S.counts = res.data.counts;
   S.total = res.data.total;
   // A student on the phone gives their number or email: with the default filters (open, mine
@@ -154,8 +156,7 @@ async function fetchQueue(background, mine) {
 // A ticket opened or a student's message while the live connection was down was pushed to
 // nobody: once the queue is read with the connection back, they get the badge and the count in
 // the title that the events would have given (onQueueEvent in socket.js).
-function catchUp(tickets, live) {
-  const since = live ? S.missedSince : null;
+function catchUp(tickets, since) {
   let missed = 0;
   for (const t of tickets) {
     const changed = Date.parse(t.updated_at) || 0;
@@ -168,7 +169,7 @@ function catchUp(tickets, live) {
     S.seenUntil = Math.max(S.seenUntil, changed);
   }
   if (since === null) return;
-  S.missedSince = null;
+  if (S.missedSince === since) S.missedSince = null;
   if (!missed) return;
   updateTitle();
   beep();
