@@ -680,8 +680,9 @@
         socket.on("ticket", onTicket);
         socket.on("operator_typing", onOperatorTyping);
         socket.on("wait", onWait);
-        // an operator's reply pushed while the server could not pass it on (docs/protocol.md)
-        socket.on("resync", () => S.view === "ticket" && refreshTicket());
+        // an operator's reply pushed while the server could not pass it on (docs/protocol.md);
+        // every page on the process hears it at once: their reloads are spread over 2 s
+        socket.on("resync", () => setTimeout(() => S.view === "ticket" && refreshTicket(), Math.random() * 2000));
       },
       () => {
         S.loading = false;

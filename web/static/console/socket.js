@@ -42,8 +42,9 @@ export function connect() {
   // away): as after a reconnection, the queue and the ticket on screen are read again.
   socket.on("resync", () => {
     missedFrom();
-    loadQueue(true);
-    reloadTicket(true);
+    // every console on the process hears it at once: the reloads are spread, as a change's are
+    scheduleQueue();
+    setTimeout(() => reloadTicket(true), Math.random() * 1000);
   });
   socket.on("connect_error", async (err) => {
     setLive(false);
