@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
@@ -11,7 +12,7 @@ from storage import AuditEntry
 from tests.browser.conftest import NewPage
 from tests.browser.test_console import answered, page_of, sign_in
 from tests.conftest import Server
-from tests.web.conftest import ANNA, MARCO, Console, Opened, create_account, open_ticket
+from tests.web.conftest import ANNA, LAURA, MARCO, Console, Opened, create_account, open_ticket
 from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
@@ -159,4 +160,31 @@ async def test_the_history_reads_the_changes_yesterday_s_release_wrote(
         re.compile(r"· aneri · disattivato o riattivato$"),
         re.compile(r"· aneri · ruolo cambiato$"),
     ])
+    assert anna.errors == []  # type: ignore[attr-defined]
+
+
+async def test_saving_a_name_does_not_undo_the_role_another_admin_gave_meanwhile(
+    server: Server, browser: Browser
+) -> None:
+    await create_account(server, ANNA)
+    await create_account(server, MARCO)
+    laura = replace(LAURA, role="admin")
+    await create_account(server, laura)
+    anna, row = await team_page(browser, server)
+    other_admin = Console(server)
+    try:
+        # Laura, in her own console, promotes Marco while Anna's page still shows him as an
+        # operator; Anna then corrects his name.
+        assert (await other_admin.login(laura))[0] == 200
+        promote = f"/api/console/operators/{MARCO.username}"
+        assert (await other_admin.post(promote, {"role": "editor"}))[0] == 200
+    finally:
+        await other_admin.close()
+    name = row.get_by_role("textbox", name=f"Nome visibile agli studenti · {MARCO.username}")
+    await name.fill("Marco D'Angelo Verdi")
+    await anna.get_by_role("button", name=f"Salva · {MARCO.username}").click()
+    await expect(anna.get_by_role("status").filter(has_text="aggiornato")).to_be_focused()
+    stored = await server.app[SERVICES].storage.operators.get(MARCO.username)
+    assert stored is not None
+    assert (stored.name, stored.role) == ("Marco D'Angelo Verdi", "editor")
     assert anna.errors == []  # type: ignore[attr-defined]

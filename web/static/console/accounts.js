@@ -40,7 +40,12 @@ export async function renderTeam(box, done = "") {
         o.held ? h("span", { class: "c-muted c-small", text: " · " + T(o.held === 1 ? "heldOne" : "held", { n: o.held }) }) : null),
       h("td", { class: "c-row-actions" },
         // each row's buttons say whose they are: a screen reader lists them out of their rows
-        rowButton(T("save"), o, () => update({ name: name.value, role: role.value })),
+        // Only what was changed in this row: it shows the account as it was when drawn, and
+        // another admin may have changed the rest since (a new role sent back would demote).
+        rowButton(T("save"), o, () => update({
+          ...(name.value !== o.name ? { name: name.value } : {}),
+          ...(role.value !== o.role ? { role: role.value } : {}),
+        })),
         // An admin cannot lock themselves out (the server says so too): no button for it.
         o.username === S.me.username ? null
           : rowButton(o.active ? T("deactivate") : T("activate"), o, () => {
