@@ -10,7 +10,7 @@ from aiohttp import web
 
 from storage import Operator
 from web.console.access import audit, flag, json_response, require
-from web.console.namespace import person
+from web.console.namespace import ConsoleNamespace, person
 from web.console.signin import LoginAttempt
 from web.desk.accounts import (
     AccountError,
@@ -125,6 +125,10 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
             updated.password_hash = await asyncio.to_thread(hash_password, password)
     except AccountError as error:
         raise account_error(error) from None
+    if updated == operator:
+        # A Save on a row nobody changed: nothing to write, nor a line in the account's history
+        # that says nothing.
+        return await account_answer(console, updated)
     if operator.username == caller.operator.username and (
         not updated.active or updated.role != "admin"
     ):
@@ -151,8 +155,12 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
         request, caller.operator.username, "operator.updated", updated.username,
         changes=changes, **values,
     )
+    return await account_answer(console, updated)
+
+
+async def account_answer(console: ConsoleNamespace, operator: Operator) -> web.StreamResponse:
     online = {o["username"] for o in await console.online()}
-    return json_response({"operator": account_view(updated, online)})
+    return json_response({"operator": account_view(operator, online)})
 
 
 @routes.post("/api/console/operators/{username}/release")

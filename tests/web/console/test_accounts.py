@@ -161,6 +161,19 @@ async def test_the_head_of_the_office_reads_who_did_what_to_an_account(
     assert (await anna.get("/api/console/operators/nessuno/history"))[0] == 404
 
 
+async def test_a_save_that_changes_nothing_writes_no_line_in_the_history(
+    server: Server, signed_in: Factory
+) -> None:
+    anna = await signed_in(ANNA)
+    path = f"/api/console/operators/{LAURA.username}"
+    for unchanged in ({}, {"name": LAURA.name, "role": LAURA.role, "active": True}):
+        status, body = await anna.post(path, unchanged)
+        assert status == 200 and body["operator"]["name"] == LAURA.name
+    status, body = await anna.get(f"{path}/history")
+    # an entry would read "aneri ·" and nothing after it, as if something were hidden
+    assert status == 200 and body["entries"] == []
+
+
 async def test_an_operator_changes_the_password_an_admin_gave_them(
     server: Server, signed_in: Factory
 ) -> None:
