@@ -39,6 +39,8 @@ NAME_MIN, NAME_MAX = 2, 80
 # Staff accounts open every student's data: longer than the usual 8. The upper bound only
 # keeps a megabyte "password" from costing argon2 a megabyte of hashing per attempt.
 PASSWORD_MIN, PASSWORD_MAX = 10, 256
+# Ten spaces or "aaaaaaaaaa" pass the length alone, and are the first things a guesser tries.
+PASSWORD_VARIETY = 5
 DEMO_USERNAME, DEMO_NAME = "demo", "Operatore demo"
 
 _hasher = PasswordHasher()
@@ -92,6 +94,8 @@ def check_password(password: str, username: str) -> str:
         raise AccountError("password", "console.account.short_password", min=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
         raise AccountError("password", "console.account.long_password", max=PASSWORD_MAX)
+    if len(set(password)) < PASSWORD_VARIETY:
+        raise AccountError("password", "console.account.simple_password", n=PASSWORD_VARIETY)
     if password.strip().lower() == username:
         raise AccountError("password", "console.account.password_is_username")
     return password

@@ -1286,6 +1286,28 @@ async def test_a_new_account_breaking_a_rule_is_refused_with_the_rule(
     assert body["error"]["fields"][field].endswith(".")
 
 
+@pytest.mark.parametrize("weak", [" " * 10, "a" * 12, "1212121212"])
+async def test_a_password_of_ten_spaces_or_one_repeated_key_is_refused(
+    signed_in: Factory, weak: str
+) -> None:
+    anna, anna_en = await signed_in(ANNA), await signed_in(ANNA, "en")
+    laura = await signed_in(LAURA)
+    new = {"username": "gferri", "name": "Giorgio Ferri", "password": weak}
+    status, body = await anna.post("/api/console/operators", new)
+    assert status == 422
+    assert body["error"]["fields"] == {
+        "password": "La password è troppo semplice: usa almeno 5 caratteri diversi."
+    }
+    status, body = await anna_en.post("/api/console/operators/lbianchi", {"password": weak})
+    assert status == 422
+    assert body["error"]["fields"] == {
+        "password": "The password is too simple: use at least 5 different characters."
+    }
+    mine = {"current": LAURA.password, "password": weak}
+    status, body = await laura.post("/api/console/me/password", mine)
+    assert status == 422 and list(body["error"]["fields"]) == ["password"]
+
+
 async def test_deactivating_an_operator_ends_their_session_at_once(
     server: Server, signed_in: Factory
 ) -> None:
