@@ -223,10 +223,17 @@ class ConsoleNamespace(GuardedNamespace):
         user = self._users.get(sid)
         if user is None:
             return None
-        if await self.session_operator(user.session.id) is None:
+        found = await self.session_operator(user.session.id)
+        if found is None:
             await self.emit("session_expired", {"reason": "expired"}, to=sid)
             await self.disconnect(sid)
             return None
+        if found.operator.name != user.name:
+            # An admin corrected the name: the student watching them type and the colleagues
+            # see the new one now, not after the next sign-in (a new name ends no session).
+            user.name = found.operator.name
+            await self.presence.operator_on(sid, user.username, user.name)
+            await self._presence()
         return user
 
     async def lang_of(self, sid: str) -> str:

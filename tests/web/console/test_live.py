@@ -421,3 +421,23 @@ async def test_socket_activity_counts_as_activity(
     await age_session(server, laura.session_id, idle=IDLE + 1)
     await a.emit("open_ticket", {"number": "000001"})
     assert await a.next("session_expired") == {"reason": "expired"}
+
+
+async def test_a_name_an_admin_corrects_is_the_one_the_student_sees_typing(
+    server: Server, signed_in: Factory, sockets: list[Recorder]
+) -> None:
+    anna, marco = await signed_in(ANNA), await signed_in(MARCO)
+    socket = await operator_socket(server, marco, sockets)
+    ticket = await open_ticket(server)
+    student = await student_socket(server, ticket.token, sockets)
+    await socket.emit("open_ticket", {"number": ticket.number})
+    await socket.next("student_online")
+    # Marco signed in as "Marco Verdi" hours ago; the office fixes his name meanwhile
+    fixed = "Marco D'Angelo Verdi"
+    status, _ = await anna.post(f"/api/console/operators/{MARCO.username}", {"name": fixed})
+    assert status == 200
+    await socket.emit("operator_typing", {"number": ticket.number, "typing": True})
+    typing = await student.next("operator_typing")
+    assert typing == {"number": ticket.number, "typing": True, "name": fixed}
+    presence = await socket.next("presence", where=lambda p: fixed in names(p))
+    assert names(presence) == [fixed]
