@@ -58,6 +58,10 @@ async def list_operators(request: web.Request) -> web.StreamResponse:
     return json_response({"operators": accounts})
 
 
+def is_admin(operator: Operator) -> bool:
+    return operator.active and operator.role == "admin"
+
+
 def account_error(error: AccountError) -> ApiError:
     return ApiError(422, "validation_failed", fields={error.field: error.key})
 
@@ -136,6 +140,13 @@ async def update_operator(request: web.Request) -> web.StreamResponse:
         raise ApiError(409, "own_account")
     if not await store.swap(operator, updated):
         raise ApiError(409, "conflict")
+    if is_admin(operator) and not is_admin(updated) and not any(
+        is_admin(o) for o in await store.list()
+    ):
+        # Two admins taking each other's role at once each pass the own-account rule: the
+        # later of the two, who reads both writes, is undone, and the office keeps an admin.
+        await store.swap(updated, operator)
+        raise ApiError(409, "last_admin")
     if not updated.active or updated.password_hash != operator.password_hash:
         await console.end_sessions_of(updated.username, "revoked")
     elif updated.role != operator.role:

@@ -8,6 +8,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -23,6 +24,7 @@ from tests.web.conftest import (
     Console,
     Factory,
     OperatorSocket,
+    create_account,
     open_ticket,
     place_of,
 )
@@ -172,6 +174,23 @@ async def test_a_save_that_changes_nothing_writes_no_line_in_the_history(
     status, body = await anna.get(f"{path}/history")
     # an entry would read "aneri ·" and nothing after it, as if something were hidden
     assert status == 200 and body["entries"] == []
+
+
+async def test_two_admins_taking_each_other_s_role_at_once_leave_the_office_an_admin(
+    server: Server, signed_in: Factory
+) -> None:
+    laura_admin = replace(LAURA, role="admin")
+    await create_account(server, laura_admin)
+    anna, laura = await signed_in(ANNA), await signed_in(laura_admin, "en")
+    answers = await asyncio.gather(
+        anna.post(f"/api/console/operators/{LAURA.username}", {"role": "operator"}),
+        laura.post(f"/api/console/operators/{ANNA.username}", {"active": False}),
+    )
+    operators = await server.app[SERVICES].storage.operators.list()
+    assert [o.username for o in operators if o.active and o.role == "admin"]
+    # (one request done before the other starts: its caller is no admin by then)
+    refused = [body["error"]["code"] for status, body in answers if status != 200]
+    assert refused and set(refused) <= {"last_admin", "forbidden"}, answers
 
 
 async def test_an_operator_changes_the_password_an_admin_gave_them(
