@@ -167,6 +167,28 @@ async def test_long_polling_students_behind_the_proxy_hear_both_processes(
             assert view["messages"][-1]["body"] == text
 
 
+async def test_the_proxy_s_log_keeps_the_path_of_a_search_but_not_what_was_searched(
+    deployment: Deployment, people: People
+) -> None:
+    """The console searches by a student's email as ?q=: haproxy's log, kept by the system
+    beyond an erasure and the retention, must not hold it (the processes' own access log
+    leaves query strings out for the same reason)."""
+    ticket = deployment.ticket()
+    console = await people.sign_in(deployment.proxy, LAURA)  # type: ignore[arg-type]
+    status, body = await console.get(
+        "/api/console/tickets", q=ticket.email, status="open", assigned="all"
+    )
+    assert status == 200 and [t["number"] for t in body["tickets"]] == [ticket.number]
+    for _ in range(50):  # haproxy writes the line once the answer has gone
+        log = deployment.proxy.log()
+        if "/api/console/tickets" in log:
+            break
+        await asyncio.sleep(0.1)
+    assert "GET /api/console/tickets" in log
+    local = ticket.email.split("@")[0]
+    assert local not in log
+
+
 async def watchers_per_process(deployment: Deployment, number: str) -> list[int]:
     """How many sockets each process says are watching the ticket (its presence hash)."""
     client = Redis.from_url(deployment.redis_url)
