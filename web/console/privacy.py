@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.i18n import t
+from bot.validate import plain_email
 from storage.models import Role
 from web.console.access import audit, json_response, path_number, require
 from web.desk.erasure import erase, tickets_of
@@ -20,10 +21,12 @@ ADMIN: tuple[Role, ...] = ("admin",)
 
 
 async def _email(request: web.Request) -> str:
-    """The address as stored, in any letter case. Not the students' validation: that one grew
-    stricter over time, and an erasure must reach an address it would now refuse."""
+    """The address as stored, in any letter case, read the way a look-up reads it (the same
+    Unicode form: what a look-up still opens, an erasure takes). Not the students' validation:
+    that one grew stricter over time, and an erasure must reach an address it would now
+    refuse."""
     raw = (await json_object(request)).get("email")
-    email = raw.strip().lower() if isinstance(raw, str) else ""
+    email = plain_email(raw).lower() if isinstance(raw, str) else ""
     if "@" not in email or len(email) > 320:
         raise ApiError(422, "validation_failed", fields={"email": "console.field.email"})
     return email

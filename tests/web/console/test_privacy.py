@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import unicodedata
 from dataclasses import astuple
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,28 @@ async def test_an_erasure_leaves_nothing_that_finds_or_opens_the_student(
         assert (await response.json())["number"] == "000123"
     # A second erasure finds nothing more.
     assert await anna.post(ERASE, {"email": EMAIL}) == (200, {"tickets": 0})
+
+
+async def test_an_erasure_reaches_every_address_a_look_up_reaches(
+    server: Server, signed_in: Factory
+) -> None:
+    """The ticket keeps the address in one Unicode form (bot.validate.plain_email), and a
+    look-up reads what it is given the same way: an accent sent as a letter and a combining
+    sign (pasted from a Mac's file or a PDF), an ＠ from a Chinese keyboard. An erasure asked
+    with that same text must take the tickets the look-up still opens."""
+    async with aiohttp.ClientSession() as http, http.post(f"{server.url}/api/tickets", json={
+        "email": "josé.garcía@example.com", "name": "García José", "phone": "3331234567",
+        "topic": "immatricolazioni", "subtopic": "scadenze", "message": "Quando scade?",
+    }) as response:
+        number = (await response.json())["number"]
+    typed = unicodedata.normalize("NFD", "José.García＠example.com")
+    assert await student_lookup(server, typed, number) == 200
+    anna = await signed_in(ANNA)
+    status, body = await anna.post(PREVIEW, {"email": typed})
+    assert status == 200, body
+    assert body["numbers"] == [number]
+    assert await anna.post(ERASE, {"email": typed}) == (200, {"tickets": 1})
+    assert await student_lookup(server, "josé.garcía@example.com", number) == 404
 
 
 async def test_an_admin_exports_what_the_student_would(server: Server, signed_in: Factory) -> None:
