@@ -214,6 +214,29 @@ async def test_an_erasure_reaches_every_address_a_look_up_reaches(
     assert await student_lookup(server, "josé.garcía@example.com", number) == 404
 
 
+async def test_an_erasure_finds_a_chat_without_a_ticket_where_the_email_was_only_typed(
+    server: Server, signed_in: Factory
+) -> None:
+    # Students introduce themselves in their first question and leave once an FAQ answers.
+    asked = "Buongiorno, sono Mario Rossi (Mario.Rossi@Example.com): non riesco a pagare la rata"
+    other = "Sono Mario, mario.rossi@example.com.br: non riesco a pagare la rata"
+    chats = []
+    for text in (asked, other):
+        student = Student(server)
+        await student.connect()
+        await student.hello()
+        await student.say(text)
+        await student.close()
+        chats.append(student.conversation_id)
+    storage = server.app[SERVICES].storage
+    anna = await signed_in(ANNA)
+    assert await anna.post(ERASE, {"email": EMAIL}) == (200, {"tickets": 0})
+    assert await storage.conversations.get(chats[0]) is None
+    assert not await place_of(server).holds("Mario.Rossi@Example.com")
+    # a whole address only: the student whose address merely contains it keeps the chat
+    assert await storage.conversations.get(chats[1]) is not None
+
+
 async def test_an_admin_exports_what_the_student_would(server: Server, signed_in: Factory) -> None:
     seen = await spread_student_data(server)
     anna = await signed_in(ANNA)
