@@ -12,6 +12,7 @@ from bot.corpus import ID_PATTERN
 from bot.validate import Invalid, validate_reply
 from storage import Message, Ticket
 from storage.models import TicketStatus
+from storage.ticket_index import email_key
 from web.console.namespace import Caller, ConsoleNamespace, parse_number
 from web.desk.errors import ApiError
 from web.desk.tickets import Guard
@@ -157,7 +158,9 @@ async def duplicate_target(
         or other.anonymised
         or other.status == "closed"
         or this.status == "closed"
-        or other.email.casefold() != this.email.casefold()
+        # the key the store finds a student's tickets by: casefold() would make "straße@" and
+        # "strasse@", two mailboxes, one student, and put one's request in the other's ticket
+        or email_key(other.email) != email_key(this.email)
         or (other.created_at, other.number) > (this.created_at, this.number)
     ):
         fields = {"duplicate_of": "console.field.duplicate_of"}

@@ -96,6 +96,9 @@ async def test_a_duplicate_names_an_open_ticket_of_the_same_student(
     mine = await open_ticket(server, email="paolo.russo@example.org")
     extra = await open_ticket(server, email="paolo.russo@example.org")
     someone_else = await open_ticket(server)
+    # another mailbox, which only Unicode's case folding reads as the same ("ß" -> "ss")
+    lookalike = await open_ticket(server, email="paolo.strauß@example.org")
+    lookalike_later = await open_ticket(server, email="paolo.strauss@example.org")
     closed = await open_ticket(server, email="paolo.russo@example.org")
     path = f"/api/console/tickets/{extra.number}/status"
     assert (await laura.post(f"/api/console/tickets/{closed.number}/status",
@@ -116,6 +119,11 @@ async def test_a_duplicate_names_an_open_ticket_of_the_same_student(
     status, answer = await laura.post(
         f"/api/console/tickets/{mine.number}/status",
         {"status": "closed", "duplicate_of": extra.number},
+    )
+    assert status == 422 and answer["error"]["fields"] == {"duplicate_of": REFUSED}
+    status, answer = await laura.post(
+        f"/api/console/tickets/{lookalike_later.number}/status",
+        {"status": "closed", "duplicate_of": lookalike.number},
     )
     assert status == 422 and answer["error"]["fields"] == {"duplicate_of": REFUSED}
     # nor is a ticket already closed closed again as a duplicate
