@@ -62,18 +62,20 @@ async def _own_conversation(services: Services, ticket: Ticket) -> Conversation 
     if not ticket.conversation_id:
         return None
     conversation = await services.storage.conversations.get(ticket.conversation_id)
-    if conversation is None or _shared(conversation, ticket.email):
+    if conversation is None or _shared(conversation, ticket):
         return None
     return conversation
 
 
-def _shared(conversation: Conversation, email: str) -> bool:
+def _shared(conversation: Conversation, ticket: Ticket) -> bool:
     """A chat that was also given another email: on a shared computer, "ricomincia" and then
     someone else's request. Its transcript and slots hold that person's data, and their email
     and ticket number are a credential: the chat stays out of this student's export (GDPR
-    art. 15(4)); the ticket's own thread has this student's request."""
-    own = email_key(email)
-    return any(email_key(given) != own for given in conversation.emails)
+    art. 15(4)); the ticket's own thread has this student's request. The addresses the
+    ticket's own mails went to are not another's: a student who mistyped theirs, which the
+    office then corrected, typed this chat alone, and the export lists those mails anyway."""
+    own = {email_key(ticket.email)} | {email_key(mail.to) for mail in ticket.outbox}
+    return any(email_key(given) not in own for given in conversation.emails)
 
 
 async def _ticket(

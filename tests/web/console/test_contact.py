@@ -22,6 +22,7 @@ from tests.web.conftest import (
     open_ticket,
 )
 from tests.web.console.test_privacy import student_get, student_lookup
+from tests.web.student.test_chat import Student, to_attachment_step
 
 MISTYPED = "mario.rosi@example.org"
 REAL = "mario.rossi@example.org"
@@ -83,6 +84,33 @@ async def test_the_ticket_answers_to_the_corrected_email_and_no_longer_to_the_ol
     assert status == 200
     assert exported["email"] == REAL
     assert [x["number"] for x in exported["tickets"]] == [ticket.number]
+
+
+async def test_the_export_keeps_the_chat_of_a_ticket_whose_email_was_corrected(
+    server: Server, signed_in: Factory
+) -> None:
+    # The chat holds the mistyped address only because this student typed it there; the
+    # export lists the mail sent to it anyway. It is the student's chat, not a shared one.
+    student = Student(server)
+    await student.connect()
+    await student.hello()
+    await to_attachment_step(student, email=MISTYPED)
+    await student.choose("skip_attachment")
+    done = await student.choose("confirm")
+    opened = next(e for e in done if e["kind"] == "ticket")["data"]
+    await student.close()
+    laura, anna = await signed_in(LAURA), await signed_in(ANNA)
+    status, _ = await laura.post(contact(opened["number"]), {"email": REAL})
+    assert status == 200
+    status, exported = await anna.get(f"/api/console/tickets/{opened['number']}/export")
+    assert status == 200
+    conversation = exported["tickets"][0]["conversation"]
+    assert conversation is not None and conversation["id"] == student.conversation_id
+    async with aiohttp.ClientSession() as http, http.get(
+        f"{server.url}/api/tickets/{opened['number']}/export",
+        headers={"Authorization": f"Bearer {opened['token']}"},
+    ) as response:
+        assert (await response.json())["tickets"][0]["conversation"] is not None
 
 
 async def test_a_wrong_value_is_refused_with_its_reason_and_nothing_changes(
