@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 from playwright.async_api import Browser, Dialog, Locator, Page, Route, expect
 
@@ -17,7 +16,16 @@ from storage import Message, StatusChange, Ticket
 from tests.browser.conftest import NewPage
 from tests.browser.widget import UNSURE, Chat
 from tests.conftest import Server, make_config, start_server
-from tests.web.conftest import ANNA, ELENA, LAURA, MARCO, Account, create_account, open_ticket
+from tests.web.conftest import (
+    ANNA,
+    ELENA,
+    LAURA,
+    MARCO,
+    Account,
+    create_account,
+    open_ticket,
+    student_writes,
+)
 from web.console.namespace import CONSOLE
 from web.desk.erasure import erase
 from web.desk.tickets import Desk
@@ -793,12 +801,7 @@ async def test_a_keyboard_operator_keeps_their_place_and_hears_what_arrives(
     announced = laura.locator("[role=status][aria-live=polite].c-sr")
     await expect(announced).to_contain_text("Aperto")  # the reopening, said before what follows
 
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{server.url}/api/tickets/{ticket.number}/messages",
-        json={"body": "Ho trovato la ricevuta."},
-        headers={"Authorization": f"Bearer {ticket.token}"},
-    ) as response:
-        assert response.status == 201
+    await student_writes(server.url, ticket, "Ho trovato la ricevuta.")
     await expect(laura.locator(".c-thread")).to_contain_text("Ho trovato la ricevuta.")
     await expect(announced).to_contain_text("ha scritto in questo ticket")
 

@@ -9,7 +9,6 @@ import asyncio
 import re
 from pathlib import Path
 
-import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -20,7 +19,7 @@ from tests.browser.widget import Chat
 from tests.conftest import make_config, start_server
 from tests.servers import PostgresServer
 from tests.web.cluster.test_live import StartPair, listening_again, start_pair  # noqa: F401
-from tests.web.conftest import ANNA, LAURA, Console, create_account, open_ticket
+from tests.web.conftest import ANNA, LAURA, Console, create_account, open_ticket, student_writes
 from web.console.namespace import CONSOLE
 
 pytestmark = pytest.mark.browser
@@ -97,12 +96,7 @@ async def test_what_the_other_process_said_while_redis_was_away_shows_once_it_is
 
         # the student, on A, writes to Laura, whose console is connected to B
         redis.kill()
-        async with aiohttp.ClientSession() as http, http.post(
-            f"{pair.a.url}/api/tickets/{ticket.number}/messages",
-            json={"body": "Ho pagato durante il guasto."},
-            headers={"Authorization": f"Bearer {ticket.token}"},
-        ) as response:
-            assert response.status == 201
+        await student_writes(pair.a.url, ticket, "Ho pagato durante il guasto.")
         opened = await open_ticket(pair.a, name="Riva Ugo")  # news too, marked as such
         redis.start()
         await listening_again(pair)

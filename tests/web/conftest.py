@@ -239,6 +239,16 @@ async def open_ticket(server: Server, **fields: str) -> Opened:
     return Opened(data["number"], data["token"], body["email"])
 
 
+async def student_writes(url: str, ticket: Opened, body: str) -> None:
+    """The ticket's student replies through the public API of the server at `url`."""
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{url}/api/tickets/{ticket.number}/messages",
+        json={"body": body},
+        headers={"Authorization": f"Bearer {ticket.token}"},
+    ) as response:
+        assert response.status == 201, await response.text()
+
+
 def console_state(server: Server) -> ConsoleNamespace:
     return console_of(server.app)
 

@@ -26,6 +26,7 @@ from tests.web.conftest import (
     StudentSocket,
     open_ticket,
     password_hash,
+    student_writes,
 )
 from web.cluster.live import RedisLive
 from web.http.keys import SERVICES
@@ -232,12 +233,7 @@ async def test_after_redis_is_back_the_sockets_are_told_to_read_again_what_they_
         assert (await laura.next("student_online"))["online"] is True
 
         redis.kill()
-        async with aiohttp.ClientSession() as http, http.post(
-            f"{pair.a.url}/api/tickets/{ticket.number}/messages",
-            json={"body": "Ho pagato durante il guasto."},
-            headers={"Authorization": f"Bearer {ticket.token}"},
-        ) as response:
-            assert response.status == 201
+        await student_writes(pair.a.url, ticket, "Ho pagato durante il guasto.")
         await laura.nothing("ticket_message", wait=0.5)
 
         redis.start()

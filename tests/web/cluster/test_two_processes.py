@@ -18,7 +18,15 @@ from redis.asyncio import Redis
 
 from tests.conftest import ROOT, free_port
 from tests.deployment import Deployment, WebProcess
-from tests.web.conftest import LAURA, MARCO, Account, Console, OperatorSocket, StudentSocket
+from tests.web.conftest import (
+    LAURA,
+    MARCO,
+    Account,
+    Console,
+    OperatorSocket,
+    StudentSocket,
+    student_writes,
+)
 from tests.web.student.test_chat import Student, to_attachment_step
 
 
@@ -87,12 +95,7 @@ async def test_a_student_on_one_process_and_an_operator_on_the_other_talk_live(
     view = await student.next("ticket")
     assert view["messages"][-1]["body"] == "Può mandarci la ricevuta?"
 
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{deployment.a.url}/api/tickets/{ticket.number}/messages",
-        json={"body": "Eccola: RF123."},
-        headers={"Authorization": f"Bearer {ticket.token}"},
-    ) as response:
-        assert response.status == 201
+    await student_writes(deployment.a.url, ticket, "Eccola: RF123.")
     by_student = await laura.next("ticket_message", where=lambda m: "RF123" in m["message"]["body"])
     assert by_student["message"]["author"] == "student"
 

@@ -32,11 +32,11 @@ from tests.web.conftest import (
     Account,
     Console,
     Factory,
-    Opened,
     age_session,
     create_account,
     open_ticket,
     stored_session,
+    student_writes,
 )
 from tests.web.student.test_chat import Student
 from web.config import Config
@@ -595,16 +595,9 @@ async def test_the_waiting_order_keeps_a_students_place_until_the_office_answers
         assert status == 200, body
         return [t["number"] for t in body["tickets"]]
 
-    async def student_writes(ticket: Opened, body: str) -> None:
-        async with aiohttp.ClientSession() as http, http.post(
-            f"{server.url}/api/tickets/{ticket.number}/messages", json={"body": body},
-            headers={"Authorization": f"Bearer {ticket.token}"},
-        ) as response:
-            assert response.status == 201, await response.text()
-
     in_order = [first.number, second.number, third.number]
     assert await waiting() == in_order
-    await student_writes(first, "Sollecito: nessuna risposta, la scadenza è oggi!")
+    await student_writes(server.url, first, "Sollecito: nessuna risposta, la scadenza è oggi!")
     assert await waiting() == in_order
     path = "/api/console/tickets/{}/"
     await laura.post(path.format(second.number) + "messages",
@@ -617,7 +610,7 @@ async def test_the_waiting_order_keeps_a_students_place_until_the_office_answers
                                  {"body": "Ecco come fare."})
     assert status == 201
     assert await waiting() == [second.number, third.number, first.number]
-    await student_writes(first, "Grazie, ma non funziona ancora.")
+    await student_writes(server.url, first, "Grazie, ma non funziona ancora.")
     assert await waiting() == [second.number, third.number, first.number]
     fourth = await open_ticket(server)
     assert await waiting() == [second.number, third.number, first.number, fourth.number]
@@ -1020,12 +1013,7 @@ async def test_a_closing_reply_that_crossed_the_students_message_is_refused(
     path = f"/api/console/tickets/{ticket.number}"
     _, view = await laura.get(path)
     seen = view["messages"][-1]["id"]  # Laura starts writing here
-    async with aiohttp.ClientSession() as student, student.post(
-        f"{server.url}/api/tickets/{ticket.number}/messages",
-        json={"body": "Aspetti, ho anche un problema con l'ISEE."},
-        headers={"Authorization": f"Bearer {ticket.token}"},
-    ) as response:
-        assert response.status == 201
+    await student_writes(server.url, ticket, "Aspetti, ho anche un problema con l'ISEE.")
     reply = {"body": "Risolto, chiudo il ticket.", "after": seen}
     for then in ("closed", "awaiting_user"):
         status, body = await laura.post(f"{path}/messages", {**reply, "status": then})
@@ -1056,12 +1044,7 @@ async def test_a_closing_pressed_as_the_student_writes_again_is_refused(
     assert (await laura.post(f"{path}/messages", {"body": "Ecco come fare."}))[0] == 201
     _, view = await laura.get(path)
     seen = view["messages"][-1]["id"]
-    async with aiohttp.ClientSession() as student, student.post(
-        f"{server.url}/api/tickets/{ticket.number}/messages",
-        json={"body": "Aspetti, e per l'ISEE?"},
-        headers={"Authorization": f"Bearer {ticket.token}"},
-    ) as response:
-        assert response.status == 201
+    await student_writes(server.url, ticket, "Aspetti, e per l'ISEE?")
     for then in ("closed", "awaiting_user"):
         status, body = await laura.post(f"{path}/status", {"status": then, "after": seen})
         assert (status, body["error"]["code"]) == (409, "student_wrote"), body

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Server, make_config, start_server
-from tests.web.conftest import ANNA, LAURA, Factory, open_ticket
+from tests.web.conftest import ANNA, LAURA, Console, Factory, open_ticket
 from tests.web.desk.test_mail import SmtpServer, free_port
 from web.http.keys import SERVICES
 
@@ -65,26 +66,16 @@ async def test_the_corrected_address_gets_its_mail_and_every_later_one(
     server: Server, signed_in: Factory, smtp: SmtpServer
 ) -> None:
     lost = await open_ticket(server, email=MISTYPED)
-    storage = server.app[SERVICES].storage
-    for _ in range(200):
-        if len(await storage.outbox.parked()) == 1:
-            break
-        await asyncio.sleep(0.05)
+    await until_parked(server)
     laura = await signed_in(LAURA)
-    status, view = await laura.post(
-        f"/api/console/tickets/{lost.number}/contact", {"email": "mario.rossi@example.org"}
-    )
-    assert status == 200
+    view = await corrected(laura, lost.number)
     # the mail given up on went to an address the ticket no longer has
     assert view["undelivered_mail"] == []
     status, _ = await laura.post(
         f"/api/console/tickets/{lost.number}/messages", {"body": "Ecco come pagare la rata."}
     )
     assert status == 201
-    for _ in range(200):
-        if len(smtp.inbox.envelopes) == 2:
-            break
-        await asyncio.sleep(0.05)
+    await until_received(smtp, 2)
     assert [e.rcpt_tos for e in smtp.inbox.envelopes] == [["mario.rossi@example.org"]] * 2
     told, replied = smtp.inbox.messages()
     assert told["Subject"] == f"[Ticket {lost.number}] Il tuo indirizzo email è stato aggiornato"
@@ -103,23 +94,14 @@ async def test_a_mail_tried_again_after_the_address_was_corrected_goes_to_the_ne
     on there must reach the student, not them."""
     lost = await open_ticket(server, email=MISTYPED)
     storage = server.app[SERVICES].storage
-    for _ in range(200):
-        if len(await storage.outbox.parked()) == 1:
-            break
-        await asyncio.sleep(0.05)
+    await until_parked(server)
     [(_, parked)] = await storage.outbox.parked()
     laura = await signed_in(LAURA)
-    status, _ = await laura.post(
-        f"/api/console/tickets/{lost.number}/contact", {"email": "mario.rossi@example.org"}
-    )
-    assert status == 200
+    await corrected(laura, lost.number)
     anna = await signed_in(ANNA)
     status, _ = await anna.post(f"/api/console/mail/parked/{lost.number}/{parked.id}/retry", {})
     assert status == 200
-    for _ in range(200):
-        if len(smtp.inbox.envelopes) == 2:
-            break
-        await asyncio.sleep(0.05)
+    await until_received(smtp, 2)
     assert [e.rcpt_tos for e in smtp.inbox.envelopes] == [["mario.rossi@example.org"]] * 2
     assert {m["Subject"] for m in smtp.inbox.messages()} == {
         f"[Ticket {lost.number}] Il tuo indirizzo email è stato aggiornato",
@@ -138,13 +120,34 @@ async def test_mail_still_waiting_to_leave_goes_to_the_corrected_address(
             break
         await asyncio.sleep(0.05)
     laura = await signed_in(LAURA)
-    status, _ = await laura.post(
-        f"/api/console/tickets/{lost.number}/contact", {"email": "mario.rossi@example.org"}
-    )
-    assert status == 200
+    await corrected(laura, lost.number)
     ticket = await server.app[SERVICES].storage.tickets.get(lost.number)
     assert ticket is not None
     assert {(m.kind, m.to) for m in ticket.outbox} == {
         ("opened", "mario.rossi@example.org"),
         ("contact", "mario.rossi@example.org"),
     }
+
+
+async def until_parked(server: Server) -> None:
+    """Until the outbox has given up on the one mail to the mistyped address."""
+    for _ in range(200):
+        if len(await server.app[SERVICES].storage.outbox.parked()) == 1:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def until_received(smtp: SmtpServer, count: int) -> None:
+    for _ in range(200):
+        if len(smtp.inbox.envelopes) == count:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def corrected(laura: Console, number: str) -> dict[str, Any]:
+    """The ticket as the console shows it once Laura gave it the student's real address."""
+    status, view = await laura.post(
+        f"/api/console/tickets/{number}/contact", {"email": "mario.rossi@example.org"}
+    )
+    assert status == 200
+    return view
