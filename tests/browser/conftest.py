@@ -103,6 +103,12 @@ div, p { padding: 20px; border: 2px solid orange; }
 """
 
 
+CONSENT_CSS = """
+#consent { position: fixed; left: 0; right: 0; bottom: 0; height: 120px; z-index: 2147483631;
+           background: #222; color: #fff; }
+"""
+
+
 @dataclass
 class HostSite:
     url: str
@@ -141,6 +147,13 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         ),
         # an element whose id is the widget's global name: browsers make it a window property
         "named": HOST_PAGE.format(css="", scripts='<div id="unipgHelpdesk"></div>' + tag),
+        # a consent banner over the page's bottom edge, as high as Cookiebot puts its own; the
+        # launcher moved above it as README.md says
+        "banner": HOST_PAGE.format(
+            css=CONSENT_CSS,
+            scripts='<div id="consent">Cookie</div>'
+            + tag.replace("defer>", 'defer data-offset="130">'),
+        ),
     }
 
     async def serve(request: web.Request) -> web.Response:

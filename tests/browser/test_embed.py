@@ -164,3 +164,22 @@ async def test_at_400_percent_zoom_the_conversation_keeps_room_to_be_read(
     await chat.settled()
     room = await page.locator(".uh-log").evaluate("(log) => log.clientHeight")
     assert room >= 60, room
+
+
+async def test_the_open_panel_is_above_the_pages_consent_banner(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    """Consent banners sit just under the highest z-index: on a phone the full-screen panel
+    must not leave its text box beneath one."""
+    page = await new_page(PHONE)
+    chat = await open_embedded(page, host_site.page("banner"))
+    box = await chat.field.bounding_box()
+    assert box is not None and box["y"] + box["height"] > HEIGHT[PHONE] - 120  # under the banner
+    on_top = await page.evaluate(
+        """([x, y]) => {
+          const host = document.elementFromPoint(x, y);
+          return host.shadowRoot ? host.shadowRoot.elementFromPoint(x, y).id : host.id;
+        }""",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert on_top == "uh-text"
