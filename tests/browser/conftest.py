@@ -147,6 +147,8 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         ),
         # an element whose id is the widget's global name: browsers make it a window property
         "named": HOST_PAGE.format(css="", scripts='<div id="unipgHelpdesk"></div>' + tag),
+        # a page longer than the screen
+        "long": HOST_PAGE.format(css="body { min-height: 4000px; }", scripts=tag),
         # a consent banner over the page's bottom edge, as high as Cookiebot puts its own; the
         # launcher moved above it as README.md says
         "banner": HOST_PAGE.format(

@@ -183,3 +183,22 @@ async def test_the_open_panel_is_above_the_pages_consent_banner(
         [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
     )
     assert on_top == "uh-text"
+
+
+async def test_scrolling_the_full_screen_panel_leaves_the_page_behind_it_still(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    page = await new_page(PHONE)
+    await page.goto(host_site.page("long"))
+    await page.evaluate("window.scrollTo(0, 1000)")
+    chat = Chat(page)
+    await chat.open()
+    await chat.settled()
+    for where in (page.locator(".uh-header"), chat.log):
+        box = await where.bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        await page.mouse.wheel(0, 400)
+        await page.mouse.wheel(0, -900)
+    await page.wait_for_timeout(300)  # scrolling is asynchronous
+    assert await page.evaluate("window.scrollY") == 1000
