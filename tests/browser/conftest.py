@@ -147,6 +147,10 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         ),
         # an element whose id is the widget's global name: browsers make it a window property
         "named": HOST_PAGE.format(css="", scripts='<div id="unipgHelpdesk"></div>' + tag),
+        # greyscale for a day of mourning: a filter on the body, on a page longer than the screen
+        "greyed": HOST_PAGE.format(
+            css="body { filter: grayscale(1); min-height: 4000px; }", scripts=tag
+        ),
         # a page longer than the screen
         "long": HOST_PAGE.format(css="body { min-height: 4000px; }", scripts=tag),
         # a consent banner over the page's bottom edge, as high as Cookiebot puts its own; the

@@ -202,3 +202,21 @@ async def test_scrolling_the_full_screen_panel_leaves_the_page_behind_it_still(
         await page.mouse.wheel(0, -900)
     await page.wait_for_timeout(300)  # scrolling is asynchronous
     assert await page.evaluate("window.scrollY") == 1000
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+async def test_a_filter_on_the_pages_body_leaves_the_widget_on_the_screen(
+    server: Server, host_site: HostSite, new_page: NewPage, width: int
+) -> None:
+    page = await new_page(width)
+    await page.goto(host_site.page("greyed"))
+    await page.evaluate("window.scrollTo(0, 1000)")
+    chat = Chat(page)
+    await expect(chat.launcher).to_be_in_viewport()
+    await chat.open()
+    box = await chat.panel.bounding_box()
+    assert box is not None
+    if width == PHONE:
+        assert box == {"x": 0, "y": 0, "width": PHONE, "height": HEIGHT[PHONE]}
+    else:
+        assert box["y"] + box["height"] == HEIGHT[width] - 88

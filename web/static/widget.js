@@ -2406,7 +2406,10 @@
     css.addEventListener("load", reveal);
     css.addEventListener("error", reveal);
     root.append(css, wrap);
-    (target || document.body).appendChild(host);
+    // Beside the body, not in it: a filter or transform on the body (a mourning day's greyscale,
+    // an accessibility toolbar) would pin our fixed launcher and panel to the page's end, and
+    // the root element's never does.
+    (target || document.documentElement).appendChild(host);
 
     // a mail's link names its ticket: the one this tab followed before may be another
     const tk = S.ticket && (!S.page || !S.number || normalNumber(S.number) === S.ticket.number) ? S.ticket : null;
