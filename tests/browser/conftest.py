@@ -7,6 +7,7 @@ allows exactly that origin, as HELPDESK_ALLOWED_ORIGINS would in production.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,15 @@ CONSENT_CSS = """
 """
 
 
+def documented_csp(server_url: str) -> str:
+    """A locked-down page's policy with what README.md tells the university to add for us."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^script-src https://HOST;.*$", readme, re.MULTILINE)
+    assert found, "README.md: the Content-Security-Policy an embedding page needs"
+    ours = found.group(0).replace("wss://HOST", "ws://" + server_url.split("://")[1])
+    return "default-src 'self'; " + ours.replace("https://HOST", server_url)
+
+
 @dataclass
 class HostSite:
     url: str
@@ -153,6 +163,8 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         ),
         # a page longer than the screen
         "long": HOST_PAGE.format(css="body { min-height: 4000px; }", scripts=tag),
+        # a locked-down page: no inline style of its own, the policy of documented_csp
+        "strict": HOST_PAGE.format(css="", scripts=tag).replace("<style></style>", ""),
         # a consent banner over the page's bottom edge, as high as Cookiebot puts its own; the
         # launcher moved above it as README.md says
         "banner": HOST_PAGE.format(
@@ -166,7 +178,9 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         html = pages.get(request.match_info["name"])
         if html is None:
             raise web.HTTPNotFound()
-        return web.Response(text=html, content_type="text/html")
+        strict = request.match_info["name"] == "strict"
+        headers = {"Content-Security-Policy": documented_csp(server.url)} if strict else {}
+        return web.Response(text=html, content_type="text/html", headers=headers)
 
     app = web.Application()
     app.router.add_get("/{name}", serve)

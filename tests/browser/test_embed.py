@@ -220,3 +220,24 @@ async def test_a_filter_on_the_pages_body_leaves_the_widget_on_the_screen(
         assert box == {"x": 0, "y": 0, "width": PHONE, "height": HEIGHT[PHONE]}
     else:
         assert box["y"] + box["height"] == HEIGHT[width] - 88
+
+
+async def test_a_page_with_the_documented_content_security_policy_gets_the_whole_widget(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    """README.md says what a locked-down page adds to its policy: with exactly that, nothing of
+    ours is blocked, and the chat runs over a WebSocket, not the slower long-polling."""
+    page = await new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Security Policy" in m.text else None)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    chat = await open_embedded(page, host_site.page("strict"))
+    await chat.expect_said("Scrivimi la tua domanda")
+    # styled: the stylesheet came in (an unstyled launcher would be inline, not fixed)
+    await expect(chat.launcher).to_have_css("position", "fixed")
+    for _ in range(50):  # Socket.IO upgrades to a WebSocket once polling has connected
+        if any("/socket.io/" in u for u in sockets):
+            break
+        await page.wait_for_timeout(100)
+    assert [u for u in sockets if "/socket.io/" in u] and blocked == [], (sockets, blocked)
