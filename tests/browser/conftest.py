@@ -109,6 +109,15 @@ CONSENT_CSS = """
            background: #222; color: #fff; }
 """
 
+SEARCH_SHORTCUT = """<input id="site-search" aria-label="Cerca nel sito"><script>
+document.addEventListener("keydown", (e) => {
+  if (e.key === "/" && !["INPUT", "TEXTAREA"].includes(e.target.tagName)) {
+    e.preventDefault();
+    document.getElementById("site-search").focus();
+  }
+});
+</script>"""
+
 
 def documented_csp(server_url: str) -> str:
     """A locked-down page's policy with what README.md tells the university to add for us."""
@@ -165,6 +174,8 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         "long": HOST_PAGE.format(css="body { min-height: 4000px; }", scripts=tag),
         # a locked-down page: no inline style of its own, the policy of documented_csp
         "strict": HOST_PAGE.format(css="", scripts=tag).replace("<style></style>", ""),
+        # a site search on "/", as search plugins do: it leaves alone keys typed in a text box
+        "shortcut": HOST_PAGE.format(css="", scripts=SEARCH_SHORTCUT + tag),
         # a consent banner over the page's bottom edge, as high as Cookiebot puts its own; the
         # launcher moved above it as README.md says
         "banner": HOST_PAGE.format(

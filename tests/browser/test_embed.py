@@ -241,3 +241,18 @@ async def test_a_page_with_the_documented_content_security_policy_gets_the_whole
             break
         await page.wait_for_timeout(100)
     assert [u for u in sockets if "/socket.io/" in u] and blocked == [], (sockets, blocked)
+
+
+async def test_the_pages_keyboard_shortcuts_leave_the_students_typing_alone(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    page = await new_page()
+    chat = await open_embedded(page, host_site.page("shortcut"))
+    await press(page, chat.field)
+    await page.keyboard.type("Scade il 15/09?")
+    await expect(chat.field).to_have_value("Scade il 15/09?")
+    await expect(page.locator("#site-search")).to_have_value("")
+    # away from our boxes the page's shortcut still works
+    await page.locator("#host-button").focus()
+    await page.keyboard.press("/")
+    await expect(page.locator("#site-search")).to_be_focused()

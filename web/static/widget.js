@@ -746,6 +746,11 @@
     if (lift) wrap.style.setProperty("--uh-lift", lift + "px");
     wrap.addEventListener("keydown", onKeydown);
     document.addEventListener("keydown", onPageKeydown);
+    // The page's own shortcuts ("/" to its search box, arrows to a slideshow) see our text
+    // boxes as the host element, no text box to them, and took the student's typing ("entro
+    // il 15/09"): keys typed in our boxes stay with us.
+    const keepKeys = (e) => e.target.matches("input, textarea") && e.stopPropagation();
+    for (const type of ["keydown", "keypress", "keyup"]) wrap.addEventListener(type, keepKeys);
 
     if (!S.page) {
       ui.launcher = h(
