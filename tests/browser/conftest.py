@@ -118,6 +118,9 @@ document.addEventListener("keydown", (e) => {
 });
 </script>"""
 
+# README.md: the policy name such a page lists for us
+TRUSTED_TYPES = "require-trusted-types-for 'script'; trusted-types unipg-helpdesk"
+
 
 def documented_csp(server_url: str) -> str:
     """A locked-down page's policy with what README.md tells the university to add for us."""
@@ -176,6 +179,8 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         "strict": HOST_PAGE.format(css="", scripts=tag).replace("<style></style>", ""),
         # a site search on "/", as search plugins do: it leaves alone keys typed in a text box
         "shortcut": HOST_PAGE.format(css="", scripts=SEARCH_SHORTCUT + tag),
+        # a page that enforces Trusted Types and lists the policies it allows
+        "trusted": HOST_PAGE.format(css="", scripts=tag),
         # a consent banner over the page's bottom edge, as high as Cookiebot puts its own; the
         # launcher moved above it as README.md says
         "banner": HOST_PAGE.format(
@@ -185,12 +190,14 @@ async def host_site(server: Server, host_port: int) -> AsyncIterator[HostSite]:
         ),
     }
 
+    policies = {"strict": lambda: documented_csp(server.url), "trusted": lambda: TRUSTED_TYPES}
+
     async def serve(request: web.Request) -> web.Response:
         html = pages.get(request.match_info["name"])
         if html is None:
             raise web.HTTPNotFound()
-        strict = request.match_info["name"] == "strict"
-        headers = {"Content-Security-Policy": documented_csp(server.url)} if strict else {}
+        policy = policies.get(request.match_info["name"])
+        headers = {"Content-Security-Policy": policy()} if policy else {}
         return web.Response(text=html, content_type="text/html", headers=headers)
 
     app = web.Application()

@@ -256,3 +256,13 @@ async def test_the_pages_keyboard_shortcuts_leave_the_students_typing_alone(
     await page.locator("#host-button").focus()
     await page.keyboard.press("/")
     await expect(page.locator("#site-search")).to_be_focused()
+
+
+async def test_a_page_that_enforces_trusted_types_gets_the_chat(
+    server: Server, host_site: HostSite, new_page: NewPage
+) -> None:
+    """There a script's address must come from a policy: the widget loads Socket.IO through
+    its own, the one README.md tells the page to allow."""
+    page = await new_page()
+    chat = await open_embedded(page, host_site.page("trusted"))
+    await chat.expect_said("Scrivimi la tua domanda")
