@@ -12,11 +12,12 @@ operator who writes again, starts the wait afresh (web/desk/tickets.awaiting_sin
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, time
 
 from storage import AuditEntry
 from storage.retention import days_before
 from web.desk.daily import Daily
+from web.desk.office_hours import OFFICE_TZ
 from web.desk.tickets import Desk
 
 log = logging.getLogger("helpdesk.unanswered")
@@ -29,10 +30,14 @@ class UnansweredClosing:
         self._daily = Daily("closing of unanswered tickets", self.sweep, log)
 
     async def sweep(self, now: datetime) -> int:
-        """Closes the tickets that have waited for their student since before `days` before
-        `now`; how many it closed."""
+        """Closes the tickets whose student's wait of `days` ran out before today (in Perugia)
+        began; how many it closed."""
         storage = self.desk.storage
-        cutoff = days_before(now, self.days)
+        # The student reads the day their wait runs out ("entro lunedì 21 dicembre", the day of
+        # Desk.closes_at): the ticket is theirs until that day is over in Perugia, whatever
+        # hour this run comes at.
+        today = datetime.combine(now.astimezone(OFFICE_TZ).date(), time(), OFFICE_TZ)
+        cutoff = days_before(today, self.days)
         closed = 0
         for summary in await storage.tickets.summaries():
             # the summary's waiting_since (the office's first public word since the student

@@ -18,6 +18,7 @@ from storage.models import TicketStatus
 from tests.conftest import Server, make_config, start_server
 from tests.web.desk.test_mail import eventually
 from web.config import Config, ConfigError
+from web.desk.office_hours import OFFICE_TZ
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
 
@@ -233,3 +234,33 @@ async def test_a_hand_edited_stamp_leaves_the_ticket_readable(server: Server, at
     ):
         assert r.status == 200
         assert (await r.json())["closes_at"] is None
+
+
+async def test_a_ticket_stays_open_through_the_day_the_student_was_given(server: Server) -> None:
+    """Asked at 9:00 on 7 December, the student reads "Se non rispondi entro lunedì 21
+    dicembre": the daily run, whatever hour it comes at, must not close the ticket during that
+    day, only once it is over in Perugia; on the day the clocks go back as on any other."""
+    services = server.app[SERVICES]
+    assert services.unanswered is not None
+
+    def days_ago(moment: datetime) -> float:
+        return (NOW - moment) / timedelta(days=1)
+
+    for asked, last_day in [
+        (datetime(2026, 12, 7, 9, 0, tzinfo=OFFICE_TZ), datetime(2026, 12, 21, tzinfo=OFFICE_TZ)),
+        # 23:30 in summer time; 14 x 24 hours later it is 22:30 in winter time, the same day
+        (datetime(2026, 10, 11, 23, 30, tzinfo=OFFICE_TZ),
+         datetime(2026, 10, 25, tzinfo=OFFICE_TZ)),
+    ]:
+        number = await put(server, asked=days_ago(asked), replied=days_ago(asked))
+        ticket = await services.storage.tickets.get(number)
+        if last_day > NOW:  # the day the student reads (one gone by reads "now")
+            closes_at = Desk(services).closes_at(ticket)
+            assert closes_at is not None
+            assert datetime.fromisoformat(closes_at).astimezone(OFFICE_TZ).date() == last_day.date()
+        late_that_day = last_day.replace(hour=23, minute=50)
+        assert await services.unanswered.sweep(late_that_day.astimezone(UTC)) == 0
+        assert (await services.storage.tickets.get(number)).status == "awaiting_user"
+        next_morning = last_day + timedelta(days=1, minutes=10)
+        assert await services.unanswered.sweep(next_morning.astimezone(UTC)) == 1
+        assert (await services.storage.tickets.get(number)).status == "closed"
