@@ -226,22 +226,26 @@ async def test_a_phone_in_another_zone_reads_the_reopening_s_date_not_tomorrow(
         await server.stop()
 
 
+@pytest.mark.parametrize(
+    ("zone", "said"), [("Europe/Rome", ""), ("America/New_York", r" \(ora italiana\)")]
+)
 async def test_an_awaiting_ticket_says_until_when_it_stays_open(
-    data_dir: Path, new_page: NewPage
+    data_dir: Path, new_page: NewPage, zone: str, said: str
 ) -> None:
+    """The day is Perugia's, which ends six hours before New York's: a phone there says so."""
     server = await start_server(make_config(data_dir, awaiting_close_days=14))
     try:
         services = server.app[SERVICES]
         await services.storage.operators.put(LAURA)
         ticket = await open_ticket(server)
         await Desk(services).set_status(ticket.number, "awaiting_user", LAURA)
-        page = await new_page(DESKTOP, timezone_id="Europe/Rome")
+        page = await new_page(DESKTOP, timezone_id=zone)
         await page.goto(f"{server.url}/ticket?number={ticket.number}")
         await page.locator("#uh-lk-email").fill(ticket.email)
         await page.get_by_role("button", name=LOOKUP["it"], exact=True).click()
         day = (datetime.now(OFFICE_TZ) + timedelta(days=14)).day
         await expect(page.locator(".uh-tk-card")).to_contain_text(re.compile(
-            rf"Se non rispondi entro \S+ {day} \S+, chiuderemo il ticket: potrai comunque "
+            rf"Se non rispondi entro \S+ {day} \S+{said}, chiuderemo il ticket: potrai comunque "
             r"aprirne uno nuovo collegato a questo\."
         ))
     finally:

@@ -1899,8 +1899,13 @@
     ui.tkBadge.className = "uh-badge uh-st-" + b.status;
     // closed in favour of the same request's other ticket: that is the one to follow
     ui.tkHelp.textContent = b.duplicate_of ? T("st_duplicate_help", { number: b.duplicate_of }) : T("st_" + b.status + "_help");
-    // the office closes tickets left unanswered (HELPDESK_AWAITING_CLOSE_DAYS): say until when
-    if (b.closes_at) ui.tkHelp.textContent += " " + T("closesAt", { day: fmtDay(new Date(b.closes_at)).replace(/^on /, "") });
+    // the office closes tickets left unanswered (HELPDESK_AWAITING_CLOSE_DAYS): say until when.
+    // The day is Perugia's, and ends there (web/desk/unanswered.py): hours before it ends in
+    // New York, and a phone there is told so.
+    if (b.closes_at) {
+      const day = fmtDay(new Date(b.closes_at)).replace(/^on /, "");
+      ui.tkHelp.textContent += " " + T("closesAt", { day: awayFromOffice ? T("officeTime", { time: day }) : day });
+    }
     // a closed ticket has nobody helping any more: who did
     const helper = b.status === "closed" ? "operatorClosed" : "operator";
     ui.tkOperator.textContent = b.operator && b.operator.name ? T(helper, { name: b.operator.name }) : T("noOperator");
