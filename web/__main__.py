@@ -106,10 +106,21 @@ def import_data(args: list[str], config: Config) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for kind, count in report.counts.items():
-        print(f"{kind}: {count.copied} copied, {count.present} already in the database")
+        differ = f" ({count.differ} of them differ from the folder's)" if count.differ else ""
+        print(f"{kind}: {count.copied} copied, {count.present} already in the database{differ}")
     for number in report.conflicts:
         print(f"error: ticket {number}: the database has another ticket with this number; "
               "not copied", file=sys.stderr)
+    for what in report.differ:
+        print(f"error: {what}: the database has another version of it; the folder's is not "
+              "copied", file=sys.stderr)
+    if report.differ:
+        # a trial import, then weeks more on the folder: the database lacks those weeks'
+        # replies, closings, mail sent (sent again from it) and erasures
+        print("The database keeps its own versions of these: written by an earlier import "
+              "(the folder has changed since) or by processes on the database. To move the "
+              "folder as it is now, import it into an empty database (docs/deploy.md).",
+              file=sys.stderr)
     folder_key = data_dir / "secret_key"
     # deploy.md sets a new key on the database's processes: unless it is the folder's own,
     # every link a student holds stops opening the ticket
@@ -118,7 +129,7 @@ def import_data(args: list[str], config: Config) -> int:
         print(f"The students' links of the last {config.ticket_token_hours} hours were signed "
               f"with the key in {data_dir / 'secret_key'}: to keep them working, set "
               "HELPDESK_SECRET_KEY to its content on every process.")
-    return 1 if report.conflicts else 0
+    return 1 if report.conflicts or report.differ else 0
 
 
 def backup(args: list[str], config: Config) -> int:

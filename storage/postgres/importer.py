@@ -5,13 +5,17 @@ The folder is opened as the server opens it: its lock taken (the old server must
 and every file read and verified (DataFolderBusy, DamagedFile). Each record is inserted only
 where the database has none under its key: tickets by number, conversations, accounts and
 attachments by id, journal lines by their day file and line (the `origin` column). So running
-it again, or after an interruption, adds nothing twice, and an account or ticket the database
-already has is kept as it is. Sessions are not copied: operators sign in again.
+it again, or after an interruption, adds nothing twice, and an account, chat or ticket the
+database already has is kept as it is. One that differs from the folder's is reported: the
+folder was used after an earlier import (a trial run), and the database's copy misses what
+happened since (replies, closings, mail sent, an erasure); only an import into an empty
+database carries that over. Sessions are not copied: operators sign in again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +29,9 @@ from ..files import is_temp
 from ..journal import Journal
 from ..layout import Layout, valid_attachment_id, valid_conversation_id
 from ..store import Storage
-from ..ticket_index import email_key
 from .database import connect, dumps, migrate
 from .journals import CHATS_FROM_EVENTS
-from .tickets import MAIL_COLUMNS, TICKET_COLUMNS, columns, mail_row
+from .tickets import MAIL_COLUMNS, TICKET_COLUMNS, columns, mail_row, stored_ticket
 
 T = TypeVar("T")
 BATCH = 500
@@ -40,6 +43,7 @@ ATTACHMENT_BATCH = 16
 class Count:
     copied: int = 0
     present: int = 0  # already in the database
+    differ: int = 0  # already in the database, in another version than the folder's
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Report:
     counts: dict[str, Count] = field(default_factory=dict)
     # Tickets not copied because the database gives their number to another ticket.
     conflicts: list[str] = field(default_factory=list)
+    # Records the database has in another version than the folder's: "ticket 123456", ...
+    differ: list[str] = field(default_factory=list)
 
 
 def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -130,8 +136,10 @@ class Copy:
         rows: Callable[[Sequence[str]], Awaitable[list[tuple[Any, ...]]]],
         into: str,
         size: int = BATCH,
+        record: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
-        """Insert the rows of the keys the table lacks, a batch per transaction."""
+        """Insert the rows of the keys the table lacks, a batch per transaction. record: the
+        folder's record of a key, compared with the `record` column of the rows present."""
         count = self.report.counts.setdefault(kind, Count())
         for batch in chunks(keys, size):
             async with self.conn.transaction():
@@ -140,6 +148,18 @@ class Copy:
                 await self._insert(into, await rows(new))
             count.copied += len(new)
             count.present += len(present)
+            if record is not None and present:
+                cur = await self.conn.execute(
+                    f"SELECT {key}, record FROM {table} WHERE {key} = ANY(%s) ORDER BY {key}",
+                    (sorted(present),),
+                )
+                for k, stored in await cur.fetchall():
+                    if stored != json.loads(dumps(await record(k))):
+                        self._differs(count, f"{kind.removesuffix('s')} {k}")
+
+    def _differs(self, count: Count, what: str) -> None:
+        count.differ += 1
+        self.report.differ.append(what)
 
     async def operators(self) -> None:
         accounts = {o.username: o for o in await self.folder.operators.list()}
@@ -147,9 +167,12 @@ class Copy:
         async def rows(usernames: Sequence[str]) -> list[tuple[Any, ...]]:
             return [(u, dumps(accounts[u].to_dict())) for u in usernames]
 
+        async def record(username: str) -> object:
+            return accounts[username].to_dict()
+
         await self._copy(
             "operators", "operators", "username", sorted(accounts), rows,
-            "operators (username, record)",
+            "operators (username, record)", record=record,
         )
 
     async def attachments(self) -> None:
@@ -175,18 +198,19 @@ class Copy:
         )
 
     async def tickets(self) -> None:
-        """Numbers are kept. One the database already gives to a ticket of another student or
-        another day is a conflict: reported, not copied."""
+        """Numbers are kept. One the database already gives to a ticket created at another
+        moment is a conflict: reported, not copied. Not the email: an operator corrects it, an
+        erasure empties it, and the ticket is the same."""
         count = self.report.counts.setdefault("tickets", Count())
         numbers = [s.number for s in reversed(await self.folder.tickets.summaries())]
         for batch in chunks(numbers, BATCH):
             tickets = [t for n in batch if (t := await self.folder.tickets.get(n)) is not None]
             async with self.conn.transaction():
                 cur = await self.conn.execute(
-                    "SELECT number, created_at, email_key FROM tickets WHERE number = ANY(%s)",
+                    "SELECT number, created_at FROM tickets WHERE number = ANY(%s)",
                     (list(batch),),
                 )
-                there = {row[0]: (row[1], row[2]) for row in await cur.fetchall()}
+                there = {row[0]: row[1] for row in await cur.fetchall()}
                 new = [t for t in tickets if t.number not in there]
                 # COPY cannot skip a duplicate, and a number outlives its ticket.
                 used = await self._present("used_numbers", "number", [t.number for t in new])
@@ -202,10 +226,12 @@ class Copy:
             for ticket in tickets:
                 if ticket.number not in there:
                     continue
-                if there[ticket.number] == (ticket.created_at, email_key(ticket.email)):
-                    count.present += 1
-                else:
+                if there[ticket.number] != ticket.created_at:
                     self.report.conflicts.append(ticket.number)
+                    continue
+                count.present += 1
+                if await stored_ticket(self.conn, ticket.number) != ticket:
+                    self._differs(count, f"ticket {ticket.number}")
 
     async def conversations(self) -> None:
         ids = sorted(
@@ -223,9 +249,13 @@ class Copy:
                     out.append((conversation_id, conversation.updated_at, record))
             return out
 
+        async def record(conversation_id: str) -> object:
+            conversation = await self.folder.conversations.get(conversation_id)
+            return conversation.to_dict() if conversation is not None else None
+
         await self._copy(
             "conversations", "conversations", "id", ids, rows,
-            "conversations (id, updated_at, record)",
+            "conversations (id, updated_at, record)", record=record,
         )
 
     async def journal(

@@ -46,6 +46,12 @@ def _ticket(row: Row) -> Ticket:
         raise StorageError(f"ticket {record.get('number')!r} is not a valid record ({e})") from e
 
 
+async def stored_ticket(conn: AsyncConnection, number: str) -> Ticket | None:
+    cur = await conn.execute(TICKET, (number,))
+    row = await cur.fetchone()
+    return _ticket(row) if row is not None else None
+
+
 async def _opened_with(conn: AsyncConnection, idempotency_key: str | None) -> str | None:
     """The number of the ticket already opened with this key, if any."""
     if idempotency_key is None:

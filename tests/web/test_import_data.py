@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -26,6 +27,7 @@ from storage import (
 )
 from storage.models import MOMENTS
 from storage.postgres import PostgresStorage
+from storage.retention import anonymise
 from tests.conftest import ROOT
 from tests.servers import PostgresServer
 
@@ -177,6 +179,41 @@ async def test_a_folder_is_copied_whole_with_its_numbers_and_a_second_run_adds_n
     assert rows(empty_database) == counted
 
 
+async def test_a_folder_used_after_an_earlier_import_is_reported_not_kept_silently(
+    tmp_path: Path, empty_database: str
+) -> None:
+    """A trial import weeks before the move, the old server kept running, then the real import
+    into the same database: the database's copies lack those weeks (a reply and a closing, a
+    mail sent since, which a process on the database would send again, an erasure, an account's
+    new password)."""
+    folder = tmp_path / "var"
+    await fill(folder)
+    assert (await asyncio.to_thread(import_data, folder, empty_database)).returncode == 0
+    async with await Storage.open(folder) as storage:
+        replied, mailed, erased, kept = [s.number for s in await storage.tickets.summaries()][:4]
+
+        def answer(ticket: Ticket) -> None:
+            ticket.messages.append(Message(id="m3", author="operator", name="Laura", body="ok"))
+            ticket.status = "closed"
+
+        def send(ticket: Ticket) -> None:
+            ticket.outbox[1].state = "sent"
+
+        await storage.tickets.update(replied, answer)
+        await storage.tickets.update(mailed, send)
+        await storage.tickets.update(erased, lambda t: anonymise(t, t.updated_at), touch=False)
+        account = await storage.operators.get("lbianchi")
+        assert account is not None
+        await storage.operators.put(replace(account, password_hash="new"))
+    again = await asyncio.to_thread(import_data, folder, empty_database)
+    assert again.returncode == 1
+    assert "tickets: 0 copied, 12 already in the database (3 of them differ" in again.stdout
+    for what in (f"ticket {replied}", f"ticket {mailed}", f"ticket {erased}", "operator lbianchi"):
+        assert f"error: {what}: the database has another version of it" in again.stderr
+    assert kept not in again.stderr and "another ticket with this number" not in again.stderr
+    assert "import it into an empty database" in again.stderr
+
+
 async def test_a_new_key_on_the_database_is_told_to_take_the_folder_s(
     tmp_path: Path, empty_database: str
 ) -> None:
@@ -205,7 +242,8 @@ async def test_a_number_the_database_gives_another_ticket_is_reported_not_copied
     assert (await asyncio.to_thread(import_data, folder, empty_database)).returncode == 0
     with psycopg.connect(empty_database) as conn:
         number = conn.execute(
-            "UPDATE tickets SET email_key = 'altro@example.org' WHERE number ="
+            "UPDATE tickets SET email_key = 'altro@example.org', created_at = '2027-01-01'"
+            " WHERE number ="
             " (SELECT min(number) FROM tickets) RETURNING number"
         ).fetchone()[0]  # type: ignore[index]
     again = await asyncio.to_thread(import_data, folder, empty_database)
