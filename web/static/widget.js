@@ -116,6 +116,7 @@
       replyLabel: "La tua risposta",
       attach: "Allega un file",
       removeFile: "Togli l'allegato {name}",
+      fileChosen: "File allegato alla risposta: {name}.",
       sendReply: "Invia la risposta",
       sending: "Invio in corso…",
       sent: "Messaggio inviato.",
@@ -234,6 +235,7 @@
       replyLabel: "Your reply",
       attach: "Attach a file",
       removeFile: "Remove the attachment {name}",
+      fileChosen: "File attached to the reply: {name}.",
       sendReply: "Send the reply",
       sending: "Sending…",
       sent: "Message sent.",
@@ -1006,7 +1008,10 @@
       if (idle) setEnabled(ui.rSend, true);
       const err = checkFile(f);
       ui.tkAlert.textContent = err ? T(err) : "";
-      if (!err) setReplyFile(f);
+      if (err) return;
+      setReplyFile(f);
+      // the focus is back on "Allega un file", which says nothing of the file now attached
+      announce(T("fileChosen", { name: f.name }));
     });
     ui.rChip = h("div", { class: "uh-chip", hidden: true });
     ui.rAttach = h("button", { type: "button", class: "uh-btn", onclick: () => ui.rFile.click() }, icon("clip"));

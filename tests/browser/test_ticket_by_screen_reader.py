@@ -1,0 +1,45 @@
+"""A blind student on /ticket, by keyboard and screen reader: what changes in the ticket view
+out of their sight is said, and the keyboard never falls back to the top of the page."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import FileChooser, Page, expect
+
+from tests.browser.conftest import NewPage
+from tests.browser.test_accessibility import HEAR_LIVE_REGIONS
+from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
+from tests.browser.widget import PNG
+from tests.conftest import Server
+
+pytestmark = pytest.mark.browser
+
+
+async def ticket_found(server: Server, new_page: NewPage) -> tuple[str, Page, TicketPage]:
+    ticket = await open_ticket(server)
+    page = await new_page()
+    await page.add_init_script(HEAR_LIVE_REGIONS)
+    await page.goto(server.url + "/ticket")
+    tp = TicketPage(page)
+    await tp.look_up(EMAIL, ticket.number)
+    await expect(tp.badge).to_have_text("Aperto")
+    return ticket.number, page, tp
+
+
+async def test_a_file_chosen_for_the_reply_is_said(server: Server, new_page: NewPage) -> None:
+    """The picker gives the focus back to "Allega un file": the chip that names the file is
+    elsewhere, and only sighted students would know the file was taken."""
+    _, page, _ = await ticket_found(server, new_page)
+    attach = page.get_by_role("button", name="Allega un file")
+    chosen: asyncio.Future[FileChooser] = asyncio.get_running_loop().create_future()
+    # listening before the key: the chooser can come before expect_file_chooser listens
+    page.once("filechooser", lambda chooser: chosen.set_result(chooser))
+    await attach.focus()
+    await page.keyboard.press("Enter")
+    await (await chosen).set_files({"name": "ricevuta.png", "mimeType": "image/png", "buffer": PNG})
+    await expect(page.get_by_role("button", name="Togli l'allegato ricevuta.png")).to_be_attached()
+    await page.wait_for_function(
+        "() => window.heardLive.includes('File allegato alla risposta: ricevuta.png.')"
+    )
