@@ -10,9 +10,11 @@ from playwright.async_api import FileChooser, Page, expect
 
 from tests.browser.conftest import NewPage
 from tests.browser.test_accessibility import HEAR_LIVE_REGIONS
-from tests.browser.test_ticket_page import EMAIL, TicketPage, open_ticket
+from tests.browser.test_ticket_page import ANNA, EMAIL, TicketPage, open_ticket
 from tests.browser.widget import PNG
 from tests.conftest import Server
+from web.desk.tickets import Desk
+from web.http.keys import SERVICES
 
 pytestmark = pytest.mark.browser
 
@@ -43,3 +45,21 @@ async def test_a_file_chosen_for_the_reply_is_said(server: Server, new_page: New
     await page.wait_for_function(
         "() => window.heardLive.includes('File allegato alla risposta: ricevuta.png.')"
     )
+
+
+async def test_closed_while_writing_the_keyboard_goes_to_the_way_on(
+    server: Server, new_page: NewPage
+) -> None:
+    """The operator closes the ticket while the student types a reply: the reply box goes, and
+    the focus in it went to the top of the page, out of the ticket."""
+    number, page, tp = await ticket_found(server, new_page)
+    await tp.reply.focus()
+    await page.keyboard.type("Un'altra domanda")
+    services = server.app[SERVICES]
+    await services.storage.operators.put(ANNA)
+    await Desk(services).set_status(number, "closed", ANNA)
+    await expect(tp.badge).to_have_text("Chiuso")
+    await expect(tp.closed.get_by_role("button", name="Apri un nuovo ticket")).to_be_focused()
+    # and it is said why the box went
+    heard = await page.evaluate("window.heardLive")
+    assert any("Questo ticket è chiuso" in said for said in heard), heard

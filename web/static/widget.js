@@ -1937,6 +1937,8 @@
     const closed = b.status === "closed";
     // a reply being written when the ticket closed: not sent, and not lost without a word
     const unsent = closed && !ui.replyForm.hidden && ui.reply.value.trim();
+    // the box being hidden under the keyboard would drop it to the top of the page
+    const wasWriting = closed && ui.replyForm.contains(ui.wrap.getRootNode().activeElement);
     ui.replyForm.hidden = closed;
     ui.closedBox.hidden = !closed;
     if (closed) {
@@ -1947,9 +1949,13 @@
       ui.followBtn.hidden = !b.duplicate_of;
       ui.followBtn.textContent = b.duplicate_of ? T("followTicket", { number: b.duplicate_of }) : "";
       ui.newTicketBtn.hidden = !!b.duplicate_of;
+      if (wasWriting) focusWayOn();
     }
     renderRating(b);
   }
+
+  // A closed ticket's way on: its duplicate's ticket, else a new one.
+  const focusWayOn = () => (ui.followBtn.hidden ? ui.newTicketBtn : ui.followBtn).focus();
 
   function renderMessage(m) {
     const author = m.author === "student" || m.author === "system" ? m.author : "operator";
@@ -2075,7 +2081,7 @@
         ui.closedBox.hidden = false;
         ui.closedText.textContent = e.message + (ui.reply.value.trim() ? " " + T("closedUnsent") : "");
         ui.replyForm.hidden = true;
-        (ui.followBtn.hidden ? ui.newTicketBtn : ui.followBtn).focus();
+        focusWayOn();
       } else if (e.status === 401 || e.status === 403 || e.status === 404) accessExpired();
       else {
         ui.tkAlert.textContent = e.message;
