@@ -1612,6 +1612,8 @@
     ui.send.hidden = kind === "file";
     const field = kind === "text" ? ui.text : ui.input;
     ui.fieldLabel.setAttribute("for", field.id);
+    // the file step has no box to write in: read out alone, "Scrivi un messaggio" misleads
+    ui.fieldLabel.hidden = kind === "file";
     field.placeholder = p.placeholder || T("placeholder");
     if (typed) {
       ui.input.type = kind === "name" ? "text" : kind;

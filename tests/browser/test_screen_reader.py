@@ -1,5 +1,6 @@
-"""A blind student on /ticket, by keyboard and screen reader: what changes in the ticket view
-out of their sight is said, and the keyboard never falls back to the top of the page."""
+"""A blind student, by keyboard and screen reader, in the chat and on /ticket: what changes
+out of their sight is said, nothing is read out that is not there, and the keyboard never
+falls back to the top of the page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from playwright.async_api import FileChooser, Page, expect
 from tests.browser.conftest import NewPage
 from tests.browser.test_accessibility import HEAR_LIVE_REGIONS
 from tests.browser.test_ticket_page import ANNA, EMAIL, TicketPage, open_ticket
-from tests.browser.widget import PNG
+from tests.browser.widget import PNG, Chat
 from tests.conftest import Server
 from web.desk.tickets import Desk
 from web.http.keys import SERVICES
@@ -63,3 +64,22 @@ async def test_closed_while_writing_the_keyboard_goes_to_the_way_on(
     # and it is said why the box went
     heard = await page.evaluate("window.heardLive")
     assert any("Questo ticket è chiuso" in said for said in heard), heard
+
+
+async def test_the_file_step_reads_no_label_of_a_box_it_has_not(
+    server: Server, new_page: NewPage
+) -> None:
+    """The chat's text box is hidden at the step that asks for a file, but its label stayed:
+    a screen reader read "Scrivi un messaggio" right before "Scegli un file"."""
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.to_attachment_step()
+    await expect(page.get_by_role("button", name="Scegli un file")).to_be_visible()
+    read = await page.locator(".uh-inputrow").aria_snapshot()
+    assert "Scegli un file" in read and "Scrivi un messaggio" not in read, read
+    # the next step that asks for words labels its box again
+    await chat.choose("Continua senza allegato")
+    await chat.choose("Correggi un dato")
+    await chat.choose("Email personale")
+    await expect(chat.field).to_have_accessible_name("Scrivi un messaggio")
