@@ -83,3 +83,25 @@ async def test_the_file_step_reads_no_label_of_a_box_it_has_not(
     await chat.choose("Correggi un dato")
     await chat.choose("Email personale")
     await expect(chat.field).to_have_accessible_name("Scrivi un messaggio")
+
+
+async def test_the_pages_links_to_the_chat_take_the_keyboard_into_it(
+    server: Server, new_page: NewPage
+) -> None:
+    """The landing page's "Apri un nuovo ticket" and the FAQ page's "Apri un ticket" link to
+    #chat: they scrolled, said nothing, and Tab went on from the top of the page."""
+    page = await new_page()
+    await page.goto(server.url + "/")
+    chat = Chat(page)
+    await chat.settled()
+    await page.get_by_role("link", name="Apri un nuovo ticket").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#uh-text")).to_be_focused()
+
+    # from another page, the chat takes the focus once its first question is there
+    await page.goto(server.url + "/faq?q=il+mio+cane+ha+mangiato+la+smart+card")
+    await page.get_by_role("link", name="Apri un ticket: un operatore ti risponderà.").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/#chat")
+    await chat.settled()
+    await expect(page.locator("#uh-text")).to_be_focused()

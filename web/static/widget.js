@@ -2451,11 +2451,27 @@
     const tk = S.ticket && (!S.page || !S.number || normalNumber(S.number) === S.ticket.number) ? S.ticket : null;
     if (S.chatless) showView(tk ? "ticket" : "lookup");
     else showView(tk && tk.active ? "ticket" : "chat");
+    if (S.page && !S.chatless) followLinksHere(host);
     if (S.page) activate();
     else if (opt.open === "true") open();
 
     api.open = open;
     api.close = close;
+  }
+
+  // The page's own links to the chat (the landing's "Apri un nuovo ticket" and the FAQ page's
+  // "Apri un ticket", to #chat) only scrolled: nothing was said, and Tab went on from where the
+  // student was. They take the keyboard into the chat, as the launcher does.
+  function followLinksHere(host) {
+    const here = (hash) => {
+      const to = hash.length > 1 && document.getElementById(hash.slice(1));
+      return !!to && to.contains(host);
+    };
+    if (here(location.hash)) S.wantFocus = true; // the first prompt is on its way
+    document.addEventListener("click", (e) => {
+      const a = e.target instanceof Element && e.target.closest("a[href^='#']");
+      if (a && here(a.hash) && S.view === "chat") setTimeout(focusFirst);
+    });
   }
 
   if (document.body) mount();
