@@ -21,13 +21,12 @@ ADMIN: tuple[Role, ...] = ("admin",)
 
 
 async def _email(request: web.Request) -> str:
-    """The address as stored, in any letter case, read the way a look-up reads it (the same
-    Unicode form: what a look-up still opens, an erasure takes). Not the students' validation:
-    that one grew stricter over time, and an erasure must reach an address it would now
-    refuse."""
+    """The address as the admin gives it: web.desk.erasure looks for it as stored and as a
+    look-up reads it. Not the students' validation: that one grew stricter over time, and an
+    erasure must reach an address it would now refuse."""
     raw = (await json_object(request)).get("email")
-    email = plain_email(raw).lower() if isinstance(raw, str) else ""
-    if "@" not in email or len(email) > 320:
+    email = raw.strip() if isinstance(raw, str) else ""
+    if "@" not in plain_email(email) or len(email) > 320:
         raise ApiError(422, "validation_failed", fields={"email": "console.field.email"})
     return email
 

@@ -20,25 +20,35 @@ from web.desk.services import Services
 from web.desk.views import summary_view
 
 
+def _keys(email: str) -> set[str]:
+    """The forms an address may be kept in, in any letter case: the one a ticket keeps today
+    (plain_email), and the text as given, for a ticket kept before full-width letters and dots
+    were made ASCII ("ｚｈａｎｇ．wei@163.com"), which the console shows, and the register of
+    erasure requests holds, as it was typed."""
+    return {email.strip().lower(), plain_email(email).lower()}
+
+
 async def tickets_of(services: Services, email: str) -> list[str]:
-    """The numbers of the tickets that still hold this email's data (in any letter case),
-    newest first."""
-    return [s.number for s in await services.storage.tickets.of_email(email)]
+    """The numbers of the tickets that still hold this email's data, newest first."""
+    tickets = services.storage.tickets
+    found = {s.number: s for key in _keys(email) for s in await tickets.of_email(key)}
+    newest_first = sorted(found.values(), key=lambda s: (s.created_at, s.number), reverse=True)
+    return [s.number for s in newest_first]
 
 
 async def erase(services: Services, email: str, by: Operator) -> int:
     """Anonymise every ticket of the email, delete its chats; how many tickets it had."""
     storage = services.storage
     anonymiser = Anonymiser(storage, services.conversation_lock, services.mail_folder())
-    key = email.strip().lower()
-    numbers = await tickets_of(services, key)
+    keys = _keys(email)
+    numbers = await tickets_of(services, email)
     chats = {c for n in numbers if (c := await _conversation_of(services, n))}
     at = utcnow()
     for number in numbers:
         await anonymiser.anonymise(number, at)
     briefs = await storage.conversations.briefs()
-    chats |= {c.id for c in briefs if key in c.emails}
-    chats |= await _ticketless_chats_mentioning(services, key, briefs)
+    chats |= {c.id for c in briefs if keys & set(c.emails)}
+    chats |= await _ticketless_chats_mentioning(services, keys, briefs)
     for conversation_id in chats:
         await anonymiser.forget_conversation(conversation_id)
     await storage.faq_events.forget_conversations(chats)
@@ -53,7 +63,7 @@ async def erase(services: Services, email: str, by: Operator) -> int:
 
 
 async def _ticketless_chats_mentioning(
-    services: Services, key: str, briefs: list[ConversationBrief]
+    services: Services, keys: set[str], briefs: list[ConversationBrief]
 ) -> set[str]:
     """The chats no ticket holding its data points at (at most 30 days of them: the sweep
     deletes older ones) whose student typed this email anywhere."""
@@ -61,10 +71,10 @@ async def _ticketless_chats_mentioning(
     in_use = await storage.tickets.conversations_in_use()
     found = set()
     for brief in briefs:
-        if brief.id in in_use or key in brief.emails:
+        if brief.id in in_use or keys & set(brief.emails):
             continue
         conversation = await storage.conversations.get(brief.id)
-        if conversation is not None and key in _typed_emails(conversation):
+        if conversation is not None and keys & _typed_emails(conversation):
             found.add(brief.id)
     return found
 

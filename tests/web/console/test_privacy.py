@@ -214,6 +214,28 @@ async def test_an_erasure_reaches_every_address_a_look_up_reaches(
     assert await student_lookup(server, "josé.garcía@example.com", number) == 404
 
 
+async def test_an_erasure_reaches_an_address_kept_before_it_was_made_plain(
+    server: Server, signed_in: Factory
+) -> None:
+    """Until full-width letters and dots became ASCII (bot.validate.plain_email), a ticket kept
+    the address as a Chinese keyboard typed it. The console shows it so, and the register of
+    erasure requests holds it so: asked with that text, the erasure must still take it."""
+    legacy = "ｚｈａｎｇ．wei@163.com"
+    async with aiohttp.ClientSession() as http, http.post(f"{server.url}/api/tickets", json={
+        "email": "zhang.wei@163.com", "name": "Zhang Wei", "phone": "3331234567",
+        "topic": "immatricolazioni", "subtopic": "scadenze", "message": "Quando scade?",
+    }) as response:
+        number = (await response.json())["number"]
+    storage = server.app[SERVICES].storage
+    await storage.tickets.update(number, lambda ticket: setattr(ticket, "email", legacy))
+    anna = await signed_in(ANNA)
+    status, body = await anna.post(PREVIEW, {"email": legacy})
+    assert status == 200, body
+    assert body["numbers"] == [number]
+    assert await anna.post(ERASE, {"email": legacy}) == (200, {"tickets": 1})
+    assert (await storage.tickets.get(number)).email == ""
+
+
 async def test_an_erasure_finds_a_chat_without_a_ticket_where_the_email_was_only_typed(
     server: Server, signed_in: Factory
 ) -> None:
