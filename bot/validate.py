@@ -85,6 +85,14 @@ def plain_email(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("\u3002", ".").strip()
 
 
+def email_forms(text: str) -> set[str]:
+    """The forms a ticket may keep an address given as `text` in, lower-cased: the one it keeps
+    today (plain_email), and the text as given, for a ticket kept before full-width letters and
+    dots were made ASCII ("ｚｈａｎｇ．wei@163.com"), which the student still types, the console
+    shows, and the register of erasure requests holds that way."""
+    return {text.strip().lower(), plain_email(text).lower()}
+
+
 def validate_email(text: str) -> Result:
     """A personal email address, lower-cased."""
     address = plain_email(text)

@@ -11,7 +11,7 @@ in the log exactly what was asked to be forgotten.
 
 from __future__ import annotations
 
-from bot.validate import plain_email
+from bot.validate import email_forms, plain_email
 from storage import AuditEntry, Conversation, ConversationBrief, Operator, utcnow
 from web.desk.anonymise import Anonymiser
 from web.desk.live import OPERATORS, OPERATORS_ROOM
@@ -20,18 +20,10 @@ from web.desk.services import Services
 from web.desk.views import summary_view
 
 
-def _keys(email: str) -> set[str]:
-    """The forms an address may be kept in, in any letter case: the one a ticket keeps today
-    (plain_email), and the text as given, for a ticket kept before full-width letters and dots
-    were made ASCII ("ｚｈａｎｇ．wei@163.com"), which the console shows, and the register of
-    erasure requests holds, as it was typed."""
-    return {email.strip().lower(), plain_email(email).lower()}
-
-
 async def tickets_of(services: Services, email: str) -> list[str]:
     """The numbers of the tickets that still hold this email's data, newest first."""
     tickets = services.storage.tickets
-    found = {s.number: s for key in _keys(email) for s in await tickets.of_email(key)}
+    found = {s.number: s for key in email_forms(email) for s in await tickets.of_email(key)}
     newest_first = sorted(found.values(), key=lambda s: (s.created_at, s.number), reverse=True)
     return [s.number for s in newest_first]
 
@@ -40,7 +32,7 @@ async def erase(services: Services, email: str, by: Operator) -> int:
     """Anonymise every ticket of the email, delete its chats; how many tickets it had."""
     storage = services.storage
     anonymiser = Anonymiser(storage, services.conversation_lock, services.mail_folder())
-    keys = _keys(email)
+    keys = email_forms(email)
     numbers = await tickets_of(services, email)
     chats = {c for n in numbers if (c := await _conversation_of(services, n))}
     at = utcnow()

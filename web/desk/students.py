@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.validate import Valid, plain_email, validate_number
+from bot.validate import Valid, email_forms, plain_email, validate_number
 from storage import Ticket
 from web.desk.errors import ApiError
 from web.desk.limits import Counter, email_key, refund_all, take_all
@@ -60,7 +60,7 @@ async def lookup(services: Services, email: str, number: str, ip: str) -> Ticket
         await services.storage.tickets.summary(clean.value) if isinstance(clean, Valid) else None
     )
     ticket = None
-    if summary is not None and not summary.anonymised and summary.email == wanted:
+    if summary is not None and not summary.anonymised and summary.email in email_forms(email):
         ticket = await services.storage.tickets.get(summary.number)
     if ticket is None:
         raise ApiError(404, "lookup_failed")

@@ -214,12 +214,13 @@ async def test_an_erasure_reaches_every_address_a_look_up_reaches(
     assert await student_lookup(server, "josé.garcía@example.com", number) == 404
 
 
-async def test_an_erasure_reaches_an_address_kept_before_it_was_made_plain(
+async def test_an_address_kept_before_it_was_made_plain_is_still_found_and_erased(
     server: Server, signed_in: Factory
 ) -> None:
     """Until full-width letters and dots became ASCII (bot.validate.plain_email), a ticket kept
-    the address as a Chinese keyboard typed it. The console shows it so, and the register of
-    erasure requests holds it so: asked with that text, the erasure must still take it."""
+    the address as a Chinese keyboard typed it. The student types it so again, the console
+    shows it so, the register of erasure requests holds it so: the look-up must still open the
+    ticket, and the erasure still take it."""
     legacy = "ｚｈａｎｇ．wei@163.com"
     async with aiohttp.ClientSession() as http, http.post(f"{server.url}/api/tickets", json={
         "email": "zhang.wei@163.com", "name": "Zhang Wei", "phone": "3331234567",
@@ -228,6 +229,7 @@ async def test_an_erasure_reaches_an_address_kept_before_it_was_made_plain(
         number = (await response.json())["number"]
     storage = server.app[SERVICES].storage
     await storage.tickets.update(number, lambda ticket: setattr(ticket, "email", legacy))
+    assert await student_lookup(server, legacy, number) == 200
     anna = await signed_in(ANNA)
     status, body = await anna.post(PREVIEW, {"email": legacy})
     assert status == 200, body
