@@ -191,11 +191,12 @@ PLAIN_PUNCTUATION = str.maketrans(
 )
 
 
-# The zero-width (non-)joiner is part of how Persian and Indic names are spelled.
-_NAME_SIGNS = " '-.\u200c\u200d" + "\u00b7\u30fb\uff65"
 # The middle dot parts a name written without spaces, as on a Chinese identity card for a
 # Uyghur or Tibetan name (迪丽热巴·迪力木拉提) and in a foreign name written in katakana.
-_NAME_PARTS = re.compile("[ \u00b7\u30fb\uff65]")
+_MIDDLE_DOTS = "\u00b7\u30fb\uff65"
+# The zero-width (non-)joiner is part of how Persian and Indic names are spelled.
+_NAME_SIGNS = " '-.\u200c\u200d" + _MIDDLE_DOTS
+_NAME_PARTS = re.compile(f"[ {_MIDDLE_DOTS}]")
 # Chinese, Japanese and Korean names are written without a space between surname and name.
 _UNSPACED = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
