@@ -22,9 +22,10 @@ CODICE_FISCALE = re.compile(
     re.IGNORECASE,
 )
 # An IBAN: country, two check digits, then groups of four letters or digits, spaced or not,
-# the last one shorter (IT60 X054 2811 1010 0000 0123 456): never a word after it.
+# the last one shorter (IT60 X054 2811 1010 0000 0123 456): never a word after it. At least
+# three groups: with two, a degree code before an academic year ("LM56 2024 2025") is one.
 IBAN = re.compile(
-    r"(?<![^\W_])[a-z]{2}\d{2}(?: ?[a-z\d]{4}){2,7}(?: ?[a-z\d]{1,3})?(?![^\W_])", re.IGNORECASE
+    r"(?<![^\W_])[a-z]{2}\d{2}(?: ?[a-z\d]{4}){3,7}(?: ?[a-z\d]{1,3})?(?![^\W_])", re.IGNORECASE
 )
 HIDDEN_EMAIL = "<email>"
 HIDDEN_PHONE = "<tel>"

@@ -365,15 +365,16 @@ class Desk:
             return None
         if since.tzinfo is None:  # nor one without its zone, which no moment compares with
             return None
-        # The daily run closes it up to a day after its wait ran out: until then it may close
-        # any moment, and a day gone by would read as a deadline the student already missed.
+        # The daily run closes it once the day its wait runs out is over in Perugia
+        # (web/desk/unanswered.py): a day gone by would read as a deadline already missed.
         closes = max(since + timedelta(days=days), datetime.now(UTC))
         return closes.isoformat(timespec="milliseconds")
 
     async def close_unanswered(self, number: str, cutoff: str, days: int) -> bool:
         """Closes a ticket that has waited for its student since before `cutoff` (`days`
-        ago): the office asked, and no answer came. The student is told why, and how to go on
-        (a new ticket that refers to this one); no operator is named as having closed it."""
+        before the start of today in Perugia): the office asked, and no answer came. The
+        student is told why, and how to go on (a new ticket that refers to this one); no
+        operator is named as having closed it."""
 
         def change(ticket: Ticket) -> None:
             # answered, or asked again, since the sweep read the summaries: nothing is written

@@ -18,7 +18,7 @@ from web.desk.redact import without_contacts
             "ho pagato due volte, rimborso su <iban> per favore",
         ),
         ("IBAN IT60X0542811101000000123456.", "IBAN <iban>."),
-        ("conto norvegese NO93 8601 1117 947", "conto norvegese <iban>"),
+        ("conto belga BE68 5390 0754 7034", "conto belga <iban>"),
         (
             "cf RSSMRA85T10A562S e cell. +39 333 123 4567",
             "cf <cf> e cell. <tel>",
@@ -34,6 +34,7 @@ def test_a_tax_code_or_an_iban_typed_in_a_question_is_not_kept(typed: str, kept:
     [
         "matricola 312456, anno accademico 2024-2025",
         "ISEE 2025 e corso L-19, ho 20 anni",
+        "iscritto alla LM56 2024 2025, corso LM18 anno 2024/2025",
         "PROFESSIONALIZZANTE e MAGISTRALE",
         "seconda rata a.a. 2025/2026",
     ],
