@@ -48,7 +48,7 @@ async def test_the_operator_corrects_the_email_after_a_refusal_beside_the_field(
     facts = laura.locator(".c-facts")
     await expect(facts).to_contain_text("giulia.conti@gmail.com")
     await expect(laura.locator(".c-thread")).to_contain_text(
-        "Laura Bianchi ha corretto i dati di contatto dello studente: email, cognome e nome."
+        "Laura Bianchi ha corretto i dati di contatto del ticket: email, cognome e nome."
     )
     # Marco, on the same ticket, sees it without reloading
     await expect(marco.locator(".c-facts")).to_contain_text("giulia.conti@gmail.com")

@@ -199,7 +199,7 @@ async def test_the_thread_says_who_corrected_which_field_but_never_the_address(
     assert status == 200
     seen = await student_view(server, english.number, english.token)
     assert seen["messages"][-1]["body"] == (
-        "Laura Bianchi corrected the student's contact details: mobile phone."
+        "Laura Bianchi corrected the ticket's contact details: mobile phone."
     )
 
 
