@@ -57,3 +57,26 @@ async def test_the_operator_corrects_the_email_after_a_refusal_beside_the_field(
     )
     await expect(marco.locator(".c-item", has_text=number)).to_contain_text("Conti Giulia Maria")
     assert not laura.errors and not marco.errors  # type: ignore[attr-defined]
+
+
+async def test_the_keyboard_goes_back_to_the_button_once_the_form_closes(
+    server: Server, browser: Browser
+) -> None:
+    """Cancel and Save take the form away with the button pressed: the keyboard was dropped at
+    the top of the page, and Tab started again from the header."""
+    laura, _ = await laura_at_a_new_ticket(server, browser, "Conti Giulia")
+    edit = laura.get_by_role("button", name="Correggi contatti")
+    form = laura.get_by_role("form", name="Correggi i contatti dello studente")
+
+    await edit.click()
+    await form.get_by_role("button", name="Annulla").focus()
+    await laura.keyboard.press("Enter")
+    await expect(form).to_be_hidden()
+    await expect(edit).to_be_focused()
+
+    await laura.keyboard.press("Enter")
+    await form.get_by_label("Cognome e nome").fill("Conti Giulia Maria")
+    await form.get_by_label("Cognome e nome").press("Enter")
+    await expect(laura.locator(".c-thread")).to_contain_text("ha corretto i dati di contatto")
+    await expect(edit).to_be_focused()
+    assert not laura.errors  # type: ignore[attr-defined]

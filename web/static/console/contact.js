@@ -8,6 +8,7 @@ import { api } from "./api.js";
 import { announce } from "./feedback.js";
 import { scheduleQueue } from "./queue.js";
 
+const EDIT_ID = "c-contact-edit";
 const FIELDS = [["email", "email", "email"], ["name", "contactName", "text"], ["phone", "phone", "tel"]];
 
 /* The control under the student's details: a button, or the form while it is open. The open
@@ -16,7 +17,7 @@ const FIELDS = [["email", "email", "email"], ["name", "contactName", "text"], ["
 export function contactControl(t, redraw, reload) {
   if (ui.contact && ui.contact.number === t.number) return ui.contact.form;
   ui.contact = null;
-  return h("button", { type: "button", class: "c-linklike", onclick: () => open(t, redraw, reload), text: T("contactEdit") });
+  return h("button", { type: "button", id: EDIT_ID, class: "c-linklike", onclick: () => open(t, redraw, reload), text: T("contactEdit") });
 }
 
 // redraw: the side column again, as it is; reload: the ticket read again from the server.
@@ -31,10 +32,16 @@ function open(t, redraw, reload) {
   });
   const general = h("p", { class: "c-error", role: "alert" });
   const save = h("button", { type: "submit", class: "c-btn c-primary c-small-btn", text: T("contactSave") });
-  const close = (saved) => {
+  const close = async (saved) => {
+    // The button pressed goes with the form, and the keyboard with it to the top of the page:
+    // back to "Correggi contatti", unless the operator went elsewhere while Save waited.
+    const active = document.activeElement;
+    const keyboardHere = !active || active === document.body || form.contains(active);
     ui.contact = null;
-    if (saved) reload();
-    else redraw();
+    if (saved) await reload();
+    if (form.isConnected) redraw();
+    const edit = document.getElementById(EDIT_ID);
+    if (keyboardHere && edit) edit.focus();
   };
   const form = h("form", {
     class: "c-contact-form",
