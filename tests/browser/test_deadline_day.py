@@ -490,6 +490,34 @@ async def test_a_queue_read_before_the_drop_and_answered_after_it_does_not_hide_
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 
+async def test_a_colleague_signing_in_on_the_same_page_is_told_of_no_missed_news(
+    server: Server, browser: Browser
+) -> None:
+    """Laura's connection drops and she signs out; Marco signs in at the same computer. What
+    changed since her drop was never his to catch up on: no "Nuovo" (nor "mentre la
+    connessione era interrotta") for a connection he never had."""
+    laura, live, _ = await laura_with_two_tickets(server, browser)
+    await create_account(server, MARCO)
+    await live.cut()
+    await expect(laura.locator(".c-live-off")).to_be_visible()
+    live.reachable = True
+    await laura.get_by_role("button", name="Esci").click()
+    await expect(laura.get_by_role("button", name="Accedi")).to_be_visible()
+    before = await open_ticket(server, name="Riva Ugo")  # after her drop, before his sign-in
+
+    await laura.get_by_label("Nome utente").fill(MARCO.username)
+    await laura.get_by_label("Password").fill(MARCO.password)
+    await laura.get_by_role("button", name="Accedi").click()
+    await expect(laura.locator(".c-live-on")).to_be_visible()
+    after = await open_ticket(server, name="Neri Eva")  # news to him: marked, by its event
+    item = laura.locator(".c-item", has_text=after.number)
+    await expect(item.locator(".c-badge-new")).to_have_text("Nuovo")
+    # read with his first list, before the event above
+    missed = laura.locator(".c-item", has_text=before.number).locator(".c-badge-new")
+    await expect(missed).to_have_count(0)
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
 async def laura_with_two_tickets(
     server: Server, browser: Browser
 ) -> tuple[Page, LiveLink, tuple[Opened, Opened]]:

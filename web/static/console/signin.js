@@ -40,8 +40,15 @@ export function renderLogin(message) {
       S.me = { username: res.data.username, name: res.data.name, role: res.data.role, csrf_token: res.data.csrf_token };
       const back = S.interrupted;
       S.interrupted = null;
-      // Drafts are the operator's who wrote them, not of whoever signs in next on this page.
-      if (!back || back.username !== S.me.username) S.drafts.clear();
+      // Drafts are the operator's who wrote them, not of whoever signs in next on this page;
+      // so is the news: the badges, and what a drop of their connection left to catch up on.
+      if (!back || back.username !== S.me.username) {
+        S.drafts.clear();
+        S.unread.clear();
+        S.fresh.clear();
+        S.seenUntil = 0;
+        S.missedSince = null;
+      }
       startConsole();
       // The form is gone: a screen reader or keyboard user starts at the queue, not at the
       // top of the page; or back at the reply that the end of the session interrupted.
