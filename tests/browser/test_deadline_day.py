@@ -460,6 +460,21 @@ async def test_what_arrived_while_the_connection_was_down_is_marked_in_the_queue
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 
+async def test_one_ticket_missed_while_the_connection_was_down_is_said_in_the_singular(
+    server: Server, browser: Browser
+) -> None:
+    laura, live, _ = await laura_with_two_tickets(server, browser)
+    await live.cut()
+    await expect(laura.locator(".c-live-off")).to_be_visible()
+    await open_ticket(server, name="Riva Ugo")
+    live.reachable = True
+    await expect(laura.locator(".c-live-on")).to_be_visible(timeout=20_000)
+    announced = laura.locator("[role=status][aria-live=polite].c-sr")
+    await expect(announced).to_have_text(
+        "Mentre la connessione era interrotta: 1 ticket con novità, segnato in coda."
+    )
+
+
 async def test_a_queue_read_before_the_drop_and_answered_after_it_does_not_hide_the_news(
     server: Server, browser: Browser
 ) -> None:

@@ -173,7 +173,7 @@ function catchUp(tickets, since) {
   if (!missed) return;
   updateTitle();
   beep();
-  announce(T("missedWhileOffline", { n: missed }));
+  announce(T(missed === 1 ? "missedWhileOfflineOne" : "missedWhileOffline", { n: missed }));
 }
 
 function add(set, number) {
