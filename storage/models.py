@@ -138,6 +138,9 @@ class Ticket:
     # When the student's personal data was removed (retention or erasure, storage/retention.py);
     # the record stays, so its number is never drawn again and the figures still count it.
     anonymised_at: str | None = None
+    # When an operator last corrected the email: the old address may be a stranger's, whose
+    # look-up with it must not go on opening the ticket (web/desk/students.py, opened_by).
+    email_since: str | None = None
     purge: Purge | None = None  # files still to delete after the anonymisation
     # What a newer version of the service wrote in the record and this one does not know: kept
     # and written back as it came. During a restart of the processes one by one, an older one
@@ -191,6 +194,7 @@ class TicketSummary:
     # thread moves them: a reminder, an internal note, an assignment do not.
     awaits_office: bool = False
     waiting_since: str = ""
+    email_since: str | None = None  # Ticket.email_since
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TicketSummary:
@@ -214,6 +218,7 @@ class TicketSummary:
             updated_at=ticket.updated_at,
             last_author=public[-1].author if public else None,
             anonymised=ticket.anonymised_at is not None,
+            email_since=ticket.email_since,
             awaits_office=ticket.status == "open" and side == "student",
             waiting_since=since,
         )

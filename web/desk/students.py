@@ -14,6 +14,8 @@ from web.desk.services import Services
 # How far the clock of the process that issued a token may be behind the one that created its
 # ticket (several processes on one database).
 CLOCK_ALLOWANCE = 60.0
+# Between a ticket's creation and the token its student is given with it.
+OPENING = 5.0
 
 
 def creation_limits(services: Services, ip: str, email: str) -> list[tuple[Counter, str]]:
@@ -84,4 +86,12 @@ async def opened_by(services: Services, token: object) -> str | None:
     if summary is None or summary.anonymised:
         return None
     created = datetime.fromisoformat(summary.created_at).timestamp()
+    if summary.email_since is not None:
+        # The email an operator corrected may have been a stranger's, who looked the ticket up
+        # with it: a token issued before the correction opens it no more, but for the one its
+        # student was given as they opened it. A token counts whole seconds: one of the
+        # correction's second may be from before it (a look-up a second later opens it).
+        corrected = int(datetime.fromisoformat(summary.email_since).timestamp())
+        if created + OPENING < issued <= corrected:
+            return None
     return number if issued + CLOCK_ALLOWANCE >= created else None

@@ -39,6 +39,7 @@ from web.desk.live import (
     CONSOLE_TICKET_ROOM,
     OPERATORS,
     OPERATORS_ROOM,
+    RESYNC,
     STUDENT_ROOM,
     STUDENTS,
 )
@@ -485,6 +486,7 @@ class Desk:
                 )
             )
             if "email" in changed:
+                ticket.email_since = utcnow()
                 # What has not left yet was meant for the student, not for the mistyped address
                 # (a stranger's, maybe). A parked mail follows when an admin tries it again.
                 for mail in ticket.outbox:
@@ -507,6 +509,12 @@ class Desk:
             message=ticket.messages[-1],
             detail={"fields": changed},
         )
+        if "email" in changed:
+            # A page that followed it with a look-up of the old address stops hearing it: told
+            # to read again, it follows on only with a token that still opens the ticket.
+            room = STUDENT_ROOM.format(number=number)
+            await self.services.live.emit(RESYNC, {}, room=room, namespace=STUDENTS)
+            await self.services.live.close_room(room, namespace=STUDENTS)
         return ticket
 
     async def rate(self, number: str, rating: Rating) -> Ticket:

@@ -695,9 +695,14 @@
         socket.on("ticket", onTicket);
         socket.on("operator_typing", onOperatorTyping);
         socket.on("wait", onWait);
-        // an operator's reply pushed while the server could not pass it on (docs/protocol.md);
-        // every page on the process hears it at once: their reloads are spread over 2 s
-        socket.on("resync", () => setTimeout(() => S.view === "ticket" && refreshTicket(), Math.random() * 2000));
+        // an operator's reply pushed while the server could not pass it on (docs/protocol.md),
+        // or the ticket's email corrected, which let go of the pages that followed it: read it
+        // and follow it again. Every page on the process hears it at once: spread over 2 s
+        socket.on("resync", () => setTimeout(() => {
+          if (S.view !== "ticket" || !S.ticket) return;
+          watchTicket();
+          refreshTicket();
+        }, Math.random() * 2000));
       },
       () => {
         S.loading = false;

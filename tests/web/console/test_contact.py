@@ -4,6 +4,7 @@ longer to the old one, and the student who holds its token keeps reading it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,7 @@ from tests.web.conftest import (
 )
 from tests.web.console.test_privacy import student_get, student_lookup
 from tests.web.student.test_chat import Student, to_attachment_step
+from web.desk.students import OPENING
 
 MISTYPED = "mario.rosi@example.org"
 REAL = "mario.rossi@example.org"
@@ -216,3 +218,52 @@ async def test_an_erased_ticket_takes_no_contact_details_again(
     assert body["error"]["message"] == t("error.ticket_erased", "it")
     assert await student_lookup(server, REAL, ticket.number) == 404
     assert await found_by(laura, REAL) == []
+
+
+async def lookup_token(server: Server, email: str, number: str) -> str:
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{server.url}/api/tickets/lookup", json={"email": email, "number": number}
+    ) as response:
+        assert response.status == 200
+        token: str = (await response.json())["token"]
+        return token
+
+
+async def test_a_look_up_with_the_mistyped_email_opens_the_ticket_no_more_once_corrected(
+    server: Server, signed_in: Factory
+) -> None:
+    # Whoever owns the mistyped address had the "opened" mail, and looked the ticket up with
+    # it: once corrected, the replies and the export (every ticket of the new email) are not
+    # theirs to read, neither by a token nor on the page they keep open.
+    ticket = await open_ticket(server, email=MISTYPED)
+    await asyncio.sleep(OPENING + 1)
+    stranger = await lookup_token(server, MISTYPED, ticket.number)
+    page = Student(server)
+    await page.connect()
+    await page.client.emit("watch_ticket", {"token": stranger}, namespace="/chat")
+    assert (await page.next("ticket"))[1]["number"] == ticket.number
+    laura = await signed_in(LAURA)
+
+    status, _ = await laura.post(contact(ticket.number), {"email": REAL})
+    assert status == 200
+    status, _ = await laura.post(
+        f"/api/console/tickets/{ticket.number}/messages", {"body": "Il tuo libretto è pronto."}
+    )
+    assert status in (200, 201)
+
+    for path in ("", "/export"):
+        assert await student_get(server, f"/api/tickets/{ticket.number}{path}", stranger) == 401
+    heard = []
+    while True:
+        try:
+            heard.append(await page.next("ticket", wait=1))
+        except TimeoutError:
+            break
+    assert not any("libretto" in str(view) for _, view in heard)
+    await page.client.emit("watch_ticket", {"token": stranger}, namespace="/chat")
+    assert (await page.next("error", "ticket"))[0] == "error"
+    await page.close()
+    # the student's own token, from opening it, and a look-up with the right email do
+    assert await student_get(server, f"/api/tickets/{ticket.number}", ticket.token) == 200
+    found = await lookup_token(server, REAL, ticket.number)
+    assert await student_get(server, f"/api/tickets/{ticket.number}/export", found) == 200
