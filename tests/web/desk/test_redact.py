@@ -55,4 +55,4 @@ def test_a_long_message_of_address_signs_is_read_in_linear_time() -> None:
     for text in hostile:
         EMAIL.findall(text)
         without_contacts(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 1.5  # bounded: 0.2 s here; unbounded: 4.5 s
