@@ -231,8 +231,8 @@ def _question(turn: Turn, text: str, command: str | None) -> None:
         _have_ticket(turn, number)
     elif command == "greeting":
         turn.say("greeting")
-    elif command in ("yes", "no"):
-        # "ok", "no" with nothing to confirm: not a question worth a "no FAQ found"
+    elif command in ("yes", "no", "blank"):
+        # "ok", "no", "???" with nothing to confirm: not a question worth a "no FAQ found"
         turn.say("nudge")
     elif command == "thanks":
         turn.say("thanks")

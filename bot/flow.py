@@ -205,6 +205,14 @@ REPLY_FILLER = frozenset({
     "posto", "it", "is", "that", "this", "you", "so", "much", "very", "all", "really", "lot",
 })
 REPLY_MAX_WORDS = 6
+# A phone keyboard answers "did this help?" with an emoji alone, which folding leaves empty;
+# a no wins over a yes, as with words. Skin tones and the emoji presentation sign are dropped.
+EMOJI_REPLIES: dict[str, frozenset[str]] = {
+    "no": frozenset("\U0001f44e\u274c\u2716"),  # thumbs down, cross marks
+    "thanks": frozenset("\U0001f64f"),  # folded hands
+    "yes": frozenset("\U0001f44d\U0001f44c\u2705\u2714\U0001f197"),  # thumbs up, ok, checks
+}
+_EMOJI_MODIFIERS = re.compile("[\ufe0f\u200d\U0001f3fb-\U0001f3ff\\s]")
 _REPLY_VOCABULARY = REPLY_FILLER.union(*REPLY_WORDS.values())
 # A greeting or a call for help that says nothing of the problem ("buonasera, avrei bisogno di
 # aiuto", "hello, I have a question"): a greeting, never the ticket's request.
@@ -261,6 +269,11 @@ def fold(text: str) -> str:
 def intent(text: str) -> str | None:
     """The command a short typed message stands for, if any."""
     folded = fold(text)
+    if not folded:
+        # Only emoji or punctuation ("👍", "???"): never a question for the FAQ.
+        signs = set(_EMOJI_MODIFIERS.sub("", text))
+        kinds = [name for name, marks in EMOJI_REPLIES.items() if signs & marks]
+        return kinds[0] if kinds else "blank"
     for name, words in EXACT.items():
         if folded in words:
             return name

@@ -425,6 +425,26 @@ def test_yes_or_no_with_nothing_to_answer_gets_a_nudge(faq: FaqIndex, typed: str
     Chat(faq).choose("new_ticket").type(typed).expect("topic", "nudge")
 
 
+@pytest.mark.parametrize(
+    "typed", ["\U0001f44d", "\U0001f44d\U0001f3fb", "\U0001f44c", "\u2705\ufe0f", "\U0001f64f"]
+)
+def test_an_emoji_yes_to_the_suggestions_is_solved(faq: FaqIndex, typed: str) -> None:
+    # a thumbs-up was searched as a question: "no FAQ found", then on to a ticket
+    chat = at_suggestions(faq).type(typed).expect("done", "solved")
+    assert chat.effects("faq_event")[0]["kind"] == "solved"
+
+
+@pytest.mark.parametrize("typed", ["\U0001f44e", "\u274c"])
+def test_an_emoji_no_to_the_suggestions_opens_the_ticket(faq: FaqIndex, typed: str) -> None:
+    at_suggestions(faq).type(typed).expect("email", "not_solved", "ask_email")
+
+
+@pytest.mark.parametrize("typed", ["\U0001f642\U0001f642", "???", "...", "\U0001f44d"])
+def test_text_without_words_is_no_question_for_the_faq(faq: FaqIndex, typed: str) -> None:
+    chat = Chat(faq).choose("new_ticket").type(typed).expect("topic", "nudge")
+    assert chat.effects("faq_event") == [] and "message" not in chat.slots
+
+
 @pytest.mark.parametrize("typed", ["grazie mille", "ok grazie mille", "perfetto, grazie"])
 def test_thanks_at_the_end(faq: FaqIndex, typed: str) -> None:
     chat = at_suggestions(faq).choose("solved").type(typed).expect("done", "thanks")
