@@ -30,6 +30,7 @@ from bot.flow import (
     fold,
     intent,
     typed_number,
+    typed_position,
 )
 from bot.i18n import LANGS, normalise_lang, t
 from bot.results import RESULT_EVENTS, RESULTS
@@ -159,9 +160,17 @@ def _text(turn: Turn, spec: Step, raw: str) -> None:
         return
     # A typed button label ("Sì, ho risolto", "Immatricolazioni", "English") is that button.
     folded = fold(text)
-    for option in prompt_for(turn.state(), turn.faq).options:
+    options = prompt_for(turn.state(), turn.faq).options
+    for option in options:
         if folded in (fold(option.label), option.id):
             _choose(turn, spec, option.id)
+            return
+    if spec.choices:
+        # the list drawn from data comes first, before the step's own buttons
+        listed = [o.id for o in options if o.id not in spec.options and o.id != "keep"]
+        position = typed_position(text, len(listed))
+        if position is not None:
+            _choose(turn, spec, listed[position - 1])
             return
     asked = asked_language(text)
     if asked is not None and asked != turn.lang:

@@ -253,6 +253,37 @@ def asked_language(text: str) -> str | None:
     return None
 
 
+# A place in a list of buttons, as typed on a phone ("2", "la seconda", "the first one"):
+# lists of topics, subtopics and fields only, where a number names no ticket.
+ORDINALS: dict[str, int] = {
+    "primo": 1, "prima": 1, "first": 1, "secondo": 2, "seconda": 2, "second": 2,
+    "terzo": 3, "terza": 3, "third": 3, "quarto": 4, "quarta": 4, "fourth": 4,
+    "quinto": 5, "quinta": 5, "fifth": 5, "sesto": 6, "sesta": 6, "sixth": 6,
+    "settimo": 7, "settima": 7, "seventh": 7,
+}
+LAST_WORDS = frozenset({"ultimo", "ultima", "last"})
+ORDINAL_FILLER = frozenset({
+    "il", "la", "lo", "l", "quella", "quello", "the", "one", "opzione", "scelta", "voce",
+    "numero", "n", "nr", "option", "choice", "number",
+})
+
+
+def typed_position(text: str, count: int) -> int | None:
+    """The 1-based place in a list of `count` buttons that a short message names, if any."""
+    rest = [w for w in fold(text).split() if w not in ORDINAL_FILLER]
+    if len(rest) != 1:
+        return None
+    word = rest[0]
+    digits = word.rstrip("ao")  # "2a", "1o": "2ª", "1º" folded
+    if digits.isdigit() and len(digits) <= 2:
+        position = int(digits)
+    elif word in LAST_WORDS:
+        position = count
+    else:
+        position = ORDINALS.get(word, 0)
+    return position if 1 <= position <= count else None
+
+
 # A ticket number typed at the welcome: bare ("000412", "#412", "412"), or in a few words that
 # name it ("ticket 000412", "il mio ticket è il n. 412").
 TICKET_NUMBER = re.compile(r"#?\s*\d{1,6}")

@@ -470,6 +470,24 @@ def test_back_from_the_subtopics_to_the_topics(faq: FaqIndex) -> None:
     assert chat.options == ["certificati", "back"]
 
 
+@pytest.mark.parametrize("typed", ["2", "la seconda", "2ª", "il secondo", "the second one"])
+def test_a_place_in_the_list_typed_chooses_that_button(faq: FaqIndex, typed: str) -> None:
+    # "2" was searched in the FAQ ("no FAQ found") and "la seconda" became the request
+    chat = Chat(faq).choose("new_ticket").type(typed)
+    chat.expect("subtopic", T("ask_subtopic", topic="Carriera universitaria"))
+    assert chat.slots["topic"] == "carriera" and "message" not in chat.slots
+    chat = Chat(faq).choose("new_ticket").choose("immatricolazioni").type(typed)
+    assert chat.step == "message" and chat.slots["subtopic"] == "credenziali"
+    at_summary(faq).choose("correct").type(typed).expect("name", "ask_name")
+
+
+def test_a_place_beyond_the_list_the_last_and_a_longer_question(faq: FaqIndex) -> None:
+    assert Chat(faq).choose("new_ticket").type("3").step == "topic"
+    at_summary(faq).choose("correct").type("l'ultimo").expect("attachment", "ask_attachment")
+    chat = Chat(faq).choose("new_ticket").type("la seconda rata quando scade?")
+    assert "topic" not in chat.slots and chat.slots["message"] == "la seconda rata quando scade?"
+
+
 # --- wrong input never breaks the conversation -------------------------------------------------
 
 
