@@ -29,6 +29,7 @@ from bot.flow import (
     asked_language,
     fold,
     intent,
+    named_field,
     typed_number,
     typed_position,
 )
@@ -176,8 +177,14 @@ def _text(turn: Turn, spec: Step, raw: str) -> None:
     if asked is not None and asked != turn.lang:
         _switch_lang(turn, asked)
         return
+    field = named_field(text, correcting=spec.choices != "fields")
+    if field is not None and _may_edit(turn, spec, field):
+        forms.edit(turn, field)
+        return
     command = intent(text)
-    if command in ("yes", "thanks") and spec.yes:
+    if command == "back" and spec.form == "ticket":
+        forms.back(turn)
+    elif command in ("yes", "thanks") and spec.yes:
         ACTIONS[spec.yes](turn)
     elif command == "no" and spec.no:
         ACTIONS[spec.no](turn)
@@ -191,6 +198,17 @@ def _text(turn: Turn, spec: Step, raw: str) -> None:
         turn.say("wrong_attachment.text")
     else:
         turn.say("wrong_text.use_buttons")
+
+
+def _may_edit(turn: Turn, spec: Step, field: str) -> bool:
+    """Whether a correction of `field` applies here: on the summary, or in a form to a value
+    already given (a request that only mentions a field, "devo cambiare la mail di Ateneo",
+    is the request)."""
+    if turn.step in ("summary", "correct"):
+        return True
+    if spec.form == "lookup":
+        return field == "email" and "email" in turn.slots
+    return spec.form == "ticket" and (field in turn.slots or field == turn.step)
 
 
 def _attachment(turn: Turn, data: Mapping[str, Any]) -> None:

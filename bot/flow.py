@@ -164,6 +164,9 @@ EXACT: dict[str, frozenset[str]] = {
         "good evening",
     }),
     "thanks": frozenset({"grazie", "grazie mille", "thanks", "thank you", "thx"}),
+    "back": frozenset({
+        "indietro", "torna indietro", "tornare indietro", "vai indietro", "back", "go back",
+    }),
 }
 PHRASES: dict[str, tuple[str, ...]] = {
     "operator": (
@@ -282,6 +285,37 @@ def typed_position(text: str, count: int) -> int | None:
     else:
         position = ORDINALS.get(word, 0)
     return position if 1 <= position <= count else None
+
+
+# A field of the ticket named in a few words ("ho sbagliato l'email", "cambia argomento",
+# "wrong phone"): a correction, never the value of the step on screen; at the list of fields
+# the field's name alone ("telefono") is enough.
+FIELD_WORDS: dict[str, frozenset[str]] = {
+    "email": frozenset({"email", "mail", "indirizzo", "address"}),
+    "name": frozenset({"nome", "cognome", "nominativo", "name", "surname"}),
+    "phone": frozenset({"telefono", "cellulare", "cell", "numero", "phone", "mobile"}),
+    "topic": frozenset({"argomento", "categoria", "topic", "category"}),
+    "subtopic": frozenset({"tema", "subtopic", "theme"}),
+    "message": frozenset({"richiesta", "domanda", "messaggio", "request", "question", "message"}),
+    "attachment": frozenset({"allegato", "file", "attachment"}),
+}
+CORRECTION_WORDS = frozenset({
+    "sbagliato", "sbagliata", "sbagliati", "errato", "errata", "correggi", "correggere",
+    "cambia", "cambiare", "modifica", "modificare", "wrong", "change", "fix", "correct", "edit",
+})
+FIELD_MAX_WORDS = 6
+
+
+def named_field(text: str, *, correcting: bool = True) -> str | None:
+    """The one ticket field a short message names; with `correcting`, only if it also says
+    the field is wrong or to change it."""
+    words = set(fold(text).split())
+    if not words or len(fold(text).split()) > FIELD_MAX_WORDS:
+        return None
+    if correcting and not words & CORRECTION_WORDS:
+        return None
+    named = [name for name, names in FIELD_WORDS.items() if words & names]
+    return named[0] if len(named) == 1 else None
 
 
 # A ticket number typed at the welcome: bare ("000412", "#412", "412"), or in a few words that

@@ -84,6 +84,29 @@ def _ask_params(turn: Turn) -> dict[str, object]:
     }
 
 
+def edit(turn: Turn, field: str) -> None:
+    """Ask `field` again; the form then comes back to the first slot still missing, or to the
+    summary."""
+    if turn.step in LOOKUP_FORM:
+        turn.slots.pop("email", None)  # the lookup's only field to correct
+        advance_lookup(turn)
+        return
+    if field == "subtopic" and not filled(turn.slots, turn.faq, "topic"):
+        field = "topic"
+    enter(turn, field)
+
+
+def back(turn: Turn) -> None:
+    """The ticket step before the current one, its value kept until a new one is given."""
+    steps = [name for name in TICKET_FORM if name != "suggest"]
+    place = steps.index(turn.step)
+    if place == 0:
+        turn.step = "welcome"
+        turn.say("ask_welcome")
+    else:
+        enter(turn, steps[place - 1])
+
+
 def keep_contacts(turn: Turn) -> None:
     """Forget the finished request, keep who the student is."""
     turn.slots = {k: v for k, v in turn.slots.items() if k in CONTACT_SLOTS}

@@ -488,6 +488,59 @@ def test_a_place_beyond_the_list_the_last_and_a_longer_question(faq: FaqIndex) -
     assert "topic" not in chat.slots and chat.slots["message"] == "la seconda rata quando scade?"
 
 
+def test_a_wrong_email_said_at_the_name_step_asks_the_email_again(faq: FaqIndex) -> None:
+    # "ho sbagliato email" was kept as the student's name
+    chat = at_email(faq).type(EMAIL).expect("name", "ask_name")
+    chat.type("ho sbagliato l'email").expect("email", "ask_email")
+    assert "name" not in chat.slots
+    chat.type("luigi.verdi@gmail.com").expect("name", "ask_name")
+    assert chat.slots["email"] == "luigi.verdi@gmail.com" and chat.slots["message"] == QUESTION
+
+
+@pytest.mark.parametrize(
+    ("typed", "step"),
+    [("cambia il telefono", "phone"), ("il cognome è sbagliato", "name"),
+     ("wrong email", "email"), ("cambia argomento", "topic")],
+)
+def test_a_correction_typed_at_the_summary_asks_that_field(
+    faq: FaqIndex, typed: str, step: str
+) -> None:
+    # the summary answered "use the buttons"
+    chat = at_summary(faq).type(typed)
+    assert chat.step == step and "keep" in chat.options
+
+
+def test_the_field_named_at_the_list_of_fields_is_asked(faq: FaqIndex) -> None:
+    chat = at_summary(faq).choose("correct").type("telefono").expect("phone", "ask_phone")
+    chat.type("347 1234567").expect("summary")
+    assert summary_values(chat)["phone"] == "+393471234567"
+
+
+def test_changing_topic_or_going_back_is_no_request(faq: FaqIndex) -> None:
+    # "cambia argomento" and "torna indietro" became the ticket's request
+    chat = Chat(faq).choose("new_ticket").choose("immatricolazioni").choose("tasse-pagamenti")
+    chat.type("cambia argomento").expect("topic", "ask_topic")
+    assert "message" not in chat.slots
+    chat.choose("carriera").choose("certificati").type("torna indietro")
+    chat.expect("subtopic", T("ask_subtopic", topic="Carriera universitaria"))
+    assert "message" not in chat.slots
+    # the request that only mentions a field is the request
+    chat.choose("certificati").type("devo cambiare il mio indirizzo email")
+    assert chat.slots["message"] == "devo cambiare il mio indirizzo email"
+
+
+def test_a_wrong_email_said_at_the_ticket_number_asks_the_email_again(faq: FaqIndex) -> None:
+    # "ho sbagliato email" was refused as a ticket number
+    chat = Chat(faq).choose("have_ticket").type(EMAIL)
+    chat.type("ho sbagliato email").expect("lookup_email", "ask_lookup_email")
+    assert "email" not in chat.slots
+
+
+def test_going_back_from_the_name_step_keeps_the_email(faq: FaqIndex) -> None:
+    chat = at_email(faq).type(EMAIL).type("indietro").expect("email", "ask_email")
+    assert chat.slots["email"] == EMAIL
+
+
 # --- wrong input never breaks the conversation -------------------------------------------------
 
 
