@@ -157,7 +157,8 @@ EXACT: dict[str, frozenset[str]] = {
     }),
     "no": frozenset({
         "no", "n", "nope", "no grazie", "non ho risolto", "non risolto", "niente", "nessuno",
-        "nessun allegato", "salta", "skip", "no thanks", "not solved", "none", "nothing",
+        "nessuna", "nessun allegato", "nessun file", "senza allegato", "salta", "skip",
+        "no thanks", "not solved", "none", "nothing",
     }),
     "greeting": frozenset({
         "ciao", "salve", "buongiorno", "buonasera", "hey", "hello", "hi", "good morning",

@@ -541,6 +541,14 @@ def test_going_back_from_the_name_step_keeps_the_email(faq: FaqIndex) -> None:
     assert chat.slots["email"] == EMAIL
 
 
+@pytest.mark.parametrize("typed", ["nessuna", "nessun file", "senza allegato"])
+def test_no_attachment_in_words(faq: FaqIndex, typed: str) -> None:
+    # "nessuna" was answered "use the attachment button"
+    chat = at_email(faq).type(EMAIL).type("Rossi Mario").type("333 1234567")
+    chat.type(typed).expect("summary")
+    assert chat.slots["attachment"] is None
+
+
 # --- wrong input never breaks the conversation -------------------------------------------------
 
 
