@@ -202,12 +202,14 @@ def _text(turn: Turn, spec: Step, raw: str) -> None:
 
 def _may_edit(turn: Turn, spec: Step, field: str) -> bool:
     """Whether a correction of `field` applies here: on the summary, or in a form to a value
-    already given (a request that only mentions a field, "devo cambiare la mail di Ateneo",
-    is the request)."""
+    already given. At the request only the choices before it: "devo cambiare la mail di
+    Ateneo" is a request, even with the contact data kept from an earlier one."""
     if turn.step in ("summary", "correct"):
         return True
     if spec.form == "lookup":
         return field == "email" and "email" in turn.slots
+    if turn.step == "message":
+        return field in ("topic", "subtopic")
     return spec.form == "ticket" and (field in turn.slots or field == turn.step)
 
 

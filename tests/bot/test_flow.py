@@ -529,6 +529,20 @@ def test_changing_topic_or_going_back_is_no_request(faq: FaqIndex) -> None:
     assert chat.slots["message"] == "devo cambiare il mio indirizzo email"
 
 
+def test_a_request_about_an_email_is_the_request_with_the_contacts_already_given(
+    faq: FaqIndex,
+) -> None:
+    # a follow-up (or a second request) starts with the contact data: changing one's email is
+    # also what students ask the office about
+    chat = Chat(faq, slots={
+        "email": EMAIL, "name": "Rossi Mario", "phone": PHONE, "references": "412",
+    })
+    chat.choose("carriera").choose("certificati")
+    chat.type("devo cambiare la mail di Ateneo")
+    assert chat.slots["message"] == "devo cambiare la mail di Ateneo"
+    assert chat.slots["email"] == EMAIL
+
+
 def test_a_wrong_email_said_at_the_ticket_number_asks_the_email_again(faq: FaqIndex) -> None:
     # "ho sbagliato email" was refused as a ticket number
     chat = Chat(faq).choose("have_ticket").type(EMAIL)
