@@ -505,6 +505,37 @@ async def test_a_queue_read_before_the_drop_and_answered_after_it_does_not_hide_
     assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("looking_at", ["a search", "the closed tickets"])
+async def test_news_outside_the_list_on_screen_is_marked_too(
+    server: Server, browser: Browser, looking_at: str
+) -> None:
+    """The operator looks a student up by name, or reads the closed tickets, when the connection
+    drops: what happened meanwhile is not in that list, and is news all the same, as an event
+    would have made it."""
+    laura, live, (waiting, seen) = await laura_with_two_tickets(server, browser)
+    if looking_at == "a search":
+        await laura.locator("#c-search").fill("Longo")
+        await expect(laura.locator(".c-item")).to_have_count(1)
+    else:
+        await laura.locator('.c-tab[data-status="closed"]').click()
+        await expect(laura.locator(".c-empty")).to_be_visible()
+    await live.cut()
+    await expect(laura.locator(".c-live-off")).to_be_visible()
+    opened = await news_meanwhile(server, waiting.number)
+    live.reachable = True
+
+    await expect(laura.locator(".c-live-on")).to_be_visible(timeout=20_000)
+    await expect(laura).to_have_title(re.compile(r"^\(2\) Console operatori"))
+    announced = laura.locator("[role=status][aria-live=polite].c-sr")
+    await expect(announced).to_contain_text("2 ticket con novità")
+    if looking_at == "a search":
+        await laura.locator("#c-search").fill("")
+    else:
+        await laura.locator('.c-tab[data-status="open"]').click()
+    await expect_marked(laura, opened.number, waiting.number, seen.number)
+    assert laura.errors == [], laura.errors  # type: ignore[attr-defined]
+
+
 async def test_a_colleague_signing_in_on_the_same_page_is_told_of_no_missed_news(
     server: Server, browser: Browser
 ) -> None:

@@ -5,8 +5,8 @@ import { STATUS_TABS, T } from "./texts.js";
 import { clear, h } from "./dom.js";
 import { ageClass, fmtAge, fmtDate, isMine, statusLabel, subtopicLabel } from "./format.js";
 import { api, errorText } from "./api.js";
-import { announce, beep, updateTitle } from "./feedback.js";
 import { openTicket } from "./ticket.js";
+import { catchUp } from "./catchup.js";
 
 export function renderQueuePane() {
   const f = S.filters;
@@ -99,6 +99,11 @@ export async function loadQueue(background) {
   S.queueLoading = true;
   try {
     await fetchQueue(background, mine);
+    // after the list rather than beside it: on a slow server, two requests wait longer
+    if (S.catchUpDue) {
+      S.catchUpDue = false;
+      await catchUp();
+    }
   } finally {
     if (mine === S.queueSeq) {
       S.queueLoading = false;
@@ -127,9 +132,6 @@ async function fetchQueue(background, mine) {
     S.queueLimit = QUEUE_PAGE;
   }
   params.set("limit", String(S.queueLimit));
-  // Only a list asked for once the connection is back, and after what it missed began, can say
-  // what is new: one asked for earlier may lack it.
-  const missedSince = S.connected ? S.missedSince : null;
   const res = await api("GET", "/api/console/tickets?" + params.toString(), undefined, background === true);
   if (mine !== S.queueSeq) return;
   if (!res.ok) {
@@ -137,7 +139,6 @@ async function fetchQueue(background, mine) {
     return;
   }
   S.queue = res.data.tickets;
-  catchUp(S.queue, missedSince);
   S.counts = res.data.counts;
   S.total = res.data.total;
   // A student on the phone gives their number or email: with the default filters (open, mine
@@ -151,35 +152,6 @@ async function fetchQueue(background, mine) {
     if (found.ok) S.elsewhere = found.data.total;
   }
   renderQueue();
-}
-
-// A ticket opened or a student's message while the live connection was down was pushed to
-// nobody: once the queue is read with the connection back, they get the badge and the count in
-// the title that the events would have given (onQueueEvent in socket.js).
-function catchUp(tickets, since) {
-  let missed = 0;
-  for (const t of tickets) {
-    const changed = Date.parse(t.updated_at) || 0;
-    const theirs = t.operator && !isMine(t);
-    if (since !== null && changed > since && t.status !== "closed" && !theirs) {
-      const onScreen = S.current && S.current.number === t.number && !document.hidden;
-      if (Date.parse(t.created_at) > since) missed += add(S.fresh, t.number);
-      else if (t.last_author === "student" && !onScreen) missed += add(S.unread, t.number);
-    }
-    S.seenUntil = Math.max(S.seenUntil, changed);
-  }
-  if (since === null) return;
-  if (S.missedSince === since) S.missedSince = null;
-  if (!missed) return;
-  updateTitle();
-  beep();
-  announce(T(missed === 1 ? "missedWhileOfflineOne" : "missedWhileOffline", { n: missed }));
-}
-
-function add(set, number) {
-  const had = set.has(number);
-  set.add(number);
-  return had ? 0 : 1;
 }
 
 // Widened for this search only (search() above), unless the operator chooses filters meanwhile

@@ -8,6 +8,7 @@ import { announce, beep, toast, updateTitle } from "./feedback.js";
 import { signedOut } from "./signin.js";
 import { renderOnline, setLive } from "./frame.js";
 import { loadQueue, renderQueue, scheduleQueue } from "./queue.js";
+import { seen } from "./catchup.js";
 import { appendMessage, leaveTicket, reloadTicket, renderEmptyTicket, renderWarnings } from "./ticket.js";
 import { renderComposerHint } from "./composer.js";
 import { statusLabel } from "./format.js";
@@ -28,6 +29,7 @@ export function connect() {
     retryDelay = 0;
     setLive(true);
     if (S.current) socket.emit("open_ticket", { number: S.current.number });
+    S.catchUpDue = true;
     loadQueue(true);
     // What happened while the connection was down (a student's message, a colleague's reply
     // or closing) was pushed to nobody: the ticket on screen is read again, the draft kept.
@@ -42,6 +44,7 @@ export function connect() {
   // away): as after a reconnection, the queue and the ticket on screen are read again.
   socket.on("resync", () => {
     missedFrom();
+    S.catchUpDue = true;
     // every console on the process hears it at once: the reloads are spread, as a change's are
     scheduleQueue();
     setTimeout(() => reloadTicket(true), Math.random() * 1000);
@@ -108,9 +111,10 @@ export function connect() {
   socket.on("error", (p) => p && p.message && toast(p.message, "error"));
 }
 
-// What comes after the latest change seen in the queue was pushed to nobody (queue.js badges
-// it once the queue is read again).
+// What comes after the latest change heard of was pushed to nobody (catchup.js badges it once
+// the connection is back).
 function missedFrom() {
+  S.drops += 1;
   if (S.missedSince === null && S.seenUntil) S.missedSince = S.seenUntil;
 }
 
@@ -140,6 +144,7 @@ document.addEventListener("visibilitychange", () => {
 function onQueueEvent(p) {
   const t = p && p.ticket;
   if (!t) return;
+  seen(t);
   const byMe = p.by === S.me.username;
   // A ticket a colleague holds, or one closed, is not this operator's to catch up on: the
   // title's count and the beeps are about the tickets that wait for them.

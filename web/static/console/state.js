@@ -24,8 +24,10 @@ export const S = {
   studentOnline: false,
   unread: new Set(),
   fresh: new Set(),
-  seenUntil: 0, // the latest change in a queue read (ms): what came after it has not been seen
-  missedSince: null, // the live connection dropped with the queue seen up to then (queue.js)
+  seenUntil: 0, // the latest change heard of (ms): what came after it has not been seen
+  missedSince: null, // the live connection dropped with the changes heard up to then (catchup.js)
+  drops: 0, // how many times it dropped (or the server missed what others pushed: a resync)
+  catchUpDue: false, // connected again (or a resync): the next queue load catches up (catchup.js)
   drafts: new Map(),
   opening: 0, // the latest ticket asked for: an older answer arriving later is dropped
   currentAt: 0, // the place in the queue of the ticket on screen, kept once it leaves the list
