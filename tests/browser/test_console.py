@@ -1049,19 +1049,12 @@ async def test_a_colleague_who_took_the_ticket_first_is_named_in_the_question(
         await route.continue_()
 
     await laura.route(f"**/api/console/tickets/{number}/assign", meanwhile)
-    asked: list[str] = []
-
-    async def answer(dialog: Dialog) -> None:
-        asked.append(dialog.message)
-        await dialog.accept()
-
-    laura.once("dialog", lambda d: asyncio.ensure_future(answer(d)))
-    await laura.get_by_role("button", name="Prendi in carico").click()
+    asked = await answered(laura, laura.get_by_role("button", name="Prendi in carico"), accept=True)
     await expect(laura.locator(".c-holder-line")).to_contain_text("te (Laura Bianchi)")
-    assert asked == [
+    assert asked.message == (
         "Nel frattempo il ticket è stato preso in carico da Marco Verdi.\n\n"
         "Vuoi prenderlo in carico tu al posto di Marco Verdi? Marco Verdi vedrà il cambio."
-    ]
+    )
 
 
 async def test_the_toast_after_a_reply_leaves_the_send_button_usable(

@@ -166,6 +166,11 @@ async def test_a_file_picked_while_the_connection_dropped_is_sent_once_it_is_bac
     await expect(page.locator(".uh-log .uh-pending")).to_contain_text("ricevuta.png")
 
     await page.context.set_offline(False)
+    await the_photo_joins_the_ticket(page, chat, server)
+
+
+async def the_photo_joins_the_ticket(page: Page, chat: Chat, server: Server) -> None:
+    """Back online, the photo held for the connection is sent, and the ticket has it."""
     await expect(page.locator(".uh-log .uh-k-attachment")).to_contain_text(
         "ricevuta.png", timeout=15_000
     )
@@ -229,14 +234,7 @@ async def test_a_file_uploaded_as_the_connection_dropped_joins_the_request_once_
     await expect(chat.alert).to_have_text("")
 
     await page.context.set_offline(False)
-    await expect(page.locator(".uh-log .uh-k-attachment")).to_contain_text(
-        "ricevuta.png", timeout=15_000
-    )
-    await chat.choose("Invia la richiesta")
-    number = await page.locator(".uh-tk-entry .uh-tk-num").last.inner_text()
-    ticket = await server.app[SERVICES].storage.tickets.get(number)
-    assert ticket is not None
-    assert [a.filename for a in ticket.messages[0].attachments] == ["ricevuta.png"]
+    await the_photo_joins_the_ticket(page, chat, server)
 
 
 async def test_an_answer_lost_with_the_connection_is_given_back_not_called_wrong(

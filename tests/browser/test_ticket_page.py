@@ -330,12 +330,7 @@ async def wait_until(probe: Callable[[], Awaitable[bool]], wanted: bool) -> None
 async def test_a_reply_carried_into_the_new_ticket_is_no_longer_the_closed_one_s_draft(
     server: Server, new_page: NewPage
 ) -> None:
-    ticket = await open_ticket(server)
-    page = await new_page(PHONE)
-    await page.goto(server.url + "/ticket")
-    tp = TicketPage(page)
-    await tp.look_up(EMAIL, ticket.number)
-    await expect(tp.badge).to_have_text("Aperto")
+    ticket, page, tp = await open_on_a_phone(server, new_page)
 
     def close(t: Ticket) -> None:
         t.status = "closed"
